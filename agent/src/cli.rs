@@ -1,0 +1,74 @@
+//! The command line.
+
+use crate::step::StepName;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// meet-agent makes a ryo-jitsi image into this Jitsi Meet server and reports its health.
+#[derive(Debug, Parser)]
+#[command(name = "meet-agent", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Treat DIR as the file system root (for image builds and tests).
+    #[arg(long, global = true, value_name = "DIR", default_value = "/", env = "MEET_AGENT_ROOT")]
+    pub root: PathBuf,
+    /// More log detail: -v debug, -vv trace, -vvv trace for libraries too.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes:
+  run           0 no step failed, 1 a step failed, 2 configuration or instance data unusable
+  status        0 healthy, 1 degraded, 2 failed or not run
+  config check  0 valid, 1 invalid
+  any command   2 on a usage error, 3 on an unexpected error";
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the first-boot pipeline (every step, or one with --step).
+    Run {
+        /// Rerun only this step (once-per-instance steps run again too).
+        #[arg(long, value_enum)]
+        step: Option<StepName>,
+    },
+    /// Show whether the server is healthy and why not.
+    Status {
+        /// Print the documented JSON shape (docs/status.md) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check or show the effective configuration.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Certificate helpers.
+    Cert {
+        /// What to do.
+        #[command(subcommand)]
+        action: CertAction,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate drop-ins and instance data; print the first problem and exit 1 if any.
+    Check,
+    /// Print the merged configuration with every secret redacted.
+    Show,
+}
+
+/// `cert` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CertAction {
+    /// Print FILE as gzip+base64 on one line, for tls.certificate or tls.key.
+    Encode {
+        /// A PEM certificate chain or key.
+        file: PathBuf,
+    },
+}

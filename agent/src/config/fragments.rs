@@ -1,0 +1,145 @@
+//! Reading configuration fragments and merging them, remembering where each key came from.
+
+use super::schema::Config;
+use anyhow::{anyhow, Context, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use toml::{Table, Value};
+
+/// One piece of configuration text and where it came from (a path or a source description).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fragment {
+    /// Where the text came from, as shown in error messages.
+    pub origin: String,
+    /// The TOML text.
+    pub text: String,
+}
+
+/// The drop-in files in `dirs` (lowest precedence first), in the order they merge: by file
+/// name, a later folder's file replacing an earlier folder's file of the same name.
+pub fn drop_in_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut by_name = BTreeMap::new();
+    for dir in dirs {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".toml") && !name.starts_with('.') {
+                by_name.insert(name, entry.path());
+            }
+        }
+    }
+    Ok(by_name.into_values().collect())
+}
+
+/// Reads the given files as fragments.
+pub fn read_files(files: &[PathBuf]) -> Result<Vec<Fragment>> {
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("failed to read {}", path.display()))?;
+            Ok(Fragment {
+                origin: path.display().to_string(),
+                text,
+            })
+        })
+        .collect()
+}
+
+/// Merged configuration plus, for every leaf key, the origin of the fragment that set it.
+#[derive(Debug, Default)]
+pub struct Merged {
+    /// The merged TOML table.
+    pub table: Table,
+    /// Dotted key -> origin of the value in `table`.
+    pub origins: BTreeMap<String, String>,
+}
+
+impl Merged {
+    /// Checks `fragment` against the schema and merges it over what is there.
+    ///
+    /// Each fragment is checked on its own so that an unknown key or a wrong type is
+    /// reported with the file it is in, not with the merge result.
+    pub fn add(&mut self, fragment: &Fragment) -> Result<()> {
+        let table = parse_checked(fragment)?;
+        merge_table(&mut self.table, table, "", &fragment.origin, &mut self.origins);
+        Ok(())
+    }
+
+    /// The origin of a dotted key, or "built-in default" when nothing set it.
+    pub fn origin_of(&self, key: &str) -> &str {
+        self.origins
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or("built-in default")
+    }
+}
+
+fn parse_checked(fragment: &Fragment) -> Result<Table> {
+    let origin = &fragment.origin;
+    let table: Table = fragment
+        .text
+        .parse()
+        .map_err(|e: toml::de::Error| anyhow!("{origin}: {}", describe(&fragment.text, &e)))?;
+    let de = toml::Deserializer::new(&fragment.text);
+    if let Err(e) = serde_path_to_error::deserialize::<_, Config>(de) {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        return Err(anyhow!("{origin}: key `{key}`: {}", describe(&fragment.text, &inner)));
+    }
+    Ok(table)
+}
+
+/// toml's message with a line and column, but without its snippet of the file: the
+/// snippet could quote an inline private key.
+fn describe(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end().replace('\n', "; ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+fn merge_table(
+    into: &mut Table,
+    from: Table,
+    prefix: &str,
+    origin: &str,
+    origins: &mut BTreeMap<String, String>,
+) {
+    for (key, value) in from {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match (into.get_mut(&key), value) {
+            (Some(Value::Table(existing)), Value::Table(new)) => {
+                merge_table(existing, new, &path, origin, origins);
+            }
+            (_, value) => {
+                record_origins(&value, &path, origin, origins);
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+fn record_origins(value: &Value, path: &str, origin: &str, origins: &mut BTreeMap<String, String>) {
+    origins.insert(path.to_string(), origin.to_string());
+    if let Value::Table(table) = value {
+        for (key, value) in table {
+            record_origins(value, &format!("{path}.{key}"), origin, origins);
+        }
+    }
+}

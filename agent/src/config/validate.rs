@@ -1,0 +1,169 @@
+//! Value checks that the schema cannot express, producing typed settings.
+
+use super::fragments::Merged;
+use super::schema::{Config, ProviderChoice, SecretMaterial};
+use anyhow::{anyhow, Result};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
+
+/// Validated settings: what the steps act on.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The server's domain, lower-case, without a trailing dot.
+    pub domain: Option<String>,
+    /// Public IPv4 set in config.
+    pub public_ipv4: Option<Ipv4Addr>,
+    /// Public IPv6 set in config.
+    pub public_ipv6: Option<Ipv6Addr>,
+    /// Operator contact address.
+    pub contact_email: Option<String>,
+    /// Chosen instance data provider.
+    pub provider: ProviderChoice,
+    /// EC2 metadata base URL.
+    pub ec2_endpoint: String,
+    /// How long to keep trying a provider.
+    pub source_timeout: Duration,
+    /// A supplied certificate and key, if configured.
+    pub tls_supplied: Option<TlsSupplied>,
+}
+
+/// A supplied certificate/key pair, still encoded as given.
+#[derive(Debug, Clone)]
+pub struct TlsSupplied {
+    /// Certificate chain: inline or a path.
+    pub certificate: String,
+    /// Private key: inline or a path.
+    pub key: SecretMaterial,
+}
+
+/// Checks values and builds [`Settings`]; errors name the origin, the key and the reason.
+pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
+    let fail = |key: &str, reason: String| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key));
+
+    let domain = match &config.server.domain {
+        Some(d) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            check_fqdn(&d).map_err(|r| fail("server.domain", format!("{r}; use a fully qualified name such as meet.example.org")))?;
+            Some(d)
+        }
+        None => None,
+    };
+    let public_ipv4 = parse_ip(&config.server.public_ipv4)
+        .map_err(|r| fail("server.public_ipv4", r))?;
+    let public_ipv6 = parse_ip(&config.server.public_ipv6)
+        .map_err(|r| fail("server.public_ipv6", r))?;
+    let contact_email = match &config.server.contact_email {
+        Some(e) => {
+            check_email(e).map_err(|r| fail("server.contact_email", r))?;
+            Some(e.clone())
+        }
+        None => None,
+    };
+    check_url(&config.source.ec2_endpoint).map_err(|r| fail("source.ec2_endpoint", r))?;
+    if config.source.timeout_seconds == 0 || config.source.timeout_seconds > 3600 {
+        return Err(fail("source.timeout_seconds", "must be between 1 and 3600".into()));
+    }
+    let tls_supplied = match (&config.tls.certificate, &config.tls.key) {
+        (Some(certificate), Some(key)) => Some(TlsSupplied {
+            certificate: certificate.clone(),
+            key: key.clone(),
+        }),
+        (None, None) => None,
+        (Some(_), None) => return Err(fail("tls.certificate", "is set but `tls.key` is not; set both or neither".into())),
+        (None, Some(_)) => return Err(fail("tls.key", "is set but `tls.certificate` is not; set both or neither".into())),
+    };
+    Ok(Settings {
+        domain,
+        public_ipv4,
+        public_ipv6,
+        contact_email,
+        provider: config.source.provider,
+        ec2_endpoint: config.source.ec2_endpoint.trim_end_matches('/').to_string(),
+        source_timeout: Duration::from_secs(config.source.timeout_seconds),
+        tls_supplied,
+    })
+}
+
+fn parse_ip<T: std::str::FromStr>(value: &Option<String>) -> Result<Option<T>, String> {
+    match value {
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("`{v}` is not an IP address of this family")),
+        None => Ok(None),
+    }
+}
+
+/// Checks a fully qualified domain name: at least two labels of letters, digits and
+/// inner hyphens, 63 bytes a label, 253 in all, and a top-level label that is not numeric.
+pub fn check_fqdn(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 253 {
+        return Err(format!("`{name}` is not a valid domain name (1 to 253 characters)"));
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if labels.len() < 2 {
+        return Err(format!("`{name}` is not fully qualified (it needs at least one dot)"));
+    }
+    for label in &labels {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(format!(
+                "`{name}` is not a valid domain name (label `{label}`: letters, digits and inner hyphens, at most 63)"
+            ));
+        }
+    }
+    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(format!("`{name}` is not a domain name (it looks like an IP address)"));
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<(), String> {
+    let malformed = || format!("`{email}` is not an email address (expected name@domain.example)");
+    let (local, domain) = email.split_once('@').ok_or_else(malformed)?;
+    if local.is_empty() || local.chars().any(|c| c.is_whitespace() || c == '@') {
+        return Err(malformed());
+    }
+    check_fqdn(domain).map_err(|_| malformed())
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "http" | "https" if parsed.host().is_some() => Ok(()),
+        "http" | "https" => Err(format!("`{url}` has no host")),
+        other => Err(format!("`{url}` uses `{other}`; only http and https URLs are allowed")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fqdn_rules() {
+        assert!(check_fqdn("meet.example.org").is_ok());
+        assert!(check_fqdn("a-b.c0.example").is_ok());
+        assert!(check_fqdn("localhost").is_err());
+        assert!(check_fqdn("-bad.example.org").is_err());
+        assert!(check_fqdn("bad_.example.org").is_err());
+        assert!(check_fqdn("a..b").is_err());
+        assert!(check_fqdn("10.0.0.1").is_err());
+        assert!(check_fqdn(&format!("{}.org", "a".repeat(64))).is_err());
+    }
+
+    #[test]
+    fn email_and_url_rules() {
+        assert!(check_email("ops@example.org").is_ok());
+        assert!(check_email("ops example.org").is_err());
+        assert!(check_email("ops@localhost").is_err());
+        assert!(check_url("http://169.254.169.254").is_ok());
+        assert!(check_url("https://x.example/p").is_ok());
+        assert!(check_url("ftp://x.example").is_err());
+        assert!(check_url("not a url").is_err());
+    }
+}

@@ -1,0 +1,27 @@
+//! meet-agent: turns a generic ryo-jitsi image into this Jitsi Meet server at first boot,
+//! and tells an operator whether the server is healthy.
+//!
+//! The binary (`main.rs`) is a thin CLI over this library so that integration tests can
+//! drive the same code paths against local servers and fixture trees.
+
+pub mod cli;
+pub mod config;
+pub mod encoding;
+pub mod fsutil;
+pub mod instance;
+pub mod logging;
+pub mod paths;
+pub mod source;
+pub mod state;
+pub mod status;
+pub mod step;
+pub mod systemd;
+pub mod tls;
+
+/// Installs ring as the process-wide rustls crypto provider.
+///
+/// reqwest is built without a provider of its own (`rustls-no-provider`) so that the
+/// whole tree uses one crypto library; calling this twice is harmless.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,63 @@
+//! Every file system location the agent touches, derived from one root.
+//!
+//! Production uses `/`; tests and image builds pass `--root DIR` so that the agent works on
+//! a fixture tree without touching the host.
+
+use std::path::{Path, PathBuf};
+
+/// The locations the agent reads and writes, all below one root directory.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    root: PathBuf,
+}
+
+impl Paths {
+    /// Paths below `root` (use `/` on a real machine).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The root directory everything else is relative to.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `rel` (an absolute path on the target) placed below the root.
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.root.join(rel.trim_start_matches('/'))
+    }
+
+    /// Drop-in configuration folders, lowest precedence first.
+    pub fn config_dirs(&self) -> [PathBuf; 3] {
+        [
+            self.join("/usr/lib/meet-agent/config.d"),
+            self.join("/etc/meet-agent/config.d"),
+            self.join("/run/meet-agent/config.d"),
+        ]
+    }
+
+    /// The persistent state file.
+    pub fn state_file(&self) -> PathBuf {
+        self.join("/var/lib/meet-agent/state.json")
+    }
+
+    /// Directory of the installed web certificate and key.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.join("/etc/meet-agent/tls")
+    }
+
+    /// Installed certificate chain (leaf first), the path nginx, prosody and coturn use.
+    pub fn tls_fullchain(&self) -> PathBuf {
+        self.tls_dir().join("fullchain.pem")
+    }
+
+    /// Installed private key (mode 0600).
+    pub fn tls_privkey(&self) -> PathBuf {
+        self.tls_dir().join("privkey.pem")
+    }
+
+    /// systemd's machine id, used as the instance id when the source has none.
+    pub fn machine_id(&self) -> PathBuf {
+        self.join("/etc/machine-id")
+    }
+}

@@ -1,0 +1,131 @@
+//! `/var/lib/meet-agent/state.json`: what each step did, when, and why not.
+//!
+//! Written atomically after every step so that `status` can show progress while a long step
+//! (waiting for DNS) runs, and so a crash never leaves a torn file.
+
+use crate::fsutil::{read_optional, write_atomic};
+use crate::source::InstanceData;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+/// Version of the state file's shape.
+pub const STATE_VERSION: u32 = 1;
+
+/// How a step ended (or that it has not run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    /// Did what it should.
+    Ok,
+    /// Did something useful but not everything (self-signed instead of a real certificate).
+    Degraded,
+    /// Did not work; the message says why.
+    Failed,
+    /// Has not run yet.
+    Pending,
+    /// Nothing to do with the present configuration or build.
+    NotConfigured,
+}
+
+impl StepState {
+    /// The word `status` prints.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Ok => "ok",
+            StepState::Degraded => "degraded",
+            StepState::Failed => "failed",
+            StepState::Pending => "pending",
+            StepState::NotConfigured => "not configured",
+        }
+    }
+}
+
+/// The record of one step's last run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StepRecord {
+    /// Outcome of the last run.
+    pub state: StepState,
+    /// One line for the operator.
+    pub message: String,
+    /// When the last run started (RFC 3339, UTC).
+    pub started_at: String,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+    /// The last error, kept until the step succeeds again.
+    pub last_error: Option<String>,
+    /// The instance this record belongs to (for once-per-instance steps).
+    pub instance_id: Option<String>,
+}
+
+/// Addresses and size of this machine, as the identity step settled them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Identity {
+    /// The configured domain.
+    pub domain: Option<String>,
+    /// Public IPv4 and where it came from.
+    pub public_ipv4: Option<Ipv4Addr>,
+    /// `config`, the provider's name, or `interface`.
+    pub public_ipv4_source: Option<String>,
+    /// Private IPv4.
+    pub local_ipv4: Option<Ipv4Addr>,
+    /// Public IPv6.
+    pub public_ipv6: Option<Ipv6Addr>,
+    /// Where the IPv6 address came from.
+    pub public_ipv6_source: Option<String>,
+    /// What the provider said.
+    pub instance: InstanceData,
+    /// Online CPUs.
+    pub cpus: usize,
+    /// Total memory in MiB.
+    pub memory_mib: u64,
+}
+
+/// The whole state file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct State {
+    /// Shape version.
+    pub version: u32,
+    /// The instance the once-per-instance records belong to.
+    pub instance_id: Option<String>,
+    /// When the last `run` started.
+    pub last_run_at: Option<String>,
+    /// Why the last run could not start its steps (configuration errors).
+    pub run_error: Option<String>,
+    /// Identity as of the last identity step.
+    pub identity: Option<Identity>,
+    /// Per step name, its last run.
+    pub steps: BTreeMap<String, StepRecord>,
+}
+
+impl State {
+    /// Loads the state file; a missing file is an empty state.
+    pub fn load(path: &Path) -> Result<Self> {
+        match read_optional(path)? {
+            None => Ok(Self {
+                version: STATE_VERSION,
+                ..Default::default()
+            }),
+            Some(bytes) => serde_json::from_slice(&bytes).with_context(|| {
+                format!("state file {} is corrupt; move it away and run `meet-agent run` again", path.display())
+            }),
+        }
+    }
+
+    /// Writes the state file atomically (0644: it holds no secrets).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        write_atomic(path, text.as_bytes(), 0o644)?;
+        Ok(())
+    }
+}
+
+/// Now as RFC 3339 UTC text.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

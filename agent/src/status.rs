@@ -1,0 +1,288 @@
+//! `meet-agent status`: is this server good, and if not, why. One screen for people, a
+//! stable JSON shape (docs/status.md) for machines.
+
+use crate::paths::Paths;
+use crate::state::{State, StepState};
+use crate::step::StepName;
+use crate::systemd::{Systemd, UnitStatus, STACK_UNITS};
+use crate::tls::{self, CertSummary};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// Version of the JSON shape; bumped only on incompatible changes.
+pub const SCHEMA: u32 = 1;
+
+/// Overall health, which is also the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// Every step ok or not configured, certificate installed, no service failed (exit 0).
+    Healthy,
+    /// Serving, but something is short of right (exit 1).
+    Degraded,
+    /// A step failed or the configuration is broken (exit 2).
+    Failed,
+    /// `meet-agent run` has not run on this machine (exit 2).
+    NotRun,
+}
+
+impl Health {
+    /// The documented exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Health::Healthy => 0,
+            Health::Degraded => 1,
+            Health::Failed | Health::NotRun => 2,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::Degraded => "degraded",
+            Health::Failed => "failed",
+            Health::NotRun => "not run",
+        }
+    }
+}
+
+/// One step as status shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepView {
+    /// Step name.
+    pub name: &'static str,
+    /// `ok`, `degraded`, `failed`, `pending` or `not-configured`.
+    pub state: StepState,
+    /// One line for the operator.
+    pub message: String,
+    /// Whether it runs once per instance.
+    pub once_per_instance: bool,
+    /// When it last started.
+    pub started_at: Option<String>,
+    /// How long it took.
+    pub duration_ms: Option<u64>,
+    /// The last error until the step succeeds again.
+    pub last_error: Option<String>,
+}
+
+/// The certificate as installed.
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateView {
+    /// Path of the installed chain.
+    pub path: String,
+    /// What it says, if it parses.
+    #[serde(flatten)]
+    pub summary: Option<CertSummary>,
+    /// Why it could not be read.
+    pub error: Option<String>,
+}
+
+/// systemd's view of the stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServicesView {
+    /// Whether the system bus answered.
+    pub available: bool,
+    /// Why not, when it did not.
+    pub error: Option<String>,
+    /// Each stack unit.
+    pub units: Vec<UnitStatus>,
+}
+
+/// The whole report (the `--json` shape).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Shape version.
+    pub schema: u32,
+    /// Overall health.
+    pub health: Health,
+    /// Why the health is not `healthy`, one sentence each.
+    pub reasons: Vec<String>,
+    /// When `run` last started.
+    pub last_run_at: Option<String>,
+    /// Why the last run could not start its steps.
+    pub run_error: Option<String>,
+    /// Identity (domain, addresses, instance) from the last identity step.
+    pub identity: Option<crate::state::Identity>,
+    /// The installed certificate.
+    pub certificate: Option<CertificateView>,
+    /// Every step in pipeline order.
+    pub steps: Vec<StepView>,
+    /// The stack's services.
+    pub services: ServicesView,
+}
+
+/// Builds the report from the state file, the installed certificate and systemd.
+pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
+    let state = State::load(&paths.state_file())?;
+    let steps: Vec<StepView> = StepName::ALL
+        .iter()
+        .map(|step| match state.steps.get(step.as_str()) {
+            Some(r) => StepView {
+                name: step.as_str(),
+                state: r.state,
+                message: r.message.clone(),
+                once_per_instance: step.once_per_instance(),
+                started_at: Some(r.started_at.clone()),
+                duration_ms: Some(r.duration_ms),
+                last_error: r.last_error.clone(),
+            },
+            None => StepView {
+                name: step.as_str(),
+                state: StepState::Pending,
+                message: "has not run yet".into(),
+                once_per_instance: step.once_per_instance(),
+                started_at: None,
+                duration_ms: None,
+                last_error: None,
+            },
+        })
+        .collect();
+    let certificate = certificate(paths);
+    let services = services().await;
+
+    let mut reasons = Vec::new();
+    if let Some(e) = &state.run_error {
+        reasons.push(format!("configuration: {e}"));
+    }
+    for s in &steps {
+        if matches!(s.state, StepState::Failed | StepState::Degraded) || (s.state == StepState::Pending && state.last_run_at.is_some()) {
+            reasons.push(format!("{}: {}", s.name, s.message));
+        }
+    }
+    match &certificate {
+        None => reasons.push("certificate: none installed".into()),
+        Some(CertificateView { error: Some(e), .. }) => reasons.push(format!("certificate: {e}")),
+        _ => {}
+    }
+    for unit in &services.units {
+        if unit.active_state == "failed" {
+            reasons.push(format!("{}: failed; see `journalctl -u {}`", unit.name, unit.name));
+        }
+    }
+    let any = |st: StepState| steps.iter().any(|s| s.state == st);
+    let health = if state.last_run_at.is_none() {
+        reasons.insert(0, "meet-agent run has not run on this machine".into());
+        Health::NotRun
+    } else if state.run_error.is_some() || any(StepState::Failed) {
+        Health::Failed
+    } else if reasons.is_empty() {
+        Health::Healthy
+    } else {
+        Health::Degraded
+    };
+    Ok(Report {
+        schema: SCHEMA,
+        health,
+        reasons,
+        last_run_at: state.last_run_at,
+        run_error: state.run_error,
+        identity: state.identity,
+        certificate,
+        steps,
+        services,
+    })
+}
+
+fn certificate(paths: &Paths) -> Option<CertificateView> {
+    let path = paths.tls_fullchain();
+    let bytes = std::fs::read(&path).ok()?;
+    let parsed = pem::parse_many(&bytes)
+        .ok()
+        .and_then(|blocks| blocks.into_iter().find(|b| b.tag() == "CERTIFICATE"))
+        .ok_or_else(|| format!("{} holds no PEM certificate", path.display()))
+        .and_then(|block| {
+            let der = rustls_pki_types::CertificateDer::from(block.into_contents());
+            tls::inspect::summarize(&der, time::OffsetDateTime::now_utc()).map_err(|e| format!("{}: {e:#}", path.display()))
+        });
+    Some(match parsed {
+        Ok(summary) => CertificateView { path: path.display().to_string(), summary: Some(summary), error: None },
+        Err(error) => CertificateView { path: path.display().to_string(), summary: None, error: Some(error) },
+    })
+}
+
+async fn services() -> ServicesView {
+    let systemd = match Systemd::connect().await {
+        Ok(s) => s,
+        Err(e) => {
+            return ServicesView { available: false, error: Some(format!("{e:#}")), units: Vec::new() }
+        }
+    };
+    let mut units = Vec::new();
+    for unit in STACK_UNITS {
+        match systemd.unit_status(unit).await {
+            Ok(status) => units.push(status),
+            Err(e) => {
+                return ServicesView { available: false, error: Some(format!("{e:#}")), units }
+            }
+        }
+    }
+    ServicesView { available: true, error: None, units }
+}
+
+/// The one-screen human rendering.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "meet-agent: {}", report.health.word());
+    for reason in &report.reasons {
+        let _ = writeln!(out, "  - {reason}");
+    }
+    out.push('\n');
+    if let Some(id) = &report.identity {
+        let ip = |ip: Option<String>, from: &Option<String>| match (ip, from) {
+            (Some(ip), Some(from)) => format!("{ip} ({from})"),
+            (Some(ip), None) => ip,
+            (None, _) => "none".into(),
+        };
+        let _ = writeln!(out, "domain       {}", id.domain.as_deref().unwrap_or("(not set)"));
+        let _ = writeln!(
+            out,
+            "addresses    public {}, local {}, IPv6 {}",
+            ip(id.public_ipv4.map(|i| i.to_string()), &id.public_ipv4_source),
+            id.local_ipv4.map_or("none".into(), |i| i.to_string()),
+            ip(id.public_ipv6.map(|i| i.to_string()), &id.public_ipv6_source)
+        );
+        let inst = &id.instance;
+        let _ = writeln!(
+            out,
+            "instance     {}{}{}, {} CPUs, {} MiB",
+            inst.provider,
+            inst.instance_id.as_ref().map_or(String::new(), |i| format!(" {i}")),
+            inst.instance_type.as_ref().map_or(String::new(), |t| format!(" ({t})")),
+            id.cpus,
+            id.memory_mib
+        );
+    }
+    match &report.certificate {
+        None => {
+            let _ = writeln!(out, "certificate  none installed");
+        }
+        Some(CertificateView { summary: Some(s), .. }) => {
+            let _ = writeln!(
+                out,
+                "certificate  {} from {}{}, {} days left (until {})",
+                if s.names.is_empty() { s.subject.clone() } else { s.names.join(", ") },
+                s.issuer,
+                if s.self_signed { ", self-signed" } else { "" },
+                s.days_left,
+                s.not_after
+            );
+        }
+        Some(CertificateView { error, .. }) => {
+            let _ = writeln!(out, "certificate  unreadable: {}", error.as_deref().unwrap_or("unknown"));
+        }
+    }
+    let _ = writeln!(out, "\nsteps (last run {})", report.last_run_at.as_deref().unwrap_or("never"));
+    for s in &report.steps {
+        let took = s.duration_ms.map_or(String::new(), |ms| format!("{ms} ms"));
+        let _ = writeln!(out, "  {:<9} {:<15} {:>8}  {}", s.name, s.state.as_str(), took, s.message);
+    }
+    out.push_str("\nservices\n");
+    if !report.services.available {
+        let _ = writeln!(out, "  unknown: {}", report.services.error.as_deref().unwrap_or("no system D-Bus"));
+    }
+    for u in &report.services.units {
+        let state = if u.installed() { format!("{} ({})", u.active_state, u.sub_state) } else { "not installed".into() };
+        let _ = writeln!(out, "  {:<27} {state}", u.name);
+    }
+    out
+}

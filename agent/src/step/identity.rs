@@ -1,0 +1,140 @@
+//! identity (every boot): domain, addresses and size, from config, the instance source and
+//! the local interfaces, each address with where it came from.
+
+use super::{Context, Outcome};
+use crate::config::Settings;
+use crate::source::InstanceData;
+use crate::state::Identity;
+use anyhow::Result;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Works out the identity; config beats the instance source, which beats the interfaces.
+pub fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
+    let interfaces = interface_addresses();
+    let global_v4 = interfaces.iter().find_map(|ip| match ip {
+        IpAddr::V4(v4) if is_public_v4(v4) => Some(*v4),
+        _ => None,
+    });
+    let any_v4 = interfaces.iter().find_map(|ip| match ip {
+        IpAddr::V4(v4) if !v4.is_loopback() && !v4.is_link_local() => Some(*v4),
+        _ => None,
+    });
+    let global_v6 = interfaces.iter().find_map(|ip| match ip {
+        IpAddr::V6(v6) if is_public_v6(v6) => Some(*v6),
+        _ => None,
+    });
+    let pick = |config: Option<IpAddr>, source: Option<IpAddr>, interface: Option<IpAddr>| {
+        if let Some(ip) = config {
+            Some((ip, "config".to_string()))
+        } else if let Some(ip) = source {
+            Some((ip, instance.provider.clone()))
+        } else {
+            interface.map(|ip| (ip, "interface".to_string()))
+        }
+    };
+    let v4 = pick(
+        settings.public_ipv4.map(IpAddr::V4),
+        instance.public_ipv4.map(IpAddr::V4),
+        global_v4.map(IpAddr::V4),
+    );
+    let v6 = pick(
+        settings.public_ipv6.map(IpAddr::V6),
+        instance.ipv6.filter(is_public_v6).map(IpAddr::V6),
+        global_v6.map(IpAddr::V6),
+    );
+    Identity {
+        domain: settings.domain.clone(),
+        public_ipv4: v4.as_ref().and_then(|(ip, _)| match ip {
+            IpAddr::V4(v4) => Some(*v4),
+            IpAddr::V6(_) => None,
+        }),
+        public_ipv4_source: v4.map(|(_, from)| from),
+        local_ipv4: instance.local_ipv4.or(any_v4),
+        public_ipv6: v6.as_ref().and_then(|(ip, _)| match ip {
+            IpAddr::V6(v6) => Some(*v6),
+            IpAddr::V4(_) => None,
+        }),
+        public_ipv6_source: v6.map(|(_, from)| from),
+        instance: instance.clone(),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        memory_mib: memory_mib(),
+    }
+}
+
+/// Records the identity resolved at the start of the run.
+pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let id = &ctx.identity;
+    let show = |ip: Option<String>, from: &Option<String>| match (ip, from) {
+        (Some(ip), Some(from)) => format!("{ip} (from {from})"),
+        (Some(ip), None) => ip,
+        _ => "none".into(),
+    };
+    let addresses = format!(
+        "public IPv4 {}, local IPv4 {}, IPv6 {}; {} CPUs, {} MiB",
+        show(id.public_ipv4.map(|i| i.to_string()), &id.public_ipv4_source),
+        id.local_ipv4.map_or("none".into(), |i| i.to_string()),
+        show(id.public_ipv6.map(|i| i.to_string()), &id.public_ipv6_source),
+        id.cpus,
+        id.memory_mib
+    );
+    Ok(match &id.domain {
+        Some(domain) => Outcome::ok(format!("{domain}: {addresses}")),
+        None => Outcome::degraded(format!(
+            "no server.domain is set, so the server has no name for its certificate; {addresses}"
+        )),
+    })
+}
+
+fn interface_addresses() -> Vec<IpAddr> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    addrs
+        .filter_map(|a| {
+            let addr = a.address?;
+            if let Some(v4) = addr.as_sockaddr_in() {
+                Some(IpAddr::V4(v4.ip()))
+            } else {
+                addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+            }
+        })
+        .collect()
+}
+
+/// A routable IPv4 address: not private, loopback, link-local, shared (CGNAT) or unspecified.
+fn is_public_v4(ip: &Ipv4Addr) -> bool {
+    let shared = ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64;
+    !(ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || shared)
+}
+
+/// A global unicast IPv6 address (2000::/3).
+fn is_public_v6(ip: &Ipv6Addr) -> bool {
+    (ip.segments()[0] & 0xe000) == 0x2000
+}
+
+fn memory_mib() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_address_rules() {
+        assert!(is_public_v4(&"203.0.113.7".parse().unwrap()));
+        assert!(!is_public_v4(&"10.1.2.3".parse().unwrap()));
+        assert!(!is_public_v4(&"100.64.1.1".parse().unwrap()));
+        assert!(!is_public_v4(&"169.254.169.254".parse().unwrap()));
+        assert!(is_public_v6(&"2001:db8::1".parse().unwrap()));
+        assert!(!is_public_v6(&"fe80::1".parse().unwrap()));
+        assert!(!is_public_v6(&"fd00::1".parse().unwrap()));
+    }
+}

@@ -1,0 +1,269 @@
+//! The first-boot pipeline: ordered steps, each recording its outcome in the state file.
+
+mod identity;
+mod later;
+mod start;
+mod tls;
+
+use crate::config::Settings;
+use crate::instance::{self, LoadError};
+use crate::paths::Paths;
+use crate::state::{now_rfc3339, Identity, State, StepRecord, StepState};
+use crate::systemd::notify;
+use anyhow::Result;
+use std::time::Instant;
+
+/// The steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepName {
+    /// Domain, addresses and size of this machine.
+    Identity,
+    /// Dynamic DNS updates.
+    Ddns,
+    /// Waiting until DNS answers this machine's address.
+    DnsWait,
+    /// The web certificate.
+    Tls,
+    /// Per-instance secrets.
+    Secrets,
+    /// Jitsi component configuration.
+    Jitsi,
+    /// Kernel and JVM tuning.
+    Tune,
+    /// Scheduled and idle shutdown.
+    Schedule,
+    /// Security updates.
+    Updates,
+    /// Starting or reloading the stack.
+    Start,
+}
+
+impl StepName {
+    /// Every step in pipeline order.
+    pub const ALL: [StepName; 10] = [
+        StepName::Identity,
+        StepName::Ddns,
+        StepName::DnsWait,
+        StepName::Tls,
+        StepName::Secrets,
+        StepName::Jitsi,
+        StepName::Tune,
+        StepName::Schedule,
+        StepName::Updates,
+        StepName::Start,
+    ];
+
+    /// The step's name in state, status and `--step`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepName::Identity => "identity",
+            StepName::Ddns => "ddns",
+            StepName::DnsWait => "dns-wait",
+            StepName::Tls => "tls",
+            StepName::Secrets => "secrets",
+            StepName::Jitsi => "jitsi",
+            StepName::Tune => "tune",
+            StepName::Schedule => "schedule",
+            StepName::Updates => "updates",
+            StepName::Start => "start",
+        }
+    }
+
+    /// Whether the step runs once per instance (others run on every boot).
+    pub fn once_per_instance(self) -> bool {
+        matches!(self, StepName::Secrets)
+    }
+}
+
+/// What a step reports.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The state to record.
+    pub state: StepState,
+    /// One line for the operator.
+    pub message: String,
+}
+
+impl Outcome {
+    /// A successful outcome.
+    pub fn ok(message: impl Into<String>) -> Self {
+        Self { state: StepState::Ok, message: message.into() }
+    }
+    /// A partly successful outcome.
+    pub fn degraded(message: impl Into<String>) -> Self {
+        Self { state: StepState::Degraded, message: message.into() }
+    }
+    /// A failed outcome that still left the server usable.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self { state: StepState::Failed, message: message.into() }
+    }
+    /// Nothing to do with this configuration or build.
+    pub fn not_configured(message: impl Into<String>) -> Self {
+        Self { state: StepState::NotConfigured, message: message.into() }
+    }
+}
+
+/// What the steps share during one run.
+pub struct Context<'a> {
+    /// File locations.
+    pub paths: &'a Paths,
+    /// Validated settings (absent when the configuration could not be loaded).
+    pub settings: Option<&'a Settings>,
+    /// This machine's identity.
+    pub identity: Identity,
+    /// Whether the installed certificate changed in this run (consumers need a reload).
+    pub tls_changed: bool,
+}
+
+/// What a run did, for the exit code and the READY status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunResult {
+    /// No step failed.
+    Completed,
+    /// At least one step failed.
+    StepFailed,
+    /// The configuration or instance source could not be read; only the fallback ran.
+    NotStarted,
+}
+
+/// Runs every step in order, or only `only`, recording each in the state file.
+pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
+    let state_path = paths.state_file();
+    let mut state = State::load(&state_path)?;
+    state.version = crate::state::STATE_VERSION;
+    state.last_run_at = Some(now_rfc3339());
+    notify::status("reading configuration and instance data");
+
+    let effective = match instance::load(paths).await {
+        Ok(effective) => effective,
+        Err(load_error) => return run_without_config(paths, &mut state, load_error).await,
+    };
+    state.run_error = None;
+    let instance_id = effective
+        .instance
+        .instance_id
+        .clone()
+        .or_else(|| machine_id(paths));
+    state.instance_id = instance_id.clone();
+
+    let mut ctx = Context {
+        paths,
+        settings: Some(&effective.settings),
+        identity: identity::resolve(&effective.settings, &effective.instance),
+        tls_changed: false,
+    };
+    state.identity = Some(ctx.identity.clone());
+
+    let mut any_failed = false;
+    let selected: Vec<StepName> = StepName::ALL
+        .into_iter()
+        .filter(|s| only.is_none_or(|o| o == *s))
+        .collect();
+    for (i, step) in selected.iter().copied().enumerate() {
+        if only.is_none() && step.once_per_instance() {
+            if let Some(done) = state.steps.get(step.as_str()) {
+                if done.state == StepState::Ok && done.instance_id == instance_id {
+                    tracing::info!("{}: already done for this instance", step.as_str());
+                    continue;
+                }
+            }
+        }
+        notify::status(&format!("step {} ({}/{})", step.as_str(), i + 1, selected.len()));
+        let record = run_step(step, &mut ctx, &state, instance_id.clone()).await;
+        any_failed |= record.state == StepState::Failed;
+        state.steps.insert(step.as_str().to_string(), record);
+        state.save(&state_path)?;
+    }
+    state.save(&state_path)?;
+    let summary = summary_line(&state);
+    notify::ready(&summary);
+    tracing::info!("{summary}");
+    Ok(if any_failed { RunResult::StepFailed } else { RunResult::Completed })
+}
+
+async fn run_step(step: StepName, ctx: &mut Context<'_>, state: &State, instance_id: Option<String>) -> StepRecord {
+    let started_at = now_rfc3339();
+    let clock = Instant::now();
+    let result = match step {
+        StepName::Identity => identity::run(ctx),
+        StepName::Tls => tls::run(ctx),
+        StepName::Start => start::run(ctx).await,
+        other => Ok(later::run(other)),
+    };
+    let outcome = result.unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
+    let duration_ms = clock.elapsed().as_millis() as u64;
+    match outcome.state {
+        StepState::Failed => tracing::error!("{}: {}", step.as_str(), outcome.message),
+        StepState::Degraded => tracing::warn!("{}: {}", step.as_str(), outcome.message),
+        _ => tracing::info!("{}: {}", step.as_str(), outcome.message),
+    }
+    let previous_error = state.steps.get(step.as_str()).and_then(|r| r.last_error.clone());
+    StepRecord {
+        last_error: match outcome.state {
+            StepState::Failed | StepState::Degraded => Some(outcome.message.clone()),
+            StepState::Ok | StepState::NotConfigured => None,
+            StepState::Pending => previous_error,
+        },
+        state: outcome.state,
+        message: outcome.message,
+        started_at,
+        duration_ms,
+        instance_id,
+    }
+}
+
+/// Without valid configuration or instance data no step can do its real work; still keep
+/// the server reachable (a fallback certificate) and say why in the state file.
+async fn run_without_config(paths: &Paths, state: &mut State, load_error: LoadError) -> Result<RunResult> {
+    let error = format!("{:#}", load_error.error());
+    tracing::error!("{error}");
+    state.run_error = Some(error.clone());
+    if let LoadError::Source(_) = load_error {
+        let record = StepRecord {
+            state: StepState::Failed,
+            message: error.clone(),
+            started_at: now_rfc3339(),
+            duration_ms: 0,
+            last_error: Some(error.clone()),
+            instance_id: state.instance_id.clone(),
+        };
+        state.steps.insert(StepName::Identity.as_str().into(), record);
+    }
+    let mut ctx = Context {
+        paths,
+        settings: None,
+        identity: state.identity.clone().unwrap_or_default(),
+        tls_changed: false,
+    };
+    if let Err(e) = tls::ensure_fallback(&mut ctx) {
+        tracing::error!("tls: could not install a fallback certificate: {e:#}");
+    }
+    state.save(&paths.state_file())?;
+    notify::ready(&format!("failed: {error}"));
+    Ok(RunResult::NotStarted)
+}
+
+fn machine_id(paths: &Paths) -> Option<String> {
+    std::fs::read_to_string(paths.machine_id())
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty() && s != "uninitialized")
+}
+
+/// One line for sd_notify and the log: how many steps are in which state.
+fn summary_line(state: &State) -> String {
+    let count = |s: StepState| state.steps.values().filter(|r| r.state == s).count();
+    let (failed, degraded) = (count(StepState::Failed), count(StepState::Degraded));
+    let word = if failed > 0 { "failed" } else if degraded > 0 { "degraded" } else { "ready" };
+    format!(
+        "{word}: {} ok, {degraded} degraded, {failed} failed, {} not configured",
+        count(StepState::Ok),
+        count(StepState::NotConfigured)
+    )
+}
+
+/// The settings a step needs, or the reason it cannot run.
+fn settings<'a>(ctx: &Context<'a>) -> Result<&'a Settings> {
+    ctx.settings
+        .ok_or_else(|| anyhow::anyhow!("the configuration could not be loaded; run `meet-agent config check`"))
+}

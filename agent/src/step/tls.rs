@@ -1,0 +1,92 @@
+//! tls (every boot): install the supplied certificate after checking it, or keep the server
+//! reachable with the installed or a self-signed certificate.
+
+use super::{settings, Context, Outcome};
+use crate::tls::{self, material, selfsigned, verify, Pair};
+use anyhow::{Context as _, Result};
+use time::OffsetDateTime;
+
+/// Days of validity below which the fallback certificate is replaced.
+const FALLBACK_RENEW_DAYS: i64 = 30;
+
+/// Runs the tls step.
+pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let settings = settings(ctx)?;
+    let Some(supplied) = &settings.tls_supplied else {
+        return ensure_fallback(ctx);
+    };
+    let wanted = names(ctx);
+    let now = OffsetDateTime::now_utc();
+    let checked = (|| -> Result<(Pair, verify::Checked)> {
+        let chain = material::read(&supplied.certificate, "certificate")?;
+        let key = material::read(supplied.key.expose(), "key")?;
+        let pair = Pair::from_pem(&chain, &key).context("supplied certificate")?;
+        let checked = verify::check(&pair, &wanted, now).context("supplied certificate not installed")?;
+        Ok((pair, checked))
+    })();
+    match checked {
+        Ok((pair, checked)) => {
+            let changed = tls::install(ctx.paths, &pair)?;
+            ctx.tls_changed |= changed;
+            let message = format!(
+                "supplied certificate for {} from {}, {} days left{}",
+                checked.summary.names.join(", "),
+                checked.summary.issuer,
+                checked.summary.days_left,
+                if changed { ", installed" } else { ", unchanged" }
+            );
+            Ok(match checked.warnings.first() {
+                Some(warning) => Outcome::degraded(format!("{message}; {warning}")),
+                None => Outcome::ok(message),
+            })
+        }
+        Err(e) => {
+            let fallback = ensure_fallback(ctx)?;
+            Ok(Outcome::failed(format!("{e:#}; meanwhile: {}", fallback.message)))
+        }
+    }
+}
+
+/// The names a certificate must cover: the domain, or the public IP without one.
+fn names(ctx: &Context<'_>) -> Vec<String> {
+    match (&ctx.identity.domain, ctx.identity.public_ipv4) {
+        (Some(domain), _) => vec![domain.clone()],
+        (None, Some(ip)) => vec![ip.to_string()],
+        (None, None) => vec!["localhost".to_string()],
+    }
+}
+
+/// Keeps an installed certificate that is still good for our names, else installs a fresh
+/// self-signed one. Never leaves the server without a certificate.
+pub fn ensure_fallback(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let wanted = names(ctx);
+    let now = OffsetDateTime::now_utc();
+    if let Some(pair) = tls::installed(ctx.paths) {
+        if let Ok(checked) = verify::check(&pair, &wanted, now) {
+            let s = &checked.summary;
+            if !selfsigned::is_ours(&s.subject) {
+                return Ok(Outcome::ok(format!(
+                    "keeping the installed certificate for {} from {}, {} days left",
+                    s.names.join(", "),
+                    s.issuer,
+                    s.days_left
+                )));
+            }
+            if s.days_left > FALLBACK_RENEW_DAYS {
+                return Ok(self_signed_outcome(&wanted, false));
+            }
+        }
+    }
+    let pair = selfsigned::generate(&wanted, now)?;
+    let changed = tls::install(ctx.paths, &pair)?;
+    ctx.tls_changed |= changed;
+    Ok(self_signed_outcome(&wanted, true))
+}
+
+fn self_signed_outcome(names: &[String], made: bool) -> Outcome {
+    Outcome::degraded(format!(
+        "serving a self-signed certificate for {} ({}); browsers will warn until tls.certificate and tls.key are set",
+        names.join(", "),
+        if made { "made now" } else { "unchanged" }
+    ))
+}

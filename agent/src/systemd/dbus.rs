@@ -1,0 +1,140 @@
+//! systemd's Manager and Unit interfaces over the system bus.
+//!
+//! The bus address comes from `DBUS_SYSTEM_BUS_ADDRESS` when set (tests point it at a
+//! private bus), else the standard system bus socket.
+
+use anyhow::{anyhow, Context, Result};
+use serde::Serialize;
+use std::time::Duration;
+use zbus::proxy::CacheProperties;
+use zbus::zvariant::OwnedObjectPath;
+
+/// The stack's services, in the order they start.
+pub const STACK_UNITS: [&str; 5] = [
+    "prosody.service",
+    "jicofo.service",
+    "jitsi-videobridge2.service",
+    "coturn.service",
+    "nginx.service",
+];
+
+/// The services that read the web certificate and need a reload when it changes.
+pub const TLS_CONSUMERS: [&str; 3] = ["nginx.service", "prosody.service", "coturn.service"];
+
+const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[zbus::proxy(
+    interface = "org.freedesktop.systemd1.Manager",
+    default_service = "org.freedesktop.systemd1",
+    default_path = "/org/freedesktop/systemd1"
+)]
+trait Manager {
+    fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
+    fn start_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+    fn reload_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+}
+
+#[zbus::proxy(
+    interface = "org.freedesktop.systemd1.Unit",
+    default_service = "org.freedesktop.systemd1"
+)]
+trait Unit {
+    #[zbus(property)]
+    fn load_state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn active_state(&self) -> zbus::Result<String>;
+    #[zbus(property)]
+    fn sub_state(&self) -> zbus::Result<String>;
+}
+
+/// One unit's state as systemd reports it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct UnitStatus {
+    /// Unit name.
+    pub name: String,
+    /// `loaded`, `not-found`, ...
+    pub load_state: String,
+    /// `active`, `inactive`, `failed`, `activating`, ...
+    pub active_state: String,
+    /// `running`, `exited`, `dead`, ...
+    pub sub_state: String,
+}
+
+impl UnitStatus {
+    /// Whether the unit file exists (the package is installed).
+    pub fn installed(&self) -> bool {
+        self.load_state != "not-found"
+    }
+}
+
+/// A connection to systemd on the system bus.
+pub struct Systemd {
+    conn: zbus::Connection,
+}
+
+async fn timed<T>(what: &str, fut: impl std::future::Future<Output = zbus::Result<T>>) -> Result<T> {
+    tokio::time::timeout(CALL_TIMEOUT, fut)
+        .await
+        .map_err(|_| anyhow!("systemd did not answer {what} within {CALL_TIMEOUT:?}"))?
+        .with_context(|| format!("systemd refused {what}"))
+}
+
+/// The innermost cause of a zbus error, which is the part a person can act on.
+fn root_cause(e: &zbus::Error) -> String {
+    match e {
+        zbus::Error::InputOutput(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl Systemd {
+    /// Connects to the system bus (or `DBUS_SYSTEM_BUS_ADDRESS`).
+    pub async fn connect() -> Result<Self> {
+        let where_ = std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
+            .unwrap_or_else(|_| "/run/dbus/system_bus_socket".into());
+        let conn = tokio::time::timeout(CALL_TIMEOUT, zbus::Connection::system())
+            .await
+            .map_err(|_| anyhow!("no answer from the system D-Bus at {where_}"))?
+            .map_err(|e| anyhow!("no system D-Bus at {where_} ({})", root_cause(&e)))?;
+        Ok(Self { conn })
+    }
+
+    async fn manager(&self) -> Result<ManagerProxy<'_>> {
+        Ok(ManagerProxy::builder(&self.conn)
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?)
+    }
+
+    /// The state of `name` (loading it if systemd has not yet, so that a missing unit
+    /// shows as `not-found` rather than an error).
+    pub async fn unit_status(&self, name: &str) -> Result<UnitStatus> {
+        let manager = self.manager().await?;
+        let path = timed(&format!("LoadUnit({name})"), manager.load_unit(name)).await?;
+        let unit = UnitProxy::builder(&self.conn)
+            .path(path)?
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        Ok(UnitStatus {
+            name: name.to_string(),
+            load_state: timed("LoadState", unit.load_state()).await?,
+            active_state: timed("ActiveState", unit.active_state()).await?,
+            sub_state: timed("SubState", unit.sub_state()).await?,
+        })
+    }
+
+    /// Queues a start of `name` (does not wait for it: we may be ordered before it).
+    pub async fn start(&self, name: &str) -> Result<()> {
+        let manager = self.manager().await?;
+        timed(&format!("StartUnit({name})"), manager.start_unit(name, "replace")).await?;
+        Ok(())
+    }
+
+    /// Queues a reload of `name`, so running conferences survive a certificate change.
+    pub async fn reload(&self, name: &str) -> Result<()> {
+        let manager = self.manager().await?;
+        timed(&format!("ReloadUnit({name})"), manager.reload_unit(name, "replace")).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! Certificate and key material: reading it from a path or inline, in PEM, base64 of PEM or
+//! gzip+base64 of PEM, and holding it as parsed DER.
+
+use crate::config::schema::is_path;
+use crate::encoding::{base64_decode, maybe_gunzip};
+use anyhow::{anyhow, bail, Context, Result};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// A certificate chain (leaf first) and its private key.
+#[derive(Clone)]
+pub struct Pair {
+    /// DER certificates, in the order given.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The private key.
+    pub key: KeyPem,
+}
+
+/// A private key with its PEM tag; `Debug` never shows it.
+#[derive(Clone)]
+pub struct KeyPem {
+    tag: String,
+    der: Vec<u8>,
+}
+
+impl std::fmt::Debug for KeyPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyPem({}, <redacted>)", self.tag)
+    }
+}
+
+impl KeyPem {
+    /// The key as rustls takes it.
+    pub fn der(&self) -> Result<PrivateKeyDer<'static>> {
+        let der = self.der.clone();
+        Ok(match self.tag.as_str() {
+            "PRIVATE KEY" => PrivateKeyDer::Pkcs8(der.into()),
+            "RSA PRIVATE KEY" => PrivateKeyDer::Pkcs1(der.into()),
+            "EC PRIVATE KEY" => PrivateKeyDer::Sec1(der.into()),
+            other => bail!("unsupported private key type `{other}`"),
+        })
+    }
+
+    /// The key as PEM text with LF line endings.
+    pub fn pem(&self) -> String {
+        pem::encode_config(&pem::Pem::new(self.tag.clone(), self.der.clone()), lf())
+    }
+}
+
+fn lf() -> pem::EncodeConfig {
+    pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF)
+}
+
+impl Pair {
+    /// Parses PEM text of a chain and of a key.
+    pub fn from_pem(chain: &[u8], key: &[u8]) -> Result<Self> {
+        let blocks = pem::parse_many(chain).context("certificate is not valid PEM")?;
+        let chain: Vec<CertificateDer<'static>> = blocks
+            .into_iter()
+            .filter(|b| b.tag() == "CERTIFICATE")
+            .map(|b| CertificateDer::from(b.into_contents()))
+            .collect();
+        if chain.is_empty() {
+            bail!("certificate holds no CERTIFICATE block");
+        }
+        let key = pem::parse_many(key)
+            .context("key is not valid PEM")?
+            .into_iter()
+            .find(|b| b.tag().ends_with("PRIVATE KEY"))
+            .ok_or_else(|| anyhow!("key holds no PRIVATE KEY block"))?;
+        let key = KeyPem {
+            tag: key.tag().to_string(),
+            der: key.into_contents(),
+        };
+        key.der()?;
+        Ok(Self { chain, key })
+    }
+
+    /// The chain as PEM text with LF line endings, leaf first.
+    pub fn chain_pem(&self) -> String {
+        let blocks: Vec<pem::Pem> = self
+            .chain
+            .iter()
+            .map(|c| pem::Pem::new("CERTIFICATE", c.to_vec()))
+            .collect();
+        pem::encode_many_config(&blocks, lf())
+    }
+}
+
+/// Reads a material value (`tls.certificate` or `tls.key`): a path or inline text, in PEM,
+/// base64 of PEM, or gzip+base64 of PEM. `what` names it in errors; the content never
+/// appears in an error.
+pub fn read(value: &str, what: &str) -> Result<Vec<u8>> {
+    let (text, place) = if is_path(value) {
+        let bytes = std::fs::read(value)
+            .with_context(|| format!("failed to read {what} {value}"))?;
+        (bytes, format!("{what} {value}"))
+    } else {
+        (value.as_bytes().to_vec(), format!("{what} (inline)"))
+    };
+    decode(text).map_err(|reason| anyhow!("failed to read {place}: {reason}"))
+}
+
+fn decode(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let looks_pem = |b: &[u8]| {
+        let s = String::from_utf8_lossy(b);
+        s.trim_start().starts_with("-----BEGIN ")
+    };
+    if looks_pem(&bytes) {
+        return Ok(bytes);
+    }
+    let not_any = "not PEM, base64 or gzip+base64 (make gzip+base64 with `meet-agent cert encode FILE`)";
+    let text = String::from_utf8(bytes).map_err(|_| not_any.to_string())?;
+    let decoded = base64_decode(&text).ok_or_else(|| not_any.to_string())?;
+    let decoded = maybe_gunzip(decoded).map_err(|e| format!("gzip+base64 but {e:#}"))?;
+    if looks_pem(&decoded) {
+        Ok(decoded)
+    } else {
+        Err("base64 that does not hold PEM (or gzip of PEM)".into())
+    }
+}
