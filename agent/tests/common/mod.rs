@@ -1,0 +1,184 @@
+//! Shared test fixtures: a fixture root, running the real binary, test certificates and
+//! small real HTTP servers (TCP on 127.0.0.1 and Unix sockets).
+#![allow(dead_code)]
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+
+/// A temporary file system root for `meet-agent --root`.
+pub struct Root {
+    pub dir: tempfile::TempDir,
+}
+
+impl Root {
+    pub fn new() -> Self {
+        Self { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel.trim_start_matches('/'))
+    }
+
+    /// Writes a file below the root, creating folders.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Writes a drop-in to /etc/meet-agent/config.d.
+    pub fn config(&self, name: &str, toml: &str) -> PathBuf {
+        self.write(&format!("/etc/meet-agent/config.d/{name}"), toml)
+    }
+
+    /// Runs the real binary with this root.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_env(args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"));
+        cmd.arg("--root").arg(self.path()).args(args);
+        // No system bus unless a test provides one.
+        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/meet-agent-test-bus");
+        cmd.env_remove("NOTIFY_SOCKET").env_remove("JOURNAL_STREAM");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run meet-agent")
+    }
+
+    pub fn status_json(&self, env: &[(&str, &str)]) -> (i32, serde_json::Value) {
+        let out = self.run_env(&["status", "--json"], env);
+        let json = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)));
+        (out.status.code().unwrap_or(-1), json)
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.join("/var/lib/meet-agent/state.json")).unwrap()).unwrap()
+    }
+}
+
+/// stdout and stderr of a run, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A test CA, an intermediate and helpers to issue leaves.
+pub struct TestCa {
+    pub root_pem: String,
+    pub inter_pem: String,
+    inter_key: KeyPair,
+    inter_params: CertificateParams,
+}
+
+pub struct Leaf {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+fn ca_params(cn: &str) -> CertificateParams {
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p
+}
+
+impl TestCa {
+    pub fn new() -> Self {
+        let root_key = KeyPair::generate().unwrap();
+        let root_params = ca_params("Test Root CA");
+        let root = root_params.clone().self_signed(&root_key).unwrap();
+        let inter_key = KeyPair::generate().unwrap();
+        let inter_params = ca_params("Test Intermediate CA");
+        let root_issuer = Issuer::new(root_params, &root_key);
+        let inter = inter_params.clone().signed_by(&inter_key, &root_issuer).unwrap();
+        Self { root_pem: root.pem(), inter_pem: inter.pem(), inter_key, inter_params }
+    }
+
+    /// A leaf for `names`, valid from `from` for `days`.
+    pub fn leaf_at(&self, names: &[&str], from: OffsetDateTime, days: i64) -> Leaf {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, names[0]);
+        p.not_before = from;
+        p.not_after = from + Duration::days(days);
+        let issuer = Issuer::new(self.inter_params.clone(), &self.inter_key);
+        let cert = p.signed_by(&key, &issuer).unwrap();
+        Leaf { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+
+    pub fn leaf(&self, names: &[&str]) -> Leaf {
+        self.leaf_at(names, OffsetDateTime::now_utc() - Duration::days(1), 90)
+    }
+
+    /// Leaf then intermediate: the order servers must send.
+    pub fn chain(&self, leaf: &Leaf) -> String {
+        format!("{}{}", leaf.cert_pem, self.inter_pem)
+    }
+}
+
+/// A handler: request (method, path, headers, body) -> (status, body).
+pub type Handler = Arc<dyn Fn(&Request<()>, &[u8]) -> (u16, Vec<u8>) + Send + Sync>;
+
+async fn answer(handler: Handler, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let head = Request::from_parts(parts, ());
+    let (status, out) = handler(&head, &body);
+    Ok(Response::builder().status(status).body(Full::new(Bytes::from(out))).unwrap())
+}
+
+/// Serves `handler` over HTTP/1.1 on 127.0.0.1 (a random port); returns the base URL.
+pub async fn serve_tcp(handler: Handler) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| answer(handler.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Serves `handler` over HTTP/1.1 on a Unix socket at `path`.
+pub async fn serve_unix(path: &Path, handler: Handler) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let listener = tokio::net::UnixListener::bind(path).unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let handler = handler.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| answer(handler.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+}
