@@ -111,7 +111,7 @@ pub struct Context<'a> {
     pub settings: Option<&'a Settings>,
     /// This machine's identity.
     pub identity: Identity,
-    /// Whether the installed certificate changed in this run (consumers need a reload).
+    /// Whether the installed certificate changed in this run.
     pub tls_changed: bool,
 }
 
@@ -186,7 +186,7 @@ async fn run_step(step: StepName, ctx: &mut Context<'_>, state: &State, instance
     let clock = Instant::now();
     let result = match step {
         StepName::Identity => identity::run(ctx),
-        StepName::Tls => tls::run(ctx),
+        StepName::Tls => tls::run(ctx).await,
         StepName::Start => start::run(ctx).await,
         other => Ok(later::run(other)),
     };

@@ -1,12 +1,12 @@
-//! start (every boot): start the stack's installed services and reload the ones that read
-//! the certificate when it changed, through systemd's D-Bus API.
+//! start (every boot): start the stack's installed services that are not running, through
+//! systemd's D-Bus API. (Reloads after a certificate change belong to the tls step.)
 
 use super::{Context, Outcome};
-use crate::systemd::{Systemd, STACK_UNITS, TLS_CONSUMERS};
+use crate::systemd::{Systemd, STACK_UNITS};
 use anyhow::Result;
 
 /// Runs the start step.
-pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
     let systemd = match Systemd::connect().await {
         Ok(s) => s,
         Err(e) => {
@@ -15,19 +15,14 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             )))
         }
     };
-    let (mut started, mut reloaded, mut missing, mut running) = (vec![], vec![], vec![], vec![]);
+    let (mut started, mut missing, mut running) = (vec![], vec![], vec![]);
     for unit in STACK_UNITS {
         let status = systemd.unit_status(unit).await?;
         let short = unit.trim_end_matches(".service");
         if !status.installed() {
             missing.push(short);
-        } else if status.active_state == "active" || status.active_state == "reloading" {
-            if ctx.tls_changed && TLS_CONSUMERS.contains(&unit) {
-                systemd.reload(unit).await?;
-                reloaded.push(short);
-            } else {
-                running.push(short);
-            }
+        } else if matches!(status.active_state.as_str(), "active" | "reloading" | "activating") {
+            running.push(short);
         } else {
             // Inactive or failed: queue a start. At boot we are ordered before these units,
             // so the job runs once we report READY.
@@ -37,9 +32,8 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }
     let list = |v: &[&str]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
     let mut message = format!(
-        "started {}; reloaded {}; already running {}",
+        "started {}; already running {}",
         list(&started),
-        list(&reloaded),
         list(&running)
     );
     if !missing.is_empty() {

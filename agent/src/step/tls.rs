@@ -2,6 +2,7 @@
 //! reachable with the installed or a self-signed certificate.
 
 use super::{settings, Context, Outcome};
+use crate::systemd::{Systemd, TLS_CONSUMERS};
 use crate::tls::{self, material, selfsigned, verify, Pair};
 use anyhow::{Context as _, Result};
 use time::OffsetDateTime;
@@ -10,10 +11,11 @@ use time::OffsetDateTime;
 const FALLBACK_RENEW_DAYS: i64 = 30;
 
 /// Runs the tls step.
-pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let Some(supplied) = &settings.tls_supplied else {
-        return ensure_fallback(ctx);
+        let outcome = ensure_fallback(ctx)?;
+        return Ok(with_reload(outcome, ctx).await);
     };
     let wanted = names(ctx);
     let now = OffsetDateTime::now_utc();
@@ -28,23 +30,45 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         Ok((pair, checked)) => {
             let changed = tls::install(ctx.paths, &pair)?;
             ctx.tls_changed |= changed;
-            let message = format!(
+            let mut message = format!(
                 "supplied certificate for {} from {}, {} days left{}",
                 checked.summary.names.join(", "),
                 checked.summary.issuer,
                 checked.summary.days_left,
                 if changed { ", installed" } else { ", unchanged" }
             );
-            Ok(match checked.warnings.first() {
-                Some(warning) => Outcome::degraded(format!("{message}; {warning}")),
-                None => Outcome::ok(message),
-            })
+            if let Some(warning) = checked.warnings.first() {
+                message = format!("{message}; {warning}");
+            }
+            let outcome = if checked.warnings.is_empty() { Outcome::ok(message) } else { Outcome::degraded(message) };
+            Ok(with_reload(outcome, ctx).await)
         }
         Err(e) => {
             let fallback = ensure_fallback(ctx)?;
-            Ok(Outcome::failed(format!("{e:#}; meanwhile: {}", fallback.message)))
+            let outcome = Outcome::failed(format!("{e:#}; meanwhile: {}", fallback.message));
+            Ok(with_reload(outcome, ctx).await)
         }
     }
+}
+
+/// After a certificate change, reloads the running services that read it (a reload, not a
+/// restart, so conferences survive) and says so in the outcome.
+async fn with_reload(mut outcome: Outcome, ctx: &Context<'_>) -> Outcome {
+    if !ctx.tls_changed {
+        return outcome;
+    }
+    let reloaded = match Systemd::connect().await {
+        Ok(systemd) => systemd.reload_running(&TLS_CONSUMERS).await,
+        Err(e) => Err(e),
+    };
+    match reloaded {
+        Ok(units) if units.is_empty() => {}
+        Ok(units) => outcome.message.push_str(&format!("; reloaded {}", units.join(", "))),
+        Err(e) => {
+            outcome.message.push_str(&format!("; running services not reloaded: {e:#}"));
+        }
+    }
+    outcome
 }
 
 /// The names a certificate must cover: the domain, or the public IP without one.

@@ -137,4 +137,18 @@ impl Systemd {
         timed(&format!("ReloadUnit({name})"), manager.reload_unit(name, "replace")).await?;
         Ok(())
     }
+
+    /// Reloads those of `units` that are running, so they pick up a new certificate without
+    /// dropping conferences; units not running will read it when they start.
+    pub async fn reload_running(&self, units: &[&str]) -> Result<Vec<String>> {
+        let mut reloaded = Vec::new();
+        for unit in units {
+            let status = self.unit_status(unit).await?;
+            if status.active_state == "active" {
+                self.reload(unit).await?;
+                reloaded.push(unit.trim_end_matches(".service").to_string());
+            }
+        }
+        Ok(reloaded)
+    }
 }
