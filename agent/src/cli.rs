@@ -9,7 +9,13 @@ use std::path::PathBuf;
 #[command(name = "meet-agent", version, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Treat DIR as the file system root (for image builds and tests).
-    #[arg(long, global = true, value_name = "DIR", default_value = "/", env = "MEET_AGENT_ROOT")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        default_value = "/",
+        env = "MEET_AGENT_ROOT"
+    )]
     pub root: PathBuf,
     /// More log detail: -v debug, -vv trace, -vvv trace for libraries too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

@@ -23,8 +23,12 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<bool> {
     let dir = path
         .parent()
         .with_context(|| format!("cannot write {}: it has no parent folder", path.display()))?;
-    fs::create_dir_all(dir).with_context(|| format!("failed to create folder {}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    fs::create_dir_all(dir)
+        .with_context(|| format!("failed to create folder {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> Result<()> {
         let mut file = OpenOptions::new()
@@ -75,10 +79,16 @@ mod tests {
         assert!(write_atomic(&path, b"two", 0o600).unwrap());
         assert_ne!(fs::metadata(&path).unwrap().ino(), ino);
         assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         // A mode change alone is a change.
         assert!(write_atomic(&path, b"two", 0o644).unwrap());
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
     }

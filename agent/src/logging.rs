@@ -32,7 +32,11 @@ pub fn init(verbosity: u8) {
         1 => LevelFilter::DEBUG,
         _ => LevelFilter::TRACE,
     };
-    let libraries = if verbosity >= 3 { level } else { LevelFilter::WARN };
+    let libraries = if verbosity >= 3 {
+        level
+    } else {
+        LevelFilter::WARN
+    };
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(libraries)
         .with_target("meet_agent", level);

@@ -12,7 +12,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     meet_agent::logging::init(cli.verbose);
     meet_agent::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("meet-agent: cannot start the async runtime: {e}");
@@ -61,7 +64,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Ok(0)
             }
         },
-        Command::Cert { action: CertAction::Encode { file } } => {
+        Command::Cert {
+            action: CertAction::Encode { file },
+        } => {
             let bytes = std::fs::read(&file)
                 .map_err(|e| anyhow::anyhow!("failed to read {}: {e}", file.display()))?;
             let mut out = std::io::stdout().lock();

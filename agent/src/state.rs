@@ -109,7 +109,10 @@ impl State {
                 ..Default::default()
             }),
             Some(bytes) => serde_json::from_slice(&bytes).with_context(|| {
-                format!("state file {} is corrupt; move it away and run `meet-agent run` again", path.display())
+                format!(
+                    "state file {} is corrupt; move it away and run `meet-agent run` again",
+                    path.display()
+                )
             }),
         }
     }

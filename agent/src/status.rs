@@ -145,7 +145,9 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         reasons.push(format!("configuration: {e}"));
     }
     for s in &steps {
-        if matches!(s.state, StepState::Failed | StepState::Degraded) || (s.state == StepState::Pending && state.last_run_at.is_some()) {
+        if matches!(s.state, StepState::Failed | StepState::Degraded)
+            || (s.state == StepState::Pending && state.last_run_at.is_some())
+        {
             reasons.push(format!("{}: {}", s.name, s.message));
         }
     }
@@ -156,7 +158,10 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
     }
     for unit in &services.units {
         if unit.active_state == "failed" {
-            reasons.push(format!("{}: failed; see `journalctl -u {}`", unit.name, unit.name));
+            reasons.push(format!(
+                "{}: failed; see `journalctl -u {}`",
+                unit.name, unit.name
+            ));
         }
     }
     let any = |st: StepState| steps.iter().any(|s| s.state == st);
@@ -192,11 +197,20 @@ fn certificate(paths: &Paths) -> Option<CertificateView> {
         .ok_or_else(|| format!("{} holds no PEM certificate", path.display()))
         .and_then(|block| {
             let der = rustls_pki_types::CertificateDer::from(block.into_contents());
-            tls::inspect::summarize(&der, time::OffsetDateTime::now_utc()).map_err(|e| format!("{}: {e:#}", path.display()))
+            tls::inspect::summarize(&der, time::OffsetDateTime::now_utc())
+                .map_err(|e| format!("{}: {e:#}", path.display()))
         });
     Some(match parsed {
-        Ok(summary) => CertificateView { path: path.display().to_string(), summary: Some(summary), error: None },
-        Err(error) => CertificateView { path: path.display().to_string(), summary: None, error: Some(error) },
+        Ok(summary) => CertificateView {
+            path: path.display().to_string(),
+            summary: Some(summary),
+            error: None,
+        },
+        Err(error) => CertificateView {
+            path: path.display().to_string(),
+            summary: None,
+            error: Some(error),
+        },
     })
 }
 
@@ -204,7 +218,11 @@ async fn services() -> ServicesView {
     let systemd = match Systemd::connect().await {
         Ok(s) => s,
         Err(e) => {
-            return ServicesView { available: false, error: Some(format!("{e:#}")), units: Vec::new() }
+            return ServicesView {
+                available: false,
+                error: Some(format!("{e:#}")),
+                units: Vec::new(),
+            }
         }
     };
     let mut units = Vec::new();
@@ -212,11 +230,19 @@ async fn services() -> ServicesView {
         match systemd.unit_status(unit).await {
             Ok(status) => units.push(status),
             Err(e) => {
-                return ServicesView { available: false, error: Some(format!("{e:#}")), units }
+                return ServicesView {
+                    available: false,
+                    error: Some(format!("{e:#}")),
+                    units,
+                }
             }
         }
     }
-    ServicesView { available: true, error: None, units }
+    ServicesView {
+        available: true,
+        error: None,
+        units,
+    }
 }
 
 /// The one-screen human rendering.
@@ -233,21 +259,35 @@ pub fn render(report: &Report) -> String {
             (Some(ip), None) => ip,
             (None, _) => "none".into(),
         };
-        let _ = writeln!(out, "domain       {}", id.domain.as_deref().unwrap_or("(not set)"));
+        let _ = writeln!(
+            out,
+            "domain       {}",
+            id.domain.as_deref().unwrap_or("(not set)")
+        );
         let _ = writeln!(
             out,
             "addresses    public {}, local {}, IPv6 {}",
-            ip(id.public_ipv4.map(|i| i.to_string()), &id.public_ipv4_source),
+            ip(
+                id.public_ipv4.map(|i| i.to_string()),
+                &id.public_ipv4_source
+            ),
             id.local_ipv4.map_or("none".into(), |i| i.to_string()),
-            ip(id.public_ipv6.map(|i| i.to_string()), &id.public_ipv6_source)
+            ip(
+                id.public_ipv6.map(|i| i.to_string()),
+                &id.public_ipv6_source
+            )
         );
         let inst = &id.instance;
         let _ = writeln!(
             out,
             "instance     {}{}{}, {} CPUs, {} MiB",
             inst.provider,
-            inst.instance_id.as_ref().map_or(String::new(), |i| format!(" {i}")),
-            inst.instance_type.as_ref().map_or(String::new(), |t| format!(" ({t})")),
+            inst.instance_id
+                .as_ref()
+                .map_or(String::new(), |i| format!(" {i}")),
+            inst.instance_type
+                .as_ref()
+                .map_or(String::new(), |t| format!(" ({t})")),
             id.cpus,
             id.memory_mib
         );
@@ -256,11 +296,17 @@ pub fn render(report: &Report) -> String {
         None => {
             let _ = writeln!(out, "certificate  none installed");
         }
-        Some(CertificateView { summary: Some(s), .. }) => {
+        Some(CertificateView {
+            summary: Some(s), ..
+        }) => {
             let _ = writeln!(
                 out,
                 "certificate  {} from {}{}, {} days left (until {})",
-                if s.names.is_empty() { s.subject.clone() } else { s.names.join(", ") },
+                if s.names.is_empty() {
+                    s.subject.clone()
+                } else {
+                    s.names.join(", ")
+                },
                 s.issuer,
                 if s.self_signed { ", self-signed" } else { "" },
                 s.days_left,
@@ -268,20 +314,47 @@ pub fn render(report: &Report) -> String {
             );
         }
         Some(CertificateView { error, .. }) => {
-            let _ = writeln!(out, "certificate  unreadable: {}", error.as_deref().unwrap_or("unknown"));
+            let _ = writeln!(
+                out,
+                "certificate  unreadable: {}",
+                error.as_deref().unwrap_or("unknown")
+            );
         }
     }
-    let _ = writeln!(out, "\nsteps (last run {})", report.last_run_at.as_deref().unwrap_or("never"));
+    let _ = writeln!(
+        out,
+        "\nsteps (last run {})",
+        report.last_run_at.as_deref().unwrap_or("never")
+    );
     for s in &report.steps {
         let took = s.duration_ms.map_or(String::new(), |ms| format!("{ms} ms"));
-        let _ = writeln!(out, "  {:<9} {:<15} {:>8}  {}", s.name, s.state.as_str(), took, s.message);
+        let _ = writeln!(
+            out,
+            "  {:<9} {:<15} {:>8}  {}",
+            s.name,
+            s.state.as_str(),
+            took,
+            s.message
+        );
     }
     out.push_str("\nservices\n");
     if !report.services.available {
-        let _ = writeln!(out, "  unknown: {}", report.services.error.as_deref().unwrap_or("no system D-Bus"));
+        let _ = writeln!(
+            out,
+            "  unknown: {}",
+            report
+                .services
+                .error
+                .as_deref()
+                .unwrap_or("no system D-Bus")
+        );
     }
     for u in &report.services.units {
-        let state = if u.installed() { format!("{} ({})", u.active_state, u.sub_state) } else { "not installed".into() };
+        let state = if u.installed() {
+            format!("{} ({})", u.active_state, u.sub_state)
+        } else {
+            "not installed".into()
+        };
         let _ = writeln!(out, "  {:<27} {state}", u.name);
     }
     out

@@ -24,8 +24,13 @@ impl Bus {
             .spawn()
             .expect("dbus-daemon must be installed (apt-get install dbus)");
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        Self { child, address: line.trim().to_string() }
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Self {
+            child,
+            address: line.trim().to_string(),
+        }
     }
 }
 
@@ -50,7 +55,13 @@ fn object_path(unit: &str) -> String {
     // systemd escapes every byte outside [A-Za-z0-9] as _XX.
     let escaped: String = unit
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("_{b:02x}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("_{b:02x}")
+            }
+        })
         .collect();
     format!("/org/freedesktop/systemd1/unit/{escaped}")
 }
@@ -64,10 +75,14 @@ struct Manager {
 impl Manager {
     fn load_unit(&self, name: &str) -> zbus::fdo::Result<OwnedObjectPath> {
         self.calls.lock().unwrap().push(format!("LoadUnit {name}"));
-        OwnedObjectPath::try_from(object_path(name)).map_err(|e| zbus::fdo::Error::Failed(e.to_string()))
+        OwnedObjectPath::try_from(object_path(name))
+            .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))
     }
     fn start_unit(&self, name: &str, mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.calls.lock().unwrap().push(format!("StartUnit {name} {mode}"));
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("StartUnit {name} {mode}"));
         if let Some(u) = self.units.lock().unwrap().get_mut(name) {
             u.active = "active".into();
             u.sub = "running".into();
@@ -75,7 +90,10 @@ impl Manager {
         Ok(OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/1").unwrap())
     }
     fn reload_unit(&self, name: &str, mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.calls.lock().unwrap().push(format!("ReloadUnit {name} {mode}"));
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("ReloadUnit {name} {mode}"));
         Ok(OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/2").unwrap())
     }
 }
@@ -107,9 +125,22 @@ async fn standin(bus: &Bus, nginx_state: &str) -> (zbus::Connection, Units, Call
     let mut map = BTreeMap::new();
     for unit in meet_agent::systemd::STACK_UNITS {
         let state = if unit == "nginx.service" {
-            UnitState { load: "loaded".into(), active: nginx_state.into(), sub: if nginx_state == "active" { "running" } else { "dead" }.into() }
+            UnitState {
+                load: "loaded".into(),
+                active: nginx_state.into(),
+                sub: if nginx_state == "active" {
+                    "running"
+                } else {
+                    "dead"
+                }
+                .into(),
+            }
         } else {
-            UnitState { load: "not-found".into(), active: "inactive".into(), sub: "dead".into() }
+            UnitState {
+                load: "not-found".into(),
+                active: "inactive".into(),
+                sub: "dead".into(),
+            }
         };
         map.insert(unit.to_string(), state);
     }
@@ -119,11 +150,23 @@ async fn standin(bus: &Bus, nginx_state: &str) -> (zbus::Connection, Units, Call
         .unwrap()
         .name("org.freedesktop.systemd1")
         .unwrap()
-        .serve_at("/org/freedesktop/systemd1", Manager { units: units.clone(), calls: calls.clone() })
+        .serve_at(
+            "/org/freedesktop/systemd1",
+            Manager {
+                units: units.clone(),
+                calls: calls.clone(),
+            },
+        )
         .unwrap();
     for unit in meet_agent::systemd::STACK_UNITS {
         builder = builder
-            .serve_at(object_path(unit), Unit { name: unit.to_string(), units: units.clone() })
+            .serve_at(
+                object_path(unit),
+                Unit {
+                    name: unit.to_string(),
+                    units: units.clone(),
+                },
+            )
             .unwrap();
     }
     (builder.build().await.unwrap(), units, calls)
@@ -144,10 +187,17 @@ async fn agent(root: &Root, bus: &Bus, args: &[&str]) -> std::process::Output {
 
 fn supplied_site(root: &Root, ca: &TestCa) {
     let leaf = ca.leaf(&["meet.example.test"]);
-    root.config("00.toml", "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n");
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n",
+    );
     root.config(
         "10-tls.toml",
-        &format!("[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n", ca.chain(&leaf), leaf.key_pem),
+        &format!(
+            "[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+            ca.chain(&leaf),
+            leaf.key_pem
+        ),
     );
 }
 
@@ -161,26 +211,47 @@ async fn supplied_certificate_on_agent_and_nginx_image_is_healthy() {
     let out = agent(&root, &bus, &["run"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let calls_now = calls.lock().unwrap().clone();
-    assert!(calls_now.contains(&"StartUnit nginx.service replace".to_string()), "{calls_now:?}");
-    assert!(!calls_now.iter().any(|c| c.starts_with("StartUnit prosody")), "missing units are not started");
+    assert!(
+        calls_now.contains(&"StartUnit nginx.service replace".to_string()),
+        "{calls_now:?}"
+    );
+    assert!(
+        !calls_now.iter().any(|c| c.starts_with("StartUnit prosody")),
+        "missing units are not started"
+    );
     let start = root.state()["steps"]["start"].clone();
     assert_eq!(start["state"], "ok", "{start}");
-    assert!(start["message"].as_str().unwrap().contains("not installed: prosody, jicofo, jitsi-videobridge2, coturn"));
+    assert!(start["message"]
+        .as_str()
+        .unwrap()
+        .contains("not installed: prosody, jicofo, jitsi-videobridge2, coturn"));
 
     let out = agent(&root, &bus, &["status", "--json"]).await;
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{status:#}");
     assert_eq!(status["health"], "healthy");
     assert_eq!(status["services"]["available"], true);
-    let nginx = status["services"]["units"].as_array().unwrap().iter().find(|u| u["name"] == "nginx.service").unwrap().clone();
+    let nginx = status["services"]["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "nginx.service")
+        .unwrap()
+        .clone();
     assert_eq!(nginx["active_state"], "active");
     assert_eq!(nginx["sub_state"], "running");
 
     let human = agent(&root, &bus, &["status"]).await;
     let screen = String::from_utf8_lossy(&human.stdout);
     assert!(screen.starts_with("meet-agent: healthy"), "{screen}");
-    assert!(screen.contains("nginx.service               active (running)"), "{screen}");
-    assert!(screen.contains("prosody.service             not installed"), "{screen}");
+    assert!(
+        screen.contains("nginx.service               active (running)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("prosody.service             not installed"),
+        "{screen}"
+    );
     assert!(screen.lines().count() <= 40, "fits one screen: {screen}");
 }
 
@@ -192,17 +263,50 @@ async fn a_changed_certificate_reloads_running_consumers_and_an_unchanged_one_do
     let ca = TestCa::new();
     supplied_site(&root, &ca);
     assert_eq!(agent(&root, &bus, &["run"]).await.status.code(), Some(0));
-    assert!(calls.lock().unwrap().contains(&"ReloadUnit nginx.service replace".to_string()));
-    assert!(!calls.lock().unwrap().iter().any(|c| c.starts_with("StartUnit")), "reload, not restart");
+    assert!(calls
+        .lock()
+        .unwrap()
+        .contains(&"ReloadUnit nginx.service replace".to_string()));
+    assert!(
+        !calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.starts_with("StartUnit")),
+        "reload, not restart"
+    );
 
     calls.lock().unwrap().clear();
     assert_eq!(agent(&root, &bus, &["run"]).await.status.code(), Some(0));
-    assert!(!calls.lock().unwrap().iter().any(|c| c.starts_with("ReloadUnit")), "nothing changed: {:?}", calls.lock().unwrap());
+    assert!(
+        !calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.starts_with("ReloadUnit")),
+        "nothing changed: {:?}",
+        calls.lock().unwrap()
+    );
 
     supplied_site(&root, &ca); // a new leaf
-    assert_eq!(agent(&root, &bus, &["run", "--step", "tls"]).await.status.code(), Some(0));
-    assert!(calls.lock().unwrap().contains(&"ReloadUnit nginx.service replace".to_string()), "--step tls reloads too");
-    assert!(root.state()["steps"]["tls"]["message"].as_str().unwrap().contains("reloaded nginx"));
+    assert_eq!(
+        agent(&root, &bus, &["run", "--step", "tls"])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    assert!(
+        calls
+            .lock()
+            .unwrap()
+            .contains(&"ReloadUnit nginx.service replace".to_string()),
+        "--step tls reloads too"
+    );
+    assert!(root.state()["steps"]["tls"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("reloaded nginx"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,21 +316,42 @@ async fn a_failed_service_makes_status_degraded_with_the_unit_named() {
     let root = Root::new();
     supplied_site(&root, &TestCa::new());
     assert_eq!(agent(&root, &bus, &["run"]).await.status.code(), Some(0));
-    units.lock().unwrap().get_mut("nginx.service").unwrap().active = "failed".into();
+    units
+        .lock()
+        .unwrap()
+        .get_mut("nginx.service")
+        .unwrap()
+        .active = "failed".into();
     let out = agent(&root, &bus, &["status", "--json"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(status["reasons"].to_string().contains("nginx.service: failed"), "{status}");
+    assert!(
+        status["reasons"]
+            .to_string()
+            .contains("nginx.service: failed"),
+        "{status}"
+    );
 }
 
 #[test]
 fn without_a_system_bus_status_says_so_in_one_line_and_does_not_fail() {
     let root = Root::new();
-    root.config("00.toml", "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n");
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n",
+    );
     root.run(&["run"]);
     let out = root.run(&["status"]);
     let screen = String::from_utf8_lossy(&out.stdout);
-    let line = screen.lines().find(|l| l.contains("unknown: no system D-Bus")).unwrap_or_else(|| panic!("{screen}"));
+    let line = screen
+        .lines()
+        .find(|l| l.contains("unknown: no system D-Bus"))
+        .unwrap_or_else(|| panic!("{screen}"));
     assert!(line.contains("/nonexistent/meet-agent-test-bus"), "{line}");
-    assert_eq!(out.status.code(), Some(1), "degraded, not an error: {}", text(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "degraded, not an error: {}",
+        text(&out)
+    );
 }

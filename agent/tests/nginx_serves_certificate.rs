@@ -18,7 +18,11 @@ impl Drop for Nginx {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -26,15 +30,31 @@ async fn nginx_serves_the_supplied_certificate_and_it_verifies() {
     let ca = TestCa::new();
     let leaf = ca.leaf(&["meet.example.test"]);
     let root = Root::new();
-    root.config("00.toml", "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n");
-    root.config("10.toml", &format!("[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n", ca.chain(&leaf), leaf.key_pem));
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n",
+    );
+    root.config(
+        "10.toml",
+        &format!(
+            "[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+            ca.chain(&leaf),
+            leaf.key_pem
+        ),
+    );
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
     // The shipped snippet, pointed at the fixture root.
-    let snippet = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../image/files/etc/nginx/snippets/meet-agent-tls.conf"))
-        .unwrap()
-        .replace("/etc/meet-agent/", &format!("{}/etc/meet-agent/", root.path().display()));
+    let snippet = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../image/files/etc/nginx/snippets/meet-agent-tls.conf"
+    ))
+    .unwrap()
+    .replace(
+        "/etc/meet-agent/",
+        &format!("{}/etc/meet-agent/", root.path().display()),
+    );
     let snippet_path = root.write("/nginx/meet-agent-tls.conf", snippet);
     let port = free_port();
     let prefix = root.join("/nginx");
@@ -48,7 +68,14 @@ async fn nginx_serves_the_supplied_certificate_and_it_verifies() {
     );
     let nginx = Nginx(
         Command::new("nginx")
-            .args(["-p", prefix.to_str().unwrap(), "-c", conf.to_str().unwrap(), "-g", "daemon off;"])
+            .args([
+                "-p",
+                prefix.to_str().unwrap(),
+                "-c",
+                conf.to_str().unwrap(),
+                "-g",
+                "daemon off;",
+            ])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -68,8 +95,13 @@ async fn nginx_serves_the_supplied_certificate_and_it_verifies() {
     let body = loop {
         match client.get(&url).send().await {
             Ok(response) => break response.text().await.unwrap(),
-            Err(e) if Instant::now() < deadline && e.is_connect() => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => panic!("HTTPS to nginx failed: {e:?}; nginx log: {}", std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default()),
+            Err(e) if Instant::now() < deadline && e.is_connect() => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Err(e) => panic!(
+                "HTTPS to nginx failed: {e:?}; nginx log: {}",
+                std::fs::read_to_string(prefix.join("error.log")).unwrap_or_default()
+            ),
         }
     };
     assert_eq!(body, "ryo-jitsi\n");

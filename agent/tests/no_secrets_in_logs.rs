@@ -7,8 +7,14 @@ use meet_agent::encoding::gzip_base64;
 
 /// Distinctive pieces of the key in every form it may be given in.
 fn fingerprints(key_pem: &str) -> Vec<String> {
-    let body: Vec<&str> = key_pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let mut prints: Vec<String> = body.iter().map(|l| l[..l.len().min(24)].to_string()).collect();
+    let body: Vec<&str> = key_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    let mut prints: Vec<String> = body
+        .iter()
+        .map(|l| l[..l.len().min(24)].to_string())
+        .collect();
     let gz = gzip_base64(key_pem.as_bytes()).unwrap();
     prints.push(gz[10..40].to_string());
     prints
@@ -16,17 +22,30 @@ fn fingerprints(key_pem: &str) -> Vec<String> {
 
 fn assert_clean(root: &Root, haystack: &str, prints: &[String], what: &str) {
     for p in prints {
-        assert!(!haystack.contains(p.as_str()), "{what} contains key material `{p}`");
+        assert!(
+            !haystack.contains(p.as_str()),
+            "{what} contains key material `{p}`"
+        );
     }
-    let state = std::fs::read_to_string(root.join("/var/lib/meet-agent/state.json")).unwrap_or_default();
+    let state =
+        std::fs::read_to_string(root.join("/var/lib/meet-agent/state.json")).unwrap_or_default();
     for p in prints {
-        assert!(!state.contains(p.as_str()), "state.json contains key material");
+        assert!(
+            !state.contains(p.as_str()),
+            "state.json contains key material"
+        );
     }
 }
 
 fn everything(root: &Root) -> String {
     let mut all = String::new();
-    for args in [&["-vvv", "run"][..], &["-vvv", "status"], &["-vvv", "status", "--json"], &["-vvv", "config", "show"], &["-vvv", "config", "check"]] {
+    for args in [
+        &["-vvv", "run"][..],
+        &["-vvv", "status"],
+        &["-vvv", "status", "--json"],
+        &["-vvv", "config", "show"],
+        &["-vvv", "config", "check"],
+    ] {
         let out = root.run(args);
         all.push_str(&String::from_utf8_lossy(&out.stdout));
         all.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -45,15 +64,31 @@ fn valid_wrong_and_broken_inline_keys_never_appear_in_output() {
     // Valid pair, key given as gzip+base64.
     let root = Root::new();
     root.config("00.toml", base);
-    root.config("10.toml", &format!("[tls]\ncertificate = '''{}'''\nkey = \"{gz_key}\"\n", ca.chain(&leaf)));
+    root.config(
+        "10.toml",
+        &format!(
+            "[tls]\ncertificate = '''{}'''\nkey = \"{gz_key}\"\n",
+            ca.chain(&leaf)
+        ),
+    );
     let all = everything(&root);
-    assert!(all.contains("supplied certificate"), "the run happened: {all}");
+    assert!(
+        all.contains("supplied certificate"),
+        "the run happened: {all}"
+    );
     assert_clean(&root, &all, &fingerprints(&leaf.key_pem), "a valid run");
 
     // A key that does not match (so error paths run).
     let root = Root::new();
     root.config("00.toml", base);
-    root.config("10.toml", &format!("[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n", ca.chain(&leaf), other.key_pem));
+    root.config(
+        "10.toml",
+        &format!(
+            "[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+            ca.chain(&leaf),
+            other.key_pem
+        ),
+    );
     let all = everything(&root);
     assert!(all.contains("does not belong"), "{all}");
     assert_clean(&root, &all, &fingerprints(&other.key_pem), "a key mismatch");

@@ -24,12 +24,22 @@ fn imds(values: HashMap<&'static str, Vec<u8>>, fail_with: Option<u16>) -> Handl
         }
         let path = req.uri().path();
         if path == "/latest/api/token" {
-            if req.method() != "PUT" || req.headers().get("x-aws-ec2-metadata-token-ttl-seconds").is_none() {
+            if req.method() != "PUT"
+                || req
+                    .headers()
+                    .get("x-aws-ec2-metadata-token-ttl-seconds")
+                    .is_none()
+            {
                 return (400, vec![]);
             }
             return (200, TOKEN.as_bytes().to_vec());
         }
-        if req.headers().get("x-aws-ec2-metadata-token").map(|v| v.as_bytes()) != Some(TOKEN.as_bytes()) {
+        if req
+            .headers()
+            .get("x-aws-ec2-metadata-token")
+            .map(|v| v.as_bytes())
+            != Some(TOKEN.as_bytes())
+        {
             return (401, vec![]);
         }
         match values.get(path) {
@@ -50,7 +60,10 @@ fn quick() -> Retry {
 
 fn ec2_values(user_data: Vec<u8>) -> HashMap<&'static str, Vec<u8>> {
     HashMap::from([
-        ("/latest/meta-data/instance-id", b"i-0123456789abcdef0".to_vec()),
+        (
+            "/latest/meta-data/instance-id",
+            b"i-0123456789abcdef0".to_vec(),
+        ),
         ("/latest/meta-data/instance-type", b"c6i.xlarge".to_vec()),
         ("/latest/meta-data/public-ipv4", b"203.0.113.10".to_vec()),
         ("/latest/meta-data/local-ipv4", b"10.0.1.5".to_vec()),
@@ -87,16 +100,26 @@ async fn ec2_that_answers_500_is_a_clear_error() {
     let url = serve_tcp(imds(HashMap::new(), Some(500))).await;
     let err = Ec2::new(&url, quick()).fetch().await.unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains(&url) && msg.contains("500") && msg.contains("/latest/api/token"), "{msg}");
+    assert!(
+        msg.contains(&url) && msg.contains("500") && msg.contains("/latest/api/token"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn ec2_that_is_not_there_gives_up_at_the_deadline() {
     meet_agent::install_crypto_provider();
     // A port nobody listens on (bound, then closed).
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let started = std::time::Instant::now();
-    let err = Ec2::new(&format!("http://127.0.0.1:{port}"), quick()).fetch().await.unwrap_err();
+    let err = Ec2::new(&format!("http://127.0.0.1:{port}"), quick())
+        .fetch()
+        .await
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(format!("{err:#}").contains("did not answer"), "{err:#}");
 }
@@ -105,12 +128,22 @@ async fn ec2_that_is_not_there_gives_up_at_the_deadline() {
 fn ec2_user_data_that_is_not_toml_fails_the_run_naming_user_data() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
-    let url = rt.block_on(serve_tcp(imds(ec2_values(b"#!/bin/bash\necho hi\n".to_vec()), None)));
+    let url = rt.block_on(serve_tcp(imds(
+        ec2_values(b"#!/bin/bash\necho hi\n".to_vec()),
+        None,
+    )));
     let root = Root::new();
-    root.config("00-source.toml", &format!("[source]\nprovider = \"ec2\"\nec2_endpoint = \"{url}\"\ntimeout_seconds = 2\n"));
+    root.config(
+        "00-source.toml",
+        &format!("[source]\nprovider = \"ec2\"\nec2_endpoint = \"{url}\"\ntimeout_seconds = 2\n"),
+    );
     let out = root.run(&["config", "check"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("EC2 user-data"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("EC2 user-data"),
+        "{}",
+        text(&out)
+    );
 
     // `run` records it and still leaves a fallback certificate for the web server.
     let out = root.run(&["run"]);
@@ -119,7 +152,10 @@ fn ec2_user_data_that_is_not_toml_fails_the_run_naming_user_data() {
     let (code, status) = root.status_json(&[]);
     assert_eq!(code, 2);
     assert_eq!(status["health"], "failed");
-    assert!(status["run_error"].as_str().unwrap().contains("EC2 user-data"));
+    assert!(status["run_error"]
+        .as_str()
+        .unwrap()
+        .contains("EC2 user-data"));
 }
 
 #[test]
@@ -129,7 +165,10 @@ fn ec2_config_from_user_data_reaches_the_run_and_status() {
     let user_data = b"[server]\ndomain = \"meet.example.org\"\n".to_vec();
     let url = rt.block_on(serve_tcp(imds(ec2_values(user_data), None)));
     let root = Root::new();
-    root.config("00-source.toml", &format!("[source]\nprovider = \"ec2\"\nec2_endpoint = \"{url}\"\n"));
+    root.config(
+        "00-source.toml",
+        &format!("[source]\nprovider = \"ec2\"\nec2_endpoint = \"{url}\"\n"),
+    );
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let (_, status) = root.status_json(&[]);
@@ -164,8 +203,18 @@ async fn lxd_reads_config_key_and_addresses_over_the_socket() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("dev/lxd/sock");
     let hits = Arc::new(AtomicUsize::new(0));
-    serve_unix(&sock, devlxd(Some("[server]\ndomain = \"meet.example.org\"\n"), hits.clone())).await;
-    let data = Lxd::new(sock, Duration::from_secs(2)).fetch().await.unwrap();
+    serve_unix(
+        &sock,
+        devlxd(
+            Some("[server]\ndomain = \"meet.example.org\"\n"),
+            hits.clone(),
+        ),
+    )
+    .await;
+    let data = Lxd::new(sock, Duration::from_secs(2))
+        .fetch()
+        .await
+        .unwrap();
     assert!(hits.load(Ordering::SeqCst) >= 4);
     assert_eq!(data.provider, "lxd");
     assert_eq!(data.instance_id.as_deref(), Some("meet1"));
@@ -179,41 +228,70 @@ async fn lxd_without_config_key_is_fine_and_dead_socket_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("sock");
     serve_unix(&sock, devlxd(None, Arc::new(AtomicUsize::new(0)))).await;
-    let data = Lxd::new(sock, Duration::from_secs(2)).fetch().await.unwrap();
+    let data = Lxd::new(sock, Duration::from_secs(2))
+        .fetch()
+        .await
+        .unwrap();
     assert!(data.config.is_none());
 
     let dead = dir.path().join("dead.sock");
     std::fs::write(&dead, b"").unwrap();
-    let err = Lxd::new(dead.clone(), Duration::from_secs(2)).fetch().await.unwrap_err();
-    assert!(format!("{err:#}").contains(&dead.display().to_string()), "{err:#}");
+    let err = Lxd::new(dead.clone(), Duration::from_secs(2))
+        .fetch()
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains(&dead.display().to_string()),
+        "{err:#}"
+    );
 }
 
 #[test]
 fn auto_detects_lxd_by_its_socket() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let root = Root::new();
-    rt.block_on(serve_unix(&root.join("/dev/lxd/sock"), devlxd(Some("[server]\ndomain = \"lxd.example.org\"\n"), Arc::new(AtomicUsize::new(0)))));
+    rt.block_on(serve_unix(
+        &root.join("/dev/lxd/sock"),
+        devlxd(
+            Some("[server]\ndomain = \"lxd.example.org\"\n"),
+            Arc::new(AtomicUsize::new(0)),
+        ),
+    ));
     let out = root.run(&["config", "show"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("lxd.example.org"));
     let out = root.run(&["config", "check"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("instance source: lxd"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("instance source: lxd"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[tokio::test]
 async fn config_disk_prefers_meet_agent_toml_and_reads_instance_id() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("user-data"), "#cloud-config\n").unwrap();
-    std::fs::write(dir.path().join("meet-agent.toml"), "[server]\ndomain = \"disk.example.org\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("meet-agent.toml"),
+        "[server]\ndomain = \"disk.example.org\"\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("meta-data"), "instance-id: iid-disk-1\n").unwrap();
-    let data = ConfigDisk::from_folder(dir.path().into()).fetch().await.unwrap();
+    let data = ConfigDisk::from_folder(dir.path().into())
+        .fetch()
+        .await
+        .unwrap();
     assert_eq!(data.instance_id.as_deref(), Some("iid-disk-1"));
     let config = data.config.unwrap();
     assert_eq!(config.origin, "config disk meet-agent.toml");
     assert!(config.text.contains("disk.example.org"));
 
     std::fs::remove_file(dir.path().join("meet-agent.toml")).unwrap();
-    let data = ConfigDisk::from_folder(dir.path().into()).fetch().await.unwrap();
+    let data = ConfigDisk::from_folder(dir.path().into())
+        .fetch()
+        .await
+        .unwrap();
     assert_eq!(data.config.unwrap().origin, "config disk user-data");
 }
 
@@ -234,12 +312,23 @@ async fn fw_cfg_reads_the_entry_and_rejects_binary() {
 #[test]
 fn auto_detects_fw_cfg_and_explicit_config_disk_without_disk_is_an_error() {
     let root = Root::new();
-    root.write(meet_agent::source::fw_cfg::ENTRY, "[server]\ndomain = \"qemu.example.org\"\n");
+    root.write(
+        meet_agent::source::fw_cfg::ENTRY,
+        "[server]\ndomain = \"qemu.example.org\"\n",
+    );
     let out = root.run(&["config", "check"]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("instance source: fw-cfg"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("instance source: fw-cfg"),
+        "{}",
+        text(&out)
+    );
 
     root.config("00-source.toml", "[source]\nprovider = \"config-disk\"\n");
     let out = root.run(&["config", "check"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no disk labelled cidata"), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no disk labelled cidata"),
+        "{}",
+        text(&out)
+    );
 }

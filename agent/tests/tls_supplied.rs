@@ -57,14 +57,23 @@ fn pem_files_install_with_key_0600_and_rerun_changes_nothing() {
         .map(|f| std::fs::metadata(root.join(&format!("/etc/meet-agent/tls/{f}"))).unwrap())
         .map(|m| (m.ino(), m.mtime_nsec()))
         .collect();
-    assert_eq!(before, after, "a rerun with the same input rewrites no file");
-    assert!(tls_step(&root)["message"].as_str().unwrap().contains("unchanged"));
+    assert_eq!(
+        before, after,
+        "a rerun with the same input rewrites no file"
+    );
+    assert!(tls_step(&root)["message"]
+        .as_str()
+        .unwrap()
+        .contains("unchanged"));
 
     let (code, status) = root.status_json(&[]);
     let certificate = &status["certificate"];
     assert_eq!(certificate["self_signed"], false);
     assert_eq!(certificate["names"][0], DOMAIN);
-    assert!(certificate["issuer"].as_str().unwrap().contains("Test Intermediate CA"));
+    assert!(certificate["issuer"]
+        .as_str()
+        .unwrap()
+        .contains("Test Intermediate CA"));
     assert!(certificate["days_left"].as_i64().unwrap() >= 88);
     // Degraded only because this test machine has no system bus for the start step.
     assert_eq!(code, 1, "{status}");
@@ -100,8 +109,14 @@ fn rejected(cert: &str, key: &str, reason: &str) {
     let step = tls_step(&root);
     assert_eq!(step["state"], "failed");
     let message = step["message"].as_str().unwrap();
-    assert!(message.contains(reason), "expected `{reason}` in: {message}");
-    assert!(message.contains("self-signed"), "says what serves meanwhile: {message}");
+    assert!(
+        message.contains(reason),
+        "expected `{reason}` in: {message}"
+    );
+    assert!(
+        message.contains("self-signed"),
+        "says what serves meanwhile: {message}"
+    );
     let (chain, _) = installed(&root);
     assert!(!chain.is_empty(), "a fallback certificate is installed");
     let (code, status) = root.status_json(&[]);
@@ -113,20 +128,32 @@ fn rejected(cert: &str, key: &str, reason: &str) {
 fn key_of_another_certificate_is_rejected() {
     let ca = TestCa::new();
     let (a, b) = (ca.leaf(&[DOMAIN]), ca.leaf(&[DOMAIN]));
-    rejected(&ca.chain(&a), &b.key_pem, "does not belong to the certificate");
+    rejected(
+        &ca.chain(&a),
+        &b.key_pem,
+        "does not belong to the certificate",
+    );
 }
 
 #[test]
 fn certificate_for_another_name_is_rejected() {
     let ca = TestCa::new();
     let leaf = ca.leaf(&["other.example.test"]);
-    rejected(&ca.chain(&leaf), &leaf.key_pem, "does not cover meet.example.test");
+    rejected(
+        &ca.chain(&leaf),
+        &leaf.key_pem,
+        "does not cover meet.example.test",
+    );
 }
 
 #[test]
 fn expired_certificate_is_rejected() {
     let ca = TestCa::new();
-    let leaf = ca.leaf_at(&[DOMAIN], OffsetDateTime::now_utc() - Duration::days(100), 90);
+    let leaf = ca.leaf_at(
+        &[DOMAIN],
+        OffsetDateTime::now_utc() - Duration::days(100),
+        90,
+    );
     rejected(&ca.chain(&leaf), &leaf.key_pem, "expired");
 }
 
@@ -142,25 +169,43 @@ fn chain_out_of_order_is_rejected() {
 fn garbage_is_rejected_without_echoing_it() {
     let ca = TestCa::new();
     let leaf = ca.leaf(&[DOMAIN]);
-    rejected("not-a-certificate%%", &leaf.key_pem, "not PEM, base64 or gzip+base64");
+    rejected(
+        "not-a-certificate%%",
+        &leaf.key_pem,
+        "not PEM, base64 or gzip+base64",
+    );
     let root = Root::new();
     site(&root, &ca.chain(&leaf), "SECRETJUNK%%");
     let out = root.run(&["run"]);
     assert!(!text(&out).contains("SECRETJUNK"));
-    assert!(!std::fs::read_to_string(root.join("/var/lib/meet-agent/state.json")).unwrap().contains("SECRETJUNK"));
+    assert!(
+        !std::fs::read_to_string(root.join("/var/lib/meet-agent/state.json"))
+            .unwrap()
+            .contains("SECRETJUNK")
+    );
 }
 
 #[test]
 fn certificate_expiring_soon_installs_with_a_warning() {
     let ca = TestCa::new();
-    let leaf = ca.leaf_at(&[DOMAIN], OffsetDateTime::now_utc() - Duration::days(80), 90);
+    let leaf = ca.leaf_at(
+        &[DOMAIN],
+        OffsetDateTime::now_utc() - Duration::days(80),
+        90,
+    );
     let root = Root::new();
     site(&root, &ca.chain(&leaf), &leaf.key_pem);
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let step = tls_step(&root);
     assert_eq!(step["state"], "degraded");
-    assert!(step["message"].as_str().unwrap().contains("expires in 9 days"), "{step}");
+    assert!(
+        step["message"]
+            .as_str()
+            .unwrap()
+            .contains("expires in 9 days"),
+        "{step}"
+    );
     assert_eq!(installed(&root).1.trim(), leaf.key_pem.trim());
 }
 
@@ -174,26 +219,43 @@ fn bad_supplied_certificate_keeps_a_previously_installed_good_one() {
     let wrong = ca.leaf(&["other.example.test"]);
     site(&root, &ca.chain(&wrong), &wrong.key_pem);
     assert_eq!(root.run(&["run"]).status.code(), Some(1));
-    assert_eq!(installed(&root).1.trim(), good.key_pem.trim(), "the good pair stays");
-    assert!(tls_step(&root)["message"].as_str().unwrap().contains("keeping the installed certificate"));
+    assert_eq!(
+        installed(&root).1.trim(),
+        good.key_pem.trim(),
+        "the good pair stays"
+    );
+    assert!(tls_step(&root)["message"]
+        .as_str()
+        .unwrap()
+        .contains("keeping the installed certificate"));
 }
 
 #[test]
 fn without_supplied_certificate_a_self_signed_one_is_made_once() {
     let root = Root::new();
-    root.config("00.toml", &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n"));
+    root.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n"),
+    );
     assert_eq!(root.run(&["run"]).status.code(), Some(0));
     let first = installed(&root);
     assert_eq!(tls_step(&root)["state"], "degraded");
     assert_eq!(root.run(&["run"]).status.code(), Some(0));
-    assert_eq!(installed(&root), first, "the fallback is reused, not remade");
+    assert_eq!(
+        installed(&root),
+        first,
+        "the fallback is reused, not remade"
+    );
     let (code, status) = root.status_json(&[]);
     assert_eq!(code, 1);
     assert_eq!(status["certificate"]["self_signed"], true);
     assert_eq!(status["certificate"]["names"][0], DOMAIN);
 
     // A new domain gets a new fallback.
-    root.config("00.toml", "[source]\nprovider = \"none\"\n[server]\ndomain = \"new.example.test\"\n");
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"new.example.test\"\n",
+    );
     root.run(&["run", "--step", "tls"]);
     assert_ne!(installed(&root), first);
 }

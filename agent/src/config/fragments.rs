@@ -67,7 +67,13 @@ impl Merged {
     /// reported with the file it is in, not with the merge result.
     pub fn add(&mut self, fragment: &Fragment) -> Result<()> {
         let table = parse_checked(fragment)?;
-        merge_table(&mut self.table, table, "", &fragment.origin, &mut self.origins);
+        merge_table(
+            &mut self.table,
+            table,
+            "",
+            &fragment.origin,
+            &mut self.origins,
+        );
         Ok(())
     }
 
@@ -90,7 +96,10 @@ fn parse_checked(fragment: &Fragment) -> Result<Table> {
     if let Err(e) = serde_path_to_error::deserialize::<_, Config>(de) {
         let key = e.path().to_string();
         let inner = e.into_inner();
-        return Err(anyhow!("{origin}: key `{key}`: {}", describe(&fragment.text, &inner)));
+        return Err(anyhow!(
+            "{origin}: key `{key}`: {}",
+            describe(&fragment.text, &inner)
+        ));
     }
     Ok(table)
 }

@@ -38,20 +38,26 @@ pub struct TlsSupplied {
 
 /// Checks values and builds [`Settings`]; errors name the origin, the key and the reason.
 pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
-    let fail = |key: &str, reason: String| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key));
+    let fail =
+        |key: &str, reason: String| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key));
 
     let domain = match &config.server.domain {
         Some(d) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
-            check_fqdn(&d).map_err(|r| fail("server.domain", format!("{r}; use a fully qualified name such as meet.example.org")))?;
+            check_fqdn(&d).map_err(|r| {
+                fail(
+                    "server.domain",
+                    format!("{r}; use a fully qualified name such as meet.example.org"),
+                )
+            })?;
             Some(d)
         }
         None => None,
     };
-    let public_ipv4 = parse_ip(&config.server.public_ipv4)
-        .map_err(|r| fail("server.public_ipv4", r))?;
-    let public_ipv6 = parse_ip(&config.server.public_ipv6)
-        .map_err(|r| fail("server.public_ipv6", r))?;
+    let public_ipv4 =
+        parse_ip(&config.server.public_ipv4).map_err(|r| fail("server.public_ipv4", r))?;
+    let public_ipv6 =
+        parse_ip(&config.server.public_ipv6).map_err(|r| fail("server.public_ipv6", r))?;
     let contact_email = match &config.server.contact_email {
         Some(e) => {
             check_email(e).map_err(|r| fail("server.contact_email", r))?;
@@ -61,7 +67,10 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     };
     check_url(&config.source.ec2_endpoint).map_err(|r| fail("source.ec2_endpoint", r))?;
     if config.source.timeout_seconds == 0 || config.source.timeout_seconds > 3600 {
-        return Err(fail("source.timeout_seconds", "must be between 1 and 3600".into()));
+        return Err(fail(
+            "source.timeout_seconds",
+            "must be between 1 and 3600".into(),
+        ));
     }
     let tls_supplied = match (&config.tls.certificate, &config.tls.key) {
         (Some(certificate), Some(key)) => Some(TlsSupplied {
@@ -69,8 +78,18 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
             key: key.clone(),
         }),
         (None, None) => None,
-        (Some(_), None) => return Err(fail("tls.certificate", "is set but `tls.key` is not; set both or neither".into())),
-        (None, Some(_)) => return Err(fail("tls.key", "is set but `tls.certificate` is not; set both or neither".into())),
+        (Some(_), None) => {
+            return Err(fail(
+                "tls.certificate",
+                "is set but `tls.key` is not; set both or neither".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(fail(
+                "tls.key",
+                "is set but `tls.certificate` is not; set both or neither".into(),
+            ))
+        }
     };
     Ok(Settings {
         domain,
@@ -98,26 +117,37 @@ fn parse_ip<T: std::str::FromStr>(value: &Option<String>) -> Result<Option<T>, S
 /// inner hyphens, 63 bytes a label, 253 in all, and a top-level label that is not numeric.
 pub fn check_fqdn(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 253 {
-        return Err(format!("`{name}` is not a valid domain name (1 to 253 characters)"));
+        return Err(format!(
+            "`{name}` is not a valid domain name (1 to 253 characters)"
+        ));
     }
     let labels: Vec<&str> = name.split('.').collect();
     if labels.len() < 2 {
-        return Err(format!("`{name}` is not fully qualified (it needs at least one dot)"));
+        return Err(format!(
+            "`{name}` is not fully qualified (it needs at least one dot)"
+        ));
     }
     for label in &labels {
         let ok = !label.is_empty()
             && label.len() <= 63
             && !label.starts_with('-')
             && !label.ends_with('-')
-            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !ok {
             return Err(format!(
                 "`{name}` is not a valid domain name (label `{label}`: letters, digits and inner hyphens, at most 63)"
             ));
         }
     }
-    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(format!("`{name}` is not a domain name (it looks like an IP address)"));
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "`{name}` is not a domain name (it looks like an IP address)"
+        ));
     }
     Ok(())
 }
@@ -136,7 +166,9 @@ fn check_url(url: &str) -> Result<(), String> {
     match parsed.scheme() {
         "http" | "https" if parsed.host().is_some() => Ok(()),
         "http" | "https" => Err(format!("`{url}` has no host")),
-        other => Err(format!("`{url}` uses `{other}`; only http and https URLs are allowed")),
+        other => Err(format!(
+            "`{url}` uses `{other}`; only http and https URLs are allowed"
+        )),
     }
 }
 

@@ -22,7 +22,10 @@ pub enum Location {
     /// A folder that already holds the disk's files (a mounted disk, or a test fixture).
     Folder(PathBuf),
     /// A block device to mount read-only at `mount_point` for the read.
-    Device { device: PathBuf, mount_point: PathBuf },
+    Device {
+        device: PathBuf,
+        mount_point: PathBuf,
+    },
 }
 
 /// A config disk reader.
@@ -96,11 +99,17 @@ impl InstanceSource for ConfigDisk {
     async fn fetch(&self) -> Result<InstanceData> {
         match &self.location {
             Location::Folder(folder) => read_folder(folder),
-            Location::Device { device, mount_point } => {
+            Location::Device {
+                device,
+                mount_point,
+            } => {
                 mount_read_only(device, mount_point)?;
                 let result = read_folder(mount_point);
                 if let Err(e) = nix::mount::umount(mount_point.as_path()) {
-                    tracing::warn!("config disk: failed to unmount {}: {e}", mount_point.display());
+                    tracing::warn!(
+                        "config disk: failed to unmount {}: {e}",
+                        mount_point.display()
+                    );
                 }
                 result
             }

@@ -109,7 +109,12 @@ impl Ec2 {
     }
 
     /// Reads a metadata path; `None` for 404 (the key does not apply to this instance).
-    async fn get(&self, client: &reqwest::Client, token: &str, path: &str) -> Result<Option<Vec<u8>>> {
+    async fn get(
+        &self,
+        client: &reqwest::Client,
+        token: &str,
+        path: &str,
+    ) -> Result<Option<Vec<u8>>> {
         match self.send(client, Method::GET, path, Some(token)).await? {
             (StatusCode::OK, body) => Ok(Some(body)),
             (StatusCode::NOT_FOUND, _) => Ok(None),
@@ -120,7 +125,12 @@ impl Ec2 {
         }
     }
 
-    async fn get_text(&self, client: &reqwest::Client, token: &str, path: &str) -> Result<Option<String>> {
+    async fn get_text(
+        &self,
+        client: &reqwest::Client,
+        token: &str,
+        path: &str,
+    ) -> Result<Option<String>> {
         Ok(self
             .get(client, token, path)
             .await?
@@ -175,11 +185,27 @@ impl InstanceSource for Ec2 {
             ),
         };
         let md = "/latest/meta-data";
-        let instance_id = self.get_text(&client, &token, &format!("{md}/instance-id")).await?;
-        let instance_type = self.get_text(&client, &token, &format!("{md}/instance-type")).await?;
-        let public_ipv4 = parse_addr("public-ipv4", self.get_text(&client, &token, &format!("{md}/public-ipv4")).await?)?;
-        let local_ipv4 = parse_addr("local-ipv4", self.get_text(&client, &token, &format!("{md}/local-ipv4")).await?)?;
-        let ipv6 = parse_addr("ipv6", self.get_text(&client, &token, &format!("{md}/ipv6")).await?)?;
+        let instance_id = self
+            .get_text(&client, &token, &format!("{md}/instance-id"))
+            .await?;
+        let instance_type = self
+            .get_text(&client, &token, &format!("{md}/instance-type"))
+            .await?;
+        let public_ipv4 = parse_addr(
+            "public-ipv4",
+            self.get_text(&client, &token, &format!("{md}/public-ipv4"))
+                .await?,
+        )?;
+        let local_ipv4 = parse_addr(
+            "local-ipv4",
+            self.get_text(&client, &token, &format!("{md}/local-ipv4"))
+                .await?,
+        )?;
+        let ipv6 = parse_addr(
+            "ipv6",
+            self.get_text(&client, &token, &format!("{md}/ipv6"))
+                .await?,
+        )?;
         let config = match self.get(&client, &token, "/latest/user-data").await? {
             Some(bytes) if !bytes.is_empty() => Some(config_fragment("EC2 user-data", bytes)?),
             _ => None,

@@ -79,7 +79,12 @@ impl Lxd {
         };
         tokio::time::timeout(self.timeout, request)
             .await
-            .map_err(|_| anyhow!("LXD guest API at {sock}: GET {path} timed out after {:?}", self.timeout))?
+            .map_err(|_| {
+                anyhow!(
+                    "LXD guest API at {sock}: GET {path} timed out after {:?}",
+                    self.timeout
+                )
+            })?
     }
 }
 
@@ -95,27 +100,36 @@ impl InstanceSource for Lxd {
 
     async fn fetch(&self) -> Result<InstanceData> {
         let info: Info = match self.get("/1.0").await? {
-            Some(body) => serde_json::from_slice(&body).context("LXD guest API: /1.0 is not JSON")?,
-            None => bail!("LXD guest API at {}: /1.0 is missing", self.socket.display()),
+            Some(body) => {
+                serde_json::from_slice(&body).context("LXD guest API: /1.0 is not JSON")?
+            }
+            None => bail!(
+                "LXD guest API at {}: /1.0 is missing",
+                self.socket.display()
+            ),
         };
         // The instance name is the `instance-id` in devlxd's cloud-init style meta-data.
         let instance_id = self.get("/1.0/meta-data").await?.and_then(|body| {
             String::from_utf8_lossy(&body).lines().find_map(|line| {
-                line.strip_prefix("instance-id:").map(|v| v.trim().to_string())
+                line.strip_prefix("instance-id:")
+                    .map(|v| v.trim().to_string())
             })
         });
         // Older LXD has no /1.0/devices; then LXD knows no static addresses to report.
         let devices: BTreeMap<String, Device> = match self.get("/1.0/devices").await? {
-            Some(body) => serde_json::from_slice(&body).context("LXD guest API: /1.0/devices is not JSON")?,
+            Some(body) => {
+                serde_json::from_slice(&body).context("LXD guest API: /1.0/devices is not JSON")?
+            }
             None => BTreeMap::new(),
         };
         let nics = devices.values().filter(|d| d.kind == "nic");
         let local_ipv4 = nics.clone().find_map(|d| first_addr(&d.ipv4));
         let ipv6 = nics.clone().find_map(|d| first_addr(&d.ipv6));
         let config = match self.get(&format!("/1.0/config/{CONFIG_KEY}")).await? {
-            Some(body) if !body.is_empty() => {
-                Some(config_fragment(&format!("LXD {CONFIG_KEY}"), body.to_vec())?)
-            }
+            Some(body) if !body.is_empty() => Some(config_fragment(
+                &format!("LXD {CONFIG_KEY}"),
+                body.to_vec(),
+            )?),
             _ => None,
         };
         Ok(InstanceData {

@@ -71,9 +71,15 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     };
     let addresses = format!(
         "public IPv4 {}, local IPv4 {}, IPv6 {}; {} CPUs, {} MiB",
-        show(id.public_ipv4.map(|i| i.to_string()), &id.public_ipv4_source),
+        show(
+            id.public_ipv4.map(|i| i.to_string()),
+            &id.public_ipv4_source
+        ),
         id.local_ipv4.map_or("none".into(), |i| i.to_string()),
-        show(id.public_ipv6.map(|i| i.to_string()), &id.public_ipv6_source),
+        show(
+            id.public_ipv6.map(|i| i.to_string()),
+            &id.public_ipv6_source
+        ),
         id.cpus,
         id.memory_mib
     );

@@ -87,19 +87,31 @@ pub struct Outcome {
 impl Outcome {
     /// A successful outcome.
     pub fn ok(message: impl Into<String>) -> Self {
-        Self { state: StepState::Ok, message: message.into() }
+        Self {
+            state: StepState::Ok,
+            message: message.into(),
+        }
     }
     /// A partly successful outcome.
     pub fn degraded(message: impl Into<String>) -> Self {
-        Self { state: StepState::Degraded, message: message.into() }
+        Self {
+            state: StepState::Degraded,
+            message: message.into(),
+        }
     }
     /// A failed outcome that still left the server usable.
     pub fn failed(message: impl Into<String>) -> Self {
-        Self { state: StepState::Failed, message: message.into() }
+        Self {
+            state: StepState::Failed,
+            message: message.into(),
+        }
     }
     /// Nothing to do with this configuration or build.
     pub fn not_configured(message: impl Into<String>) -> Self {
-        Self { state: StepState::NotConfigured, message: message.into() }
+        Self {
+            state: StepState::NotConfigured,
+            message: message.into(),
+        }
     }
 }
 
@@ -168,7 +180,12 @@ pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
                 }
             }
         }
-        notify::status(&format!("step {} ({}/{})", step.as_str(), i + 1, selected.len()));
+        notify::status(&format!(
+            "step {} ({}/{})",
+            step.as_str(),
+            i + 1,
+            selected.len()
+        ));
         let record = run_step(step, &mut ctx, &state, instance_id.clone()).await;
         any_failed |= record.state == StepState::Failed;
         state.steps.insert(step.as_str().to_string(), record);
@@ -178,10 +195,19 @@ pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
     let summary = summary_line(&state);
     notify::ready(&summary);
     tracing::info!("{summary}");
-    Ok(if any_failed { RunResult::StepFailed } else { RunResult::Completed })
+    Ok(if any_failed {
+        RunResult::StepFailed
+    } else {
+        RunResult::Completed
+    })
 }
 
-async fn run_step(step: StepName, ctx: &mut Context<'_>, state: &State, instance_id: Option<String>) -> StepRecord {
+async fn run_step(
+    step: StepName,
+    ctx: &mut Context<'_>,
+    state: &State,
+    instance_id: Option<String>,
+) -> StepRecord {
     let started_at = now_rfc3339();
     let clock = Instant::now();
     let result = match step {
@@ -197,7 +223,10 @@ async fn run_step(step: StepName, ctx: &mut Context<'_>, state: &State, instance
         StepState::Degraded => tracing::warn!("{}: {}", step.as_str(), outcome.message),
         _ => tracing::info!("{}: {}", step.as_str(), outcome.message),
     }
-    let previous_error = state.steps.get(step.as_str()).and_then(|r| r.last_error.clone());
+    let previous_error = state
+        .steps
+        .get(step.as_str())
+        .and_then(|r| r.last_error.clone());
     StepRecord {
         last_error: match outcome.state {
             StepState::Failed | StepState::Degraded => Some(outcome.message.clone()),
@@ -214,7 +243,11 @@ async fn run_step(step: StepName, ctx: &mut Context<'_>, state: &State, instance
 
 /// Without valid configuration or instance data no step can do its real work; still keep
 /// the server reachable (a fallback certificate) and say why in the state file.
-async fn run_without_config(paths: &Paths, state: &mut State, load_error: LoadError) -> Result<RunResult> {
+async fn run_without_config(
+    paths: &Paths,
+    state: &mut State,
+    load_error: LoadError,
+) -> Result<RunResult> {
     let error = format!("{:#}", load_error.error());
     tracing::error!("{error}");
     state.run_error = Some(error.clone());
@@ -227,7 +260,9 @@ async fn run_without_config(paths: &Paths, state: &mut State, load_error: LoadEr
             last_error: Some(error.clone()),
             instance_id: state.instance_id.clone(),
         };
-        state.steps.insert(StepName::Identity.as_str().into(), record);
+        state
+            .steps
+            .insert(StepName::Identity.as_str().into(), record);
     }
     let mut ctx = Context {
         paths,
@@ -254,7 +289,13 @@ fn machine_id(paths: &Paths) -> Option<String> {
 fn summary_line(state: &State) -> String {
     let count = |s: StepState| state.steps.values().filter(|r| r.state == s).count();
     let (failed, degraded) = (count(StepState::Failed), count(StepState::Degraded));
-    let word = if failed > 0 { "failed" } else if degraded > 0 { "degraded" } else { "ready" };
+    let word = if failed > 0 {
+        "failed"
+    } else if degraded > 0 {
+        "degraded"
+    } else {
+        "ready"
+    };
     format!(
         "{word}: {} ok, {degraded} degraded, {failed} failed, {} not configured",
         count(StepState::Ok),
@@ -264,6 +305,7 @@ fn summary_line(state: &State) -> String {
 
 /// The settings a step needs, or the reason it cannot run.
 fn settings<'a>(ctx: &Context<'a>) -> Result<&'a Settings> {
-    ctx.settings
-        .ok_or_else(|| anyhow::anyhow!("the configuration could not be loaded; run `meet-agent config check`"))
+    ctx.settings.ok_or_else(|| {
+        anyhow::anyhow!("the configuration could not be loaded; run `meet-agent config check`")
+    })
 }

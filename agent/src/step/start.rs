@@ -21,7 +21,10 @@ pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
         let short = unit.trim_end_matches(".service");
         if !status.installed() {
             missing.push(short);
-        } else if matches!(status.active_state.as_str(), "active" | "reloading" | "activating") {
+        } else if matches!(
+            status.active_state.as_str(),
+            "active" | "reloading" | "activating"
+        ) {
             running.push(short);
         } else {
             // Inactive or failed: queue a start. At boot we are ordered before these units,
@@ -30,7 +33,13 @@ pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
             started.push(short);
         }
     }
-    let list = |v: &[&str]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    let list = |v: &[&str]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
     let mut message = format!(
         "started {}; already running {}",
         list(&started),

@@ -23,7 +23,8 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         let chain = material::read(&supplied.certificate, "certificate")?;
         let key = material::read(supplied.key.expose(), "key")?;
         let pair = Pair::from_pem(&chain, &key).context("supplied certificate")?;
-        let checked = verify::check(&pair, &wanted, now).context("supplied certificate not installed")?;
+        let checked =
+            verify::check(&pair, &wanted, now).context("supplied certificate not installed")?;
         Ok((pair, checked))
     })();
     match checked {
@@ -35,12 +36,20 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
                 checked.summary.names.join(", "),
                 checked.summary.issuer,
                 checked.summary.days_left,
-                if changed { ", installed" } else { ", unchanged" }
+                if changed {
+                    ", installed"
+                } else {
+                    ", unchanged"
+                }
             );
             if let Some(warning) = checked.warnings.first() {
                 message = format!("{message}; {warning}");
             }
-            let outcome = if checked.warnings.is_empty() { Outcome::ok(message) } else { Outcome::degraded(message) };
+            let outcome = if checked.warnings.is_empty() {
+                Outcome::ok(message)
+            } else {
+                Outcome::degraded(message)
+            };
             Ok(with_reload(outcome, ctx).await)
         }
         Err(e) => {
@@ -63,9 +72,13 @@ async fn with_reload(mut outcome: Outcome, ctx: &Context<'_>) -> Outcome {
     };
     match reloaded {
         Ok(units) if units.is_empty() => {}
-        Ok(units) => outcome.message.push_str(&format!("; reloaded {}", units.join(", "))),
+        Ok(units) => outcome
+            .message
+            .push_str(&format!("; reloaded {}", units.join(", "))),
         Err(e) => {
-            outcome.message.push_str(&format!("; running services not reloaded: {e:#}"));
+            outcome
+                .message
+                .push_str(&format!("; running services not reloaded: {e:#}"));
         }
     }
     outcome

@@ -72,7 +72,10 @@ pub struct Systemd {
     conn: zbus::Connection,
 }
 
-async fn timed<T>(what: &str, fut: impl std::future::Future<Output = zbus::Result<T>>) -> Result<T> {
+async fn timed<T>(
+    what: &str,
+    fut: impl std::future::Future<Output = zbus::Result<T>>,
+) -> Result<T> {
     tokio::time::timeout(CALL_TIMEOUT, fut)
         .await
         .map_err(|_| anyhow!("systemd did not answer {what} within {CALL_TIMEOUT:?}"))?
@@ -127,14 +130,22 @@ impl Systemd {
     /// Queues a start of `name` (does not wait for it: we may be ordered before it).
     pub async fn start(&self, name: &str) -> Result<()> {
         let manager = self.manager().await?;
-        timed(&format!("StartUnit({name})"), manager.start_unit(name, "replace")).await?;
+        timed(
+            &format!("StartUnit({name})"),
+            manager.start_unit(name, "replace"),
+        )
+        .await?;
         Ok(())
     }
 
     /// Queues a reload of `name`, so running conferences survive a certificate change.
     pub async fn reload(&self, name: &str) -> Result<()> {
         let manager = self.manager().await?;
-        timed(&format!("ReloadUnit({name})"), manager.reload_unit(name, "replace")).await?;
+        timed(
+            &format!("ReloadUnit({name})"),
+            manager.reload_unit(name, "replace"),
+        )
+        .await?;
         Ok(())
     }
 

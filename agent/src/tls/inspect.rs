@@ -1,9 +1,9 @@
 //! What a certificate says: names, issuer, validity. Used by validation and by `status`.
 
+use ::time::OffsetDateTime;
 use anyhow::{anyhow, Result};
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
-use ::time::OffsetDateTime;
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
 /// A summary of a leaf certificate, as `status` shows it.

@@ -91,8 +91,8 @@ impl Pair {
 /// appears in an error.
 pub fn read(value: &str, what: &str) -> Result<Vec<u8>> {
     let (text, place) = if is_path(value) {
-        let bytes = std::fs::read(value)
-            .with_context(|| format!("failed to read {what} {value}"))?;
+        let bytes =
+            std::fs::read(value).with_context(|| format!("failed to read {what} {value}"))?;
         (bytes, format!("{what} {value}"))
     } else {
         (value.as_bytes().to_vec(), format!("{what} (inline)"))
@@ -108,7 +108,8 @@ fn decode(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     if looks_pem(&bytes) {
         return Ok(bytes);
     }
-    let not_any = "not PEM, base64 or gzip+base64 (make gzip+base64 with `meet-agent cert encode FILE`)";
+    let not_any =
+        "not PEM, base64 or gzip+base64 (make gzip+base64 with `meet-agent cert encode FILE`)";
     let text = String::from_utf8(bytes).map_err(|_| not_any.to_string())?;
     let decoded = base64_decode(&text).ok_or_else(|| not_any.to_string())?;
     let decoded = maybe_gunzip(decoded).map_err(|e| format!("gzip+base64 but {e:#}"))?;

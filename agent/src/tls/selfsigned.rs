@@ -18,7 +18,9 @@ pub fn generate(names: &[String], now: OffsetDateTime) -> Result<Pair> {
     let mut params = CertificateParams::new(names.to_vec())
         .context("failed to build the self-signed certificate's names")?;
     if let Some(first) = names.first() {
-        params.distinguished_name.push(DnType::CommonName, first.as_str());
+        params
+            .distinguished_name
+            .push(DnType::CommonName, first.as_str());
     }
     params
         .distinguished_name

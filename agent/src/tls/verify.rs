@@ -22,7 +22,9 @@ pub struct Checked {
 /// the problem and what to do.
 pub fn check(pair: &Pair, wanted: &[String], now: OffsetDateTime) -> Result<Checked> {
     let provider = rustls::crypto::ring::default_provider();
-    if let Err(e) = rustls::sign::CertifiedKey::from_der(pair.chain.clone(), pair.key.der()?, &provider) {
+    if let Err(e) =
+        rustls::sign::CertifiedKey::from_der(pair.chain.clone(), pair.key.der()?, &provider)
+    {
         bail!("the private key does not belong to the certificate ({e}); supply the key the certificate was issued for");
     }
     let leaf = parse(&pair.chain[0])?;
@@ -37,10 +39,16 @@ pub fn check(pair: &Pair, wanted: &[String], now: OffsetDateTime) -> Result<Chec
     }
     let validity = leaf.validity();
     if validity.not_before.to_datetime() > now {
-        bail!("the certificate is not valid before {}; check the machine's clock or the certificate", summary.not_before);
+        bail!(
+            "the certificate is not valid before {}; check the machine's clock or the certificate",
+            summary.not_before
+        );
     }
     if validity.not_after.to_datetime() <= now {
-        bail!("the certificate expired on {}; supply a renewed certificate", summary.not_after);
+        bail!(
+            "the certificate expired on {}; supply a renewed certificate",
+            summary.not_after
+        );
     }
     for (i, pair_of) in pair.chain.windows(2).enumerate() {
         let (child, parent) = (parse(&pair_of[0])?, parse(&pair_of[1])?);

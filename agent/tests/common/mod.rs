@@ -19,7 +19,9 @@ pub struct Root {
 
 impl Root {
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("tempdir") }
+        Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -52,7 +54,10 @@ impl Root {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"));
         cmd.arg("--root").arg(self.path()).args(args);
         // No system bus unless a test provides one.
-        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/meet-agent-test-bus");
+        cmd.env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            "unix:path=/nonexistent/meet-agent-test-bus",
+        );
         cmd.env_remove("NOTIFY_SOCKET").env_remove("JOURNAL_STREAM");
         for (k, v) in env {
             cmd.env(k, v);
@@ -68,7 +73,8 @@ impl Root {
     }
 
     pub fn state(&self) -> serde_json::Value {
-        serde_json::from_slice(&std::fs::read(self.join("/var/lib/meet-agent/state.json")).unwrap()).unwrap()
+        serde_json::from_slice(&std::fs::read(self.join("/var/lib/meet-agent/state.json")).unwrap())
+            .unwrap()
     }
 }
 
@@ -110,20 +116,32 @@ impl TestCa {
         let inter_key = KeyPair::generate().unwrap();
         let inter_params = ca_params("Test Intermediate CA");
         let root_issuer = Issuer::new(root_params, &root_key);
-        let inter = inter_params.clone().signed_by(&inter_key, &root_issuer).unwrap();
-        Self { root_pem: root.pem(), inter_pem: inter.pem(), inter_key, inter_params }
+        let inter = inter_params
+            .clone()
+            .signed_by(&inter_key, &root_issuer)
+            .unwrap();
+        Self {
+            root_pem: root.pem(),
+            inter_pem: inter.pem(),
+            inter_key,
+            inter_params,
+        }
     }
 
     /// A leaf for `names`, valid from `from` for `days`.
     pub fn leaf_at(&self, names: &[&str], from: OffsetDateTime, days: i64) -> Leaf {
         let key = KeyPair::generate().unwrap();
-        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .unwrap();
         p.distinguished_name.push(DnType::CommonName, names[0]);
         p.not_before = from;
         p.not_after = from + Duration::days(days);
         let issuer = Issuer::new(self.inter_params.clone(), &self.inter_key);
         let cert = p.signed_by(&key, &issuer).unwrap();
-        Leaf { cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+        Leaf {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
     }
 
     pub fn leaf(&self, names: &[&str]) -> Leaf {
@@ -139,13 +157,23 @@ impl TestCa {
 /// A handler: request (method, path, headers, body) -> (status, body).
 pub type Handler = Arc<dyn Fn(&Request<()>, &[u8]) -> (u16, Vec<u8>) + Send + Sync>;
 
-async fn answer(handler: Handler, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+async fn answer(
+    handler: Handler,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     use http_body_util::BodyExt;
     let (parts, body) = req.into_parts();
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let head = Request::from_parts(parts, ());
     let (status, out) = handler(&head, &body);
-    Ok(Response::builder().status(status).body(Full::new(Bytes::from(out))).unwrap())
+    Ok(Response::builder()
+        .status(status)
+        .body(Full::new(Bytes::from(out)))
+        .unwrap())
 }
 
 /// Serves `handler` over HTTP/1.1 on 127.0.0.1 (a random port); returns the base URL.

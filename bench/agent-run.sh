@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Benchmark: `meet-agent run` with a supplied certificate (wall time and peak RSS), and the
+# size of the release binary. Targets (issue 2): under 50 ms, under 10 MB RSS, binary
+# under 10 MB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runs=${RUNS:-50}
+cargo build --release --locked >/dev/null 2>&1
+bin=$PWD/target/release/meet-agent
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Make a certificate to supply: the agent's own fallback, moved out of the way.
+mkdir -p "$work/root/etc/meet-agent/config.d"
+printf '[server]\ndomain = "meet.example.test"\n[source]\nprovider = "none"\n' \
+  >"$work/root/etc/meet-agent/config.d/00.toml"
+"$bin" --root "$work/root" run --step tls >/dev/null 2>&1 || true
+mv "$work/root/etc/meet-agent/tls/fullchain.pem" "$work/cert.pem"
+mv "$work/root/etc/meet-agent/tls/privkey.pem" "$work/key.pem"
+printf '[tls]\ncertificate = "%s"\nkey = "%s"\n' "$work/cert.pem" "$work/key.pem" \
+  >"$work/root/etc/meet-agent/config.d/10-tls.toml"
+# No system bus here: the start step reports that and moves on, as it would on a broken box.
+export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bench-bus
+
+echo "== binary"
+stat -c '%s bytes  %n' "$bin"
+echo "== first run (installs the supplied certificate)"
+/usr/bin/time -f 'wall %e s, peak RSS %M KiB' "$bin" --root "$work/root" run 2>&1 >/dev/null | tail -1
+echo "== steady-state reruns (hyperfine, $runs runs)"
+hyperfine -N --warmup 3 --runs "$runs" --style basic "$bin --root $work/root run" 2>&1 | grep -E 'Time|Range'
+echo "== peak RSS of a rerun"
+/usr/bin/time -f 'peak RSS %M KiB' "$bin" --root "$work/root" run 2>&1 >/dev/null | tail -1
+echo "== status"
+hyperfine -N --warmup 3 --runs "$runs" --style basic "$bin --root $work/root status" -i 2>&1 | grep -E 'Time|Range'
