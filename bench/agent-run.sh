@@ -27,9 +27,20 @@ echo "== binary"
 stat -c '%s bytes  %n' "$bin"
 echo "== first run (installs the supplied certificate)"
 /usr/bin/time -f 'wall %e s, peak RSS %M KiB' "$bin" --root "$work/root" run 2>&1 >/dev/null | tail -1
-echo "== steady-state reruns (hyperfine, $runs runs)"
-hyperfine -N --warmup 3 --runs "$runs" --style basic "$bin --root $work/root run" 2>&1 | grep -E 'Time|Range'
+grep -q '"message": "supplied certificate' "$work/root/var/lib/meet-agent/state.json" \
+  || { echo "the supplied certificate was not installed; the benchmark would measure nothing" >&2; exit 1; }
+median() {
+  python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+print("median %.1f ms (min %.1f, max %.1f, %d runs)" % (r["median"] * 1000, r["min"] * 1000, r["max"] * 1000, len(r["times"])))
+PY
+}
+echo "== steady-state reruns with the supplied certificate (hyperfine)"
+hyperfine -N --warmup 3 --runs "$runs" --export-json "$work/run.json" "$bin --root $work/root run" >/dev/null 2>&1
+median "$work/run.json"
 echo "== peak RSS of a rerun"
 /usr/bin/time -f 'peak RSS %M KiB' "$bin" --root "$work/root" run 2>&1 >/dev/null | tail -1
 echo "== status"
-hyperfine -N --warmup 3 --runs "$runs" --style basic "$bin --root $work/root status" -i 2>&1 | grep -E 'Time|Range'
+hyperfine -N -i --warmup 3 --runs "$runs" --export-json "$work/status.json" "$bin --root $work/root status" >/dev/null 2>&1
+median "$work/status.json"
