@@ -11,7 +11,7 @@ pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
         Ok(s) => s,
         Err(e) => {
             return Ok(Outcome::degraded(format!(
-                "{e:#}: the stack's services were neither started nor reloaded"
+                "{e:#}: the stack's services were not started"
             )))
         }
     };
