@@ -60,4 +60,9 @@ impl Paths {
     pub fn machine_id(&self) -> PathBuf {
         self.join("/etc/machine-id")
     }
+
+    /// What the image build recorded about itself (OS, missing Jitsi packages).
+    pub fn image_info(&self) -> PathBuf {
+        self.join("/usr/share/ryo-jitsi/image.json")
+    }
 }

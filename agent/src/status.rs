@@ -88,6 +88,19 @@ pub struct ServicesView {
     pub units: Vec<UnitStatus>,
 }
 
+/// What the image build recorded about itself.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ImageInfo {
+    /// Target system, e.g. `debian 12`.
+    pub os: String,
+    /// Whether Jitsi's apt repository was used (`on`/`off`).
+    pub jitsi_repository: String,
+    /// Jitsi packages the image lacks (an offline build has none of them).
+    pub missing_packages: Vec<String>,
+    /// When the image was built.
+    pub built_at: String,
+}
+
 /// The whole report (the `--json` shape).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -101,6 +114,8 @@ pub struct Report {
     pub last_run_at: Option<String>,
     /// Why the last run could not start its steps.
     pub run_error: Option<String>,
+    /// The image this machine was made from, when it was built by our image build.
+    pub image: Option<ImageInfo>,
     /// Identity (domain, addresses, instance) from the last identity step.
     pub identity: Option<crate::state::Identity>,
     /// The installed certificate.
@@ -139,6 +154,9 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         .collect();
     let certificate = certificate(paths);
     let services = services().await;
+    let image: Option<ImageInfo> = std::fs::read(paths.image_info())
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
 
     let mut reasons = Vec::new();
     if let Some(e) = &state.run_error {
@@ -155,6 +173,16 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         None => reasons.push("certificate: none installed".into()),
         Some(CertificateView { error: Some(e), .. }) => reasons.push(format!("certificate: {e}")),
         _ => {}
+    }
+    if let Some(missing) = image
+        .as_ref()
+        .map(|i| &i.missing_packages)
+        .filter(|m| !m.is_empty())
+    {
+        reasons.push(format!(
+            "image: built without Jitsi's repository, so it lacks {}; it serves TLS but no conferences",
+            missing.join(", ")
+        ));
     }
     for unit in &services.units {
         if unit.active_state == "failed" {
@@ -181,6 +209,7 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         reasons,
         last_run_at: state.last_run_at,
         run_error: state.run_error,
+        image,
         identity: state.identity,
         certificate,
         steps,
@@ -290,6 +319,19 @@ pub fn render(report: &Report) -> String {
                 .map_or(String::new(), |t| format!(" ({t})")),
             id.cpus,
             id.memory_mib
+        );
+    }
+    if let Some(image) = &report.image {
+        let _ = writeln!(
+            out,
+            "image        {}, built {}{}",
+            image.os,
+            image.built_at,
+            if image.missing_packages.is_empty() {
+                String::new()
+            } else {
+                format!(", without {}", image.missing_packages.join(", "))
+            }
         );
     }
     match &report.certificate {

@@ -355,3 +355,30 @@ fn without_a_system_bus_status_says_so_in_one_line_and_does_not_fail() {
         text(&out)
     );
 }
+
+#[test]
+fn an_offline_image_says_which_jitsi_packages_it_lacks() {
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n",
+    );
+    root.write(
+        "/usr/share/ryo-jitsi/image.json",
+        r#"{"os":"debian 12","jitsi_repository":"off","missing_packages":["jicofo","jitsi-videobridge2","jitsi-meet-web"],"built_at":"2026-11-21T06:00:00Z"}"#,
+    );
+    root.run(&["run"]);
+    let (_, status) = root.status_json(&[]);
+    assert_eq!(status["image"]["missing_packages"][1], "jitsi-videobridge2");
+    assert!(
+        status["reasons"]
+            .to_string()
+            .contains("lacks jicofo, jitsi-videobridge2, jitsi-meet-web"),
+        "{status}"
+    );
+    let screen = String::from_utf8_lossy(&root.run(&["status"]).stdout).into_owned();
+    assert!(
+        screen.contains("image        debian 12, built 2026-11-21T06:00:00Z, without jicofo"),
+        "{screen}"
+    );
+}
