@@ -174,16 +174,6 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         Some(CertificateView { error: Some(e), .. }) => reasons.push(format!("certificate: {e}")),
         _ => {}
     }
-    if let Some(missing) = image
-        .as_ref()
-        .map(|i| &i.missing_packages)
-        .filter(|m| !m.is_empty())
-    {
-        reasons.push(format!(
-            "image: built without Jitsi's repository, so it lacks {}; it serves TLS but no conferences",
-            missing.join(", ")
-        ));
-    }
     for unit in &services.units {
         if unit.active_state == "failed" {
             reasons.push(format!(

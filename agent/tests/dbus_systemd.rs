@@ -370,10 +370,9 @@ fn an_offline_image_says_which_jitsi_packages_it_lacks() {
     root.run(&["run"]);
     let (_, status) = root.status_json(&[]);
     assert_eq!(status["image"]["missing_packages"][1], "jitsi-videobridge2");
+    // Informational: what the image is, not a fault of this instance.
     assert!(
-        status["reasons"]
-            .to_string()
-            .contains("lacks jicofo, jitsi-videobridge2, jitsi-meet-web"),
+        !status["reasons"].to_string().contains("jicofo"),
         "{status}"
     );
     let screen = String::from_utf8_lossy(&root.run(&["status"]).stdout).into_owned();

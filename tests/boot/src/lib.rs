@@ -1,0 +1,276 @@
+//! The boot-test harness: boots the offline-built image under QEMU with user networking
+//! restricted to the guest (`restrict=on`), hands it configuration through fw_cfg, and reads
+//! its report from a virtio-serial port. Only loopback is ever contacted on the host side.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Where the offline build put its outputs (`RYO_IMAGE_DIR`, default `build/image`).
+pub fn image_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("RYO_IMAGE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/image"));
+    for f in ["ryo-jitsi.qcow2", "vmlinuz", "initrd.img"] {
+        if !dir.join(f).exists() {
+            bail!(
+                "{} is missing: build the image first with `bash image/offline/build` (tests/run does)",
+                dir.join(f).display()
+            );
+        }
+    }
+    Ok(dir)
+}
+
+/// Whether this CPU offers hardware virtualisation that KVM can use.
+pub fn kvm_usable() -> bool {
+    Path::new("/dev/kvm").exists()
+        && std::fs::read_to_string("/proc/cpuinfo")
+            .map(|c| c.contains(" vmx") || c.contains(" svm"))
+            .unwrap_or(false)
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// What a boot is given.
+pub struct BootSpec {
+    /// meet-agent TOML handed in through fw_cfg `opt/meet-agent/config`.
+    pub config: Option<String>,
+    /// Memory in MiB.
+    pub memory_mib: u32,
+}
+
+impl Default for BootSpec {
+    fn default() -> Self {
+        Self {
+            config: None,
+            memory_mib: 1536,
+        }
+    }
+}
+
+/// A running guest; killed and its files removed on drop.
+pub struct Guest {
+    child: Child,
+    /// Folder holding the overlay disk, serial log and report.
+    pub dir: tempfile::TempDir,
+    /// Host port forwarded to the guest's 443.
+    pub https_port: u16,
+    /// Host port forwarded to the guest's 80.
+    pub http_port: u16,
+    /// When QEMU was started.
+    pub started: Instant,
+}
+
+impl Guest {
+    /// Boots a throwaway overlay of `disk` (or of the built image when `None`).
+    pub fn boot(spec: &BootSpec, disk: Option<&Path>) -> Result<Self> {
+        let images = image_dir()?;
+        let dir = tempfile::tempdir()?;
+        let base = match disk {
+            Some(d) => d.to_path_buf(),
+            None => images.join("ryo-jitsi.qcow2"),
+        };
+        let overlay = dir.path().join("overlay.qcow2");
+        let status = Command::new("qemu-img")
+            .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
+            .arg(&base)
+            .arg(&overlay)
+            .status()
+            .context("qemu-img is missing (apt-get install qemu-utils)")?;
+        if !status.success() {
+            bail!("qemu-img could not make an overlay of {}", base.display());
+        }
+        let (https_port, http_port) = (free_port()?, free_port()?);
+        let mut cmd = Command::new("qemu-system-x86_64");
+        if kvm_usable() {
+            cmd.args(["-accel", "kvm", "-cpu", "host"]);
+        } else {
+            cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]);
+        }
+        cmd.args(["-machine", "q35", "-smp", "2", "-m", &spec.memory_mib.to_string()])
+            .args(["-display", "none", "-no-reboot", "-nodefaults"])
+            .arg("-kernel")
+            .arg(images.join("vmlinuz"))
+            .arg("-initrd")
+            .arg(images.join("initrd.img"))
+            .args(["-append", "root=LABEL=ryo-root rw console=ttyS0 panic=-1 systemd.show_status=1"])
+            .arg("-drive")
+            .arg(format!("file={},if=virtio,format=qcow2", overlay.display()))
+            .arg("-netdev")
+            .arg(format!(
+                "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{https_port}-:443,hostfwd=tcp:127.0.0.1:{http_port}-:80"
+            ))
+            .args(["-device", "virtio-net-pci,netdev=n0"])
+            .arg("-serial")
+            .arg(format!("file:{}", dir.path().join("serial.log").display()))
+            .args(["-device", "virtio-serial"])
+            .arg("-chardev")
+            .arg(format!("file,id=report,path={}", dir.path().join("report.txt").display()))
+            .args(["-device", "virtserialport,chardev=report,name=org.ryo-jitsi.report"]);
+        if let Some(config) = &spec.config {
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, config)?;
+            cmd.arg("-fw_cfg").arg(format!(
+                "name=opt/meet-agent/config,file={}",
+                path.display()
+            ));
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(std::fs::File::create(
+                dir.path().join("qemu.log"),
+            )?))
+            .spawn()
+            .context("qemu-system-x86_64 is missing (apt-get install qemu-system-x86)")?;
+        Ok(Self {
+            child,
+            dir,
+            https_port,
+            http_port,
+            started: Instant::now(),
+        })
+    }
+
+    /// The guest's serial console so far.
+    pub fn serial(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serial.log")).unwrap_or_default()
+    }
+
+    /// Waits for the guest's report (status JSON and failed units) until `timeout`.
+    pub fn report(&mut self, timeout: Duration) -> Result<Report> {
+        let path = self.dir.path().join("report.txt");
+        let deadline = Instant::now() + timeout;
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.contains("=== end") {
+                return Report::parse(&text);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                bail!(
+                    "QEMU exited ({status}) before the report; {}",
+                    self.diagnostics()
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "no report from the guest within {timeout:?}; {}",
+                    self.diagnostics()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The tail of the serial log and QEMU's own messages, for failure messages.
+    pub fn diagnostics(&self) -> String {
+        let serial = self.serial();
+        let tail: Vec<&str> = serial.lines().rev().take(60).collect();
+        let qemu = std::fs::read_to_string(self.dir.path().join("qemu.log")).unwrap_or_default();
+        format!(
+            "serial console (last 60 lines):\n{}\nqemu: {qemu}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )
+    }
+
+    /// Asks the guest to power off (ACPI) and waits, killing it after `timeout`.
+    pub fn shut_down(mut self, timeout: Duration) -> Result<()> {
+        // No monitor is attached; SIGTERM makes QEMU stop the guest like pulling the plug
+        // after flushing its disks, which is what the reboot scenario needs.
+        let pid = self.child.id();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(anyhow!("QEMU did not stop within {timeout:?}"))
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What the guest reported.
+#[derive(Debug)]
+pub struct Report {
+    /// `meet-agent status --json`.
+    pub status: serde_json::Value,
+    /// Lines of `systemctl --failed`.
+    pub failed_units: Vec<String>,
+}
+
+impl Report {
+    fn parse(text: &str) -> Result<Self> {
+        let section = |name: &str| -> Result<&str> {
+            let start = text
+                .find(&format!("=== {name}\n"))
+                .ok_or_else(|| anyhow!("report lacks the {name} section:\n{text}"))?
+                + name.len()
+                + 5;
+            let end = text[start..].find("=== ").map_or(text.len(), |i| start + i);
+            Ok(&text[start..end])
+        };
+        let status = serde_json::from_str(section("status")?)
+            .with_context(|| format!("the status in the report is not JSON:\n{text}"))?;
+        let failed_units = section("failed units")?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(Self {
+            status,
+            failed_units,
+        })
+    }
+}
+
+/// Polls `https://DOMAIN:port/` on 127.0.0.1 until it answers, verifying the chain against
+/// `root_pem` for `domain`. Returns the body and when it first answered.
+pub async fn wait_https(
+    domain: &str,
+    port: u16,
+    root_pem: &str,
+    timeout: Duration,
+) -> Result<(String, Instant)> {
+    meet_agent::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(root_pem.as_bytes())?])
+        .resolve(domain, ([127, 0, 0, 1], port).into())
+        .timeout(Duration::from_secs(5))
+        .no_proxy()
+        .build()?;
+    let url = format!("https://{domain}:{port}/");
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        match client.get(&url).send().await {
+            Ok(response) => return Ok((response.text().await?, Instant::now())),
+            Err(e) => {
+                last = format!("{e:?}");
+                // A TLS failure is final: the server answered with a certificate we reject.
+                if !e.is_connect() && !e.is_timeout() && e.to_string().contains("certificate") {
+                    bail!("HTTPS answered with a certificate that does not verify: {last}");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    bail!("no verified HTTPS answer from {url} within {timeout:?}; last error: {last}")
+}
