@@ -42,6 +42,8 @@ pub fn free_port() -> Result<u16> {
 pub struct BootSpec {
     /// meet-agent TOML handed in through fw_cfg `opt/meet-agent/config`.
     pub config: Option<String>,
+    /// meet-agent TOML handed in as `meet-agent.toml` on a vfat disk labelled CIDATA.
+    pub config_disk: Option<String>,
     /// Memory in MiB.
     pub memory_mib: u32,
 }
@@ -50,6 +52,7 @@ impl Default for BootSpec {
     fn default() -> Self {
         Self {
             config: None,
+            config_disk: None,
             memory_mib: 1536,
         }
     }
@@ -121,6 +124,10 @@ impl Guest {
                 "name=opt/meet-agent/config,file={}",
                 path.display()
             ));
+        }
+        if let Some(config) = &spec.config_disk {
+            let disk = config_disk(dir.path(), config)?;
+            cmd.arg("-drive").arg(format!("file={},if=virtio,format=raw,readonly=on", disk.display()));
         }
         let child = cmd
             .stdin(Stdio::null())
@@ -205,6 +212,24 @@ impl Drop for Guest {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Makes a small vfat disk labelled CIDATA holding `meet-agent.toml`, with mtools (no
+/// loop mount needed).
+fn config_disk(dir: &Path, config: &str) -> Result<PathBuf> {
+    let disk = dir.join("cidata.img");
+    let toml = dir.join("meet-agent.toml");
+    std::fs::write(&toml, config)?;
+    let run = |cmd: &mut Command| -> Result<()> {
+        let out = cmd.output().with_context(|| format!("{cmd:?} (apt-get install dosfstools mtools)"))?;
+        if !out.status.success() {
+            bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(())
+    };
+    run(Command::new("mkfs.vfat").args(["-C", "-n", "CIDATA"]).arg(&disk).arg("2048"))?;
+    run(Command::new("mcopy").arg("-i").arg(&disk).arg(&toml).arg("::meet-agent.toml"))?;
+    Ok(disk)
 }
 
 /// What the guest reported.

@@ -104,3 +104,21 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
         boot_to_ready.as_secs_f64()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https() {
+    let ca = issue(DOMAIN);
+    let config = format!(
+        "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+        ca.chain_pem, ca.key_pem
+    );
+    let mut guest = Guest::boot(&BootSpec { config_disk: Some(config), ..Default::default() }, None).unwrap();
+    if let Err(e) = wait_https(DOMAIN, guest.https_port, &ca.root_pem, Duration::from_secs(240)).await {
+        panic!("{e:#}\n{}", guest.diagnostics());
+    }
+    let report = guest.report(Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e:#}"));
+    let status = &report.status;
+    assert_eq!(status["identity"]["instance"]["provider"], "config-disk", "{status:#}");
+    assert_eq!(status["health"], "healthy", "{status:#}");
+    assert!(report.failed_units.is_empty(), "failed units: {:?}", report.failed_units);
+}
