@@ -8,6 +8,9 @@ bad() { echo "not generic: $*"; found=1; }
 
 [[ ! -s $root/etc/machine-id ]] || bad "/etc/machine-id is set"
 compgen -G "$root/etc/ssh/ssh_host_*" >/dev/null && bad "SSH host keys in /etc/ssh"
+for keys in "$root"/root/.ssh/authorized_keys "$root"/home/*/.ssh/authorized_keys; do
+  [[ ! -e $keys ]] || bad "build login keys in ${keys#"$root"}"
+done
 [[ ! -e $root/var/lib/meet-agent ]] || bad "meet-agent state in /var/lib/meet-agent"
 [[ ! -e $root/etc/meet-agent/tls ]] || bad "certificates in /etc/meet-agent/tls"
 compgen -G "$root/etc/jitsi/meet/*.key" >/dev/null && bad "web keys in /etc/jitsi/meet"

@@ -9,6 +9,8 @@ rm -f /var/lib/dbus/machine-id
 ln -sf /etc/machine-id /var/lib/dbus/machine-id
 
 rm -f /etc/ssh/ssh_host_*
+# Keys the build logged in with (Packer's temporary key, the offline base's build key).
+rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys
 rm -rf /var/lib/meet-agent /etc/meet-agent/tls /run/meet-agent
 rm -f /etc/jitsi/meet/*.key /etc/jitsi/meet/*.crt
 rm -f /var/lib/prosody/*.crt /var/lib/prosody/*.key /etc/prosody/certs/*.crt /etc/prosody/certs/*.key

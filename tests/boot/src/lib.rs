@@ -23,6 +23,22 @@ pub fn image_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The qcow2 the Packer qemu template made (`packer/run-qemu-offline`).
+pub fn packer_image() -> Result<PathBuf> {
+    let path = std::env::var_os("RYO_PACKER_IMAGE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/packer-qemu/ryo-jitsi.qcow2")
+        });
+    if !path.exists() {
+        bail!(
+            "{} is missing: run `bash image/offline/packer-base && bash packer/run-qemu-offline` (tests/run does)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 /// Whether this CPU offers hardware virtualisation that KVM can use.
 pub fn kvm_usable() -> bool {
     Path::new("/dev/kvm").exists()
@@ -127,7 +143,10 @@ impl Guest {
         }
         if let Some(config) = &spec.config_disk {
             let disk = config_disk(dir.path(), config)?;
-            cmd.arg("-drive").arg(format!("file={},if=virtio,format=raw,readonly=on", disk.display()));
+            cmd.arg("-drive").arg(format!(
+                "file={},if=virtio,format=raw,readonly=on",
+                disk.display()
+            ));
         }
         let child = cmd
             .stdin(Stdio::null())
@@ -221,14 +240,23 @@ fn config_disk(dir: &Path, config: &str) -> Result<PathBuf> {
     let toml = dir.join("meet-agent.toml");
     std::fs::write(&toml, config)?;
     let run = |cmd: &mut Command| -> Result<()> {
-        let out = cmd.output().with_context(|| format!("{cmd:?} (apt-get install dosfstools mtools)"))?;
+        let out = cmd
+            .output()
+            .with_context(|| format!("{cmd:?} (apt-get install dosfstools mtools)"))?;
         if !out.status.success() {
             bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         }
         Ok(())
     };
-    run(Command::new("mkfs.vfat").args(["-C", "-n", "CIDATA"]).arg(&disk).arg("2048"))?;
-    run(Command::new("mcopy").arg("-i").arg(&disk).arg(&toml).arg("::meet-agent.toml"))?;
+    run(Command::new("mkfs.vfat")
+        .args(["-C", "-n", "CIDATA"])
+        .arg(&disk)
+        .arg("2048"))?;
+    run(Command::new("mcopy")
+        .arg("-i")
+        .arg(&disk)
+        .arg(&toml)
+        .arg("::meet-agent.toml"))?;
     Ok(disk)
 }
 

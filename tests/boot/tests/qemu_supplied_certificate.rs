@@ -112,13 +112,36 @@ async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https() {
         "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
         ca.chain_pem, ca.key_pem
     );
-    let mut guest = Guest::boot(&BootSpec { config_disk: Some(config), ..Default::default() }, None).unwrap();
-    if let Err(e) = wait_https(DOMAIN, guest.https_port, &ca.root_pem, Duration::from_secs(240)).await {
+    let mut guest = Guest::boot(
+        &BootSpec {
+            config_disk: Some(config),
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    if let Err(e) = wait_https(
+        DOMAIN,
+        guest.https_port,
+        &ca.root_pem,
+        Duration::from_secs(240),
+    )
+    .await
+    {
         panic!("{e:#}\n{}", guest.diagnostics());
     }
-    let report = guest.report(Duration::from_secs(120)).unwrap_or_else(|e| panic!("{e:#}"));
+    let report = guest
+        .report(Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let status = &report.status;
-    assert_eq!(status["identity"]["instance"]["provider"], "config-disk", "{status:#}");
+    assert_eq!(
+        status["identity"]["instance"]["provider"], "config-disk",
+        "{status:#}"
+    );
     assert_eq!(status["health"], "healthy", "{status:#}");
-    assert!(report.failed_units.is_empty(), "failed units: {:?}", report.failed_units);
+    assert!(
+        report.failed_units.is_empty(),
+        "failed units: {:?}",
+        report.failed_units
+    );
 }

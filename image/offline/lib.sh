@@ -1,0 +1,96 @@
+# Shared by the offline builds (build, packer-base). Sourced, not run.
+# shellcheck shell=bash
+
+: "${repo:?lib.sh needs repo set to the repository root}"
+os_env=$repo/image/os/debian12.env
+# shellcheck source=/dev/null
+. "$os_env"
+OUT=${OUT:-$repo/build/image}
+CACHE=${CACHE:-$repo/build/cache}
+log() { printf '[%s] build: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+mirror_from_sources() {
+  local uri
+  uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
+  [[ -n $uri ]] || uri=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+MIRROR=${MIRROR:-$(mirror_from_sources)}
+
+# Runs a command chrooted into $1, in a private mount namespace: /proc, /dev and /run for
+# the chroot vanish with it.
+in_chroot() {
+  local root=$1
+  shift
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  unshare --mount --fork -- bash -euo pipefail -c '
+    root=$1; shift
+    mount -t proc proc "$root/proc"
+    mount --rbind /dev "$root/dev"
+    mount -t tmpfs tmpfs "$root/run"
+    exec chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+  ' _ "$root" "$@"
+}
+
+# Prints the path of the cached base tarball, debootstrapping it first on a cache miss.
+ensure_base() {
+  packages="$RYO_PACKAGES $RYO_BASE_PACKAGES"
+  key=$(printf '%s\n' "$RYO_OS_CODENAME" "$MIRROR" "$packages" | sha256sum | cut -c1-16)
+  base=$CACHE/base-$RYO_OS_CODENAME-$key.tar.zst
+  mkdir -p "$CACHE" "$OUT"
+  if [[ ! -f $base ]]; then
+    log "debootstrapping $RYO_OS_CODENAME from $MIRROR (cache miss: $base)"
+    tmp=$(mktemp -d "$CACHE/debootstrap.XXXX")
+    # debootstrap resolves only simple dependencies: it lays down minbase, and apt inside the
+    # new system installs the package list with its real resolver.
+    debootstrap --variant=minbase --components=main "$RYO_OS_CODENAME" "$tmp/rootfs" "$MIRROR" \
+      >"$CACHE/debootstrap.log" 2>&1 ||
+      { echo "build: debootstrap failed; see $CACHE/debootstrap.log" >&2; tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
+    # bookworm-updates too, as the machine's sources have it; the security suite is not reachable here.
+    printf 'deb %s %s main\ndeb %s %s-updates main\n' "$MIRROR" "$RYO_OS_CODENAME" "$MIRROR" "$RYO_OS_CODENAME" \
+      >"$tmp/rootfs/etc/apt/sources.list"
+    in_chroot "$tmp/rootfs" bash -euo pipefail -c '
+      printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d
+      apt-get update -q
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends '"$packages"'
+      rm -f /usr/sbin/policy-rc.d
+      apt-get clean' >>"$CACHE/debootstrap.log" 2>&1 ||
+      { echo "build: installing the base packages failed; see $CACHE/debootstrap.log" >&2; tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
+    tar --numeric-owner --xattrs -C "$tmp/rootfs" -I 'zstd -T0 -3' -cf "$base.tmp" .
+    mv "$base.tmp" "$base"
+    rm -rf "$tmp"
+  else
+    log "base from cache: $base"
+  fi
+  echo "$base"
+}
+
+# What only a machine built from scratch needs: network by DHCP, the root file system by
+# label, a console on the serial port.
+make_bootable() {
+  local root=$1
+  install -D -m 0644 /dev/stdin "$root/etc/systemd/network/80-dhcp.network" <<NET
+[Match]
+Name=en* eth*
+[Network]
+DHCP=yes
+NET
+  install -D -m 0644 /dev/stdin "$root/etc/systemd/system/systemd-networkd-wait-online.service.d/10-any.conf" <<UNIT
+[Service]
+ExecStart=
+ExecStart=/lib/systemd/systemd-networkd-wait-online --any --timeout=30
+UNIT
+  echo "LABEL=ryo-root / ext4 defaults,noatime 0 1" >"$root/etc/fstab"
+  in_chroot "$root" systemctl enable systemd-networkd.service serial-getty@ttyS0.service >/dev/null 2>&1
+}
+
+# Makes a compressed qcow2 ($2) of the root tree $1: an ext4 file system labelled ryo-root,
+# filled with mkfs.ext4 -d (no loop mount).
+make_disk() {
+  local root=$1 out=$2
+  rm -f "$out.raw"
+  mkfs.ext4 -q -L ryo-root -d "$root" "$out.raw" 3G
+  qemu-img convert -c -O qcow2 "$out.raw" "$out.tmp"
+  mv "$out.tmp" "$out"
+  rm -f "$out.raw"
+}
