@@ -187,7 +187,8 @@ fn devlxd(config: Option<&'static str>, hits: Arc<AtomicUsize>) -> Handler {
         assert_eq!(req.method(), "GET");
         match req.uri().path() {
             "/1.0" => (200, br#"{"api_version":"1.0","instance_type":"container","location":"none","state":"Started"}"#.to_vec()),
-            "/1.0/meta-data" => (200, b"#cloud-config\ninstance-id: meet1\nlocal-hostname: meet1\n".to_vec()),
+            // As LXD 5 serves it: the instance-id is a UUID.
+            "/1.0/meta-data" => (200, b"#cloud-config\ninstance-id: 61147b7c-bc70-40aa-b227-aa9aa0866da4\nlocal-hostname: meet1\n".to_vec()),
             "/1.0/devices" => (200, br#"{"eth0":{"type":"nic","network":"lxdbr0","ipv4.address":"10.10.0.20"},"root":{"type":"disk","path":"/"}}"#.to_vec()),
             "/1.0/config/user.meet-agent.config" => match config {
                 Some(c) => (200, c.as_bytes().to_vec()),
@@ -217,7 +218,10 @@ async fn lxd_reads_config_key_and_addresses_over_the_socket() {
         .unwrap();
     assert!(hits.load(Ordering::SeqCst) >= 4);
     assert_eq!(data.provider, "lxd");
-    assert_eq!(data.instance_id.as_deref(), Some("meet1"));
+    assert_eq!(
+        data.instance_id.as_deref(),
+        Some("61147b7c-bc70-40aa-b227-aa9aa0866da4")
+    );
     assert_eq!(data.instance_type.as_deref(), Some("container"));
     assert_eq!(data.local_ipv4, Some("10.10.0.20".parse().unwrap()));
     assert_eq!(data.config.unwrap().origin, "LXD user.meet-agent.config");

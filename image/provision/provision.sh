@@ -80,6 +80,9 @@ install -D -m 0644 "$RYO_FILES/files/usr/share/ryo-jitsi/www/index.html" /usr/sh
 install -D -m 0644 "$RYO_FILES/files/etc/systemd/system/ssh.service.d/10-host-keys.conf" \
   /etc/systemd/system/ssh.service.d/10-host-keys.conf
 
+install -D -m 0644 "$RYO_FILES/files/etc/systemd/system/systemd-binfmt.service.d/10-not-in-containers.conf" \
+  /etc/systemd/system/systemd-binfmt.service.d/10-not-in-containers.conf
+
 # What this image is, for `meet-agent status`.
 mkdir -p /usr/share/ryo-jitsi
 {

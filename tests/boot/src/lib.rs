@@ -2,6 +2,8 @@
 //! restricted to the guest (`restrict=on`), hands it configuration through fw_cfg, and reads
 //! its report from a virtio-serial port. Only loopback is ever contacted on the host side.
 
+pub mod lxd;
+
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
