@@ -28,7 +28,7 @@ build {
 
   provisioner "shell" {
     # Official AMIs log in as a sudo user; LXD and the qemu base run as root already.
-    execute_command = "chmod +x {{ .Path }}; sudo -E sh -c '{{ .Vars }} {{ .Path }}' || {{ .Vars }} {{ .Path }}"
+    execute_command = "chmod +x {{ .Path }}; if [ \"$(id -u)\" = 0 ]; then {{ .Vars }} {{ .Path }}; else sudo -E env {{ .Vars }} {{ .Path }}; fi"
     environment_vars = [
       "RYO_OS_ENV=/tmp/ryo-build/image/os/${var.os}.env",
       "RYO_AGENT_DEB=/tmp/ryo-build/meet-agent.deb",
