@@ -27,6 +27,7 @@ pub struct Cli {
 
 const EXIT_CODES: &str = "Exit codes:
   run           0 no step failed, 1 a step failed, 2 configuration or instance data unusable
+  renew         as run
   status        0 healthy, 1 degraded, 2 failed or not run
   config check  0 valid, 1 invalid
   any command   2 on a usage error, 3 on an unexpected error";
@@ -40,6 +41,8 @@ pub enum Command {
         #[arg(long, value_enum)]
         step: Option<StepName>,
     },
+    /// Renew the certificate when due (the tls step alone; meet-agent-renew.timer runs it).
+    Renew,
     /// Show whether the server is healthy and why not.
     Status {
         /// Print the documented JSON shape (docs/status.md) instead of text.

@@ -151,11 +151,25 @@ fn shipped_default_config_is_valid_and_documents_every_key() {
             "section [{section}] documented"
         );
         if let Some(table) = value.as_table() {
-            for key in table.keys() {
-                assert!(
-                    shipped.contains(&format!("{key} =")),
-                    "key {section}.{key} documented"
-                );
+            for (key, inner) in table {
+                match inner.as_table() {
+                    Some(sub) => {
+                        assert!(
+                            shipped.contains(&format!("[{section}.{key}]")),
+                            "[{section}.{key}] documented"
+                        );
+                        for k in sub.keys() {
+                            assert!(
+                                shipped.contains(&format!("{k} =")),
+                                "key {section}.{key}.{k} documented"
+                            );
+                        }
+                    }
+                    None => assert!(
+                        shipped.contains(&format!("{key} =")),
+                        "key {section}.{key} documented"
+                    ),
+                }
             }
         }
     }

@@ -83,7 +83,7 @@ pub enum ProviderChoice {
     None,
 }
 
-/// `[tls]`: a supplied certificate, or nothing for the fallback.
+/// `[tls]`: a supplied certificate, ACME, or nothing for the fallback.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Tls {
@@ -91,6 +91,36 @@ pub struct Tls {
     pub certificate: Option<String>,
     /// Private key in the same forms; never printed.
     pub key: Option<SecretMaterial>,
+    /// Certificates from an ACME CA (used when no certificate is supplied).
+    pub acme: Acme,
+}
+
+/// `[tls.acme]`: obtaining the certificate from an ACME CA.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Acme {
+    /// Whether to use ACME when no certificate is supplied.
+    pub enabled: bool,
+    /// `letsencrypt`, `letsencrypt-staging`, or the directory URL of another CA.
+    pub directory: String,
+    /// PEM file of an extra root to trust for the directory's own TLS (private CAs).
+    pub ca_root: Option<String>,
+    /// Address the agent's own HTTP-01 responder listens on.
+    pub http_listen: String,
+    /// Seconds an order may take before giving up (the fallback stays).
+    pub timeout_seconds: u64,
+}
+
+impl Default for Acme {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            directory: "letsencrypt".into(),
+            ca_root: None,
+            http_listen: "0.0.0.0:80".into(),
+            timeout_seconds: 120,
+        }
+    }
 }
 
 /// A section whose keys arrive with a later release: present so the layout is stable, and

@@ -25,6 +25,8 @@ pub struct Settings {
     pub source_timeout: Duration,
     /// A supplied certificate and key, if configured.
     pub tls_supplied: Option<TlsSupplied>,
+    /// ACME, when enabled.
+    pub acme: Option<crate::tls::acme::AcmeSettings>,
 }
 
 /// A supplied certificate/key pair, still encoded as given.
@@ -91,7 +93,13 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
             ))
         }
     };
+    let acme = if config.tls.acme.enabled {
+        Some(acme_settings(config, &fail, &contact_email)?)
+    } else {
+        None
+    };
     Ok(Settings {
+        acme,
         domain,
         public_ipv4,
         public_ipv6,
@@ -100,6 +108,61 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         ec2_endpoint: config.source.ec2_endpoint.trim_end_matches('/').to_string(),
         source_timeout: Duration::from_secs(config.source.timeout_seconds),
         tls_supplied,
+    })
+}
+
+fn acme_settings(
+    config: &Config,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+    contact_email: &Option<String>,
+) -> Result<crate::tls::acme::AcmeSettings> {
+    let a = &config.tls.acme;
+    let directory = match a.directory.as_str() {
+        "letsencrypt" => "https://acme-v02.api.letsencrypt.org/directory".to_string(),
+        "letsencrypt-staging" => {
+            "https://acme-staging-v02.api.letsencrypt.org/directory".to_string()
+        }
+        url => {
+            check_url(url).map_err(|r| {
+                fail(
+                    "tls.acme.directory",
+                    format!("{r}; use letsencrypt, letsencrypt-staging or a directory URL"),
+                )
+            })?;
+            url.to_string()
+        }
+    };
+    let ca_root = match &a.ca_root {
+        Some(p) if p.starts_with('/') => Some(std::path::PathBuf::from(p)),
+        Some(p) => {
+            return Err(fail(
+                "tls.acme.ca_root",
+                format!("`{p}` is not an absolute path"),
+            ))
+        }
+        None => None,
+    };
+    let http_listen = a.http_listen.parse().map_err(|_| {
+        fail(
+            "tls.acme.http_listen",
+            format!(
+                "`{}` is not an address:port such as 0.0.0.0:80",
+                a.http_listen
+            ),
+        )
+    })?;
+    if a.timeout_seconds == 0 || a.timeout_seconds > 3600 {
+        return Err(fail(
+            "tls.acme.timeout_seconds",
+            "must be between 1 and 3600".into(),
+        ));
+    }
+    Ok(crate::tls::acme::AcmeSettings {
+        directory,
+        ca_root,
+        http_listen,
+        timeout: Duration::from_secs(a.timeout_seconds),
+        contact_email: contact_email.clone(),
     })
 }
 

@@ -3,7 +3,8 @@
 
 use super::{settings, Context, Outcome};
 use crate::systemd::{Systemd, TLS_CONSUMERS};
-use crate::tls::{self, material, selfsigned, verify, Pair};
+use crate::tls::acme::{self, AcmeSettings};
+use crate::tls::{self, inspect, material, selfsigned, verify, Pair};
 use anyhow::{Context as _, Result};
 use time::OffsetDateTime;
 
@@ -14,7 +15,10 @@ const FALLBACK_RENEW_DAYS: i64 = 30;
 pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let Some(supplied) = &settings.tls_supplied else {
-        let outcome = ensure_fallback(ctx)?;
+        let outcome = match &settings.acme {
+            Some(acme) => from_acme(ctx, acme).await?,
+            None => ensure_fallback(ctx)?,
+        };
         return Ok(with_reload(outcome, ctx).await);
     };
     let wanted = names(ctx);
@@ -56,6 +60,46 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             let fallback = ensure_fallback(ctx)?;
             let outcome = Outcome::failed(format!("{e:#}; meanwhile: {}", fallback.message));
             Ok(with_reload(outcome, ctx).await)
+        }
+    }
+}
+
+/// Keeps an installed CA certificate with more than a third of its lifetime left (so reboots
+/// and redeploys never spend the CA's rate limits), else orders one. On failure the
+/// fallback stays and the outcome carries the CA's own words.
+async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome> {
+    let wanted = names(ctx);
+    let now = OffsetDateTime::now_utc();
+    if let Some(pair) = tls::installed(ctx.paths) {
+        if let Ok(checked) = verify::check(&pair, &wanted, now) {
+            let s = &checked.summary;
+            if !selfsigned::is_ours(&s.subject) && !inspect::due_for_renewal(&pair.chain[0], now)? {
+                return Ok(Outcome::ok(format!(
+                    "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left)",
+                    s.names.join(", "),
+                    s.issuer,
+                    s.days_left
+                )));
+            }
+        }
+    }
+    match acme::obtain(ctx.paths, acme, &wanted).await {
+        Ok(pair) => {
+            let checked = verify::check(&pair, &wanted, now).context("the CA's certificate")?;
+            ctx.tls_changed |= tls::install(ctx.paths, &pair)?;
+            Ok(Outcome::ok(format!(
+                "certificate for {} from {}, {} days left, installed",
+                checked.summary.names.join(", "),
+                checked.summary.issuer,
+                checked.summary.days_left
+            )))
+        }
+        Err(e) => {
+            let fallback = ensure_fallback(ctx)?;
+            Ok(Outcome::failed(format!(
+                "{e:#}; meanwhile: {}",
+                fallback.message
+            )))
         }
     }
 }
@@ -122,7 +166,7 @@ pub fn ensure_fallback(ctx: &mut Context<'_>) -> Result<Outcome> {
 
 fn self_signed_outcome(names: &[String], made: bool) -> Outcome {
     Outcome::degraded(format!(
-        "serving a self-signed certificate for {} ({}); browsers will warn until tls.certificate and tls.key are set",
+        "serving a self-signed certificate for {} ({}); browsers will warn until tls.certificate and tls.key are set or tls.acme is enabled",
         names.join(", "),
         if made { "made now" } else { "unchanged" }
     ))

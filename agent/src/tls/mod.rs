@@ -1,6 +1,7 @@
 //! The web certificate: decoding supplied material, checking it, installing it, and the
 //! self-signed fallback that keeps the server reachable when nothing better is available.
 
+pub mod acme;
 pub mod inspect;
 pub mod material;
 pub mod selfsigned;

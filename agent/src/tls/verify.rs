@@ -6,6 +6,9 @@ use super::material::Pair;
 use anyhow::{bail, Result};
 use time::OffsetDateTime;
 
+/// Clock difference between a CA and this machine that is tolerated at not-before.
+const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
+
 /// Days of validity left below which a certificate is installed with a warning.
 pub const WARN_DAYS: i64 = 14;
 
@@ -38,7 +41,9 @@ pub fn check(pair: &Pair, wanted: &[String], now: OffsetDateTime) -> Result<Chec
         }
     }
     let validity = leaf.validity();
-    if validity.not_before.to_datetime() > now {
+    // A certificate issued a moment ago may start a few seconds "in the future" when the CA's
+    // clock runs ahead of ours (pebble does not backdate at all); allow some skew.
+    if validity.not_before.to_datetime() > now + CLOCK_SKEW {
         bail!(
             "the certificate is not valid before {}; check the machine's clock or the certificate",
             summary.not_before

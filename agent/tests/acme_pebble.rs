@@ -1,0 +1,162 @@
+//! ACME against Debian's pebble on 127.0.0.1: the certificate is issued through the agent's
+//! own http-01 responder, installed, and verifies against pebble's issuing root; reruns
+//! reuse it; failures keep the fallback and say why in the CA's words.
+
+mod common;
+#[path = "common/pebble.rs"]
+mod pebble;
+use common::{text, Root};
+use pebble::Pebble;
+use rustls::client::danger::ServerCertVerifier;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+
+const DOMAIN: &str = "meet.example.test";
+
+/// Verifies the installed chain for DOMAIN against `root_pem` with rustls's webpki verifier.
+fn verifies(root: &Root, root_pem: &str) -> Result<(), String> {
+    meet_agent::install_crypto_provider();
+    let chain =
+        std::fs::read(root.join("/etc/meet-agent/tls/fullchain.pem")).map_err(|e| e.to_string())?;
+    let certs: Vec<CertificateDer<'static>> = pem::parse_many(&chain)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| CertificateDer::from(p.into_contents()))
+        .collect();
+    let mut roots = rustls::RootCertStore::empty();
+    for p in pem::parse_many(root_pem.as_bytes()).map_err(|e| e.to_string())? {
+        roots
+            .add(CertificateDer::from(p.into_contents()))
+            .map_err(|e| e.to_string())?;
+    }
+    let verifier = rustls::client::WebPkiServerVerifier::builder(roots.into())
+        .build()
+        .map_err(|e| e.to_string())?;
+    verifier
+        .verify_server_cert(
+            &certs[0],
+            &certs[1..],
+            &ServerName::try_from(DOMAIN).unwrap(),
+            &[],
+            UnixTime::now(),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn http01_certificate_is_issued_installed_verifies_and_is_reused() {
+    let pebble = Pebble::start(0);
+    pebble.point_at_loopback(DOMAIN);
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    let out = root.run(&["run"]);
+    let tls = root.state()["steps"]["tls"].clone();
+    assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
+    assert!(
+        tls["message"].as_str().unwrap().contains("installed"),
+        "{tls}"
+    );
+    verifies(&root, &pebble.issuing_root()).unwrap();
+    assert_eq!(pebble.issued(), 1);
+    let key = std::fs::metadata(root.join("/var/lib/meet-agent/acme")).unwrap();
+    assert!(key.is_dir());
+
+    // A rerun (a reboot) places no new order.
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(pebble.issued(), 1, "no second certificate");
+    assert!(root.state()["steps"]["tls"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("keeping the certificate"));
+}
+
+#[test]
+fn thirty_percent_rejected_nonces_still_succeed() {
+    let pebble = Pebble::start(30);
+    pebble.point_at_loopback(DOMAIN);
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    let out = root.run(&["run"]);
+    assert_eq!(
+        root.state()["steps"]["tls"]["state"],
+        "ok",
+        "{}",
+        text(&out)
+    );
+    verifies(&root, &pebble.issuing_root()).unwrap();
+}
+
+#[test]
+fn unresolvable_name_fails_in_the_cas_words_and_keeps_the_fallback() {
+    let pebble = Pebble::start(0);
+    // No DNS record: pebble cannot resolve the name to validate it.
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let tls = root.state()["steps"]["tls"].clone();
+    assert_eq!(tls["state"], "failed");
+    let message = tls["message"].as_str().unwrap();
+    assert!(
+        message.contains("validation failed") || message.contains("DNS"),
+        "{message}"
+    );
+    assert!(message.contains("self-signed"), "{message}");
+    assert_eq!(root.status_json(&[]).1["certificate"]["self_signed"], true);
+}
+
+#[test]
+fn ca_down_keeps_the_fallback_and_says_so() {
+    let pebble = Pebble::start(0);
+    let config = pebble.agent_config(DOMAIN);
+    drop(pebble);
+    let root = Root::new();
+    root.config("00.toml", &config);
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let message = root.state()["steps"]["tls"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("ACME with https://127.0.0.1:"),
+        "{message}"
+    );
+    assert!(
+        message.contains("meanwhile: serving a self-signed certificate"),
+        "{message}"
+    );
+    let (code, status) = root.status_json(&[]);
+    assert_eq!(code, 2);
+    assert!(
+        status["reasons"].to_string().contains("ACME with"),
+        "{status}"
+    );
+}
+
+#[test]
+fn renew_orders_only_when_a_third_of_the_lifetime_is_left() {
+    let pebble = Pebble::start(0);
+    pebble.point_at_loopback(DOMAIN);
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    assert_eq!(root.run(&["renew"]).status.code(), Some(0));
+    assert_eq!(pebble.issued(), 1);
+    assert_eq!(root.run(&["renew"]).status.code(), Some(0));
+    assert_eq!(pebble.issued(), 1, "not due: no order");
+
+    // Near expiry: install a certificate (from the test CA) with 10 of 90 days left.
+    let ca = common::TestCa::new();
+    let old = ca.leaf_at(
+        &[DOMAIN],
+        time::OffsetDateTime::now_utc() - time::Duration::days(80),
+        90,
+    );
+    root.write("/etc/meet-agent/tls/fullchain.pem", ca.chain(&old));
+    root.write("/etc/meet-agent/tls/privkey.pem", &old.key_pem);
+    let out = root.run(&["renew"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(pebble.issued(), 2, "due: a new certificate");
+    verifies(&root, &pebble.issuing_root()).unwrap();
+}
