@@ -160,3 +160,28 @@ fn renew_orders_only_when_a_third_of_the_lifetime_is_left() {
     assert_eq!(pebble.issued(), 2, "due: a new certificate");
     verifies(&root, &pebble.issuing_root()).unwrap();
 }
+
+#[test]
+fn renewal_while_nginx_holds_port_80_answers_from_the_webroot() {
+    let pebble = Pebble::start(0);
+    pebble.point_at_loopback(DOMAIN);
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    // nginx owns the challenge port, serving the agent's webroot as the image's site does.
+    let webroot = root.join(meet_agent::tls::acme::WEBROOT);
+    std::fs::create_dir_all(&webroot).unwrap();
+    let nginx = common::Nginx::start(
+        &root.join("/nginx"),
+        &format!(
+            "  server {{\n    listen 127.0.0.1:{};\n    location /.well-known/acme-challenge/ {{ root {}; }}\n  }}",
+            pebble.http_port,
+            webroot.display()
+        ),
+        pebble.http_port,
+    );
+    let out = root.run(&["renew"]);
+    assert_eq!(root.state()["steps"]["tls"]["state"], "ok", "{}\nnginx: {}", text(&out), nginx.error_log());
+    verifies(&root, &pebble.issuing_root()).unwrap();
+    let left = std::fs::read_dir(webroot.join(".well-known/acme-challenge")).unwrap().count();
+    assert_eq!(left, 0, "challenge files are removed afterwards");
+}

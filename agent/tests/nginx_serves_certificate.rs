@@ -2,20 +2,8 @@
 //! snippet the image ships, and a client verifies the chain for the domain against the CA.
 
 mod common;
-use common::{text, Root, TestCa};
-use std::process::{Child, Command};
+use common::{text, Nginx, Root, TestCa};
 use std::time::{Duration, Instant};
-
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM, not SIGKILL: the master then stops its workers; SIGKILL would orphan them.
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -58,29 +46,13 @@ async fn nginx_serves_the_supplied_certificate_and_it_verifies() {
     let snippet_path = root.write("/nginx/meet-agent-tls.conf", snippet);
     let port = free_port();
     let prefix = root.join("/nginx");
-    let conf = root.write(
-        "/nginx/nginx.conf",
-        format!(
-            "pid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name meet.example.test;\n    include {s};\n    location / {{ return 200 \"ryo-jitsi\\n\"; }}\n  }}\n}}\n",
-            p = prefix.display(),
-            s = snippet_path.display()
+    let nginx = Nginx::start(
+        &prefix,
+        &format!(
+            "  server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name meet.example.test;\n    include {};\n    location / {{ return 200 \"ryo-jitsi\\n\"; }}\n  }}",
+            snippet_path.display()
         ),
-    );
-    let nginx = Nginx(
-        Command::new("nginx")
-            .args([
-                "-p",
-                prefix.to_str().unwrap(),
-                "-c",
-                conf.to_str().unwrap(),
-                "-g",
-                "daemon off;",
-            ])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nginx must be installed (apt-get install nginx-light)"),
+        port,
     );
 
     meet_agent::install_crypto_provider();

@@ -72,7 +72,7 @@ async fn order_once(paths: &Paths, acme: &AcmeSettings, names: &[String]) -> Res
             .map_err(|e| anyhow!("the CA refused the order: {e}"))?;
 
         let tokens: Tokens = Arc::default();
-        let responder = Responder::start(acme.http_listen, tokens.clone()).await?;
+        let responder = Responder::start(acme.http_listen, tokens.clone(), paths).await?;
         let mut authorizations = order.authorizations();
         while let Some(authz) = authorizations.next().await {
             let mut authz = authz.map_err(|e| anyhow!("reading an authorization failed: {e}"))?;
@@ -85,10 +85,7 @@ async fn order_once(paths: &Paths, acme: &AcmeSettings, names: &[String]) -> Res
                 .challenge(ChallengeType::Http01)
                 .ok_or_else(|| anyhow!("the CA offers no http-01 challenge"))?;
             let key_auth = challenge.key_authorization().as_str().to_string();
-            tokens
-                .lock()
-                .map_err(|_| anyhow!("challenge table poisoned"))?
-                .insert(challenge.token.clone(), key_auth);
+            responder.publish(&tokens, &challenge.token, &key_auth)?;
             challenge
                 .set_ready()
                 .await
@@ -174,18 +171,35 @@ fn account_file(paths: &Paths, directory: &str) -> PathBuf {
     paths.join(&format!("/var/lib/meet-agent/acme/account-{slug}.json"))
 }
 
-/// The HTTP-01 responder: answers `/.well-known/acme-challenge/TOKEN`; stops on drop.
-struct Responder {
-    task: tokio::task::JoinHandle<()>,
+/// Where a running nginx serves challenge files from (its site maps
+/// `/.well-known/acme-challenge/` here).
+pub const WEBROOT: &str = "/var/lib/meet-agent/acme-webroot";
+
+/// The HTTP-01 responder: the agent's own listener when the port is free (first boot,
+/// before nginx), else files in the webroot that the running nginx serves (renewals).
+/// Stops, or removes its files, on drop.
+enum Responder {
+    Listener(tokio::task::JoinHandle<()>),
+    Webroot(PathBuf, Mutex<Vec<PathBuf>>),
 }
 
 impl Responder {
-    async fn start(addr: SocketAddr, tokens: Tokens) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!(
-                "cannot listen on {addr} for the http-01 challenge (is another web server on it?)"
-            )
-        })?;
+    async fn start(addr: SocketAddr, tokens: Tokens, paths: &Paths) -> Result<Self> {
+        let listener = match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => listener,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                let dir = paths.join(WEBROOT).join(".well-known/acme-challenge");
+                tracing::info!(
+                    "{addr} is in use (nginx runs); answering http-01 from {}",
+                    dir.display()
+                );
+                return Ok(Self::Webroot(dir, Mutex::default()));
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot listen on {addr} for the http-01 challenge"))
+            }
+        };
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let tokens = tokens.clone();
@@ -215,12 +229,49 @@ impl Responder {
                 });
             }
         });
-        Ok(Self { task })
+        Ok(Self::Listener(task))
+    }
+
+    /// Makes `key_auth` the answer for `token`.
+    fn publish(&self, tokens: &Tokens, token: &str, key_auth: &str) -> Result<()> {
+        match self {
+            Self::Listener(_) => {
+                tokens
+                    .lock()
+                    .map_err(|_| anyhow!("challenge table poisoned"))?
+                    .insert(token.to_string(), key_auth.to_string());
+            }
+            Self::Webroot(dir, written) => {
+                // Tokens are base64url: no path separators can sneak in.
+                if !token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    bail!("the CA sent a challenge token that is not base64url");
+                }
+                let file = dir.join(token);
+                write_atomic(&file, key_auth.as_bytes(), 0o644)?;
+                written
+                    .lock()
+                    .map_err(|_| anyhow!("webroot list poisoned"))?
+                    .push(file);
+            }
+        }
+        Ok(())
     }
 }
 
 impl Drop for Responder {
     fn drop(&mut self) {
-        self.task.abort();
+        match self {
+            Self::Listener(task) => task.abort(),
+            Self::Webroot(_, written) => {
+                if let Ok(files) = written.lock() {
+                    for file in files.iter() {
+                        let _ = std::fs::remove_file(file);
+                    }
+                }
+            }
+        }
     }
 }

@@ -210,3 +210,66 @@ pub async fn serve_unix(path: &Path, handler: Handler) {
         }
     });
 }
+
+/// Debian's nginx, run in the foreground with a configuration of the test's; stopped with
+/// SIGTERM on drop (SIGKILL would orphan its workers).
+pub struct Nginx {
+    child: std::process::Child,
+    /// Its prefix folder (config, pid, error log).
+    pub prefix: PathBuf,
+}
+
+impl Nginx {
+    /// Starts nginx with `servers` (server blocks) inside its http block, and waits until
+    /// `port` on 127.0.0.1 accepts connections.
+    pub fn start(prefix: &Path, servers: &str, port: u16) -> Self {
+        std::fs::create_dir_all(prefix).unwrap();
+        let p = prefix.display();
+        let conf = prefix.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "pid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n{servers}\n}}\n"
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("nginx")
+            .arg("-p")
+            .arg(prefix)
+            .arg("-c")
+            .arg(&conf)
+            .args(["-g", "daemon off;"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx must be installed (apt-get install nginx-light)");
+        let nginx = Self {
+            child,
+            prefix: prefix.to_path_buf(),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nginx did not listen: {}",
+                nginx.error_log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        nginx
+    }
+
+    /// nginx's error log so far.
+    pub fn error_log(&self) -> String {
+        std::fs::read_to_string(self.prefix.join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
