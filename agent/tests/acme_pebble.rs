@@ -180,8 +180,16 @@ fn renewal_while_nginx_holds_port_80_answers_from_the_webroot() {
         pebble.http_port,
     );
     let out = root.run(&["renew"]);
-    assert_eq!(root.state()["steps"]["tls"]["state"], "ok", "{}\nnginx: {}", text(&out), nginx.error_log());
+    assert_eq!(
+        root.state()["steps"]["tls"]["state"],
+        "ok",
+        "{}\nnginx: {}",
+        text(&out),
+        nginx.error_log()
+    );
     verifies(&root, &pebble.issuing_root()).unwrap();
-    let left = std::fs::read_dir(webroot.join(".well-known/acme-challenge")).unwrap().count();
+    let left = std::fs::read_dir(webroot.join(".well-known/acme-challenge"))
+        .unwrap()
+        .count();
     assert_eq!(left, 0, "challenge files are removed afterwards");
 }

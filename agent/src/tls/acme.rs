@@ -266,7 +266,7 @@ impl Drop for Responder {
         match self {
             Self::Listener(task) => task.abort(),
             Self::Webroot(_, written) => {
-                if let Ok(files) = written.lock() {
+                if let Ok(files) = written.get_mut() {
                     for file in files.iter() {
                         let _ = std::fs::remove_file(file);
                     }
