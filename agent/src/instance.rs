@@ -58,12 +58,12 @@ fn source_options(merged: &Merged) -> Result<(config::ProviderChoice, SourceOpti
         .try_into()
         .map_err(|e| anyhow!("local configuration does not match the schema: {e}"))?;
     let endpoint = &config.source.ec2_endpoint;
-    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
-        return Err(anyhow!(
-            "{}: key `source.ec2_endpoint`: `{endpoint}` is not an http or https URL",
+    config::check_url(endpoint).map_err(|reason| {
+        anyhow!(
+            "{}: key `source.ec2_endpoint`: {reason}",
             merged.origin_of("source.ec2_endpoint")
-        ));
-    }
+        )
+    })?;
     Ok((
         config.source.provider,
         SourceOptions {

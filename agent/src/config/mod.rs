@@ -5,6 +5,8 @@ pub mod fragments;
 pub mod schema;
 mod validate;
 
+pub(crate) use validate::check_url;
+
 pub use fragments::{Fragment, Merged};
 pub use schema::{Config, ProviderChoice, SecretMaterial};
 pub use validate::{Settings, TlsSupplied};

@@ -224,7 +224,7 @@ fn check_email(email: &str) -> Result<(), String> {
     check_fqdn(domain).map_err(|_| malformed())
 }
 
-fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
     match parsed.scheme() {
         "http" | "https" if parsed.host().is_some() => Ok(()),

@@ -186,7 +186,7 @@ pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
             i + 1,
             selected.len()
         ));
-        let record = run_step(step, &mut ctx, &state, instance_id.clone()).await;
+        let record = run_step(step, &mut ctx, instance_id.clone()).await;
         any_failed |= record.state == StepState::Failed;
         state.steps.insert(step.as_str().to_string(), record);
         state.save(&state_path)?;
@@ -205,7 +205,6 @@ pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
 async fn run_step(
     step: StepName,
     ctx: &mut Context<'_>,
-    state: &State,
     instance_id: Option<String>,
 ) -> StepRecord {
     let started_at = now_rfc3339();
@@ -223,16 +222,10 @@ async fn run_step(
         StepState::Degraded => tracing::warn!("{}: {}", step.as_str(), outcome.message),
         _ => tracing::info!("{}: {}", step.as_str(), outcome.message),
     }
-    let previous_error = state
-        .steps
-        .get(step.as_str())
-        .and_then(|r| r.last_error.clone());
     StepRecord {
-        last_error: match outcome.state {
-            StepState::Failed | StepState::Degraded => Some(outcome.message.clone()),
-            StepState::Ok | StepState::NotConfigured => None,
-            StepState::Pending => previous_error,
-        },
+        // Kept while the step is failed or degraded; cleared once it is ok again.
+        last_error: matches!(outcome.state, StepState::Failed | StepState::Degraded)
+            .then(|| outcome.message.clone()),
         state: outcome.state,
         message: outcome.message,
         started_at,
