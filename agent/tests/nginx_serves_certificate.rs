@@ -2,16 +2,8 @@
 //! snippet the image ships, and a client verifies the chain for the domain against the CA.
 
 mod common;
-use common::{text, Nginx, Root, TestCa};
+use common::{free_port, text, Nginx, Root, TestCa};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test]
 async fn nginx_serves_the_supplied_certificate_and_it_verifies() {

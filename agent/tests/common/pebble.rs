@@ -2,6 +2,7 @@
 //! CA and listener certificate for pebble's directory, challtestsrv as pebble's DNS with no
 //! default answers, and the issuing root fetched from the management port.
 
+use crate::common::free_port;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -30,14 +31,6 @@ pub struct Pebble {
     pub http_port: u16,
     management: u16,
     challtest_mgmt: u16,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_for(port: u16) {
