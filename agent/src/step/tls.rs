@@ -73,7 +73,12 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
     if let Some(pair) = tls::installed(ctx.paths) {
         if let Ok(checked) = verify::check(&pair, &wanted, now) {
             let s = &checked.summary;
-            if !selfsigned::is_ours(&s.subject) && !inspect::due_for_renewal(&pair.chain[0], now)? {
+            // check() succeeded, so the chain has a leaf.
+            let due = match pair.chain.first() {
+                Some(leaf) => inspect::due_for_renewal(leaf, now)?,
+                None => true,
+            };
+            if !selfsigned::is_ours(&s.subject) && !due {
                 return Ok(Outcome::ok(format!(
                     "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left)",
                     s.names.join(", "),

@@ -30,8 +30,12 @@ pub fn check(pair: &Pair, wanted: &[String], now: OffsetDateTime) -> Result<Chec
     {
         bail!("the private key does not belong to the certificate ({e}); supply the key the certificate was issued for");
     }
-    let leaf = parse(&pair.chain[0])?;
-    let summary = summarize(&pair.chain[0], now)?;
+    let leaf_der = pair
+        .chain
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the certificate chain is empty"))?;
+    let leaf = parse(leaf_der)?;
+    let summary = summarize(leaf_der, now)?;
     for name in wanted {
         if !covers(&summary.names, name) {
             bail!(
