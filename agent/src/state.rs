@@ -83,6 +83,32 @@ pub struct Identity {
     pub memory_mib: u64,
 }
 
+impl Identity {
+    /// One line of addresses, each public one with where it came from, as the identity step
+    /// and `status` show them.
+    pub fn addresses(&self) -> String {
+        fn with_source(ip: Option<String>, from: &Option<String>) -> String {
+            match (ip, from) {
+                (Some(ip), Some(from)) => format!("{ip} (from {from})"),
+                (Some(ip), None) => ip,
+                (None, _) => "none".into(),
+            }
+        }
+        format!(
+            "public IPv4 {}, local IPv4 {}, IPv6 {}",
+            with_source(
+                self.public_ipv4.map(|i| i.to_string()),
+                &self.public_ipv4_source
+            ),
+            self.local_ipv4.map_or("none".into(), |i| i.to_string()),
+            with_source(
+                self.public_ipv6.map(|i| i.to_string()),
+                &self.public_ipv6_source
+            ),
+        )
+    }
+}
+
 /// The whole state file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct State {

@@ -273,29 +273,12 @@ pub fn render(report: &Report) -> String {
     }
     out.push('\n');
     if let Some(id) = &report.identity {
-        let ip = |ip: Option<String>, from: &Option<String>| match (ip, from) {
-            (Some(ip), Some(from)) => format!("{ip} ({from})"),
-            (Some(ip), None) => ip,
-            (None, _) => "none".into(),
-        };
         let _ = writeln!(
             out,
             "domain       {}",
             id.domain.as_deref().unwrap_or("(not set)")
         );
-        let _ = writeln!(
-            out,
-            "addresses    public {}, local {}, IPv6 {}",
-            ip(
-                id.public_ipv4.map(|i| i.to_string()),
-                &id.public_ipv4_source
-            ),
-            id.local_ipv4.map_or("none".into(), |i| i.to_string()),
-            ip(
-                id.public_ipv6.map(|i| i.to_string()),
-                &id.public_ipv6_source
-            )
-        );
+        let _ = writeln!(out, "addresses    {}", id.addresses());
         let inst = &id.instance;
         let _ = writeln!(
             out,

@@ -64,22 +64,9 @@ pub fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
 /// Records the identity resolved at the start of the run.
 pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let id = &ctx.identity;
-    let show = |ip: Option<String>, from: &Option<String>| match (ip, from) {
-        (Some(ip), Some(from)) => format!("{ip} (from {from})"),
-        (Some(ip), None) => ip,
-        _ => "none".into(),
-    };
     let addresses = format!(
-        "public IPv4 {}, local IPv4 {}, IPv6 {}; {} CPUs, {} MiB",
-        show(
-            id.public_ipv4.map(|i| i.to_string()),
-            &id.public_ipv4_source
-        ),
-        id.local_ipv4.map_or("none".into(), |i| i.to_string()),
-        show(
-            id.public_ipv6.map(|i| i.to_string()),
-            &id.public_ipv6_source
-        ),
+        "{}; {} CPUs, {} MiB",
+        id.addresses(),
         id.cpus,
         id.memory_mib
     );
