@@ -197,6 +197,22 @@ impl Guest {
         }
     }
 
+    /// Waits for HTTPS that verifies for `domain` against `root_pem`, then for the guest's
+    /// report. Returns the page, the time from QEMU's start to that first verified answer,
+    /// and the report; an error carries the guest's serial log.
+    pub async fn serve_then_report(&mut self, domain: &str, root_pem: &str) -> Result<Served> {
+        let (body, ready_at) =
+            wait_https(domain, self.https_port, root_pem, Duration::from_secs(240))
+                .await
+                .map_err(|e| anyhow!("{e:#}\n{}", self.diagnostics()))?;
+        let report = self.report(Duration::from_secs(120))?;
+        Ok(Served {
+            body,
+            boot_to_ready: ready_at - self.started,
+            report,
+        })
+    }
+
     /// The tail of the serial log and QEMU's own messages, for failure messages.
     pub fn diagnostics(&self) -> String {
         let serial = self.serial();
@@ -260,6 +276,29 @@ fn config_disk(dir: &Path, config: &str) -> Result<PathBuf> {
         .arg(&toml)
         .arg("::meet-agent.toml"))?;
     Ok(disk)
+}
+
+/// What a boot served and reported.
+pub struct Served {
+    /// The HTTPS page.
+    pub body: String,
+    /// QEMU start to the first verified HTTPS answer.
+    pub boot_to_ready: Duration,
+    /// The guest's report.
+    pub report: Report,
+}
+
+impl Report {
+    /// Asserts the healthy end state every boot scenario needs: status healthy, no failed unit.
+    pub fn assert_healthy(&self) {
+        assert_eq!(self.status["health"], "healthy", "{:#}", self.status);
+        assert!(
+            self.failed_units.is_empty(),
+            "failed units: {:?}\n{:#}",
+            self.failed_units,
+            self.status
+        );
+    }
 }
 
 /// What the guest reported.

@@ -1,9 +1,8 @@
 //! Boot scenario: the image the Packer qemu template made (from the offline base, with the
 //! same provisioning scripts) boots and serves a supplied certificate, like the offline one.
 
-use boot_tests::{packer_image, wait_https, BootSpec, Guest};
+use boot_tests::{packer_image, BootSpec, Guest};
 use rcgen::{CertificateParams, KeyPair};
-use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_packer_built_image_boots_and_serves_its_supplied_certificate() {
@@ -27,24 +26,11 @@ async fn the_packer_built_image_boots_and_serves_its_supplied_certificate() {
         Some(&disk),
     )
     .unwrap();
-    if let Err(e) = wait_https(
-        "packer.example.test",
-        guest.https_port,
-        &cert.pem(),
-        Duration::from_secs(240),
-    )
-    .await
-    {
-        panic!("{e:#}\n{}", guest.diagnostics());
-    }
     let report = guest
-        .report(Duration::from_secs(120))
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    assert_eq!(report.status["health"], "healthy", "{:#}", report.status);
+        .serve_then_report("packer.example.test", &cert.pem())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .report;
+    report.assert_healthy();
     assert_eq!(report.status["image"]["jitsi_repository"], "off");
-    assert!(
-        report.failed_units.is_empty(),
-        "failed units: {:?}",
-        report.failed_units
-    );
 }

@@ -2,10 +2,9 @@
 //! certificate from fw_cfg, installs it, starts nginx, and serves HTTPS that verifies for
 //! the domain; its own status says healthy and no unit failed.
 
-use boot_tests::{wait_https, BootSpec, Guest};
+use boot_tests::{BootSpec, Guest};
 use meet_agent::encoding::gzip_base64;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
-use std::time::Duration;
 
 const DOMAIN: &str = "meet.example.test";
 
@@ -50,23 +49,12 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
         None,
     )
     .unwrap();
-    let https = wait_https(
-        DOMAIN,
-        guest.https_port,
-        &ca.root_pem,
-        Duration::from_secs(240),
-    )
-    .await;
-    let (body, ready_at) = match https {
-        Ok(ok) => ok,
-        Err(e) => panic!("{e:#}\n{}", guest.diagnostics()),
-    };
-    let boot_to_ready = ready_at - guest.started;
-    assert!(body.contains("ryo-jitsi"), "{body}");
-
-    let report = guest
-        .report(Duration::from_secs(120))
+    let served = guest
+        .serve_then_report(DOMAIN, &ca.root_pem)
+        .await
         .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(served.body.contains("ryo-jitsi"), "{}", served.body);
+    let report = &served.report;
     let status = &report.status;
     let tls = status["steps"]
         .as_array()
@@ -81,18 +69,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
     );
     assert_eq!(status["certificate"]["names"][0], DOMAIN);
     assert_eq!(status["certificate"]["self_signed"], false);
-    assert_eq!(
-        status["health"],
-        "healthy",
-        "{status:#}\n{}",
-        guest.diagnostics()
-    );
-    assert!(
-        report.failed_units.is_empty(),
-        "failed units: {:?}\n{}",
-        report.failed_units,
-        guest.diagnostics()
-    );
+    report.assert_healthy();
     let steps_ms: u64 = status["steps"]
         .as_array()
         .unwrap()
@@ -101,7 +78,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
         .sum();
     eprintln!(
         "boot-to-ready {:.1} s (QEMU start to first verified HTTPS); agent steps {steps_ms} ms",
-        boot_to_ready.as_secs_f64()
+        served.boot_to_ready.as_secs_f64()
     );
 }
 
@@ -120,28 +97,15 @@ async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https() {
         None,
     )
     .unwrap();
-    if let Err(e) = wait_https(
-        DOMAIN,
-        guest.https_port,
-        &ca.root_pem,
-        Duration::from_secs(240),
-    )
-    .await
-    {
-        panic!("{e:#}\n{}", guest.diagnostics());
-    }
     let report = guest
-        .report(Duration::from_secs(120))
-        .unwrap_or_else(|e| panic!("{e:#}"));
+        .serve_then_report(DOMAIN, &ca.root_pem)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"))
+        .report;
     let status = &report.status;
     assert_eq!(
         status["identity"]["instance"]["provider"], "config-disk",
         "{status:#}"
     );
-    assert_eq!(status["health"], "healthy", "{status:#}");
-    assert!(
-        report.failed_units.is_empty(),
-        "failed units: {:?}",
-        report.failed_units
-    );
+    report.assert_healthy();
 }
