@@ -41,8 +41,12 @@ pub enum Command {
         #[arg(long, value_enum)]
         step: Option<StepName>,
     },
-    /// Renew the certificate when due (the tls step alone; meet-agent-renew.timer runs it).
-    Renew,
+    /// Renew the certificate when due: dns-wait and tls (meet-agent-renew.timer runs it).
+    Renew {
+        /// Only when the last certificate attempt failed (meet-agent-retry.timer runs this).
+        #[arg(long)]
+        retry: bool,
+    },
     /// Show whether the server is healthy and why not.
     Status {
         /// Print the documented JSON shape (docs/status.md) instead of text.

@@ -3,7 +3,7 @@
 use clap::Parser;
 use meet_agent::cli::{CertAction, Cli, Command, ConfigAction};
 use meet_agent::paths::Paths;
-use meet_agent::step::{self, RunResult, StepName};
+use meet_agent::step::{self, RunResult, Selection};
 use meet_agent::{config, encoding, instance, status};
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,8 +34,20 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let paths = Paths::new(&cli.root);
     match cli.command {
-        Command::Run { step: only } => run(&paths, only).await,
-        Command::Renew => run(&paths, Some(StepName::Tls)).await,
+        Command::Run { step: only } => {
+            run(&paths, only.map_or(Selection::All, Selection::Only)).await
+        }
+        Command::Renew { retry } => {
+            run(
+                &paths,
+                if retry {
+                    Selection::Retry
+                } else {
+                    Selection::Renew
+                },
+            )
+            .await
+        }
         Command::Status { json } => {
             let report = status::collect(&paths).await?;
             if json {
@@ -73,8 +85,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-async fn run(paths: &Paths, only: Option<StepName>) -> anyhow::Result<u8> {
-    Ok(match step::run(paths, only).await? {
+async fn run(paths: &Paths, selection: Selection) -> anyhow::Result<u8> {
+    Ok(match step::run(paths, selection).await? {
         RunResult::Completed => 0,
         RunResult::StepFailed => 1,
         RunResult::NotStarted => 2,

@@ -26,6 +26,8 @@ pub enum StepState {
     Failed,
     /// Has not run yet.
     Pending,
+    /// Running now (a long wait); the message shows its progress.
+    Running,
     /// Nothing to do with the present configuration or build.
     NotConfigured,
 }
@@ -38,6 +40,7 @@ impl StepState {
             StepState::Degraded => "degraded",
             StepState::Failed => "failed",
             StepState::Pending => "pending",
+            StepState::Running => "running",
             StepState::NotConfigured => "not configured",
         }
     }
@@ -154,7 +157,14 @@ impl State {
 
 /// Now as RFC 3339 UTC text.
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// A time as RFC 3339 in UTC, to the second.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }

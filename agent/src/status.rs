@@ -163,8 +163,10 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         reasons.push(format!("configuration: {e}"));
     }
     for s in &steps {
-        if matches!(s.state, StepState::Failed | StepState::Degraded)
-            || (s.state == StepState::Pending && state.last_run_at.is_some())
+        if matches!(
+            s.state,
+            StepState::Failed | StepState::Degraded | StepState::Running
+        ) || (s.state == StepState::Pending && state.last_run_at.is_some())
         {
             reasons.push(format!("{}: {}", s.name, s.message));
         }

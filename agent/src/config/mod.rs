@@ -4,6 +4,7 @@
 pub mod fragments;
 pub mod schema;
 mod validate;
+mod validate_dns;
 
 pub(crate) use validate::check_url;
 

@@ -15,8 +15,8 @@ pub struct Config {
     pub server: Server,
     /// Where instance data comes from.
     pub source: Source,
-    /// Dynamic DNS and waiting for DNS (reserved; filled in by a later release).
-    pub dns: Reserved,
+    /// Dynamic DNS updates and waiting for DNS.
+    pub dns: Dns,
     /// The web certificate.
     pub tls: Tls,
     /// Jitsi component settings (reserved).
@@ -41,6 +41,8 @@ pub struct Server {
     pub public_ipv6: Option<String>,
     /// Operator contact address (the ACME account contact once ACME is used).
     pub contact_email: Option<String>,
+    /// Last resort for the public IPv4: a URL that answers the caller's address as text.
+    pub public_ip_url: Option<String>,
 }
 
 /// `[source]`: which instance data provider to use.
@@ -83,6 +85,150 @@ pub enum ProviderChoice {
     None,
 }
 
+/// `[dns]`: dynamic DNS updates and waiting until DNS answers this server's address.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Dns {
+    /// When the updates run: `boot`, `first-boot` and/or `after-start`.
+    pub update_on: Vec<UpdateOn>,
+    /// Seconds to keep retrying an update that fails in a way that may pass.
+    pub update_timeout_seconds: u64,
+    /// The update providers, each sent in turn.
+    pub update: Vec<DnsUpdate>,
+    /// Waiting for DNS before a certificate is ordered.
+    pub wait: DnsWait,
+}
+
+impl Default for Dns {
+    fn default() -> Self {
+        Self {
+            update_on: vec![UpdateOn::Boot],
+            update_timeout_seconds: 60,
+            update: Vec::new(),
+            wait: DnsWait::default(),
+        }
+    }
+}
+
+/// A `dns.update_on` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOn {
+    /// Every boot, before the certificate step.
+    Boot,
+    /// Only the first boot of an instance, before the certificate step.
+    FirstBoot,
+    /// Again once the stack has started.
+    AfterStart,
+}
+
+/// One `[[dns.update]]` entry: a URL provider or an RFC 2136 server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsUpdate {
+    /// `url` or `rfc2136`.
+    #[serde(rename = "type")]
+    pub kind: UpdateKind,
+    /// URL template (`{domain}`, `{ip}`, `{ip6}`, `{password}`, `{token}`).
+    pub url: Option<String>,
+    /// `GET` or `POST`.
+    pub method: Option<String>,
+    /// POST body template, same placeholders.
+    pub body: Option<String>,
+    /// Basic-auth user name.
+    pub username: Option<String>,
+    /// Basic-auth password (or `{password}` in the URL); never printed.
+    pub password: Option<Secret>,
+    /// Header that carries `token`.
+    pub header: Option<String>,
+    /// Token for `header` (or `{token}` in the URL); never printed.
+    pub token: Option<Secret>,
+    /// Regular expression the response body must match.
+    pub expect_body: Option<String>,
+    /// RFC 2136: the primary server, `host:port` or `host`.
+    pub server: Option<String>,
+    /// RFC 2136: the zone to update (default: the domain without its first label).
+    pub zone: Option<String>,
+    /// RFC 2136: TSIG key name.
+    pub key_name: Option<String>,
+    /// RFC 2136: `hmac-sha256`, `hmac-sha384` or `hmac-sha512`.
+    pub key_algorithm: Option<String>,
+    /// RFC 2136: TSIG secret, base64; never printed.
+    pub key_secret: Option<Secret>,
+    /// RFC 2136: TTL of the records written.
+    pub ttl: Option<u32>,
+}
+
+/// The `type` of a `[[dns.update]]` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpdateKind {
+    /// A dynamic DNS service's update URL.
+    Url,
+    /// RFC 2136 dynamic update signed with TSIG.
+    Rfc2136,
+}
+
+/// `[dns.wait]`: waiting until DNS answers this server's address.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsWait {
+    /// Whether to wait before ordering a certificate.
+    pub enabled: bool,
+    /// Seconds to wait at most; then no order is placed and a timer retries.
+    pub timeout_seconds: u64,
+    /// Seconds to wait after all servers agree, for caches holding the old record.
+    pub min_ttl_wait_seconds: u64,
+    /// Recursive resolvers to ask (`host[:port]`); empty means the system's.
+    pub resolvers: Vec<String>,
+    /// Authoritative servers to ask (`host[:port]`); empty means found by NS lookup.
+    pub nameservers: Vec<String>,
+    /// Port the zone's nameservers are asked on when found by NS lookup.
+    pub nameserver_port: u16,
+}
+
+impl Default for DnsWait {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            timeout_seconds: 600,
+            min_ttl_wait_seconds: 0,
+            resolvers: Vec::new(),
+            nameservers: Vec::new(),
+            nameserver_port: 53,
+        }
+    }
+}
+
+/// A password or token: never printed, whatever it looks like.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The raw value, for the code that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
 /// `[tls]`: a supplied certificate, ACME, or nothing for the fallback.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -109,6 +255,30 @@ pub struct Acme {
     pub http_listen: String,
     /// Seconds an order may take before giving up (the fallback stays).
     pub timeout_seconds: u64,
+    /// `http-01` or `tls-alpn-01`.
+    pub challenge: ChallengeChoice,
+    /// Address the agent's own TLS-ALPN-01 responder listens on.
+    pub tls_listen: String,
+    /// External Account Binding key id (ZeroSSL-style CAs).
+    pub eab_kid: Option<String>,
+    /// External Account Binding HMAC key, base64url; never printed.
+    pub eab_hmac_key: Option<Secret>,
+    /// Before the first order from a production CA, do the same order at a staging CA.
+    pub staging_dry_run: bool,
+    /// The staging directory for the dry run (default: Let's Encrypt staging).
+    pub dry_run_directory: Option<String>,
+}
+
+/// The `tls.acme.challenge` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChallengeChoice {
+    /// A file over HTTP on port 80.
+    #[serde(rename = "http-01")]
+    Http01,
+    /// A special certificate over TLS on port 443.
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
 }
 
 impl Default for Acme {
@@ -119,6 +289,12 @@ impl Default for Acme {
             ca_root: None,
             http_listen: "0.0.0.0:80".into(),
             timeout_seconds: 120,
+            challenge: ChallengeChoice::Http01,
+            tls_listen: "0.0.0.0:443".into(),
+            eab_kid: None,
+            eab_hmac_key: None,
+            staging_dry_run: false,
+            dry_run_directory: None,
         }
     }
 }

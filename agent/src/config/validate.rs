@@ -27,6 +27,10 @@ pub struct Settings {
     pub tls_supplied: Option<TlsSupplied>,
     /// ACME, when enabled.
     pub acme: Option<crate::tls::acme::AcmeSettings>,
+    /// A "what is my IP" URL, the last resort for the public IPv4.
+    pub public_ip_url: Option<String>,
+    /// Dynamic DNS and the DNS wait.
+    pub dns: crate::dns::DnsSettings,
 }
 
 /// A supplied certificate/key pair, still encoded as given.
@@ -67,6 +71,13 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         }
         None => None,
     };
+    if let Some(url) = &config.server.public_ip_url {
+        check_url(url).map_err(|r| fail("server.public_ip_url", r))?;
+    }
+    let dns_fail = |shown: &str, origin_key: &str, reason: String| {
+        anyhow!("{}: key `{shown}`: {reason}", merged.origin_of(origin_key))
+    };
+    let dns = super::validate_dns::validate(&config.dns, domain.as_deref(), &dns_fail)?;
     check_url(&config.source.ec2_endpoint).map_err(|r| fail("source.ec2_endpoint", r))?;
     if config.source.timeout_seconds == 0 || config.source.timeout_seconds > 3600 {
         return Err(fail(
@@ -74,25 +85,16 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
             "must be between 1 and 3600".into(),
         ));
     }
-    let tls_supplied = match (&config.tls.certificate, &config.tls.key) {
-        (Some(certificate), Some(key)) => Some(TlsSupplied {
-            certificate: certificate.clone(),
-            key: key.clone(),
-        }),
-        (None, None) => None,
-        (Some(_), None) => {
-            return Err(fail(
-                "tls.certificate",
-                "is set but `tls.key` is not; set both or neither".into(),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(fail(
-                "tls.key",
-                "is set but `tls.certificate` is not; set both or neither".into(),
-            ))
-        }
-    };
+    let tls_supplied = both_or_neither(
+        ("tls.certificate", &config.tls.certificate),
+        ("tls.key", &config.tls.key),
+        "set both or neither",
+        &fail,
+    )?
+    .map(|(certificate, key)| TlsSupplied {
+        certificate: certificate.clone(),
+        key: key.clone(),
+    });
     let acme = if config.tls.acme.enabled {
         Some(acme_settings(config, &fail, &contact_email)?)
     } else {
@@ -100,6 +102,8 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     };
     Ok(Settings {
         acme,
+        dns,
+        public_ip_url: config.server.public_ip_url.clone(),
         domain,
         public_ipv4,
         public_ipv6,
@@ -157,13 +161,90 @@ fn acme_settings(
             "must be between 1 and 3600".into(),
         ));
     }
+    let tls_listen = a.tls_listen.parse().map_err(|_| {
+        fail(
+            "tls.acme.tls_listen",
+            format!(
+                "`{}` is not an address:port such as 0.0.0.0:443",
+                a.tls_listen
+            ),
+        )
+    })?;
+    let eab = match both_or_neither(
+        ("tls.acme.eab_kid", &a.eab_kid),
+        ("tls.acme.eab_hmac_key", &a.eab_hmac_key),
+        "the CA gives both",
+        fail,
+    )? {
+        Some((kid, key)) => {
+            use base64::Engine;
+            let hmac_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(key.expose().trim().trim_end_matches('='))
+                .map_err(|_| {
+                    fail(
+                        "tls.acme.eab_hmac_key",
+                        "is not base64url (paste the HMAC key exactly as the CA shows it)".into(),
+                    )
+                })?;
+            Some(crate::tls::acme::Eab {
+                kid: kid.clone(),
+                hmac_key,
+            })
+        }
+        None => None,
+    };
+    let dry_run_directory = if a.staging_dry_run {
+        match (&a.dry_run_directory, a.directory.as_str()) {
+            (Some(url), _) => {
+                check_url(url).map_err(|r| fail("tls.acme.dry_run_directory", r))?;
+                Some(url.clone())
+            }
+            (None, "letsencrypt") => {
+                Some("https://acme-staging-v02.api.letsencrypt.org/directory".to_string())
+            }
+            (None, _) => {
+                return Err(fail(
+                    "tls.acme.staging_dry_run",
+                    "needs tls.acme.dry_run_directory unless the directory is letsencrypt".into(),
+                ))
+            }
+        }
+    } else {
+        None
+    };
     Ok(crate::tls::acme::AcmeSettings {
+        challenge: a.challenge,
+        tls_listen,
+        eab,
+        dry_run_directory,
         directory,
         ca_root,
         http_listen,
         timeout: Duration::from_secs(a.timeout_seconds),
         contact_email: contact_email.clone(),
     })
+}
+
+/// Two keys that only make sense together: both values, nothing, or an error naming the
+/// one that is missing.
+fn both_or_neither<'v, A, B>(
+    (a_key, a): (&str, &'v Option<A>),
+    (b_key, b): (&str, &'v Option<B>),
+    advice: &str,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Option<(&'v A, &'v B)>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Ok(Some((a, b))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(fail(
+            a_key,
+            format!("is set but `{b_key}` is not; {advice}"),
+        )),
+        (None, Some(_)) => Err(fail(
+            b_key,
+            format!("is set but `{a_key}` is not; {advice}"),
+        )),
+    }
 }
 
 fn parse_ip<T: std::str::FromStr>(value: &Option<String>) -> Result<Option<T>, String> {

@@ -8,8 +8,9 @@ use crate::state::Identity;
 use anyhow::Result;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Works out the identity; config beats the instance source, which beats the interfaces.
-pub fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
+/// Works out the identity; config beats the instance source, which beats the interfaces,
+/// which beat the "what is my IP" URL (asked only when nothing else knows an address).
+pub async fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
     let interfaces = interface_addresses();
     let global_v4 = interfaces.iter().find_map(|ip| match ip {
         IpAddr::V4(v4) if is_public_v4(v4) => Some(*v4),
@@ -32,16 +33,24 @@ pub fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
             interface.map(|ip| (ip, "interface".to_string()))
         }
     };
-    let v4 = pick(
+    let mut v4 = pick(
         settings.public_ipv4.map(IpAddr::V4),
         instance.public_ipv4.map(IpAddr::V4),
         global_v4.map(IpAddr::V4),
     );
-    let v6 = pick(
+    let mut v6 = pick(
         settings.public_ipv6.map(IpAddr::V6),
         instance.ipv6.filter(is_public_v6).map(IpAddr::V6),
         global_v6.map(IpAddr::V6),
     );
+    if let (None, Some(url)) = (&v4, &settings.public_ip_url) {
+        match ask_public_ip(url).await {
+            Ok(ip @ IpAddr::V4(_)) => v4 = Some((ip, "public_ip_url".into())),
+            Ok(ip @ IpAddr::V6(_)) if v6.is_none() => v6 = Some((ip, "public_ip_url".into())),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("server.public_ip_url: {e}"),
+        }
+    }
     Identity {
         domain: settings.domain.clone(),
         public_ipv4: v4.as_ref().and_then(|(ip, _)| match ip {
@@ -75,6 +84,34 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         None => Outcome::degraded(format!(
             "no server.domain is set, so the server has no name for its certificate; {addresses}"
         )),
+    })
+}
+
+/// Asks a "what is my IP" service; the answer is the address as plain text.
+async fn ask_public_ip(url: &str) -> Result<IpAddr, String> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("{url} did not answer: {e}"))?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|e| format!("{url}: cannot read the answer: {e}"))?;
+    if !status.is_success() {
+        return Err(format!("{url} answered HTTP {}", status.as_u16()));
+    }
+    let text = body.trim();
+    text.parse().map_err(|_| {
+        format!(
+            "{url} answered `{}`, not an IP address",
+            text.chars().take(60).collect::<String>()
+        )
     })
 }
 

@@ -1,5 +1,7 @@
 //! The first-boot pipeline: ordered steps, each recording its outcome in the state file.
 
+mod ddns;
+mod dns_wait;
 mod identity;
 mod later;
 mod start;
@@ -125,6 +127,79 @@ pub struct Context<'a> {
     pub identity: Identity,
     /// Whether the installed certificate changed in this run.
     pub tls_changed: bool,
+    /// Set by dns-wait when DNS does not answer our address: the tls step orders nothing.
+    pub dns_blocked: Option<String>,
+    /// Whether this is the instance's first run (another instance id, or none before).
+    pub first_boot: bool,
+    /// The state as saved before the current step, for progress reports.
+    snapshot: State,
+}
+
+impl Context<'_> {
+    /// A writer that shows a long step's progress in the state file (and so in `status`)
+    /// and in systemd's STATUS line.
+    pub fn progress_writer(&self, step: StepName) -> ProgressWriter {
+        ProgressWriter {
+            path: self.paths.state_file(),
+            state: self.snapshot.clone(),
+            step,
+            started_at: now_rfc3339(),
+            clock: Instant::now(),
+        }
+    }
+}
+
+/// Writes a running step's progress; see [`Context::progress_writer`].
+pub struct ProgressWriter {
+    path: std::path::PathBuf,
+    state: State,
+    step: StepName,
+    started_at: String,
+    clock: Instant,
+}
+
+impl ProgressWriter {
+    /// Records `message` as the step's current progress.
+    pub fn report(&mut self, message: &str) {
+        notify::status(&format!("{}: {message}", self.step.as_str()));
+        let record = StepRecord {
+            state: StepState::Running,
+            message: message.to_string(),
+            started_at: self.started_at.clone(),
+            duration_ms: self.clock.elapsed().as_millis() as u64,
+            last_error: None,
+            instance_id: self.state.instance_id.clone(),
+        };
+        self.state.steps.insert(self.step.as_str().into(), record);
+        if let Err(e) = self.state.save(&self.path) {
+            tracing::warn!("cannot record progress: {e:#}");
+        }
+    }
+}
+
+/// Which steps a run covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// The whole pipeline (`meet-agent run`).
+    All,
+    /// One step, forced even when once-per-instance (`run --step`).
+    Only(StepName),
+    /// dns-wait and tls (`meet-agent renew`).
+    Renew,
+    /// As `Renew`, but only when the last certificate attempt failed (the retry timer).
+    Retry,
+}
+
+impl Selection {
+    fn includes(self, step: StepName) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Only(only) => only == step,
+            Selection::Renew | Selection::Retry => {
+                matches!(step, StepName::DnsWait | StepName::Tls)
+            }
+        }
+    }
 }
 
 /// What a run did, for the exit code and the READY status line.
@@ -138,10 +213,22 @@ pub enum RunResult {
     NotStarted,
 }
 
-/// Runs every step in order, or only `only`, recording each in the state file.
-pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
+/// Runs the selected steps in order, recording each in the state file.
+pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let state_path = paths.state_file();
     let mut state = State::load(&state_path)?;
+    if selection == Selection::Retry {
+        let pending = state
+            .steps
+            .get(StepName::Tls.as_str())
+            .is_some_and(|r| r.state == StepState::Failed);
+        if !pending {
+            tracing::info!("no failed certificate attempt to retry");
+            return Ok(RunResult::Completed);
+        }
+    }
+    let previous_instance = state.instance_id.clone();
+    let ran_before = state.last_run_at.is_some();
     state.version = crate::state::STATE_VERSION;
     state.last_run_at = Some(now_rfc3339());
     notify::status("reading configuration and instance data");
@@ -161,18 +248,21 @@ pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
     let mut ctx = Context {
         paths,
         settings: Some(&effective.settings),
-        identity: identity::resolve(&effective.settings, &effective.instance),
+        identity: identity::resolve(&effective.settings, &effective.instance).await,
         tls_changed: false,
+        dns_blocked: None,
+        first_boot: !ran_before || previous_instance != instance_id,
+        snapshot: State::default(),
     };
     state.identity = Some(ctx.identity.clone());
 
     let mut any_failed = false;
     let selected: Vec<StepName> = StepName::ALL
         .into_iter()
-        .filter(|s| only.is_none_or(|o| o == *s))
+        .filter(|s| selection.includes(*s))
         .collect();
     for (i, step) in selected.iter().copied().enumerate() {
-        if only.is_none() && step.once_per_instance() {
+        if selection == Selection::All && step.once_per_instance() {
             if let Some(done) = state.steps.get(step.as_str()) {
                 if done.state == StepState::Ok && done.instance_id == instance_id {
                     tracing::info!("{}: already done for this instance", step.as_str());
@@ -186,10 +276,21 @@ pub async fn run(paths: &Paths, only: Option<StepName>) -> Result<RunResult> {
             i + 1,
             selected.len()
         ));
+        ctx.snapshot = state.clone();
         let record = run_step(step, &mut ctx, instance_id.clone()).await;
         any_failed |= record.state == StepState::Failed;
         state.steps.insert(step.as_str().to_string(), record);
         state.save(&state_path)?;
+    }
+    if selection == Selection::All {
+        // The CloudFormation template's "post-installation" call: providers that want it
+        // hear from us again once the stack runs.
+        if let Some(record) = run_after_start(&mut ctx, instance_id.clone()).await {
+            any_failed |= record.state == StepState::Failed;
+            state
+                .steps
+                .insert(StepName::Ddns.as_str().to_string(), record);
+        }
     }
     state.save(&state_path)?;
     let summary = summary_line(&state);
@@ -211,11 +312,44 @@ async fn run_step(
     let clock = Instant::now();
     let result = match step {
         StepName::Identity => identity::run(ctx),
+        StepName::Ddns => ddns::run(ctx, ddns::Phase::Boot).await,
+        StepName::DnsWait => dns_wait::run(ctx).await,
         StepName::Tls => tls::run(ctx).await,
         StepName::Start => start::run(ctx).await,
         other => Ok(later::run(other)),
     };
     let outcome = result.unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
+    record(step, outcome, started_at, clock, instance_id)
+}
+
+/// The ddns updates due after the stack started, as the ddns step's new record.
+async fn run_after_start(ctx: &mut Context<'_>, instance_id: Option<String>) -> Option<StepRecord> {
+    let dns = &ctx.settings?.dns;
+    if !dns.after_start || dns.updates.is_empty() {
+        return None;
+    }
+    let started_at = now_rfc3339();
+    let clock = Instant::now();
+    let outcome = ddns::run(ctx, ddns::Phase::AfterStart)
+        .await
+        .unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
+    Some(record(
+        StepName::Ddns,
+        outcome,
+        started_at,
+        clock,
+        instance_id,
+    ))
+}
+
+/// Logs an outcome and makes it a state record.
+fn record(
+    step: StepName,
+    outcome: Outcome,
+    started_at: String,
+    clock: Instant,
+    instance_id: Option<String>,
+) -> StepRecord {
     let duration_ms = clock.elapsed().as_millis() as u64;
     match outcome.state {
         StepState::Failed => tracing::error!("{}: {}", step.as_str(), outcome.message),
@@ -262,6 +396,9 @@ async fn run_without_config(
         settings: None,
         identity: state.identity.clone().unwrap_or_default(),
         tls_changed: false,
+        dns_blocked: None,
+        first_boot: false,
+        snapshot: State::default(),
     };
     if let Err(e) = tls::ensure_fallback(&mut ctx) {
         tracing::error!("tls: could not install a fallback certificate: {e:#}");

@@ -2,8 +2,10 @@
 //! reachable with the installed or a self-signed certificate.
 
 use super::{settings, Context, Outcome};
+use crate::state::rfc3339;
 use crate::systemd::{Systemd, TLS_CONSUMERS};
 use crate::tls::acme::{self, AcmeSettings};
+use crate::tls::schedule::{self, Schedule};
 use crate::tls::{self, inspect, material, selfsigned, verify, Pair};
 use anyhow::{Context as _, Result};
 use time::OffsetDateTime;
@@ -65,33 +67,45 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
 }
 
 /// Keeps an installed CA certificate with more than a third of its lifetime left (so reboots
-/// and redeploys never spend the CA's rate limits), else orders one. On failure the
-/// fallback stays and the outcome carries the CA's own words.
+/// and redeploys never spend the CA's rate limits) unless the CA's renewal information says
+/// otherwise, else orders one. No order while DNS does not point here or while the CA has
+/// asked us to wait. On failure the fallback stays and the outcome carries the CA's words.
 async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome> {
-    let wanted = names(ctx);
-    let now = OffsetDateTime::now_utc();
-    if let Some(pair) = tls::installed(ctx.paths) {
-        if let Ok(checked) = verify::check(&pair, &wanted, now) {
-            let s = &checked.summary;
-            // check() succeeded, so the chain has a leaf.
-            let due = match pair.chain.first() {
-                Some(leaf) => inspect::due_for_renewal(leaf, now)?,
-                None => true,
-            };
-            if !selfsigned::is_ours(&s.subject) && !due {
-                return Ok(Outcome::ok(format!(
-                    "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left)",
-                    s.names.join(", "),
-                    s.issuer,
-                    s.days_left
-                )));
-            }
-        }
+    if let Some(keep) = keep_installed(ctx, acme).await? {
+        return Ok(Outcome::ok(keep));
     }
+    let now = OffsetDateTime::now_utc();
+    let blocked = if let Some(dns) = &ctx.dns_blocked {
+        Some(format!(
+            "no ACME order placed: DNS does not answer this server's address yet ({dns})"
+        ))
+    } else {
+        let schedule = Schedule::load(ctx.paths);
+        schedule.retry_not_before.filter(|t| *t > now).map(|t| {
+            format!(
+                "no ACME order placed before {}: the CA asked to wait ({})",
+                rfc3339(t),
+                schedule.retry_reason.unwrap_or_default()
+            )
+        })
+    };
+    if let Some(why) = blocked {
+        let fallback = ensure_fallback(ctx)?;
+        return Ok(Outcome::failed(format!(
+            "{why}; meanwhile: {}",
+            fallback.message
+        )));
+    }
+    let wanted = names(ctx);
     match acme::obtain(ctx.paths, acme, &wanted).await {
         Ok(pair) => {
             let checked = verify::check(&pair, &wanted, now).context("the CA's certificate")?;
             ctx.tls_changed |= tls::install(ctx.paths, &pair)?;
+            let mut schedule = Schedule::load(ctx.paths);
+            if schedule.retry_not_before.is_some() || schedule.ari_certificate.is_some() {
+                schedule = Schedule::default();
+                schedule.save(ctx.paths)?;
+            }
             Ok(Outcome::ok(format!(
                 "certificate for {} from {}, {} days left, installed",
                 checked.summary.names.join(", "),
@@ -99,14 +113,61 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
                 checked.summary.days_left
             )))
         }
-        Err(e) => {
+        Err(failure) => {
+            let mut message = failure.message;
+            if let Some(at) = failure.retry_at {
+                let at = OffsetDateTime::from(at);
+                let mut schedule = Schedule::load(ctx.paths);
+                schedule.retry_not_before = Some(at);
+                schedule.retry_reason = Some(message.clone());
+                schedule.save(ctx.paths)?;
+                message.push_str(&format!(
+                    "; next attempt not before {}, as the CA asked",
+                    rfc3339(at)
+                ));
+            }
             let fallback = ensure_fallback(ctx)?;
             Ok(Outcome::failed(format!(
-                "{e:#}; meanwhile: {}",
+                "{message}; meanwhile: {}",
                 fallback.message
             )))
         }
     }
+}
+
+/// The message for keeping the installed certificate, or `None` when an order is due:
+/// no CA certificate for our names, a third or less of its lifetime left, or the CA's
+/// renewal information says renew now.
+pub(super) async fn keep_installed(
+    ctx: &Context<'_>,
+    acme: &AcmeSettings,
+) -> Result<Option<String>> {
+    let wanted = names(ctx);
+    let now = OffsetDateTime::now_utc();
+    let Some(pair) = tls::installed(ctx.paths) else {
+        return Ok(None);
+    };
+    let Ok(checked) = verify::check(&pair, &wanted, now) else {
+        return Ok(None);
+    };
+    let s = &checked.summary;
+    // check() succeeded, so the chain has a leaf.
+    let Some(leaf) = pair.chain.first() else {
+        return Ok(None);
+    };
+    if selfsigned::is_ours(&s.subject) || inspect::due_for_renewal(leaf, now)? {
+        return Ok(None);
+    }
+    if schedule::ari_says_renew(ctx.paths, acme, leaf, now).await == Some(true) {
+        tracing::info!("the CA's renewal information says to renew now");
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left, or when the CA's renewal information says so)",
+        s.names.join(", "),
+        s.issuer,
+        s.days_left
+    )))
 }
 
 /// After a certificate change, reloads the running services that read it (a reload, not a
@@ -134,7 +195,7 @@ async fn with_reload(mut outcome: Outcome, ctx: &Context<'_>) -> Outcome {
 }
 
 /// The names a certificate must cover: the domain, or the public IP without one.
-fn names(ctx: &Context<'_>) -> Vec<String> {
+pub(super) fn names(ctx: &Context<'_>) -> Vec<String> {
     match (&ctx.identity.domain, ctx.identity.public_ipv4) {
         (Some(domain), _) => vec![domain.clone()],
         (None, Some(ip)) => vec![ip.to_string()],

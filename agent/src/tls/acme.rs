@@ -1,21 +1,23 @@
-//! ACME (RFC 8555) with instant-acme: account once per directory (key persisted 0600),
-//! one order for our names, HTTP-01 answered by the agent's own listener.
+//! ACME (RFC 8555) with instant-acme: account once per directory (key persisted 0600,
+//! External Account Binding when the CA wants it), one order for our names (DNS names or
+//! IP addresses), answered by HTTP-01 or TLS-ALPN-01, an optional staging dry run before
+//! the first production order, and the CA's Retry-After kept for the retry timer.
 
+use super::acme_http::{RecordingClient, RetryAfter};
+use super::challenge::Responder;
 use super::material::Pair;
+use crate::config::schema::ChallengeChoice;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
-use http_body_util::Full;
-use hyper::body::Bytes;
 use instant_acme::{
-    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
-    NewOrder, OrderStatus, RetryPolicy,
+    Account, AccountCredentials, AuthorizationStatus, ChallengeType, ExternalAccountKey,
+    Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
-use std::collections::HashMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// What the tls step needs to talk to a CA.
 #[derive(Debug, Clone)]
@@ -26,27 +28,94 @@ pub struct AcmeSettings {
     pub ca_root: Option<PathBuf>,
     /// Where the HTTP-01 responder listens.
     pub http_listen: SocketAddr,
+    /// Where the TLS-ALPN-01 responder listens.
+    pub tls_listen: SocketAddr,
+    /// The challenge type to answer.
+    pub challenge: ChallengeChoice,
     /// How long an order may take.
     pub timeout: Duration,
     /// Account contact (`mailto:` is added).
     pub contact_email: Option<String>,
+    /// External Account Binding, for CAs that require it.
+    pub eab: Option<Eab>,
+    /// Staging directory for a dry run before the first production order.
+    pub dry_run_directory: Option<String>,
 }
 
-type Tokens = Arc<Mutex<HashMap<String, String>>>;
+/// External Account Binding credentials from the CA's web console.
+#[derive(Clone)]
+pub struct Eab {
+    /// Key identifier.
+    pub kid: String,
+    /// The HMAC key, decoded; never printed.
+    pub hmac_key: Vec<u8>,
+}
+
+impl fmt::Debug for Eab {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Eab {{ kid: {:?}, hmac_key: <redacted> }}", self.kid)
+    }
+}
+
+/// Why no certificate came, and when the CA said to come back (rate limits).
+#[derive(Debug)]
+pub struct Failure {
+    /// What went wrong, in the CA's own words where it gave any.
+    pub message: String,
+    /// Do not order again before this time.
+    pub retry_at: Option<SystemTime>,
+}
 
 /// Attempts at a whole order when the CA keeps refusing nonces.
 const NONCE_ATTEMPTS: u32 = 5;
 
-/// Obtains a certificate and key for `names` from the CA.
+/// How long to hold off after a rate-limit answer that names no time.
+const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// Obtains a certificate and key for `names` (DNS names or IP addresses) from the CA.
+/// Before the first order from a production CA (no account with it yet), the same order
+/// runs at the staging CA when configured, so a broken setup never spends the
+/// production rate limits.
+pub async fn obtain(paths: &Paths, acme: &AcmeSettings, names: &[String]) -> Result<Pair, Failure> {
+    if let Some(staging) = &acme.dry_run_directory {
+        if !account_file(paths, &acme.directory).exists() {
+            let dry = AcmeSettings {
+                directory: staging.clone(),
+                eab: None,
+                dry_run_directory: None,
+                ..acme.clone()
+            };
+            tracing::info!(
+                "first order from {}: dry run at {staging} first",
+                acme.directory
+            );
+            obtain_from(paths, &dry, names).await.map_err(|f| Failure {
+                message: format!(
+                    "staging dry run failed, so nothing was ordered from {}: {}",
+                    acme.directory, f.message
+                ),
+                retry_at: f.retry_at,
+            })?;
+        }
+    }
+    obtain_from(paths, acme, names).await
+}
+
+/// One CA: the whole order, retried on `badNonce`.
 ///
 /// instant-acme retries a refused nonce three times per request; a CA that refuses many
 /// (RFC 8555 allows it at any time) can still fail one of the ten or so requests of an
 /// order, so a whole order is retried on `badNonce`, with the saved account.
-pub async fn obtain(paths: &Paths, acme: &AcmeSettings, names: &[String]) -> Result<Pair> {
+async fn obtain_from(
+    paths: &Paths,
+    acme: &AcmeSettings,
+    names: &[String],
+) -> Result<Pair, Failure> {
+    let retry_after = RetryAfter::default();
     let attempts = async {
         let mut attempt = 1;
         loop {
-            match order_once(paths, acme, names).await {
+            match order_once(paths, acme, names, &retry_after).await {
                 Err(e) if attempt < NONCE_ATTEMPTS && format!("{e:#}").contains("badNonce") => {
                     tracing::debug!("ACME attempt {attempt} lost to a refused nonce; retrying");
                     attempt += 1;
@@ -55,78 +124,130 @@ pub async fn obtain(paths: &Paths, acme: &AcmeSettings, names: &[String]) -> Res
             }
         }
     };
-    tokio::time::timeout(acme.timeout, attempts)
+    let result = match tokio::time::timeout(acme.timeout, attempts).await {
+        Ok(result) => result,
+        Err(_) => Err(anyhow!("no certificate within {:?}", acme.timeout)),
+    };
+    result.map_err(|e| {
+        let message = format!("ACME with {}: {e:#}", acme.directory);
+        let recorded = retry_after.lock().ok().and_then(|s| *s);
+        let rate_limited = message.contains("rateLimited");
+        let retry_at = match (recorded, rate_limited) {
+            (Some(at), _) => Some(at),
+            (None, true) => Some(SystemTime::now() + RATE_LIMIT_BACKOFF),
+            (None, false) => None,
+        };
+        Failure { message, retry_at }
+    })
+}
+
+fn identifiers(names: &[String]) -> Vec<Identifier> {
+    names
+        .iter()
+        .map(|n| match n.parse() {
+            Ok(ip) => Identifier::Ip(ip),
+            Err(_) => Identifier::Dns(n.clone()),
+        })
+        .collect()
+}
+
+async fn order_once(
+    paths: &Paths,
+    acme: &AcmeSettings,
+    names: &[String],
+    retry_after: &RetryAfter,
+) -> Result<Pair> {
+    let account = account(paths, acme, retry_after).await?;
+    let mut order = account
+        .new_order(&NewOrder::new(&identifiers(names)))
         .await
-        .map_err(|_| anyhow!("no certificate within {:?}", acme.timeout))?
-        .with_context(|| format!("ACME with {}", acme.directory))
-}
+        .map_err(|e| anyhow!("the CA refused the order: {e}"))?;
 
-async fn order_once(paths: &Paths, acme: &AcmeSettings, names: &[String]) -> Result<Pair> {
-    {
-        let account = account(paths, acme).await?;
-        let identifiers: Vec<Identifier> =
-            names.iter().map(|n| Identifier::Dns(n.clone())).collect();
-        let mut order = account
-            .new_order(&NewOrder::new(&identifiers))
-            .await
-            .map_err(|e| anyhow!("the CA refused the order: {e}"))?;
-
-        let tokens: Tokens = Arc::default();
-        let responder = Responder::start(acme.http_listen, tokens.clone(), paths).await?;
-        let mut authorizations = order.authorizations();
-        while let Some(authz) = authorizations.next().await {
-            let mut authz = authz.map_err(|e| anyhow!("reading an authorization failed: {e}"))?;
-            match authz.status {
-                AuthorizationStatus::Valid => continue,
-                AuthorizationStatus::Pending => {}
-                other => bail!("authorization for {:?} is {other:?}", authz.identifier()),
+    let responder = match acme.challenge {
+        ChallengeChoice::TlsAlpn01 => match Responder::tls_alpn(acme.tls_listen).await? {
+            Some(r) => r,
+            None => {
+                tracing::info!(
+                    "{} is in use (nginx runs); answering http-01 instead of tls-alpn-01",
+                    acme.tls_listen
+                );
+                Responder::http(acme.http_listen, paths).await?
             }
-            let mut challenge = authz
-                .challenge(ChallengeType::Http01)
-                .ok_or_else(|| anyhow!("the CA offers no http-01 challenge"))?;
-            let key_auth = challenge.key_authorization().as_str().to_string();
-            responder.publish(&tokens, &challenge.token, &key_auth)?;
-            challenge
-                .set_ready()
-                .await
-                .map_err(|e| anyhow!("the CA refused the challenge: {e}"))?;
+        },
+        ChallengeChoice::Http01 => Responder::http(acme.http_listen, paths).await?,
+    };
+    let wanted = if responder.is_tls_alpn() {
+        ChallengeType::TlsAlpn01
+    } else {
+        ChallengeType::Http01
+    };
+    let mut authorizations = order.authorizations();
+    while let Some(authz) = authorizations.next().await {
+        let mut authz = authz.map_err(|e| anyhow!("reading an authorization failed: {e}"))?;
+        match authz.status {
+            AuthorizationStatus::Valid => continue,
+            AuthorizationStatus::Pending => {}
+            other => bail!("authorization for {:?} is {other:?}", authz.identifier()),
         }
-        let retry = RetryPolicy::new()
-            .timeout(acme.timeout)
-            .initial_delay(Duration::from_millis(100));
-        let status = order
-            .poll_ready(&retry)
+        let identifier = match &authz.identifier().identifier {
+            Identifier::Dns(name) => name.clone(),
+            Identifier::Ip(ip) => ip.to_string(),
+            other => bail!("the CA asks to validate {other:?}, which this agent cannot"),
+        };
+        let mut challenge = authz
+            .challenge(wanted.clone())
+            .ok_or_else(|| anyhow!("the CA offers no {wanted:?} challenge for {identifier}"))?;
+        let key_auth = challenge.key_authorization();
+        responder.publish(
+            &identifier,
+            &challenge.token,
+            key_auth.as_str(),
+            key_auth.digest().as_ref(),
+        )?;
+        challenge
+            .set_ready()
             .await
-            .map_err(|e| anyhow!("waiting for validation failed: {e}"))?;
-        drop(responder);
-        if status != OrderStatus::Ready {
-            let detail = order
-                .refresh()
-                .await
-                .ok()
-                .and_then(|s| s.error.as_ref().map(|p| p.to_string()))
-                .unwrap_or_else(|| format!("order is {status:?}"));
-            bail!("validation failed: {detail}");
-        }
-        let key_pem = order
-            .finalize()
-            .await
-            .map_err(|e| anyhow!("finalizing the order failed: {e}"))?;
-        let chain_pem = order
-            .poll_certificate(&retry)
-            .await
-            .map_err(|e| anyhow!("downloading the certificate failed: {e}"))?;
-        Pair::from_pem(chain_pem.as_bytes(), key_pem.as_bytes()).context("the CA's certificate")
+            .map_err(|e| anyhow!("the CA refused the challenge: {e}"))?;
     }
+    let retry = RetryPolicy::new()
+        .timeout(acme.timeout)
+        .initial_delay(Duration::from_millis(100));
+    let status = order
+        .poll_ready(&retry)
+        .await
+        .map_err(|e| anyhow!("waiting for validation failed: {e}"))?;
+    drop(responder);
+    if status != OrderStatus::Ready {
+        let detail = order
+            .refresh()
+            .await
+            .ok()
+            .and_then(|s| s.error.as_ref().map(|p| p.to_string()))
+            .unwrap_or_else(|| format!("order is {status:?}"));
+        bail!("validation failed: {detail}");
+    }
+    let key_pem = order
+        .finalize()
+        .await
+        .map_err(|e| anyhow!("finalizing the order failed: {e}"))?;
+    let chain_pem = order
+        .poll_certificate(&retry)
+        .await
+        .map_err(|e| anyhow!("downloading the certificate failed: {e}"))?;
+    Pair::from_pem(chain_pem.as_bytes(), key_pem.as_bytes()).context("the CA's certificate")
 }
 
-/// The account for this directory: loaded from its credentials file, or created and saved.
-async fn account(paths: &Paths, acme: &AcmeSettings) -> Result<Account> {
+/// The account for this directory: loaded from its credentials file, or created (with
+/// External Account Binding when configured) and saved.
+pub async fn account(
+    paths: &Paths,
+    acme: &AcmeSettings,
+    retry_after: &RetryAfter,
+) -> Result<Account> {
     let file = account_file(paths, &acme.directory);
-    let builder = || match &acme.ca_root {
-        Some(root) => Account::builder_with_root(root)
-            .with_context(|| format!("cannot use {} as the CA's root", root.display())),
-        None => Account::builder().context("cannot build the HTTPS client"),
+    let builder = || -> Result<_> {
+        let client = RecordingClient::new(acme.ca_root.as_deref(), retry_after.clone())?;
+        Ok(Account::builder_with_http(Box::new(client)))
     };
     if let Some(bytes) = read_optional(&file)? {
         let credentials: AccountCredentials =
@@ -143,6 +264,10 @@ async fn account(paths: &Paths, acme: &AcmeSettings) -> Result<Account> {
     }
     let contact = acme.contact_email.as_ref().map(|e| format!("mailto:{e}"));
     let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+    let eab = acme
+        .eab
+        .as_ref()
+        .map(|e| ExternalAccountKey::new(e.kid.clone(), &e.hmac_key));
     let (account, credentials) = builder()?
         .create(
             &NewAccount {
@@ -151,7 +276,7 @@ async fn account(paths: &Paths, acme: &AcmeSettings) -> Result<Account> {
                 only_return_existing: false,
             },
             acme.directory.clone(),
-            None,
+            eab.as_ref(),
         )
         .await
         .map_err(|e| anyhow!("the CA refused to register an account: {e}"))?;
@@ -169,109 +294,4 @@ fn account_file(paths: &Paths, directory: &str) -> PathBuf {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     paths.join(&format!("/var/lib/meet-agent/acme/account-{slug}.json"))
-}
-
-/// Where a running nginx serves challenge files from (its site maps
-/// `/.well-known/acme-challenge/` here).
-pub const WEBROOT: &str = "/var/lib/meet-agent/acme-webroot";
-
-/// The HTTP-01 responder: the agent's own listener when the port is free (first boot,
-/// before nginx), else files in the webroot that the running nginx serves (renewals).
-/// Stops, or removes its files, on drop.
-enum Responder {
-    Listener(tokio::task::JoinHandle<()>),
-    Webroot(PathBuf, Mutex<Vec<PathBuf>>),
-}
-
-impl Responder {
-    async fn start(addr: SocketAddr, tokens: Tokens, paths: &Paths) -> Result<Self> {
-        let listener = match tokio::net::TcpListener::bind(addr).await {
-            Ok(listener) => listener,
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                let dir = paths.join(WEBROOT).join(".well-known/acme-challenge");
-                tracing::info!(
-                    "{addr} is in use (nginx runs); answering http-01 from {}",
-                    dir.display()
-                );
-                return Ok(Self::Webroot(dir, Mutex::default()));
-            }
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot listen on {addr} for the http-01 challenge"))
-            }
-        };
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let tokens = tokens.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |req: hyper::Request<hyper::body::Incoming>| {
-                            let answer = req
-                                .uri()
-                                .path()
-                                .strip_prefix("/.well-known/acme-challenge/")
-                                .and_then(|token| tokens.lock().ok()?.get(token).cloned());
-                            async move {
-                                let (status, body) = match answer {
-                                    Some(key_auth) => (200, key_auth),
-                                    None => (404, String::new()),
-                                };
-                                hyper::Response::builder()
-                                    .status(status)
-                                    .header("Content-Type", "application/octet-stream")
-                                    .body(Full::new(Bytes::from(body)))
-                            }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self::Listener(task))
-    }
-
-    /// Makes `key_auth` the answer for `token`.
-    fn publish(&self, tokens: &Tokens, token: &str, key_auth: &str) -> Result<()> {
-        match self {
-            Self::Listener(_) => {
-                tokens
-                    .lock()
-                    .map_err(|_| anyhow!("challenge table poisoned"))?
-                    .insert(token.to_string(), key_auth.to_string());
-            }
-            Self::Webroot(dir, written) => {
-                // Tokens are base64url: no path separators can sneak in.
-                if !token
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                {
-                    bail!("the CA sent a challenge token that is not base64url");
-                }
-                let file = dir.join(token);
-                write_atomic(&file, key_auth.as_bytes(), 0o644)?;
-                written
-                    .lock()
-                    .map_err(|_| anyhow!("webroot list poisoned"))?
-                    .push(file);
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Responder {
-    fn drop(&mut self) {
-        match self {
-            Self::Listener(task) => task.abort(),
-            Self::Webroot(_, written) => {
-                if let Ok(files) = written.get_mut() {
-                    for file in files.iter() {
-                        let _ = std::fs::remove_file(file);
-                    }
-                }
-            }
-        }
-    }
 }

@@ -2,8 +2,11 @@
 //! self-signed fallback that keeps the server reachable when nothing better is available.
 
 pub mod acme;
+pub mod acme_http;
+pub mod challenge;
 pub mod inspect;
 pub mod material;
+pub mod schedule;
 pub mod selfsigned;
 pub mod verify;
 

@@ -283,3 +283,48 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
+
+/// Verifies the installed chain for `name` (a DNS name or IP address) against `root_pem`
+/// with rustls's webpki verifier.
+#[allow(dead_code)]
+pub fn verify_installed(root: &Root, root_pem: &str, name: &str) -> Result<(), String> {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    meet_agent::install_crypto_provider();
+    let chain =
+        std::fs::read(root.join("/etc/meet-agent/tls/fullchain.pem")).map_err(|e| e.to_string())?;
+    let certs: Vec<CertificateDer<'static>> = pem::parse_many(&chain)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|p| CertificateDer::from(p.into_contents()))
+        .collect();
+    let mut roots = rustls::RootCertStore::empty();
+    for p in pem::parse_many(root_pem.as_bytes()).map_err(|e| e.to_string())? {
+        roots
+            .add(CertificateDer::from(p.into_contents()))
+            .map_err(|e| e.to_string())?;
+    }
+    let verifier = rustls::client::WebPkiServerVerifier::builder(roots.into())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (leaf, rest) = certs.split_first().ok_or("empty chain")?;
+    verifier
+        .verify_server_cert(
+            leaf,
+            rest,
+            &ServerName::try_from(name.to_string()).map_err(|e| e.to_string())?,
+            &[],
+            UnixTime::now(),
+        )
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The subject of the installed leaf certificate, as text.
+#[allow(dead_code)]
+pub fn installed_subject(root: &Root) -> String {
+    let chain = std::fs::read(root.join("/etc/meet-agent/tls/fullchain.pem")).unwrap();
+    let first = pem::parse_many(&chain).unwrap().remove(0);
+    let (_, cert) = x509_parser::parse_x509_certificate(first.contents()).unwrap();
+    cert.subject().to_string()
+}

@@ -1,6 +1,7 @@
 //! Debian's pebble and pebble-challtestsrv on 127.0.0.1, as DESIGN.md describes: our own
 //! CA and listener certificate for pebble's directory, challtestsrv as pebble's DNS with no
 //! default answers, and the issuing root fetched from the management port.
+#![allow(dead_code)] // each test binary uses a different part of the shared harness
 
 use crate::common::free_port;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
@@ -29,8 +30,23 @@ pub struct Pebble {
     pub listener_root: PathBuf,
     /// Port pebble validates http-01 on (the agent's responder listens there).
     pub http_port: u16,
+    /// Port pebble validates tls-alpn-01 on.
+    pub tls_port: u16,
+    /// challtestsrv's DNS port (pebble resolves through it unless told otherwise).
+    pub dns_port: u16,
     management: u16,
     challtest_mgmt: u16,
+}
+
+/// How to start pebble.
+#[derive(Default)]
+pub struct Options {
+    /// PEBBLE_WFE_NONCEREJECT: percent of good nonces refused.
+    pub nonce_reject: u8,
+    /// Require External Account Binding with this key id and base64url HMAC key.
+    pub eab: Option<(String, String)>,
+    /// Resolve through this DNS server (127.0.0.1:port) instead of challtestsrv.
+    pub dns_server: Option<u16>,
 }
 
 fn wait_for(port: u16) {
@@ -47,6 +63,15 @@ fn wait_for(port: u16) {
 impl Pebble {
     /// Starts both; `nonce_reject` is PEBBLE_WFE_NONCEREJECT (percent of good nonces refused).
     pub fn start(nonce_reject: u8) -> Self {
+        Self::start_with(Options {
+            nonce_reject,
+            ..Options::default()
+        })
+    }
+
+    /// Starts both with `options`.
+    pub fn start_with(options: Options) -> Self {
+        let nonce_reject = options.nonce_reject;
         let dir = tempfile::tempdir().unwrap();
         let ca_key = KeyPair::generate().unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -76,7 +101,8 @@ impl Pebble {
             "httpPort": http_port,
             "tlsPort": tls_port,
             "ocspResponderURL": "",
-            "externalAccountBindingRequired": false
+            "externalAccountBindingRequired": options.eab.is_some(),
+            "externalAccountMACKeys": options.eab.iter().map(|(kid, key)| (kid.clone(), serde_json::Value::from(key.clone()))).collect::<serde_json::Map<_, _>>()
         }});
         std::fs::write(dir.path().join("pebble.json"), config.to_string()).unwrap();
 
@@ -110,7 +136,10 @@ impl Pebble {
             Command::new("pebble")
                 .arg("-config")
                 .arg(dir.path().join("pebble.json"))
-                .args(["-dnsserver", &format!("127.0.0.1:{dns}")])
+                .args([
+                    "-dnsserver",
+                    &format!("127.0.0.1:{}", options.dns_server.unwrap_or(dns)),
+                ])
                 .env("PEBBLE_VA_NOSLEEP", "1")
                 .env("PEBBLE_AUTHZREUSE", "0")
                 .env("PEBBLE_WFE_NONCEREJECT", nonce_reject.to_string())
@@ -127,6 +156,8 @@ impl Pebble {
             directory: format!("https://127.0.0.1:{acme}/dir"),
             listener_root,
             http_port,
+            tls_port,
+            dns_port: dns,
             management,
             challtest_mgmt,
             dir,
@@ -135,21 +166,23 @@ impl Pebble {
 
     /// Makes `host` resolve to 127.0.0.1 in challtestsrv (clear, then add: /add-a appends).
     pub fn point_at_loopback(&self, host: &str) {
-        let fqdn = format!("{}.", host.trim_end_matches('.'));
-        self.challtest("/clear-a", serde_json::json!({"host": fqdn}));
-        self.challtest(
-            "/add-a",
-            serde_json::json!({"host": fqdn, "addresses": ["127.0.0.1"]}),
-        );
+        set_a(self.challtest_mgmt, host, "127.0.0.1");
     }
 
-    fn challtest(&self, path: &str, body: serde_json::Value) {
-        let out = Command::new("curl")
-            .args(["-sf", "-X", "POST", "-d", &body.to_string()])
-            .arg(format!("http://127.0.0.1:{}{path}", self.challtest_mgmt))
-            .output()
-            .expect("curl");
-        assert!(out.status.success(), "challtestsrv {path} failed");
+    /// Makes `host` resolve to `ip` only.
+    pub fn set_a(&self, host: &str, ip: &str) {
+        set_a(self.challtest_mgmt, host, ip);
+    }
+
+    /// challtestsrv's management port (what the DDNS stand-in drives).
+    pub fn challtest_management(&self) -> u16 {
+        self.challtest_mgmt
+    }
+
+    /// Whether pebble has seen a new-order request (it logs each request path).
+    pub fn orders(&self) -> usize {
+        let log = std::fs::read_to_string(self.dir.path().join("pebble.log")).unwrap_or_default();
+        log.lines().filter(|l| l.contains("order-plz")).count()
     }
 
     /// PEM of the root that issues certificates (changes at every pebble start).
@@ -174,10 +207,32 @@ impl Pebble {
     /// meet-agent configuration for this CA.
     pub fn agent_config(&self, domain: &str) -> String {
         format!(
-            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{domain}\"\n[tls.acme]\nenabled = true\ndirectory = \"{}\"\nca_root = \"{}\"\nhttp_listen = \"127.0.0.1:{}\"\ntimeout_seconds = 30\n",
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{domain}\"\npublic_ipv4 = \"127.0.0.1\"\n[dns.wait]\nresolvers = [\"127.0.0.1:{dns}\"]\nnameservers = [\"127.0.0.1:{dns}\"]\ntimeout_seconds = 10\n[tls.acme]\nenabled = true\ndirectory = \"{}\"\nca_root = \"{}\"\nhttp_listen = \"127.0.0.1:{}\"\ntimeout_seconds = 30\n",
             self.directory,
             self.listener_root.display(),
-            self.http_port
+            self.http_port,
+            dns = self.dns_port,
         )
     }
+}
+
+/// Replaces the A records of `host` in the challtestsrv managed on `mgmt` (clear, then add:
+/// /add-a appends).
+pub fn set_a(mgmt: u16, host: &str, ip: &str) {
+    let fqdn = format!("{}.", host.trim_end_matches('.'));
+    challtest(mgmt, "/clear-a", serde_json::json!({"host": fqdn}));
+    challtest(
+        mgmt,
+        "/add-a",
+        serde_json::json!({"host": fqdn, "addresses": [ip]}),
+    );
+}
+
+fn challtest(mgmt: u16, path: &str, body: serde_json::Value) {
+    let out = Command::new("curl")
+        .args(["-sf", "-X", "POST", "-d", &body.to_string()])
+        .arg(format!("http://127.0.0.1:{mgmt}{path}"))
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "challtestsrv {path} failed");
 }

@@ -1,0 +1,58 @@
+//! dns-wait (when a certificate is to be ordered): wait until the zone's authoritative
+//! servers and the resolvers all answer this server's address. On timeout the tls step
+//! places no order, so a name that points elsewhere never costs the CA's rate limits.
+
+use super::{ddns, settings, tls, Context, Outcome, StepName};
+use crate::dns::wait::{self, Waited};
+use anyhow::Result;
+
+/// Runs the dns-wait step.
+pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let settings = settings(ctx)?;
+    let Some(wait_settings) = &settings.dns.wait else {
+        return Ok(Outcome::not_configured("dns.wait.enabled is false"));
+    };
+    let Some(acme) = &settings.acme else {
+        return Ok(Outcome::not_configured(
+            "no certificate is ordered (tls.acme is off), so nothing waits for DNS",
+        ));
+    };
+    if settings.tls_supplied.is_some() {
+        return Ok(Outcome::not_configured(
+            "a certificate is supplied, so nothing waits for DNS",
+        ));
+    }
+    if ctx.identity.domain.is_none() {
+        return Ok(Outcome::not_configured(
+            "no server.domain: the certificate is for the IP address",
+        ));
+    }
+    if let Some(keep) = tls::keep_installed(ctx, acme).await? {
+        return Ok(Outcome::ok(format!("no order due, not waiting: {keep}")));
+    }
+    let Some(target) = ddns::target(ctx) else {
+        let why = "no public address is known to wait for; set server.public_ipv4".to_string();
+        ctx.dns_blocked = Some(why.clone());
+        return Ok(Outcome::failed(why));
+    };
+    let resolv_conf = ctx.paths.join("/etc/resolv.conf");
+    let mut progress = ctx.progress_writer(StepName::DnsWait);
+    let waited = wait::wait(wait_settings, &target, &resolv_conf, &mut |m: &str| {
+        progress.report(m)
+    })
+    .await;
+    Ok(match waited {
+        Ok(Waited::Agreed(summary)) => Outcome::ok(summary),
+        Ok(Waited::TimedOut(picture)) => {
+            ctx.dns_blocked = Some("see dns-wait".into());
+            Outcome::failed(format!(
+                "{picture}; no certificate ordered, the retry timer tries again"
+            ))
+        }
+        Err(e) => {
+            let why = format!("{e:#}");
+            ctx.dns_blocked = Some(why.clone());
+            Outcome::failed(why)
+        }
+    })
+}

@@ -1,0 +1,299 @@
+//! The whole DNS-to-certificate path against real servers on 127.0.0.1: the agent's URL
+//! provider updates a dyndns2 stand-in that changes records in pebble-challtestsrv; the
+//! dns-wait step asks challtestsrv until it answers our address; pebble (resolving through
+//! challtestsrv) validates and issues. And when DNS never converges, no order is placed.
+
+mod common;
+#[path = "common/ddns.rs"]
+mod ddns;
+#[path = "common/pebble.rs"]
+mod pebble;
+use common::{text, Root};
+use ddns::{Apply, DdnsEndpoint};
+use pebble::{Options, Pebble};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const DOMAIN: &str = "meet.example.test";
+
+/// A fixture root configured for `pebble`, with DOMAIN pointing at loopback.
+fn agent_for(pebble: &Pebble) -> Root {
+    pebble.point_at_loopback(DOMAIN);
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    root
+}
+
+fn step(root: &Root, name: &str) -> serde_json::Value {
+    root.state()["steps"][name].clone()
+}
+
+#[test]
+fn ddns_then_dns_wait_then_http01_issues_a_certificate() {
+    let pebble = Pebble::start(0);
+    // The name still points at an old address, as after a redeploy.
+    pebble.set_a(DOMAIN, "192.0.2.1");
+    let endpoint = DdnsEndpoint::start(
+        pebble.challtest_management(),
+        Apply::After(Duration::from_millis(1500)),
+    );
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    root.config("10-ddns.toml", &endpoint.update_config(ddns::PASSWORD));
+    let out = root.run(&["run"]);
+    let all = text(&out);
+
+    let ddns = step(&root, "ddns");
+    assert_eq!(ddns["state"], "ok", "{ddns}\n{all}");
+    assert!(
+        ddns["message"]
+            .as_str()
+            .unwrap()
+            .contains("answered `good 127.0.0.1`"),
+        "{ddns}"
+    );
+    assert_eq!(endpoint.hits.load(Ordering::SeqCst), 1);
+
+    let wait = step(&root, "dns-wait");
+    assert_eq!(wait["state"], "ok", "{wait}\n{all}");
+    let message = wait["message"].as_str().unwrap();
+    assert!(message.starts_with("all servers agree after"), "{message}");
+    // It really waited for the propagation delay, and saw the old answer first.
+    assert!(wait["duration_ms"].as_u64().unwrap() >= 1000, "{wait}");
+    assert!(
+        all.contains("192.0.2.1"),
+        "the old answer was never seen:\n{all}"
+    );
+
+    let tls = step(&root, "tls");
+    assert_eq!(tls["state"], "ok", "{tls}\n{all}");
+    assert_eq!(pebble.issued(), 1);
+    common::verify_installed(&root, &pebble.issuing_root(), DOMAIN).unwrap();
+    // The DDNS password is in no output, state or status.
+    let (_, status) = root.status_json(&[]);
+    for haystack in [all, root.state().to_string(), status.to_string()] {
+        assert!(!haystack.contains(ddns::PASSWORD));
+    }
+}
+
+#[test]
+fn dns_never_converging_places_no_order_and_says_who_answers_what() {
+    let pebble = Pebble::start(0);
+    pebble.set_a(DOMAIN, "192.0.2.1");
+    let endpoint = DdnsEndpoint::start(pebble.challtest_management(), Apply::Never);
+    let root = Root::new();
+    root.config("00.toml", &pebble.agent_config(DOMAIN));
+    root.config("10-ddns.toml", &endpoint.update_config(ddns::PASSWORD));
+    root.config("20-wait.toml", "[dns.wait]\ntimeout_seconds = 3\n");
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+
+    let wait = step(&root, "dns-wait");
+    assert_eq!(wait["state"], "failed", "{wait}");
+    let message = wait["message"].as_str().unwrap();
+    let port = pebble.dns_port;
+    for needle in [
+        "within 3 s".to_string(),
+        "want A 127.0.0.1".to_string(),
+        format!("authoritative 127.0.0.1:{port} answers A 192.0.2.1"),
+        format!("resolver 127.0.0.1:{port} answers A 192.0.2.1"),
+    ] {
+        assert!(message.contains(&needle), "`{needle}` missing: {message}");
+    }
+    let tls = step(&root, "tls");
+    assert_eq!(tls["state"], "failed", "{tls}");
+    assert!(
+        tls["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("no ACME order placed"),
+        "{tls}"
+    );
+    assert_eq!(pebble.orders(), 0, "an order reached the CA");
+    assert!(common::installed_subject(&root).contains("self-signed"));
+    let (code, status) = root.status_json(&[]);
+    assert_eq!(code, 2);
+    assert!(
+        status["reasons"].to_string().contains("192.0.2.1"),
+        "{status}"
+    );
+
+    // The retry timer's run once DNS is right: now it orders.
+    pebble.point_at_loopback(DOMAIN);
+    let out = root.run(&["renew", "--retry"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(step(&root, "tls")["state"], "ok");
+    assert_eq!(pebble.issued(), 1);
+    // Nothing failed any more: the retry timer's next run does nothing.
+    let out = root.run(&["renew", "--retry"]);
+    assert!(
+        text(&out).contains("no failed certificate attempt"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(pebble.issued(), 1);
+}
+
+#[test]
+fn ddns_failures_quote_the_provider_and_never_the_password() {
+    let pebble = Pebble::start(0);
+    let endpoint = DdnsEndpoint::start(pebble.challtest_management(), Apply::Never);
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\npublic_ipv4 = \"203.0.113.7\"\n",
+    );
+    root.config(
+        "10-ddns.toml",
+        &endpoint.update_config("wrong-password-123"),
+    );
+    let out = root.run(&["run", "-vvv"]);
+    let ddns = step(&root, "ddns");
+    assert_eq!(ddns["state"], "failed", "{ddns}");
+    let message = ddns["message"].as_str().unwrap();
+    assert!(
+        message.contains("the answer `badauth` does not match expect_body"),
+        "{message}"
+    );
+    assert!(message.contains("/nic/update"), "{message}");
+    assert!(!text(&out).contains("wrong-password-123"));
+    assert!(!root.state().to_string().contains("wrong-password-123"));
+    assert_eq!(endpoint.hits.load(Ordering::SeqCst), 0);
+
+    // A provider that is down is retried with backoff until update_timeout_seconds.
+    let dead = common::free_port();
+    root.config(
+        "10-ddns.toml",
+        &format!("[dns]\nupdate_timeout_seconds = 4\n[[dns.update]]\ntype = \"url\"\nurl = \"http://127.0.0.1:{dead}/update?h={{domain}}&pw={{password}}\"\npassword = \"pw-in-the-url\"\n"),
+    );
+    let out = root.run(&["run"]);
+    let message = step(&root, "ddns")["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("cannot connect (after 3 attempts)"),
+        "{message}"
+    );
+    assert!(!message.contains("pw-in-the-url") && !text(&out).contains("pw-in-the-url"));
+}
+
+#[test]
+fn tls_alpn01_certificate_is_issued() {
+    let pebble = Pebble::start(0);
+    let root = agent_for(&pebble);
+    root.config(
+        "10-alpn.toml",
+        &format!(
+            "[tls.acme]\nchallenge = \"tls-alpn-01\"\ntls_listen = \"127.0.0.1:{}\"\n",
+            pebble.tls_port
+        ),
+    );
+    let out = root.run(&["run"]);
+    let tls = step(&root, "tls");
+    assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
+    assert_eq!(pebble.issued(), 1);
+    common::verify_installed(&root, &pebble.issuing_root(), DOMAIN).unwrap();
+}
+
+#[test]
+fn ip_address_certificate_without_a_domain() {
+    let pebble = Pebble::start(0);
+    let root = Root::new();
+    let config = pebble
+        .agent_config(DOMAIN)
+        .replace("domain = \"meet.example.test\"\n", "");
+    root.config("00.toml", &config);
+    let out = root.run(&["run"]);
+    let tls = step(&root, "tls");
+    assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
+    assert!(
+        tls["message"].as_str().unwrap().contains("127.0.0.1"),
+        "{tls}"
+    );
+    assert_eq!(step(&root, "dns-wait")["state"], "not-configured");
+    common::verify_installed(&root, &pebble.issuing_root(), "127.0.0.1").unwrap();
+}
+
+#[test]
+fn external_account_binding_is_required_and_used() {
+    // pebble's EAB keys are base64url HMAC keys.
+    let key = "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W";
+    let pebble = Pebble::start_with(Options {
+        eab: Some(("kid-1".into(), key.into())),
+        ..Options::default()
+    });
+    let root = agent_for(&pebble);
+    // Without EAB the CA refuses the account, in its own words.
+    let out = root.run(&["run"]);
+    let tls = step(&root, "tls");
+    assert_eq!(tls["state"], "failed", "{tls}\n{}", text(&out));
+    assert!(
+        tls["message"]
+            .as_str()
+            .unwrap()
+            .contains("externalAccountRequired"),
+        "{tls}"
+    );
+    root.config(
+        "10-eab.toml",
+        &format!("[tls.acme]\neab_kid = \"kid-1\"\neab_hmac_key = \"{key}\"\n"),
+    );
+    let out = root.run(&["run"]);
+    let tls = step(&root, "tls");
+    assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
+    assert!(!text(&out).contains(key));
+    assert_eq!(pebble.issued(), 1);
+}
+
+#[test]
+fn staging_dry_run_guards_the_first_production_order() {
+    let pebble = Pebble::start(0);
+    let root = agent_for(&pebble);
+    // A staging CA that cannot be reached: production is never asked.
+    let dead = common::free_port();
+    root.config(
+        "10-dry.toml",
+        &format!("[tls.acme]\nstaging_dry_run = true\ndry_run_directory = \"https://127.0.0.1:{dead}/dir\"\n"),
+    );
+    root.run(&["run"]);
+    let tls = step(&root, "tls");
+    assert_eq!(tls["state"], "failed", "{tls}");
+    assert!(
+        tls["message"]
+            .as_str()
+            .unwrap()
+            .contains("staging dry run failed, so nothing was ordered"),
+        "{tls}"
+    );
+    assert_eq!(pebble.orders(), 0);
+    // The dry run passes (the same pebble plays staging): two issuances, dry and real.
+    root.config(
+        "10-dry.toml",
+        &format!(
+            "[tls.acme]\nstaging_dry_run = true\ndry_run_directory = \"{}?staging\"\n",
+            pebble.directory
+        ),
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(step(&root, "tls")["state"], "ok", "{}", text(&out));
+    assert_eq!(pebble.issued(), 2);
+    // orders() does count what reaches pebble, so the zero above means something.
+    assert_eq!(pebble.orders(), 2);
+}
+
+#[test]
+fn a_ca_that_asked_to_wait_is_not_asked_again_before_then() {
+    let pebble = Pebble::start(0);
+    let root = agent_for(&pebble);
+    root.write(
+        "/var/lib/meet-agent/acme/schedule.json",
+        r#"{"retry_not_before":"2099-01-01T00:00:00Z","retry_reason":"too many certificates already issued (urn:ietf:params:acme:error:rateLimited)"}"#,
+    );
+    root.run(&["run"]);
+    let tls = step(&root, "tls");
+    let message = tls["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("no ACME order placed before 2099-01-01T00:00:00Z"),
+        "{message}"
+    );
+    assert!(message.contains("rateLimited"), "{message}");
+    assert_eq!(pebble.orders(), 0);
+}
