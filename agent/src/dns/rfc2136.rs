@@ -13,7 +13,6 @@ use hickory_proto::runtime::TokioRuntimeProvider;
 use hickory_proto::tcp::TcpClientStream;
 use hickory_proto::xfer::{DnsHandle, DnsResponse};
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// One RFC 2136 server.
@@ -54,8 +53,13 @@ impl Rfc2136Update {
     }
 
     /// Sends one update message over TCP and checks the server's answer.
+    ///
+    /// The message is signed here rather than by hickory's client, because the client
+    /// also insists on verifying every answer, and a server that rejects the key answers
+    /// NOTAUTH with an empty MAC (RFC 8945 5.3.2) that it reports as an unrelated error.
+    /// A NOERROR answer is verified against the key before the update counts as done.
     pub async fn send(&self, target: &Target) -> Result<String, UpdateError> {
-        let message = self.message(target).map_err(UpdateError::fatal)?;
+        let mut message = self.message(target).map_err(UpdateError::fatal)?;
         let addr = tokio::net::lookup_host(&self.server)
             .await
             .ok()
@@ -65,20 +69,22 @@ impl Rfc2136Update {
             .map_err(|e| UpdateError::fatal(format!("key name `{}`: {e}", self.key_name)))?;
         let signer = TSigner::new(self.key.clone(), self.algorithm.clone(), name, FUDGE)
             .map_err(|e| UpdateError::fatal(format!("TSIG key: {e}")))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as u32);
+        let mut verifier = message
+            .finalize(&signer, now)
+            .map_err(|e| UpdateError::fatal(format!("cannot sign the update: {e}")))?;
         let (stream, sender) = TcpClientStream::new(
             addr,
             None,
             Some(Duration::from_secs(10)),
             TokioRuntimeProvider::new(),
         );
-        let (client, background) = Client::with_timeout(
-            stream,
-            sender,
-            Duration::from_secs(10),
-            Some(Arc::new(signer)),
-        )
-        .await
-        .map_err(|e| UpdateError::retry(format!("cannot connect to {addr}: {e}")))?;
+        let (client, background) =
+            Client::with_timeout(stream, sender, Duration::from_secs(10), None)
+                .await
+                .map_err(|e| UpdateError::retry(format!("cannot connect to {addr}: {e}")))?;
         let task = tokio::spawn(background);
         let answer = client.send(message).next().await;
         task.abort();
@@ -92,9 +98,21 @@ impl Rfc2136Update {
             }
         };
         match response.response_code() {
-            ResponseCode::NoError => Ok(format!("{} set to {}", target.domain, addresses(target))),
+            ResponseCode::NoError => {
+                if let Some(verify) = verifier.as_mut() {
+                    verify(response.as_buffer()).map_err(|e| {
+                        UpdateError::fatal(format!(
+                            "{addr} answered NOERROR, but its TSIG signature does not verify: {e}"
+                        ))
+                    })?;
+                }
+                Ok(format!("{} set to {}", target.domain, addresses(target)))
+            }
+            // RFC mnemonics (NOTAUTH, REFUSED, SERVFAIL), as the server's logs say them.
+            ResponseCode::ServFail => Err(UpdateError::retry(format!("{addr} answered SERVFAIL"))),
             code => Err(UpdateError::fatal(format!(
-                "{addr} answered {code}{}",
+                "{addr} answered {}{}",
+                format!("{code:?}").to_uppercase(),
                 hint(code)
             ))),
         }
