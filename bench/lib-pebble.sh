@@ -69,4 +69,4 @@ TOML
 }
 
 # median FILE: median of the numbers in FILE, one a line.
-median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR%2) printf "%.3f\n", a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -n "$1" | awk '{a[NR]=$1} END {if (NR%2) printf "%g\n", a[(NR+1)/2]; else printf "%g\n", (a[NR/2]+a[NR/2+1])/2}'; }

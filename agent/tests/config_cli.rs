@@ -97,6 +97,53 @@ fn invalid_values_are_errors_with_reasons() {
 }
 
 #[test]
+fn dns_and_acme_values_are_checked() {
+    const D: &str = "[server]\ndomain = \"meet.example.org\"\n";
+    check_fails_with(
+        &format!("{D}[[dns.update]]\ntype = \"url\"\nurl = \"http://x.example/?h={{domain}}\"\nexpect_body = \"(good\"\n"),
+        &["dns.update[0].expect_body", "not a regular expression"],
+    );
+    check_fails_with(
+        &format!(
+            "{D}[[dns.update]]\ntype = \"url\"\nurl = \"http://x.example/\"\nmethod = \"PUT\"\n"
+        ),
+        &["dns.update[0].method", "GET or POST"],
+    );
+    check_fails_with(
+        &format!("{D}[[dns.update]]\ntype = \"url\"\nurl = \"http://x.example/\"\nserver = \"192.0.2.53\"\n"),
+        &["dns.update[0].server", "belongs to type = \"rfc2136\""],
+    );
+    check_fails_with(
+        &format!("{D}[[dns.update]]\ntype = \"rfc2136\"\nserver = \"192.0.2.53\"\nkey_name = \"k\"\nkey_secret = \"not base64!\"\n"),
+        &["dns.update[0].key_secret", "not base64"],
+    );
+    check_fails_with(
+        &format!("{D}[[dns.update]]\ntype = \"rfc2136\"\nserver = \"192.0.2.53\"\nzone = \"other.org\"\nkey_name = \"k\"\nkey_secret = \"a2V5\"\n"),
+        &["dns.update[0].zone", "does not contain server.domain"],
+    );
+    check_fails_with(
+        "[[dns.update]]\ntype = \"url\"\nurl = \"http://x.example/\"\n",
+        &["dns.update[0].type", "needs server.domain"],
+    );
+    check_fails_with(
+        "[dns.wait]\nresolvers = [\"dns.example\"]\n",
+        &["dns.wait.resolvers", "not an IP address"],
+    );
+    check_fails_with(
+        "[tls.acme]\nenabled = true\neab_kid = \"kid\"\n",
+        &["tls.acme.eab_kid", "tls.acme.eab_hmac_key"],
+    );
+    check_fails_with(
+        "[tls.acme]\nenabled = true\ndirectory = \"https://ca.example/dir\"\nstaging_dry_run = true\n",
+        &["tls.acme.staging_dry_run", "dry_run_directory"],
+    );
+    check_fails_with(
+        "[tls.acme]\nchallenge = \"dns-01\"\n",
+        &["tls.acme.challenge", "unknown variant"],
+    );
+}
+
+#[test]
 fn valid_config_checks_clean() {
     let root = Root::new();
     root.config("00-source.toml", NO_SOURCE);
@@ -129,6 +176,26 @@ fn show_redacts_inline_key_but_shows_paths() {
     );
     let shown = String::from_utf8_lossy(&root.run(&["config", "show"]).stdout).into_owned();
     assert!(shown.contains("/etc/ssl/meet.key"), "{shown}");
+
+    // Passwords, tokens and keys elsewhere are redacted whatever they look like (even a
+    // value starting with / is not taken for a path there).
+    root.config(
+        "20-secrets.toml",
+        "[server]\ndomain = \"meet.example.org\"\n\
+         [[dns.update]]\ntype = \"url\"\nurl = \"https://x.example/u?p={password}\"\nusername = \"u\"\npassword = \"/PASSWORD1\"\nheader = \"X-Key\"\ntoken = \"TOKEN2\"\n\
+         [[dns.update]]\ntype = \"rfc2136\"\nserver = \"192.0.2.53\"\nkey_name = \"k\"\nkey_secret = \"VFNJR1NFQ1JFVDM=\"\n\
+         [tls.acme]\neab_kid = \"kid\"\neab_hmac_key = \"EABKEY4\"\n",
+    );
+    let out = root.run(&["config", "show"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for secret in ["PASSWORD1", "TOKEN2", "VFNJR1NFQ1JFVDM", "EABKEY4"] {
+        assert!(!shown.contains(secret), "{secret} shown: {shown}");
+    }
+    assert!(
+        shown.contains("https://x.example/u?p={password}"),
+        "{shown}"
+    );
 }
 
 #[test]

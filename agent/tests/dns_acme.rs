@@ -297,3 +297,52 @@ fn a_ca_that_asked_to_wait_is_not_asked_again_before_then() {
     assert!(message.contains("rateLimited"), "{message}");
     assert_eq!(pebble.orders(), 0);
 }
+
+#[test]
+fn update_on_first_boot_and_after_start() {
+    // Apply::Never touches no DNS, so no challtestsrv is needed.
+    let endpoint = DdnsEndpoint::start(0, Apply::Never);
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\npublic_ipv4 = \"203.0.113.7\"\n[dns]\nupdate_on = [\"first-boot\", \"after-start\"]\n",
+    );
+    root.config("10-ddns.toml", &endpoint.update_config(ddns::PASSWORD));
+    root.run(&["run"]);
+    // First boot: before the certificate and again after the start step.
+    assert_eq!(endpoint.hits.load(Ordering::SeqCst), 2);
+    let message = step(&root, "ddns")["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("after start: meet.example.test -> 203.0.113.7"),
+        "{message}"
+    );
+    // A reboot of the same instance: only the after-start update.
+    root.run(&["run"]);
+    assert_eq!(endpoint.hits.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn public_ip_url_is_the_last_resort_for_the_address() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(common::serve_tcp(std::sync::Arc::new(|_, _| {
+        (200, b"198.51.100.23\n".to_vec())
+    })));
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\npublic_ip_url = \"{url}/ip\"\n"),
+    );
+    root.run(&["run"]);
+    let identity = root.state()["identity"].clone();
+    // Holds on machines whose interfaces carry no public IPv4 (these test machines, and
+    // any cloud VM behind NAT); an interface with one would rightly win.
+    assert_eq!(identity["public_ipv4"], "198.51.100.23", "{identity}");
+    assert_eq!(
+        identity["public_ipv4_source"], "public_ip_url",
+        "{identity}"
+    );
+    // Config beats it, and then it is not asked.
+    root.config("10-ip.toml", "[server]\npublic_ipv4 = \"203.0.113.9\"\n");
+    root.run(&["run"]);
+    assert_eq!(root.state()["identity"]["public_ipv4_source"], "config");
+}

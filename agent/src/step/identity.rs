@@ -131,10 +131,23 @@ fn interface_addresses() -> Vec<IpAddr> {
         .collect()
 }
 
-/// A routable IPv4 address: not private, loopback, link-local, shared (CGNAT) or unspecified.
+/// A globally routable IPv4 address: not private, loopback, link-local, shared (CGNAT),
+/// documentation (TEST-NET), benchmarking, reserved or unspecified. An interface holding
+/// one of those is behind NAT or in a lab, and its address is no use to DNS or the bridge.
 fn is_public_v4(ip: &Ipv4Addr) -> bool {
-    let shared = ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64;
-    !(ip.is_private() || ip.is_loopback() || ip.is_link_local() || ip.is_unspecified() || shared)
+    let [a, b, c, _] = ip.octets();
+    let shared = a == 100 && (b & 0xc0) == 64;
+    let documentation = matches!((a, b, c), (192, 0, 2) | (198, 51, 100) | (203, 0, 113));
+    let benchmarking = a == 198 && (b & 0xfe) == 18;
+    let reserved = a >= 240;
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || shared
+        || documentation
+        || benchmarking
+        || reserved)
 }
 
 /// A global unicast IPv6 address (2000::/3).
@@ -159,7 +172,10 @@ mod tests {
 
     #[test]
     fn public_address_rules() {
-        assert!(is_public_v4(&"203.0.113.7".parse().unwrap()));
+        assert!(is_public_v4(&"93.184.216.34".parse().unwrap()));
+        assert!(!is_public_v4(&"203.0.113.7".parse().unwrap()));
+        assert!(!is_public_v4(&"192.0.2.2".parse().unwrap()));
+        assert!(!is_public_v4(&"198.19.0.1".parse().unwrap()));
         assert!(!is_public_v4(&"10.1.2.3".parse().unwrap()));
         assert!(!is_public_v4(&"100.64.1.1".parse().unwrap()));
         assert!(!is_public_v4(&"169.254.169.254".parse().unwrap()));
