@@ -85,11 +85,34 @@ fn dns_never_converging_places_no_order_and_says_who_answers_what() {
     root.config("00.toml", &pebble.agent_config(DOMAIN));
     root.config("10-ddns.toml", &endpoint.update_config(ddns::PASSWORD));
     root.config("20-wait.toml", "[dns.wait]\ntimeout_seconds = 3\n");
-    let out = root.run(&["run"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // While it waits, status shows the step running and who answers what.
+    let mut agent = root.spawn(&["run"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let running = loop {
+        let (_, status) = root.status_json(&[]);
+        let wait = status["steps"][2].clone();
+        if wait["state"] == "running" {
+            break wait;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dns-wait never showed as running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(running["name"], "dns-wait");
+    assert!(
+        running["message"]
+            .as_str()
+            .unwrap()
+            .contains("answers A 192.0.2.1"),
+        "{running}"
+    );
+    assert_eq!(agent.wait().unwrap().code(), Some(1));
 
+    let out = root.run(&["status"]);
     let wait = step(&root, "dns-wait");
-    assert_eq!(wait["state"], "failed", "{wait}");
+    assert_eq!(wait["state"], "failed", "{wait}\n{}", text(&out));
     let message = wait["message"].as_str().unwrap();
     let port = pebble.dns_port;
     for needle in [

@@ -51,6 +51,19 @@ impl Root {
     }
 
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env).output().expect("run meet-agent")
+    }
+
+    /// Starts the real binary with this root without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args, &[])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start meet-agent")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"));
         cmd.arg("--root").arg(self.path()).args(args);
         // No system bus unless a test provides one.
@@ -62,7 +75,7 @@ impl Root {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        cmd.output().expect("run meet-agent")
+        cmd
     }
 
     pub fn status_json(&self, env: &[(&str, &str)]) -> (i32, serde_json::Value) {
