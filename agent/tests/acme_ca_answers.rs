@@ -1,0 +1,203 @@
+//! The CA answers Debian's pebble 2.4.0 cannot give: a rate limit with Retry-After, and
+//! ACME Renewal Information (RFC 9773). A named stand-in serves a directory that is
+//! pebble's own with `newOrder` (rate-limit case) or `renewalInfo` (ARI case) pointed at
+//! itself; every other request goes to the real pebble. It speaks HTTPS with pebble's own
+//! listener certificate, so the agent trusts both through one `ca_root`.
+
+mod common;
+#[path = "common/pebble.rs"]
+mod pebble;
+use common::{text, Root};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use pebble::Pebble;
+use std::sync::Arc;
+
+const DOMAIN: &str = "meet.example.test";
+
+/// What the stand-in takes over from pebble.
+#[derive(Clone, Copy)]
+enum Takeover {
+    /// newOrder answers 429 rateLimited with `Retry-After: 3600`.
+    RateLimit,
+    /// renewalInfo suggests a window that has already begun.
+    RenewNow,
+}
+
+/// Starts the stand-in; returns its directory URL.
+fn stand_in(pebble: &Pebble, takeover: Takeover) -> String {
+    let out = std::process::Command::new("curl")
+        .args(["-sf", "--cacert"])
+        .arg(&pebble.listener_root)
+        .arg(&pebble.directory)
+        .output()
+        .unwrap();
+    let mut directory: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cert = std::fs::read(pebble.dir.path().join("cert.pem")).unwrap();
+    let key = std::fs::read(pebble.dir.path().join("key.pem")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("https://{}", listener.local_addr().unwrap());
+    match takeover {
+        Takeover::RateLimit => directory["newOrder"] = format!("{base}/new-order").into(),
+        Takeover::RenewNow => directory["renewalInfo"] = format!("{base}/renewal-info").into(),
+    }
+    let directory = Arc::new(directory.to_string());
+    std::thread::spawn(move || {
+        meet_agent::install_crypto_provider();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            use rustls_pki_types::pem::PemObject;
+            let chain = rustls_pki_types::CertificateDer::pem_slice_iter(&cert)
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = rustls_pki_types::PrivateKeyDer::from_pem_slice(&key).unwrap();
+            let config = rustls::ServerConfig::builder()
+                .with_no_client_auth()
+                .with_single_cert(chain, key)
+                .unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, directory) = (acceptor.clone(), directory.clone());
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                        let directory = directory.clone();
+                        async move { Ok::<_, std::convert::Infallible>(answer(&req, &directory)) }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+    });
+    format!("{base}/dir")
+}
+
+fn answer<B>(req: &hyper::Request<B>, directory: &str) -> hyper::Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let (status, content_type, retry_after, body) = if path == "/dir" {
+        (200, "application/json", None, directory.to_string())
+    } else if path == "/new-order" {
+        (
+            429,
+            "application/problem+json",
+            Some("3600"),
+            serde_json::json!({
+                "type": "urn:ietf:params:acme:error:rateLimited",
+                "detail": "too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s",
+                "status": 429
+            })
+            .to_string(),
+        )
+    } else if path.starts_with("/renewal-info/") {
+        let now = time::OffsetDateTime::now_utc();
+        let fmt = &time::format_description::well_known::Rfc3339;
+        (
+            200,
+            "application/json",
+            Some("21600"),
+            serde_json::json!({"suggestedWindow": {
+                "start": (now - time::Duration::hours(1)).format(fmt).unwrap(),
+                "end": (now + time::Duration::hours(1)).format(fmt).unwrap()
+            }, "explanationURL": "https://ca.example/incident"})
+            .to_string(),
+        )
+    } else {
+        (404, "text/plain", None, String::new())
+    };
+    let mut response = hyper::Response::builder()
+        .status(status)
+        .header("Content-Type", content_type);
+    if let Some(seconds) = retry_after {
+        response = response.header("Retry-After", seconds);
+    }
+    response.body(Full::new(Bytes::from(body))).unwrap()
+}
+
+fn agent(pebble: &Pebble, directory: &str) -> Root {
+    pebble.point_at_loopback(DOMAIN);
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        &pebble
+            .agent_config(DOMAIN)
+            .replace(&pebble.directory, directory),
+    );
+    root
+}
+
+#[test]
+fn a_rate_limit_is_honoured_until_the_cas_retry_after() {
+    let pebble = Pebble::start(0);
+    let directory = stand_in(&pebble, Takeover::RateLimit);
+    let root = agent(&pebble, &directory);
+    let out = root.run(&["run"]);
+    let tls = root.state()["steps"]["tls"].clone();
+    assert_eq!(tls["state"], "failed", "{tls}\n{}", text(&out));
+    let message = tls["message"].as_str().unwrap();
+    assert!(message.contains("rateLimited"), "{message}");
+    assert!(message.contains("as the CA asked"), "{message}");
+    let schedule: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("/var/lib/meet-agent/acme/schedule.json")).unwrap(),
+    )
+    .unwrap();
+    let at = time::OffsetDateTime::parse(
+        schedule["retry_not_before"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let ahead = at - time::OffsetDateTime::now_utc();
+    assert!(
+        ahead > time::Duration::minutes(55) && ahead <= time::Duration::hours(1),
+        "Retry-After: 3600 became {at}"
+    );
+    // The retry timer's next run does not ask the CA again.
+    let out = root.run(&["renew", "--retry"]);
+    let message = root.state()["steps"]["tls"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.starts_with("no ACME order placed before"),
+        "{message}\n{}",
+        text(&out)
+    );
+    assert_eq!(pebble.issued(), 0);
+}
+
+#[test]
+fn renewal_information_from_the_ca_triggers_an_early_renewal() {
+    let pebble = Pebble::start(0);
+    let directory = stand_in(&pebble, Takeover::RenewNow);
+    let root = agent(&pebble, &directory);
+    let out = root.run(&["run"]);
+    assert_eq!(
+        root.state()["steps"]["tls"]["state"],
+        "ok",
+        "{}",
+        text(&out)
+    );
+    assert_eq!(pebble.issued(), 1);
+    // A fresh certificate (a third of its life is far off), but the CA's window has begun.
+    let out = root.run(&["renew"]);
+    assert_eq!(
+        root.state()["steps"]["tls"]["state"],
+        "ok",
+        "{}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("renewal information says to renew now"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(pebble.issued(), 2);
+}
