@@ -20,7 +20,7 @@ const DOMAIN: &str = "meet.example.test";
 enum Takeover {
     /// newOrder answers 429 rateLimited with `Retry-After: 3600`.
     RateLimit,
-    /// renewalInfo suggests a window that has already begun.
+    /// renewalInfo suggests a window that has already passed.
     RenewNow,
 }
 
@@ -105,8 +105,9 @@ fn answer<B>(req: &hyper::Request<B>, directory: &str) -> hyper::Response<Full<B
             "application/json",
             Some("21600"),
             serde_json::json!({"suggestedWindow": {
-                "start": (now - time::Duration::hours(1)).format(fmt).unwrap(),
-                "end": (now + time::Duration::hours(1)).format(fmt).unwrap()
+                // Wholly past: whatever point the agent picks in it, renewal is due.
+                "start": (now - time::Duration::hours(2)).format(fmt).unwrap(),
+                "end": (now - time::Duration::minutes(1)).format(fmt).unwrap()
             }, "explanationURL": "https://ca.example/incident"})
             .to_string(),
         )
