@@ -185,6 +185,18 @@ pub struct DnsWait {
     pub nameservers: Vec<String>,
     /// Port the zone's nameservers are asked on when found by NS lookup.
     pub nameserver_port: u16,
+    /// `udp` (TCP when an answer is truncated) or `tcp` (networks that pass no UDP).
+    pub protocol: DnsProtocol,
+}
+
+/// The `dns.wait.protocol` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsProtocol {
+    /// UDP, with TCP for truncated answers.
+    Udp,
+    /// TCP only.
+    Tcp,
 }
 
 impl Default for DnsWait {
@@ -196,6 +208,7 @@ impl Default for DnsWait {
             resolvers: Vec::new(),
             nameservers: Vec::new(),
             nameserver_port: 53,
+            protocol: DnsProtocol::Udp,
         }
     }
 }

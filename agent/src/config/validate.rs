@@ -136,16 +136,7 @@ fn acme_settings(
             url.to_string()
         }
     };
-    let ca_root = match &a.ca_root {
-        Some(p) if p.starts_with('/') => Some(std::path::PathBuf::from(p)),
-        Some(p) => {
-            return Err(fail(
-                "tls.acme.ca_root",
-                format!("`{p}` is not an absolute path"),
-            ))
-        }
-        None => None,
-    };
+    let ca_root = a.ca_root.clone();
     let http_listen = a.http_listen.parse().map_err(|_| {
         fail(
             "tls.acme.http_listen",

@@ -64,6 +64,7 @@ pub fn validate(dns: &Dns, domain: Option<&str>, fail: Fail<'_>) -> anyhow::Resu
             resolvers: addrs("dns.wait.resolvers", &w.resolvers)?,
             nameservers: addrs("dns.wait.nameservers", &w.nameservers)?,
             nameserver_port: w.nameserver_port,
+            tcp_only: w.protocol == super::schema::DnsProtocol::Tcp,
         })
     } else {
         None

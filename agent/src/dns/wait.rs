@@ -28,6 +28,8 @@ pub struct WaitSettings {
     pub nameservers: Vec<SocketAddr>,
     /// Port for nameservers found by NS lookup.
     pub nameserver_port: u16,
+    /// Ask over TCP only.
+    pub tcp_only: bool,
 }
 
 /// How often every server is asked again.
@@ -95,12 +97,12 @@ pub async fn wait(
     };
     let resolvers: Vec<Server> = resolver_addrs
         .iter()
-        .map(|a| server("resolver", *a, true))
+        .map(|a| server("resolver", *a, true, settings.tcp_only))
         .collect();
     let mut authoritative: Vec<Server> = settings
         .nameservers
         .iter()
-        .map(|a| server("authoritative", *a, false))
+        .map(|a| server("authoritative", *a, false, settings.tcp_only))
         .collect();
     let started = tokio::time::Instant::now();
     let deadline = started + settings.timeout;
@@ -113,7 +115,7 @@ pub async fn wait(
                     zone_note = format!("zone {zone}; ");
                     authoritative = addrs
                         .into_iter()
-                        .map(|a| server("authoritative", a, false))
+                        .map(|a| server("authoritative", a, false, settings.tcp_only))
                         .collect();
                 }
                 Err(e) => zone_note = format!("{e}; "),
@@ -194,9 +196,11 @@ fn wanted(target: &Target) -> Vec<(RecordType, BTreeSet<IpAddr>)> {
 }
 
 /// A resolver that asks exactly one server, caches nothing and ignores /etc/hosts.
-fn server(role: &'static str, addr: SocketAddr, recursive: bool) -> Server {
+fn server(role: &'static str, addr: SocketAddr, recursive: bool, tcp_only: bool) -> Server {
     let mut config = ResolverConfig::new();
-    config.add_name_server(NameServerConfig::new(addr, Protocol::Udp));
+    if !tcp_only {
+        config.add_name_server(NameServerConfig::new(addr, Protocol::Udp));
+    }
     config.add_name_server(NameServerConfig::new(addr, Protocol::Tcp));
     let mut opts = ResolverOpts::default();
     opts.cache_size = 0;

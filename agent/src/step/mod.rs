@@ -186,7 +186,7 @@ pub enum Selection {
     Only(StepName),
     /// dns-wait and tls (`meet-agent renew`).
     Renew,
-    /// As `Renew`, but only when the last certificate attempt failed (the retry timer).
+    /// As `Renew`, but only when the last certificate attempt did not succeed (the retry timer).
     Retry,
 }
 
@@ -221,9 +221,9 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         let pending = state
             .steps
             .get(StepName::Tls.as_str())
-            .is_some_and(|r| r.state == StepState::Failed);
+            .is_some_and(|r| r.state != StepState::Ok);
         if !pending {
-            tracing::info!("no failed certificate attempt to retry");
+            tracing::info!("the certificate is in order; nothing to retry");
             return Ok(RunResult::Completed);
         }
     }

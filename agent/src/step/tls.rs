@@ -91,7 +91,7 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
     };
     if let Some(why) = blocked {
         let fallback = ensure_fallback(ctx)?;
-        return Ok(Outcome::failed(format!(
+        return Ok(Outcome::degraded(format!(
             "{why}; meanwhile: {}",
             fallback.message
         )));
@@ -127,7 +127,7 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
                 ));
             }
             let fallback = ensure_fallback(ctx)?;
-            Ok(Outcome::failed(format!(
+            Ok(Outcome::degraded(format!(
                 "{message}; meanwhile: {}",
                 fallback.message
             )))

@@ -24,8 +24,9 @@ use std::time::{Duration, SystemTime};
 pub struct AcmeSettings {
     /// Directory URL.
     pub directory: String,
-    /// Extra root to trust for the directory's TLS.
-    pub ca_root: Option<PathBuf>,
+    /// Root(s) to trust for the directory's TLS instead of the system's: an absolute path or
+    /// inline PEM, base64 or gzip+base64.
+    pub ca_root: Option<String>,
     /// Where the HTTP-01 responder listens.
     pub http_listen: SocketAddr,
     /// Where the TLS-ALPN-01 responder listens.

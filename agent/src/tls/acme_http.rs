@@ -23,19 +23,24 @@ pub struct RecordingClient {
 }
 
 impl RecordingClient {
-    /// A client trusting the platform's roots, or only `root` when given.
-    pub fn new(root: Option<&std::path::Path>, retry_after: RetryAfter) -> anyhow::Result<Self> {
+    /// A client trusting the platform's roots, or only the certificates in `root` (a path
+    /// or inline material, see [`crate::tls::material::read`]) when given.
+    pub fn new(root: Option<&str>, retry_after: RetryAfter) -> anyhow::Result<Self> {
         let builder = hyper_rustls::HttpsConnectorBuilder::new();
         let builder = match root {
-            Some(path) => {
+            Some(value) => {
                 use rustls_pki_types::pem::PemObject;
-                let der = rustls_pki_types::CertificateDer::from_pem_file(path).map_err(|e| {
-                    anyhow::anyhow!("cannot use {} as the CA's root: {e}", path.display())
-                })?;
+                let pem = crate::tls::material::read(value, "tls.acme.ca_root")?;
                 let mut roots = rustls::RootCertStore::empty();
-                roots.add(der).map_err(|e| {
-                    anyhow::anyhow!("cannot use {} as the CA's root: {e}", path.display())
-                })?;
+                for der in rustls_pki_types::CertificateDer::pem_slice_iter(&pem) {
+                    let der = der.map_err(|e| anyhow::anyhow!("tls.acme.ca_root: {e}"))?;
+                    roots
+                        .add(der)
+                        .map_err(|e| anyhow::anyhow!("tls.acme.ca_root: {e}"))?;
+                }
+                if roots.is_empty() {
+                    anyhow::bail!("tls.acme.ca_root holds no certificate");
+                }
                 builder.with_tls_config(
                     rustls::ClientConfig::builder()
                         .with_root_certificates(roots)

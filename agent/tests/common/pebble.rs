@@ -47,6 +47,9 @@ pub struct Options {
     pub eab: Option<(String, String)>,
     /// Resolve through this DNS server (127.0.0.1:port) instead of challtestsrv.
     pub dns_server: Option<u16>,
+    /// More addresses pebble's HTTPS listener certificate names (a QEMU guest reaches
+    /// pebble at its guestfwd address).
+    pub listener_ips: Vec<String>,
 }
 
 fn wait_for(port: u16) {
@@ -80,11 +83,16 @@ impl Pebble {
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca_cert = ca.clone().self_signed(&ca_key).unwrap();
         let key = KeyPair::generate().unwrap();
-        let listener =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .unwrap()
-                .signed_by(&key, &Issuer::new(ca, &ca_key))
-                .unwrap();
+        let listener = CertificateParams::new(
+            ["127.0.0.1", "localhost"]
+                .iter()
+                .map(|s| s.to_string())
+                .chain(options.listener_ips.iter().cloned())
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
+        .signed_by(&key, &Issuer::new(ca, &ca_key))
+        .unwrap();
         let listener_root = dir.path().join("listener-ca.pem");
         std::fs::write(&listener_root, ca_cert.pem()).unwrap();
         std::fs::write(dir.path().join("cert.pem"), listener.pem()).unwrap();
@@ -172,6 +180,16 @@ impl Pebble {
     /// Makes `host` resolve to `ip` only.
     pub fn set_a(&self, host: &str, ip: &str) {
         set_a(self.challtest_mgmt, host, ip);
+    }
+
+    /// pebble's ACME port.
+    pub fn acme_port(&self) -> u16 {
+        self.directory
+            .trim_end_matches("/dir")
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("the directory URL ends in :PORT/dir")
     }
 
     /// challtestsrv's management port (what the DDNS stand-in drives).

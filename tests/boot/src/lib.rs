@@ -64,7 +64,20 @@ pub struct BootSpec {
     pub config_disk: Option<String>,
     /// Memory in MiB.
     pub memory_mib: u32,
+    /// Host port forwarded to the guest's 80 (default: a free one). A local ACME CA that
+    /// validates http-01 needs to know it in advance.
+    pub http_port: Option<u16>,
+    /// Host services the guest reaches: `(guest port, host port)` makes
+    /// `GUEST_HOST:guest port` in the guest connect to `127.0.0.1:host port` (TCP only).
+    pub guestfwd: Vec<(u16, u16)>,
+    /// Boot this disk instead of a throwaway overlay: made as an overlay of the image when
+    /// it does not exist, booted as it is when it does (the reboot scenario).
+    pub disk: Option<PathBuf>,
 }
+
+/// The address host services appear at inside the guest (QEMU user networking's
+/// `guestfwd`).
+pub const GUEST_HOST: &str = "10.0.2.100";
 
 impl Default for BootSpec {
     fn default() -> Self {
@@ -72,6 +85,9 @@ impl Default for BootSpec {
             config: None,
             config_disk: None,
             memory_mib: 1536,
+            http_port: None,
+            guestfwd: Vec::new(),
+            disk: None,
         }
     }
 }
@@ -98,17 +114,45 @@ impl Guest {
             Some(d) => d.to_path_buf(),
             None => images.join("ryo-jitsi.qcow2"),
         };
-        let overlay = dir.path().join("overlay.qcow2");
-        let status = Command::new("qemu-img")
-            .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
-            .arg(&base)
-            .arg(&overlay)
-            .status()
-            .context("qemu-img is missing (apt-get install qemu-utils)")?;
-        if !status.success() {
-            bail!("qemu-img could not make an overlay of {}", base.display());
+        let overlay = spec
+            .disk
+            .clone()
+            .unwrap_or_else(|| dir.path().join("overlay.qcow2"));
+        if !overlay.exists() {
+            let status = Command::new("qemu-img")
+                .args(["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"])
+                .arg(&base)
+                .arg(&overlay)
+                .status()
+                .context("qemu-img is missing (apt-get install qemu-utils)")?;
+            if !status.success() {
+                bail!("qemu-img could not make an overlay of {}", base.display());
+            }
         }
-        let (https_port, http_port) = (free_port()?, free_port()?);
+        let https_port = free_port()?;
+        let http_port = match spec.http_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        // A `tcp:` chardev would be one connection, made at QEMU's start; `cmd:` runs a
+        // program for each connection the guest opens: a script that hands it to socat and
+        // logs socat's complaints for the diagnostics.
+        let mut guestfwd = String::new();
+        for (guest, host) in &spec.guestfwd {
+            let script = dir.path().join(format!("fwd-{guest}.sh"));
+            std::fs::write(
+                &script,
+                format!(
+                    "#!/bin/sh\nexec socat STDIO TCP:127.0.0.1:{host} 2>>{}\n",
+                    dir.path().join("guestfwd.log").display()
+                ),
+            )?;
+            std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+            guestfwd.push_str(&format!(
+                ",guestfwd=tcp:{GUEST_HOST}:{guest}-cmd:{}",
+                script.display()
+            ));
+        }
         let mut cmd = Command::new("qemu-system-x86_64");
         if kvm_usable() {
             cmd.args(["-accel", "kvm", "-cpu", "host"]);
@@ -126,7 +170,7 @@ impl Guest {
             .arg(format!("file={},if=virtio,format=qcow2", overlay.display()))
             .arg("-netdev")
             .arg(format!(
-                "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{https_port}-:443,hostfwd=tcp:127.0.0.1:{http_port}-:80"
+                "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{https_port}-:443,hostfwd=tcp:127.0.0.1:{http_port}-:80{guestfwd}"
             ))
             .args(["-device", "virtio-net-pci,netdev=n0"])
             .arg("-serial")
@@ -218,8 +262,9 @@ impl Guest {
         let serial = self.serial();
         let tail: Vec<&str> = serial.lines().rev().take(60).collect();
         let qemu = std::fs::read_to_string(self.dir.path().join("qemu.log")).unwrap_or_default();
+        let fwd = std::fs::read_to_string(self.dir.path().join("guestfwd.log")).unwrap_or_default();
         format!(
-            "serial console (last 60 lines):\n{}\nqemu: {qemu}",
+            "serial console (last 60 lines):\n{}\nqemu: {qemu}\nguestfwd: {fwd}",
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
     }

@@ -1,0 +1,202 @@
+//! Boot scenarios with a local ACME CA (issue 5, scenarios 1, 2 and 5): Debian's pebble and
+//! pebble-challtestsrv run on the host's 127.0.0.1; the guest reaches them only through
+//! QEMU `guestfwd` (the CA, DNS over TCP, and challtestsrv's HTTP API, which the agent's
+//! URL provider drives as its dynamic DNS service), and pebble validates http-01 through
+//! the `hostfwd` of the guest's port 80.
+
+#[path = "../../../agent/tests/common/pebble.rs"]
+mod pebble;
+/// What pebble.rs needs from the agent tests' common module.
+mod common {
+    pub fn free_port() -> u16 {
+        boot_tests::free_port().expect("a free port on 127.0.0.1")
+    }
+}
+
+use boot_tests::{BootSpec, Guest, Report, GUEST_HOST};
+use pebble::{Options, Pebble};
+use std::time::Duration;
+
+const DOMAIN: &str = "meet.example.test";
+/// Guest-side ports of the host services.
+const CA: u16 = 14000;
+const DNS: u16 = 53;
+const DNS_API: u16 = 8055;
+
+fn pebble() -> Pebble {
+    Pebble::start_with(Options {
+        listener_ips: vec![GUEST_HOST.into()],
+        ..Options::default()
+    })
+}
+
+/// The guest's configuration: its address as pebble sees it (loopback, through hostfwd),
+/// dynamic DNS by challtestsrv's own API, the wait asking challtestsrv over TCP, and the CA.
+fn config(pebble: &Pebble) -> String {
+    format!(
+        r#"[server]
+domain = "{DOMAIN}"
+public_ipv4 = "127.0.0.1"
+[[dns.update]]
+type = "url"
+url = "http://{GUEST_HOST}:{DNS_API}/add-a"
+method = "POST"
+body = '{{"host": "{{domain}}.", "addresses": ["{{ip}}"]}}'
+[dns.wait]
+resolvers = ["{GUEST_HOST}:{DNS}"]
+nameservers = ["{GUEST_HOST}:{DNS}"]
+protocol = "tcp"
+timeout_seconds = 60
+[tls.acme]
+enabled = true
+directory = "https://{GUEST_HOST}:{CA}/dir"
+ca_root = """
+{}"""
+timeout_seconds = 60
+"#,
+        std::fs::read_to_string(&pebble.listener_root).unwrap()
+    )
+}
+
+fn spec(pebble: &Pebble, ca_host_port: u16, disk: Option<std::path::PathBuf>) -> BootSpec {
+    BootSpec {
+        config: Some(config(pebble)),
+        http_port: Some(pebble.http_port),
+        guestfwd: vec![
+            (CA, ca_host_port),
+            (DNS, pebble.dns_port),
+            (DNS_API, pebble.challtest_management()),
+        ],
+        disk,
+        ..BootSpec::default()
+    }
+}
+
+fn step<'a>(report: &'a Report, name: &str) -> &'a serde_json::Value {
+    report.status["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("no step {name} in {:#}", report.status))
+}
+
+fn agent_ms(report: &Report) -> u64 {
+    report.status["steps"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|s| s["duration_ms"].as_u64()).sum())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acme_first_boot_then_reboot_places_no_new_order() {
+    let pebble = pebble();
+    let disks = tempfile::tempdir().unwrap();
+    let spec = spec(
+        &pebble,
+        pebble.acme_port(),
+        Some(disks.path().join("disk.qcow2")),
+    );
+
+    // 1. Fresh boot: DDNS, DNS wait, http-01 through the hostfwd, nginx serving the chain.
+    let mut guest = Guest::boot(&spec, None).unwrap();
+    let served = guest
+        .serve_then_report(DOMAIN, &pebble.issuing_root())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let report = &served.report;
+    for name in ["ddns", "dns-wait", "tls"] {
+        assert_eq!(step(report, name)["state"], "ok", "{:#}", report.status);
+    }
+    assert!(
+        step(report, "tls")["message"]
+            .as_str()
+            .unwrap()
+            .contains("installed"),
+        "{:#}",
+        report.status
+    );
+    assert_eq!(report.status["certificate"]["self_signed"], false);
+    report.assert_healthy();
+    assert_eq!(pebble.issued(), 1);
+    eprintln!(
+        "ACME boot-to-ready {:.1} s (QEMU start to first verified HTTPS); agent steps {} ms \
+         (ddns {} ms, dns-wait {} ms, tls {} ms)",
+        served.boot_to_ready.as_secs_f64(),
+        agent_ms(report),
+        step(report, "ddns")["duration_ms"],
+        step(report, "dns-wait")["duration_ms"],
+        step(report, "tls")["duration_ms"],
+    );
+    let first_ddns = step(report, "ddns")["started_at"].clone();
+    guest.shut_down(Duration::from_secs(60)).unwrap();
+
+    // 2. The same disk again: DDNS re-run, the certificate kept, no order at the CA.
+    let orders = pebble.orders();
+    let mut guest = Guest::boot(&spec, None).unwrap();
+    let served = guest
+        .serve_then_report(DOMAIN, &pebble.issuing_root())
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let report = &served.report;
+    assert_eq!(step(report, "ddns")["state"], "ok", "{:#}", report.status);
+    assert_ne!(
+        step(report, "ddns")["started_at"],
+        first_ddns,
+        "DDNS did not run again"
+    );
+    assert!(
+        step(report, "tls")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("keeping the certificate"),
+        "{:#}",
+        report.status
+    );
+    report.assert_healthy();
+    assert_eq!(pebble.orders(), orders, "the reboot placed an order");
+    assert_eq!(pebble.issued(), 1);
+    eprintln!(
+        "reboot boot-to-ready {:.1} s; agent steps {} ms",
+        served.boot_to_ready.as_secs_f64(),
+        agent_ms(report)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ca_unreachable_comes_up_with_the_fallback_and_says_why() {
+    let pebble = pebble();
+    pebble.point_at_loopback(DOMAIN);
+    // Nothing listens behind the CA's guestfwd.
+    let dead = boot_tests::free_port().unwrap();
+    let mut guest = Guest::boot(&spec(&pebble, dead, None), None).unwrap();
+    let report = guest.report(Duration::from_secs(240)).unwrap();
+    assert_eq!(
+        report.status["health"],
+        "degraded",
+        "{:#}\n{}",
+        report.status["reasons"],
+        guest.diagnostics()
+    );
+    let tls = step(&report, "tls");
+    assert_eq!(tls["state"], "degraded", "{:#}", report.status);
+    let message = tls["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("ACME with https://{GUEST_HOST}:{CA}/dir")),
+        "{message}"
+    );
+    assert!(message.contains("self-signed"), "{message}");
+    assert_eq!(report.status["certificate"]["self_signed"], true);
+    assert!(report.failed_units.is_empty(), "{:?}", report.failed_units);
+    // And it serves: HTTPS answers with the fallback certificate.
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .no_proxy()
+        .build()
+        .unwrap();
+    let page = client
+        .get(format!("https://127.0.0.1:{}/", guest.https_port))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", guest.diagnostics()));
+    assert!(page.status().is_success());
+    assert_eq!(pebble.issued(), 0);
+}
