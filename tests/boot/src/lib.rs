@@ -353,6 +353,12 @@ pub struct Report {
     pub status: serde_json::Value,
     /// Lines of `systemctl --failed`.
     pub failed_units: Vec<String>,
+    /// `machine-id ID` and one `ssh-keygen -l` line per SSH host key.
+    pub instance: Vec<String>,
+    /// When meet-agent started and became ready, in microseconds since the kernel started.
+    pub agent_started_us: Option<u64>,
+    /// See `agent_started_us`.
+    pub agent_ready_us: Option<u64>,
 }
 
 impl Report {
@@ -368,14 +374,31 @@ impl Report {
         };
         let status = serde_json::from_str(section("status")?)
             .with_context(|| format!("the status in the report is not JSON:\n{text}"))?;
-        let failed_units = section("failed units")?
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_string)
-            .collect();
+        let lines = |name: &str| -> Result<Vec<String>> {
+            Ok(section(name)?
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect())
+        };
+        let failed_units = lines("failed units")?;
+        let instance = lines("instance")?;
+        let timing = lines("timing")?;
+        let timestamp = |key: &str| {
+            timing.iter().find_map(|l| {
+                l.strip_prefix(key)?
+                    .strip_prefix('=')?
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|us| *us > 0)
+            })
+        };
         Ok(Self {
             status,
             failed_units,
+            instance,
+            agent_started_us: timestamp("InactiveExitTimestampMonotonic"),
+            agent_ready_us: timestamp("ActiveEnterTimestampMonotonic"),
         })
     }
 }
