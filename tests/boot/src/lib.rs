@@ -92,6 +92,56 @@ impl Default for BootSpec {
     }
 }
 
+/// The domain of the ACME boot scenarios.
+pub const ACME_DOMAIN: &str = "meet.example.test";
+
+/// A boot on the ACME path against a local pebble and challtestsrv: the guest's address
+/// as pebble sees it is loopback (pebble validates http-01 through the hostfwd on
+/// `http_port`); dynamic DNS goes to challtestsrv's own HTTP API (`dns_api_port`), the DNS
+/// wait asks challtestsrv (`dns_port`) over TCP, and the CA (`ca_port`) is trusted through
+/// `ca_root_pem`. Each host service appears in the guest at [`GUEST_HOST`].
+pub fn acme_boot_spec(
+    ca_root_pem: &str,
+    http_port: u16,
+    ca_port: u16,
+    dns_port: u16,
+    dns_api_port: u16,
+    disk: Option<PathBuf>,
+) -> BootSpec {
+    const CA: u16 = 14000;
+    const DNS: u16 = 53;
+    const DNS_API: u16 = 8055;
+    let config = format!(
+        r#"[server]
+domain = "{ACME_DOMAIN}"
+public_ipv4 = "127.0.0.1"
+[[dns.update]]
+type = "url"
+url = "http://{GUEST_HOST}:{DNS_API}/add-a"
+method = "POST"
+body = '{{"host": "{{domain}}.", "addresses": ["{{ip}}"]}}'
+[dns.wait]
+resolvers = ["{GUEST_HOST}:{DNS}"]
+nameservers = ["{GUEST_HOST}:{DNS}"]
+protocol = "tcp"
+timeout_seconds = 60
+[tls.acme]
+enabled = true
+directory = "https://{GUEST_HOST}:{CA}/dir"
+ca_root = """
+{ca_root_pem}"""
+timeout_seconds = 60
+"#
+    );
+    BootSpec {
+        config: Some(config),
+        http_port: Some(http_port),
+        guestfwd: vec![(CA, ca_port), (DNS, dns_port), (DNS_API, dns_api_port)],
+        disk,
+        ..BootSpec::default()
+    }
+}
+
 /// A running guest; killed and its files removed on drop.
 pub struct Guest {
     child: Child,

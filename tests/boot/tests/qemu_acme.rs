@@ -13,15 +13,11 @@ mod common {
     }
 }
 
-use boot_tests::{BootSpec, Guest, Report, GUEST_HOST};
+use boot_tests::{acme_boot_spec, BootSpec, Guest, Report, ACME_DOMAIN, GUEST_HOST};
 use pebble::{Options, Pebble};
 use std::time::Duration;
 
-const DOMAIN: &str = "meet.example.test";
-/// Guest-side ports of the host services.
-const CA: u16 = 14000;
-const DNS: u16 = 53;
-const DNS_API: u16 = 8055;
+const DOMAIN: &str = ACME_DOMAIN;
 
 fn pebble() -> Pebble {
     Pebble::start_with(Options {
@@ -30,46 +26,15 @@ fn pebble() -> Pebble {
     })
 }
 
-/// The guest's configuration: its address as pebble sees it (loopback, through hostfwd),
-/// dynamic DNS by challtestsrv's own API, the wait asking challtestsrv over TCP, and the CA.
-fn config(pebble: &Pebble) -> String {
-    format!(
-        r#"[server]
-domain = "{DOMAIN}"
-public_ipv4 = "127.0.0.1"
-[[dns.update]]
-type = "url"
-url = "http://{GUEST_HOST}:{DNS_API}/add-a"
-method = "POST"
-body = '{{"host": "{{domain}}.", "addresses": ["{{ip}}"]}}'
-[dns.wait]
-resolvers = ["{GUEST_HOST}:{DNS}"]
-nameservers = ["{GUEST_HOST}:{DNS}"]
-protocol = "tcp"
-timeout_seconds = 60
-[tls.acme]
-enabled = true
-directory = "https://{GUEST_HOST}:{CA}/dir"
-ca_root = """
-{}"""
-timeout_seconds = 60
-"#,
-        std::fs::read_to_string(&pebble.listener_root).unwrap()
-    )
-}
-
 fn spec(pebble: &Pebble, ca_host_port: u16, disk: Option<std::path::PathBuf>) -> BootSpec {
-    BootSpec {
-        config: Some(config(pebble)),
-        http_port: Some(pebble.http_port),
-        guestfwd: vec![
-            (CA, ca_host_port),
-            (DNS, pebble.dns_port),
-            (DNS_API, pebble.challtest_management()),
-        ],
+    acme_boot_spec(
+        &std::fs::read_to_string(&pebble.listener_root).unwrap(),
+        pebble.http_port,
+        ca_host_port,
+        pebble.dns_port,
+        pebble.challtest_management(),
         disk,
-        ..BootSpec::default()
-    }
+    )
 }
 
 fn step<'a>(report: &'a Report, name: &str) -> &'a serde_json::Value {
@@ -180,7 +145,7 @@ async fn ca_unreachable_comes_up_with_the_fallback_and_says_why() {
     assert_eq!(tls["state"], "degraded", "{:#}", report.status);
     let message = tls["message"].as_str().unwrap();
     assert!(
-        message.contains(&format!("ACME with https://{GUEST_HOST}:{CA}/dir")),
+        message.contains(&format!("ACME with https://{GUEST_HOST}:14000/dir")),
         "{message}"
     );
     assert!(message.contains("self-signed"), "{message}");

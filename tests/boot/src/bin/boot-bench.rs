@@ -1,0 +1,94 @@
+//! Boot-to-ready benchmark (run by bench/boot-to-ready.sh): boots the image N times on the
+//! ACME path of the boot tests (pebble and challtestsrv on 127.0.0.1, reached through
+//! guestfwd) and prints, per boot and as medians: QEMU start to the first verified HTTPS
+//! answer; kernel + systemd until meet-agent started (the guest's monotonic clock); the
+//! agent's own run (started to ready); and the sum of its step durations.
+
+#[path = "../../../../agent/tests/common/pebble.rs"]
+mod pebble;
+/// What pebble.rs needs from the agent tests' common module.
+mod common {
+    pub fn free_port() -> u16 {
+        boot_tests::free_port().expect("a free port on 127.0.0.1")
+    }
+}
+
+use anyhow::{anyhow, Result};
+use boot_tests::{acme_boot_spec, Guest, ACME_DOMAIN};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    println!(
+        "accelerator: {}",
+        if boot_tests::kvm_usable() {
+            "KVM"
+        } else {
+            "TCG (no vmx/svm)"
+        }
+    );
+    let mut rows = Vec::new();
+    for run in 1..=runs {
+        // A fresh CA each time, so every boot really orders a certificate.
+        let pebble = pebble::Pebble::start_with(pebble::Options {
+            listener_ips: vec![boot_tests::GUEST_HOST.into()],
+            ..pebble::Options::default()
+        });
+        let spec = acme_boot_spec(
+            &std::fs::read_to_string(&pebble.listener_root)?,
+            pebble.http_port,
+            pebble.acme_port(),
+            pebble.dns_port,
+            pebble.challtest_management(),
+            None,
+        );
+        let mut guest = Guest::boot(&spec, None)?;
+        let served = guest
+            .serve_then_report(ACME_DOMAIN, &pebble.issuing_root())
+            .await?;
+        let r = &served.report;
+        let started = r
+            .agent_started_us
+            .ok_or_else(|| anyhow!("no agent start time"))?;
+        let ready = r
+            .agent_ready_us
+            .ok_or_else(|| anyhow!("no agent ready time"))?;
+        let steps: u64 = r.status["steps"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|s| s["duration_ms"].as_u64()).sum())
+            .unwrap_or(0);
+        if pebble.issued() != 1 {
+            return Err(anyhow!(
+                "run {run}: pebble issued {} certificates",
+                pebble.issued()
+            ));
+        }
+        let row = [
+            served.boot_to_ready.as_secs_f64(),
+            started as f64 / 1e6,
+            (ready - started) as f64 / 1e6,
+            steps as f64 / 1e3,
+        ];
+        println!(
+            "run {run}: boot-to-ready {:.1} s = kernel+systemd to agent start {:.1} s, agent run {:.2} s (steps {:.2} s), rest (nginx start, HTTPS poll) {:.1} s",
+            row[0], row[1], row[2], row[3], row[0] - row[1] - row[2]
+        );
+        rows.push(row);
+    }
+    let median = |i: usize| {
+        let mut v: Vec<f64> = rows.iter().map(|r| r[i]).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    println!(
+        "median of {runs}: boot-to-ready {:.1} s; kernel+systemd to agent start {:.1} s; agent run {:.2} s; agent steps {:.2} s",
+        median(0),
+        median(1),
+        median(2),
+        median(3)
+    );
+    Ok(())
+}
