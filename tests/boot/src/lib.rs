@@ -2,6 +2,7 @@
 //! restricted to the guest (`restrict=on`), hands it configuration through fw_cfg, and reads
 //! its report from a virtio-serial port. Only loopback is ever contacted on the host side.
 
+pub mod imds;
 pub mod lxd;
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -73,7 +74,13 @@ pub struct BootSpec {
     /// Boot this disk instead of a throwaway overlay: made as an overlay of the image when
     /// it does not exist, booted as it is when it does (the reboot scenario).
     pub disk: Option<PathBuf>,
+    /// Look like an EC2 instance: DMI vendor "Amazon EC2", a link-local guest network, and
+    /// the host services (the metadata stand-in on guest port 80) at [`EC2_METADATA`].
+    pub ec2: bool,
 }
+
+/// Where an EC2 guest finds its host services: the instance metadata address.
+pub const EC2_METADATA: &str = "169.254.169.254";
 
 /// The address host services appear at inside the guest (QEMU user networking's
 /// `guestfwd`).
@@ -88,7 +95,39 @@ impl Default for BootSpec {
             http_port: None,
             guestfwd: Vec::new(),
             disk: None,
+            ec2: false,
         }
+    }
+}
+
+/// A certificate for a domain from a throwaway CA, as PEM.
+pub struct TestCertificate {
+    /// The CA's root, to verify against.
+    pub root_pem: String,
+    /// The leaf.
+    pub chain_pem: String,
+    /// The leaf's key.
+    pub key_pem: String,
+}
+
+/// Makes a CA and a certificate from it for `domain`.
+pub fn test_certificate(domain: &str) -> TestCertificate {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.distinguished_name
+        .push(DnType::CommonName, "Boot Test Root");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let root = ca.clone().self_signed(&ca_key).expect("root");
+    let key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec![domain.to_string()])
+        .expect("params")
+        .signed_by(&key, &Issuer::new(ca, &ca_key))
+        .expect("leaf");
+    TestCertificate {
+        root_pem: root.pem(),
+        chain_pem: leaf.pem(),
+        key_pem: key.serialize_pem(),
     }
 }
 
@@ -187,6 +226,12 @@ impl Guest {
         // A `tcp:` chardev would be one connection, made at QEMU's start; `cmd:` runs a
         // program for each connection the guest opens: a script that hands it to socat and
         // logs socat's complaints for the diagnostics.
+        let (fwd_ip, net) = if spec.ec2 {
+            // guestfwd addresses must lie inside the guest network.
+            (EC2_METADATA, ",net=169.254.0.0/16")
+        } else {
+            (GUEST_HOST, "")
+        };
         let mut guestfwd = String::new();
         for (guest, host) in &spec.guestfwd {
             let script = dir.path().join(format!("fwd-{guest}.sh"));
@@ -199,7 +244,7 @@ impl Guest {
             )?;
             std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
             guestfwd.push_str(&format!(
-                ",guestfwd=tcp:{GUEST_HOST}:{guest}-cmd:{}",
+                ",guestfwd=tcp:{fwd_ip}:{guest}-cmd:{}",
                 script.display()
             ));
         }
@@ -220,9 +265,14 @@ impl Guest {
             .arg(format!("file={},if=virtio,format=qcow2", overlay.display()))
             .arg("-netdev")
             .arg(format!(
-                "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{https_port}-:443,hostfwd=tcp:127.0.0.1:{http_port}-:80{guestfwd}"
+                "user,id=n0,restrict=on{net},hostfwd=tcp:127.0.0.1:{https_port}-:443,hostfwd=tcp:127.0.0.1:{http_port}-:80{guestfwd}"
             ))
             .args(["-device", "virtio-net-pci,netdev=n0"])
+            .args(if spec.ec2 {
+                &["-smbios", "type=1,manufacturer=Amazon EC2,product=c6i.large"][..]
+            } else {
+                &[][..]
+            })
             .arg("-serial")
             .arg(format!("file:{}", dir.path().join("serial.log").display()))
             .args(["-device", "virtio-serial"])

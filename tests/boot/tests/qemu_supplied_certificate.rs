@@ -2,40 +2,14 @@
 //! certificate from fw_cfg, installs it, starts nginx, and serves HTTPS that verifies for
 //! the domain; its own status says healthy and no unit failed.
 
-use boot_tests::{BootSpec, Guest};
+use boot_tests::{test_certificate, BootSpec, Guest};
 use meet_agent::encoding::gzip_base64;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 const DOMAIN: &str = "meet.example.test";
 
-struct Ca {
-    root_pem: String,
-    chain_pem: String,
-    key_pem: String,
-}
-
-fn issue(domain: &str) -> Ca {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name
-        .push(DnType::CommonName, "Boot Test Root");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let root = ca.clone().self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec![domain.to_string()])
-        .unwrap()
-        .signed_by(&key, &Issuer::new(ca, &ca_key))
-        .unwrap();
-    Ca {
-        root_pem: root.pem(),
-        chain_pem: leaf.pem(),
-        key_pem: key.serialize_pem(),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https() {
-    let ca = issue(DOMAIN);
+    let ca = test_certificate(DOMAIN);
     let config = format!(
         "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = \"{}\"\nkey = \"{}\"\n",
         gzip_base64(ca.chain_pem.as_bytes()).unwrap(),
@@ -84,7 +58,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https() {
-    let ca = issue(DOMAIN);
+    let ca = test_certificate(DOMAIN);
     let config = format!(
         "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
         ca.chain_pem, ca.key_pem
