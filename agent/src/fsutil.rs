@@ -12,8 +12,28 @@ use std::path::Path;
 /// Returns `false` and touches nothing when the file already holds exactly these bytes with
 /// this mode, so reruns with unchanged input change no file.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<bool> {
+    write_atomic_owned(path, contents, mode, None)
+}
+
+/// As [`write_atomic`], for a file a service account reads: group `group` with `mode`
+/// when that group exists on this system, else root's alone (`0600`).
+pub fn write_atomic_for_group(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    group: &str,
+) -> Result<bool> {
+    match nix::unistd::Group::from_name(group).ok().flatten() {
+        Some(g) => write_atomic_owned(path, contents, mode, Some(g.gid.as_raw())),
+        None => write_atomic_owned(path, contents, 0o600, None),
+    }
+}
+
+fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> Result<bool> {
     if let Ok(meta) = fs::metadata(path) {
+        use std::os::unix::fs::MetadataExt;
         if meta.permissions().mode() & 0o7777 == mode
+            && gid.is_none_or(|g| meta.gid() == g)
             && meta.len() == contents.len() as u64
             && fs::read(path).is_ok_and(|old| old == contents)
         {
@@ -38,6 +58,10 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<bool> {
             .mode(mode)
             .open(&tmp)
             .with_context(|| format!("failed to create {}", tmp.display()))?;
+        if let Some(gid) = gid {
+            std::os::unix::fs::fchown(&file, None, Some(gid))
+                .with_context(|| format!("failed to give {} to group {gid}", tmp.display()))?;
+        }
         // The umask may have narrowed the mode given to open(2); set it exactly.
         file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.write_all(contents)?;

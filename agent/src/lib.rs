@@ -10,6 +10,7 @@ pub mod dns;
 pub mod encoding;
 pub mod fsutil;
 pub mod instance;
+pub mod jitsi;
 pub mod logging;
 pub mod paths;
 pub mod source;

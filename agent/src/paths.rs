@@ -5,6 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
+/// The installed web certificate's folder, as seen on the machine (what other services'
+/// configuration names).
+pub const TLS_DIR: &str = "/etc/meet-agent/tls";
+/// The installed chain, leaf first.
+pub const TLS_FULLCHAIN: &str = "/etc/meet-agent/tls/fullchain.pem";
+/// The installed private key.
+pub const TLS_PRIVKEY: &str = "/etc/meet-agent/tls/privkey.pem";
+
 /// The locations the agent reads and writes, all below one root directory.
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -43,17 +51,17 @@ impl Paths {
 
     /// Directory of the installed web certificate and key.
     pub fn tls_dir(&self) -> PathBuf {
-        self.join("/etc/meet-agent/tls")
+        self.join(TLS_DIR)
     }
 
     /// Installed certificate chain (leaf first), the path nginx, prosody and coturn use.
     pub fn tls_fullchain(&self) -> PathBuf {
-        self.tls_dir().join("fullchain.pem")
+        self.join(TLS_FULLCHAIN)
     }
 
     /// Installed private key (mode 0600).
     pub fn tls_privkey(&self) -> PathBuf {
-        self.tls_dir().join("privkey.pem")
+        self.join(TLS_PRIVKEY)
     }
 
     /// systemd's machine id, used as the instance id when the source has none.

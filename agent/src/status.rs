@@ -120,10 +120,21 @@ pub struct Report {
     pub identity: Option<crate::state::Identity>,
     /// The installed certificate.
     pub certificate: Option<CertificateView>,
+    /// The per-instance secrets: whose they are and their fingerprints (never the values).
+    pub secrets: Option<SecretsView>,
     /// Every step in pipeline order.
     pub steps: Vec<StepView>,
     /// The stack's services.
     pub services: ServicesView,
+}
+
+/// The per-instance secrets as status shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretsView {
+    /// The instance they were made for.
+    pub instance_id: Option<String>,
+    /// Name -> `sha256:` and 16 hex digits of the value's digest.
+    pub fingerprints: std::collections::BTreeMap<&'static str, String>,
 }
 
 /// Builds the report from the state file, the installed certificate and systemd.
@@ -204,6 +215,14 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         image,
         identity: state.identity,
         certificate,
+        // Unreadable secrets show as none here; the secrets step reports why.
+        secrets: crate::jitsi::secrets::Secrets::load(paths)
+            .ok()
+            .flatten()
+            .map(|s| SecretsView {
+                fingerprints: s.fingerprints(),
+                instance_id: s.instance_id,
+            }),
         steps,
         services,
     })

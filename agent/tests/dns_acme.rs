@@ -328,6 +328,8 @@ fn update_on_first_boot_and_after_start() {
     // Apply::Never touches no DNS, so no challtestsrv is needed.
     let endpoint = DdnsEndpoint::start(0, Apply::Never);
     let root = Root::new();
+    // The instance is known by its machine-id, as on any booted system.
+    root.write("/etc/machine-id", "44444444444444444444444444444444\n");
     root.config(
         "00.toml",
         "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\npublic_ipv4 = \"203.0.113.7\"\n[dns]\nupdate_on = [\"first-boot\", \"after-start\"]\n",

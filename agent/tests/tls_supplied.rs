@@ -29,7 +29,7 @@ fn installed(root: &Root) -> (String, String) {
 }
 
 #[test]
-fn pem_files_install_with_key_0600_and_rerun_changes_nothing() {
+fn pem_files_install_with_a_private_key_and_rerun_changes_nothing() {
     let ca = TestCa::new();
     let leaf = ca.leaf(&[DOMAIN]);
     let root = Root::new();
@@ -43,7 +43,16 @@ fn pem_files_install_with_key_0600_and_rerun_changes_nothing() {
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
     assert_eq!(key_pem.trim(), leaf.key_pem.trim());
     let key_meta = std::fs::metadata(root.join("/etc/meet-agent/tls/privkey.pem")).unwrap();
-    assert_eq!(key_meta.permissions().mode() & 0o777, 0o600);
+    // 0640 root:ssl-cert where that group exists (prosody and coturn read it through it),
+    // else 0600.
+    match nix::unistd::Group::from_name("ssl-cert").unwrap() {
+        Some(group) => {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(key_meta.permissions().mode() & 0o777, 0o640);
+            assert_eq!(key_meta.gid(), group.gid.as_raw());
+        }
+        None => assert_eq!(key_meta.permissions().mode() & 0o777, 0o600),
+    }
 
     let before: Vec<(u64, i64)> = ["fullchain.pem", "privkey.pem"]
         .iter()

@@ -93,6 +93,12 @@ mkdir -p /usr/share/ryo-jitsi
   printf '],"built_at":"%s"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >/usr/share/ryo-jitsi/image.json
 
+# prosody and coturn run as their own users; they read the web certificate's key through
+# Debian's ssl-cert group, which meet-agent gives the installed key (0640 root:ssl-cert).
+for user in prosody turnserver; do
+  if id "$user" >/dev/null 2>&1; then usermod -a -G ssl-cert "$user"; fi
+done
+
 # The stack stays stopped and disabled: meet-agent starts it once this instance is set up.
 for unit in nginx prosody coturn jicofo jitsi-videobridge2; do
   if systemctl list-unit-files "$unit.service" >/dev/null 2>&1; then

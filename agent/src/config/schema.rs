@@ -19,8 +19,8 @@ pub struct Config {
     pub dns: Dns,
     /// The web certificate.
     pub tls: Tls,
-    /// Jitsi component settings (reserved).
-    pub jitsi: Reserved,
+    /// Jitsi component settings.
+    pub jitsi: Jitsi,
     /// Machine tuning (reserved).
     pub tune: Reserved,
     /// Scheduled and idle shutdown (reserved).
@@ -308,6 +308,42 @@ impl Default for Acme {
             eab_hmac_key: None,
             staging_dry_run: false,
             dry_run_directory: None,
+        }
+    }
+}
+
+/// `[jitsi]`: the Jitsi stack.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Jitsi {
+    /// TURN (coturn).
+    pub turn: Turn,
+}
+
+/// `[jitsi.turn]`: coturn, for clients whose network blocks the bridge's UDP port.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Turn {
+    /// Plain TURN port (UDP and TCP).
+    pub port: u16,
+    /// TURN over TLS port.
+    pub tls_port: u16,
+    /// Addresses to listen on; empty means all.
+    pub listen: Vec<String>,
+    /// Lowest relay port.
+    pub relay_min_port: u16,
+    /// Highest relay port.
+    pub relay_max_port: u16,
+}
+
+impl Default for Turn {
+    fn default() -> Self {
+        Self {
+            port: 3478,
+            tls_port: 5349,
+            listen: Vec::new(),
+            relay_min_port: 49152,
+            relay_max_port: 65535,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct Settings {
     pub public_ip_url: Option<String>,
     /// Dynamic DNS and the DNS wait.
     pub dns: crate::dns::DnsSettings,
+    /// The Jitsi stack.
+    pub jitsi: crate::jitsi::JitsiSettings,
 }
 
 /// A supplied certificate/key pair, still encoded as given.
@@ -100,9 +102,11 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     } else {
         None
     };
+    let jitsi = jitsi_settings(config, &fail)?;
     Ok(Settings {
         acme,
         dns,
+        jitsi,
         public_ip_url: config.server.public_ip_url.clone(),
         domain,
         public_ipv4,
@@ -213,6 +217,55 @@ fn acme_settings(
         http_listen,
         timeout: Duration::from_secs(a.timeout_seconds),
         contact_email: contact_email.clone(),
+    })
+}
+
+fn jitsi_settings(
+    config: &Config,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<crate::jitsi::JitsiSettings> {
+    let t = &config.jitsi.turn;
+    for (key, port) in [
+        ("jitsi.turn.port", t.port),
+        ("jitsi.turn.tls_port", t.tls_port),
+    ] {
+        if port == 0 {
+            return Err(fail(key, "must be a port between 1 and 65535".into()));
+        }
+    }
+    if t.port == t.tls_port {
+        return Err(fail(
+            "jitsi.turn.tls_port",
+            format!(
+                "is the same as jitsi.turn.port ({}); TURN and TURN over TLS need two ports",
+                t.port
+            ),
+        ));
+    }
+    if t.relay_min_port < 1024 || t.relay_min_port >= t.relay_max_port {
+        return Err(fail(
+            "jitsi.turn.relay_min_port",
+            format!(
+                "{}..{} is not a port range above 1023 (relay_min_port below relay_max_port)",
+                t.relay_min_port, t.relay_max_port
+            ),
+        ));
+    }
+    let listen = t
+        .listen
+        .iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|_| fail("jitsi.turn.listen", format!("`{a}` is not an IP address")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(crate::jitsi::JitsiSettings {
+        turn: crate::jitsi::coturn::TurnSettings {
+            port: t.port,
+            tls_port: t.tls_port,
+            listen,
+            relay_ports: (t.relay_min_port, t.relay_max_port),
+        },
     })
 }
 

@@ -6,14 +6,14 @@ use super::{Outcome, StepName};
 /// The honest outcome of a step this build does not implement yet.
 pub fn run(step: StepName) -> Outcome {
     let what = match step {
-        StepName::Secrets => "per-instance Jitsi secrets are not part of this build yet",
-        StepName::Jitsi => "Jitsi component configuration is not part of this build yet",
         StepName::Tune => "videobridge and kernel tuning are not part of this build yet",
         StepName::Schedule => "scheduled and idle shutdown are not part of this build yet",
         StepName::Updates => "security updates are not part of this build yet",
         StepName::Identity
         | StepName::Ddns
         | StepName::DnsWait
+        | StepName::Secrets
+        | StepName::Jitsi
         | StepName::Tls
         | StepName::Start => "this step has its own module",
     };

@@ -3,7 +3,9 @@
 mod ddns;
 mod dns_wait;
 mod identity;
+mod jitsi;
 mod later;
+mod secrets;
 mod start;
 mod tls;
 
@@ -131,6 +133,8 @@ pub struct Context<'a> {
     pub dns_blocked: Option<String>,
     /// Whether this is the instance's first run (another instance id, or none before).
     pub first_boot: bool,
+    /// This instance's id (the provider's, else the machine-id).
+    pub instance_id: Option<String>,
     /// The state as saved before the current step, for progress reports.
     snapshot: State,
 }
@@ -252,6 +256,7 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         tls_changed: false,
         dns_blocked: None,
         first_boot: !ran_before || previous_instance != instance_id,
+        instance_id: instance_id.clone(),
         snapshot: State::default(),
     };
     state.identity = Some(ctx.identity.clone());
@@ -314,6 +319,8 @@ async fn run_step(
         StepName::Identity => identity::run(ctx),
         StepName::Ddns => ddns::run(ctx, ddns::Phase::Boot).await,
         StepName::DnsWait => dns_wait::run(ctx).await,
+        StepName::Secrets => secrets::run(ctx),
+        StepName::Jitsi => jitsi::run(ctx),
         StepName::Tls => tls::run(ctx).await,
         StepName::Start => start::run(ctx).await,
         other => Ok(later::run(other)),
@@ -398,6 +405,7 @@ async fn run_without_config(
         tls_changed: false,
         dns_blocked: None,
         first_boot: false,
+        instance_id: None,
         snapshot: State::default(),
     };
     if let Err(e) = tls::ensure_fallback(&mut ctx) {

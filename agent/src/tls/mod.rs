@@ -13,14 +13,25 @@ pub mod verify;
 pub use inspect::CertSummary;
 pub use material::{KeyPem, Pair};
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, write_atomic_for_group};
 use crate::paths::Paths;
 use anyhow::Result;
 
-/// Installs `pair` at the stable paths (key 0600 first, then the chain), each atomically.
+/// The group that may read the installed key (Debian's convention for TLS keys).
+pub const KEY_GROUP: &str = "ssl-cert";
+
+/// Installs `pair` at the stable paths (key first: 0640 root:ssl-cert, or 0600 where that
+/// group does not exist; then the chain, 0644), each atomically.
 /// Returns whether either file changed.
 pub fn install(paths: &Paths, pair: &Pair) -> Result<bool> {
-    let key_changed = write_atomic(&paths.tls_privkey(), pair.key.pem().as_bytes(), 0o600)?;
+    // prosody and coturn run as their own users and read the key through Debian's
+    // ssl-cert group (the image adds them to it); without that group it stays root's.
+    let key_changed = write_atomic_for_group(
+        &paths.tls_privkey(),
+        pair.key.pem().as_bytes(),
+        0o640,
+        KEY_GROUP,
+    )?;
     let chain_changed = write_atomic(&paths.tls_fullchain(), pair.chain_pem().as_bytes(), 0o644)?;
     Ok(key_changed || chain_changed)
 }

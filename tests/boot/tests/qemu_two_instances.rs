@@ -1,6 +1,7 @@
 //! Boot scenario 4 (issue 5): two instances booted from one image share no identity: each
 //! has its own machine-id and its own SSH host keys (made at first boot, never baked in).
-//! Jitsi's per-instance secrets join this check when the secrets step exists (issue 6).
+//! Nor any of the Jitsi secrets the agent makes per instance (compared by the fingerprints
+//! status shows; the values never leave the machine).
 
 use boot_tests::{BootSpec, Guest};
 use std::time::Duration;
@@ -50,6 +51,13 @@ fn two_instances_from_one_image_have_their_own_machine_id_and_host_keys() {
             !keys_b.contains(key),
             "two instances share SSH host key {key}"
         );
+    }
+    let prints = |r: &boot_tests::Report| r.status["secrets"]["fingerprints"].clone();
+    let (pa, pb) = (prints(&a), prints(&b));
+    let names = pa.as_object().map(|o| o.len()).unwrap_or(0);
+    assert_eq!(names, 4, "secrets of the first: {pa}");
+    for (name, print) in pa.as_object().into_iter().flatten() {
+        assert_ne!(&pb[name], print, "two instances share {name}");
     }
     // And both came up without a failed unit.
     assert!(a.failed_units.is_empty() && b.failed_units.is_empty());
