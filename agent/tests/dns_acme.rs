@@ -108,6 +108,12 @@ fn dns_never_converging_places_no_order_and_says_who_answers_what() {
             .contains("answers A 192.0.2.1"),
         "{running}"
     );
+    // A timer's run meanwhile waits for the boot's run to finish (one run at a time).
+    root.run(&["renew", "--retry"]);
+    assert!(
+        agent.try_wait().unwrap().is_some(),
+        "renew ran while the boot's run was still going"
+    );
     assert_eq!(agent.wait().unwrap().code(), Some(1));
 
     let out = root.run(&["status"]);

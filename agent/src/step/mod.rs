@@ -217,8 +217,10 @@ pub enum RunResult {
     NotStarted,
 }
 
-/// Runs the selected steps in order, recording each in the state file.
+/// Runs the selected steps in order, recording each in the state file. One run at a time:
+/// the boot's run, the renewal timer's and the retry timer's wait for each other.
 pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
+    let _lock = lock(paths)?;
     let state_path = paths.state_file();
     let mut state = State::load(&state_path)?;
     if selection == Selection::Retry {
@@ -414,6 +416,24 @@ async fn run_without_config(
     state.save(&paths.state_file())?;
     notify::ready(&format!("failed: {error}"));
     Ok(RunResult::NotStarted)
+}
+
+/// Takes the agent's run lock, waiting for a run in progress to finish.
+fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
+    use anyhow::Context as _;
+    let path = paths.join("/var/lib/meet-agent/run.lock");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create folder {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("failed to open {}", path.display()))?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow::anyhow!("failed to lock {}: {e}", path.display()))
 }
 
 fn machine_id(paths: &Paths) -> Option<String> {
