@@ -30,6 +30,7 @@ const EXIT_CODES: &str = "Exit codes:
   renew         as run
   status        0 healthy, 1 degraded, 2 failed or not run
   config check  0 valid, 1 invalid
+  user          0 done, 1 refused (the message says why)
   any command   2 on a usage error, 3 on an unexpected error";
 
 /// Subcommands.
@@ -58,6 +59,12 @@ pub enum Command {
         /// What to do with it.
         #[command(subcommand)]
         action: ConfigAction,
+    },
+    /// Manage the users who may open rooms (jitsi.auth = "secure-domain").
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::users::UserAction,
     },
     /// Certificate helpers.
     Cert {

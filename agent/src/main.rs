@@ -73,6 +73,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Ok(0)
             }
         },
+        Command::User { action } => match instance::load(&paths).await {
+            Err(e) => {
+                eprintln!("meet-agent: {:#}", e.error());
+                Ok(1)
+            }
+            Ok(effective) => match meet_agent::users::run(&effective.settings, &action) {
+                Ok(()) => Ok(0),
+                Err(e) => {
+                    eprintln!("meet-agent: {e:#}");
+                    Ok(1)
+                }
+            },
+        },
         Command::Cert {
             action: CertAction::Encode { file },
         } => {

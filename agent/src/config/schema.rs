@@ -316,8 +316,27 @@ impl Default for Acme {
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Jitsi {
+    /// Who may create rooms: `open`, `secure-domain` or `jwt`.
+    pub auth: AuthMode,
+    /// JWT: the application id tokens carry (`aud`/`iss`).
+    pub jwt_app_id: Option<String>,
+    /// JWT: the shared secret tokens are signed with; default a per-instance one.
+    pub jwt_app_secret: Option<Secret>,
     /// TURN (coturn).
     pub turn: Turn,
+}
+
+/// The `jitsi.auth` choice.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    /// Anyone may create rooms.
+    #[default]
+    Open,
+    /// Registered users create rooms; guests may join them.
+    SecureDomain,
+    /// A signed token (JWT) is needed; moderator rights come from its claims.
+    Jwt,
 }
 
 /// `[jitsi.turn]`: coturn, for clients whose network blocks the bridge's UDP port.

@@ -259,7 +259,18 @@ fn jitsi_settings(
                 .map_err(|_| fail("jitsi.turn.listen", format!("`{a}` is not an IP address")))
         })
         .collect::<Result<Vec<_>>>()?;
+    let j = &config.jitsi;
+    if j.auth == super::schema::AuthMode::Jwt && j.jwt_app_id.is_none() {
+        return Err(fail(
+            "jitsi.auth",
+            "is \"jwt\" but jitsi.jwt_app_id is not set; set the application id your tokens carry"
+                .into(),
+        ));
+    }
     Ok(crate::jitsi::JitsiSettings {
+        auth: j.auth,
+        jwt_app_id: j.jwt_app_id.clone(),
+        jwt_app_secret: j.jwt_app_secret.clone(),
         turn: crate::jitsi::coturn::TurnSettings {
             port: t.port,
             tls_port: t.tls_port,

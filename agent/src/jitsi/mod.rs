@@ -3,11 +3,21 @@
 //! and only when their content changes; each has a documented local file for additions.
 
 pub mod coturn;
+pub mod prosody;
+pub mod prosodyctl;
 pub mod secrets;
+
+pub use crate::config::schema::AuthMode;
 
 /// Validated `[jitsi]` settings.
 #[derive(Debug, Clone)]
 pub struct JitsiSettings {
+    /// Who may create rooms.
+    pub auth: AuthMode,
+    /// JWT application id (JWT mode).
+    pub jwt_app_id: Option<String>,
+    /// A configured JWT secret (else the per-instance one).
+    pub jwt_app_secret: Option<crate::config::schema::Secret>,
     /// TURN (coturn).
     pub turn: coturn::TurnSettings,
 }

@@ -54,6 +54,22 @@ impl Root {
         self.command(args, env).output().expect("run meet-agent")
     }
 
+    /// Runs the real binary with `stdin` as its standard input.
+    pub fn run_stdin(&self, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args, env)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start meet-agent");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+        drop(input);
+        child.wait_with_output().expect("run meet-agent")
+    }
+
     /// Starts the real binary with this root without waiting for it.
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         self.command(args, &[])

@@ -1,0 +1,195 @@
+//! prosody's accounts through its own `prosodyctl`: passwords go to it on stdin, never on
+//! a command line (which any local user can read in /proc). `MEET_AGENT_PROSODY_CONFIG`
+//! points it at another configuration (tests, unusual installs).
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// How to run prosodyctl.
+#[derive(Debug, Clone, Default)]
+pub struct Prosodyctl {
+    config: Option<PathBuf>,
+}
+
+/// What became of an account change.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Done {
+    /// A new account.
+    Created,
+    /// An existing account's password was set.
+    PasswordSet,
+}
+
+impl Prosodyctl {
+    /// prosodyctl with the configuration named by `MEET_AGENT_PROSODY_CONFIG`, if set.
+    pub fn from_env() -> Self {
+        Self {
+            config: std::env::var_os("MEET_AGENT_PROSODY_CONFIG").map(PathBuf::from),
+        }
+    }
+
+    /// Whether prosodyctl is installed.
+    pub fn available() -> bool {
+        Command::new("prosodyctl")
+            .arg("--help")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok()
+    }
+
+    /// Runs `prosodyctl ARGS` with `input` on stdin; returns its combined output.
+    fn run(&self, args: &[&str], input: &str) -> Result<(bool, String)> {
+        let mut cmd = Command::new("prosodyctl");
+        if let Some(config) = &self.config {
+            cmd.arg("--config").arg(config);
+        }
+        let mut child = cmd
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run prosodyctl (is prosody installed?)")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A prosodyctl that fails early closes stdin; its own message says why.
+            let _ = stdin.write_all(input.as_bytes());
+        }
+        let out = child
+            .wait_with_output()
+            .context("prosodyctl did not finish")?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok((out.status.success(), text))
+    }
+
+    /// Creates `jid` with `password`, or fails if it exists.
+    pub fn add(&self, jid: &str, password: &str) -> Result<()> {
+        let (ok, text) = self.run(&["adduser", jid], &format!("{password}\n{password}\n"))?;
+        if ok {
+            Ok(())
+        } else if text.contains("already exists") {
+            bail!("{jid} already exists; use `meet-agent user passwd` to change its password")
+        } else {
+            Err(anyhow!(
+                "prosodyctl adduser {jid} failed: {}",
+                last_line(&text)
+            ))
+        }
+    }
+
+    /// Sets the password of an existing `jid`.
+    pub fn passwd(&self, jid: &str, password: &str) -> Result<()> {
+        let (ok, text) = self.run(&["passwd", jid], &format!("{password}\n{password}\n"))?;
+        if ok {
+            Ok(())
+        } else {
+            Err(anyhow!(
+                "prosodyctl passwd {jid} failed: {}",
+                last_line(&text)
+            ))
+        }
+    }
+
+    /// Creates `jid`, or sets its password when it exists.
+    pub fn ensure(&self, jid: &str, password: &str) -> Result<Done> {
+        match self.add(jid, password) {
+            Ok(()) => Ok(Done::Created),
+            Err(e) if e.to_string().contains("already exists") => {
+                self.passwd(jid, password).map(|()| Done::PasswordSet)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes `jid`.
+    pub fn delete(&self, jid: &str) -> Result<()> {
+        let (ok, text) = self.run(&["deluser", jid], "")?;
+        if ok {
+            Ok(())
+        } else {
+            Err(anyhow!(
+                "prosodyctl deluser {jid} failed: {}",
+                last_line(&text)
+            ))
+        }
+    }
+}
+
+/// prosodyctl's last meaningful line (its own error message).
+fn last_line(text: &str) -> String {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("Enter new") && !l.starts_with("Retype"))
+        .unwrap_or("no message")
+        .to_string()
+}
+
+/// The accounts of `host` in prosody's file storage below `data_path` (names are stored
+/// %-encoded: `meet.example.org` is `meet%2eexample%2eorg`).
+pub fn list(data_path: &std::path::Path, host: &str) -> Result<Vec<String>> {
+    let dir = data_path.join(encode(host)).join("accounts");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".dat").map(decode)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02x}")
+            }
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_names_round_trip() {
+        assert_eq!(encode("meet.example.org"), "meet%2eexample%2eorg");
+        assert_eq!(decode("meet%2eexample%2eorg"), "meet.example.org");
+        assert_eq!(decode("alice"), "alice");
+        assert_eq!(decode("a%2"), "a%2");
+    }
+}
