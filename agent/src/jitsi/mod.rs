@@ -4,6 +4,7 @@
 
 pub mod coturn;
 pub mod prosody;
+pub mod prosody_accounts;
 pub mod prosodyctl;
 pub mod secrets;
 

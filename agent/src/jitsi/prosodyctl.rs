@@ -13,31 +13,12 @@ pub struct Prosodyctl {
     config: Option<PathBuf>,
 }
 
-/// What became of an account change.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Done {
-    /// A new account.
-    Created,
-    /// An existing account's password was set.
-    PasswordSet,
-}
-
 impl Prosodyctl {
     /// prosodyctl with the configuration named by `MEET_AGENT_PROSODY_CONFIG`, if set.
     pub fn from_env() -> Self {
         Self {
             config: std::env::var_os("MEET_AGENT_PROSODY_CONFIG").map(PathBuf::from),
         }
-    }
-
-    /// Whether prosodyctl is installed.
-    pub fn available() -> bool {
-        Command::new("prosodyctl")
-            .arg("--help")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok()
     }
 
     /// Runs `prosodyctl ARGS` with `input` on stdin; returns its combined output.
@@ -96,17 +77,6 @@ impl Prosodyctl {
         }
     }
 
-    /// Creates `jid`, or sets its password when it exists.
-    pub fn ensure(&self, jid: &str, password: &str) -> Result<Done> {
-        match self.add(jid, password) {
-            Ok(()) => Ok(Done::Created),
-            Err(e) if e.to_string().contains("already exists") => {
-                self.passwd(jid, password).map(|()| Done::PasswordSet)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     /// Deletes `jid`.
     pub fn delete(&self, jid: &str) -> Result<()> {
         let (ok, text) = self.run(&["deluser", jid], "")?;
@@ -151,7 +121,8 @@ pub fn list(data_path: &std::path::Path, host: &str) -> Result<Vec<String>> {
     Ok(names)
 }
 
-fn encode(s: &str) -> String {
+/// prosody's storage name for `s` (every byte but letters and digits as `%xx`).
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() {

@@ -5,7 +5,7 @@
 
 use super::{settings, Context, Outcome};
 use crate::fsutil::{read_optional, write_atomic, write_atomic_for_group};
-use crate::jitsi::prosodyctl::Prosodyctl;
+use crate::jitsi::prosody_accounts;
 use crate::jitsi::secrets::Secrets;
 use crate::jitsi::{coturn, prosody, AuthMode};
 use crate::paths::{TLS_FULLCHAIN, TLS_PRIVKEY};
@@ -97,7 +97,8 @@ fn word(changed: bool) -> &'static str {
 }
 
 /// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords, once per set
-/// of passwords (their fingerprints are remembered, never the passwords).
+/// of passwords (their fingerprints are remembered, never the passwords), in prosody's
+/// storage (`MEET_AGENT_PROSODY_DATA`, else /var/lib/prosody below the root).
 fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option<String>> {
     let marker = ctx.paths.join("/var/lib/meet-agent/prosody-accounts");
     let prints = secrets.fingerprints();
@@ -108,24 +109,15 @@ fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option
     if read_optional(&marker)?.is_some_and(|b| b == wanted.as_bytes()) {
         return Ok(None);
     }
-    // Below --root (tests, image builds) the machine's own prosody is not ours to change.
-    if ctx.paths.root() != std::path::Path::new("/")
-        && std::env::var_os("MEET_AGENT_PROSODY_CONFIG").is_none()
-    {
-        return Ok(Some(
-            "prosody accounts left alone (--root without MEET_AGENT_PROSODY_CONFIG)".into(),
-        ));
-    }
-    if !Prosodyctl::available() {
-        anyhow::bail!(
-            "prosodyctl is not installed, so jicofo's and the videobridge's accounts were not made"
-        );
-    }
-    let ctl = Prosodyctl::from_env();
-    ctl.ensure(&format!("focus@auth.{domain}"), &secrets.focus_password)?;
-    ctl.ensure(&format!("jvb@auth.{domain}"), &secrets.jvb_password)?;
+    let data = std::env::var_os("MEET_AGENT_PROSODY_DATA").map_or_else(
+        || ctx.paths.join("/var/lib/prosody"),
+        std::path::PathBuf::from,
+    );
+    let auth_host = format!("auth.{domain}");
+    prosody_accounts::write(&data, &auth_host, "focus", &secrets.focus_password)?;
+    prosody_accounts::write(&data, &auth_host, "jvb", &secrets.jvb_password)?;
     write_atomic(&marker, wanted.as_bytes(), 0o600)?;
     Ok(Some(format!(
-        "prosody accounts focus@auth.{domain} and jvb@auth.{domain} set"
+        "prosody accounts focus@{auth_host} and jvb@{auth_host} set"
     )))
 }
