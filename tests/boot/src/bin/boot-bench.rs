@@ -76,6 +76,20 @@ async fn main() -> Result<()> {
             "run {run}: boot-to-ready {:.1} s = kernel+systemd to agent start {:.1} s, agent run {:.2} s (steps {:.2} s), rest (nginx start, HTTPS poll) {:.1} s",
             row[0], row[1], row[2], row[3], row[0] - row[1] - row[2]
         );
+        let slow: Vec<String> = r.status["steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["duration_ms"].as_u64().unwrap_or(0) >= 100)
+            .map(|s| {
+                format!(
+                    "{} {} ms",
+                    s["name"].as_str().unwrap_or("?"),
+                    s["duration_ms"]
+                )
+            })
+            .collect();
+        println!("  steps of 100 ms or more: {}", slow.join(", "));
         rows.push(row);
     }
     let median = |i: usize| {
