@@ -7,17 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
-cargo build --release --locked >/dev/null 2>&1
-bin=$PWD/target/release/meet-agent
-work=$(mktemp -d)
-PIDS=()
 # shellcheck source=bench/lib-pebble.sh
 . bench/lib-pebble.sh
-trap 'stop_all; rm -rf "$work"' EXIT
-start_pebble
+bench_setup
 domain=bench.example.test
 set_a "$domain" 127.0.0.1
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bench-bus
 
 measure() { # NAME COMMAND...: appends "wall rss" to $work/NAME.times
   local name=$1; shift

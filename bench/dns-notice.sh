@@ -5,15 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
-cargo build --release --locked >/dev/null 2>&1
-bin=$PWD/target/release/meet-agent
-work=$(mktemp -d)
-PIDS=()
 # shellcheck source=bench/lib-pebble.sh
 . bench/lib-pebble.sh
-trap 'stop_all; rm -rf "$work"' EXIT
-start_pebble
-export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bench-bus
+bench_setup
 now() { date +%s.%N; }
 
 for i in $(seq "$runs"); do

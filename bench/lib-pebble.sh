@@ -1,8 +1,20 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2154 # $work and PIDS come from the sourcing script
-# Sourced by the ACME benchmarks: starts Debian's pebble and pebble-challtestsrv on
-# 127.0.0.1 (as the tests do, with openssl's CLI making the listener certificate) and
-# defines helpers. Needs $work (a scratch folder, removed by the caller's trap).
+# Sourced by the ACME benchmarks: `bench_setup` builds the release agent ($bin), makes a
+# scratch folder ($work) removed on exit, and starts Debian's pebble and
+# pebble-challtestsrv on 127.0.0.1 (as the tests do, with openssl's CLI making the
+# listener certificate); the other functions are helpers for the runs.
+
+bench_setup() {
+  cargo build --release --locked >/dev/null 2>&1
+  # shellcheck disable=SC2034 # used by the sourcing benchmark
+  bin=$PWD/target/release/meet-agent
+  work=$(mktemp -d)
+  PIDS=()
+  trap 'stop_all; rm -rf "$work"' EXIT
+  start_pebble
+  # No system bus here: the start step reports that and moves on.
+  export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/nonexistent/bench-bus
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

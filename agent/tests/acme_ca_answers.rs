@@ -141,7 +141,7 @@ fn a_rate_limit_is_honoured_until_the_cas_retry_after() {
     let directory = stand_in(&pebble, Takeover::RateLimit);
     let root = agent(&pebble, &directory);
     let out = root.run(&["run"]);
-    let tls = root.state()["steps"]["tls"].clone();
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "degraded", "{tls}\n{}", text(&out));
     let message = tls["message"].as_str().unwrap();
     assert!(message.contains("rateLimited"), "{message}");
@@ -162,10 +162,7 @@ fn a_rate_limit_is_honoured_until_the_cas_retry_after() {
     );
     // The retry timer's next run does not ask the CA again.
     let out = root.run(&["renew", "--retry"]);
-    let message = root.state()["steps"]["tls"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let message = root.message("tls");
     assert!(
         message.starts_with("no ACME order placed before"),
         "{message}\n{}",

@@ -17,7 +17,7 @@ fn http01_certificate_is_issued_installed_verifies_and_is_reused() {
     let root = Root::new();
     root.config("00.toml", &pebble.agent_config(DOMAIN));
     let out = root.run(&["run"]);
-    let tls = root.state()["steps"]["tls"].clone();
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
     assert!(
         tls["message"].as_str().unwrap().contains("installed"),
@@ -32,9 +32,9 @@ fn http01_certificate_is_issued_installed_verifies_and_is_reused() {
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(pebble.issued(), 1, "no second certificate");
-    assert!(root.state()["steps"]["tls"]["message"]
+    assert!(root
+        .message("tls")
         .as_str()
-        .unwrap()
         .contains("keeping the certificate"));
 }
 
@@ -64,7 +64,7 @@ fn unresolvable_name_fails_in_the_cas_words_and_keeps_the_fallback() {
     root.config("10-nowait.toml", "[dns.wait]\nenabled = false\n");
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let tls = root.state()["steps"]["tls"].clone();
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "degraded");
     let message = tls["message"].as_str().unwrap();
     assert!(message.contains("validation failed"), "{message}");
@@ -82,10 +82,7 @@ fn ca_down_keeps_the_fallback_and_says_so() {
     root.config("10-nowait.toml", "[dns.wait]\nenabled = false\n");
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let message = root.state()["steps"]["tls"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let message = root.message("tls");
     assert!(
         message.contains("ACME with https://127.0.0.1:"),
         "{message}"

@@ -219,7 +219,7 @@ async fn supplied_certificate_on_agent_and_nginx_image_is_healthy() {
         !calls_now.iter().any(|c| c.starts_with("StartUnit prosody")),
         "missing units are not started"
     );
-    let start = root.state()["steps"]["start"].clone();
+    let start = root.step("start");
     assert_eq!(start["state"], "ok", "{start}");
     assert!(start["message"]
         .as_str()
@@ -303,10 +303,7 @@ async fn a_changed_certificate_reloads_running_consumers_and_an_unchanged_one_do
             .contains(&"ReloadUnit nginx.service replace".to_string()),
         "--step tls reloads too"
     );
-    assert!(root.state()["steps"]["tls"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("reloaded nginx"));
+    assert!(root.message("tls").as_str().contains("reloaded nginx"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

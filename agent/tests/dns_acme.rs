@@ -24,10 +24,6 @@ fn agent_for(pebble: &Pebble) -> Root {
     root
 }
 
-fn step(root: &Root, name: &str) -> serde_json::Value {
-    root.state()["steps"][name].clone()
-}
-
 #[test]
 fn ddns_then_dns_wait_then_http01_issues_a_certificate() {
     let pebble = Pebble::start(0);
@@ -43,7 +39,7 @@ fn ddns_then_dns_wait_then_http01_issues_a_certificate() {
     let out = root.run(&["run"]);
     let all = text(&out);
 
-    let ddns = step(&root, "ddns");
+    let ddns = root.step("ddns");
     assert_eq!(ddns["state"], "ok", "{ddns}\n{all}");
     assert!(
         ddns["message"]
@@ -54,7 +50,7 @@ fn ddns_then_dns_wait_then_http01_issues_a_certificate() {
     );
     assert_eq!(endpoint.hits.load(Ordering::SeqCst), 1);
 
-    let wait = step(&root, "dns-wait");
+    let wait = root.step("dns-wait");
     assert_eq!(wait["state"], "ok", "{wait}\n{all}");
     let message = wait["message"].as_str().unwrap();
     assert!(message.starts_with("all servers agree after"), "{message}");
@@ -65,7 +61,7 @@ fn ddns_then_dns_wait_then_http01_issues_a_certificate() {
         "the old answer was never seen:\n{all}"
     );
 
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "ok", "{tls}\n{all}");
     assert_eq!(pebble.issued(), 1);
     common::verify_installed(&root, &pebble.issuing_root(), DOMAIN).unwrap();
@@ -117,7 +113,7 @@ fn dns_never_converging_places_no_order_and_says_who_answers_what() {
     assert_eq!(agent.wait().unwrap().code(), Some(1));
 
     let out = root.run(&["status"]);
-    let wait = step(&root, "dns-wait");
+    let wait = root.step("dns-wait");
     assert_eq!(wait["state"], "failed", "{wait}\n{}", text(&out));
     let message = wait["message"].as_str().unwrap();
     let port = pebble.dns_port;
@@ -129,7 +125,7 @@ fn dns_never_converging_places_no_order_and_says_who_answers_what() {
     ] {
         assert!(message.contains(&needle), "`{needle}` missing: {message}");
     }
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "degraded", "{tls}");
     assert!(
         tls["message"]
@@ -151,7 +147,7 @@ fn dns_never_converging_places_no_order_and_says_who_answers_what() {
     pebble.point_at_loopback(DOMAIN);
     let out = root.run(&["renew", "--retry"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(step(&root, "tls")["state"], "ok");
+    assert_eq!(root.step("tls")["state"], "ok");
     assert_eq!(pebble.issued(), 1);
     // Nothing failed any more: the retry timer's next run does nothing.
     let out = root.run(&["renew", "--retry"]);
@@ -177,7 +173,7 @@ fn ddns_failures_quote_the_provider_and_never_the_password() {
         &endpoint.update_config("wrong-password-123"),
     );
     let out = root.run(&["run", "-vvv"]);
-    let ddns = step(&root, "ddns");
+    let ddns = root.step("ddns");
     assert_eq!(ddns["state"], "failed", "{ddns}");
     let message = ddns["message"].as_str().unwrap();
     assert!(
@@ -196,7 +192,7 @@ fn ddns_failures_quote_the_provider_and_never_the_password() {
         &format!("[dns]\nupdate_timeout_seconds = 4\n[[dns.update]]\ntype = \"url\"\nurl = \"http://127.0.0.1:{dead}/update?h={{domain}}&pw={{password}}\"\npassword = \"pw-in-the-url\"\n"),
     );
     let out = root.run(&["run"]);
-    let message = step(&root, "ddns")["message"].as_str().unwrap().to_string();
+    let message = root.message("ddns");
     assert!(
         message.contains("cannot connect (after 3 attempts)"),
         "{message}"
@@ -218,7 +214,7 @@ fn tls_alpn01_certificate_is_issued() {
         ),
     );
     let out = root.run(&["run"]);
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
     assert_eq!(pebble.issued(), 1);
     common::verify_installed(&root, &pebble.issuing_root(), DOMAIN).unwrap();
@@ -233,13 +229,13 @@ fn ip_address_certificate_without_a_domain() {
         .replace("domain = \"meet.example.test\"\n", "");
     root.config("00.toml", &config);
     let out = root.run(&["run"]);
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
     assert!(
         tls["message"].as_str().unwrap().contains("127.0.0.1"),
         "{tls}"
     );
-    assert_eq!(step(&root, "dns-wait")["state"], "not-configured");
+    assert_eq!(root.step("dns-wait")["state"], "not-configured");
     common::verify_installed(&root, &pebble.issuing_root(), "127.0.0.1").unwrap();
 }
 
@@ -254,7 +250,7 @@ fn external_account_binding_is_required_and_used() {
     let root = agent_for(&pebble);
     // Without EAB the CA refuses the account, in its own words.
     let out = root.run(&["run"]);
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "degraded", "{tls}\n{}", text(&out));
     assert!(
         tls["message"]
@@ -268,7 +264,7 @@ fn external_account_binding_is_required_and_used() {
         &format!("[tls.acme]\neab_kid = \"kid-1\"\neab_hmac_key = \"{key}\"\n"),
     );
     let out = root.run(&["run"]);
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "ok", "{tls}\n{}", text(&out));
     assert!(!text(&out).contains(key));
     assert_eq!(pebble.issued(), 1);
@@ -285,7 +281,7 @@ fn staging_dry_run_guards_the_first_production_order() {
         &format!("[tls.acme]\nstaging_dry_run = true\ndry_run_directory = \"https://127.0.0.1:{dead}/dir\"\n"),
     );
     root.run(&["run"]);
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     assert_eq!(tls["state"], "degraded", "{tls}");
     assert!(
         tls["message"]
@@ -304,7 +300,7 @@ fn staging_dry_run_guards_the_first_production_order() {
         ),
     );
     let out = root.run(&["run"]);
-    assert_eq!(step(&root, "tls")["state"], "ok", "{}", text(&out));
+    assert_eq!(root.step("tls")["state"], "ok", "{}", text(&out));
     assert_eq!(pebble.issued(), 2);
     // orders() does count what reaches pebble, so the zero above means something.
     assert_eq!(pebble.orders(), 2);
@@ -319,7 +315,7 @@ fn a_ca_that_asked_to_wait_is_not_asked_again_before_then() {
         r#"{"retry_not_before":"2099-01-01T00:00:00Z","retry_reason":"too many certificates already issued (urn:ietf:params:acme:error:rateLimited)"}"#,
     );
     root.run(&["run"]);
-    let tls = step(&root, "tls");
+    let tls = root.step("tls");
     let message = tls["message"].as_str().unwrap();
     assert!(
         message.starts_with("no ACME order placed before 2099-01-01T00:00:00Z"),
@@ -344,7 +340,7 @@ fn update_on_first_boot_and_after_start() {
     root.run(&["run"]);
     // First boot: before the certificate and again after the start step.
     assert_eq!(endpoint.hits.load(Ordering::SeqCst), 2);
-    let message = step(&root, "ddns")["message"].as_str().unwrap().to_string();
+    let message = root.message("ddns");
     assert!(
         message.starts_with("after start: meet.example.test -> 203.0.113.7"),
         "{message}"

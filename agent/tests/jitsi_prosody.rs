@@ -183,7 +183,7 @@ client.disconnect()
 fn rendered_prosody_checks_clean_serves_users_and_refuses_wrong_passwords() {
     let s = Setup::new("secure-domain");
     let out = s.agent(&["run"], "");
-    let jitsi = s.root.state()["steps"]["jitsi"].clone();
+    let jitsi = s.root.step("jitsi");
     assert_eq!(jitsi["state"], "ok", "{jitsi}\n{}", text(&out));
     assert!(
         jitsi["message"].as_str().unwrap().contains(

@@ -18,7 +18,7 @@ fn site(root: &Root, cert: &str, key: &str) {
 }
 
 fn tls_step(root: &Root) -> serde_json::Value {
-    root.state()["steps"]["tls"].clone()
+    root.step("tls")
 }
 
 fn installed(root: &Root) -> (String, String) {

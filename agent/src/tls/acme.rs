@@ -210,13 +210,14 @@ async fn order_once(
             .await
             .map_err(|e| anyhow!("the CA refused the challenge: {e}"))?;
     }
-    // Validation usually takes a second or two: a gentle backoff (250 ms growing by a
-    // quarter) notices it within a fraction of a second without hammering the CA; a
-    // Retry-After from the CA still takes precedence (instant-acme honours it).
+    // Validation takes from milliseconds (a local CA) to a few seconds: polls from 100 ms
+    // growing by half notice it soon after without hammering the CA (doubling overshot
+    // by up to a second); a Retry-After from the CA takes precedence (instant-acme
+    // honours it).
     let retry = RetryPolicy::new()
         .timeout(acme.timeout)
-        .initial_delay(Duration::from_millis(250))
-        .backoff(1.25);
+        .initial_delay(Duration::from_millis(100))
+        .backoff(1.5);
     let status = order
         .poll_ready(&retry)
         .await

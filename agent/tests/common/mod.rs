@@ -101,6 +101,19 @@ impl Root {
         (out.status.code().unwrap_or(-1), json)
     }
 
+    /// One step's record in the state file.
+    pub fn step(&self, name: &str) -> serde_json::Value {
+        self.state()["steps"][name].clone()
+    }
+
+    /// One step's message in the state file.
+    pub fn message(&self, name: &str) -> String {
+        self.step(name)["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn state(&self) -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(self.join("/var/lib/meet-agent/state.json")).unwrap())
             .unwrap()
