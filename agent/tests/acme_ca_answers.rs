@@ -199,3 +199,38 @@ fn renewal_information_from_the_ca_triggers_an_early_renewal() {
     );
     assert_eq!(pebble.issued(), 2);
 }
+
+#[test]
+fn a_ca_that_never_answers_does_not_hold_up_a_boot_with_a_good_certificate() {
+    let pebble = Pebble::start(0);
+    let root = agent(&pebble, &pebble.directory.clone());
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("tls")["state"], "ok", "{}", text(&out));
+    // Now the CA's address accepts connections and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let config = std::fs::read_to_string(root.join("/etc/meet-agent/config.d/00.toml")).unwrap();
+    root.config(
+        "00.toml",
+        &config.replace(&pebble.directory, &format!("https://127.0.0.1:{port}/dir")),
+    );
+    let started = std::time::Instant::now();
+    let out = root.run(&["run"]);
+    let took = started.elapsed();
+    assert!(
+        root.message("tls").starts_with("keeping the certificate"),
+        "{}",
+        text(&out)
+    );
+    // dns-wait and tls each ask for renewal information once at most, 10 s each.
+    assert!(
+        took < std::time::Duration::from_secs(25),
+        "the boot took {took:?}"
+    );
+}

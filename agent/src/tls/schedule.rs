@@ -34,6 +34,9 @@ pub struct Schedule {
 /// How long to wait before asking again when the CA has no ARI or cannot be reached.
 const ARI_QUIET: Duration = Duration::from_secs(6 * 3600);
 
+/// How long one renewal-information request may take.
+const ARI_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Schedule {
     fn file(paths: &Paths) -> std::path::PathBuf {
         paths.join("/var/lib/meet-agent/acme/schedule.json")
@@ -70,7 +73,11 @@ pub async fn ari_says_renew(
         && schedule.ari_next_check.is_some_and(|t| t > now);
     if !fresh {
         schedule.ari_certificate = Some(id.clone());
-        match fetch(paths, acme, &der).await {
+        // Bounded: an unreachable CA must not hold up a boot whose certificate is fine.
+        let fetched = tokio::time::timeout(ARI_TIMEOUT, fetch(paths, acme, &der))
+            .await
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {ARI_TIMEOUT:?}")));
+        match fetched {
             Ok((start, end, retry)) => {
                 // RFC 9773 4.2: a uniformly random point in the window spreads the load;
                 // the sub-second clock is random enough for that.
