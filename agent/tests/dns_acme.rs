@@ -375,3 +375,23 @@ fn public_ip_url_is_the_last_resort_for_the_address() {
     root.run(&["run"]);
     assert_eq!(root.state()["identity"]["public_ipv4_source"], "config");
 }
+
+#[test]
+fn the_retry_timer_leaves_servers_without_acme_alone() {
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n",
+    );
+    root.run(&["run"]);
+    // Self-signed: the tls step is degraded, but no CA could change that.
+    assert_eq!(root.step("tls")["state"], "degraded");
+    let before = root.state();
+    let out = root.run(&["renew", "--retry"]);
+    assert!(
+        text(&out).contains("ACME is off; nothing to retry"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(root.state(), before, "the retry run changed the state");
+}

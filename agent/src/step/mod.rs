@@ -243,6 +243,11 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         Ok(effective) => effective,
         Err(load_error) => return run_without_config(paths, &mut state, load_error).await,
     };
+    if selection == Selection::Retry && effective.settings.acme.is_none() {
+        // Only a CA can have changed its mind since; anything else waits for `run`.
+        tracing::info!("ACME is off; nothing to retry");
+        return Ok(RunResult::Completed);
+    }
     state.run_error = None;
     let instance_id = effective
         .instance
