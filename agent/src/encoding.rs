@@ -7,6 +7,11 @@ use std::io::Read;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// Lower-case hexadecimal, two digits a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Whether `bytes` start with the gzip magic number.
 pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)

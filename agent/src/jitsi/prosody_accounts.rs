@@ -4,8 +4,9 @@
 //! password. Calling prosodyctl instead costs over a second per account on a small VM,
 //! most of the agent's first-boot time; the boot and prosody tests log in with these.
 
+use crate::encoding::hex;
 use crate::fsutil::write_atomic;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 use std::path::Path;
 
 /// prosody's default PBKDF2 iteration count (`default_iteration_count`).
@@ -15,12 +16,7 @@ const ITERATIONS: u32 = 10_000;
 /// the prosody user where it exists. The password must be SASLprep-stable (ours are
 /// base64url).
 pub fn write(data_path: &Path, host: &str, user: &str, password: &str) -> Result<()> {
-    let mut salt_bytes = [0u8; 16];
-    rustls::crypto::ring::default_provider()
-        .secure_random
-        .fill(&mut salt_bytes)
-        .map_err(|_| anyhow!("the system's random number generator failed"))?;
-    let salt: String = salt_bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let salt = hex(&super::secrets::random_bytes::<16>()?);
     let (stored_key, server_key) = scram_sha1(password, &salt, ITERATIONS);
     let text = format!(
         "return {{\n\t[\"salt\"] = \"{salt}\";\n\t[\"iteration_count\"] = {ITERATIONS};\n\t[\"stored_key\"] = \"{stored_key}\";\n\t[\"server_key\"] = \"{server_key}\";\n}};\n"
@@ -56,7 +52,6 @@ fn scram_sha1(password: &str, salt: &str, iterations: u32) -> (String, String) {
     let client_key = hmac::sign(&key, b"Client Key");
     let stored_key = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, client_key.as_ref());
     let server_key = hmac::sign(&key, b"Server Key");
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     (hex(stored_key.as_ref()), hex(server_key.as_ref()))
 }
 

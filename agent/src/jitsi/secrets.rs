@@ -39,15 +39,17 @@ pub fn file(paths: &Paths) -> std::path::PathBuf {
     paths.join("/var/lib/meet-agent/secrets.json")
 }
 
+/// `N` bytes from the kernel's random number generator (through ring).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| anyhow!("the system's random number generator failed"))?;
+    Ok(bytes)
+}
+
 /// 32 random characters (24 bytes, base64url): about 192 bits.
 fn random_secret() -> Result<String> {
-    let mut bytes = [0u8; 24];
-    // ring's generator through rustls (already the process's crypto): the kernel's getrandom.
-    rustls::crypto::ring::default_provider()
-        .secure_random
-        .fill(&mut bytes)
-        .map_err(|_| anyhow!("the system's random number generator failed"))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<24>()?))
 }
 
 impl Secrets {
@@ -67,11 +69,7 @@ impl Secrets {
     pub fn fingerprints(&self) -> std::collections::BTreeMap<&'static str, String> {
         let short = |value: &str| {
             let digest = ring::digest::digest(&ring::digest::SHA256, value.as_bytes());
-            let hex: String = digest.as_ref()[..8]
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            format!("sha256:{hex}")
+            format!("sha256:{}", crate::encoding::hex(&digest.as_ref()[..8]))
         };
         std::collections::BTreeMap::from([
             ("focus_password", short(&self.focus_password)),

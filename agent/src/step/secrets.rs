@@ -29,12 +29,7 @@ fn machine_id(ctx: &Context<'_>) -> Result<String> {
     if !current.is_empty() && current != "uninitialized" {
         return Ok("machine-id present".into());
     }
-    let mut bytes = [0u8; 16];
-    rustls::crypto::ring::default_provider()
-        .secure_random
-        .fill(&mut bytes)
-        .map_err(|_| anyhow::anyhow!("the system's random number generator failed"))?;
-    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let id = crate::encoding::hex(&crate::jitsi::secrets::random_bytes::<16>()?);
     write_atomic(&path, format!("{id}\n").as_bytes(), 0o444)?;
     Ok("machine-id made".into())
 }
