@@ -38,8 +38,8 @@ pub fn run(settings: &Settings, action: &UserAction) -> Result<()> {
         .ok_or_else(|| anyhow!("server.domain is not set; users belong to the site's domain"))?;
     if settings.jitsi.auth != AuthMode::SecureDomain {
         bail!(
-            "jitsi.auth is {:?}, so there are no users to manage; set jitsi.auth = \"secure-domain\" for registered users who open rooms",
-            settings.jitsi.auth
+            "jitsi.auth is \"{}\", so there are no users to manage; set jitsi.auth = \"secure-domain\" for registered users who open rooms",
+            settings.jitsi.auth.as_str()
         );
     }
     let ctl = Prosodyctl::from_env();

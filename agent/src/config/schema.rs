@@ -326,6 +326,17 @@ pub struct Jitsi {
     pub turn: Turn,
 }
 
+impl AuthMode {
+    /// The value as written in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Open => "open",
+            AuthMode::SecureDomain => "secure-domain",
+            AuthMode::Jwt => "jwt",
+        }
+    }
+}
+
 /// The `jitsi.auth` choice.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]

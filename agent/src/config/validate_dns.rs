@@ -187,15 +187,7 @@ fn rfc2136(
         .server
         .clone()
         .ok_or_else(|| err("server", "is required for type = \"rfc2136\"".into()))?;
-    let server = if server.parse::<SocketAddr>().is_ok()
-        || server
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        server
-    } else {
-        format!("{server}:53")
-    };
+    let server = with_dns_port(&server);
     let zone = match (&entry.zone, domain) {
         (Some(z), _) => z.trim_end_matches('.').to_ascii_lowercase(),
         (None, Some(d)) => d
@@ -256,6 +248,23 @@ fn rfc2136(
     })
 }
 
+/// `server` with port 53 unless it names one: a bare address (IPv6 ones hold colons too)
+/// or host gets it; `host:port` and `[v6]:port` stay.
+fn with_dns_port(server: &str) -> String {
+    if let Ok(ip) = server.parse::<std::net::IpAddr>() {
+        return SocketAddr::new(ip, 53).to_string();
+    }
+    let names_port = server.parse::<SocketAddr>().is_ok()
+        || server
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    if names_port {
+        server.to_string()
+    } else {
+        format!("{server}:53")
+    }
+}
+
 /// `host[:port]` or `[v6]:port` with a default port.
 pub fn socket_addr(text: &str, default_port: u16) -> Result<SocketAddr, String> {
     if let Ok(a) = text.parse::<SocketAddr>() {
@@ -267,4 +276,21 @@ pub fn socket_addr(text: &str, default_port: u16) -> Result<SocketAddr, String> 
     Err(format!(
         "`{text}` is not an IP address or address:port such as 192.0.2.53 or 192.0.2.53:5353"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_dns_port;
+
+    #[test]
+    fn rfc2136_servers_get_the_dns_port_unless_they_name_one() {
+        assert_eq!(with_dns_port("192.0.2.53"), "192.0.2.53:53");
+        assert_eq!(with_dns_port("2001:db8::53"), "[2001:db8::53]:53");
+        assert_eq!(with_dns_port("[2001:db8::53]:5353"), "[2001:db8::53]:5353");
+        assert_eq!(with_dns_port("ns1.example.org"), "ns1.example.org:53");
+        assert_eq!(
+            with_dns_port("ns1.example.org:5353"),
+            "ns1.example.org:5353"
+        );
+    }
 }

@@ -140,7 +140,9 @@ fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            // On bytes, not `&s[..]`: a multi-byte character after `%` is no char boundary.
+            let digits = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = digits.and_then(|d| u8::from_str_radix(d, 16).ok()) {
                 out.push(b);
                 i += 3;
                 continue;
@@ -162,5 +164,6 @@ mod tests {
         assert_eq!(decode("meet%2eexample%2eorg"), "meet.example.org");
         assert_eq!(decode("alice"), "alice");
         assert_eq!(decode("a%2"), "a%2");
+        assert_eq!(decode("a%é"), "a%é");
     }
 }
