@@ -107,7 +107,7 @@ fn rendered_coturn_serves_derived_credentials_and_denies_loopback_relays() {
             & 0o777
     };
     assert_eq!(mode("/var/lib/meet-agent/secrets.json"), 0o600);
-    assert!(matches!(mode("/etc/turnserver.conf"), 0o640 | 0o600));
+    common::assert_group_readable(&root.join("/etc/turnserver.conf"), "turnserver");
     assert!(conf.contains("external-ip=203.0.113.7"), "{conf}");
 
     let _turn = Turnserver::start(&root, port);

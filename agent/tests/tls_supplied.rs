@@ -4,7 +4,7 @@
 mod common;
 use common::{text, Root, TestCa};
 use meet_agent::encoding::gzip_base64;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use time::{Duration, OffsetDateTime};
 
 const DOMAIN: &str = "meet.example.test";
@@ -42,17 +42,8 @@ fn pem_files_install_with_a_private_key_and_rerun_changes_nothing() {
     let (chain, key_pem) = installed(&root);
     assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2);
     assert_eq!(key_pem.trim(), leaf.key_pem.trim());
-    let key_meta = std::fs::metadata(root.join("/etc/meet-agent/tls/privkey.pem")).unwrap();
-    // 0640 root:ssl-cert where that group exists (prosody and coturn read it through it),
-    // else 0600.
-    match nix::unistd::Group::from_name("ssl-cert").unwrap() {
-        Some(group) => {
-            use std::os::unix::fs::MetadataExt;
-            assert_eq!(key_meta.permissions().mode() & 0o777, 0o640);
-            assert_eq!(key_meta.gid(), group.gid.as_raw());
-        }
-        None => assert_eq!(key_meta.permissions().mode() & 0o777, 0o600),
-    }
+    // prosody and coturn read the key through the ssl-cert group.
+    common::assert_group_readable(&root.join("/etc/meet-agent/tls/privkey.pem"), "ssl-cert");
 
     let before: Vec<(u64, i64)> = ["fullchain.pem", "privkey.pem"]
         .iter()

@@ -162,8 +162,7 @@ pub async fn wait(
                 tokio::time::sleep(settings.min_ttl_wait).await;
             }
             return Ok(Waited::Agreed(format!(
-                "{} after {:.1} s: {picture}",
-                "all servers agree",
+                "all servers agree after {:.1} s: {picture}",
                 started.elapsed().as_secs_f64()
             )));
         }

@@ -362,6 +362,26 @@ pub fn verify_installed(root: &Root, root_pem: &str, name: &str) -> Result<(), S
         .map_err(|e| e.to_string())
 }
 
+/// Asserts that `path` is 0640 and belongs to `group` where that group exists on this
+/// machine, else 0600 (what the agent's `write_atomic_for_group` promises).
+pub fn assert_group_readable(path: &Path, group: &str) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::metadata(path).unwrap();
+    let mode = meta.permissions().mode() & 0o777;
+    match nix::unistd::Group::from_name(group).unwrap() {
+        Some(g) => {
+            assert_eq!(mode, 0o640, "{}", path.display());
+            assert_eq!(
+                meta.gid(),
+                g.gid.as_raw(),
+                "{} not group {group}",
+                path.display()
+            );
+        }
+        None => assert_eq!(mode, 0o600, "{}", path.display()),
+    }
+}
+
 /// The subject of the installed leaf certificate, as text.
 #[allow(dead_code)]
 pub fn installed_subject(root: &Root) -> String {
