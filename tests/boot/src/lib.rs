@@ -110,6 +110,21 @@ pub struct TestCertificate {
     pub key_pem: String,
 }
 
+impl TestCertificate {
+    /// meet-agent configuration for `domain` supplying this certificate gzip+base64
+    /// encoded, as the CloudFormation template's helper made it.
+    pub fn gzip_base64_config(&self, domain: &str) -> String {
+        let encode = |pem: &str| {
+            meet_agent::encoding::gzip_base64(pem.as_bytes()).expect("gzip into memory")
+        };
+        format!(
+            "[server]\ndomain = \"{domain}\"\n[tls]\ncertificate = \"{}\"\nkey = \"{}\"\n",
+            encode(&self.chain_pem),
+            encode(&self.key_pem)
+        )
+    }
+}
+
 /// Makes a CA and a certificate from it for `domain`.
 pub fn test_certificate(domain: &str) -> TestCertificate {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};

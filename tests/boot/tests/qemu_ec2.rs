@@ -5,7 +5,6 @@
 //! (the configuration, with a supplied certificate), and serves verified HTTPS.
 
 use boot_tests::{imds, test_certificate, BootSpec, Guest};
-use meet_agent::encoding::gzip_base64;
 use std::collections::HashMap;
 use std::io::Write;
 
@@ -14,11 +13,7 @@ const DOMAIN: &str = "meet.example.test";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_instance_takes_its_config_from_imdsv2_user_data() {
     let cert = test_certificate(DOMAIN);
-    let config = format!(
-        "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = \"{}\"\nkey = \"{}\"\n",
-        gzip_base64(cert.chain_pem.as_bytes()).unwrap(),
-        gzip_base64(cert.key_pem.as_bytes()).unwrap()
-    );
+    let config = cert.gzip_base64_config(DOMAIN);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(config.as_bytes()).unwrap();
     let md = |k: &str| format!("/latest/meta-data/{k}");

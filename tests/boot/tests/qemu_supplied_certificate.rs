@@ -3,18 +3,13 @@
 //! the domain; its own status says healthy and no unit failed.
 
 use boot_tests::{test_certificate, BootSpec, Guest};
-use meet_agent::encoding::gzip_base64;
 
 const DOMAIN: &str = "meet.example.test";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https() {
     let ca = test_certificate(DOMAIN);
-    let config = format!(
-        "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = \"{}\"\nkey = \"{}\"\n",
-        gzip_base64(ca.chain_pem.as_bytes()).unwrap(),
-        gzip_base64(ca.key_pem.as_bytes()).unwrap()
-    );
+    let config = ca.gzip_base64_config(DOMAIN);
     let mut guest = Guest::boot(
         &BootSpec {
             config: Some(config),
