@@ -19,6 +19,7 @@ pub mod status;
 pub mod step;
 pub mod systemd;
 pub mod tls;
+pub mod tune;
 pub mod users;
 
 /// Installs ring as the process-wide rustls crypto provider.

@@ -96,6 +96,16 @@ impl Manager {
             .push(format!("ReloadUnit {name} {mode}"));
         Ok(OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/2").unwrap())
     }
+    fn restart_unit(&self, name: &str, mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("RestartUnit {name} {mode}"));
+        Ok(OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/3").unwrap())
+    }
+    fn reload(&self) {
+        self.calls.lock().unwrap().push("Reload".into());
+    }
 }
 
 struct Unit {
@@ -267,6 +277,18 @@ async fn a_changed_certificate_reloads_running_consumers_and_an_unchanged_one_do
         .lock()
         .unwrap()
         .contains(&"ReloadUnit nginx.service replace".to_string()));
+    // The tune step's new unit drop-ins: systemd re-reads units (daemon-reload) once.
+    assert_eq!(
+        calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| *c == "Reload")
+            .count(),
+        1,
+        "{:?}",
+        calls.lock().unwrap()
+    );
     assert!(
         !calls
             .lock()
@@ -283,7 +305,7 @@ async fn a_changed_certificate_reloads_running_consumers_and_an_unchanged_one_do
             .lock()
             .unwrap()
             .iter()
-            .any(|c| c.starts_with("ReloadUnit")),
+            .any(|c| c.starts_with("ReloadUnit") || c == "Reload"),
         "nothing changed: {:?}",
         calls.lock().unwrap()
     );

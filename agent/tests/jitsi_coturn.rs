@@ -4,9 +4,11 @@
 //! and relaying to loopback is denied. Two instances share no secret.
 
 mod common;
+#[path = "common/turn.rs"]
+mod turn;
 use common::{free_port, text, Root};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use turn::Turnserver;
 
 fn secrets(root: &Root) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(root.join("/var/lib/meet-agent/secrets.json")).unwrap())
@@ -24,43 +26,6 @@ fn configured(instance: &str, port: u16, tls_port: u16) -> Root {
         ),
     );
     root
-}
-
-/// coturn from the rendered file (TLS paths moved below the test root); killed on drop.
-struct Turnserver(std::process::Child);
-
-impl Turnserver {
-    fn start(root: &Root, port: u16) -> Self {
-        let conf = std::fs::read_to_string(root.join("/etc/turnserver.conf")).unwrap();
-        let tls_dir = root.join("/etc/meet-agent/tls");
-        let moved = conf.replace("/etc/meet-agent/tls", &tls_dir.display().to_string());
-        let path = root.write("/tmp/turnserver.conf", moved);
-        let child = Command::new("turnserver")
-            .arg("-c")
-            .arg(&path)
-            .args(["--log-file", "stdout", "--pidfile"])
-            .arg(root.join("/tmp/turnserver.pid"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("coturn must be installed (apt-get install coturn)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "turnserver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self(child)
-    }
-}
-
-impl Drop for Turnserver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// coturn's own client: allocate with TURN REST credentials from `secret`, then ask to

@@ -71,9 +71,9 @@ fi
 log "installing meet-agent from $RYO_AGENT_DEB"
 apt_install "$RYO_AGENT_DEB"
 
-# The web server: our site answers on 80 and 443 with the certificate meet-agent installs.
+# The web server: meet-agent renders the site (sites-available/ryo-jitsi.conf) at every
+# boot, before it starts nginx; the link is made here, the file at first boot.
 rm -f /etc/nginx/sites-enabled/default
-install -D -m 0644 "$RYO_FILES/files/etc/nginx/sites-available/ryo-jitsi.conf" /etc/nginx/sites-available/ryo-jitsi.conf
 ln -sf ../sites-available/ryo-jitsi.conf /etc/nginx/sites-enabled/ryo-jitsi.conf
 install -D -m 0644 "$RYO_FILES/files/usr/share/ryo-jitsi/www/index.html" /usr/share/ryo-jitsi/www/index.html
 # sshd has no host keys in a generic image; make them at its first start.

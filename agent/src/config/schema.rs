@@ -21,8 +21,8 @@ pub struct Config {
     pub tls: Tls,
     /// Jitsi component settings.
     pub jitsi: Jitsi,
-    /// Machine tuning (reserved).
-    pub tune: Reserved,
+    /// Tuning the machine and the stack to its size.
+    pub tune: Tune,
     /// Scheduled and idle shutdown (reserved).
     pub schedule: Reserved,
     /// Security updates (reserved).
@@ -313,7 +313,7 @@ impl Default for Acme {
 }
 
 /// `[jitsi]`: the Jitsi stack.
-#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Jitsi {
     /// Who may create rooms: `open`, `secure-domain` or `jwt`.
@@ -324,6 +324,105 @@ pub struct Jitsi {
     pub jwt_app_secret: Option<Secret>,
     /// TURN (coturn).
     pub turn: Turn,
+    /// The lobby (moderators admit waiting participants); needs Jitsi's prosody plugins.
+    pub lobby: bool,
+    /// The pre-join page (name, camera and microphone check before joining).
+    pub prejoin: bool,
+    /// End-to-end encryption offered in the web app.
+    pub e2ee: bool,
+    /// Audio and video quality in the web app (`config.js`).
+    pub quality: Quality,
+}
+
+impl Default for Jitsi {
+    fn default() -> Self {
+        Self {
+            auth: AuthMode::default(),
+            jwt_app_id: None,
+            jwt_app_secret: None,
+            turn: Turn::default(),
+            lobby: true,
+            prejoin: true,
+            e2ee: true,
+            quality: Quality::default(),
+        }
+    }
+}
+
+/// `[jitsi.quality]`: what the web app asks of browsers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quality {
+    /// Opus maximum average bitrate in bit/s (6000..=510000); unset: Jitsi's default.
+    pub opus_max_average_bitrate: Option<u32>,
+    /// Stereo audio.
+    pub stereo: bool,
+    /// Browser audio processing (echo cancellation, noise suppression, gain control,
+    /// high-pass filter); false sends the microphone as it is, for music.
+    pub audio_processing: bool,
+    /// Highest camera resolution (video height, 180..=1080).
+    pub max_resolution: u32,
+    /// Video codecs in order of preference: VP8, VP9, H264, AV1.
+    pub codec_preference: Vec<String>,
+    /// Simulcast (each sender sends several qualities; the bridge picks per receiver).
+    pub simulcast: bool,
+}
+
+impl Default for Quality {
+    fn default() -> Self {
+        Self {
+            opus_max_average_bitrate: None,
+            stereo: false,
+            audio_processing: true,
+            max_resolution: 720,
+            codec_preference: ["AV1", "VP9", "VP8", "H264"].map(String::from).to_vec(),
+            simulcast: true,
+        }
+    }
+}
+
+/// `[tune]`: the kernel and the stack sized to this machine.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tune {
+    /// Whether the tune step writes anything.
+    pub enabled: bool,
+    /// The videobridge's Java heap in MiB; 0 sizes it from the machine's memory.
+    pub videobridge_heap_mib: u32,
+    /// jicofo's Java heap in MiB; 0 sizes it from the machine's memory.
+    pub jicofo_heap_mib: u32,
+    /// net.core.rmem_max and wmem_max, bytes.
+    pub udp_buffer_bytes: u32,
+    /// net.core.netdev_max_backlog, packets.
+    pub netdev_max_backlog: u32,
+    /// LimitNOFILE for the videobridge and jicofo.
+    pub nofile: u32,
+    /// TasksMax for the videobridge and jicofo.
+    pub tasks_max: u32,
+    /// The machine's network bandwidth in Mbit/s for the capacity estimate; 0 reads the
+    /// interface's link speed where it reports one.
+    pub bandwidth_mbit: u32,
+    /// Participants one CPU carries, for the capacity estimate.
+    pub participants_per_cpu: u32,
+    /// Participants in a typical meeting, for the capacity estimate.
+    pub meeting_size: u32,
+}
+
+impl Default for Tune {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            videobridge_heap_mib: 0,
+            jicofo_heap_mib: 0,
+            udp_buffer_bytes: 10_485_760,
+            netdev_max_backlog: 100_000,
+            nofile: 65_000,
+            tasks_max: 65_000,
+            bandwidth_mbit: 0,
+            participants_per_cpu: 20,
+            meeting_size: 10,
+        }
+    }
 }
 
 impl AuthMode {
@@ -364,6 +463,10 @@ pub struct Turn {
     pub relay_min_port: u16,
     /// Highest relay port.
     pub relay_max_port: u16,
+    /// A second name of this server (such as turn.meet.example.org) on which nginx hands
+    /// port 443 to coturn's TLS port by SNI, for networks that allow only HTTPS; the
+    /// certificate is made for it too. Unset: TURN over TLS on `tls_port` only.
+    pub tls_host: Option<String>,
 }
 
 impl Default for Turn {
@@ -374,6 +477,7 @@ impl Default for Turn {
             listen: Vec::new(),
             relay_min_port: 49152,
             relay_max_port: 65535,
+            tls_host: None,
         }
     }
 }

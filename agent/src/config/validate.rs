@@ -33,6 +33,8 @@ pub struct Settings {
     pub dns: crate::dns::DnsSettings,
     /// The Jitsi stack.
     pub jitsi: crate::jitsi::JitsiSettings,
+    /// Tuning (range-checked).
+    pub tune: super::schema::Tune,
 }
 
 /// A supplied certificate/key pair, still encoded as given.
@@ -102,8 +104,10 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     } else {
         None
     };
-    let jitsi = jitsi_settings(config, &fail)?;
+    let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
+    check_tune(&config.tune, &fail)?;
     Ok(Settings {
+        tune: config.tune.clone(),
         acme,
         dns,
         jitsi,
@@ -220,8 +224,116 @@ fn acme_settings(
     })
 }
 
+/// `value` within `lo..=hi`, else an error naming the key and the range.
+fn in_range(
+    key: &str,
+    value: u64,
+    (lo, hi): (u64, u64),
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<()> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(fail(
+            key,
+            format!("{value} is out of range: use {lo} to {hi}"),
+        ))
+    }
+}
+
+fn check_tune(t: &super::schema::Tune, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<()> {
+    // 0 asks the agent to size the heaps from the machine's memory.
+    for (key, value, range) in [
+        (
+            "tune.videobridge_heap_mib",
+            t.videobridge_heap_mib,
+            (256, 65_536),
+        ),
+        ("tune.jicofo_heap_mib", t.jicofo_heap_mib, (128, 16_384)),
+    ] {
+        if value != 0 {
+            in_range(key, value.into(), range, fail)
+                .map_err(|e| anyhow!("{e} MiB, or 0 to size it from the machine's memory"))?;
+        }
+    }
+    for (key, value, range) in [
+        (
+            "tune.udp_buffer_bytes",
+            t.udp_buffer_bytes,
+            (212_992, 1 << 30),
+        ),
+        (
+            "tune.netdev_max_backlog",
+            t.netdev_max_backlog,
+            (1_000, 10_000_000),
+        ),
+        ("tune.nofile", t.nofile, (1_024, 1_048_576)),
+        ("tune.tasks_max", t.tasks_max, (512, 4_194_304)),
+        ("tune.bandwidth_mbit", t.bandwidth_mbit, (0, 1_000_000)),
+        (
+            "tune.participants_per_cpu",
+            t.participants_per_cpu,
+            (1, 1_000),
+        ),
+        ("tune.meeting_size", t.meeting_size, (2, 1_000)),
+    ] {
+        in_range(key, value.into(), range, fail)?;
+    }
+    Ok(())
+}
+
+/// The web app's quality settings, codec names upper-cased.
+fn quality(
+    q: &super::schema::Quality,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<super::schema::Quality> {
+    if let Some(bitrate) = q.opus_max_average_bitrate {
+        // The range Opus and jitsi-meet accept.
+        in_range(
+            "jitsi.quality.opus_max_average_bitrate",
+            bitrate.into(),
+            (6_000, 510_000),
+            fail,
+        )
+        .map_err(|e| anyhow!("{e} bit/s"))?;
+    }
+    in_range(
+        "jitsi.quality.max_resolution",
+        q.max_resolution.into(),
+        (180, 1080),
+        fail,
+    )
+    .map_err(|e| anyhow!("{e} (the video height, such as 360, 720 or 1080)"))?;
+    let key = "jitsi.quality.codec_preference";
+    if q.codec_preference.is_empty() {
+        return Err(fail(
+            key,
+            "is empty; list one or more of VP8, VP9, H264, AV1".into(),
+        ));
+    }
+    let mut codecs: Vec<String> = Vec::new();
+    for c in &q.codec_preference {
+        let upper = c.to_ascii_uppercase();
+        if !["VP8", "VP9", "H264", "AV1"].contains(&upper.as_str()) {
+            return Err(fail(
+                key,
+                format!("`{c}` is not a codec the web app knows; use VP8, VP9, H264 or AV1"),
+            ));
+        }
+        if codecs.contains(&upper) {
+            return Err(fail(key, format!("names {upper} twice")));
+        }
+        codecs.push(upper);
+    }
+    Ok(super::schema::Quality {
+        codec_preference: codecs,
+        ..q.clone()
+    })
+}
+
 fn jitsi_settings(
     config: &Config,
+    domain: Option<&str>,
     fail: &dyn Fn(&str, String) -> anyhow::Error,
 ) -> Result<crate::jitsi::JitsiSettings> {
     let t = &config.jitsi.turn;
@@ -267,7 +379,37 @@ fn jitsi_settings(
                 .into(),
         ));
     }
+    let tls_host = match (&t.tls_host, domain) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(fail(
+                "jitsi.turn.tls_host",
+                "needs server.domain: TURN on port 443 is told apart from the web site by name"
+                    .into(),
+            ))
+        }
+        (Some(h), Some(domain)) => {
+            let h = h.trim_end_matches('.').to_ascii_lowercase();
+            check_fqdn(&h).map_err(|r| {
+                fail(
+                    "jitsi.turn.tls_host",
+                    format!("{r}; use a second name such as turn.{domain}"),
+                )
+            })?;
+            if h == domain {
+                return Err(fail(
+                    "jitsi.turn.tls_host",
+                    format!("is server.domain itself; use a second name such as turn.{domain}"),
+                ));
+            }
+            Some(h)
+        }
+    };
     Ok(crate::jitsi::JitsiSettings {
+        lobby: j.lobby,
+        prejoin: j.prejoin,
+        e2ee: j.e2ee,
+        quality: quality(&j.quality, fail)?,
         auth: j.auth,
         jwt_app_id: j.jwt_app_id.clone(),
         jwt_app_secret: j.jwt_app_secret.clone(),
@@ -276,6 +418,7 @@ fn jitsi_settings(
             tls_port: t.tls_port,
             listen,
             relay_ports: (t.relay_min_port, t.relay_max_port),
+            tls_host,
         },
     })
 }

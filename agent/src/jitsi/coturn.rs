@@ -19,6 +19,9 @@ pub struct TurnSettings {
     pub listen: Vec<IpAddr>,
     /// Relay port range.
     pub relay_ports: (u16, u16),
+    /// The name on which nginx hands port 443 to coturn (TURN over TLS for networks that
+    /// allow only HTTPS).
+    pub tls_host: Option<String>,
 }
 
 /// Where the rendered file goes.

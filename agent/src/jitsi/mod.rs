@@ -3,10 +3,15 @@
 //! and only when their content changes; each has a documented local file for additions.
 
 pub mod coturn;
+pub mod hocon;
+pub mod jicofo;
+pub mod nginx;
 pub mod prosody;
 pub mod prosody_accounts;
 pub mod prosodyctl;
 pub mod secrets;
+pub mod videobridge;
+pub mod web;
 
 pub use crate::config::schema::AuthMode;
 
@@ -21,4 +26,12 @@ pub struct JitsiSettings {
     pub jwt_app_secret: Option<crate::config::schema::Secret>,
     /// TURN (coturn).
     pub turn: coturn::TurnSettings,
+    /// The lobby.
+    pub lobby: bool,
+    /// The pre-join page.
+    pub prejoin: bool,
+    /// End-to-end encryption offered.
+    pub e2ee: bool,
+    /// Audio and video quality (codec names upper-cased).
+    pub quality: crate::config::schema::Quality,
 }

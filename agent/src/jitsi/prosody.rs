@@ -31,6 +31,8 @@ pub struct Inputs<'a> {
     pub tls: (&'a str, &'a str),
     /// Whether Jitsi's prosody plugins are installed.
     pub jitsi_plugins: bool,
+    /// The lobby (with Jitsi's plugins only).
+    pub lobby: bool,
 }
 
 /// Lua string literal (the values are ours, but a domain is user input).
@@ -66,10 +68,15 @@ pub fn render(i: &Inputs<'_>) -> String {
         o,
         "external_services = {{\n    {{ type = \"stun\", host = {h}, port = {p} }},\n    \
          {{ type = \"turn\", host = {h}, port = {p}, transport = \"udp\", secret = true, ttl = 86400, algorithm = \"turn\" }},\n    \
-         {{ type = \"turns\", host = {h}, port = {tp}, transport = \"tcp\", secret = true, ttl = 86400, algorithm = \"turn\" }},\n}}",
+         {{ type = \"turns\", host = {h}, port = {tp}, transport = \"tcp\", secret = true, ttl = 86400, algorithm = \"turn\" }},{on_443}\n}}",
         h = lua(d),
         p = i.turn.port,
-        tp = i.turn.tls_port
+        tp = i.turn.tls_port,
+        // TURN over TLS on 443 by its own name, for networks that allow only HTTPS.
+        on_443 = i.turn.tls_host.as_deref().map_or(String::new(), |host| format!(
+            "\n    {{ type = \"turns\", host = {}, port = 443, transport = \"tcp\", secret = true, ttl = 86400, algorithm = \"turn\" }},",
+            lua(host)
+        ))
     );
     let _ = writeln!(
         o,
@@ -84,7 +91,11 @@ pub fn render(i: &Inputs<'_>) -> String {
     };
     let mut modules = vec!["bosh", "websocket", "ping", "external_services"];
     if i.jitsi_plugins {
-        modules.extend(["speakerstats", "conference_duration", "muc_lobby_rooms"]);
+        modules.extend(["speakerstats", "conference_duration"]);
+    }
+    let lobby = i.jitsi_plugins && i.lobby;
+    if lobby {
+        modules.push("muc_lobby_rooms");
     }
     let _ = writeln!(o, "VirtualHost {}", lua(d));
     let _ = writeln!(o, "    authentication = {}", lua(auth));
@@ -109,12 +120,10 @@ pub fn render(i: &Inputs<'_>) -> String {
     );
     let _ = writeln!(o, "    c2s_require_encryption = false");
     if i.jitsi_plugins {
-        let _ = writeln!(
-            o,
-            "    main_muc = {}\n    lobby_muc = {}",
-            lua(&format!("conference.{d}")),
-            lua(&format!("lobby.{d}"))
-        );
+        let _ = writeln!(o, "    main_muc = {}", lua(&format!("conference.{d}")));
+    }
+    if lobby {
+        let _ = writeln!(o, "    lobby_muc = {}", lua(&format!("lobby.{d}")));
     }
     if i.auth == AuthMode::SecureDomain {
         // Guests join rooms that a registered user has opened.
@@ -137,6 +146,8 @@ pub fn render(i: &Inputs<'_>) -> String {
             o,
             "    modules_enabled = {{ \"muc_meeting_id\"; \"muc_domain_mapper\"; \"polls\" }}"
         );
+    }
+    if lobby {
         let _ = writeln!(o, "\nComponent {} \"muc\"", lua(&format!("lobby.{d}")));
         let _ = writeln!(
             o,

@@ -79,6 +79,16 @@ impl Secrets {
         ])
     }
 
+    /// The videobridge's MUC nickname: unique per instance (jicofo tells bridges apart by
+    /// it) and derived from a secret, so it reveals nothing and needs no state of its own.
+    pub fn bridge_nickname(&self) -> String {
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("ryo-jitsi bridge nickname {}", self.jvb_password).as_bytes(),
+        );
+        format!("jvb-{}", crate::encoding::hex(&digest.as_ref()[..8]))
+    }
+
     /// The saved secrets, if any.
     pub fn load(paths: &Paths) -> Result<Option<Self>> {
         let path = file(paths);

@@ -1,15 +1,56 @@
 //! jitsi (every boot): renders the stack's configuration files the agent owns from its
-//! config, the identity and the per-instance secrets, and gives prosody the internal
+//! config, the identity and the per-instance secrets (coturn, prosody, jicofo, the
+//! videobridge, the web app's config.js, the nginx site), and gives prosody the internal
 //! accounts (jicofo's `focus`, the bridge's `jvb`) those secrets' passwords. Files change
-//! only when their content does; each has a local file for the operator's additions.
+//! only when their content does; each has a local file for the operator's additions. The
+//! services whose files changed are reloaded or restarted by the start step.
 
 use super::{settings, Context, Outcome};
 use crate::fsutil::{read_optional, write_atomic, write_atomic_for_group};
-use crate::jitsi::prosody_accounts;
 use crate::jitsi::secrets::Secrets;
-use crate::jitsi::{coturn, prosody, AuthMode};
+use crate::jitsi::{coturn, jicofo, nginx, prosody, prosody_accounts, videobridge, web};
+use crate::jitsi::{AuthMode, JitsiSettings};
 use crate::paths::{TLS_FULLCHAIN, TLS_PRIVKEY};
 use anyhow::Result;
+
+/// What one run rendered and found.
+struct Renders<'c, 'a> {
+    ctx: &'c mut Context<'a>,
+    done: Vec<String>,
+    problems: Vec<String>,
+}
+
+impl Renders<'_, '_> {
+    /// Writes `text` to `path` (0640 for `group` when given, else 0644) and remembers
+    /// `unit` as changed when the content did.
+    fn put(
+        &mut self,
+        path: &str,
+        text: &str,
+        group: Option<&str>,
+        unit: &'static str,
+    ) -> Result<()> {
+        let full = self.ctx.paths.join(path);
+        let changed = match group {
+            // These hold secrets: root and the service's group only.
+            Some(group) => write_atomic_for_group(&full, text.as_bytes(), 0o640, group)?,
+            None => write_atomic(&full, text.as_bytes(), 0o644)?,
+        };
+        if changed {
+            if !self.ctx.config_changed.contains(&unit) {
+                self.ctx.config_changed.push(unit);
+            }
+            self.done.push(format!("{path} rendered"));
+        }
+        Ok(())
+    }
+
+    /// The operator's additions file, if there is one.
+    fn local(&self, path: &str) -> Result<Option<String>> {
+        Ok(read_optional(&self.ctx.paths.join(path))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+}
 
 /// Runs the jitsi step.
 pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
@@ -20,80 +61,173 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         ));
     };
     let j = &settings.jitsi;
-    let mut done = Vec::new();
-    let mut problems = Vec::new();
+    let mut r = Renders {
+        ctx,
+        done: Vec::new(),
+        problems: Vec::new(),
+    };
 
-    let local = read_optional(&ctx.paths.join(coturn::LOCAL))?
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let local = r.local(coturn::LOCAL)?;
     let text = coturn::render(
         &j.turn,
-        &ctx.identity,
+        &r.ctx.identity,
         &secrets,
         (TLS_FULLCHAIN, TLS_PRIVKEY),
         local.as_deref(),
     );
-    // It holds the TURN secret: root and coturn's group only.
-    let changed = write_atomic_for_group(
-        &ctx.paths.join(coturn::PATH),
-        text.as_bytes(),
-        0o640,
-        "turnserver",
-    )?;
-    done.push(format!("{} {}", coturn::PATH, word(changed)));
+    r.put(coturn::PATH, &text, Some("turnserver"), "coturn.service")?;
 
-    match &ctx.identity.domain {
-        None => problems.push("prosody not configured: it needs server.domain".to_string()),
-        Some(domain) => {
-            let plugins = ctx.paths.join(prosody::JITSI_PLUGINS).is_dir();
-            let jwt_secret = j
-                .jwt_app_secret
-                .as_ref()
-                .map_or(secrets.jwt_app_secret.as_str(), |s| s.expose());
-            let text = prosody::render(&prosody::Inputs {
-                domain,
-                auth: j.auth,
-                jwt: j.jwt_app_id.as_deref().map(|id| (id, jwt_secret)),
-                secrets: &secrets,
-                turn: &j.turn,
-                tls: (TLS_FULLCHAIN, TLS_PRIVKEY),
-                jitsi_plugins: plugins,
-            });
-            let changed = write_atomic_for_group(
-                &ctx.paths.join(prosody::PATH),
-                text.as_bytes(),
-                0o640,
-                "prosody",
-            )?;
-            done.push(format!("{} {}", prosody::PATH, word(changed)));
-            if j.auth == AuthMode::Jwt && !plugins {
-                problems.push(
-                    "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
-                );
-            }
-            match accounts(ctx, domain, &secrets) {
-                Ok(Some(message)) => done.push(message),
-                Ok(None) => {}
-                Err(e) => problems.push(format!("{e:#}")),
-            }
-        }
+    let domain = r.ctx.identity.domain.clone();
+    match &domain {
+        None => r.problems.push(
+            "prosody, jicofo, the videobridge and the web app are not configured: they need server.domain".into(),
+        ),
+        Some(domain) => components(&mut r, domain, j, &secrets)?,
     }
-    let message = format!(
-        "{}; jicofo, videobridge and web configuration are not rendered by this build yet",
-        done.join("; ")
-    );
-    Ok(if problems.is_empty() {
+    site(&mut r, domain.as_deref(), j)?;
+
+    let mut message = if r.done.is_empty() {
+        "every file already up to date".to_string()
+    } else {
+        r.done.join("; ")
+    };
+    let identity = &r.ctx.identity;
+    match videobridge::mapping(identity.local_ipv4, identity.public_ipv4) {
+        Some((local, public)) => message.push_str(&format!("; videobridge maps {local} to {public}")),
+        // Right on a LAN; on the internet the operator needs to know.
+        None if identity.public_ipv4.is_none() => message.push_str(
+            "; no public IPv4 known, so the videobridge offers only its own addresses (set server.public_ipv4 if clients come from the internet)",
+        ),
+        None => {}
+    }
+    Ok(if r.problems.is_empty() {
         Outcome::ok(message)
     } else {
-        Outcome::degraded(format!("{}; {message}", problems.join("; ")))
+        Outcome::degraded(format!("{}; {message}", r.problems.join("; ")))
     })
 }
 
-fn word(changed: bool) -> &'static str {
-    if changed {
-        "rendered"
-    } else {
-        "unchanged"
+/// prosody (and its internal accounts), jicofo, the videobridge and config.js.
+fn components(
+    r: &mut Renders<'_, '_>,
+    domain: &str,
+    j: &JitsiSettings,
+    secrets: &Secrets,
+) -> Result<()> {
+    let plugins = r.ctx.paths.join(prosody::JITSI_PLUGINS).is_dir();
+    let jwt_secret = j
+        .jwt_app_secret
+        .as_ref()
+        .map_or(secrets.jwt_app_secret.as_str(), |s| s.expose());
+    let text = prosody::render(&prosody::Inputs {
+        domain,
+        auth: j.auth,
+        jwt: j.jwt_app_id.as_deref().map(|id| (id, jwt_secret)),
+        secrets,
+        turn: &j.turn,
+        tls: (TLS_FULLCHAIN, TLS_PRIVKEY),
+        jitsi_plugins: plugins,
+        lobby: j.lobby,
+    });
+    r.put(prosody::PATH, &text, Some("prosody"), "prosody.service")?;
+    if j.auth == AuthMode::Jwt && !plugins {
+        r.problems.push(
+            "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
+        );
     }
+    match accounts(r.ctx, domain, secrets) {
+        Ok(Some(message)) => r.done.push(message),
+        Ok(None) => {}
+        Err(e) => r.problems.push(format!("{e:#}")),
+    }
+
+    let text = jicofo::render(&jicofo::Inputs {
+        domain,
+        auth: j.auth,
+        secrets,
+        jitsi_plugins: plugins,
+    });
+    r.put(jicofo::CONF, &text, Some("jitsi"), "jicofo.service")?;
+
+    let inputs = videobridge::Inputs {
+        domain,
+        secrets,
+        public_ipv4: r.ctx.identity.public_ipv4,
+        local_ipv4: r.ctx.identity.local_ipv4,
+    };
+    r.put(
+        videobridge::CONF,
+        &videobridge::render_conf(&inputs),
+        Some("jitsi"),
+        "jitsi-videobridge2.service",
+    )?;
+    r.put(
+        videobridge::ENV,
+        &videobridge::render_env(),
+        None,
+        "jitsi-videobridge2.service",
+    )?;
+
+    let local = r.local(web::LOCAL)?;
+    let text = web::render(domain, j, local.as_deref());
+    r.put(&web::path(domain), &text, None, "nginx.service")
+}
+
+/// The nginx site, and the stream server sharing 443 with coturn when configured.
+fn site(r: &mut Renders<'_, '_>, domain: Option<&str>, j: &JitsiSettings) -> Result<()> {
+    let mut turn_on_443 = None;
+    if let Some(host) = &j.turn.tls_host {
+        if r.ctx.paths.join(nginx::STREAM_MODULE).exists() {
+            turn_on_443 = Some((host.as_str(), j.turn.tls_port));
+            if let Some(problem) = uncovered(r.ctx, host) {
+                r.problems.push(problem);
+            }
+        } else {
+            r.problems.push(format!(
+                "jitsi.turn.tls_host is set but nginx's stream module is missing ({}; apt-get install libnginx-mod-stream): TURN shares no port 443",
+                nginx::STREAM_MODULE
+            ));
+        }
+    }
+    let text = nginx::render_site(&nginx::Inputs {
+        domain,
+        jitsi_meet: r
+            .ctx
+            .paths
+            .join(nginx::JITSI_MEET)
+            .join("index.html")
+            .exists(),
+        turn_on_443,
+    });
+    r.put(nginx::SITE, &text, None, "nginx.service")?;
+    let stream = r.ctx.paths.join(nginx::STREAM);
+    match turn_on_443 {
+        Some((host, port)) => {
+            r.put(
+                nginx::STREAM,
+                &nginx::render_stream(host, port),
+                None,
+                "nginx.service",
+            )?;
+        }
+        None if stream.exists() => {
+            std::fs::remove_file(&stream)?;
+            r.ctx.config_changed.push("nginx.service");
+            r.done.push(format!("{} removed", nginx::STREAM));
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// Why the installed certificate does not serve `host`, if it does not.
+fn uncovered(ctx: &Context<'_>, host: &str) -> Option<String> {
+    let pair = crate::tls::installed(ctx.paths)?;
+    crate::tls::verify::check(&pair, &[host.to_string()], time::OffsetDateTime::now_utc())
+        .err()
+        .map(|e| {
+            format!("the installed certificate does not serve jitsi.turn.tls_host {host} ({e:#}): TURN clients on port 443 will refuse it")
+        })
 }
 
 /// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords, once per set

@@ -6,10 +6,10 @@ use super::{Outcome, StepName};
 /// The honest outcome of a step this build does not implement yet.
 pub fn run(step: StepName) -> Outcome {
     let what = match step {
-        StepName::Tune => "videobridge and kernel tuning are not part of this build yet",
         StepName::Schedule => "scheduled and idle shutdown are not part of this build yet",
         StepName::Updates => "security updates are not part of this build yet",
         StepName::Identity
+        | StepName::Tune
         | StepName::Ddns
         | StepName::DnsWait
         | StepName::Secrets

@@ -8,6 +8,7 @@ mod later;
 mod secrets;
 mod start;
 mod tls;
+mod tune;
 
 use crate::config::Settings;
 use crate::instance::{self, LoadError};
@@ -129,6 +130,9 @@ pub struct Context<'a> {
     pub identity: Identity,
     /// Whether the installed certificate changed in this run.
     pub tls_changed: bool,
+    /// Services whose configuration the jitsi step changed in this run; the start step
+    /// reloads or restarts those that are running.
+    pub config_changed: Vec<&'static str>,
     /// Set by dns-wait when DNS does not answer our address: the tls step orders nothing.
     pub dns_blocked: Option<String>,
     /// Whether this is the instance's first run (another instance id, or none before).
@@ -261,6 +265,7 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         settings: Some(&effective.settings),
         identity: identity::resolve(&effective.settings, &effective.instance).await,
         tls_changed: false,
+        config_changed: Vec::new(),
         dns_blocked: None,
         first_boot: !ran_before || previous_instance != instance_id,
         instance_id: instance_id.clone(),
@@ -329,6 +334,7 @@ async fn run_step(
         StepName::Secrets => secrets::run(ctx),
         StepName::Jitsi => jitsi::run(ctx),
         StepName::Tls => tls::run(ctx).await,
+        StepName::Tune => tune::run(ctx).await,
         StepName::Start => start::run(ctx).await,
         other => Ok(later::run(other)),
     };
@@ -410,6 +416,7 @@ async fn run_without_config(
         settings: None,
         identity: state.identity.clone().unwrap_or_default(),
         tls_changed: false,
+        config_changed: Vec::new(),
         dns_blocked: None,
         first_boot: false,
         instance_id: None,

@@ -5,8 +5,11 @@ use super::{Context, Outcome};
 use crate::systemd::{Systemd, STACK_UNITS};
 use anyhow::Result;
 
+/// Services that take a new configuration on reload.
+const RELOADABLE: [&str; 3] = ["nginx.service", "prosody.service", "coturn.service"];
+
 /// Runs the start step.
-pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
+pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let systemd = match Systemd::connect().await {
         Ok(s) => s,
         Err(e) => {
@@ -16,6 +19,7 @@ pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
         }
     };
     let (mut started, mut missing, mut running) = (vec![], vec![], vec![]);
+    let mut refreshed = vec![];
     for unit in STACK_UNITS {
         let status = systemd.unit_status(unit).await?;
         let short = unit.trim_end_matches(".service");
@@ -26,6 +30,16 @@ pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
             "active" | "reloading" | "activating"
         ) {
             running.push(short);
+            if ctx.config_changed.contains(&unit) {
+                // nginx, prosody and coturn re-read their files on reload and keep their
+                // connections; jicofo and the bridge read theirs only at start.
+                if RELOADABLE.contains(&unit) {
+                    systemd.reload(unit).await?;
+                } else {
+                    systemd.restart(unit).await?;
+                }
+                refreshed.push(short);
+            }
         } else {
             // Inactive or failed: queue a start. At boot we are ordered before these units,
             // so the job runs once we report READY.
@@ -45,6 +59,12 @@ pub async fn run(_ctx: &mut Context<'_>) -> Result<Outcome> {
         list(&started),
         list(&running)
     );
+    if !refreshed.is_empty() {
+        message.push_str(&format!(
+            "; reloaded or restarted for new configuration: {}",
+            refreshed.join(", ")
+        ));
+    }
     if !missing.is_empty() {
         message.push_str(&format!("; not installed: {}", missing.join(", ")));
     }

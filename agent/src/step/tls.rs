@@ -23,7 +23,9 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         };
         return Ok(with_reload(outcome, ctx).await);
     };
-    let wanted = names(ctx);
+    // A supplied certificate must cover the site; the jitsi step says so if it lacks the
+    // TURN name, which costs only TURN on port 443.
+    let wanted = site_names(ctx);
     let now = OffsetDateTime::now_utc();
     let checked = (|| -> Result<(Pair, verify::Checked)> {
         let chain = material::read(&supplied.certificate, "certificate")?;
@@ -194,13 +196,23 @@ async fn with_reload(mut outcome: Outcome, ctx: &Context<'_>) -> Outcome {
     outcome
 }
 
-/// The names a certificate must cover: the domain, or the public IP without one.
-pub(super) fn names(ctx: &Context<'_>) -> Vec<String> {
+/// The names the site needs: the domain, or the public IP without one.
+fn site_names(ctx: &Context<'_>) -> Vec<String> {
     match (&ctx.identity.domain, ctx.identity.public_ipv4) {
         (Some(domain), _) => vec![domain.clone()],
         (None, Some(ip)) => vec![ip.to_string()],
         (None, None) => vec!["localhost".to_string()],
     }
+}
+
+/// The names a certificate the agent obtains or makes covers: the site's, and the TURN
+/// name (`jitsi.turn.tls_host`) when TURN shares port 443.
+pub(super) fn names(ctx: &Context<'_>) -> Vec<String> {
+    let mut names = site_names(ctx);
+    if let Some(host) = ctx.settings.and_then(|s| s.jitsi.turn.tls_host.clone()) {
+        names.push(host);
+    }
+    names
 }
 
 /// Keeps an installed certificate that is still good for our names, else installs a fresh

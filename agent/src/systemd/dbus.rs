@@ -32,6 +32,8 @@ trait Manager {
     fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
     fn start_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn reload_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+    fn restart_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+    fn reload(&self) -> zbus::Result<()>;
 }
 
 #[zbus::proxy(
@@ -137,6 +139,24 @@ impl Systemd {
         )
         .await?;
         Ok(())
+    }
+
+    /// Queues a restart of `name`, for services that read their configuration only at
+    /// start (jicofo, the videobridge).
+    pub async fn restart(&self, name: &str) -> Result<()> {
+        let manager = self.manager().await?;
+        timed(
+            &format!("RestartUnit({name})"),
+            manager.restart_unit(name, "replace"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Makes systemd re-read unit files and drop-ins (`systemctl daemon-reload`).
+    pub async fn daemon_reload(&self) -> Result<()> {
+        let manager = self.manager().await?;
+        timed("Reload", manager.reload()).await
     }
 
     /// Reloads those of `units` that are running, so they pick up a new certificate without

@@ -275,16 +275,12 @@ impl Nginx {
     /// Starts nginx with `servers` (server blocks) inside its http block, and waits until
     /// `port` on 127.0.0.1 accepts connections.
     pub fn start(prefix: &Path, servers: &str, port: u16) -> Self {
-        std::fs::create_dir_all(prefix).unwrap();
-        let p = prefix.display();
-        let conf = prefix.join("nginx.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "pid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n{servers}\n}}\n"
-            ),
-        )
-        .unwrap();
+        Self::start_with(prefix, "", servers, port)
+    }
+
+    /// Like [`Nginx::start`], with `main` (such as a stream block) in the main context.
+    pub fn start_with(prefix: &Path, main: &str, servers: &str, port: u16) -> Self {
+        let conf = Self::write_conf(prefix, main, servers);
         let child = std::process::Command::new("nginx")
             .arg("-p")
             .arg(prefix)
@@ -310,6 +306,21 @@ impl Nginx {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         nginx
+    }
+
+    /// Writes the test's nginx.conf into `prefix` and returns its path.
+    pub fn write_conf(prefix: &Path, main: &str, servers: &str) -> PathBuf {
+        std::fs::create_dir_all(prefix).unwrap();
+        let p = prefix.display();
+        let conf = prefix.join("nginx.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "pid {p}/nginx.pid;\nerror_log {p}/error.log;\n{main}\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n{servers}\n}}\n"
+            ),
+        )
+        .unwrap();
+        conf
     }
 
     /// nginx's error log so far.

@@ -518,6 +518,34 @@ impl Report {
     }
 }
 
+/// One verified HTTPS GET of `path` on 127.0.0.1:`port` for `domain`: the
+/// Strict-Transport-Security header (if any) and the body.
+pub async fn fetch_https(
+    domain: &str,
+    port: u16,
+    root_pem: &str,
+    path: &str,
+) -> Result<(Option<String>, String)> {
+    meet_agent::install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(root_pem.as_bytes())?])
+        .resolve(domain, ([127, 0, 0, 1], port).into())
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .build()?;
+    let response = client
+        .get(format!("https://{domain}:{port}{path}"))
+        .send()
+        .await?
+        .error_for_status()?;
+    let hsts = response
+        .headers()
+        .get("strict-transport-security")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok((hsts, response.text().await?))
+}
+
 /// Polls `https://DOMAIN:port/` on 127.0.0.1 until it answers, verifying the chain against
 /// `root_pem` for `domain`. Returns the body and when it first answered.
 pub async fn wait_https(

@@ -13,7 +13,7 @@ mod common {
     }
 }
 
-use boot_tests::{acme_boot_spec, BootSpec, Guest, Report, ACME_DOMAIN, GUEST_HOST};
+use boot_tests::{acme_boot_spec, fetch_https, BootSpec, Guest, Report, ACME_DOMAIN, GUEST_HOST};
 use pebble::{Options, Pebble};
 use std::time::Duration;
 
@@ -82,6 +82,26 @@ async fn acme_first_boot_then_reboot_places_no_new_order() {
     assert_eq!(report.status["certificate"]["self_signed"], false);
     report.assert_healthy();
     assert_eq!(pebble.issued(), 1);
+    // The rendered site: HSTS, and the web app's config.js for this domain.
+    let (hsts, config_js) = fetch_https(
+        DOMAIN,
+        guest.https_port,
+        &pebble.issuing_root(),
+        "/config.js",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(hsts.as_deref(), Some("max-age=63072000"));
+    assert!(
+        config_js.contains(&format!("\"domain\": \"{DOMAIN}\"")),
+        "{config_js}"
+    );
+    // Tuned for this guest: the kernel settings applied (a VM, not a container), and the
+    // capacity estimate for its two CPUs.
+    let tune = step(report, "tune")["message"].as_str().unwrap();
+    assert_eq!(step(report, "tune")["state"], "ok", "{tune}");
+    assert!(tune.starts_with("about 40 participants at 720p"), "{tune}");
+    assert!(!tune.contains("not applied"), "{tune}");
     eprintln!(
         "ACME boot-to-ready {:.1} s (QEMU start to first verified HTTPS); agent steps {} ms \
          (ddns {} ms, dns-wait {} ms, tls {} ms)",

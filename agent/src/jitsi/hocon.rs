@@ -1,0 +1,25 @@
+//! The little of HOCON the jicofo and videobridge renderers need: quoted strings. HOCON
+//! accepts JSON's string syntax, so JSON's escaping is exactly right for any value,
+//! including a domain or password with quotes or backslashes in it.
+
+/// `value` as a quoted HOCON string.
+pub fn quote(value: &str) -> String {
+    serde_json::Value::from(value).to_string()
+}
+
+/// The line that appends the operator's own HOCON file; HOCON ignores a missing file that is
+/// included without `required(...)`, so the file is optional.
+pub fn include_local(path: &str) -> String {
+    format!(
+        "# Your additions and overrides: {path} (optional; later keys win).\ninclude file({})\n",
+        quote(path)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quotes_like_json() {
+        assert_eq!(super::quote(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}

@@ -1,0 +1,127 @@
+//! jitsi-videobridge2's `jvb.conf` (HOCON) and its environment file: the XMPP account in
+//! the internal MUC where jicofo finds bridges, colibri websockets behind nginx, the REST
+//! API on loopback (stats and graceful shutdown for idle detection), and the ice4j static
+//! mapping from the machine's private to its public address, so the bridge never offers a
+//! private address to clients. Rewritten at every boot, so a new public IP is picked up.
+
+use super::hocon::{include_local, quote};
+use super::secrets::Secrets;
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+/// The bridge's configuration.
+pub const CONF: &str = "/etc/jitsi/videobridge/jvb.conf";
+/// The environment the bridge's unit reads (Debian's `EnvironmentFile`).
+pub const ENV: &str = "/etc/jitsi/videobridge/config";
+/// The operator's HOCON additions, included last.
+pub const LOCAL: &str = "/etc/meet-agent/jvb.local.conf";
+/// The media port (UDP) clients send to.
+pub const MEDIA_PORT: u16 = 10000;
+/// The colibri websocket port nginx proxies `/colibri-ws/` to.
+pub const COLIBRI_WS_PORT: u16 = 9090;
+/// The private REST port (loopback): `/colibri/stats`, `/colibri/shutdown`.
+pub const REST_PORT: u16 = 8080;
+
+/// What the renderer needs.
+pub struct Inputs<'a> {
+    /// The site's domain.
+    pub domain: &'a str,
+    /// The per-instance secrets.
+    pub secrets: &'a Secrets,
+    /// The address clients reach the machine at.
+    pub public_ipv4: Option<Ipv4Addr>,
+    /// The machine's own (private) address, when it differs from the public one.
+    pub local_ipv4: Option<Ipv4Addr>,
+}
+
+/// The NAT mapping (private, public) to render, if the machine sits behind one.
+pub fn mapping(local: Option<Ipv4Addr>, public: Option<Ipv4Addr>) -> Option<(Ipv4Addr, Ipv4Addr)> {
+    match (local, public) {
+        (Some(local), Some(public)) if local != public => Some((local, public)),
+        _ => None,
+    }
+}
+
+/// Renders `jvb.conf`.
+pub fn render_conf(i: &Inputs<'_>) -> String {
+    let d = i.domain;
+    let mut o = String::new();
+    // `writeln!` into a String cannot fail.
+    let _ = writeln!(
+        o,
+        "# Managed by meet-agent and rewritten at every boot from its configuration ([jitsi]),\n\
+         # the machine's addresses and the per-instance secrets.\n\
+         videobridge {{\n  \
+           http-servers {{\n    \
+             public {{ port = {COLIBRI_WS_PORT} }}\n    \
+             private {{ host = \"127.0.0.1\", port = {REST_PORT} }}\n  \
+           }}\n  \
+           websockets {{\n    \
+             enabled = true\n    \
+             domain = {}\n    \
+             tls = true\n    \
+             server-id = \"default-id\"\n  \
+           }}\n  \
+           ice {{ udp {{ port = {MEDIA_PORT} }} }}\n  \
+           apis {{\n    \
+             rest {{ enabled = true }}\n    \
+             xmpp-client {{\n      \
+               configs {{\n        \
+                 ryo-jitsi {{\n          \
+                   HOSTNAME = \"127.0.0.1\"\n          \
+                   DOMAIN = {}\n          \
+                   USERNAME = \"jvb\"\n          \
+                   PASSWORD = {}\n          \
+                   MUC_JIDS = {}\n          \
+                   MUC_NICKNAME = {}\n          \
+                   # prosody on loopback serves the site's certificate, not one for localhost.\n          \
+                   DISABLE_CERTIFICATE_VERIFICATION = true\n        \
+                 }}\n      \
+               }}\n    \
+             }}\n  \
+           }}\n  \
+           # Lets meet-agent drain the bridge before a scheduled shutdown (loopback only).\n  \
+           rest {{ shutdown {{ enabled = true }} }}\n\
+         }}",
+        quote(&format!("{d}:443")),
+        quote(&format!("auth.{d}")),
+        quote(&i.secrets.jvb_password),
+        quote(&format!("JvbBrewery@internal.auth.{d}")),
+        quote(&i.secrets.bridge_nickname()),
+    );
+    let _ = writeln!(
+        o,
+        "ice4j {{\n  harvest {{\n    mapping {{\n      \
+           # The agent knows the public address; no outside STUN server is asked.\n      \
+           stun {{ addresses = [] }}\n      \
+           aws {{ enabled = false }}"
+    );
+    match mapping(i.local_ipv4, i.public_ipv4) {
+        Some((local, public)) => {
+            let _ = writeln!(
+                o,
+                "      static-mappings = [\n        {{ name = \"ryo-jitsi\", local-address = {}, public-address = {} }}\n      ]",
+                quote(&local.to_string()),
+                quote(&public.to_string())
+            );
+        }
+        None => {
+            let _ = writeln!(o, "      static-mappings = []");
+        }
+    }
+    let _ = writeln!(o, "    }}\n  }}\n}}");
+    o.push_str(&include_local(LOCAL));
+    o
+}
+
+/// Renders the environment file. The heap (`VIDEOBRIDGE_MAX_MEMORY`) is left to the tune
+/// step's unit drop-in: a value here would override it.
+pub fn render_env() -> String {
+    format!(
+        "# Managed by meet-agent and rewritten at every boot; the heap is set in\n\
+         # /etc/systemd/system/jitsi-videobridge2.service.d/ (see [tune]).\n\
+         JAVA_SYS_PROPS=\"-Dconfig.file={CONF} -Dnet.java.sip.communicator.SC_HOME_DIR_LOCATION=/etc/jitsi \
+         -Dnet.java.sip.communicator.SC_HOME_DIR_NAME=videobridge -Dnet.java.sip.communicator.SC_LOG_DIR_LOCATION=/var/log/jitsi \
+         -Djava.util.logging.config.file=/etc/jitsi/videobridge/logging.properties\"\n"
+    )
+}

@@ -1,0 +1,111 @@
+//! tune (every boot): kernel network buffers and backlog, the videobridge's and jicofo's
+//! limits and heaps (from the machine's memory unless configured), and the capacity
+//! estimate shown in status. Units are reloaded by systemd (daemon-reload) only when a
+//! drop-in changed.
+
+use super::{settings, Context, Outcome};
+use crate::fsutil::write_atomic;
+use crate::systemd::Systemd;
+use crate::tune::{capacity, files, heap};
+use anyhow::Result;
+
+/// Where Debian's jitsi-videobridge2 package installs the bridge.
+const VIDEOBRIDGE_HOME: &str = "/usr/share/jitsi-videobridge";
+
+/// Runs the tune step.
+pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let settings = settings(ctx)?;
+    let tune = &settings.tune;
+    if !tune.enabled {
+        return Ok(Outcome::not_configured("tune.enabled is false"));
+    }
+    let mut problems = Vec::new();
+    let heaps = heap::size(ctx.identity.memory_mib, tune);
+    let bridge_installed = ctx.paths.join(VIDEOBRIDGE_HOME).is_dir();
+    if bridge_installed {
+        problems.extend(heaps.warnings.iter().cloned());
+    }
+
+    write_atomic(
+        &ctx.paths.join(files::SYSCTL),
+        files::render_sysctl(tune).as_bytes(),
+        0o644,
+    )?;
+    let sysctl_note = apply_sysctls(ctx, tune);
+    let mut units_changed = false;
+    for (path, text) in files::dropins(tune, &heaps) {
+        units_changed |= write_atomic(&ctx.paths.join(path), text.as_bytes(), 0o644)?;
+    }
+    if units_changed {
+        // systemd reads drop-ins only on daemon-reload; without a bus (a chroot, a test)
+        // the next boot reads them anyway.
+        if let Ok(systemd) = Systemd::connect().await {
+            if let Err(e) = systemd.daemon_reload().await {
+                problems.push(format!(
+                    "unit drop-ins written but systemd not reloaded: {e:#}"
+                ));
+            }
+        }
+    }
+
+    let bandwidth = match tune.bandwidth_mbit {
+        0 => capacity::link_speed_mbit(ctx.paths),
+        set => Some(set),
+    };
+    let estimate = capacity::estimate(
+        ctx.identity.cpus,
+        bandwidth,
+        tune.participants_per_cpu,
+        tune.meeting_size,
+    );
+    let mut message = format!(
+        "{}; heap videobridge {} MiB, jicofo {} MiB",
+        estimate.summary(),
+        heaps.videobridge_mib,
+        heaps.jicofo_mib
+    );
+    if let Some(note) = sysctl_note {
+        message.push_str(&format!("; {note}"));
+    }
+    if !bridge_installed {
+        message.push_str(" (the videobridge is not installed; sized for when it is)");
+    }
+    Ok(if problems.is_empty() {
+        Outcome::ok(message)
+    } else {
+        Outcome::degraded(format!("{}; {message}", problems.join("; ")))
+    })
+}
+
+/// Applies the sysctl values now (systemd-sysctl has run before us at this boot); values
+/// already higher are left alone. In a container these settings belong to the host and are
+/// read-only: that is said, not counted as a fault of this server.
+fn apply_sysctls(ctx: &Context<'_>, tune: &crate::config::schema::Tune) -> Option<String> {
+    let mut refused = Vec::new();
+    for (name, value) in files::sysctls(tune) {
+        let path = ctx
+            .paths
+            .join(&format!("/proc/sys/{}", name.replace('.', "/")));
+        let current = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        if current.is_some_and(|c| c >= u64::from(value)) {
+            continue;
+        }
+        match std::fs::write(&path, value.to_string()) {
+            Ok(()) => {}
+            // No /proc below the root (a fixture tree or a chroot): the drop-in applies at
+            // the next boot.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Some(format!("{} applies at the next boot", files::SYSCTL))
+            }
+            Err(e) => refused.push(format!("{name} ({e})")),
+        }
+    }
+    (!refused.is_empty()).then(|| {
+        format!(
+            "kernel settings not applied here: {}; in a container set them on the host",
+            refused.join(", ")
+        )
+    })
+}

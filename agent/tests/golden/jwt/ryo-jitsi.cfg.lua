@@ -1,0 +1,50 @@
+-- Managed by meet-agent and rewritten at every boot from its configuration ([jitsi]).
+-- Put additions in another file in this folder, e.g. ryo-jitsi.local.cfg.lua.
+
+plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins" }
+muc_mapper_domain_base = "meet.example.test"
+external_service_secret = "turn-secret-golden"
+external_services = {
+    { type = "stun", host = "meet.example.test", port = 3478 },
+    { type = "turn", host = "meet.example.test", port = 3478, transport = "udp", secret = true, ttl = 86400, algorithm = "turn" },
+    { type = "turns", host = "meet.example.test", port = 5349, transport = "tcp", secret = true, ttl = 86400, algorithm = "turn" },
+    { type = "turns", host = "turn.meet.example.test", port = 443, transport = "tcp", secret = true, ttl = 86400, algorithm = "turn" },
+}
+consider_bosh_secure = true
+consider_websocket_secure = true
+
+VirtualHost "meet.example.test"
+    authentication = "token"
+    app_id = "golden-app"
+    app_secret = "jwt-secret-golden"
+    allow_empty_token = false
+    ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
+    modules_enabled = { "bosh"; "websocket"; "ping"; "external_services"; "speakerstats"; "conference_duration"; "muc_lobby_rooms" }
+    c2s_require_encryption = false
+    main_muc = "conference.meet.example.test"
+    lobby_muc = "lobby.meet.example.test"
+
+Component "conference.meet.example.test" "muc"
+    restrict_room_creation = true
+    admins = { "focus@auth.meet.example.test" }
+    muc_room_locking = false
+    muc_room_default_public_jids = true
+    modules_enabled = { "muc_meeting_id"; "muc_domain_mapper"; "polls" }
+
+Component "lobby.meet.example.test" "muc"
+    restrict_room_creation = true
+    muc_room_locking = false
+
+Component "internal.auth.meet.example.test" "muc"
+    admins = { "focus@auth.meet.example.test", "jvb@auth.meet.example.test" }
+    modules_enabled = { "ping" }
+    muc_room_locking = false
+    muc_room_default_public_jids = true
+
+VirtualHost "auth.meet.example.test"
+    authentication = "internal_hashed"
+    ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
+    modules_enabled = { "limits_exception" }
+
+Component "focus.meet.example.test" "client_proxy"
+    target_address = "focus@auth.meet.example.test"

@@ -1,0 +1,556 @@
+//! The jitsi step's files read by the programs that consume them: config.js by node
+//! (`node --check`, then evaluated to read the values back), jvb.conf and jicofo.conf by a
+//! HOCON parser (pyhocon from PyPI; `tests/install-deps` puts it in
+//! /var/cache/ryo-jitsi/pyhocon), and the nginx site by Debian's nginx (`nginx -t`, then
+//! served on loopback: HSTS, config.js, BOSH proxied to a stand-in for prosody's HTTP
+//! port, and TURN over TLS on the shared port handed to the real coturn by SNI).
+
+mod common;
+#[path = "common/turn.rs"]
+mod turn;
+use common::{free_port, text, Nginx, Root, TestCa};
+use std::io::{Read, Write};
+use std::process::Command;
+use turn::Turnserver;
+
+const DOMAIN: &str = "meet.example.test";
+const TURN_HOST: &str = "turn.meet.example.test";
+const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
+
+fn site(instance: &str, extra: &str) -> Root {
+    let root = Root::new();
+    root.write("/etc/machine-id", format!("{instance}\n"));
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\npublic_ipv4 = \"203.0.113.7\"\n{extra}"
+        ),
+    );
+    root
+}
+
+fn read(root: &Root, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn secrets(root: &Root) -> serde_json::Value {
+    serde_json::from_str(&read(root, "/var/lib/meet-agent/secrets.json")).unwrap()
+}
+
+/// The HOCON file as JSON, through pyhocon (its include of the operator's file moved below
+/// the test root).
+fn hocon(root: &Root, path: &str) -> serde_json::Value {
+    let local = root.join("/etc/meet-agent").display().to_string();
+    let copy = root.write(
+        "/tmp/parsed.conf",
+        read(root, path).replace("\"/etc/meet-agent", &format!("\"{local}")),
+    );
+    let out = Command::new("/usr/bin/python3")
+        .env("PYTHONPATH", PYHOCON)
+        .args([
+            "-c",
+            "import sys; from pyhocon import ConfigFactory, HOCONConverter; \
+             print(HOCONConverter.to_json(ConfigFactory.parse_file(sys.argv[1])))",
+        ])
+        .arg(copy)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "pyhocon ({PYHOCON}, from tests/install-deps) could not parse {path}: {}",
+        text(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// config.js checked by node, then evaluated and its `config` object returned.
+fn config_js(root: &Root) -> serde_json::Value {
+    let path = root.join(&format!("/etc/jitsi/meet/{DOMAIN}-config.js"));
+    let check = Command::new("node")
+        .arg("--check")
+        .arg(&path)
+        .output()
+        .expect("node (apt-get install nodejs)");
+    assert!(check.status.success(), "node --check: {}", text(&check));
+    let out = Command::new("node")
+        .args([
+            "-e",
+            "eval(require('fs').readFileSync(process.argv[1], 'utf8') + ';console.log(JSON.stringify(config))')",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn videobridge_and_jicofo_files_parse_and_carry_this_instances_secrets_and_address() {
+    let root = site(
+        "0123456789abcdef0123456789abcdef",
+        "[jitsi]\nauth = \"secure-domain\"\n",
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let s = secrets(&root);
+
+    let jvb = hocon(&root, "/etc/jitsi/videobridge/jvb.conf");
+    let shard = &jvb["videobridge"]["apis"]["xmpp-client"]["configs"]["ryo-jitsi"];
+    assert_eq!(shard["PASSWORD"], s["jvb_password"]);
+    assert_eq!(shard["DOMAIN"], format!("auth.{DOMAIN}"));
+    assert_eq!(
+        shard["MUC_JIDS"],
+        format!("JvbBrewery@internal.auth.{DOMAIN}")
+    );
+    assert!(shard["MUC_NICKNAME"].as_str().unwrap().starts_with("jvb-"));
+    assert_eq!(
+        jvb["videobridge"]["websockets"]["domain"],
+        format!("{DOMAIN}:443")
+    );
+    assert_eq!(jvb["videobridge"]["apis"]["rest"]["enabled"], true);
+    // The mapping from this machine's own address to the configured public one.
+    let mappings = &jvb["ice4j"]["harvest"]["mapping"]["static-mappings"];
+    let identity = &root.state()["identity"];
+    match identity["local_ipv4"].as_str() {
+        Some(local) if local != "203.0.113.7" => {
+            assert_eq!(mappings[0]["public-address"], "203.0.113.7", "{jvb:#}");
+            assert_eq!(mappings[0]["local-address"], local);
+        }
+        _ => assert_eq!(mappings, &serde_json::json!([])),
+    }
+
+    let jicofo = hocon(&root, "/etc/jitsi/jicofo/jicofo.conf");
+    let client = &jicofo["jicofo"]["xmpp"]["client"];
+    assert_eq!(client["password"], s["focus_password"]);
+    assert_eq!(client["username"], "focus");
+    assert_eq!(client["xmpp-domain"], DOMAIN);
+    assert_eq!(
+        jicofo["jicofo"]["bridge"]["brewery-jid"],
+        format!("JvbBrewery@internal.auth.{DOMAIN}")
+    );
+    assert_eq!(jicofo["jicofo"]["authentication"]["type"], "XMPP");
+    assert_eq!(jicofo["jicofo"]["rest"]["host"], "127.0.0.1");
+
+    // The operator's HOCON file is included last and wins.
+    root.write(
+        "/etc/meet-agent/jicofo.local.conf",
+        "jicofo.rest.port = 9999\n",
+    );
+    assert_eq!(
+        hocon(&root, "/etc/jitsi/jicofo/jicofo.conf")["jicofo"]["rest"]["port"],
+        9999
+    );
+
+    // A new public address is picked up at the next run.
+    root.config("50-ip.toml", "[server]\npublic_ipv4 = \"198.51.100.9\"\n");
+    root.run(&["run"]);
+    let conf = read(&root, "/etc/jitsi/videobridge/jvb.conf");
+    assert!(!conf.contains("203.0.113.7"), "{conf}");
+}
+
+#[test]
+fn config_js_carries_the_quality_settings() {
+    let root = site(
+        "0123456789abcdef0123456789abcdef",
+        "[jitsi]\nlobby = false\ne2ee = false\n[jitsi.quality]\nopus_max_average_bitrate = 128000\nstereo = true\n\
+         audio_processing = false\nmax_resolution = 1080\ncodec_preference = [\"vp9\", \"H264\"]\nsimulcast = false\n",
+    );
+    root.write(
+        "/etc/meet-agent/config.local.js",
+        "config.startWithAudioMuted = true;\n",
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let c = config_js(&root);
+    assert_eq!(c["hosts"]["domain"], DOMAIN);
+    assert_eq!(c["hosts"]["muc"], format!("conference.{DOMAIN}"));
+    assert_eq!(c["websocket"], format!("wss://{DOMAIN}/xmpp-websocket"));
+    assert_eq!(c["audioQuality"]["opusMaxAverageBitrate"], 128000);
+    assert_eq!(c["audioQuality"]["stereo"], true);
+    for key in [
+        "disableAP",
+        "disableAEC",
+        "disableNS",
+        "disableAGC",
+        "disableHPF",
+    ] {
+        assert_eq!(c[key], true, "{key}");
+    }
+    assert_eq!(c["resolution"], 1080);
+    assert_eq!(c["constraints"]["video"]["height"]["max"], 1080);
+    assert_eq!(c["constraints"]["video"]["width"]["max"], 1920);
+    assert_eq!(
+        c["videoQuality"]["codecPreferenceOrder"],
+        serde_json::json!(["VP9", "H264"])
+    );
+    assert_eq!(c["disableSimulcast"], true);
+    assert_eq!(c["hideLobbyButton"], true);
+    assert_eq!(c["testing"]["disableE2EE"], true);
+    assert_eq!(c["prejoinConfig"]["enabled"], true);
+    assert_eq!(c["startWithAudioMuted"], true, "the local file is appended");
+
+    // Defaults: Jitsi's own bitrate, audio processing on, 720p, simulcast.
+    let plain = site("fedcba9876543210fedcba9876543210", "");
+    plain.run(&["run"]);
+    let d = config_js(&plain);
+    assert!(d["audioQuality"].get("opusMaxAverageBitrate").is_none());
+    assert_eq!(d["disableAP"], false);
+    assert_eq!(d["resolution"], 720);
+    assert_eq!(d["disableSimulcast"], false);
+    assert_eq!(d["hideLobbyButton"], false);
+}
+
+#[test]
+fn out_of_range_quality_and_tuning_values_name_the_key_and_the_range() {
+    for (toml, key, range) in [
+        (
+            "[jitsi.quality]\nmax_resolution = 2160\n",
+            "jitsi.quality.max_resolution",
+            "180 to 1080",
+        ),
+        (
+            "[jitsi.quality]\nopus_max_average_bitrate = 600000\n",
+            "jitsi.quality.opus_max_average_bitrate",
+            "6000 to 510000",
+        ),
+        (
+            "[jitsi.quality]\ncodec_preference = [\"H265\"]\n",
+            "jitsi.quality.codec_preference",
+            "VP8, VP9, H264 or AV1",
+        ),
+        (
+            "[tune]\nvideobridge_heap_mib = 100\n",
+            "tune.videobridge_heap_mib",
+            "256 to 65536",
+        ),
+        (
+            "[tune]\nudp_buffer_bytes = 10\n",
+            "tune.udp_buffer_bytes",
+            "212992 to",
+        ),
+        (
+            "[jitsi.turn]\ntls_host = \"meet.example.test\"\n",
+            "jitsi.turn.tls_host",
+            "second name",
+        ),
+    ] {
+        let root = site("0123456789abcdef0123456789abcdef", "");
+        root.config("50-bad.toml", toml);
+        let out = root.run(&["config", "check"]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{toml}: {said}");
+        assert!(
+            said.contains("50-bad.toml") && said.contains(key) && said.contains(range),
+            "{toml}: {said}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "one sentence: {said}");
+    }
+}
+
+#[test]
+fn two_instances_render_no_common_secret() {
+    let files = [
+        "/etc/turnserver.conf",
+        "/etc/prosody/conf.d/ryo-jitsi.cfg.lua",
+        "/etc/jitsi/jicofo/jicofo.conf",
+        "/etc/jitsi/videobridge/jvb.conf",
+    ];
+    let roots = [
+        site(
+            "11111111111111111111111111111111",
+            "[jitsi]\nauth = \"jwt\"\njwt_app_id = \"app\"\n",
+        ),
+        site(
+            "22222222222222222222222222222222",
+            "[jitsi]\nauth = \"jwt\"\njwt_app_id = \"app\"\n",
+        ),
+    ];
+    let rendered: Vec<String> = roots
+        .iter()
+        .map(|r| {
+            r.run(&["run"]);
+            files
+                .iter()
+                .map(|f| read(r, f))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    for (i, root) in roots.iter().enumerate() {
+        let s = secrets(root);
+        for key in [
+            "focus_password",
+            "jvb_password",
+            "turn_secret",
+            "jwt_app_secret",
+        ] {
+            let value = s[key].as_str().unwrap();
+            assert!(
+                rendered[i].contains(value),
+                "{key} is used by its own instance"
+            );
+            assert!(
+                !rendered[1 - i].contains(value),
+                "{key} shared between instances"
+            );
+        }
+    }
+}
+
+/// The rendered site and stream server moved onto loopback ports and the test root.
+struct Served {
+    _nginx: Nginx,
+    https: u16,
+}
+
+fn moved(root: &Root, text: &str, ports: &[(&str, String)]) -> String {
+    let mut out = text.to_string();
+    for (from, to) in ports {
+        out = out.replace(from, to);
+    }
+    for dir in [
+        "/etc/meet-agent/tls",
+        "/var/lib/meet-agent",
+        "/usr/share/ryo-jitsi",
+        "/etc/jitsi/meet",
+        "/etc/nginx/snippets",
+    ] {
+        out = out.replace(dir, &root.join(dir).display().to_string());
+    }
+    out
+}
+
+/// A stand-in for prosody's HTTP port: answers every request with `bosh stand-in`.
+fn bosh_standin() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let body = format!("bosh stand-in: {head}");
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn serve(root: &Root, stream: bool) -> Served {
+    let snippet = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../image/files/etc/nginx/snippets/meet-agent-tls.conf"
+    ))
+    .unwrap();
+    root.write(
+        "/etc/nginx/snippets/meet-agent-tls.conf",
+        moved(root, &snippet, &[]),
+    );
+    root.write(
+        "/usr/share/ryo-jitsi/www/index.html",
+        "ryo-jitsi placeholder\n",
+    );
+    let (http, https, web, bosh) = (free_port(), free_port(), free_port(), bosh_standin());
+    let ports = [
+        ("listen [::]:80 default_server;", String::new()),
+        ("listen [::]:443 ssl http2 default_server;", String::new()),
+        ("listen [::]:443;", String::new()),
+        (
+            "listen 80 default_server;",
+            format!("listen 127.0.0.1:{http};"),
+        ),
+        (
+            "listen 443 ssl http2 default_server;",
+            format!("listen 127.0.0.1:{https} ssl http2;"),
+        ),
+        ("listen 443;", format!("listen 127.0.0.1:{https};")),
+        ("127.0.0.1:4444", format!("127.0.0.1:{web}")),
+        ("127.0.0.1:5280", format!("127.0.0.1:{bosh}")),
+    ];
+    let site = moved(
+        root,
+        &read(root, "/etc/nginx/sites-available/ryo-jitsi.conf"),
+        &ports,
+    );
+    let main = if stream {
+        format!(
+            "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n{}",
+            moved(
+                root,
+                &read(root, "/etc/nginx/modules-enabled/60-ryo-jitsi-turn.conf"),
+                &ports
+            )
+        )
+    } else {
+        String::new()
+    };
+    let prefix = root.join("/tmp/nginx");
+    let conf = Nginx::write_conf(&prefix, &main, &site);
+    let check = Command::new("nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(&prefix)
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "nginx -t: {}", text(&check));
+    Served {
+        _nginx: Nginx::start_with(&prefix, &main, &site, https),
+        https,
+    }
+}
+
+fn curl(port: u16, ca: &std::path::Path, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10", "--cacert"])
+        .arg(ca)
+        .args(["--resolve", &format!("{DOMAIN}:{port}:127.0.0.1")])
+        .arg(format!("https://{DOMAIN}:{port}{path}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "curl {path}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn supplied(root: &Root, ca: &TestCa, names: &[&str]) {
+    let leaf = ca.leaf(names);
+    root.config(
+        "10-tls.toml",
+        &format!(
+            "[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+            ca.chain(&leaf),
+            leaf.key_pem
+        ),
+    );
+}
+
+#[test]
+fn nginx_serves_the_rendered_site() {
+    let root = site("0123456789abcdef0123456789abcdef", "");
+    let ca = TestCa::new();
+    supplied(&root, &ca, &[DOMAIN]);
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let ca_file = root.write("/tmp/ca.pem", &ca.root_pem);
+    let served = serve(&root, false);
+    let page = curl(served.https, &ca_file, "/");
+    assert!(page.contains("ryo-jitsi placeholder"), "{page}");
+    assert!(
+        page.to_ascii_lowercase()
+            .contains("strict-transport-security: max-age=63072000"),
+        "{page}"
+    );
+    let config = curl(served.https, &ca_file, "/config.js");
+    assert!(
+        config.contains("var config = {") && config.contains("application/javascript"),
+        "{config}"
+    );
+    let bosh = curl(served.https, &ca_file, "/http-bind");
+    assert!(
+        bosh.contains("bosh stand-in: POST /http-bind")
+            || bosh.contains("bosh stand-in: GET /http-bind"),
+        "{bosh}"
+    );
+    assert!(!root
+        .join("/etc/nginx/modules-enabled/60-ryo-jitsi-turn.conf")
+        .exists());
+}
+
+/// A STUN Binding request over TLS to `port` with SNI `name`; the answer's message type.
+fn stun_over_tls(port: u16, name: &str, ca: &std::path::Path) -> String {
+    let script = "import socket, ssl, os, struct, sys\n\
+        port, name, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n\
+        ctx = ssl.create_default_context(cafile=ca)\n\
+        s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', port), timeout=10), server_hostname=name)\n\
+        s.sendall(struct.pack('!HHI', 1, 0, 0x2112A442) + os.urandom(12))\n\
+        head = s.recv(20)\n\
+        print('type=%04x' % struct.unpack('!H', head[:2])[0] if len(head) >= 2 else 'no answer')\n";
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, &port.to_string(), name])
+        .arg(ca)
+        .output()
+        .unwrap();
+    text(&out)
+}
+
+#[test]
+fn turn_over_tls_shares_port_443_by_name() {
+    let tls_port = free_port();
+    let root = site(
+        "0123456789abcdef0123456789abcdef",
+        &format!("[jitsi.turn]\nport = {}\ntls_port = {tls_port}\nlisten = [\"127.0.0.1\"]\ntls_host = \"{TURN_HOST}\"\n", free_port()),
+    );
+    let ca = TestCa::new();
+    let ca_file = root.write("/tmp/ca.pem", &ca.root_pem);
+
+    // Without nginx's stream module, the step says what to install and 443 stays the site's.
+    supplied(&root, &ca, &[DOMAIN, TURN_HOST]);
+    root.run(&["run"]);
+    let jitsi = root.step("jitsi");
+    assert_eq!(jitsi["state"], "degraded");
+    assert!(
+        jitsi["message"]
+            .as_str()
+            .unwrap()
+            .contains("libnginx-mod-stream"),
+        "{jitsi}"
+    );
+
+    // With it: the stream server owns 443, and prosody hands out turns:TURN_HOST:443.
+    root.write(
+        "/etc/nginx/modules-enabled/50-mod-stream.conf",
+        "load_module modules/ngx_stream_module.so;\n",
+    );
+    // A certificate without the TURN name is reported.
+    supplied(&root, &ca, &[DOMAIN]);
+    root.run(&["run"]);
+    let jitsi = root.step("jitsi");
+    assert_eq!(jitsi["state"], "degraded");
+    assert!(
+        jitsi["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not serve jitsi.turn.tls_host"),
+        "{jitsi}"
+    );
+    supplied(&root, &ca, &[DOMAIN, TURN_HOST]);
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let prosody = read(&root, "/etc/prosody/conf.d/ryo-jitsi.cfg.lua");
+    assert!(
+        prosody.contains(&format!("host = \"{TURN_HOST}\", port = 443")),
+        "{prosody}"
+    );
+
+    let _turn = Turnserver::start(&root, tls_port);
+    let served = serve(&root, true);
+    // SNI = the TURN name: coturn answers the STUN Binding request (success 0x0101).
+    let answer = stun_over_tls(served.https, TURN_HOST, &ca_file);
+    assert!(answer.contains("type=0101"), "{answer}");
+    // Any other name: the web site.
+    let page = curl(served.https, &ca_file, "/config.js");
+    assert!(page.contains("var config = {"), "{page}");
+
+    // Unset again: the stream file goes away.
+    root.config("50-off.toml", "[jitsi.turn]\nlisten = [\"127.0.0.1\"]\n");
+    std::fs::write(
+        root.join("/etc/meet-agent/config.d/00.toml"),
+        read(&root, "/etc/meet-agent/config.d/00.toml")
+            .replace(&format!("tls_host = \"{TURN_HOST}\"\n"), ""),
+    )
+    .unwrap();
+    root.run(&["run"]);
+    assert!(!root
+        .join("/etc/nginx/modules-enabled/60-ryo-jitsi-turn.conf")
+        .exists());
+}

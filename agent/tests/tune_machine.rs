@@ -1,0 +1,136 @@
+//! The tune step: the sysctl and unit drop-ins it writes (the drop-in's directives checked
+//! by `systemd-analyze verify`), heaps from the machine's memory or from config, and the
+//! capacity estimate in status.
+
+mod common;
+use common::{text, Root};
+use std::process::Command;
+
+fn machine(extra: &str) -> Root {
+    let root = Root::new();
+    root.write("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n{extra}"
+        ),
+    );
+    root
+}
+
+fn read(root: &Root, path: &str) -> String {
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn drop_ins_carry_limits_and_heaps_and_systemd_accepts_them() {
+    let root = machine("[tune]\nnofile = 100000\ntasks_max = 9000\nudp_buffer_bytes = 20971520\n");
+    let out = root.run(&["run"]);
+    let tune = root.step("tune");
+    assert_eq!(tune["state"], "ok", "{}", text(&out));
+    let sysctl = read(&root, "/etc/sysctl.d/60-ryo-jitsi.conf");
+    assert!(
+        sysctl.contains("net.core.rmem_max = 20971520\n"),
+        "{sysctl}"
+    );
+    assert!(
+        sysctl.contains("net.core.netdev_max_backlog = 100000\n"),
+        "{sysctl}"
+    );
+
+    let memory_mib = root.state()["identity"]["memory_mib"].as_u64().unwrap();
+    let heaps = meet_agent::tune::heap::size(memory_mib, &Default::default());
+    for (path, variable, heap) in [
+        (
+            "/etc/systemd/system/jitsi-videobridge2.service.d/60-ryo-jitsi.conf",
+            "VIDEOBRIDGE_MAX_MEMORY",
+            heaps.videobridge_mib,
+        ),
+        (
+            "/etc/systemd/system/jicofo.service.d/60-ryo-jitsi.conf",
+            "JICOFO_MAX_MEMORY",
+            heaps.jicofo_mib,
+        ),
+    ] {
+        let dropin = read(&root, path);
+        assert!(
+            dropin.contains("LimitNOFILE=100000\nTasksMax=9000\n"),
+            "{dropin}"
+        );
+        assert!(
+            dropin.contains(&format!("Environment={variable}={heap}m\n")),
+            "{dropin}"
+        );
+        // The drop-in's directives in a unit of the test's own: systemd knows every one.
+        let body = dropin.split("[Service]\n").nth(1).unwrap();
+        let unit = root.write(
+            "/tmp/ryo-tune-check.service",
+            format!("[Unit]\nDescription=check\n[Service]\nExecStart=/bin/true\n{body}"),
+        );
+        let verify = Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(&unit)
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success() && verify.stderr.is_empty(),
+            "systemd-analyze verify: {}",
+            text(&verify)
+        );
+    }
+}
+
+#[test]
+fn configured_heaps_are_used_when_they_fit_and_replaced_when_they_do_not() {
+    let root = machine("[tune]\nvideobridge_heap_mib = 1000\njicofo_heap_mib = 300\n");
+    root.run(&["run"]);
+    let dropin = read(
+        &root,
+        "/etc/systemd/system/jitsi-videobridge2.service.d/60-ryo-jitsi.conf",
+    );
+    assert!(dropin.contains("VIDEOBRIDGE_MAX_MEMORY=1000m"), "{dropin}");
+    assert!(read(
+        &root,
+        "/etc/systemd/system/jicofo.service.d/60-ryo-jitsi.conf"
+    )
+    .contains("JICOFO_MAX_MEMORY=300m"));
+
+    // Larger than this machine: the sized value, and (with the bridge installed) a warning
+    // naming the key.
+    let root = machine("[tune]\nvideobridge_heap_mib = 65536\n");
+    root.write("/usr/share/jitsi-videobridge/jvb.sh", "");
+    root.run(&["run"]);
+    let tune = root.step("tune");
+    let memory_mib = root.state()["identity"]["memory_mib"].as_u64().unwrap();
+    if memory_mib < 65536 + 1280 + 1024 {
+        assert_eq!(tune["state"], "degraded", "{tune}");
+        assert!(
+            tune["message"]
+                .as_str()
+                .unwrap()
+                .contains("tune.videobridge_heap_mib = 65536 does not fit"),
+            "{tune}"
+        );
+        let dropin = read(
+            &root,
+            "/etc/systemd/system/jitsi-videobridge2.service.d/60-ryo-jitsi.conf",
+        );
+        assert!(!dropin.contains("=65536m"), "{dropin}");
+    }
+}
+
+#[test]
+fn status_shows_the_capacity_estimate() {
+    let root = machine("[tune]\nbandwidth_mbit = 1000\nparticipants_per_cpu = 20\n");
+    root.run(&["run"]);
+    let cpus = std::thread::available_parallelism().unwrap().get() as u64;
+    // The report's model: 9.12 Mbit/s per participant at 720p in meetings of ten.
+    let expected = (cpus * 20).min(109);
+    let out = root.run(&["status"]);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        screen.contains(&format!("about {expected} participants at 720p")),
+        "{screen}"
+    );
+    assert!(screen.contains("1000 Mbit/s"), "{screen}");
+}
