@@ -31,6 +31,8 @@ const EXIT_CODES: &str = "Exit codes:
   status        0 healthy, 1 degraded, 2 failed or not run
   config check  0 valid, 1 invalid
   user          0 done, 1 refused (the message says why)
+  shutdown      0 requested or not required, 1 gave up or failed
+  idle-check    0 checked (and powered off when due), 1 failed
   any command   2 on a usage error, 3 on an unexpected error";
 
 /// Subcommands.
@@ -66,6 +68,22 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::users::UserAction,
     },
+    /// Power off (or reboot) without cutting a meeting short: waits while conferences
+    /// run (schedule.postpone_minutes steps up to schedule.postpone_limit_minutes).
+    Shutdown {
+        /// Reboot instead of powering off (a reboot gives up at the limit instead).
+        #[arg(long)]
+        reboot: bool,
+        /// Only when the system says a reboot is required (/run/reboot-required).
+        #[arg(long)]
+        if_required: bool,
+        /// Why, for the log and status.
+        #[arg(long, default_value = "requested")]
+        reason: String,
+    },
+    /// Check whether the server is idle; power off once idle for
+    /// schedule.idle_shutdown_minutes (meet-agent-idle.timer runs it every minute).
+    IdleCheck,
     /// Certificate helpers.
     Cert {
         /// What to do.

@@ -12,6 +12,7 @@ pub mod fsutil;
 pub mod instance;
 pub mod jitsi;
 pub mod logging;
+pub mod ops;
 pub mod paths;
 pub mod source;
 pub mod state;

@@ -4,7 +4,7 @@ use clap::Parser;
 use meet_agent::cli::{CertAction, Cli, Command, ConfigAction};
 use meet_agent::paths::Paths;
 use meet_agent::step::{self, RunResult, Selection};
-use meet_agent::{config, encoding, instance, status};
+use meet_agent::{config, encoding, instance, ops, status};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -86,6 +86,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 }
             },
         },
+        Command::Shutdown {
+            reboot,
+            if_required,
+            reason,
+        } => shutdown(&paths, reboot, if_required, &reason).await,
+        Command::IdleCheck => idle_check(&paths).await,
         Command::Cert {
             action: CertAction::Encode { file },
         } => {
@@ -94,6 +100,80 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", encoding::gzip_base64(&bytes)?)?;
             Ok(0)
+        }
+    }
+}
+
+/// The settings, or the one-line reason they cannot be loaded (printed).
+async fn settings(paths: &Paths) -> Option<meet_agent::config::Settings> {
+    match instance::load(paths).await {
+        Ok(effective) => Some(effective.settings),
+        Err(e) => {
+            eprintln!("meet-agent: {:#}", e.error());
+            None
+        }
+    }
+}
+
+fn endpoints(s: &meet_agent::config::Settings) -> ops::stats::Endpoints {
+    ops::stats::Endpoints {
+        videobridge: s.schedule.videobridge_stats_url.clone(),
+        jicofo: s.schedule.jicofo_stats_url.clone(),
+    }
+}
+
+async fn shutdown(
+    paths: &Paths,
+    reboot: bool,
+    if_required: bool,
+    reason: &str,
+) -> anyhow::Result<u8> {
+    if if_required && !paths.join(meet_agent::step::REBOOT_REQUIRED).exists() {
+        println!("no reboot required");
+        return Ok(0);
+    }
+    let Some(s) = settings(paths).await else {
+        return Ok(1);
+    };
+    let minute = ops::minute();
+    let mut limit = minute * s.schedule.postpone_limit_minutes;
+    if reboot {
+        // A reboot for updates stays inside its maintenance window.
+        limit = limit.min(minute * s.updates.reboot_window_minutes);
+    }
+    let policy = ops::shutdown::Policy {
+        step: minute * s.schedule.postpone_minutes,
+        limit,
+        endpoints: endpoints(&s),
+    };
+    let action = if reboot {
+        ops::power::Action::Reboot
+    } else {
+        ops::power::Action::PowerOff
+    };
+    match ops::shutdown::run(paths, action, reason, &policy).await {
+        Ok(ops::shutdown::Ended::Requested) => Ok(0),
+        Ok(ops::shutdown::Ended::GaveUp) => Ok(1),
+        Err(e) => {
+            eprintln!("meet-agent: {e:#}");
+            Ok(1)
+        }
+    }
+}
+
+async fn idle_check(paths: &Paths) -> anyhow::Result<u8> {
+    let Some(s) = settings(paths).await else {
+        return Ok(1);
+    };
+    if s.schedule.idle_shutdown_minutes == 0 {
+        println!("idle shutdown is off (schedule.idle_shutdown_minutes = 0)");
+        return Ok(0);
+    }
+    match ops::idle::check(paths, s.schedule.idle_shutdown_minutes, &endpoints(&s)).await {
+        Ok(_) => Ok(0),
+        Err(e) => {
+            eprintln!("meet-agent: {e:#}");
+            Ok(1)
         }
     }
 }

@@ -126,6 +126,30 @@ pub struct Report {
     pub steps: Vec<StepView>,
     /// The stack's services.
     pub services: ServicesView,
+    /// Shutdown, idle clock and pending reboot.
+    pub operations: OperationsView,
+}
+
+/// What the operations commands last reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationsView {
+    /// A shutdown or reboot in progress or given up (not one already requested).
+    pub shutdown: Option<crate::ops::shutdown::Progress>,
+    /// The idle clock of this boot, when idle shutdown is on.
+    pub idle: Option<crate::ops::idle::IdleState>,
+    /// Whether the system says a reboot is required (/run/reboot-required).
+    pub reboot_required: bool,
+}
+
+fn operations(paths: &Paths) -> OperationsView {
+    let boot = std::fs::read_to_string(paths.join("/proc/sys/kernel/random/boot_id"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    OperationsView {
+        shutdown: crate::ops::shutdown::load(paths).filter(|p| p.state != "requested"),
+        idle: crate::ops::idle::load(paths).filter(|i| i.boot_id == boot),
+        reboot_required: paths.join(crate::step::REBOOT_REQUIRED).exists(),
+    }
 }
 
 /// The per-instance secrets as status shows them.
@@ -225,6 +249,7 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
             }),
         steps,
         services,
+        operations: operations(paths),
     })
 }
 
@@ -356,6 +381,23 @@ pub fn render(report: &Report) -> String {
                 error.as_deref().unwrap_or("unknown")
             );
         }
+    }
+    let o = &report.operations;
+    if let Some(p) = &o.shutdown {
+        let _ = writeln!(out, "shutdown     {}", p.message);
+    }
+    if let Some(idle) = &o.idle {
+        let _ = writeln!(
+            out,
+            "idle         {} (checked {})",
+            idle.message, idle.checked_at
+        );
+    }
+    if o.reboot_required {
+        let _ = writeln!(
+            out,
+            "reboot       required by updates; done in the maintenance window when no conference runs"
+        );
     }
     let _ = writeln!(
         out,

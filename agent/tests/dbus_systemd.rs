@@ -2,44 +2,15 @@
 //! systemd serving the Manager methods and Unit properties meet-agent uses (systemd itself
 //! cannot run as PID 1 on the development machines; the boot tests use the real one).
 
+#[path = "common/bus.rs"]
+mod bus;
 mod common;
+use bus::Bus;
 use common::{text, Root, TestCa};
 use std::collections::BTreeMap;
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+
 use std::sync::{Arc, Mutex};
 use zbus::zvariant::OwnedObjectPath;
-
-/// A private bus; killed on drop.
-struct Bus {
-    child: Child,
-    address: String,
-}
-
-impl Bus {
-    fn start() -> Self {
-        let mut child = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--nopidfile", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon must be installed (apt-get install dbus)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Self {
-            child,
-            address: line.trim().to_string(),
-        }
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[derive(Clone)]
 struct UnitState {

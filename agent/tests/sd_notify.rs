@@ -48,7 +48,7 @@ fn run_sends_status_per_step_then_ready_with_a_summary() {
     let last = messages.last().expect("at least one message");
     assert!(last.contains("READY=1"), "READY comes last: {messages:#?}");
     assert!(
-        last.contains("STATUS=degraded: 4 ok, 2 degraded, 0 failed, 4 not configured"),
+        last.contains("STATUS=degraded: 5 ok, 2 degraded, 0 failed, 3 not configured"),
         "{last}"
     );
 }

@@ -23,10 +23,10 @@ pub struct Config {
     pub jitsi: Jitsi,
     /// Tuning the machine and the stack to its size.
     pub tune: Tune,
-    /// Scheduled and idle shutdown (reserved).
-    pub schedule: Reserved,
-    /// Security updates (reserved).
-    pub updates: Reserved,
+    /// Scheduled and idle shutdown.
+    pub schedule: Schedule,
+    /// Security updates and maintenance reboots.
+    pub updates: Updates,
 }
 
 /// `[server]`: the server's name and addresses.
@@ -478,6 +478,68 @@ impl Default for Turn {
             relay_min_port: 49152,
             relay_max_port: 65535,
             tls_host: None,
+        }
+    }
+}
+
+/// `[schedule]`: switching the server off when it is not needed.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Schedule {
+    /// systemd calendar expressions at which to shut down (meeting-aware).
+    pub shutdown: Vec<String>,
+    /// Power off after this many minutes without a conference; 0 is off.
+    pub idle_shutdown_minutes: u32,
+    /// While conferences run, check again after this many minutes.
+    pub postpone_minutes: u32,
+    /// Postpone a scheduled shutdown at most this long, in minutes.
+    pub postpone_limit_minutes: u32,
+    /// The videobridge's statistics (loopback).
+    pub videobridge_stats_url: String,
+    /// jicofo's statistics (loopback).
+    pub jicofo_stats_url: String,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            shutdown: Vec::new(),
+            idle_shutdown_minutes: 0,
+            postpone_minutes: 15,
+            postpone_limit_minutes: 120,
+            videobridge_stats_url: crate::ops::stats::VIDEOBRIDGE_STATS.into(),
+            jicofo_stats_url: crate::ops::stats::JICOFO_STATS.into(),
+        }
+    }
+}
+
+/// `[updates]`: security updates and the maintenance window for reboots.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Updates {
+    /// `apt-get update` and the security upgrades at an instance's first boot.
+    pub first_boot: bool,
+    /// How long the first-boot upgrades may take, in seconds.
+    pub first_boot_timeout_seconds: u64,
+    /// Daily unattended security upgrades.
+    pub daily: bool,
+    /// Upgrade the Jitsi packages too (else they are held back).
+    pub include_jitsi: bool,
+    /// systemd calendar expression at which a needed reboot may happen; "" never.
+    pub reboot_window: String,
+    /// How long the window lasts, in minutes.
+    pub reboot_window_minutes: u32,
+}
+
+impl Default for Updates {
+    fn default() -> Self {
+        Self {
+            first_boot: true,
+            first_boot_timeout_seconds: 600,
+            daily: true,
+            include_jitsi: false,
+            reboot_window: "Sun 03:00".into(),
+            reboot_window_minutes: 120,
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct Settings {
     pub jitsi: crate::jitsi::JitsiSettings,
     /// Tuning (range-checked).
     pub tune: super::schema::Tune,
+    /// Scheduled and idle shutdown (calendar expressions checked by systemd).
+    pub schedule: super::schema::Schedule,
+    /// Updates and the maintenance window.
+    pub updates: super::schema::Updates,
 }
 
 /// A supplied certificate/key pair, still encoded as given.
@@ -106,7 +110,10 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     };
     let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
     check_tune(&config.tune, &fail)?;
+    check_operations(&config.schedule, &config.updates, &fail)?;
     Ok(Settings {
+        schedule: config.schedule.clone(),
+        updates: config.updates.clone(),
         tune: config.tune.clone(),
         acme,
         dns,
@@ -280,6 +287,73 @@ fn check_tune(t: &super::schema::Tune, fail: &dyn Fn(&str, String) -> anyhow::Er
         in_range(key, value.into(), range, fail)?;
     }
     Ok(())
+}
+
+fn check_operations(
+    s: &super::schema::Schedule,
+    u: &super::schema::Updates,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<()> {
+    for expression in &s.shutdown {
+        check_calendar(expression).map_err(|r| fail("schedule.shutdown", r))?;
+    }
+    if !u.reboot_window.is_empty() {
+        check_calendar(&u.reboot_window).map_err(|r| fail("updates.reboot_window", r))?;
+    }
+    for (key, value, range) in [
+        (
+            "schedule.idle_shutdown_minutes",
+            s.idle_shutdown_minutes,
+            (0, 10_080),
+        ),
+        ("schedule.postpone_minutes", s.postpone_minutes, (1, 240)),
+        (
+            "schedule.postpone_limit_minutes",
+            s.postpone_limit_minutes,
+            (0, 1_440),
+        ),
+        (
+            "updates.reboot_window_minutes",
+            u.reboot_window_minutes,
+            (10, 1_440),
+        ),
+    ] {
+        in_range(key, value.into(), range, fail)?;
+    }
+    in_range(
+        "updates.first_boot_timeout_seconds",
+        u.first_boot_timeout_seconds,
+        (30, 3_600),
+        fail,
+    )?;
+    for (key, url) in [
+        ("schedule.videobridge_stats_url", &s.videobridge_stats_url),
+        ("schedule.jicofo_stats_url", &s.jicofo_stats_url),
+    ] {
+        check_url(url).map_err(|r| fail(key, r))?;
+    }
+    Ok(())
+}
+
+/// A systemd calendar expression, checked by systemd's own parser (`systemd-analyze
+/// calendar`); where that tool is missing the timer unit reports a bad one when loaded.
+fn check_calendar(expression: &str) -> Result<(), String> {
+    let out = match std::process::Command::new("systemd-analyze")
+        .args(["calendar", "--iterations=1", "--", expression])
+        .stdin(std::process::Stdio::null())
+        .output()
+    {
+        Ok(out) => out,
+        Err(_) => return Ok(()),
+    };
+    if out.status.success() {
+        return Ok(());
+    }
+    let why = String::from_utf8_lossy(&out.stderr);
+    let why = why.lines().next().unwrap_or("").trim();
+    Err(format!(
+        "`{expression}` is not a systemd calendar expression ({why}); write it like \"Mon..Fri 20:00\" (see `man systemd.time`)"
+    ))
 }
 
 /// The web app's quality settings, codec names upper-cased.

@@ -4,11 +4,14 @@ mod ddns;
 mod dns_wait;
 mod identity;
 mod jitsi;
-mod later;
+mod schedule;
 mod secrets;
 mod start;
 mod tls;
 mod tune;
+mod updates;
+
+pub use updates::REBOOT_REQUIRED;
 
 use crate::config::Settings;
 use crate::instance::{self, LoadError};
@@ -335,8 +338,9 @@ async fn run_step(
         StepName::Jitsi => jitsi::run(ctx),
         StepName::Tls => tls::run(ctx).await,
         StepName::Tune => tune::run(ctx).await,
+        StepName::Schedule => schedule::run(ctx).await,
+        StepName::Updates => updates::run(ctx).await,
         StepName::Start => start::run(ctx).await,
-        other => Ok(later::run(other)),
     };
     let outcome = result.unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
     record(step, outcome, started_at, clock, instance_id)

@@ -33,6 +33,7 @@ trait Manager {
     fn start_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn reload_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn restart_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
+    fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn reload(&self) -> zbus::Result<()>;
 }
 
@@ -148,6 +149,17 @@ impl Systemd {
         timed(
             &format!("RestartUnit({name})"),
             manager.restart_unit(name, "replace"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Queues a stop of `name`.
+    pub async fn stop(&self, name: &str) -> Result<()> {
+        let manager = self.manager().await?;
+        timed(
+            &format!("StopUnit({name})"),
+            manager.stop_unit(name, "replace"),
         )
         .await?;
         Ok(())

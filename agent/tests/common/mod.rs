@@ -18,10 +18,18 @@ pub struct Root {
 }
 
 impl Root {
+    /// A root whose vendor configuration turns off what would reach beyond the test: the
+    /// first-boot apt run (which tests/operations.rs turns back on against loopback
+    /// mirrors) and the maintenance-window timer (which needs systemd).
     pub fn new() -> Self {
-        Self {
+        let root = Self {
             dir: tempfile::tempdir().expect("tempdir"),
-        }
+        };
+        root.write(
+            "/usr/lib/meet-agent/config.d/00-test-machine.toml",
+            "[updates]\nfirst_boot = false\nreboot_window = \"\"\n",
+        );
+        root
     }
 
     pub fn path(&self) -> &Path {

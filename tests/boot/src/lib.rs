@@ -153,6 +153,11 @@ pub const ACME_DOMAIN: &str = "meet.example.test";
 /// as pebble sees it is loopback (pebble validates http-01 through the hostfwd on
 /// `http_port`); dynamic DNS goes to challtestsrv's own HTTP API (`dns_api_port`), the DNS
 /// wait asks challtestsrv (`dns_port`) over TCP, and the CA (`ca_port`) is trusted through
+/// Boot scenarios that assert a healthy server turn the first-boot security updates off:
+/// the guests reach no package mirror (restrict=on), which the updates step rightly
+/// reports as degraded. qemu_operations.rs keeps them on and checks that report.
+pub const NO_FIRST_BOOT_UPDATES: &str = "[updates]\nfirst_boot = false\n";
+
 /// `ca_root_pem`. Each host service appears in the guest at [`GUEST_HOST`].
 pub fn acme_boot_spec(
     ca_root_pem: &str,
@@ -185,7 +190,7 @@ directory = "https://{GUEST_HOST}:{CA}/dir"
 ca_root = """
 {ca_root_pem}"""
 timeout_seconds = 60
-"#
+{NO_FIRST_BOOT_UPDATES}"#
     );
     BootSpec {
         config: Some(config),
@@ -382,6 +387,22 @@ impl Guest {
             "serial console (last 60 lines):\n{}\nqemu: {qemu}\nguestfwd: {fwd}",
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         )
+    }
+
+    /// Waits until QEMU exits by itself (the guest powered off), up to `timeout`; returns
+    /// how long after QEMU's start that was.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<Duration> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(self.started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(anyhow!(
+            "the guest did not power off within {timeout:?}\n{}",
+            self.diagnostics()
+        ))
     }
 
     /// Asks the guest to power off (ACPI) and waits, killing it after `timeout`.

@@ -18,9 +18,10 @@ fn lxc_launch_ryo_jitsi_with_config_key_comes_up_healthy() {
         .self_signed(&key)
         .unwrap();
     let config = format!(
-        "[server]\ndomain = \"lxd.example.test\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+        "[server]\ndomain = \"lxd.example.test\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n{}",
         cert.pem(),
-        key.serialize_pem()
+        key.serialize_pem(),
+        boot_tests::NO_FIRST_BOOT_UPDATES
     );
     lxd.lxc(&[
         "launch",

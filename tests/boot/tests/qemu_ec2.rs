@@ -13,7 +13,7 @@ const DOMAIN: &str = "meet.example.test";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ec2_instance_takes_its_config_from_imdsv2_user_data() {
     let cert = test_certificate(DOMAIN);
-    let config = cert.gzip_base64_config(DOMAIN);
+    let config = cert.gzip_base64_config(DOMAIN) + boot_tests::NO_FIRST_BOOT_UPDATES;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(config.as_bytes()).unwrap();
     let md = |k: &str| format!("/latest/meta-data/{k}");

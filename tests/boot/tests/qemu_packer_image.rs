@@ -14,9 +14,10 @@ async fn the_packer_built_image_boots_and_serves_its_supplied_certificate() {
         .self_signed(&key)
         .unwrap();
     let config = format!(
-        "[server]\ndomain = \"packer.example.test\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+        "[server]\ndomain = \"packer.example.test\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n{}",
         cert.pem(),
-        key.serialize_pem()
+        key.serialize_pem(),
+        boot_tests::NO_FIRST_BOOT_UPDATES
     );
     let mut guest = Guest::boot(
         &BootSpec {

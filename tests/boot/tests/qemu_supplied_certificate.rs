@@ -9,7 +9,7 @@ const DOMAIN: &str = "meet.example.test";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https() {
     let ca = test_certificate(DOMAIN);
-    let config = ca.gzip_base64_config(DOMAIN);
+    let config = ca.gzip_base64_config(DOMAIN) + boot_tests::NO_FIRST_BOOT_UPDATES;
     let mut guest = Guest::boot(
         &BootSpec {
             config: Some(config),
@@ -55,8 +55,10 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
 async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https() {
     let ca = test_certificate(DOMAIN);
     let config = format!(
-        "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
-        ca.chain_pem, ca.key_pem
+        "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n{}",
+        ca.chain_pem,
+        ca.key_pem,
+        boot_tests::NO_FIRST_BOOT_UPDATES
     );
     let mut guest = Guest::boot(
         &BootSpec {

@@ -1,0 +1,117 @@
+//! Idle shutdown (`schedule.idle_shutdown_minutes`): run every minute by
+//! meet-agent-idle.timer, it asks the stack whether any conference is running and powers the
+//! machine off once none has been for the configured time. Idle time counts from boot (a
+//! machine started for a meeting that nobody joins goes off again) and is kept with the
+//! boot's id in `/var/lib/meet-agent/idle.json`, so a reboot starts afresh.
+
+use super::power::{self, Action};
+use super::stats::{self, Endpoints};
+use super::{minute, rfc3339_at, unix_now};
+use crate::fsutil::write_atomic;
+use crate::paths::Paths;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+/// Where the idle clock is kept.
+pub const STATE: &str = "/var/lib/meet-agent/idle.json";
+
+/// The idle clock.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IdleState {
+    /// The boot this belongs to.
+    pub boot_id: String,
+    /// Since when no conference has run (Unix seconds), if none is running.
+    pub idle_since: Option<i64>,
+    /// The last check (RFC 3339).
+    pub checked_at: String,
+    /// One line for status.
+    pub message: String,
+}
+
+/// What one check decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Meetings are running, or not idle long enough yet.
+    Stay,
+    /// Power off was requested.
+    PoweredOff,
+}
+
+fn boot_id(paths: &Paths) -> String {
+    std::fs::read_to_string(paths.join("/proc/sys/kernel/random/boot_id"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn booted_at(paths: &Paths) -> i64 {
+    let uptime = std::fs::read_to_string(paths.join("/proc/uptime"))
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .next()
+                .and_then(|u| u.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    unix_now() - uptime as i64
+}
+
+/// One check: reads the stack's statistics, updates the idle clock, powers off when due.
+pub async fn check(paths: &Paths, idle_minutes: u32, endpoints: &Endpoints) -> Result<Decision> {
+    let path = paths.join(STATE);
+    let boot = boot_id(paths);
+    let saved: IdleState = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|s: &IdleState| s.boot_id == boot)
+        .unwrap_or_else(|| IdleState {
+            boot_id: boot.clone(),
+            // A new boot: idle since the machine started.
+            idle_since: Some(booted_at(paths)),
+            ..IdleState::default()
+        });
+    let activity = stats::read(endpoints).await;
+    let now = unix_now();
+    let limit = i64::from(idle_minutes) * minute().as_secs() as i64;
+    let idle_since = if activity.idle() {
+        Some(saved.idle_since.unwrap_or(now))
+    } else {
+        None
+    };
+    let idle_for = idle_since.map(|since| now - since);
+    let due = idle_for.is_some_and(|s| s >= limit);
+    let unit = minute().as_secs().max(1) as i64;
+    let message = match idle_for {
+        None => format!("not idle: {}", activity.summary()),
+        Some(s) if due => format!(
+            "idle for {} of {idle_minutes} min: powering off ({})",
+            s / unit,
+            activity.summary()
+        ),
+        Some(s) => format!(
+            "idle for {} of {idle_minutes} min since {} ({})",
+            s / unit,
+            rfc3339_at(now - s),
+            activity.summary()
+        ),
+    };
+    let state = IdleState {
+        boot_id: boot,
+        idle_since,
+        checked_at: rfc3339_at(now),
+        message,
+    };
+    write_atomic(&path, &serde_json::to_vec_pretty(&state)?, 0o644)?;
+    tracing::info!("{}", state.message);
+    if !due {
+        return Ok(Decision::Stay);
+    }
+    // Nothing is running, so there is nothing to postpone for.
+    power::request(Action::PowerOff).await?;
+    Ok(Decision::PoweredOff)
+}
+
+/// The last saved idle clock, if any.
+pub fn load(paths: &Paths) -> Option<IdleState> {
+    let bytes = std::fs::read(paths.join(STATE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

@@ -1,0 +1,193 @@
+//! A scheduled shutdown or a maintenance reboot that never cuts a meeting short: when
+//! conferences are running it waits in steps (`schedule.postpone_minutes`), saying so in
+//! `/var/lib/meet-agent/shutdown.json` (and so in status), up to a limit. At the limit a
+//! shutdown first puts the videobridge into graceful shutdown (no new conferences) and
+//! powers off when the running ones end or after one more step; a reboot for updates gives
+//! up until the next maintenance window instead.
+
+use super::power::{self, Action};
+use super::stats::{self, Activity, Endpoints};
+use super::{minute, rfc3339_at, unix_now};
+use crate::fsutil::write_atomic;
+use crate::paths::Paths;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Where progress is kept for status.
+pub const STATE: &str = "/var/lib/meet-agent/shutdown.json";
+
+/// What was asked and how it stands.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Progress {
+    /// Power off or reboot.
+    pub action: Action,
+    /// Why (`scheduled`, `maintenance window`, `idle`).
+    pub reason: String,
+    /// When it was due (RFC 3339).
+    pub due_at: String,
+    /// `waiting`, `draining`, `requested`, `gave-up`, `failed`.
+    pub state: String,
+    /// What the stack reported last.
+    pub activity: String,
+    /// When the next check is (while waiting).
+    pub next_check_at: Option<String>,
+    /// When waiting ends (the postponement limit).
+    pub limit_at: String,
+    /// One line for status.
+    pub message: String,
+}
+
+/// How long to wait and where to look.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// One postponement step.
+    pub step: Duration,
+    /// The longest total postponement.
+    pub limit: Duration,
+    /// The stack's statistics endpoints.
+    pub endpoints: Endpoints,
+}
+
+/// The outcome, for the exit code and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Power off or reboot was requested from logind.
+    Requested,
+    /// Meetings outlasted the limit; nothing was done (reboots only).
+    GaveUp,
+}
+
+/// Runs a shutdown or reboot to its end. `due_at` is when it was due (Unix seconds).
+pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -> Result<Ended> {
+    let due = unix_now();
+    let limit_at = due + policy.limit.as_secs() as i64;
+    let mut progress = Progress {
+        action,
+        reason: reason.into(),
+        due_at: rfc3339_at(due),
+        state: "waiting".into(),
+        activity: String::new(),
+        next_check_at: None,
+        limit_at: rfc3339_at(limit_at),
+        message: String::new(),
+    };
+    let mut draining = false;
+    loop {
+        let activity = stats::read(&policy.endpoints).await;
+        progress.activity = activity.summary();
+        let now = unix_now();
+        if activity.idle() {
+            return request(paths, &mut progress, &activity).await;
+        }
+        if now >= limit_at {
+            match action {
+                Action::Reboot => {
+                    progress.state = "gave-up".into();
+                    progress.next_check_at = None;
+                    progress.message = format!(
+                        "{} not done: meetings outlasted the maintenance window ({}); tries again at the next window",
+                        action.words(),
+                        activity.summary()
+                    );
+                    save(paths, &progress)?;
+                    tracing::warn!("{}", progress.message);
+                    return Ok(Ended::GaveUp);
+                }
+                Action::PowerOff if draining => {
+                    // The bridge took no new conferences for a whole step; end now.
+                    return request(paths, &mut progress, &activity).await;
+                }
+                Action::PowerOff => {
+                    draining = true;
+                    let asked =
+                        stats::bridge_graceful_shutdown(&policy.endpoints.videobridge).await;
+                    progress.state = "draining".into();
+                    progress.message = match asked {
+                        Ok(()) => format!(
+                            "{} postponed to its limit: the videobridge takes no new conferences; powering off when the running ones end or in {} min ({})",
+                            reason,
+                            policy.step.as_secs() / minute().as_secs().max(1),
+                            activity.summary()
+                        ),
+                        Err(e) => format!(
+                            "{reason} postponed to its limit; the videobridge could not be put into graceful shutdown ({e}); powering off in {} min",
+                            policy.step.as_secs() / minute().as_secs().max(1)
+                        ),
+                    };
+                }
+            }
+        } else {
+            progress.message = format!(
+                "{} postponed: {} running; checking again every {} min until {}",
+                action.words(),
+                activity.summary(),
+                policy.step.as_secs() / minute().as_secs().max(1),
+                progress.limit_at
+            );
+        }
+        let wait = if draining {
+            policy.step
+        } else {
+            policy
+                .step
+                .min(Duration::from_secs((limit_at - now).max(1) as u64))
+        };
+        progress.next_check_at = Some(rfc3339_at(now + wait.as_secs() as i64));
+        save(paths, &progress)?;
+        tracing::info!("{}", progress.message);
+        if draining {
+            // Power off as soon as the last conference ends, checking every few seconds.
+            let end = unix_now() + wait.as_secs() as i64;
+            while unix_now() < end {
+                tokio::time::sleep(Duration::from_secs(5).min(wait)).await;
+                if stats::read(&policy.endpoints).await.idle() {
+                    break;
+                }
+            }
+            let activity = stats::read(&policy.endpoints).await;
+            progress.activity = activity.summary();
+            return request(paths, &mut progress, &activity).await;
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn request(paths: &Paths, progress: &mut Progress, activity: &Activity) -> Result<Ended> {
+    progress.next_check_at = None;
+    match power::request(progress.action).await {
+        Ok(()) => {
+            progress.state = "requested".into();
+            progress.message = format!(
+                "{} requested ({}; {})",
+                progress.action.words(),
+                progress.reason,
+                activity.summary()
+            );
+            save(paths, progress)?;
+            tracing::info!("{}", progress.message);
+            Ok(Ended::Requested)
+        }
+        Err(e) => {
+            progress.state = "failed".into();
+            progress.message = format!("{} failed: {e:#}", progress.action.words());
+            save(paths, progress)?;
+            Err(e)
+        }
+    }
+}
+
+fn save(paths: &Paths, progress: &Progress) -> Result<()> {
+    write_atomic(
+        &paths.join(STATE),
+        &serde_json::to_vec_pretty(progress)?,
+        0o644,
+    )?;
+    Ok(())
+}
+
+/// The last saved progress, if any.
+pub fn load(paths: &Paths) -> Option<Progress> {
+    let bytes = std::fs::read(paths.join(STATE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}

@@ -1,0 +1,105 @@
+//! schedule (every boot): renders the timers for scheduled shutdown, idle shutdown and the
+//! maintenance window, removes those no longer configured, and has systemd (over D-Bus)
+//! re-read units and start or stop the timers. The timers are started by this step at
+//! each boot rather than enabled, so removing a key stops its timer for good.
+
+use super::{settings, Context, Outcome};
+use crate::fsutil::write_atomic;
+use crate::ops::units;
+use crate::systemd::Systemd;
+use anyhow::Result;
+
+const NOTHING: &str = "no scheduled or idle shutdown and no maintenance window configured";
+
+/// Runs the schedule step.
+pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let settings = settings(ctx)?;
+    let s = &settings.schedule;
+    let u = &settings.updates;
+    let wanted: Vec<(&str, Option<String>)> = vec![
+        (
+            units::SHUTDOWN_TIMER,
+            (!s.shutdown.is_empty()).then(|| units::shutdown_timer(&s.shutdown)),
+        ),
+        (
+            units::IDLE_TIMER,
+            (s.idle_shutdown_minutes > 0).then(|| units::idle_timer(s.idle_shutdown_minutes)),
+        ),
+        (
+            units::MAINTENANCE_TIMER,
+            (!u.reboot_window.is_empty())
+                .then(|| units::maintenance_timer(&u.reboot_window, u.reboot_window_minutes)),
+        ),
+    ];
+    let mut changed = false;
+    let (mut active, mut stopped) = (Vec::new(), Vec::new());
+    for (unit, text) in &wanted {
+        let path = ctx.paths.join(&format!("{}/{unit}", units::DIR));
+        match text {
+            Some(text) => {
+                let rewritten = write_atomic(&path, text.as_bytes(), 0o644)?;
+                changed |= rewritten;
+                active.push((*unit, rewritten));
+            }
+            None if path.exists() => {
+                std::fs::remove_file(&path)?;
+                changed = true;
+                stopped.push(*unit);
+            }
+            None => {}
+        }
+    }
+    let mut described = Vec::new();
+    if !s.shutdown.is_empty() {
+        described.push(format!("shutdown at {}", s.shutdown.join(", ")));
+    }
+    if s.idle_shutdown_minutes > 0 {
+        described.push(format!(
+            "idle shutdown after {} min",
+            s.idle_shutdown_minutes
+        ));
+    }
+    if !u.reboot_window.is_empty() {
+        let w = &u.reboot_window;
+        described.push(format!(
+            "reboots for updates only at {w} (+{} min)",
+            u.reboot_window_minutes
+        ));
+    }
+    let summary = format!(
+        "{}; meetings postpone a shutdown by {} min steps up to {} min",
+        described.join("; "),
+        s.postpone_minutes,
+        s.postpone_limit_minutes
+    );
+    if !changed && active.is_empty() {
+        return Ok(Outcome::not_configured(NOTHING));
+    }
+    let systemd = match Systemd::connect().await {
+        Ok(systemd) => systemd,
+        Err(e) => {
+            return Ok(Outcome::degraded(format!(
+                "{summary}; timers written but not started: {e:#}"
+            )))
+        }
+    };
+    if changed {
+        systemd.daemon_reload().await?;
+    }
+    for unit in &stopped {
+        systemd.stop(unit).await?;
+    }
+    for (unit, rewritten) in &active {
+        // A running timer keeps its old schedule until restarted.
+        if *rewritten {
+            systemd.restart(unit).await?;
+        } else {
+            systemd.start(unit).await?;
+        }
+    }
+    Ok(if described.is_empty() {
+        Outcome::not_configured(NOTHING)
+    } else {
+        Outcome::ok(summary)
+    })
+}

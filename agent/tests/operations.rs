@@ -1,0 +1,594 @@
+//! Operations against real peers on loopback: the stats readers against an HTTP server
+//! serving the videobridge's and jicofo's statistics in their recorded shapes; idle and
+//! scheduled shutdown against a private D-Bus with stand-ins for logind and systemd's
+//! Manager (asserting the calls made: power off only when idle, timers installed); timer
+//! units checked by `systemd-analyze verify`; first-boot updates with the real apt-get
+//! against a dead and a live loopback mirror.
+
+#[path = "common/bus.rs"]
+mod bus;
+mod common;
+use bus::Bus;
+use common::{text, Root};
+use meet_agent::ops::stats::{self, Endpoints};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use zbus::zvariant::OwnedObjectPath;
+
+/// What the stand-ins saw, in order: D-Bus calls and HTTP requests.
+type Calls = Arc<Mutex<Vec<String>>>;
+
+/// The videobridge's `/colibri/stats` as jitsi-videobridge2 2.3 answers it (abridged).
+fn bridge_stats(conferences: u64, participants: u64) -> String {
+    format!(
+        r#"{{"inactive_endpoints":0,"incoming_loss":0.0,"conferences":{conferences},"endpoints":{participants},"participants":{participants},"largest_conference":{participants},"graceful_shutdown":false,"threads":63,"rtt_aggregate":0.0,"stress_level":0.01,"version":"2.3.160"}}"#
+    )
+}
+
+/// jicofo's `/stats` (abridged).
+fn jicofo_stats(conferences: u64, participants: u64) -> String {
+    format!(
+        r#"{{"bridge_selector":{{"bridge_count":1,"operational_bridge_count":1}},"conferences":{conferences},"participants":{participants},"largest_conference":{participants},"total_conferences_created":3}}"#
+    )
+}
+
+/// A loopback HTTP server answering `/colibri/stats`, `/stats` and `/colibri/shutdown`
+/// from `bodies` (path -> JSON), recording each request line in `calls`.
+struct StatsServer {
+    port: u16,
+    bodies: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+impl StatsServer {
+    fn start(calls: Calls, conferences: u64) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let bodies = Arc::new(Mutex::new(BTreeMap::new()));
+        let server = Self {
+            port,
+            bodies: bodies.clone(),
+        };
+        server.set(conferences);
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut buf = [0u8; 4096];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let line = request.lines().next().unwrap_or("").to_string();
+                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                calls.lock().unwrap().push(format!(
+                    "HTTP {}",
+                    line.rsplit_once(' ').map_or(line.as_str(), |l| l.0)
+                ));
+                let body = bodies.lock().unwrap().get(&path).cloned();
+                let reply = match body {
+                    Some(b) => format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len()),
+                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+                };
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        server
+    }
+
+    fn set(&self, conferences: u64) {
+        let mut b = self.bodies.lock().unwrap();
+        b.insert(
+            "/colibri/stats".into(),
+            bridge_stats(conferences, conferences * 4),
+        );
+        b.insert("/stats".into(), jicofo_stats(conferences, conferences * 4));
+        b.insert("/colibri/shutdown".into(), "{}".into());
+    }
+
+    fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            videobridge: format!("http://127.0.0.1:{}/colibri/stats", self.port),
+            jicofo: format!("http://127.0.0.1:{}/stats", self.port),
+        }
+    }
+
+    fn config(&self) -> String {
+        let e = self.endpoints();
+        format!(
+            "videobridge_stats_url = \"{}\"\njicofo_stats_url = \"{}\"\n",
+            e.videobridge, e.jicofo
+        )
+    }
+}
+
+/// A port nothing listens on.
+fn dead_port() -> u16 {
+    common::free_port()
+}
+
+#[tokio::test]
+async fn stats_readers_understand_both_services() {
+    let calls = Calls::default();
+    let busy = StatsServer::start(calls.clone(), 2);
+    let a = stats::read(&busy.endpoints()).await;
+    assert_eq!((a.conferences, a.participants), (2, 8));
+    assert!(!a.idle());
+    assert_eq!(a.answered, ["videobridge", "jicofo"]);
+
+    busy.set(0);
+    assert!(stats::read(&busy.endpoints()).await.idle());
+
+    // Only jicofo answers: its count decides.
+    busy.set(1);
+    let mut one = busy.endpoints();
+    one.videobridge = format!("http://127.0.0.1:{}/colibri/stats", dead_port());
+    let a = stats::read(&one).await;
+    assert_eq!((a.conferences, a.answered.len()), (1, 1));
+    assert!(a.silent[0].starts_with("videobridge: not running"), "{a:?}");
+
+    // Neither answers (the stack is not installed or not running): no meeting can run.
+    let none = Endpoints {
+        videobridge: format!("http://127.0.0.1:{}/colibri/stats", dead_port()),
+        jicofo: format!("http://127.0.0.1:{}/stats", dead_port()),
+    };
+    let a = stats::read(&none).await;
+    assert!(a.idle());
+    assert!(
+        a.summary()
+            .contains("neither the videobridge nor jicofo answers"),
+        "{}",
+        a.summary()
+    );
+}
+
+/// Stand-in for logind's Manager: records PowerOff/Reboot.
+struct Login {
+    calls: Calls,
+}
+
+#[zbus::interface(name = "org.freedesktop.login1.Manager")]
+impl Login {
+    fn power_off(&self, interactive: bool) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("PowerOff {interactive}"));
+    }
+    fn reboot(&self, interactive: bool) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("Reboot {interactive}"));
+    }
+}
+
+/// Stand-in for the systemd Manager methods the schedule step calls.
+struct Manager {
+    calls: Calls,
+}
+
+fn job() -> zbus::fdo::Result<OwnedObjectPath> {
+    OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/1")
+        .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))
+}
+
+#[zbus::interface(name = "org.freedesktop.systemd1.Manager")]
+impl Manager {
+    fn reload(&self) {
+        self.calls.lock().unwrap().push("Reload".into());
+    }
+    fn start_unit(&self, name: &str, _mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
+        self.calls.lock().unwrap().push(format!("StartUnit {name}"));
+        job()
+    }
+    fn restart_unit(&self, name: &str, _mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("RestartUnit {name}"));
+        job()
+    }
+    fn stop_unit(&self, name: &str, _mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
+        self.calls.lock().unwrap().push(format!("StopUnit {name}"));
+        job()
+    }
+}
+
+/// Serves both stand-ins on `bus`, recording into `calls`.
+async fn standins(bus: &Bus, calls: &Calls) -> (zbus::Connection, zbus::Connection) {
+    let login = zbus::connection::Builder::address(bus.address.as_str())
+        .unwrap()
+        .name("org.freedesktop.login1")
+        .unwrap()
+        .serve_at(
+            "/org/freedesktop/login1",
+            Login {
+                calls: calls.clone(),
+            },
+        )
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let systemd = zbus::connection::Builder::address(bus.address.as_str())
+        .unwrap()
+        .name("org.freedesktop.systemd1")
+        .unwrap()
+        .serve_at(
+            "/org/freedesktop/systemd1",
+            Manager {
+                calls: calls.clone(),
+            },
+        )
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    (login, systemd)
+}
+
+fn site(extra: &str) -> Root {
+    let root = Root::new();
+    root.write("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+    root.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n[updates]\nfirst_boot = false\n{extra}"),
+    );
+    root
+}
+
+/// Runs the agent with the private bus and one-second "minutes".
+async fn agent(root: &Root, bus: &Bus, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
+        .arg("--root")
+        .arg(root.path())
+        .args(args)
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("MEET_AGENT_MINUTE_SECONDS", "1")
+        .output()
+        .await
+        .unwrap()
+}
+
+fn dbus_calls(calls: &Calls) -> Vec<String> {
+    calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| !c.starts_with("HTTP"))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_check_powers_off_only_after_the_idle_time() {
+    let bus = Bus::start();
+    let calls = Calls::default();
+    let _standins = standins(&bus, &calls).await;
+    let stats = StatsServer::start(calls.clone(), 1);
+    let root = site(&format!(
+        "[schedule]\nidle_shutdown_minutes = 2\n{}",
+        stats.config()
+    ));
+
+    // A conference runs: no power off, and status says why.
+    let out = agent(&root, &bus, &["idle-check"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(dbus_calls(&calls).is_empty(), "{:?}", calls.lock().unwrap());
+    let status = agent(&root, &bus, &["status"]).await;
+    assert!(
+        String::from_utf8_lossy(&status.stdout)
+            .contains("idle         not idle: 1 conferences, 4 participants"),
+        "{}",
+        text(&status)
+    );
+
+    // It ends: the idle clock starts; not yet due.
+    stats.set(0);
+    agent(&root, &bus, &["idle-check"]).await;
+    assert!(dbus_calls(&calls).is_empty());
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    // Two "minutes" later: powered off, once.
+    let out = agent(&root, &bus, &["idle-check"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(dbus_calls(&calls), ["PowerOff false"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_shutdown_waits_for_meetings_then_drains_the_bridge() {
+    let bus = Bus::start();
+    let calls = Calls::default();
+    let _standins = standins(&bus, &calls).await;
+    let stats = StatsServer::start(calls.clone(), 1);
+    let root = site(&format!(
+        "[schedule]\npostpone_minutes = 1\npostpone_limit_minutes = 3\n{}",
+        stats.config()
+    ));
+    let started = Instant::now();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
+        .arg("--root")
+        .arg(root.path())
+        .args(["shutdown", "--reason", "scheduled"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .env("MEET_AGENT_MINUTE_SECONDS", "1")
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Postponed, and status says so.
+    let status = agent(&root, &bus, &["status", "--json"]).await;
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let shutdown = &json["operations"]["shutdown"];
+    assert_eq!(shutdown["state"], "waiting", "{json:#}");
+    assert!(
+        shutdown["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("power off postponed: 1 conferences, 4 participants"),
+        "{shutdown}"
+    );
+    assert!(dbus_calls(&calls).is_empty());
+
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let elapsed = started.elapsed();
+    let seen = calls.lock().unwrap().clone();
+    let drain = seen
+        .iter()
+        .position(|c| c == "HTTP POST /colibri/shutdown")
+        .expect("graceful shutdown asked");
+    let off = seen
+        .iter()
+        .position(|c| c == "PowerOff false")
+        .expect("powered off");
+    assert!(drain < off, "{seen:?}");
+    // The limit (3) and then one step (1) with the conference still running.
+    assert!(elapsed >= Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_with_no_meeting_is_immediate_and_a_reboot_gives_up_rather_than_cut_one() {
+    let bus = Bus::start();
+    let calls = Calls::default();
+    let _standins = standins(&bus, &calls).await;
+    let stats = StatsServer::start(calls.clone(), 0);
+    let root = site(&format!(
+        "[schedule]\npostpone_minutes = 1\npostpone_limit_minutes = 2\n{}",
+        stats.config()
+    ));
+    let out = agent(&root, &bus, &["shutdown"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(dbus_calls(&calls), ["PowerOff false"]);
+    calls.lock().unwrap().clear();
+
+    // No reboot required: nothing happens.
+    let out = agent(&root, &bus, &["shutdown", "--reboot", "--if-required"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no reboot required"));
+    assert!(dbus_calls(&calls).is_empty());
+
+    // Required, but a meeting runs past the limit: no reboot, and status says so.
+    root.write("/run/reboot-required", "*** System restart required ***\n");
+    stats.set(1);
+    let out = agent(
+        &root,
+        &bus,
+        &[
+            "shutdown",
+            "--reboot",
+            "--if-required",
+            "--reason",
+            "maintenance window",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(dbus_calls(&calls).is_empty(), "{:?}", calls.lock().unwrap());
+    assert!(
+        !calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.contains("/colibri/shutdown")),
+        "a reboot does not drain the bridge"
+    );
+    let status = agent(&root, &bus, &["status"]).await;
+    let screen = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        screen.contains("reboot not done: meetings outlasted the maintenance window"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("reboot       required by updates"),
+        "{screen}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_step_installs_verified_timers_and_removes_them_again() {
+    let bus = Bus::start();
+    let calls = Calls::default();
+    let _standins = standins(&bus, &calls).await;
+    let root = site("[schedule]\nshutdown = [\"Mon..Fri 20:00\", \"Sat 18:30 UTC\"]\nidle_shutdown_minutes = 30\n");
+    root.config(
+        "10-window.toml",
+        "[updates]\nreboot_window = \"Sun 03:00\"\n",
+    );
+    let out = agent(&root, &bus, &["run"]).await;
+    let step = root.step("schedule");
+    assert_eq!(step["state"], "ok", "{}", text(&out));
+    let timer = std::fs::read_to_string(root.join("/etc/systemd/system/meet-agent-shutdown.timer"))
+        .unwrap();
+    assert!(
+        timer.contains("OnCalendar=Mon..Fri 20:00\nOnCalendar=Sat 18:30 UTC\n"),
+        "{timer}"
+    );
+    let seen = dbus_calls(&calls);
+    for call in [
+        "Reload",
+        "RestartUnit meet-agent-shutdown.timer",
+        "RestartUnit meet-agent-idle.timer",
+        "RestartUnit meet-agent-maintenance.timer",
+    ] {
+        assert!(seen.iter().any(|c| c == call), "{call}: {seen:?}");
+    }
+    assert!(!seen.iter().any(|c| c.starts_with("PowerOff")));
+
+    // Each rendered timer with its shipped service passes systemd-analyze verify.
+    let dir = root.join("/tmp/units");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../systemd/usr/lib/systemd/system"
+    );
+    let mut checked = Vec::new();
+    for name in [
+        "meet-agent-shutdown",
+        "meet-agent-idle",
+        "meet-agent-maintenance",
+    ] {
+        std::fs::copy(
+            root.join(&format!("/etc/systemd/system/{name}.timer")),
+            dir.join(format!("{name}.timer")),
+        )
+        .unwrap();
+        let service = std::fs::read_to_string(format!("{shipped}/{name}.service")).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.service")),
+            service.replace("/usr/bin/meet-agent", env!("CARGO_BIN_EXE_meet-agent")),
+        )
+        .unwrap();
+        checked.push(dir.join(format!("{name}.timer")));
+    }
+    let verify = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&checked)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&verify.stderr);
+    // Outside a booted systemd it may note that; anything about our units is a failure.
+    assert!(
+        verify.status.success() && !said.contains("meet-agent"),
+        "{said}"
+    );
+
+    // Unset: the timers are stopped and their files removed.
+    calls.lock().unwrap().clear();
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n",
+    );
+    std::fs::remove_file(root.join("/etc/meet-agent/config.d/10-window.toml")).unwrap();
+    agent(&root, &bus, &["run"]).await;
+    assert!(!root
+        .join("/etc/systemd/system/meet-agent-shutdown.timer")
+        .exists());
+    let seen = dbus_calls(&calls);
+    assert!(
+        seen.iter()
+            .any(|c| c == "StopUnit meet-agent-shutdown.timer"),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|c| c == "StopUnit meet-agent-maintenance.timer"),
+        "{seen:?}"
+    );
+    assert_eq!(root.step("schedule")["state"], "not-configured");
+}
+
+#[test]
+fn an_invalid_calendar_expression_is_a_config_error_in_systemds_words() {
+    let root = site("[schedule]\nshutdown = [\"weekdays at eight\"]\n");
+    let out = root.run(&["config", "check"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        said.contains("schedule.shutdown")
+            && said.contains("`weekdays at eight` is not a systemd calendar expression"),
+        "{said}"
+    );
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+}
+
+/// A fixture root where the real apt-get works (`-o Dir=`): sources pointing at `mirror`.
+fn apt_root(mirror: &str) -> Root {
+    let root = site("");
+    root.config("00.toml", "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n[updates]\nfirst_boot = true\nfirst_boot_timeout_seconds = 60\n");
+    root.write(
+        "/etc/apt/sources.list",
+        format!("deb [trusted=yes] {mirror} ./\n"),
+    );
+    for dir in [
+        "/var/lib/apt/lists/partial",
+        "/var/cache/apt/archives/partial",
+        "/etc/apt/apt.conf.d",
+        "/etc/apt/preferences.d",
+    ] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    root.write("/var/lib/dpkg/status", "");
+    // apt would hand downloads to the _apt user, who cannot write below the test folder.
+    root.write(
+        "/etc/apt/apt.conf.d/00test",
+        "APT::Sandbox::User \"root\";\n",
+    );
+    root
+}
+
+#[test]
+fn first_boot_updates_report_an_unreachable_mirror_and_do_not_block() {
+    let root = apt_root(&format!("http://127.0.0.1:{}/debian", dead_port()));
+    let started = Instant::now();
+    let out = root.run(&["run"]);
+    let updates = root.step("updates");
+    assert_eq!(updates["state"], "degraded", "{}", text(&out));
+    let message = updates["message"].as_str().unwrap();
+    assert!(message.starts_with("security updates not applied: apt-get update (the package mirror is unreachable?) failed"), "{message}");
+    assert!(
+        message.contains("127.0.0.1"),
+        "apt's reason names the mirror: {message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    // The rest of the run went on: the start step ran after it.
+    assert_ne!(root.step("start")["state"], "pending");
+    let conf =
+        std::fs::read_to_string(root.join("/etc/apt/apt.conf.d/60ryo-jitsi-upgrades")).unwrap();
+    assert!(
+        conf.contains("APT::Periodic::Unattended-Upgrade \"1\";")
+            && conf.contains("\"jitsi-videobridge2\";"),
+        "{conf}"
+    );
+}
+
+#[test]
+fn first_boot_updates_against_a_live_mirror() {
+    // A flat repository with an empty package index, served on loopback.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let line = String::from_utf8_lossy(&buf[..n])
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let path = line.split_whitespace().nth(1).unwrap_or("");
+            let reply = if path.ends_with("/Packages") {
+                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+            } else {
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string()
+            };
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    let root = apt_root(&format!("http://127.0.0.1:{port}/debian"));
+    let out = root.run(&["run"]);
+    let updates = root.step("updates");
+    assert_eq!(updates["state"], "ok", "{}", text(&out));
+    let message = updates["message"].as_str().unwrap();
+    assert!(
+        message.contains("package lists updated") && message.contains("0 security updates pending"),
+        "{message}"
+    );
+}
