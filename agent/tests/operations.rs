@@ -286,6 +286,17 @@ async fn idle_check_powers_off_only_after_the_idle_time() {
     agent(&root, &bus, &["idle-check"]).await;
     assert!(dbus_calls(&calls).is_empty());
     tokio::time::sleep(Duration::from_millis(2200)).await;
+    // While `meet-agent run` holds its lock (a long first boot), the clock waits.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join("/var/lib/meet-agent/run.lock"))
+        .unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    agent(&root, &bus, &["idle-check"]).await;
+    assert!(dbus_calls(&calls).is_empty(), "{:?}", calls.lock().unwrap());
+    drop(held);
     // Two "minutes" later: powered off, once.
     let out = agent(&root, &bus, &["idle-check"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

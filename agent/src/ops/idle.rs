@@ -1,8 +1,9 @@
 //! Idle shutdown (`schedule.idle_shutdown_minutes`): run every minute by
 //! meet-agent-idle.timer, it asks the stack whether any conference is running and powers the
-//! machine off once none has been for the configured time. Idle time counts from boot (a
-//! machine started for a meeting that nobody joins goes off again) and is kept with the
-//! boot's id in `/var/lib/meet-agent/idle.json`, so a reboot starts afresh.
+//! machine off once none has been for the configured time. The idle clock starts at the
+//! first check after boot that finds the agent's run finished (a machine started for a
+//! meeting that nobody joins goes off again; one still setting itself up does not), and is
+//! kept with the boot's id in `/var/lib/meet-agent/idle.json`, so a reboot starts afresh.
 
 use super::power::{self, Action};
 use super::stats::{self, Endpoints};
@@ -43,16 +44,12 @@ fn boot_id(paths: &Paths) -> String {
         .unwrap_or_default()
 }
 
-fn booted_at(paths: &Paths) -> i64 {
-    let uptime = std::fs::read_to_string(paths.join("/proc/uptime"))
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .next()
-                .and_then(|u| u.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0);
-    unix_now() - uptime as i64
+/// Whether `meet-agent run` (or renew) holds its lock right now.
+fn agent_running(paths: &Paths) -> bool {
+    let Ok(file) = std::fs::File::open(paths.join("/var/lib/meet-agent/run.lock")) else {
+        return false;
+    };
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
 }
 
 /// One check: reads the stack's statistics, updates the idle clock, powers off when due.
@@ -65,10 +62,13 @@ pub async fn check(paths: &Paths, idle_minutes: u32, endpoints: &Endpoints) -> R
         .filter(|s: &IdleState| s.boot_id == boot)
         .unwrap_or_else(|| IdleState {
             boot_id: boot.clone(),
-            // A new boot: idle since the machine started.
-            idle_since: Some(booted_at(paths)),
             ..IdleState::default()
         });
+    if agent_running(paths) {
+        // First boot can take minutes (security updates); nobody could have joined yet.
+        tracing::info!("meet-agent run is in progress; the idle clock waits for it");
+        return Ok(Decision::Stay);
+    }
     let activity = stats::read(endpoints).await;
     let now = unix_now();
     let limit = i64::from(idle_minutes) * minute().as_secs() as i64;
