@@ -9,7 +9,6 @@ mod common;
 #[path = "common/turn.rs"]
 mod turn;
 use common::{free_port, text, Nginx, Root, TestCa};
-use std::io::{Read, Write};
 use std::process::Command;
 use turn::Turnserver;
 
@@ -323,26 +322,7 @@ fn moved(root: &Root, text: &str, ports: &[(&str, String)]) -> String {
 
 /// A stand-in for prosody's HTTP port: answers every request with `bosh stand-in`.
 fn bosh_standin() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let n = conn.read(&mut buf).unwrap_or(0);
-            let head = String::from_utf8_lossy(&buf[..n])
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let body = format!("bosh stand-in: {head}");
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    common::serve_http_thread(|line| (200, format!("bosh stand-in: {line}")))
 }
 
 fn serve(root: &Root, stream: bool) -> Served {

@@ -12,7 +12,6 @@ use bus::Bus;
 use common::{text, Root};
 use meet_agent::ops::stats::{self, Endpoints};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use zbus::zvariant::OwnedObjectPath;
@@ -43,33 +42,19 @@ struct StatsServer {
 
 impl StatsServer {
     fn start(calls: Calls, conferences: u64) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let bodies = Arc::new(Mutex::new(BTreeMap::new()));
-        let server = Self {
-            port,
-            bodies: bodies.clone(),
-        };
-        server.set(conferences);
-        std::thread::spawn(move || {
-            for mut conn in listener.incoming().flatten() {
-                let mut buf = [0u8; 4096];
-                let n = conn.read(&mut buf).unwrap_or(0);
-                let request = String::from_utf8_lossy(&buf[..n]).into_owned();
-                let line = request.lines().next().unwrap_or("").to_string();
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                calls.lock().unwrap().push(format!(
-                    "HTTP {}",
-                    line.rsplit_once(' ').map_or(line.as_str(), |l| l.0)
-                ));
-                let body = bodies.lock().unwrap().get(&path).cloned();
-                let reply = match body {
-                    Some(b) => format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len()),
-                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
-                };
-                let _ = conn.write_all(reply.as_bytes());
+        let bodies: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+        let served = bodies.clone();
+        let port = common::serve_http_thread(move |line| {
+            let path = line.split_whitespace().nth(1).unwrap_or("");
+            let method = line.split_whitespace().next().unwrap_or("");
+            calls.lock().unwrap().push(format!("HTTP {method} {path}"));
+            match served.lock().unwrap().get(path) {
+                Some(body) => (200, body.clone()),
+                None => (404, String::new()),
             }
         });
+        let server = Self { port, bodies };
+        server.set(conferences);
         server
     }
 
@@ -572,26 +557,16 @@ fn first_boot_updates_report_an_unreachable_mirror_and_do_not_block() {
 #[test]
 fn first_boot_updates_against_a_live_mirror() {
     // A flat repository with an empty package index, served on loopback.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut conn in listener.incoming().flatten() {
-            let mut buf = [0u8; 4096];
-            let n = conn.read(&mut buf).unwrap_or(0);
-            let line = String::from_utf8_lossy(&buf[..n])
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            let path = line.split_whitespace().nth(1).unwrap_or("");
-            let reply = if path.ends_with("/Packages") {
-                "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+    let port = common::serve_http_thread(|line| {
+        let path = line.split_whitespace().nth(1).unwrap_or("");
+        (
+            if path.ends_with("/Packages") {
+                200
             } else {
-                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_string()
-            };
-            let _ = conn.write_all(reply.as_bytes());
-        }
+                404
+            },
+            String::new(),
+        )
     });
     let root = apt_root(&format!("http://127.0.0.1:{port}/debian"));
     let out = root.run(&["run"]);

@@ -12,7 +12,7 @@ use crate::fsutil::write_atomic;
 use crate::paths::Paths;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Where progress is kept for status.
 pub const STATE: &str = "/var/lib/meet-agent/shutdown.json";
@@ -62,6 +62,8 @@ pub enum Ended {
 pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -> Result<Ended> {
     let due = unix_now();
     let limit_at = due + policy.limit.as_secs() as i64;
+    // Waiting is measured on the monotonic clock; the Unix times are for status.
+    let started = Instant::now();
     let mut progress = Progress {
         action,
         reason: reason.into(),
@@ -77,10 +79,11 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
         let activity = stats::read(&policy.endpoints).await;
         progress.activity = activity.summary();
         let now = unix_now();
+        let left = policy.limit.saturating_sub(started.elapsed());
         if activity.idle() {
             return request(paths, &mut progress, &activity).await;
         }
-        if now >= limit_at {
+        if left.is_zero() {
             match action {
                 Action::Reboot => {
                     progress.state = "gave-up".into();
@@ -129,17 +132,15 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
         let wait = if draining {
             policy.step
         } else {
-            policy
-                .step
-                .min(Duration::from_secs((limit_at - now).max(1) as u64))
+            policy.step.min(left)
         };
         progress.next_check_at = Some(rfc3339_at(now + wait.as_secs() as i64));
         save(paths, &progress)?;
         tracing::info!("{}", progress.message);
         if draining {
             // Power off as soon as the last conference ends, checking every few seconds.
-            let end = unix_now() + wait.as_secs() as i64;
-            while unix_now() < end {
+            let end = Instant::now() + wait;
+            while Instant::now() < end {
                 tokio::time::sleep(Duration::from_secs(5).min(wait)).await;
                 if stats::read(&policy.endpoints).await.idle() {
                     break;

@@ -262,6 +262,29 @@ pub async fn serve_unix(path: &Path, handler: Handler) {
     });
 }
 
+/// A small HTTP/1.1 server on a thread, on 127.0.0.1: `answer` gets each request line
+/// (`GET /path HTTP/1.1`) and returns the status code and JSON/text body. Returns the port.
+pub fn serve_http_thread(answer: impl Fn(&str) -> (u16, String) + Send + 'static) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let (status, body) = answer(request.lines().next().unwrap_or(""));
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                if status == 200 { "OK" } else { "Not Found" },
+                body.len()
+            );
+        }
+    });
+    port
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -471,6 +471,14 @@ pub struct Served {
 
 impl Report {
     /// Asserts the healthy end state every boot scenario needs: status healthy, no failed unit.
+    /// The status record of step `name`.
+    pub fn step(&self, name: &str) -> &serde_json::Value {
+        self.status["steps"]
+            .as_array()
+            .and_then(|steps| steps.iter().find(|s| s["name"] == name))
+            .unwrap_or_else(|| panic!("no step {name} in {:#}", self.status))
+    }
+
     pub fn assert_healthy(&self) {
         assert_eq!(self.status["health"], "healthy", "{:#}", self.status);
         assert!(
@@ -539,6 +547,22 @@ impl Report {
     }
 }
 
+/// A client that sends `domain` to 127.0.0.1:`port` and trusts only `root_pem`.
+fn https_client(
+    domain: &str,
+    port: u16,
+    root_pem: &str,
+    timeout: Duration,
+) -> Result<reqwest::Client> {
+    meet_agent::install_crypto_provider();
+    Ok(reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(root_pem.as_bytes())?])
+        .resolve(domain, ([127, 0, 0, 1], port).into())
+        .timeout(timeout)
+        .no_proxy()
+        .build()?)
+}
+
 /// One verified HTTPS GET of `path` on 127.0.0.1:`port` for `domain`: the
 /// Strict-Transport-Security header (if any) and the body.
 pub async fn fetch_https(
@@ -547,13 +571,7 @@ pub async fn fetch_https(
     root_pem: &str,
     path: &str,
 ) -> Result<(Option<String>, String)> {
-    meet_agent::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(root_pem.as_bytes())?])
-        .resolve(domain, ([127, 0, 0, 1], port).into())
-        .timeout(Duration::from_secs(10))
-        .no_proxy()
-        .build()?;
+    let client = https_client(domain, port, root_pem, Duration::from_secs(10))?;
     let response = client
         .get(format!("https://{domain}:{port}{path}"))
         .send()
@@ -575,13 +593,7 @@ pub async fn wait_https(
     root_pem: &str,
     timeout: Duration,
 ) -> Result<(String, Instant)> {
-    meet_agent::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(root_pem.as_bytes())?])
-        .resolve(domain, ([127, 0, 0, 1], port).into())
-        .timeout(Duration::from_secs(5))
-        .no_proxy()
-        .build()?;
+    let client = https_client(domain, port, root_pem, Duration::from_secs(5))?;
     let url = format!("https://{domain}:{port}/");
     let deadline = Instant::now() + timeout;
     let mut last = String::new();

@@ -37,13 +37,6 @@ fn spec(pebble: &Pebble, ca_host_port: u16, disk: Option<std::path::PathBuf>) ->
     )
 }
 
-fn step<'a>(report: &'a Report, name: &str) -> &'a serde_json::Value {
-    report.status["steps"]
-        .as_array()
-        .and_then(|steps| steps.iter().find(|s| s["name"] == name))
-        .unwrap_or_else(|| panic!("no step {name} in {:#}", report.status))
-}
-
 fn agent_ms(report: &Report) -> u64 {
     report.status["steps"]
         .as_array()
@@ -69,10 +62,10 @@ async fn acme_first_boot_then_reboot_places_no_new_order() {
         .unwrap_or_else(|e| panic!("{e:#}"));
     let report = &served.report;
     for name in ["ddns", "dns-wait", "tls"] {
-        assert_eq!(step(report, name)["state"], "ok", "{:#}", report.status);
+        assert_eq!(report.step(name)["state"], "ok", "{:#}", report.status);
     }
     assert!(
-        step(report, "tls")["message"]
+        report.step("tls")["message"]
             .as_str()
             .unwrap()
             .contains("installed"),
@@ -98,8 +91,8 @@ async fn acme_first_boot_then_reboot_places_no_new_order() {
     );
     // Tuned for this guest: the kernel settings applied (a VM, not a container), and the
     // capacity estimate for its two CPUs.
-    let tune = step(report, "tune")["message"].as_str().unwrap();
-    assert_eq!(step(report, "tune")["state"], "ok", "{tune}");
+    let tune = report.step("tune")["message"].as_str().unwrap();
+    assert_eq!(report.step("tune")["state"], "ok", "{tune}");
     assert!(tune.starts_with("about 40 participants at 720p"), "{tune}");
     assert!(!tune.contains("not applied"), "{tune}");
     eprintln!(
@@ -107,11 +100,11 @@ async fn acme_first_boot_then_reboot_places_no_new_order() {
          (ddns {} ms, dns-wait {} ms, tls {} ms)",
         served.boot_to_ready.as_secs_f64(),
         agent_ms(report),
-        step(report, "ddns")["duration_ms"],
-        step(report, "dns-wait")["duration_ms"],
-        step(report, "tls")["duration_ms"],
+        report.step("ddns")["duration_ms"],
+        report.step("dns-wait")["duration_ms"],
+        report.step("tls")["duration_ms"],
     );
-    let first_ddns = step(report, "ddns")["started_at"].clone();
+    let first_ddns = report.step("ddns")["started_at"].clone();
     guest.shut_down(Duration::from_secs(60)).unwrap();
 
     // 2. The same disk again: DDNS re-run, the certificate kept, no order at the CA.
@@ -122,14 +115,14 @@ async fn acme_first_boot_then_reboot_places_no_new_order() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     let report = &served.report;
-    assert_eq!(step(report, "ddns")["state"], "ok", "{:#}", report.status);
+    assert_eq!(report.step("ddns")["state"], "ok", "{:#}", report.status);
     assert_ne!(
-        step(report, "ddns")["started_at"],
+        report.step("ddns")["started_at"],
         first_ddns,
         "DDNS did not run again"
     );
     assert!(
-        step(report, "tls")["message"]
+        report.step("tls")["message"]
             .as_str()
             .unwrap()
             .starts_with("keeping the certificate"),
@@ -161,7 +154,7 @@ async fn ca_unreachable_comes_up_with_the_fallback_and_says_why() {
         report.status["reasons"],
         guest.diagnostics()
     );
-    let tls = step(&report, "tls");
+    let tls = report.step("tls");
     assert_eq!(tls["state"], "degraded", "{:#}", report.status);
     let message = tls["message"].as_str().unwrap();
     assert!(

@@ -26,15 +26,7 @@ async fn idle_guest_powers_itself_off_and_reports_its_first_boot_updates() {
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
     let status = &served.report.status;
-    let step = |name: &str| {
-        status["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["name"] == name)
-            .unwrap()
-            .clone()
-    };
+    let step = |name: &str| served.report.step(name).clone();
     let updates = step("updates");
     assert_eq!(updates["state"], "degraded", "{status:#}");
     assert!(
