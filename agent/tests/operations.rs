@@ -578,3 +578,51 @@ fn first_boot_updates_against_a_live_mirror() {
         "{message}"
     );
 }
+
+/// apt's own parser (`apt-config dump`) reads the rendered daily-upgrade configuration.
+fn apt_config(root: &Root) -> String {
+    let out = std::process::Command::new("apt-config")
+        .arg("-c")
+        .arg(root.join("/etc/apt/apt.conf.d/60ryo-jitsi-upgrades"))
+        .arg("dump")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn daily_upgrades_hold_or_include_the_jitsi_packages() {
+    let held = site("");
+    held.run(&["run"]);
+    let dump = apt_config(&held);
+    assert!(
+        dump.contains("APT::Periodic::Unattended-Upgrade \"1\";"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("Unattended-Upgrade::Automatic-Reboot \"false\";"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("Unattended-Upgrade::Package-Blacklist:: \"jitsi-videobridge2\";"),
+        "{dump}"
+    );
+
+    let included = Root::new();
+    included.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[updates]\nfirst_boot = false\ninclude_jitsi = true\ndaily = false\n",
+    );
+    included.run(&["run"]);
+    let dump = apt_config(&included);
+    assert!(
+        dump.contains("Unattended-Upgrade::Origins-Pattern:: \"site=download.jitsi.org\";"),
+        "{dump}"
+    );
+    assert!(!dump.contains("Package-Blacklist:: \"jicofo\""), "{dump}");
+    assert!(
+        dump.contains("APT::Periodic::Unattended-Upgrade \"0\";"),
+        "{dump}"
+    );
+}

@@ -83,19 +83,28 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             )))
         }
     };
-    if changed {
-        systemd.daemon_reload().await?;
-    }
-    for unit in &stopped {
-        systemd.stop(unit).await?;
-    }
-    for (unit, rewritten) in &active {
-        // A running timer keeps its old schedule until restarted.
-        if *rewritten {
-            systemd.restart(unit).await?;
-        } else {
-            systemd.start(unit).await?;
+    let applied = async {
+        if changed {
+            systemd.daemon_reload().await?;
         }
+        for unit in &stopped {
+            systemd.stop(unit).await?;
+        }
+        for (unit, rewritten) in &active {
+            // A running timer keeps its old schedule until restarted.
+            if *rewritten {
+                systemd.restart(unit).await?;
+            } else {
+                systemd.start(unit).await?;
+            }
+        }
+        anyhow::Ok(())
+    };
+    if let Err(e) = applied.await {
+        // The files are in place; the next boot (or run) starts them.
+        return Ok(Outcome::degraded(format!(
+            "{summary}; timers written but not (all) started: {e:#}"
+        )));
     }
     Ok(if described.is_empty() {
         Outcome::not_configured(NOTHING)

@@ -22,6 +22,7 @@ pub const STACK_UNITS: [&str; 5] = [
 pub const TLS_CONSUMERS: [&str; 3] = ["nginx.service", "prosody.service", "coturn.service"];
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[zbus::proxy(
     interface = "org.freedesktop.systemd1.Manager",
@@ -79,9 +80,17 @@ async fn timed<T>(
     what: &str,
     fut: impl std::future::Future<Output = zbus::Result<T>>,
 ) -> Result<T> {
-    tokio::time::timeout(CALL_TIMEOUT, fut)
+    timed_for(CALL_TIMEOUT, what, fut).await
+}
+
+async fn timed_for<T>(
+    limit: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = zbus::Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(limit, fut)
         .await
-        .map_err(|_| anyhow!("systemd did not answer {what} within {CALL_TIMEOUT:?}"))?
+        .map_err(|_| anyhow!("systemd did not answer {what} within {limit:?}"))?
         .with_context(|| format!("systemd refused {what}"))
 }
 
@@ -168,7 +177,9 @@ impl Systemd {
     /// Makes systemd re-read unit files and drop-ins (`systemctl daemon-reload`).
     pub async fn daemon_reload(&self) -> Result<()> {
         let manager = self.manager().await?;
-        timed("Reload", manager.reload()).await
+        // A daemon-reload re-runs the generators and re-reads every unit before it answers:
+        // seconds on a busy or emulated machine, far more than a unit query.
+        timed_for(RELOAD_TIMEOUT, "Reload", manager.reload()).await
     }
 
     /// Reloads those of `units` that are running, so they pick up a new certificate without

@@ -60,5 +60,11 @@ fn two_instances_from_one_image_have_their_own_machine_id_and_host_keys() {
         assert_ne!(&pb[name], print, "two instances share {name}");
     }
     // And both came up without a failed unit.
-    assert!(a.failed_units.is_empty() && b.failed_units.is_empty());
+    assert!(
+        a.failed_units.is_empty() && b.failed_units.is_empty(),
+        "failed units: {:?} / {:?}\n{:#}",
+        a.failed_units,
+        b.failed_units,
+        a.status
+    );
 }
