@@ -545,6 +545,26 @@ fn first_boot_updates_report_an_unreachable_mirror_and_do_not_block() {
     assert!(started.elapsed() < Duration::from_secs(60));
     // The rest of the run went on: the start step ran after it.
     assert_ne!(root.step("start")["state"], "pending");
+    // Later boots keep showing the first boot's result, the last daily run and a pending
+    // reboot.
+    root.run(&["run"]);
+    let later = root.step("updates");
+    assert_eq!(later["state"], "ok", "{later}");
+    let message = later["message"].as_str().unwrap();
+    assert!(
+        message.contains("first boot: degraded at ")
+            && message.contains("security updates not applied"),
+        "{message}"
+    );
+    assert!(message.contains("no daily run yet"), "{message}");
+    root.write("/var/lib/apt/periodic/unattended-upgrades-stamp", "");
+    root.write("/run/reboot-required", "");
+    root.run(&["run"]);
+    let message = root.message("updates");
+    assert!(
+        message.contains("last daily run 20") && message.contains("a reboot is pending"),
+        "{message}"
+    );
     let conf =
         std::fs::read_to_string(root.join("/etc/apt/apt.conf.d/60ryo-jitsi-upgrades")).unwrap();
     assert!(

@@ -6,12 +6,17 @@
 //! does not hold up the server.
 
 use super::{settings, Context, Outcome};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{read_optional, write_atomic};
+use crate::state::{now_rfc3339, rfc3339};
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
 /// apt's configuration for the daily run.
 pub const APT_CONF: &str = "/etc/apt/apt.conf.d/60ryo-jitsi-upgrades";
+/// The first boot's result, for status at later boots.
+const FIRST_BOOT_RESULT: &str = "/var/lib/meet-agent/first-boot-updates";
+/// apt's stamp of the last daily unattended-upgrade run (apt.systemd.daily).
+const DAILY_STAMP: &str = "/var/lib/apt/periodic/unattended-upgrades-stamp";
 /// The file Debian's and Ubuntu's packages create when a reboot is needed.
 pub const REBOOT_REQUIRED: &str = "/run/reboot-required";
 /// The Jitsi packages `include_jitsi = false` holds back.
@@ -64,33 +69,65 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     } else {
         "daily unattended upgrades off (updates.daily = false)".to_string()
     };
-    if !ctx.first_boot || !u.first_boot {
-        let mut message = format!("{daily}; first-boot upgrades ran at this instance's first boot");
-        if !u.first_boot {
-            message = format!("{daily}; first-boot upgrades off (updates.first_boot = false)");
-        }
-        if ctx.paths.join(REBOOT_REQUIRED).exists() {
-            message.push_str("; a reboot is pending");
-        }
-        return Ok(Outcome::ok(message));
+    if !u.first_boot {
+        return Ok(Outcome::ok(later_boot(
+            ctx,
+            &format!("{daily}; first-boot upgrades off (updates.first_boot = false)"),
+        )));
     }
+    if !ctx.first_boot {
+        let first = match read_optional(&ctx.paths.join(FIRST_BOOT_RESULT))? {
+            Some(bytes) => format!("first boot: {}", String::from_utf8_lossy(&bytes).trim()),
+            None => "no first-boot result recorded".to_string(),
+        };
+        return Ok(Outcome::ok(later_boot(ctx, &format!("{daily}; {first}"))));
+    }
+    let outcome = first_boot(ctx, u, &daily).await;
+    // Kept for later boots, whose own record would otherwise replace it in status.
+    let line = format!(
+        "{} at {}: {}",
+        outcome.state.as_str(),
+        now_rfc3339(),
+        outcome.message
+    );
+    write_atomic(&ctx.paths.join(FIRST_BOOT_RESULT), line.as_bytes(), 0o644)?;
+    Ok(outcome)
+}
 
+/// A later boot's message: `head`, the last daily unattended-upgrade run (apt's own stamp)
+/// and a pending reboot.
+fn later_boot(ctx: &Context<'_>, head: &str) -> String {
+    let stamp = std::fs::metadata(ctx.paths.join(DAILY_STAMP)).and_then(|m| m.modified());
+    let mut message = match stamp {
+        Ok(at) => format!("{head}; last daily run {}", rfc3339(at.into())),
+        Err(_) => format!("{head}; no daily run yet"),
+    };
+    if ctx.paths.join(REBOOT_REQUIRED).exists() {
+        message.push_str(
+            "; a reboot is pending (done in the maintenance window when no conference runs)",
+        );
+    }
+    message
+}
+
+/// The first boot's apt run, bounded by `first_boot_timeout_seconds`.
+async fn first_boot(ctx: &Context<'_>, u: &crate::config::schema::Updates, daily: &str) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(u.first_boot_timeout_seconds);
     let apt = Apt {
         root: ctx.paths.join("/"),
     };
     if let Err(why) = apt.update(deadline).await {
-        return Ok(Outcome::degraded(format!(
+        return Outcome::degraded(format!(
             "security updates not applied: {why}; the server runs without them and the daily run tries again; {daily}"
-        )));
+        ));
     }
     let upgraded = if apt.is_real_root() {
         match apt.upgrade(deadline).await {
             Ok(()) => "security upgrades applied (unattended-upgrade)".to_string(),
             Err(why) => {
-                return Ok(Outcome::degraded(format!(
+                return Outcome::degraded(format!(
                     "package lists updated but the security upgrades failed: {why}; {daily}"
-                )))
+                ))
             }
         }
     } else {
@@ -103,7 +140,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             "; a reboot is pending (done in the maintenance window when no conference runs)",
         );
     }
-    Ok(Outcome::ok(message))
+    Outcome::ok(message)
 }
 
 /// apt below a root: the real one, or a fixture tree (`-o Dir=`).
