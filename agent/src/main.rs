@@ -64,10 +64,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(effective) => {
                 match action {
-                    ConfigAction::Check => println!(
-                        "configuration is valid (instance source: {})",
-                        effective.instance.provider
-                    ),
+                    ConfigAction::Check => {
+                        if let Err(e) = config::check_calendars(&effective.settings.calendars) {
+                            eprintln!("meet-agent: {e:#}");
+                            return Ok(1);
+                        }
+                        println!(
+                            "configuration is valid (instance source: {})",
+                            effective.instance.provider
+                        )
+                    }
                     ConfigAction::Show => print!("{}", config::show(&effective.config)?),
                 }
                 Ok(0)

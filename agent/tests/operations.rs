@@ -502,6 +502,21 @@ fn an_invalid_calendar_expression_is_a_config_error_in_systemds_words() {
         "{said}"
     );
     assert_eq!(said.trim().lines().count(), 1, "{said}");
+    // At boot only the schedule step fails; the rest of the server is set up.
+    root.run(&["run"]);
+    let schedule = root.step("schedule");
+    assert_eq!(schedule["state"], "failed", "{schedule}");
+    assert!(
+        schedule["message"]
+            .as_str()
+            .unwrap()
+            .contains("timers left unchanged"),
+        "{schedule}"
+    );
+    assert_eq!(root.step("jitsi")["state"], "ok");
+    assert!(!root
+        .join("/etc/systemd/system/meet-agent-shutdown.timer")
+        .exists());
 }
 
 /// A fixture root where the real apt-get works (`-o Dir=`): sources pointing at `mirror`.

@@ -10,7 +10,7 @@ pub(crate) use validate::check_url;
 
 pub use fragments::{Fragment, Merged};
 pub use schema::{Config, ProviderChoice, SecretMaterial};
-pub use validate::{Settings, TlsSupplied};
+pub use validate::{check_calendars, Calendar, Settings, TlsSupplied};
 
 use crate::paths::Paths;
 use anyhow::{anyhow, Result};

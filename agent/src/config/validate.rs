@@ -39,6 +39,29 @@ pub struct Settings {
     pub schedule: super::schema::Schedule,
     /// Updates and the maintenance window.
     pub updates: super::schema::Updates,
+    /// The calendar expressions, checked where they are used (`config check` and the
+    /// schedule step) rather than at every load: systemd's parser is a process start.
+    pub calendars: Vec<Calendar>,
+}
+
+/// A systemd calendar expression and where it was set.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    /// The key (`schedule.shutdown`, `updates.reboot_window`).
+    pub key: &'static str,
+    /// The file or source that set it.
+    pub origin: String,
+    /// The expression.
+    pub expression: String,
+}
+
+/// Checks every calendar expression with systemd's parser; the error names the origin, the
+/// key and systemd's reason.
+pub fn check_calendars(calendars: &[Calendar]) -> Result<()> {
+    for c in calendars {
+        check_calendar(&c.expression).map_err(|r| anyhow!("{}: key `{}`: {r}", c.origin, c.key))?;
+    }
+    Ok(())
 }
 
 /// A supplied certificate/key pair, still encoded as given.
@@ -111,7 +134,22 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
     check_tune(&config.tune, &fail)?;
     check_operations(&config.schedule, &config.updates, &fail)?;
+    let calendar = |key: &'static str, expression: &String| Calendar {
+        key,
+        origin: merged.origin_of(key).to_string(),
+        expression: expression.clone(),
+    };
+    let mut calendars: Vec<Calendar> = (config.schedule.shutdown.iter())
+        .map(|e| calendar("schedule.shutdown", e))
+        .collect();
+    if !config.updates.reboot_window.is_empty() {
+        calendars.push(calendar(
+            "updates.reboot_window",
+            &config.updates.reboot_window,
+        ));
+    }
     Ok(Settings {
+        calendars,
         schedule: config.schedule.clone(),
         updates: config.updates.clone(),
         tune: config.tune.clone(),
@@ -294,12 +332,6 @@ fn check_operations(
     u: &super::schema::Updates,
     fail: &dyn Fn(&str, String) -> anyhow::Error,
 ) -> Result<()> {
-    for expression in &s.shutdown {
-        check_calendar(expression).map_err(|r| fail("schedule.shutdown", r))?;
-    }
-    if !u.reboot_window.is_empty() {
-        check_calendar(&u.reboot_window).map_err(|r| fail("updates.reboot_window", r))?;
-    }
     for (key, value, range) in [
         (
             "schedule.idle_shutdown_minutes",

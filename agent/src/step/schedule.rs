@@ -4,7 +4,7 @@
 //! each boot rather than enabled, so removing a key stops its timer for good.
 
 use super::{settings, Context, Outcome};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{read_optional, write_atomic};
 use crate::ops::units;
 use crate::systemd::Systemd;
 use anyhow::Result;
@@ -31,6 +31,22 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
                 .then(|| units::maintenance_timer(&u.reboot_window, u.reboot_window_minutes)),
         ),
     ];
+    // systemd's parser is a process start (~7 ms): only for expressions not already in an
+    // installed timer, which were checked when it was written.
+    let new_text = wanted.iter().any(|(unit, text)| {
+        text.as_ref().is_some_and(|t| {
+            read_optional(&ctx.paths.join(&format!("{}/{unit}", units::DIR)))
+                .ok()
+                .flatten()
+                .is_none_or(|old| old != t.as_bytes())
+        })
+    });
+    if new_text {
+        if let Err(e) = crate::config::check_calendars(&settings.calendars) {
+            // The timers stay as they were; the rest of the server is unaffected.
+            return Ok(Outcome::failed(format!("{e:#}; timers left unchanged")));
+        }
+    }
     let mut changed = false;
     let (mut active, mut stopped) = (Vec::new(), Vec::new());
     for (unit, text) in &wanted {
