@@ -312,6 +312,7 @@ fn moved(root: &Root, text: &str, ports: &[(&str, String)]) -> String {
         "/etc/meet-agent/tls",
         "/var/lib/meet-agent",
         "/usr/share/ryo-jitsi",
+        "/usr/share/jitsi-meet",
         "/etc/jitsi/meet",
         "/etc/nginx/snippets",
     ] {
@@ -533,4 +534,34 @@ fn turn_over_tls_shares_port_443_by_name() {
     assert!(!root
         .join("/etc/nginx/modules-enabled/60-ryo-jitsi-turn.conf")
         .exists());
+}
+
+#[test]
+fn nginx_serves_the_web_app_when_it_is_installed() {
+    let root = site("0123456789abcdef0123456789abcdef", "");
+    let ca = TestCa::new();
+    supplied(&root, &ca, &[DOMAIN]);
+    // A stand-in for jitsi-meet-web's files: the page and one bundle.
+    root.write("/usr/share/jitsi-meet/index.html", "jitsi-meet web app\n");
+    root.write(
+        "/usr/share/jitsi-meet/libs/app.bundle.min.js",
+        "// bundle\n",
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let ca_file = root.write("/tmp/ca.pem", &ca.root_pem);
+    let served = serve(&root, false);
+    // A room name is the web app's page; static files come from its folders with CORS.
+    let room = curl(served.https, &ca_file, "/WeeklyStandup");
+    assert!(room.contains("jitsi-meet web app"), "{room}");
+    let bundle = curl(served.https, &ca_file, "/libs/app.bundle.min.js");
+    assert!(
+        bundle.contains("// bundle")
+            && bundle
+                .to_ascii_lowercase()
+                .contains("access-control-allow-origin: *"),
+        "{bundle}"
+    );
+    let config = curl(served.https, &ca_file, "/config.js");
+    assert!(config.contains("var config = {"), "{config}");
 }
