@@ -248,15 +248,10 @@ async fn a_changed_certificate_reloads_running_consumers_and_an_unchanged_one_do
         .lock()
         .unwrap()
         .contains(&"ReloadUnit nginx.service replace".to_string()));
-    // The tune step's new unit drop-ins: systemd re-reads units (daemon-reload) once.
-    assert_eq!(
-        calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|c| *c == "Reload")
-            .count(),
-        1,
+    // Default tuning and no timers: no unit file changed, so no daemon-reload (the heap is
+    // in an environment file the shipped drop-ins read).
+    assert!(
+        !calls.lock().unwrap().iter().any(|c| c == "Reload"),
         "{:?}",
         calls.lock().unwrap()
     );

@@ -1,6 +1,6 @@
-//! The tune step: the sysctl and unit drop-ins it writes (the drop-in's directives checked
-//! by `systemd-analyze verify`), heaps from the machine's memory or from config, and the
-//! capacity estimate in status.
+//! The tune step: the sysctl drop-in, the heap environment files the shipped unit drop-ins
+//! read and the limits drop-in (directives checked by `systemd-analyze verify`), heaps from
+//! the machine's memory or from config, and the capacity estimate in status.
 
 mod common;
 use common::{text, Root};
@@ -40,36 +40,57 @@ fn drop_ins_carry_limits_and_heaps_and_systemd_accepts_them() {
 
     let memory_mib = root.state()["identity"]["memory_mib"].as_u64().unwrap();
     let heaps = meet_agent::tune::heap::size(memory_mib, &Default::default());
-    for (path, variable, heap) in [
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../systemd/usr/lib/systemd/system"
+    );
+    for (unit, variable, heap) in [
         (
-            "/etc/systemd/system/jitsi-videobridge2.service.d/60-ryo-jitsi.conf",
+            "jitsi-videobridge2",
             "VIDEOBRIDGE_MAX_MEMORY",
             heaps.videobridge_mib,
         ),
-        (
-            "/etc/systemd/system/jicofo.service.d/60-ryo-jitsi.conf",
-            "JICOFO_MAX_MEMORY",
-            heaps.jicofo_mib,
-        ),
+        ("jicofo", "JICOFO_MAX_MEMORY", heaps.jicofo_mib),
     ] {
-        let dropin = read(&root, path);
+        // The heap, in the file the shipped drop-in names as EnvironmentFile.
+        let env_file = format!("/var/lib/meet-agent/tune/{unit}.env");
+        let env = read(&root, &env_file);
+        assert!(env.contains(&format!("\n{variable}={heap}m\n")), "{env}");
+        let static_dropin =
+            std::fs::read_to_string(format!("{shipped}/{unit}.service.d/60-ryo-jitsi.conf"))
+                .unwrap();
         assert!(
-            dropin.contains("LimitNOFILE=100000\nTasksMax=9000\n"),
-            "{dropin}"
+            static_dropin.contains(&format!("EnvironmentFile=-{env_file}\n")),
+            "{static_dropin}"
+        );
+        // Limits other than the shipped ones: a drop-in of their own.
+        let limits = read(
+            &root,
+            &format!("/etc/systemd/system/{unit}.service.d/61-ryo-jitsi-limits.conf"),
         );
         assert!(
-            dropin.contains(&format!("Environment={variable}={heap}m\n")),
-            "{dropin}"
+            limits.contains("LimitNOFILE=100000\nTasksMax=9000\n"),
+            "{limits}"
         );
-        // The drop-in's directives in a unit of the test's own: systemd knows every one.
-        let body = dropin.split("[Service]\n").nth(1).unwrap();
-        let unit = root.write(
+        // Both drop-ins' directives, and the environment file, in a unit of the test's own:
+        // systemd knows every directive and reads the file.
+        let body = |d: &str| {
+            d.split("[Service]\n")
+                .nth(1)
+                .unwrap()
+                .replace(&env_file, &root.join(&env_file).display().to_string())
+        };
+        let unit_file = root.write(
             "/tmp/ryo-tune-check.service",
-            format!("[Unit]\nDescription=check\n[Service]\nExecStart=/bin/true\n{body}"),
+            format!(
+                "[Unit]\nDescription=check\n[Service]\nExecStart=/bin/true\n{}{}",
+                body(&static_dropin),
+                body(&limits)
+            ),
         );
         let verify = Command::new("systemd-analyze")
             .arg("verify")
-            .arg(&unit)
+            .arg(&unit_file)
             .output()
             .unwrap();
         assert!(
@@ -78,22 +99,25 @@ fn drop_ins_carry_limits_and_heaps_and_systemd_accepts_them() {
             text(&verify)
         );
     }
+
+    // The shipped limits again: the limits drop-in goes away.
+    root.config(
+        "00.toml",
+        "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n",
+    );
+    root.run(&["run"]);
+    assert!(!root
+        .join("/etc/systemd/system/jicofo.service.d/61-ryo-jitsi-limits.conf")
+        .exists());
 }
 
 #[test]
 fn configured_heaps_are_used_when_they_fit_and_replaced_when_they_do_not() {
     let root = machine("[tune]\nvideobridge_heap_mib = 1000\njicofo_heap_mib = 300\n");
     root.run(&["run"]);
-    let dropin = read(
-        &root,
-        "/etc/systemd/system/jitsi-videobridge2.service.d/60-ryo-jitsi.conf",
-    );
+    let dropin = read(&root, "/var/lib/meet-agent/tune/jitsi-videobridge2.env");
     assert!(dropin.contains("VIDEOBRIDGE_MAX_MEMORY=1000m"), "{dropin}");
-    assert!(read(
-        &root,
-        "/etc/systemd/system/jicofo.service.d/60-ryo-jitsi.conf"
-    )
-    .contains("JICOFO_MAX_MEMORY=300m"));
+    assert!(read(&root, "/var/lib/meet-agent/tune/jicofo.env").contains("JICOFO_MAX_MEMORY=300m"));
 
     // Larger than this machine: the sized value, and (with the bridge installed) a warning
     // naming the key.
@@ -111,10 +135,7 @@ fn configured_heaps_are_used_when_they_fit_and_replaced_when_they_do_not() {
                 .contains("tune.videobridge_heap_mib = 65536 does not fit"),
             "{tune}"
         );
-        let dropin = read(
-            &root,
-            "/etc/systemd/system/jitsi-videobridge2.service.d/60-ryo-jitsi.conf",
-        );
+        let dropin = read(&root, "/var/lib/meet-agent/tune/jitsi-videobridge2.env");
         assert!(!dropin.contains("=65536m"), "{dropin}");
     }
 }

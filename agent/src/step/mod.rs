@@ -136,6 +136,8 @@ pub struct Context<'a> {
     /// Services whose configuration the jitsi step changed in this run; the start step
     /// reloads or restarts those that are running.
     pub config_changed: Vec<&'static str>,
+    /// Timers the schedule step wrote, for systemd once READY has been sent.
+    pub timers: Option<schedule::TimerPlan>,
     /// Set by dns-wait when DNS does not answer our address: the tls step orders nothing.
     pub dns_blocked: Option<String>,
     /// Whether this is the instance's first run (another instance id, or none before).
@@ -269,6 +271,7 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         identity: identity::resolve(&effective.settings, &effective.instance).await,
         tls_changed: false,
         config_changed: Vec::new(),
+        timers: None,
         dns_blocked: None,
         first_boot: !ran_before || previous_instance != instance_id,
         instance_id: instance_id.clone(),
@@ -316,6 +319,18 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let summary = summary_line(&state);
     notify::ready(&summary);
     tracing::info!("{summary}");
+    if let Some(plan) = ctx.timers.take() {
+        // After READY: the stack is starting and serving meanwhile.
+        if let Err(problem) = schedule::apply(&plan).await {
+            if let Some(record) = state.steps.get_mut(StepName::Schedule.as_str()) {
+                record.state = StepState::Degraded;
+                record.message = format!("{}; {problem}", record.message);
+                record.last_error = Some(record.message.clone());
+            }
+            tracing::warn!("schedule: {problem}");
+            state.save(&state_path)?;
+        }
+    }
     Ok(if any_failed {
         RunResult::StepFailed
     } else {
@@ -421,6 +436,7 @@ async fn run_without_config(
         identity: state.identity.clone().unwrap_or_default(),
         tls_changed: false,
         config_changed: Vec::new(),
+        timers: None,
         dns_blocked: None,
         first_boot: false,
         instance_id: None,

@@ -16,7 +16,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let s = &settings.schedule;
     let u = &settings.updates;
-    let wanted: Vec<(&str, Option<String>)> = vec![
+    let wanted: Vec<(&'static str, Option<String>)> = vec![
         (
             units::SHUTDOWN_TIMER,
             (!s.shutdown.is_empty()).then(|| units::shutdown_timer(&s.shutdown)),
@@ -48,7 +48,8 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         }
     }
     let mut changed = false;
-    let (mut active, mut stopped) = (Vec::new(), Vec::new());
+    let (mut active, mut stopped): (Vec<(&'static str, bool)>, Vec<&'static str>) =
+        (Vec::new(), Vec::new());
     for (unit, text) in &wanted {
         let path = ctx.paths.join(&format!("{}/{unit}", units::DIR));
         match text {
@@ -91,22 +92,45 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     if !changed && active.is_empty() {
         return Ok(Outcome::not_configured(NOTHING));
     }
-    let systemd = match Systemd::connect().await {
-        Ok(systemd) => systemd,
-        Err(e) => {
-            return Ok(Outcome::degraded(format!(
-                "{summary}; timers written but not started: {e:#}"
-            )))
-        }
-    };
+    // systemd's part (a daemon-reload takes seconds on a small VM) waits until the stack
+    // has been started and READY sent: see `apply`.
+    ctx.timers = Some(TimerPlan {
+        reload: changed,
+        stop: stopped,
+        start: active,
+    });
+    Ok(if described.is_empty() {
+        Outcome::not_configured(NOTHING)
+    } else {
+        Outcome::ok(summary)
+    })
+}
+
+/// What the schedule step leaves to do with systemd once the stack is up.
+#[derive(Debug, Clone, Default)]
+pub struct TimerPlan {
+    /// Whether unit files changed (daemon-reload first).
+    reload: bool,
+    /// Timers whose files were removed.
+    stop: Vec<&'static str>,
+    /// Timers to start, with whether their file was rewritten (then restart).
+    start: Vec<(&'static str, bool)>,
+}
+
+/// Applies a plan: daemon-reload if needed, stop removed timers, (re)start the others.
+/// Returns the problem, if any, for the schedule step's record.
+pub async fn apply(plan: &TimerPlan) -> Result<(), String> {
+    let systemd = Systemd::connect()
+        .await
+        .map_err(|e| format!("timers written but not started: {e:#}"))?;
     let applied = async {
-        if changed {
+        if plan.reload {
             systemd.daemon_reload().await?;
         }
-        for unit in &stopped {
+        for unit in &plan.stop {
             systemd.stop(unit).await?;
         }
-        for (unit, rewritten) in &active {
+        for (unit, rewritten) in &plan.start {
             // A running timer keeps its old schedule until restarted.
             if *rewritten {
                 systemd.restart(unit).await?;
@@ -116,15 +140,8 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         }
         anyhow::Ok(())
     };
-    if let Err(e) = applied.await {
-        // The files are in place; the next boot (or run) starts them.
-        return Ok(Outcome::degraded(format!(
-            "{summary}; timers written but not (all) started: {e:#}"
-        )));
-    }
-    Ok(if described.is_empty() {
-        Outcome::not_configured(NOTHING)
-    } else {
-        Outcome::ok(summary)
-    })
+    // The files are in place either way; the next boot (or run) starts them.
+    applied
+        .await
+        .map_err(|e| format!("timers written but not (all) started: {e:#}"))
 }

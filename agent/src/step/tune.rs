@@ -32,18 +32,32 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         0o644,
     )?;
     let sysctl_note = apply_sysctls(ctx, tune);
-    let mut units_changed = false;
-    for (path, text) in files::dropins(tune, &heaps) {
-        units_changed |= write_atomic(&ctx.paths.join(path), text.as_bytes(), 0o644)?;
+    for (unit, variable, heap) in files::heaps_of(&heaps) {
+        // Read by the unit at its start (the shipped drop-in's EnvironmentFile=).
+        write_atomic(
+            &ctx.paths.join(&files::env_path(unit)),
+            files::render_env(variable, heap).as_bytes(),
+            0o644,
+        )?;
     }
-    if units_changed {
-        // systemd reads drop-ins only on daemon-reload; without a bus (a chroot, a test)
-        // the next boot reads them anyway.
+    let mut limits_changed = false;
+    for (unit, _) in files::UNITS {
+        let path = ctx.paths.join(&files::limits_path(unit));
+        match files::render_limits(tune) {
+            Some(text) => limits_changed |= write_atomic(&path, text.as_bytes(), 0o644)?,
+            None if path.exists() => {
+                std::fs::remove_file(&path)?;
+                limits_changed = true;
+            }
+            None => {}
+        }
+    }
+    if limits_changed {
+        // Only other limits than the shipped ones need systemd to re-read the units; without
+        // a bus (a chroot, a test) the next boot reads them anyway.
         if let Ok(systemd) = Systemd::connect().await {
             if let Err(e) = systemd.daemon_reload().await {
-                problems.push(format!(
-                    "unit drop-ins written but systemd not reloaded: {e:#}"
-                ));
+                problems.push(format!("limits written but systemd not reloaded: {e:#}"));
             }
         }
     }

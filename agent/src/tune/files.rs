@@ -1,18 +1,35 @@
-//! The files the tune step owns: a sysctl drop-in (UDP buffers, backlog) and systemd
-//! drop-ins for the videobridge and jicofo (file and task limits, Java heap). The heap goes
-//! in the units' environment because jicofo's package rewrites its own config file on
-//! every upgrade, and a value in the bridge's file would override ours.
+//! The files the tune step owns: a sysctl drop-in (UDP buffers, backlog), the Java heaps
+//! of the videobridge and jicofo as environment files, and, only when `tune.nofile` or
+//! `tune.tasks_max` differ from the defaults, a limits drop-in for both units.
+//!
+//! The package ships a static drop-in for each unit (limits 65000 and
+//! `EnvironmentFile=-/var/lib/meet-agent/tune/UNIT.env`), so that sizing the heap at
+//! first boot needs no daemon-reload (seconds on a small VM): the unit reads the file when
+//! it starts. The heap is in the environment because jicofo's package rewrites its own
+//! config file on every upgrade, and a value in the bridge's file would override ours.
 
 use super::heap::Heaps;
 use crate::config::schema::Tune;
 
 /// The sysctl drop-in (systemd-sysctl applies it at every boot; the step applies it now).
 pub const SYSCTL: &str = "/etc/sysctl.d/60-ryo-jitsi.conf";
-/// The videobridge's unit drop-in.
-pub const VIDEOBRIDGE_DROPIN: &str =
-    "/etc/systemd/system/jitsi-videobridge2.service.d/60-ryo-jitsi.conf";
-/// jicofo's unit drop-in.
-pub const JICOFO_DROPIN: &str = "/etc/systemd/system/jicofo.service.d/60-ryo-jitsi.conf";
+/// The limits the shipped drop-ins set.
+pub const SHIPPED_LIMIT: u32 = 65_000;
+/// The two units, with the variable their start scripts read the heap from.
+pub const UNITS: [(&str, &str); 2] = [
+    ("jitsi-videobridge2", "VIDEOBRIDGE_MAX_MEMORY"),
+    ("jicofo", "JICOFO_MAX_MEMORY"),
+];
+
+/// The heap environment file of `unit`.
+pub fn env_path(unit: &str) -> String {
+    format!("/var/lib/meet-agent/tune/{unit}.env")
+}
+
+/// The limits drop-in of `unit` (only written when the limits are not the shipped ones).
+pub fn limits_path(unit: &str) -> String {
+    format!("/etc/systemd/system/{unit}.service.d/61-ryo-jitsi-limits.conf")
+}
 
 /// The kernel settings: (sysctl name, value).
 pub fn sysctls(tune: &Tune) -> [(&'static str, u32); 3] {
@@ -33,28 +50,25 @@ pub fn render_sysctl(tune: &Tune) -> String {
     out
 }
 
-/// Renders a unit drop-in with the limits and `variable` (the heap) set to `heap_mib`.
-pub fn render_dropin(tune: &Tune, variable: &str, heap_mib: u64) -> String {
-    format!(
-        "# Managed by meet-agent ([tune]); override in a later-named drop-in.\n\
-         [Service]\n\
-         LimitNOFILE={}\n\
-         TasksMax={}\n\
-         Environment={variable}={heap_mib}m\n",
-        tune.nofile, tune.tasks_max
-    )
+/// The heap environment file's content.
+pub fn render_env(variable: &str, heap_mib: u64) -> String {
+    format!("# Managed by meet-agent ([tune]).\n{variable}={heap_mib}m\n")
 }
 
-/// Both unit drop-ins: (path, content).
-pub fn dropins(tune: &Tune, heaps: &Heaps) -> [(&'static str, String); 2] {
+/// The limits drop-in, when `tune` asks for other limits than the shipped drop-in's.
+pub fn render_limits(tune: &Tune) -> Option<String> {
+    (tune.nofile != SHIPPED_LIMIT || tune.tasks_max != SHIPPED_LIMIT).then(|| {
+        format!(
+            "# Managed by meet-agent ([tune] nofile, tasks_max).\n[Service]\nLimitNOFILE={}\nTasksMax={}\n",
+            tune.nofile, tune.tasks_max
+        )
+    })
+}
+
+/// Each unit's heap: (unit, variable, MiB).
+pub fn heaps_of(heaps: &Heaps) -> [(&'static str, &'static str, u64); 2] {
     [
-        (
-            VIDEOBRIDGE_DROPIN,
-            render_dropin(tune, "VIDEOBRIDGE_MAX_MEMORY", heaps.videobridge_mib),
-        ),
-        (
-            JICOFO_DROPIN,
-            render_dropin(tune, "JICOFO_MAX_MEMORY", heaps.jicofo_mib),
-        ),
+        (UNITS[0].0, UNITS[0].1, heaps.videobridge_mib),
+        (UNITS[1].0, UNITS[1].1, heaps.jicofo_mib),
     ]
 }
