@@ -418,14 +418,36 @@ async fn schedule_step_installs_verified_timers_and_removes_them_again() {
     );
     let seen = dbus_calls(&calls);
     for call in [
-        "Reload",
         "RestartUnit meet-agent-shutdown.timer",
         "RestartUnit meet-agent-idle.timer",
         "RestartUnit meet-agent-maintenance.timer",
     ] {
         assert!(seen.iter().any(|c| c == call), "{call}: {seen:?}");
     }
+    // New unit files need no daemon-reload (systemd finds them when asked to start them).
+    assert!(!seen.iter().any(|c| c == "Reload"), "{seen:?}");
     assert!(!seen.iter().any(|c| c.starts_with("PowerOff")));
+
+    // A changed schedule: the existing timer is rewritten, so systemd re-reads units first.
+    calls.lock().unwrap().clear();
+    root.config("20-later.toml", "[schedule]\nidle_shutdown_minutes = 45\n");
+    agent(&root, &bus, &["run"]).await;
+    let seen = dbus_calls(&calls);
+    let reload = seen
+        .iter()
+        .position(|c| c == "Reload")
+        .expect("daemon-reload");
+    let restart = seen
+        .iter()
+        .position(|c| c == "RestartUnit meet-agent-idle.timer")
+        .expect("restart");
+    assert!(reload < restart, "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|c| c == "StartUnit meet-agent-shutdown.timer"),
+        "unchanged: start: {seen:?}"
+    );
+    std::fs::remove_file(root.join("/etc/meet-agent/config.d/20-later.toml")).unwrap();
 
     // Each rendered timer with its shipped service passes systemd-analyze verify.
     let dir = root.join("/tmp/units");

@@ -54,13 +54,17 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         let path = ctx.paths.join(&format!("{}/{unit}", units::DIR));
         match text {
             Some(text) => {
+                let existed = path.exists();
                 let rewritten = write_atomic(&path, text.as_bytes(), 0o644)?;
-                changed |= rewritten;
+                // systemd (since v247) finds a new unit file by itself when asked to start
+                // it; only a changed one needs a daemon-reload, which takes seconds on a
+                // small VM.
+                changed |= rewritten && existed;
                 active.push((*unit, rewritten));
             }
             None if path.exists() => {
                 std::fs::remove_file(&path)?;
-                changed = true;
+                // Stopped below; a unit whose file is gone is dropped once stopped.
                 stopped.push(*unit);
             }
             None => {}
@@ -89,7 +93,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         s.postpone_minutes,
         s.postpone_limit_minutes
     );
-    if !changed && active.is_empty() {
+    if !changed && active.is_empty() && stopped.is_empty() {
         return Ok(Outcome::not_configured(NOTHING));
     }
     // systemd's part (a daemon-reload takes seconds on a small VM) waits until the stack
@@ -109,7 +113,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
 /// What the schedule step leaves to do with systemd once the stack is up.
 #[derive(Debug, Clone, Default)]
 pub struct TimerPlan {
-    /// Whether unit files changed (daemon-reload first).
+    /// Whether existing unit files changed (daemon-reload first).
     reload: bool,
     /// Timers whose files were removed.
     stop: Vec<&'static str>,
