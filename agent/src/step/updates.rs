@@ -218,11 +218,40 @@ impl Apt {
         .map(|_| ())
     }
 
+    /// unattended-upgrade is never killed mid-install: at the deadline it gets SIGTERM, on
+    /// which it stops after the package it is installing, and finishes in the background.
     async fn upgrade(&self, deadline: Instant) -> Result<(), String> {
-        let cmd = self.command("unattended-upgrade");
-        Self::output(cmd, "unattended-upgrade", deadline)
-            .await
-            .map(|_| ())
+        let mut cmd = self.command("unattended-upgrade");
+        cmd.kill_on_drop(false)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("unattended-upgrade could not run ({e})"))?;
+        let pid = child.id();
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, child.wait_with_output()).await {
+            Ok(Ok(out)) if out.status.success() => Ok(()),
+            Ok(Ok(out)) => Err(format!(
+                "unattended-upgrade failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("no message")
+                    .trim()
+            )),
+            Ok(Err(e)) => Err(format!("unattended-upgrade could not run ({e})")),
+            Err(_) => {
+                if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGTERM,
+                    );
+                }
+                Err("unattended-upgrade did not finish within updates.first_boot_timeout_seconds; asked to stop after the package it is installing (the daily run continues)".into())
+            }
+        }
     }
 
     /// "N security updates pending", from a simulated upgrade.
