@@ -79,12 +79,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 Ok(0)
             }
         },
-        Command::User { action } => match instance::load(&paths).await {
-            Err(e) => {
-                eprintln!("meet-agent: {:#}", e.error());
-                Ok(1)
-            }
-            Ok(effective) => match meet_agent::users::run(&effective.settings, &action) {
+        Command::User { action } => match settings(&paths).await {
+            None => Ok(1),
+            Some(settings) => match meet_agent::users::run(&settings, &action) {
                 Ok(()) => Ok(0),
                 Err(e) => {
                     eprintln!("meet-agent: {e:#}");
@@ -176,7 +173,7 @@ async fn idle_check(paths: &Paths) -> anyhow::Result<u8> {
         return Ok(0);
     }
     match ops::idle::check(paths, s.schedule.idle_shutdown_minutes, &endpoints(&s)).await {
-        Ok(_) => Ok(0),
+        Ok(()) => Ok(0),
         Err(e) => {
             eprintln!("meet-agent: {e:#}");
             Ok(1)

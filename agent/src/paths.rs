@@ -69,6 +69,18 @@ impl Paths {
         self.join("/etc/machine-id")
     }
 
+    /// The lock one `run` (or `renew`) holds while it works.
+    pub fn run_lock(&self) -> PathBuf {
+        self.join("/var/lib/meet-agent/run.lock")
+    }
+
+    /// This boot's id as the kernel gives it ("" where there is none, as below a test root).
+    pub fn boot_id(&self) -> String {
+        std::fs::read_to_string(self.join("/proc/sys/kernel/random/boot_id"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+
     /// What the image build recorded about itself (OS, missing Jitsi packages).
     pub fn image_info(&self) -> PathBuf {
         self.join("/usr/share/ryo-jitsi/image.json")

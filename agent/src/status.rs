@@ -142,9 +142,7 @@ pub struct OperationsView {
 }
 
 fn operations(paths: &Paths) -> OperationsView {
-    let boot = std::fs::read_to_string(paths.join("/proc/sys/kernel/random/boot_id"))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
+    let boot = paths.boot_id();
     OperationsView {
         shutdown: crate::ops::shutdown::load(paths).filter(|p| p.state != "requested"),
         idle: crate::ops::idle::load(paths).filter(|i| i.boot_id == boot),
@@ -189,9 +187,7 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         .collect();
     let certificate = certificate(paths);
     let services = services().await;
-    let image: Option<ImageInfo> = std::fs::read(paths.image_info())
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let image: Option<ImageInfo> = crate::fsutil::read_json(&paths.image_info());
 
     let mut reasons = Vec::new();
     if let Some(e) = &state.run_error {

@@ -29,51 +29,31 @@ pub struct IdleState {
     pub message: String,
 }
 
-/// What one check decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// Meetings are running, or not idle long enough yet.
-    Stay,
-    /// Power off was requested.
-    PoweredOff,
-}
-
-fn boot_id(paths: &Paths) -> String {
-    std::fs::read_to_string(paths.join("/proc/sys/kernel/random/boot_id"))
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
-}
-
 /// Whether `meet-agent run` (or renew) holds its lock right now.
 fn agent_running(paths: &Paths) -> bool {
-    let Ok(file) = std::fs::File::open(paths.join("/var/lib/meet-agent/run.lock")) else {
+    let Ok(file) = std::fs::File::open(paths.run_lock()) else {
         return false;
     };
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
 }
 
 /// One check: reads the stack's statistics, updates the idle clock, powers off when due.
-pub async fn check(paths: &Paths, idle_minutes: u32, endpoints: &Endpoints) -> Result<Decision> {
-    let path = paths.join(STATE);
-    let boot = boot_id(paths);
-    let saved: IdleState = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .filter(|s: &IdleState| s.boot_id == boot)
-        .unwrap_or_else(|| IdleState {
-            boot_id: boot.clone(),
-            ..IdleState::default()
-        });
+pub async fn check(paths: &Paths, idle_minutes: u32, endpoints: &Endpoints) -> Result<()> {
     if agent_running(paths) {
         // First boot can take minutes (security updates); nobody could have joined yet.
         tracing::info!("meet-agent run is in progress; the idle clock waits for it");
-        return Ok(Decision::Stay);
+        return Ok(());
     }
+    let boot = paths.boot_id();
+    // Another boot's clock does not count.
+    let saved_since = load(paths)
+        .filter(|s| s.boot_id == boot)
+        .and_then(|s| s.idle_since);
     let activity = stats::read(endpoints).await;
     let now = unix_now();
     let limit = i64::from(idle_minutes) * minute().as_secs() as i64;
     let idle_since = if activity.idle() {
-        Some(saved.idle_since.unwrap_or(now))
+        Some(saved_since.unwrap_or(now))
     } else {
         None
     };
@@ -100,18 +80,20 @@ pub async fn check(paths: &Paths, idle_minutes: u32, endpoints: &Endpoints) -> R
         checked_at: rfc3339_at(now),
         message,
     };
-    write_atomic(&path, &serde_json::to_vec_pretty(&state)?, 0o644)?;
+    write_atomic(
+        &paths.join(STATE),
+        &serde_json::to_vec_pretty(&state)?,
+        0o644,
+    )?;
     tracing::info!("{}", state.message);
-    if !due {
-        return Ok(Decision::Stay);
+    if due {
+        // Nothing is running, so there is nothing to postpone for.
+        power::request(Action::PowerOff).await?;
     }
-    // Nothing is running, so there is nothing to postpone for.
-    power::request(Action::PowerOff).await?;
-    Ok(Decision::PoweredOff)
+    Ok(())
 }
 
 /// The last saved idle clock, if any.
 pub fn load(paths: &Paths) -> Option<IdleState> {
-    let bytes = std::fs::read(paths.join(STATE)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    crate::fsutil::read_json(&paths.join(STATE))
 }

@@ -37,10 +37,7 @@ impl Action {
 /// Asks logind to power off or reboot (on the system bus, or `DBUS_SYSTEM_BUS_ADDRESS`).
 pub async fn request(action: Action) -> Result<()> {
     let timeout = Duration::from_secs(10);
-    let conn = tokio::time::timeout(timeout, zbus::Connection::system())
-        .await
-        .map_err(|_| anyhow!("the system D-Bus did not answer within {timeout:?}"))?
-        .map_err(|e| anyhow!("no system D-Bus ({e})"))?;
+    let conn = crate::systemd::dbus::system_bus().await?;
     let login = LoginProxy::new(&conn).await?;
     // Not interactive: no polkit prompt; root is allowed.
     let call = async {

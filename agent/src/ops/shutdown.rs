@@ -58,12 +58,12 @@ pub enum Ended {
     GaveUp,
 }
 
-/// Runs a shutdown or reboot to its end. `due_at` is when it was due (Unix seconds).
+/// Runs a shutdown or reboot to its end, waiting while meetings run.
 pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -> Result<Ended> {
     let due = unix_now();
-    let limit_at = due + policy.limit.as_secs() as i64;
     // Waiting is measured on the monotonic clock; the Unix times are for status.
     let started = Instant::now();
+    let step_minutes = policy.step.as_secs() / minute().as_secs().max(1);
     let mut progress = Progress {
         action,
         reason: reason.into(),
@@ -71,87 +71,82 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
         state: "waiting".into(),
         activity: String::new(),
         next_check_at: None,
-        limit_at: rfc3339_at(limit_at),
+        limit_at: rfc3339_at(due + policy.limit.as_secs() as i64),
         message: String::new(),
     };
-    let mut draining = false;
     loop {
         let activity = stats::read(&policy.endpoints).await;
         progress.activity = activity.summary();
-        let now = unix_now();
-        let left = policy.limit.saturating_sub(started.elapsed());
         if activity.idle() {
             return request(paths, &mut progress, &activity).await;
         }
+        let left = policy.limit.saturating_sub(started.elapsed());
         if left.is_zero() {
-            match action {
+            return match action {
                 Action::Reboot => {
                     progress.state = "gave-up".into();
                     progress.next_check_at = None;
                     progress.message = format!(
-                        "{} not done: meetings outlasted the maintenance window ({}); tries again at the next window",
-                        action.words(),
+                        "reboot not done: meetings outlasted the maintenance window ({}); tries again at the next window",
                         activity.summary()
                     );
                     save(paths, &progress)?;
                     tracing::warn!("{}", progress.message);
-                    return Ok(Ended::GaveUp);
-                }
-                Action::PowerOff if draining => {
-                    // The bridge took no new conferences for a whole step; end now.
-                    return request(paths, &mut progress, &activity).await;
+                    Ok(Ended::GaveUp)
                 }
                 Action::PowerOff => {
-                    draining = true;
-                    let asked =
-                        stats::bridge_graceful_shutdown(&policy.endpoints.videobridge).await;
-                    progress.state = "draining".into();
-                    progress.message = match asked {
-                        Ok(()) => format!(
-                            "{} postponed to its limit: the videobridge takes no new conferences; powering off when the running ones end or in {} min ({})",
-                            reason,
-                            policy.step.as_secs() / minute().as_secs().max(1),
-                            activity.summary()
-                        ),
-                        Err(e) => format!(
-                            "{reason} postponed to its limit; the videobridge could not be put into graceful shutdown ({e}); powering off in {} min",
-                            policy.step.as_secs() / minute().as_secs().max(1)
-                        ),
-                    };
+                    drain_then_power_off(paths, progress, policy, step_minutes).await
                 }
-            }
-        } else {
-            progress.message = format!(
-                "{} postponed: {} running; checking again every {} min until {}",
-                action.words(),
-                activity.summary(),
-                policy.step.as_secs() / minute().as_secs().max(1),
-                progress.limit_at
-            );
+            };
         }
-        let wait = if draining {
-            policy.step
-        } else {
-            policy.step.min(left)
-        };
-        progress.next_check_at = Some(rfc3339_at(now + wait.as_secs() as i64));
+        let wait = policy.step.min(left);
+        progress.message = format!(
+            "{} postponed: {} running; checking again every {step_minutes} min until {}",
+            action.words(),
+            activity.summary(),
+            progress.limit_at
+        );
+        progress.next_check_at = Some(rfc3339_at(unix_now() + wait.as_secs() as i64));
         save(paths, &progress)?;
         tracing::info!("{}", progress.message);
-        if draining {
-            // Power off as soon as the last conference ends, checking every few seconds.
-            let end = Instant::now() + wait;
-            while Instant::now() < end {
-                tokio::time::sleep(Duration::from_secs(5).min(wait)).await;
-                if stats::read(&policy.endpoints).await.idle() {
-                    break;
-                }
-            }
-            let activity = stats::read(&policy.endpoints).await;
-            progress.activity = activity.summary();
-            return request(paths, &mut progress, &activity).await;
-        }
         tokio::time::sleep(wait).await;
     }
+}
+
+/// At the postponement limit: the videobridge takes no new conferences, and the machine
+/// powers off as soon as the running ones end, at the latest one step later.
+async fn drain_then_power_off(
+    paths: &Paths,
+    mut progress: Progress,
+    policy: &Policy,
+    step_minutes: u64,
+) -> Result<Ended> {
+    let asked = stats::bridge_graceful_shutdown(&policy.endpoints.videobridge).await;
+    progress.state = "draining".into();
+    progress.message = match asked {
+        Ok(()) => format!(
+            "power off ({}) postponed to its limit: the videobridge takes no new conferences; powering off when the running ones end or in {step_minutes} min ({})",
+            progress.reason, progress.activity
+        ),
+        Err(e) => format!(
+            "power off ({}) postponed to its limit; the videobridge could not be put into graceful shutdown ({e}); powering off in {step_minutes} min",
+            progress.reason
+        ),
+    };
+    progress.next_check_at = Some(rfc3339_at(unix_now() + policy.step.as_secs() as i64));
+    save(paths, &progress)?;
+    tracing::info!("{}", progress.message);
+    // Checking every few seconds, so that the end of the last conference ends the wait.
+    let end = Instant::now() + policy.step;
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_secs(5).min(policy.step)).await;
+        if stats::read(&policy.endpoints).await.idle() {
+            break;
+        }
+    }
+    let activity = stats::read(&policy.endpoints).await;
+    progress.activity = activity.summary();
+    request(paths, &mut progress, &activity).await
 }
 
 async fn request(paths: &Paths, progress: &mut Progress, activity: &Activity) -> Result<Ended> {
@@ -189,6 +184,5 @@ fn save(paths: &Paths, progress: &Progress) -> Result<()> {
 
 /// The last saved progress, if any.
 pub fn load(paths: &Paths) -> Option<Progress> {
-    let bytes = std::fs::read(paths.join(STATE)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    crate::fsutil::read_json(&paths.join(STATE))
 }

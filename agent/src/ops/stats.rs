@@ -64,14 +64,8 @@ impl Default for Endpoints {
 
 /// Reads both services (each bounded to a few seconds).
 pub async fn read(endpoints: &Endpoints) -> Activity {
-    // reqwest needs the process's rustls provider even for plain HTTP.
-    crate::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .no_proxy()
-        .build();
     let mut activity = Activity::default();
-    let Ok(client) = client else {
+    let Ok(client) = loopback_client(Duration::from_secs(3)) else {
         activity.silent.push("no HTTP client".into());
         return activity;
     };
@@ -98,6 +92,16 @@ pub async fn read(endpoints: &Endpoints) -> Activity {
         }
     }
     activity
+}
+
+/// A client for the stack's loopback APIs.
+fn loopback_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    // reqwest needs the process's rustls provider even for plain HTTP.
+    crate::install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .build()
 }
 
 /// A count as either service writes it (a number, or a number in a string in older
@@ -129,12 +133,7 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<serde_json::Value,
 /// the running ones have (needs `videobridge.rest.shutdown.enabled`, which jvb.conf sets).
 pub async fn bridge_graceful_shutdown(stats_url: &str) -> Result<(), String> {
     let url = stats_url.replace("/colibri/stats", "/colibri/shutdown");
-    crate::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .no_proxy()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = loopback_client(Duration::from_secs(5)).map_err(|e| e.to_string())?;
     let response = client
         .post(&url)
         .json(&serde_json::json!({ "graceful-shutdown": "true" }))

@@ -453,7 +453,7 @@ async fn run_without_config(
 /// Takes the agent's run lock, waiting for a run in progress to finish.
 fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
     use anyhow::Context as _;
-    let path = paths.join("/var/lib/meet-agent/run.lock");
+    let path = paths.run_lock();
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("failed to create folder {}", dir.display()))?;

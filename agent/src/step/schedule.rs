@@ -31,15 +31,16 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
                 .then(|| units::maintenance_timer(&u.reboot_window, u.reboot_window_minutes)),
         ),
     ];
+    // Each timer file as installed, read once.
+    let installed: Vec<Option<Vec<u8>>> = wanted
+        .iter()
+        .map(|(unit, _)| read_optional(&ctx.paths.join(&format!("{}/{unit}", units::DIR))))
+        .collect::<Result<_>>()?;
     // systemd's parser is a process start (~7 ms): only for expressions not already in an
     // installed timer, which were checked when it was written.
-    let new_text = wanted.iter().any(|(unit, text)| {
-        text.as_ref().is_some_and(|t| {
-            read_optional(&ctx.paths.join(&format!("{}/{unit}", units::DIR)))
-                .ok()
-                .flatten()
-                .is_none_or(|old| old != t.as_bytes())
-        })
+    let new_text = wanted.iter().zip(&installed).any(|((_, text), old)| {
+        text.as_ref()
+            .is_some_and(|t| old.as_deref() != Some(t.as_bytes()))
     });
     if new_text {
         if let Err(e) = crate::config::check_calendars(&settings.calendars) {
@@ -50,19 +51,18 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let mut changed = false;
     let (mut active, mut stopped): (Vec<(&'static str, bool)>, Vec<&'static str>) =
         (Vec::new(), Vec::new());
-    for (unit, text) in &wanted {
+    for ((unit, text), old) in wanted.iter().zip(&installed) {
         let path = ctx.paths.join(&format!("{}/{unit}", units::DIR));
         match text {
             Some(text) => {
-                let existed = path.exists();
                 let rewritten = write_atomic(&path, text.as_bytes(), 0o644)?;
                 // systemd (since v247) finds a new unit file by itself when asked to start
                 // it; only a changed one needs a daemon-reload, which takes seconds on a
                 // small VM.
-                changed |= rewritten && existed;
+                changed |= rewritten && old.is_some();
                 active.push((*unit, rewritten));
             }
-            None if path.exists() => {
+            None if old.is_some() => {
                 std::fs::remove_file(&path)?;
                 // Stopped below; a unit whose file is gone is dropped once stopped.
                 stopped.push(*unit);

@@ -41,9 +41,10 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         )?;
     }
     let mut limits_changed = false;
+    let limits = files::render_limits(tune);
     for (unit, _) in files::UNITS {
         let path = ctx.paths.join(&files::limits_path(unit));
-        match files::render_limits(tune) {
+        match &limits {
             Some(text) => limits_changed |= write_atomic(&path, text.as_bytes(), 0o644)?,
             None if path.exists() => {
                 std::fs::remove_file(&path)?;

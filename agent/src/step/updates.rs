@@ -186,10 +186,11 @@ impl Apt {
         if out.status.success() {
             Ok(text)
         } else {
-            // apt's first error line names the mirror and the cause.
-            let first = text
-                .lines()
-                .find(|l| l.starts_with("E:") || l.starts_with("W:") || l.starts_with("Err:"))
+            // apt's first `E:` line names the mirror and the cause ("Temporary failure
+            // resolving ..."); `Err:` lines name only the file.
+            let first = ["E:", "W:", "Err:"]
+                .iter()
+                .find_map(|tag| text.lines().find(|l| l.starts_with(tag)))
                 .unwrap_or("no message")
                 .trim()
                 .to_string();

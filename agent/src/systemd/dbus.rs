@@ -94,14 +94,20 @@ async fn timed_for<T>(
         .with_context(|| format!("systemd refused {what}"))
 }
 
+/// A connection to the system bus (or `DBUS_SYSTEM_BUS_ADDRESS`), bounded in time.
+pub async fn system_bus() -> Result<zbus::Connection> {
+    tokio::time::timeout(CALL_TIMEOUT, zbus::Connection::system())
+        .await
+        .map_err(|_| anyhow!("the system D-Bus did not answer within {CALL_TIMEOUT:?}"))?
+        .map_err(|e| anyhow!("no system D-Bus ({e})"))
+}
+
 impl Systemd {
     /// Connects to the system bus (or `DBUS_SYSTEM_BUS_ADDRESS`).
     pub async fn connect() -> Result<Self> {
-        let conn = tokio::time::timeout(CALL_TIMEOUT, zbus::Connection::system())
-            .await
-            .map_err(|_| anyhow!("the system D-Bus did not answer within {CALL_TIMEOUT:?}"))?
-            .map_err(|e| anyhow!("no system D-Bus ({e})"))?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn: system_bus().await?,
+        })
     }
 
     async fn manager(&self) -> Result<ManagerProxy<'_>> {

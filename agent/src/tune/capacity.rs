@@ -5,7 +5,6 @@
 //! send more than the nominal rate. The CPU side is a per-CPU figure (`tune.participants_per_cpu`).
 
 use crate::paths::Paths;
-use serde::Serialize;
 
 /// Nominal stream rates from the report, Mbit/s.
 const HD_720: f64 = 2.5;
@@ -25,7 +24,7 @@ pub fn per_participant_mbit(top: f64, meeting_size: u32) -> f64 {
 }
 
 /// The estimate.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Capacity {
     /// Participants at 720p.
     pub participants_720p: u64,
