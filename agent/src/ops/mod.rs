@@ -15,7 +15,8 @@ pub fn minute() -> Duration {
     let seconds = std::env::var("MEET_AGENT_MINUTE_SECONDS")
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
-        .filter(|s| *s > 0)
+        // Bounded, so that minutes times a configured count cannot overflow a Duration.
+        .filter(|s| (1..=3600).contains(s))
         .unwrap_or(60);
     Duration::from_secs(seconds)
 }
