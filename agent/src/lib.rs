@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod dns;
 pub mod encoding;
+pub mod firewall;
 pub mod fsutil;
 pub mod instance;
 pub mod jitsi;

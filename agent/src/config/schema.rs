@@ -27,6 +27,8 @@ pub struct Config {
     pub schedule: Schedule,
     /// Security updates and maintenance reboots.
     pub updates: Updates,
+    /// The host firewall.
+    pub firewall: Firewall,
 }
 
 /// `[server]`: the server's name and addresses.
@@ -540,6 +542,28 @@ impl Default for Updates {
             include_jitsi: false,
             reboot_window: "Sun 03:00".into(),
             reboot_window_minutes: 120,
+        }
+    }
+}
+
+/// `[firewall]`: the host firewall (nftables) meet-agent renders and loads.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Firewall {
+    /// Drop inbound traffic other than what the stack needs (false: filter nothing).
+    pub enabled: bool,
+    /// More TCP ports to let in.
+    pub allow_tcp: Vec<u16>,
+    /// More UDP ports to let in.
+    pub allow_udp: Vec<u16>,
+}
+
+impl Default for Firewall {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            allow_tcp: Vec::new(),
+            allow_udp: Vec::new(),
         }
     }
 }

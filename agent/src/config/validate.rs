@@ -39,6 +39,8 @@ pub struct Settings {
     pub schedule: super::schema::Schedule,
     /// Updates and the maintenance window.
     pub updates: super::schema::Updates,
+    /// The host firewall (ports checked non-zero).
+    pub firewall: super::schema::Firewall,
     /// The calendar expressions, checked where they are used (`config check` and the
     /// schedule step) rather than at every load: systemd's parser is a process start.
     pub calendars: Vec<Calendar>,
@@ -134,6 +136,17 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
     check_tune(&config.tune, &fail)?;
     check_operations(&config.schedule, &config.updates, &fail)?;
+    for (key, ports) in [
+        ("firewall.allow_tcp", &config.firewall.allow_tcp),
+        ("firewall.allow_udp", &config.firewall.allow_udp),
+    ] {
+        if ports.contains(&0) {
+            return Err(fail(
+                key,
+                "port 0 cannot be opened; give ports from 1 to 65535".into(),
+            ));
+        }
+    }
     let calendar = |key: &'static str, expression: &String| Calendar {
         key,
         origin: merged.origin_of(key).to_string(),
@@ -152,6 +165,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         calendars,
         schedule: config.schedule.clone(),
         updates: config.updates.clone(),
+        firewall: config.firewall.clone(),
         tune: config.tune.clone(),
         acme,
         dns,

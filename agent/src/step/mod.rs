@@ -2,6 +2,7 @@
 
 mod ddns;
 mod dns_wait;
+mod firewall;
 mod identity;
 mod jitsi;
 mod schedule;
@@ -38,6 +39,8 @@ pub enum StepName {
     Jitsi,
     /// Kernel and JVM tuning.
     Tune,
+    /// The host firewall.
+    Firewall,
     /// Scheduled and idle shutdown.
     Schedule,
     /// Security updates.
@@ -48,7 +51,7 @@ pub enum StepName {
 
 impl StepName {
     /// Every step in pipeline order.
-    pub const ALL: [StepName; 10] = [
+    pub const ALL: [StepName; 11] = [
         StepName::Identity,
         StepName::Ddns,
         StepName::DnsWait,
@@ -56,6 +59,7 @@ impl StepName {
         StepName::Secrets,
         StepName::Jitsi,
         StepName::Tune,
+        StepName::Firewall,
         StepName::Schedule,
         StepName::Updates,
         StepName::Start,
@@ -71,6 +75,7 @@ impl StepName {
             StepName::Secrets => "secrets",
             StepName::Jitsi => "jitsi",
             StepName::Tune => "tune",
+            StepName::Firewall => "firewall",
             StepName::Schedule => "schedule",
             StepName::Updates => "updates",
             StepName::Start => "start",
@@ -353,6 +358,7 @@ async fn run_step(
         StepName::Jitsi => jitsi::run(ctx),
         StepName::Tls => tls::run(ctx).await,
         StepName::Tune => tune::run(ctx).await,
+        StepName::Firewall => firewall::run(ctx),
         StepName::Schedule => schedule::run(ctx).await,
         StepName::Updates => updates::run(ctx).await,
         StepName::Start => start::run(ctx).await,

@@ -5,8 +5,14 @@ use super::{Context, Outcome};
 use crate::systemd::{Systemd, STACK_UNITS};
 use anyhow::Result;
 
-/// Services that take a new configuration on reload.
-const RELOADABLE: [&str; 3] = ["nginx.service", "prosody.service", "coturn.service"];
+/// Services that take a new configuration on reload (the firewall's reload replaces its
+/// rules in one transaction; a restart would leave a moment without them).
+const RELOADABLE: [&str; 4] = [
+    "nginx.service",
+    "prosody.service",
+    "coturn.service",
+    crate::firewall::UNIT,
+];
 
 /// Runs the start step.
 pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {

@@ -9,8 +9,10 @@ use std::time::Duration;
 use zbus::proxy::CacheProperties;
 use zbus::zvariant::OwnedObjectPath;
 
-/// The stack's services, in the order they start.
-pub const STACK_UNITS: [&str; 5] = [
+/// The stack's services, in the order they start: the host firewall first (its unit is
+/// also ordered before the others).
+pub const STACK_UNITS: [&str; 6] = [
+    crate::firewall::UNIT,
     "prosody.service",
     "jicofo.service",
     "jitsi-videobridge2.service",

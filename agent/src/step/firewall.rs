@@ -1,0 +1,79 @@
+//! firewall (every boot): renders the host firewall (an nftables ruleset that drops every
+//! inbound packet a meeting does not need, see [`crate::firewall`]) from the TURN settings,
+//! the videobridge's media port and whether sshd is enabled. The start step has
+//! `meet-agent-firewall.service` load it, ordered before the stack's services. In a
+//! container the host's firewall decides what is reachable: nothing is rendered, and the
+//! step says which ports the host must let in.
+
+use super::{settings, Context, Outcome};
+use crate::firewall::{self, Inputs};
+use crate::fsutil::write_atomic;
+use crate::jitsi::videobridge::MEDIA_PORT;
+use crate::paths::Paths;
+use anyhow::Result;
+
+/// Unit links that mean sshd starts at boot (Debian's ssh.service, Ubuntu 24.04's socket).
+const SSH_ENABLED: [&str; 3] = [
+    "/etc/systemd/system/multi-user.target.wants/ssh.service",
+    "/etc/systemd/system/multi-user.target.wants/sshd.service",
+    "/etc/systemd/system/sockets.target.wants/ssh.socket",
+];
+
+/// Runs the firewall step.
+pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let settings = settings(ctx)?;
+    let fw = &settings.firewall;
+    let openings = firewall::openings(&Inputs {
+        turn: &settings.jitsi.turn,
+        media_port: MEDIA_PORT,
+        ssh: ssh_enabled(ctx.paths),
+        extra_tcp: &fw.allow_tcp,
+        extra_udp: &fw.allow_udp,
+    });
+    let open = firewall::describe(&openings);
+    if let Some(kind) = container(ctx.paths) {
+        return Ok(Outcome::not_configured(format!(
+            "in a container ({kind}) the host's firewall decides what is reachable; it must let in {open}"
+        )));
+    }
+    let path = ctx.paths.join(firewall::PATH);
+    // Off, the file still exists and removes our table when loaded: the unit's reload
+    // replaces the rules in one transaction in both directions.
+    let text = if fw.enabled {
+        firewall::render(&openings)
+    } else {
+        firewall::render_off()
+    };
+    let changed = write_atomic(&path, text.as_bytes(), 0o644)?;
+    if changed {
+        ctx.config_changed.push(firewall::UNIT);
+    }
+    let reloaded = if changed {
+        " (ruleset rewritten; the start step loads it)"
+    } else {
+        ""
+    };
+    Ok(if fw.enabled {
+        Outcome::ok(format!(
+            "inbound open: {open}; everything else dropped{reloaded}"
+        ))
+    } else {
+        Outcome::not_configured(format!(
+            "off (firewall.enabled = false): nothing is filtered here; a meeting needs {open}{reloaded}"
+        ))
+    })
+}
+
+/// Whether sshd is enabled on this system.
+fn ssh_enabled(paths: &Paths) -> bool {
+    SSH_ENABLED.iter().any(|p| paths.join(p).exists())
+}
+
+/// The container manager's name when this runs in a container (systemd writes it to
+/// /run/systemd/container).
+fn container(paths: &Paths) -> Option<String> {
+    std::fs::read_to_string(paths.join("/run/systemd/container"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
