@@ -202,10 +202,9 @@ async fn supplied_certificate_on_agent_and_nginx_image_is_healthy() {
     );
     let start = root.step("start");
     assert_eq!(start["state"], "ok", "{start}");
-    assert!(start["message"]
-        .as_str()
-        .unwrap()
-        .contains("not installed: prosody, jicofo, jitsi-videobridge2, coturn"));
+    assert!(start["message"].as_str().unwrap().contains(
+        "not installed: meet-agent-firewall, prosody, jicofo, jitsi-videobridge2, coturn"
+    ));
 
     let out = agent(&root, &bus, &["status", "--json"]).await;
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
