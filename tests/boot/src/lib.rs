@@ -74,6 +74,9 @@ pub struct BootSpec {
     /// Boot this disk instead of a throwaway overlay: made as an overlay of the image when
     /// it does not exist, booted as it is when it does (the reboot scenario).
     pub disk: Option<PathBuf>,
+    /// More guest TCP ports to forward from the host (each to a free host port, see
+    /// [`Guest::forwarded`]), to probe what the guest's firewall lets in.
+    pub hostfwd: Vec<u16>,
     /// Look like an EC2 instance: DMI vendor "Amazon EC2", a link-local guest network, and
     /// the host services (the metadata stand-in on guest port 80) at [`EC2_METADATA`].
     pub ec2: bool,
@@ -94,6 +97,7 @@ impl Default for BootSpec {
             memory_mib: 1536,
             http_port: None,
             guestfwd: Vec::new(),
+            hostfwd: Vec::new(),
             disk: None,
             ec2: false,
         }
@@ -210,6 +214,8 @@ pub struct Guest {
     pub https_port: u16,
     /// Host port forwarded to the guest's 80.
     pub http_port: u16,
+    /// `(guest port, host port)` for each of [`BootSpec::hostfwd`].
+    pub forwarded: Vec<(u16, u16)>,
     /// When QEMU was started.
     pub started: Instant,
 }
@@ -253,6 +259,12 @@ impl Guest {
             (GUEST_HOST, "")
         };
         let mut guestfwd = String::new();
+        let mut forwarded = Vec::new();
+        for &guest in &spec.hostfwd {
+            let host = free_port()?;
+            guestfwd.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+            forwarded.push((guest, host));
+        }
         for (guest, host) in &spec.guestfwd {
             let script = dir.path().join(format!("fwd-{guest}.sh"));
             std::fs::write(
@@ -327,6 +339,7 @@ impl Guest {
             dir,
             https_port,
             http_port,
+            forwarded,
             started: Instant::now(),
         })
     }
@@ -334,6 +347,39 @@ impl Guest {
     /// The guest's serial console so far.
     pub fn serial(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("serial.log")).unwrap_or_default()
+    }
+
+    /// What a client on the host sees of the guest's TCP `port` (one of
+    /// [`BootSpec::hostfwd`]): QEMU accepts on the host side at once and then opens the
+    /// connection to the guest, so a port the guest answers with a reset (nothing listens)
+    /// reads as end of stream, and a port whose SYN the guest's firewall drops reads as
+    /// silence until QEMU gives up.
+    pub fn probe_tcp(&self, port: u16, wait: Duration) -> Result<Probe> {
+        use std::io::{Read, Write};
+        let host = self
+            .forwarded
+            .iter()
+            .find(|(guest, _)| *guest == port)
+            .map(|(_, host)| *host)
+            .ok_or_else(|| anyhow!("guest port {port} is not forwarded (BootSpec::hostfwd)"))?;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", host))?;
+        stream.set_read_timeout(Some(wait))?;
+        // Some servers speak only when spoken to (HTTP); SSH speaks first.
+        let _ = stream.write_all(b"HEAD / HTTP/1.0\r\n\r\n");
+        let mut buf = [0u8; 64];
+        Ok(match stream.read(&mut buf) {
+            Ok(0) => Probe::Closed,
+            Ok(n) => Probe::Answered(String::from_utf8_lossy(&buf[..n]).into_owned()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                Probe::Silent
+            }
+            Err(_) => Probe::Closed,
+        })
     }
 
     /// Waits for the guest's report (status JSON and failed units) until `timeout`.
@@ -459,6 +505,17 @@ fn config_disk(dir: &Path, config: &str) -> Result<PathBuf> {
     Ok(disk)
 }
 
+/// What a host-side client saw of a forwarded guest port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// The guest answered; the first bytes.
+    Answered(String),
+    /// End of stream or reset: the guest refused the connection.
+    Closed,
+    /// No answer and no refusal: the guest's firewall dropped it.
+    Silent,
+}
+
 /// What a boot served and reported.
 pub struct Served {
     /// The HTTPS page.
@@ -499,6 +556,8 @@ pub struct Report {
     pub failed_units: Vec<String>,
     /// `machine-id ID` and one `ssh-keygen -l` line per SSH host key.
     pub instance: Vec<String>,
+    /// `nft list table inet ryo_jitsi`: the host firewall as loaded.
+    pub firewall: Vec<String>,
     /// When meet-agent started and became ready, in microseconds since the kernel started.
     pub agent_started_us: Option<u64>,
     /// See `agent_started_us`.
@@ -527,6 +586,7 @@ impl Report {
         };
         let failed_units = lines("failed units")?;
         let instance = lines("instance")?;
+        let firewall = lines("firewall")?;
         let timing = lines("timing")?;
         let timestamp = |key: &str| {
             timing.iter().find_map(|l| {
@@ -541,6 +601,7 @@ impl Report {
             status,
             failed_units,
             instance,
+            firewall,
             agent_started_us: timestamp("InactiveExitTimestampMonotonic"),
             agent_ready_us: timestamp("ActiveEnterTimestampMonotonic"),
         })

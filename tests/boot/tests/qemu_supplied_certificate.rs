@@ -1,8 +1,10 @@
 //! Boot scenario: the image boots under QEMU, takes its domain and a supplied gzip+base64
 //! certificate from fw_cfg, installs it, starts nginx, and serves HTTPS that verifies for
-//! the domain; its own status says healthy and no unit failed.
+//! the domain; its own status says healthy and no unit failed. The host firewall is loaded
+//! and, seen from the host, SSH answers while prosody's ports (5222, 5280) are dropped.
 
-use boot_tests::{test_certificate, BootSpec, Guest};
+use boot_tests::{test_certificate, BootSpec, Guest, Probe};
+use std::time::Duration;
 
 const DOMAIN: &str = "meet.example.test";
 
@@ -13,6 +15,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
     let mut guest = Guest::boot(
         &BootSpec {
             config: Some(config),
+            hostfwd: vec![22, 5222, 5280],
             ..Default::default()
         },
         None,
@@ -39,6 +42,30 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
     assert_eq!(status["certificate"]["names"][0], DOMAIN);
     assert_eq!(status["certificate"]["self_signed"], false);
     report.assert_healthy();
+
+    // The firewall as the kernel holds it, and as a client on the host meets it.
+    let firewall = report.firewall.join("\n");
+    assert!(firewall.contains("policy drop;"), "{firewall}");
+    assert!(
+        firewall.contains("tcp dport { 22, 80, 443, 3478, 5349 } accept"),
+        "{firewall}"
+    );
+    assert_eq!(
+        report.step("firewall")["message"],
+        "inbound open: tcp 22, 80, 443, 3478, 5349; udp 3478, 10000, 49152-65535; everything else dropped (ruleset rewritten; the start step loads it)"
+    );
+    let wait = Duration::from_secs(4);
+    match guest.probe_tcp(22, wait).unwrap() {
+        Probe::Answered(banner) => assert!(banner.starts_with("SSH-2.0"), "{banner}"),
+        other => panic!("ssh (22, listed) did not answer: {other:?}"),
+    }
+    for port in [5222, 5280] {
+        assert_eq!(
+            guest.probe_tcp(port, wait).unwrap(),
+            Probe::Silent,
+            "port {port} is not listed and must be dropped"
+        );
+    }
     let steps_ms: u64 = status["steps"]
         .as_array()
         .unwrap()
