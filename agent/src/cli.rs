@@ -53,8 +53,11 @@ pub enum Command {
     /// Show whether the server is healthy and why not.
     Status {
         /// Print the documented JSON shape (docs/status.md) instead of text.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "brief")]
         json: bool,
+        /// Print only the address, the health and the reasons (the login banner).
+        #[arg(long)]
+        brief: bool,
     },
     /// Check or show the effective configuration.
     Config {

@@ -4,6 +4,7 @@
 //! The binary (`main.rs`) is a thin CLI over this library so that integration tests can
 //! drive the same code paths against local servers and fixture trees.
 
+pub mod access;
 pub mod cli;
 pub mod config;
 pub mod dns;

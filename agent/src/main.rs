@@ -48,10 +48,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             )
             .await
         }
-        Command::Status { json } => {
+        Command::Status { json, brief } => {
             let report = status::collect(&paths).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
+            } else if brief {
+                print!("{}", status::render_brief(&report));
             } else {
                 print!("{}", status::render(&report));
             }

@@ -306,6 +306,31 @@ async fn services() -> ServicesView {
     }
 }
 
+/// The few lines shown before login on the console and in the SSH login banner: the
+/// server's address, its health and each reason (which says what to do), at most eight.
+pub fn render_brief(report: &Report) -> String {
+    let id = report.identity.as_ref();
+    let url = id
+        .and_then(|i| i.domain.clone())
+        .or_else(|| id.and_then(|i| i.public_ipv4.map(|a| a.to_string())))
+        .or_else(|| id.and_then(|i| i.local_ipv4.map(|a| a.to_string())))
+        .map_or_else(
+            || "(no address yet)".to_string(),
+            |h| format!("https://{h}/"),
+        );
+    let mut out = format!("ryo-jitsi  {url}  {}\n", report.health.word());
+    const SHOWN: usize = 8;
+    for reason in report.reasons.iter().take(SHOWN) {
+        let short: String = reason.chars().take(300).collect();
+        let _ = writeln!(out, "  - {short}");
+    }
+    if report.reasons.len() > SHOWN {
+        let _ = writeln!(out, "  ... and {} more", report.reasons.len() - SHOWN);
+    }
+    out.push_str("The whole report: meet-agent status\n");
+    out
+}
+
 /// The one-screen human rendering.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();

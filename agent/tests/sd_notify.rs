@@ -42,13 +42,13 @@ fn run_sends_status_per_step_then_ready_with_a_summary() {
     assert!(
         messages
             .iter()
-            .any(|m| m.contains("STATUS=step tls (4/11)")),
+            .any(|m| m.contains("STATUS=step tls (4/12)")),
         "{messages:#?}"
     );
     let last = messages.last().expect("at least one message");
     assert!(last.contains("READY=1"), "READY comes last: {messages:#?}");
     assert!(
-        last.contains("STATUS=degraded: 6 ok, 2 degraded, 0 failed, 3 not configured"),
+        last.contains("STATUS=degraded: 6 ok, 2 degraded, 0 failed, 4 not configured"),
         "{last}"
     );
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub updates: Updates,
     /// The host firewall.
     pub firewall: Firewall,
+    /// Administrative access.
+    pub access: Access,
 }
 
 /// `[server]`: the server's name and addresses.
@@ -566,6 +568,14 @@ impl Default for Firewall {
             allow_udp: Vec::new(),
         }
     }
+}
+
+/// `[access]`: who may log in to administer the server.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Access {
+    /// SSH public keys (one `authorized_keys` line each) that may log in as root.
+    pub ssh_authorized_keys: Vec<String>,
 }
 
 /// A section whose keys arrive with a later release: present so the layout is stable, and

@@ -41,6 +41,8 @@ pub struct Settings {
     pub updates: super::schema::Updates,
     /// The host firewall (ports checked non-zero).
     pub firewall: super::schema::Firewall,
+    /// SSH public keys that may log in as root, each checked.
+    pub ssh_authorized_keys: Vec<String>,
     /// The calendar expressions, checked where they are used (`config check` and the
     /// schedule step) rather than at every load: systemd's parser is a process start.
     pub calendars: Vec<Calendar>,
@@ -136,6 +138,16 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
     check_tune(&config.tune, &fail)?;
     check_operations(&config.schedule, &config.updates, &fail)?;
+    let ssh_authorized_keys = (config.access.ssh_authorized_keys.iter().enumerate())
+        .map(|(i, line)| {
+            crate::access::check_key(line).map_err(|r| {
+                fail(
+                    "access.ssh_authorized_keys",
+                    format!("entry {}: {r}", i + 1),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     for (key, ports) in [
         ("firewall.allow_tcp", &config.firewall.allow_tcp),
         ("firewall.allow_udp", &config.firewall.allow_udp),
@@ -166,6 +178,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         schedule: config.schedule.clone(),
         updates: config.updates.clone(),
         firewall: config.firewall.clone(),
+        ssh_authorized_keys,
         tune: config.tune.clone(),
         acme,
         dns,

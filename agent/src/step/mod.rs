@@ -1,5 +1,6 @@
 //! The first-boot pipeline: ordered steps, each recording its outcome in the state file.
 
+mod access;
 mod ddns;
 mod dns_wait;
 mod firewall;
@@ -41,6 +42,8 @@ pub enum StepName {
     Tune,
     /// The host firewall.
     Firewall,
+    /// SSH keys for administrative access.
+    Access,
     /// Scheduled and idle shutdown.
     Schedule,
     /// Security updates.
@@ -51,7 +54,7 @@ pub enum StepName {
 
 impl StepName {
     /// Every step in pipeline order.
-    pub const ALL: [StepName; 11] = [
+    pub const ALL: [StepName; 12] = [
         StepName::Identity,
         StepName::Ddns,
         StepName::DnsWait,
@@ -60,6 +63,7 @@ impl StepName {
         StepName::Jitsi,
         StepName::Tune,
         StepName::Firewall,
+        StepName::Access,
         StepName::Schedule,
         StepName::Updates,
         StepName::Start,
@@ -76,6 +80,7 @@ impl StepName {
             StepName::Jitsi => "jitsi",
             StepName::Tune => "tune",
             StepName::Firewall => "firewall",
+            StepName::Access => "access",
             StepName::Schedule => "schedule",
             StepName::Updates => "updates",
             StepName::Start => "start",
@@ -324,6 +329,7 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let summary = summary_line(&state);
     notify::ready(&summary);
     tracing::info!("{summary}");
+    console_banner(paths).await;
     if let Some(plan) = ctx.timers.take() {
         // After READY: the stack is starting and serving meanwhile.
         if let Err(problem) = schedule::apply(&plan).await {
@@ -359,6 +365,7 @@ async fn run_step(
         StepName::Tls => tls::run(ctx).await,
         StepName::Tune => tune::run(ctx).await,
         StepName::Firewall => firewall::run(ctx),
+        StepName::Access => access::run(ctx),
         StepName::Schedule => schedule::run(ctx).await,
         StepName::Updates => updates::run(ctx).await,
         StepName::Start => start::run(ctx).await,
@@ -453,7 +460,31 @@ async fn run_without_config(
     }
     state.save(&paths.state_file())?;
     notify::ready(&format!("failed: {error}"));
+    console_banner(paths).await;
     Ok(RunResult::NotStarted)
+}
+
+/// Writes the console's pre-login summary (agetty shows it above the login prompt) and
+/// asks running agettys to show it again. A failure costs only the banner.
+async fn console_banner(paths: &Paths) {
+    let report = match crate::status::collect(paths).await {
+        Ok(report) => report,
+        Err(e) => {
+            tracing::warn!("no console banner: {e:#}");
+            return;
+        }
+    };
+    let text = crate::access::issue_text(&crate::status::render_brief(&report));
+    let issue = paths.join(crate::access::ISSUE);
+    if let Err(e) = crate::fsutil::write_atomic(&issue, format!("{text}\n").as_bytes(), 0o644) {
+        tracing::warn!("no console banner: {e:#}");
+        return;
+    }
+    // What `agetty --reload` does: touch the file running agettys watch.
+    let reload = paths.join("/run/agetty.reload");
+    if reload.exists() {
+        let _ = std::fs::OpenOptions::new().write(true).open(&reload);
+    }
 }
 
 /// Takes the agent's run lock, waiting for a run in progress to finish.
