@@ -82,6 +82,10 @@ install -D -m 0644 "$RYO_FILES/files/etc/systemd/system/ssh.service.d/10-host-ke
 
 install -D -m 0644 "$RYO_FILES/files/etc/systemd/system/systemd-binfmt.service.d/10-not-in-containers.conf" \
   /etc/systemd/system/systemd-binfmt.service.d/10-not-in-containers.conf
+# Administrative logins by key only (root too), from root's own keys and meet-agent's file
+# ([access] ssh_authorized_keys); the login banner shows `meet-agent status --brief`.
+install -D -m 0644 "$RYO_FILES/files/etc/ssh/sshd_config.d/50-ryo-jitsi.conf" /etc/ssh/sshd_config.d/50-ryo-jitsi.conf
+install -D -m 0755 "$RYO_FILES/files/etc/update-motd.d/60-ryo-jitsi" /etc/update-motd.d/60-ryo-jitsi
 
 # What this image is, for `meet-agent status`.
 mkdir -p /usr/share/ryo-jitsi
