@@ -13,6 +13,7 @@ for keys in "$root"/root/.ssh/authorized_keys "$root"/home/*/.ssh/authorized_key
 done
 [[ ! -e $root/var/lib/meet-agent ]] || bad "meet-agent state in /var/lib/meet-agent"
 [[ ! -e $root/etc/meet-agent/tls ]] || bad "certificates in /etc/meet-agent/tls"
+[[ ! -e $root/etc/meet-agent/ssh ]] || bad "SSH login keys in /etc/meet-agent/ssh"
 compgen -G "$root/etc/jitsi/meet/*.key" >/dev/null && bad "web keys in /etc/jitsi/meet"
 compgen -G "$root/var/lib/prosody/*.key" >/dev/null && bad "prosody keys in /var/lib/prosody"
 compgen -G "$root/var/lib/apt/lists/*_Packages" >/dev/null && bad "apt lists in /var/lib/apt/lists"

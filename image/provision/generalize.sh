@@ -11,7 +11,9 @@ ln -sf /etc/machine-id /var/lib/dbus/machine-id
 rm -f /etc/ssh/ssh_host_*
 # Keys the build logged in with (Packer's temporary key, the offline base's build key).
 rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys
-rm -rf /var/lib/meet-agent /etc/meet-agent/tls /run/meet-agent
+rm -rf /var/lib/meet-agent /etc/meet-agent/tls /etc/meet-agent/ssh /run/meet-agent
+# The console banner names one instance's address and health.
+rm -f /etc/issue.d/ryo-jitsi.issue
 rm -f /etc/jitsi/meet/*.key /etc/jitsi/meet/*.crt
 rm -f /var/lib/prosody/*.crt /var/lib/prosody/*.key /etc/prosody/certs/*.crt /etc/prosody/certs/*.key
 # Secrets the Jitsi packages generated at install time (meet-agent makes new ones per
