@@ -8,6 +8,7 @@ pub mod jicofo;
 pub mod nginx;
 pub mod prosody;
 pub mod prosody_accounts;
+pub mod prosody_roster;
 pub mod prosodyctl;
 pub mod secrets;
 pub mod videobridge;

@@ -1,9 +1,25 @@
-//! prosody's part of the stack, `/etc/prosody/conf.d/ryo-jitsi.cfg.lua`: the site's virtual
-//! host with the chosen authentication, the conference and internal MUCs, the `auth.`
-//! host holding jicofo's (`focus`) and the videobridge's (`jvb`) accounts, and TURN
-//! credentials handed to clients (XEP-0215 external services) from the shared secret.
-//! Jitsi's own prosody modules are enabled only when Jitsi's plugins are installed, so the
-//! rendered file always loads in the prosody that is there.
+//! prosody's part of the stack, `/etc/prosody/conf.d/ryo-jitsi.cfg.lua`, in the layout of
+//! upstream's current packaging for Prosody 13: the site's virtual host with the chosen
+//! authentication (and a guest host in secure-domain mode), the conference, breakout,
+//! lobby and internal MUCs, the `auth.` host holding jicofo's (`focus`) and the
+//! videobridge's (`jvb`) accounts, the components the web app and jicofo discover (polls,
+//! speaker stats, A/V moderation, end conference, room metadata), and TURN credentials
+//! handed to clients (XEP-0215) from the shared secret.
+//!
+//! Jitsi's own prosody modules (jitsi-meet-prosody's plugins) are named only when their
+//! directory exists, so the rendered file always loads in the prosody that is there;
+//! Prosody 13's own modules (bosh, websocket, smacks, ping, external_services, muc) are
+//! always used.
+//!
+//! Upstream files followed (read 2026-12; each block below names its source):
+//! - DOCKER_SITE: jitsi/docker-jitsi-meet `prosody/rootfs/defaults/conf.d/jitsi-meet.cfg.lua`
+//!   at 2e6b31d8 (2026-08-20);
+//! - DOCKER_MAIN: jitsi/docker-jitsi-meet `prosody/rootfs/defaults/prosody.cfg.lua` at
+//!   65c08f7e (2026-08-10);
+//! - DEBIAN: jitsi/jitsi-meet `doc/debian/jitsi-meet-prosody/prosody.cfg.lua-jvb.example`, the
+//!   Prosody 13 layout (`component_admins_as_room_owners`, `features_identity`,
+//!   `polls_component`) that jitsi-meet-prosody 2.0.10590+ installs as
+//!   /etc/prosody/conf.avail/DOMAIN.cfg.lua.
 
 use super::coturn::TurnSettings;
 use super::secrets::Secrets;
@@ -14,6 +30,31 @@ use std::fmt::Write;
 pub const PATH: &str = "/etc/prosody/conf.d/ryo-jitsi.cfg.lua";
 /// Where Jitsi's prosody modules live when jitsi-meet-prosody is installed.
 pub const JITSI_PLUGINS: &str = "/usr/share/jitsi-meet/prosody-plugins";
+
+/// The Jitsi modules (from [`JITSI_PLUGINS`]) the rendered file can name: what a prosody
+/// without jitsi-meet-prosody reports missing, and nothing else.
+pub const JITSI_MODULES: &[&str] = &[
+    "auth_jitsi-anonymous",
+    "auth_token",
+    "av_moderation_component",
+    "client_proxy",
+    "conference_duration",
+    "end_conference",
+    "features_identity",
+    "limits_exception",
+    "muc_breakout_rooms",
+    "muc_domain_mapper",
+    "muc_filter_access",
+    "muc_hide_all",
+    "muc_lobby_rooms",
+    "muc_meeting_id",
+    "muc_password_whitelist",
+    "muc_rate_limit",
+    "polls_component",
+    "room_metadata_component",
+    "speakerstats_component",
+    "token_verification",
+];
 
 /// What the renderer needs.
 pub struct Inputs<'a> {
@@ -40,36 +81,129 @@ fn lua(s: &str) -> String {
     format!("{s:?}")
 }
 
+/// A Lua list of string literals: `{ "a"; "b" }`.
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        return "{ }".into();
+    }
+    let inner: Vec<String> = items.iter().map(|s| lua(s.as_ref())).collect();
+    format!("{{ {} }}", inner.join("; "))
+}
+
+/// Appends one `    key = value` line of a host or component section.
+fn opt(o: &mut String, key: &str, value: impl std::fmt::Display) {
+    // `writeln!` into a String cannot fail.
+    let _ = writeln!(o, "    {key} = {value}");
+}
+
+/// The host names of a site, derived once.
+struct Hosts {
+    domain: String,
+    auth: String,
+    guest: String,
+    conference: String,
+    breakout: String,
+    lobby: String,
+    internal: String,
+    focus_jid: String,
+    jvb_jid: String,
+}
+
+impl Hosts {
+    fn new(d: &str) -> Self {
+        Self {
+            domain: d.to_string(),
+            auth: format!("auth.{d}"),
+            guest: format!("guest.{d}"),
+            conference: format!("conference.{d}"),
+            breakout: format!("breakout.{d}"),
+            lobby: format!("lobby.{d}"),
+            internal: format!("internal.auth.{d}"),
+            focus_jid: format!("focus@auth.{d}"),
+            jvb_jid: format!("jvb@auth.{d}"),
+        }
+    }
+}
+
 /// Renders the file.
 pub fn render(i: &Inputs<'_>) -> String {
-    let d = i.domain;
+    let h = Hosts::new(i.domain);
     let mut o = String::new();
-    let ssl = format!(
-        "    ssl = {{ certificate = {}; key = {}; }}\n",
-        lua(i.tls.0),
-        lua(i.tls.1)
+    o.push_str(
+        "-- Managed by meet-agent and rewritten at every boot from its configuration ([jitsi]).\n\
+         -- Put additions in another file in this folder, e.g. ryo-jitsi.local.cfg.lua (see\n\
+         -- docs/stack.md); a global set here and there again has no defined winner.\n\
+         --\n\
+         -- Each block names the upstream file it follows (read 2026-12):\n\
+         --   DEBIAN      = jitsi/jitsi-meet:doc/debian/jitsi-meet-prosody/prosody.cfg.lua-jvb.example,\n\
+         --                 its Prosody 13 layout (jitsi-meet-prosody 2.0.10590+)\n\
+         --   DOCKER_SITE = jitsi/docker-jitsi-meet:prosody/rootfs/defaults/conf.d/jitsi-meet.cfg.lua\n\
+         --                 at 2e6b31d8 (2026-08-20)\n\
+         --   DOCKER_MAIN = jitsi/docker-jitsi-meet:prosody/rootfs/defaults/prosody.cfg.lua\n\
+         --                 at 65c08f7e (2026-08-10)\n\n",
     );
-    // `writeln!` into a String cannot fail.
+    exposure(&mut o);
+    globals(&mut o, i, &h);
+    main_host(&mut o, i, &h);
+    if i.auth == AuthMode::SecureDomain {
+        guest_host(&mut o, i, &h);
+    }
+    auth_host(&mut o, i, &h);
+    conference_muc(&mut o, i, &h);
+    internal_muc(&mut o, i, &h);
+    if i.jitsi_plugins {
+        components(&mut o, i, &h);
+    }
+    o
+}
+
+/// c2s, HTTP and s2s: only what nginx and the local components need.
+fn exposure(o: &mut String) {
+    o.push_str(
+        "-- Exposure (ours; DOCKER_MAIN listens on every address, behind docker's network):\n\
+         -- clients reach prosody only through nginx (BOSH /http-bind and /xmpp-websocket\n\
+         -- proxied to 127.0.0.1:5280), jicofo and the bridge connect to c2s on this machine,\n\
+         -- and no other server federates with it. These are globals: Debian's\n\
+         -- /etc/prosody/prosody.cfg.lua ends with Include \"conf.d/*.cfg.lua\", Prosody 13\n\
+         -- parses each included file from the global scope, and a later value replaces the\n\
+         -- main file's.\n\
+         c2s_interfaces = { \"127.0.0.1\"; \"::1\" }\n\
+         http_interfaces = { \"127.0.0.1\"; \"::1\" }\n\
+         https_ports = { }\n\
+         modules_disabled = { \"s2s\" }\n\n",
+    );
+}
+
+/// Settings every host shares.
+fn globals(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     let _ = writeln!(
         o,
-        "-- Managed by meet-agent and rewritten at every boot from its configuration ([jitsi]).\n\
-         -- Put additions in another file in this folder, e.g. ryo-jitsi.local.cfg.lua.\n"
+        "-- Globals: DEBIAN and DOCKER_SITE; component_admins_as_room_owners from DOCKER_MAIN\n\
+         -- (Prosody 13 no longer makes admins room owners, and jicofo must own every room)."
     );
+    o.push_str("component_admins_as_room_owners = true\n");
     if i.jitsi_plugins {
-        let _ = writeln!(o, "plugin_paths = {{ {} }}", lua(JITSI_PLUGINS));
-        let _ = writeln!(o, "muc_mapper_domain_base = {}", lua(d));
+        let _ = writeln!(o, "plugin_paths = {}", list(&[JITSI_PLUGINS]));
+        let _ = writeln!(o, "muc_mapper_domain_base = {}", lua(&h.domain));
     }
+    let _ = writeln!(o, "http_default_host = {}", lua(&h.domain));
+    // mod_limits (Prosody's own) exempts these; without it its rate limits throttle jicofo.
+    let _ = writeln!(o, "unlimited_jids = {}", list(&[&h.focus_jid, &h.jvb_jid]));
+    o.push_str("consider_bosh_secure = true\nconsider_websocket_secure = true\n");
+    o.push_str(
+        "smacks_max_unacked_stanzas = 5\nsmacks_hibernation_time = 60\nsmacks_max_old_sessions = 1\n",
+    );
     let _ = writeln!(
         o,
         "external_service_secret = {}",
         lua(&i.secrets.turn_secret)
     );
+    let d = lua(&h.domain);
     let _ = writeln!(
         o,
-        "external_services = {{\n    {{ type = \"stun\", host = {h}, port = {p} }},\n    \
-         {{ type = \"turn\", host = {h}, port = {p}, transport = \"udp\", secret = true, ttl = 86400, algorithm = \"turn\" }},\n    \
-         {{ type = \"turns\", host = {h}, port = {tp}, transport = \"tcp\", secret = true, ttl = 86400, algorithm = \"turn\" }},{on_443}\n}}",
-        h = lua(d),
+        "external_services = {{\n    {{ type = \"stun\", host = {d}, port = {p}, transport = \"udp\" }},\n    \
+         {{ type = \"turn\", host = {d}, port = {p}, transport = \"udp\", secret = true, ttl = 86400, algorithm = \"turn\" }},\n    \
+         {{ type = \"turns\", host = {d}, port = {tp}, transport = \"tcp\", secret = true, ttl = 86400, algorithm = \"turn\" }},{on_443}\n}}\n",
         p = i.turn.port,
         tp = i.turn.tls_port,
         // TURN over TLS on 443 by its own name, for networks that allow only HTTPS.
@@ -78,115 +212,381 @@ pub fn render(i: &Inputs<'_>) -> String {
             lua(host)
         ))
     );
+}
+
+/// The MUCs a host's clients use (Jitsi's plugins read these).
+fn muc_pointers(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
+    if !i.jitsi_plugins {
+        return;
+    }
+    opt(o, "main_muc", lua(&h.conference));
+    opt(o, "breakout_rooms_muc", lua(&h.breakout));
+    if i.lobby {
+        opt(o, "lobby_muc", lua(&h.lobby));
+    }
+}
+
+/// The site's virtual host.
+fn main_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     let _ = writeln!(
         o,
-        "consider_bosh_secure = true\nconsider_websocket_secure = true\n"
+        "-- The site's host: DEBIAN's VirtualHost \"jitmeet.example.com\" and DOCKER_SITE's\n\
+         -- VirtualHost XMPP_DOMAIN (2e6b31d8, 2026-08-20). features_identity advertises, through\n\
+         -- disco identities, the components below (the web app and jicofo find them there)."
     );
-
+    let _ = writeln!(o, "VirtualHost {}", lua(&h.domain));
     let auth = match (i.auth, i.jitsi_plugins) {
+        // jitsi-anonymous keeps a session's JID across reconnects (upstream's default).
         (AuthMode::Open, true) => "jitsi-anonymous",
         (AuthMode::Open, false) => "anonymous",
         (AuthMode::SecureDomain, _) => "internal_hashed",
-        (AuthMode::Jwt, _) => "token",
+        (AuthMode::Jwt, true) => "token",
+        // No token provider without Jitsi's plugins: fail closed (nobody but registered
+        // users logs in) rather than leave a host prosody cannot load; the jitsi step
+        // reports the missing plugins.
+        (AuthMode::Jwt, false) => "internal_hashed",
     };
-    let mut modules = vec!["bosh", "websocket", "ping", "external_services"];
+    opt(o, "authentication", lua(auth));
+    if let (AuthMode::Jwt, true, Some((app_id, secret))) = (i.auth, i.jitsi_plugins, i.jwt) {
+        opt(o, "app_id", lua(app_id));
+        opt(o, "app_secret", lua(secret));
+        opt(o, "allow_empty_token", "false");
+        opt(o, "enable_domain_verification", "false");
+    }
+    opt(
+        o,
+        "ssl",
+        format!(
+            "{{ certificate = {}; key = {}; }}",
+            lua(i.tls.0),
+            lua(i.tls.1)
+        ),
+    );
+    let mut modules = vec!["bosh", "websocket", "smacks", "ping", "external_services"];
     if i.jitsi_plugins {
-        modules.extend(["speakerstats", "conference_duration"]);
+        modules.extend(["features_identity", "conference_duration"]);
+        if i.lobby {
+            modules.push("muc_lobby_rooms");
+        }
+        modules.push("muc_breakout_rooms");
     }
-    let lobby = i.jitsi_plugins && i.lobby;
-    if lobby {
-        modules.push("muc_lobby_rooms");
-    }
-    let _ = writeln!(o, "VirtualHost {}", lua(d));
-    let _ = writeln!(o, "    authentication = {}", lua(auth));
-    if let (AuthMode::Jwt, Some((app_id, secret))) = (i.auth, i.jwt) {
-        let _ = writeln!(
-            o,
-            "    app_id = {}\n    app_secret = {}",
-            lua(app_id),
-            lua(secret)
-        );
-        let _ = writeln!(o, "    allow_empty_token = false");
-    }
-    o.push_str(&ssl);
+    opt(o, "modules_enabled", list(&modules));
+    // Clients come through nginx's TLS; jicofo and the bridge over loopback.
+    opt(o, "c2s_require_encryption", "false");
+    muc_pointers(o, i, h);
+    o.push('\n');
+}
+
+/// secure-domain's anonymous host for guests.
+fn guest_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     let _ = writeln!(
         o,
-        "    modules_enabled = {{ {} }}",
-        modules
-            .iter()
-            .map(|m| lua(m))
-            .collect::<Vec<_>>()
-            .join("; ")
+        "-- Guests of secure-domain: DOCKER_SITE's VirtualHost XMPP_GUEST_DOMAIN (2e6b31d8,\n\
+         -- 2026-08-20; PROSODY_GUEST_AUTH_TYPE defaults to jitsi-anonymous). They join rooms;\n\
+         -- only users of the site's host open them (restrict_room_creation below)."
     );
-    let _ = writeln!(o, "    c2s_require_encryption = false");
+    let _ = writeln!(o, "VirtualHost {}", lua(&h.guest));
+    let auth = if i.jitsi_plugins {
+        "jitsi-anonymous"
+    } else {
+        "anonymous"
+    };
+    opt(o, "authentication", lua(auth));
+    opt(
+        o,
+        "ssl",
+        format!(
+            "{{ certificate = {}; key = {}; }}",
+            lua(i.tls.0),
+            lua(i.tls.1)
+        ),
+    );
+    opt(o, "modules_enabled", list(&["smacks"]));
+    opt(o, "c2s_require_encryption", "false");
+    muc_pointers(o, i, h);
+    o.push('\n');
+}
+
+/// jicofo's and the bridge's host.
+fn auth_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
+    let _ = writeln!(
+        o,
+        "-- jicofo's and the bridge's accounts: DOCKER_SITE's VirtualHost XMPP_AUTH_DOMAIN\n\
+         -- (2e6b31d8, 2026-08-20) and DEBIAN's auth. host."
+    );
+    let _ = writeln!(o, "VirtualHost {}", lua(&h.auth));
+    opt(o, "authentication", lua("internal_hashed"));
+    opt(
+        o,
+        "ssl",
+        format!(
+            "{{ certificate = {}; key = {}; }}",
+            lua(i.tls.0),
+            lua(i.tls.1)
+        ),
+    );
+    let mut modules = Vec::new();
     if i.jitsi_plugins {
-        let _ = writeln!(o, "    main_muc = {}", lua(&format!("conference.{d}")));
+        modules.push("limits_exception");
     }
-    if lobby {
-        let _ = writeln!(o, "    lobby_muc = {}", lua(&format!("lobby.{d}")));
+    modules.push("smacks");
+    opt(o, "modules_enabled", list(&modules));
+    opt(o, "smacks_hibernation_time", 15);
+    o.push('\n');
+}
+
+/// The settings every Jitsi MUC shares: rooms live in memory and vanish when empty.
+fn muc_common(o: &mut String, cache: u32) {
+    opt(o, "storage", lua("memory"));
+    opt(o, "muc_room_locking", "false");
+    opt(o, "muc_room_default_public_jids", "true");
+    opt(o, "muc_room_cache_size", cache);
+    opt(o, "muc_tombstones", "false");
+    opt(o, "muc_room_allow_persistent", "false");
+}
+
+/// The conference MUC.
+fn conference_muc(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
+    let _ = writeln!(
+        o,
+        "-- Meetings: DOCKER_SITE's Component XMPP_MUC_DOMAIN (2e6b31d8, 2026-08-20) with DEBIAN's\n\
+         -- name and modules; token_verification enforces the token's room claim in JWT mode."
+    );
+    let _ = writeln!(o, "Component {} \"muc\"", lua(&h.conference));
+    // Upstream lets only jicofo (an admin) create rooms and leaves who may ask it to
+    // jicofo. In secure-domain prosody enforces it too: "local" lets the site's own
+    // (registered) users create rooms, never guest.DOMAIN's anonymous ones.
+    let restrict = if i.auth == AuthMode::SecureDomain {
+        lua("local")
+    } else {
+        "true".into()
+    };
+    opt(o, "restrict_room_creation", restrict);
+    opt(o, "admins", list(&[&h.focus_jid]));
+    muc_common(o, 10_000);
+    if i.jitsi_plugins {
+        let mut modules = vec![
+            "muc_hide_all",
+            "muc_meeting_id",
+            "muc_domain_mapper",
+            "muc_rate_limit",
+            "muc_password_whitelist",
+        ];
+        if i.auth == AuthMode::Jwt {
+            modules.push("token_verification");
+        }
+        opt(o, "modules_enabled", list(&modules));
+        opt(o, "muc_password_whitelist", list(&[&h.focus_jid]));
     }
-    if i.auth == AuthMode::SecureDomain {
-        // Guests join rooms that a registered user has opened.
-        let _ = writeln!(o, "\nVirtualHost {}", lua(&format!("guest.{d}")));
+    o.push('\n');
+}
+
+/// The MUC where jicofo meets the bridges.
+fn internal_muc(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
+    let _ = writeln!(
+        o,
+        "-- jicofo and the bridges: DOCKER_SITE's Component XMPP_INTERNAL_MUC_DOMAIN (2e6b31d8,\n\
+         -- 2026-08-20) under DEBIAN's name; muc_filter_access admits only auth. users."
+    );
+    let _ = writeln!(o, "Component {} \"muc\"", lua(&h.internal));
+    opt(o, "restrict_room_creation", "true");
+    opt(o, "admins", list(&[&h.focus_jid, &h.jvb_jid]));
+    muc_common(o, 1_000);
+    let mut modules = Vec::new();
+    if i.jitsi_plugins {
+        modules.extend(["muc_hide_all", "muc_filter_access"]);
+    }
+    modules.push("ping");
+    opt(o, "modules_enabled", list(&modules));
+    if i.jitsi_plugins {
+        opt(o, "muc_filter_whitelist", list(&[&h.auth]));
+    }
+    o.push('\n');
+}
+
+/// Jitsi's components (plugins only).
+fn components(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
+    let d = &h.domain;
+    let conference = lua(&h.conference);
+    if i.lobby {
         let _ = writeln!(
             o,
-            "    authentication = \"anonymous\"\n    c2s_require_encryption = false"
+            "-- The lobby: DOCKER_SITE's Component \"lobby.XMPP_DOMAIN\" (2e6b31d8, 2026-08-20)."
         );
+        let _ = writeln!(o, "Component {} \"muc\"", lua(&h.lobby));
+        opt(o, "restrict_room_creation", "true");
+        muc_common(o, 10_000);
+        opt(
+            o,
+            "modules_enabled",
+            list(&["muc_hide_all", "muc_rate_limit"]),
+        );
+        o.push('\n');
+    }
+    let _ = writeln!(
+        o,
+        "-- Breakout rooms: DOCKER_SITE's Component \"breakout.XMPP_DOMAIN\" (2e6b31d8, 2026-08-20)."
+    );
+    let _ = writeln!(o, "Component {} \"muc\"", lua(&h.breakout));
+    opt(o, "restrict_room_creation", "true");
+    opt(o, "admins", list(&[&h.focus_jid]));
+    muc_common(o, 10_000);
+    opt(
+        o,
+        "modules_enabled",
+        list(&[
+            "muc_hide_all",
+            "muc_meeting_id",
+            "muc_domain_mapper",
+            "muc_rate_limit",
+        ]),
+    );
+    o.push('\n');
+
+    let _ = writeln!(
+        o,
+        "-- jicofo's address for clients, proxied to its account: DEBIAN and DOCKER_SITE's\n\
+         -- Component \"focus.XMPP_DOMAIN\" \"client_proxy\" (2e6b31d8, 2026-08-20). It learns of\n\
+         -- jicofo's session through focus@auth's roster entry, which meet-agent writes."
+    );
+    let _ = writeln!(
+        o,
+        "Component {} \"client_proxy\"",
+        lua(&format!("focus.{d}"))
+    );
+    opt(o, "target_address", lua(&h.focus_jid));
+    o.push('\n');
+
+    let _ = writeln!(
+        o,
+        "-- Speaker stats, end conference, A/V moderation, room metadata and polls: DOCKER_SITE's\n\
+         -- components (2e6b31d8, 2026-08-20; polls as polls_component, no longer a MUC module)."
+    );
+    for (name, module) in [
+        ("speakerstats", "speakerstats_component"),
+        ("endconference", "end_conference"),
+        ("avmoderation", "av_moderation_component"),
+    ] {
+        let _ = writeln!(
+            o,
+            "Component {} {}",
+            lua(&format!("{name}.{d}")),
+            lua(module)
+        );
+        opt(o, "muc_component", &conference);
+    }
+    let _ = writeln!(
+        o,
+        "Component {} \"room_metadata_component\"",
+        lua(&format!("metadata.{d}"))
+    );
+    opt(o, "muc_component", &conference);
+    opt(o, "breakout_rooms_component", lua(&h.breakout));
+    let _ = writeln!(
+        o,
+        "Component {} \"polls_component\"",
+        lua(&format!("polls.{d}"))
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Secrets {
+        Secrets {
+            instance_id: None,
+            focus_password: "f".into(),
+            jvb_password: "j".into(),
+            turn_secret: "t".into(),
+            jwt_app_secret: "s".into(),
+        }
     }
 
-    let _ = writeln!(o, "\nComponent {} \"muc\"", lua(&format!("conference.{d}")));
-    let _ = writeln!(o, "    restrict_room_creation = true");
-    let _ = writeln!(o, "    admins = {{ {} }}", lua(&format!("focus@auth.{d}")));
-    let _ = writeln!(
-        o,
-        "    muc_room_locking = false\n    muc_room_default_public_jids = true"
-    );
-    if i.jitsi_plugins {
-        let _ = writeln!(
-            o,
-            "    modules_enabled = {{ \"muc_meeting_id\"; \"muc_domain_mapper\"; \"polls\" }}"
-        );
-    }
-    if lobby {
-        let _ = writeln!(o, "\nComponent {} \"muc\"", lua(&format!("lobby.{d}")));
-        let _ = writeln!(
-            o,
-            "    restrict_room_creation = true\n    muc_room_locking = false"
-        );
+    fn turn() -> TurnSettings {
+        TurnSettings {
+            port: 3478,
+            tls_port: 5349,
+            listen: Vec::new(),
+            relay_ports: (49152, 65535),
+            tls_host: None,
+        }
     }
 
-    let _ = writeln!(
-        o,
-        "\nComponent {} \"muc\"",
-        lua(&format!("internal.auth.{d}"))
-    );
-    let _ = writeln!(
-        o,
-        "    admins = {{ {}, {} }}",
-        lua(&format!("focus@auth.{d}")),
-        lua(&format!("jvb@auth.{d}"))
-    );
-    let _ = writeln!(o, "    modules_enabled = {{ \"ping\" }}");
-    let _ = writeln!(
-        o,
-        "    muc_room_locking = false\n    muc_room_default_public_jids = true"
-    );
-
-    let _ = writeln!(o, "\nVirtualHost {}", lua(&format!("auth.{d}")));
-    let _ = writeln!(o, "    authentication = \"internal_hashed\"");
-    o.push_str(&ssl);
-    if i.jitsi_plugins {
-        let _ = writeln!(o, "    modules_enabled = {{ \"limits_exception\" }}");
-        let _ = writeln!(
-            o,
-            "\nComponent {} \"client_proxy\"",
-            lua(&format!("focus.{d}"))
-        );
-        let _ = writeln!(
-            o,
-            "    target_address = {}",
-            lua(&format!("focus@auth.{d}"))
-        );
+    fn render_with(auth: AuthMode, plugins: bool) -> String {
+        let (s, t) = (secrets(), turn());
+        render(&Inputs {
+            domain: "meet.example.test",
+            auth,
+            jwt: Some(("app", "secret")),
+            secrets: &s,
+            turn: &t,
+            tls: ("/c.pem", "/k.pem"),
+            jitsi_plugins: plugins,
+            lobby: true,
+        })
     }
-    o
+
+    /// Every module name in a `modules_enabled` list or a Component line.
+    fn modules(text: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("modules_enabled = {") {
+                found.extend(
+                    rest.trim_end_matches('}')
+                        .split(';')
+                        .map(|m| m.trim().trim_matches('"').to_string())
+                        .filter(|m| !m.is_empty()),
+                );
+            } else if let Some(rest) = line.strip_prefix("Component ") {
+                if let Some(module) = rest.split_whitespace().nth(1) {
+                    found.push(module.trim_matches('"').to_string());
+                }
+            } else if let Some(rest) = line.strip_prefix("authentication = ") {
+                found.push(format!("auth_{}", rest.trim_matches('"')));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn without_plugins_no_jitsi_module_is_named() {
+        for auth in [AuthMode::Open, AuthMode::SecureDomain, AuthMode::Jwt] {
+            let text = render_with(auth, false);
+            for m in modules(&text) {
+                assert!(!JITSI_MODULES.contains(&m.as_str()), "{auth:?}: {m}");
+            }
+            assert!(!text.contains("plugin_paths"), "{text}");
+        }
+    }
+
+    #[test]
+    fn jitsi_modules_lists_every_plugin_the_file_can_name() {
+        let prosody_own = [
+            "bosh",
+            "websocket",
+            "smacks",
+            "ping",
+            "external_services",
+            "muc",
+            "auth_anonymous",
+            "auth_internal_hashed",
+        ];
+        for auth in [AuthMode::Open, AuthMode::SecureDomain, AuthMode::Jwt] {
+            for m in modules(&render_with(auth, true)) {
+                assert!(
+                    JITSI_MODULES.contains(&m.as_str()) || prosody_own.contains(&m.as_str()),
+                    "{auth:?}: {m} is neither Prosody's nor in JITSI_MODULES"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn jwt_enforces_the_room_claim_and_requires_a_token() {
+        let text = render_with(AuthMode::Jwt, true);
+        assert!(text.contains("\"token_verification\""), "{text}");
+        assert!(text.contains("allow_empty_token = false"), "{text}");
+        assert!(text.contains("authentication = \"token\""), "{text}");
+    }
 }

@@ -1,24 +1,49 @@
 //! prosody's accounts through its own `prosodyctl`: passwords go to it on stdin, never on
 //! a command line (which any local user can read in /proc). `MEET_AGENT_PROSODY_CONFIG`
-//! points it at another configuration (tests, unusual installs).
+//! points it at another configuration and `MEET_AGENT_PROSODY_DATA` at another data
+//! directory (tests, unusual installs).
+//!
+//! Prosody 13's `adduser`, `passwd` and `deluser` only talk to a running server through
+//! its admin socket; `register` and `unregister` still work on the storage directly,
+//! whether or not prosody runs, so those are used, with the existence checks they lack
+//! made on the file storage.
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// prosody's data directory on Debian.
+pub const DATA: &str = "/var/lib/prosody";
+
 /// How to run prosodyctl.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Prosodyctl {
     config: Option<PathBuf>,
+    data: PathBuf,
 }
 
 impl Prosodyctl {
-    /// prosodyctl with the configuration named by `MEET_AGENT_PROSODY_CONFIG`, if set.
+    /// prosodyctl with the configuration named by `MEET_AGENT_PROSODY_CONFIG`, if set, and
+    /// the data directory `MEET_AGENT_PROSODY_DATA` (else [`DATA`]).
     pub fn from_env() -> Self {
         Self {
             config: std::env::var_os("MEET_AGENT_PROSODY_CONFIG").map(PathBuf::from),
+            data: std::env::var_os("MEET_AGENT_PROSODY_DATA")
+                .map_or_else(|| PathBuf::from(DATA), PathBuf::from),
         }
+    }
+
+    /// prosodyctl with the configuration `config` (prosodyctl's default when `None`) whose
+    /// accounts are kept in `data`.
+    pub fn at(config: Option<PathBuf>, data: PathBuf) -> Self {
+        Self { config, data }
+    }
+
+    /// Whether `jid`'s account is in the file storage.
+    fn exists(&self, jid: &str) -> Result<bool> {
+        let (user, host) = split(jid)?;
+        Ok(list(&self.data, host)?.iter().any(|u| u == user))
     }
 
     /// Runs `prosodyctl ARGS` with `input` on stdin; returns its combined output.
@@ -51,27 +76,33 @@ impl Prosodyctl {
 
     /// Creates `jid` with `password`, or fails if it exists.
     pub fn add(&self, jid: &str, password: &str) -> Result<()> {
-        let (ok, text) = self.run(&["adduser", jid], &format!("{password}\n{password}\n"))?;
-        if ok {
-            Ok(())
-        } else if text.contains("already exists") {
-            bail!("{jid} already exists; use `meet-agent user passwd` to change its password")
-        } else {
-            Err(anyhow!(
-                "prosodyctl adduser {jid} failed: {}",
-                last_line(&text)
-            ))
+        if self.exists(jid)? {
+            bail!("{jid} already exists; use `meet-agent user passwd` to change its password");
         }
+        self.register(jid, password, "adduser")
     }
 
     /// Sets the password of an existing `jid`.
     pub fn passwd(&self, jid: &str, password: &str) -> Result<()> {
-        let (ok, text) = self.run(&["passwd", jid], &format!("{password}\n{password}\n"))?;
+        if !self.exists(jid)? {
+            bail!("{jid} does not exist; `meet-agent user add` creates it");
+        }
+        self.register(jid, password, "passwd")
+    }
+
+    /// `prosodyctl register`, which creates or replaces the account (`what` names the
+    /// operation in errors).
+    fn register(&self, jid: &str, password: &str, what: &str) -> Result<()> {
+        let (user, host) = split(jid)?;
+        let (ok, text) = self.run(
+            &["register", user, host],
+            &format!("{password}\n{password}\n"),
+        )?;
         if ok {
             Ok(())
         } else {
             Err(anyhow!(
-                "prosodyctl passwd {jid} failed: {}",
+                "prosodyctl {what} {jid} failed: {}",
                 last_line(&text)
             ))
         }
@@ -79,7 +110,8 @@ impl Prosodyctl {
 
     /// Deletes `jid`.
     pub fn delete(&self, jid: &str) -> Result<()> {
-        let (ok, text) = self.run(&["deluser", jid], "")?;
+        let (user, host) = split(jid)?;
+        let (ok, text) = self.run(&["unregister", user, host], "")?;
         if ok {
             Ok(())
         } else {
@@ -89,6 +121,13 @@ impl Prosodyctl {
             ))
         }
     }
+}
+
+/// `user@host` split at its `@`.
+fn split(jid: &str) -> Result<(&str, &str)> {
+    jid.split_once('@')
+        .filter(|(user, host)| !user.is_empty() && !host.is_empty())
+        .ok_or_else(|| anyhow!("`{jid}` is not user@host"))
 }
 
 /// prosodyctl's last meaningful line (its own error message).

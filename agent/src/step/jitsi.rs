@@ -230,14 +230,18 @@ fn uncovered(ctx: &Context<'_>, host: &str) -> Option<String> {
         })
 }
 
-/// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords, once per set
-/// of passwords (their fingerprints are remembered, never the passwords), in prosody's
-/// storage (`MEET_AGENT_PROSODY_DATA`, else /var/lib/prosody below the root).
+/// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords, and focus's
+/// roster the `focus.DOMAIN` entry prosody's client_proxy needs (upstream's postinst
+/// subscription), once per domain and set of passwords (their fingerprints are remembered,
+/// never the passwords), in prosody's storage (`MEET_AGENT_PROSODY_DATA`, else
+/// /var/lib/prosody below the root).
 fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option<String>> {
     let marker = ctx.paths.join("/var/lib/meet-agent/prosody-accounts");
     let prints = secrets.fingerprints();
+    // "roster" marks markers written since the roster entry exists, so that a server set
+    // up before it gets the entry at its next run.
     let wanted = format!(
-        "{domain} {} {}\n",
+        "{domain} {} {} roster\n",
         prints["focus_password"], prints["jvb_password"]
     );
     if read_optional(&marker)?.is_some_and(|b| b == wanted.as_bytes()) {
@@ -250,8 +254,10 @@ fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option
     let auth_host = format!("auth.{domain}");
     prosody_accounts::write(&data, &auth_host, "focus", &secrets.focus_password)?;
     prosody_accounts::write(&data, &auth_host, "jvb", &secrets.jvb_password)?;
+    let proxy = format!("focus.{domain}");
+    crate::jitsi::prosody_roster::write(&data, &auth_host, "focus", &proxy)?;
     write_atomic(&marker, wanted.as_bytes(), 0o600)?;
     Ok(Some(format!(
-        "prosody accounts focus@{auth_host} and jvb@{auth_host} set"
+        "prosody accounts focus@{auth_host} and jvb@{auth_host} set, {proxy} in focus's roster"
     )))
 }

@@ -1,0 +1,61 @@
+//! The roster entry prosody's `client_proxy` component needs: `focus.DOMAIN` only learns
+//! of jicofo's session (and so can forward clients' requests to it) from presence that
+//! `focus@auth.DOMAIN` sends to the contacts of its roster. Upstream creates it at install:
+//! jitsi-meet-prosody's postinst (`prosodyctl mod_roster_command subscribe focus.DOMAIN
+//! focus@auth.DOMAIN`) and docker-jitsi-meet's `prosody/rootfs/etc/s6-overlay/scripts/
+//! register-setup` (`prosodyctl shell roster subscribe_both focus@auth.DOMAIN
+//! focus.DOMAIN`, 2026-08). A component has no roster of its own, so the only entry either
+//! makes is in focus's roster; we write it with subscription "both", as the issue asks
+//! (subscribe_both's end state once the component has answered).
+//!
+//! Written straight into prosody's file storage as Prosody 13's mod_storage_internal keeps
+//! a roster (`DATA/<encoded host>/roster/<encoded user>.dat`, a Lua table whose `[false]`
+//! entry is the roster's metadata), compared with what `prosodyctl shell roster
+//! subscribe_both` wrote for two local users on Prosody 13.0.1.
+
+use crate::fsutil::write_atomic;
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// The file text of a roster holding `contact` with subscription "both".
+pub fn text(contact: &str) -> String {
+    // Lua's string escapes for `"` and `\`; host names carry neither, but say what we mean.
+    let contact = contact.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "return {{\n\t[false] = {{\n\t\t[\"version\"] = 1;\n\t\t[\"pending\"] = {{}};\n\t}};\n\t[\"{contact}\"] = {{\n\t\t[\"subscription\"] = \"both\";\n\t\t[\"groups\"] = {{}};\n\t}};\n}};\n"
+    )
+}
+
+/// Writes `user@host`'s roster (holding only `contact`, subscription both) below prosody's
+/// `data_path`, atomically, owned by the prosody user where it exists. Returns whether the
+/// file changed.
+pub fn write(data_path: &Path, host: &str, user: &str, contact: &str) -> Result<bool> {
+    let host_dir = data_path.join(super::prosodyctl::encode(host));
+    let dir = host_dir.join("roster");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let file = dir.join(format!("{}.dat", super::prosodyctl::encode(user)));
+    let changed = write_atomic(&file, text(contact).as_bytes(), 0o640)?;
+    // prosody reads and rewrites (on roster changes) its files as its own user.
+    if let Some(prosody) = nix::unistd::User::from_name("prosody").ok().flatten() {
+        for path in [data_path, host_dir.as_path(), dir.as_path(), file.as_path()] {
+            nix::unistd::chown(path, Some(prosody.uid), Some(prosody.gid))
+                .with_context(|| format!("cannot give {} to prosody", path.display()))?;
+        }
+    }
+    Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout Prosody 13.0.1 wrote (`prosodyctl shell roster subscribe_both` of two
+    /// local users, focus@auth... and bob@auth...), with our contact and version 1.
+    #[test]
+    fn matches_what_prosody_writes() {
+        assert_eq!(
+            text("focus.meet.example.test"),
+            "return {\n\t[false] = {\n\t\t[\"version\"] = 1;\n\t\t[\"pending\"] = {};\n\t};\n\t[\"focus.meet.example.test\"] = {\n\t\t[\"subscription\"] = \"both\";\n\t\t[\"groups\"] = {};\n\t};\n};\n"
+        );
+    }
+}
