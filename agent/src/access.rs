@@ -72,7 +72,8 @@ pub fn check_key(line: &str) -> Result<String, String> {
 /// The authorized keys file for `keys` (already checked).
 pub fn render_authorized_keys(keys: &[String]) -> String {
     let mut out = String::from(
-        "# Managed by meet-agent from [access] ssh_authorized_keys; rewritten at every boot.\n\
+        "# Managed by meet-agent from [access] ssh_authorized_keys (and, on an image without\n\
+         # cloud-init, the instance's key pair); rewritten at every boot.\n\
          # Keys you add by hand belong in /root/.ssh/authorized_keys, which meet-agent leaves alone.\n",
     );
     for key in keys {

@@ -57,17 +57,18 @@ fn source_options(merged: &Merged) -> Result<(config::ProviderChoice, SourceOpti
     let config: Config = toml::Value::Table(merged.table.clone())
         .try_into()
         .map_err(|e| anyhow!("local configuration does not match the schema: {e}"))?;
-    let endpoint = &config.source.ec2_endpoint;
-    config::check_url(endpoint).map_err(|reason| {
-        anyhow!(
-            "{}: key `source.ec2_endpoint`: {reason}",
-            merged.origin_of("source.ec2_endpoint")
-        )
-    })?;
+    for (key, endpoint) in [
+        ("source.ec2_endpoint", &config.source.ec2_endpoint),
+        ("source.gce_endpoint", &config.source.gce_endpoint),
+    ] {
+        config::check_url(endpoint)
+            .map_err(|reason| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key)))?;
+    }
     Ok((
         config.source.provider,
         SourceOptions {
-            ec2_endpoint: endpoint.clone(),
+            ec2_endpoint: config.source.ec2_endpoint.clone(),
+            gce_endpoint: config.source.gce_endpoint.clone(),
             timeout: Duration::from_secs(config.source.timeout_seconds.clamp(1, 3600)),
         },
     ))

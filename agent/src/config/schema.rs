@@ -53,10 +53,12 @@ pub struct Server {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Source {
-    /// `auto`, `ec2`, `lxd`, `config-disk`, `fw-cfg` or `none`.
+    /// `auto`, `ec2`, `gce`, `lxd`, `config-disk`, `fw-cfg` or `none`.
     pub provider: ProviderChoice,
     /// Base URL of the EC2 instance metadata service.
     pub ec2_endpoint: String,
+    /// Base URL of Compute Engine's metadata server.
+    pub gce_endpoint: String,
     /// Seconds to keep trying a provider that does not answer yet.
     pub timeout_seconds: u64,
 }
@@ -66,6 +68,7 @@ impl Default for Source {
         Self {
             provider: ProviderChoice::Auto,
             ec2_endpoint: "http://169.254.169.254".into(),
+            gce_endpoint: "http://169.254.169.254".into(),
             timeout_seconds: 30,
         }
     }
@@ -75,10 +78,13 @@ impl Default for Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProviderChoice {
-    /// Detect from the machine (LXD socket, EC2 DMI vendor, fw_cfg entry, cidata disk).
+    /// Detect from the machine (LXD socket, EC2 DMI vendor, Compute Engine DMI product,
+    /// fw_cfg entry, cidata disk).
     Auto,
     /// EC2 instance metadata (IMDSv2).
     Ec2,
+    /// Compute Engine's metadata server.
+    Gce,
     /// LXD's guest API on /dev/lxd/sock.
     Lxd,
     /// A disk labelled `cidata`.

@@ -21,6 +21,8 @@ pub struct Settings {
     pub provider: ProviderChoice,
     /// EC2 metadata base URL.
     pub ec2_endpoint: String,
+    /// Compute Engine metadata base URL.
+    pub gce_endpoint: String,
     /// How long to keep trying a provider.
     pub source_timeout: Duration,
     /// A supplied certificate and key, if configured.
@@ -114,6 +116,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     };
     let dns = super::validate_dns::validate(&config.dns, domain.as_deref(), &dns_fail)?;
     check_url(&config.source.ec2_endpoint).map_err(|r| fail("source.ec2_endpoint", r))?;
+    check_url(&config.source.gce_endpoint).map_err(|r| fail("source.gce_endpoint", r))?;
     if config.source.timeout_seconds == 0 || config.source.timeout_seconds > 3600 {
         return Err(fail(
             "source.timeout_seconds",
@@ -190,6 +193,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         contact_email,
         provider: config.source.provider,
         ec2_endpoint: config.source.ec2_endpoint.trim_end_matches('/').to_string(),
+        gce_endpoint: config.source.gce_endpoint.trim_end_matches('/').to_string(),
         source_timeout: Duration::from_secs(config.source.timeout_seconds),
         tls_supplied,
     })

@@ -1,7 +1,8 @@
 //! A config disk labelled `cidata` (the NoCloud convention), holding `meet-agent.toml`
-//! or, failing that, a `user-data` file with our TOML.
+//! or, failing that, a `user-data` file read by the rules of [`super::user_data`] (our
+//! TOML or a `text/x-meet-agent` MIME part; cloud-init's content is left alone).
 
-use super::{config_fragment, InstanceData, InstanceSource};
+use super::{config_fragment, user_data, InstanceData, InstanceSource};
 use crate::paths::Paths;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -60,7 +61,14 @@ fn read_folder(folder: &Path) -> Result<InstanceData> {
     for name in CONFIG_FILES {
         let path = folder.join(name);
         if let Some(bytes) = crate::fsutil::read_optional(&path)? {
-            data.config = Some(config_fragment(&format!("config disk {name}"), bytes)?);
+            let origin = format!("config disk {name}");
+            if name == "user-data" {
+                let read = user_data::read(&origin, &bytes)?;
+                data.config = read.config;
+                data.user_data_note = read.left_alone;
+            } else {
+                data.config = Some(config_fragment(&origin, bytes)?);
+            }
             break;
         }
     }

@@ -1,7 +1,7 @@
 //! EC2 instance metadata, IMDSv2: a session token from `PUT /latest/api/token`, then every
 //! read with that token.
 
-use super::{config_fragment, InstanceData, InstanceSource};
+use super::{user_data, InstanceData, InstanceSource};
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{Method, StatusCode};
@@ -140,7 +140,7 @@ impl Ec2 {
 }
 
 /// A reqwest error as one line: what kind of failure, and its causes.
-fn without_url(e: &reqwest::Error) -> String {
+pub(super) fn without_url(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -206,9 +206,13 @@ impl InstanceSource for Ec2 {
             self.get_text(&client, &token, &format!("{md}/ipv6"))
                 .await?,
         )?;
-        let config = match self.get(&client, &token, "/latest/user-data").await? {
-            Some(bytes) if !bytes.is_empty() => Some(config_fragment("EC2 user-data", bytes)?),
-            _ => None,
+        // The key pair the instance was launched with; 404 when it has none.
+        let key_pair = self
+            .get_text(&client, &token, &format!("{md}/public-keys/0/openssh-key"))
+            .await?;
+        let user_data = match self.get(&client, &token, "/latest/user-data").await? {
+            Some(bytes) => user_data::read("EC2 user-data", &bytes)?,
+            None => user_data::UserData::default(),
         };
         Ok(InstanceData {
             provider: self.name().into(),
@@ -217,7 +221,9 @@ impl InstanceSource for Ec2 {
             public_ipv4,
             local_ipv4,
             ipv6,
-            config,
+            key_pair,
+            user_data_note: user_data.left_alone,
+            config: user_data.config,
         })
     }
 }

@@ -140,6 +140,7 @@ impl InstanceSource for Lxd {
             local_ipv4,
             ipv6,
             config,
+            ..Default::default()
         })
     }
 }

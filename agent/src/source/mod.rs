@@ -7,7 +7,9 @@
 pub mod config_disk;
 pub mod ec2;
 pub mod fw_cfg;
+pub mod gce;
 pub mod lxd;
+pub mod user_data;
 
 use crate::config::{Fragment, ProviderChoice};
 use crate::paths::Paths;
@@ -19,7 +21,7 @@ use std::time::Duration;
 /// What a provider reports about this instance.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct InstanceData {
-    /// The provider's name (`ec2`, `lxd`, `config-disk`, `fw-cfg`, `none`).
+    /// The provider's name (`ec2`, `gce`, `lxd`, `config-disk`, `fw-cfg`, `none`).
     pub provider: String,
     /// The provider's id for this instance, if it has one.
     pub instance_id: Option<String>,
@@ -31,6 +33,14 @@ pub struct InstanceData {
     pub local_ipv4: Option<Ipv4Addr>,
     /// IPv6 as the provider knows it.
     pub ipv6: Option<Ipv6Addr>,
+    /// The public key of the instance's key pair (EC2's `public-keys/0/openssh-key`), as
+    /// the provider gave it; the access step checks it before use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_pair: Option<String>,
+    /// What the provider's user-data held that is cloud-init's and was left alone, one
+    /// sentence for status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data_note: Option<String>,
     /// Our TOML, if the provider carries some.
     #[serde(skip)]
     pub config: Option<Fragment>,
@@ -48,6 +58,8 @@ pub trait InstanceSource {
 pub enum Provider {
     /// EC2 IMDSv2.
     Ec2(ec2::Ec2),
+    /// Compute Engine's metadata server.
+    Gce(gce::Gce),
     /// LXD's guest API.
     Lxd(lxd::Lxd),
     /// A `cidata` disk.
@@ -63,6 +75,7 @@ impl Provider {
     pub async fn fetch(&self) -> Result<InstanceData> {
         match self {
             Provider::Ec2(p) => p.fetch().await,
+            Provider::Gce(p) => p.fetch().await,
             Provider::Lxd(p) => p.fetch().await,
             Provider::ConfigDisk(p) => p.fetch().await,
             Provider::FwCfg(p) => p.fetch().await,
@@ -78,20 +91,25 @@ impl Provider {
 pub struct SourceOptions {
     /// EC2 metadata base URL.
     pub ec2_endpoint: String,
+    /// Compute Engine metadata base URL.
+    pub gce_endpoint: String,
     /// How long to keep trying a provider that does not answer yet.
     pub timeout: Duration,
 }
 
 /// Picks the provider: the explicit choice, or for `auto` the first of LXD socket, EC2
-/// (DMI vendor), fw_cfg entry, cidata disk that the machine shows.
+/// (DMI vendor), Compute Engine (DMI product or BIOS vendor), fw_cfg entry, cidata disk that
+/// the machine shows.
 pub fn detect(paths: &Paths, choice: ProviderChoice, opts: &SourceOptions) -> Result<Provider> {
     let lxd_socket = paths.join("/dev/lxd/sock");
     let fw_cfg_entry = paths.join(fw_cfg::ENTRY);
     let disk = config_disk::find_device(paths);
     let ec2 = || ec2::Ec2::new(&opts.ec2_endpoint, ec2::Retry::boot_default(opts.timeout));
+    let gce = || gce::Gce::new(&opts.gce_endpoint, ec2::Retry::boot_default(opts.timeout));
     Ok(match choice {
         ProviderChoice::None => Provider::None,
         ProviderChoice::Ec2 => Provider::Ec2(ec2()),
+        ProviderChoice::Gce => Provider::Gce(gce()),
         ProviderChoice::Lxd => Provider::Lxd(lxd::Lxd::new(lxd_socket, opts.timeout)),
         ProviderChoice::FwCfg => Provider::FwCfg(fw_cfg::FwCfg::new(fw_cfg_entry)),
         ProviderChoice::ConfigDisk => match disk {
@@ -106,6 +124,8 @@ pub fn detect(paths: &Paths, choice: ProviderChoice, opts: &SourceOptions) -> Re
                 Provider::Lxd(lxd::Lxd::new(lxd_socket, opts.timeout))
             } else if ec2::looks_like_ec2(paths) {
                 Provider::Ec2(ec2())
+            } else if gce::looks_like_gce(paths) {
+                Provider::Gce(gce())
             } else if fw_cfg_entry.exists() {
                 Provider::FwCfg(fw_cfg::FwCfg::new(fw_cfg_entry))
             } else if let Some(device) = disk {

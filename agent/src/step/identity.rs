@@ -73,12 +73,23 @@ pub async fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
 /// Records the identity resolved at the start of the run.
 pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let id = &ctx.identity;
-    let addresses = format!(
+    let mut addresses = format!(
         "{}; {} CPUs, {} MiB",
         id.addresses(),
         id.cpus,
         id.memory_mib
     );
+    if let Some(note) = &id.instance.user_data_note {
+        addresses.push_str("; ");
+        addresses.push_str(note);
+        if !ctx
+            .paths
+            .join(crate::source::user_data::CLOUD_INIT)
+            .exists()
+        {
+            addresses.push_str(" (cloud-init is not installed here, so nothing acts on it)");
+        }
+    }
     Ok(match &id.domain {
         Some(domain) => Outcome::ok(format!("{domain}: {addresses}")),
         None => Outcome::degraded(format!(

@@ -207,8 +207,12 @@ impl TestCa {
 /// A handler: request (method, path, headers, body) -> (status, body).
 pub type Handler = Arc<dyn Fn(&Request<()>, &[u8]) -> (u16, Vec<u8>) + Send + Sync>;
 
+/// A handler that also sets response headers: request -> (status, headers, body).
+pub type HeadersHandler =
+    Arc<dyn Fn(&Request<()>, &[u8]) -> (u16, Vec<(&'static str, String)>, Vec<u8>) + Send + Sync>;
+
 async fn answer(
-    handler: Handler,
+    handler: HeadersHandler,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
     use http_body_util::BodyExt;
@@ -219,15 +223,24 @@ async fn answer(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     let head = Request::from_parts(parts, ());
-    let (status, out) = handler(&head, &body);
-    Ok(Response::builder()
-        .status(status)
-        .body(Full::new(Bytes::from(out)))
-        .unwrap())
+    let (status, headers, out) = handler(&head, &body);
+    let mut response = Response::builder().status(status);
+    for (name, value) in headers {
+        response = response.header(name, value);
+    }
+    Ok(response.body(Full::new(Bytes::from(out))).unwrap())
+}
+
+/// A plain handler as one that sets no headers.
+fn without_headers(handler: Handler) -> HeadersHandler {
+    Arc::new(move |req, body| {
+        let (status, out) = handler(req, body);
+        (status, Vec::new(), out)
+    })
 }
 
 /// Answers one accepted connection with `handler`.
-fn serve_connection<S>(stream: S, handler: Handler)
+fn serve_connection<S>(stream: S, handler: HeadersHandler)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -241,6 +254,11 @@ where
 
 /// Serves `handler` over HTTP/1.1 on 127.0.0.1 (a random port); returns the base URL.
 pub async fn serve_tcp(handler: Handler) -> String {
+    serve_tcp_with_headers(without_headers(handler)).await
+}
+
+/// As [`serve_tcp`], for a handler that sets response headers.
+pub async fn serve_tcp_with_headers(handler: HeadersHandler) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -255,6 +273,7 @@ pub async fn serve_tcp(handler: Handler) -> String {
 pub async fn serve_unix(path: &Path, handler: Handler) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let listener = tokio::net::UnixListener::bind(path).unwrap();
+    let handler = without_headers(handler);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             serve_connection(stream, handler.clone());
