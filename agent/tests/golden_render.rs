@@ -1,6 +1,10 @@
 //! Golden files for every renderer across the authentication modes, from fixed inputs
-//! (secrets, addresses). A change to any rendered file shows up here as a diff to review;
+//! (secrets, addresses), in two sets: `golden/MODE/` without Jitsi's prosody plugins and
+//! web app (the offline image), `golden/MODE-jitsi-present/` with them (the image built
+//! with Jitsi's packages). A change to any rendered file shows up here as a diff to review;
 //! `UPDATE_GOLDEN=1 cargo test --test golden_render` rewrites them after a deliberate one.
+//! The rendered jvb.conf and jicofo.conf are also checked key by key against the
+//! components' own reference.conf files (../shared/upstream, beside the repository).
 
 use meet_agent::config::schema::Quality;
 use meet_agent::jitsi::coturn::TurnSettings;
@@ -9,7 +13,8 @@ use meet_agent::jitsi::{
     coturn, jicofo, nginx, prosody, videobridge, web, AuthMode, JitsiSettings,
 };
 use meet_agent::state::Identity;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const DOMAIN: &str = "meet.example.test";
 const TLS: (&str, &str) = (
@@ -46,19 +51,24 @@ fn settings(auth: AuthMode) -> JitsiSettings {
     }
 }
 
-fn identity() -> Identity {
+/// Behind NAT (a static mapping is rendered) or on a LAN (no public address known).
+fn identity(nat: bool) -> Identity {
     Identity {
         domain: Some(DOMAIN.into()),
-        public_ipv4: Some("203.0.113.7".parse().unwrap()),
+        public_ipv4: nat.then(|| "203.0.113.7".parse().unwrap()),
         local_ipv4: Some("10.0.0.5".parse().unwrap()),
         ..Identity::default()
     }
 }
 
-/// Every rendered file for `auth`: (golden file name, content).
-fn render(auth: AuthMode) -> Vec<(&'static str, String)> {
-    let (s, j, id) = (secrets(), settings(auth), identity());
-    let plugins = auth != AuthMode::Open;
+/// What Debian 12's /etc/nginx/mime.types says about the web app's types: wasm, not wav.
+const DEBIAN_MIME_TYPES: &str = "types {\n    application/wasm wasm;\n    audio/mpeg mp3;\n}\n";
+
+/// Every rendered file for `auth`, with or without Jitsi's prosody plugins and web app
+/// (`jitsi`), behind NAT or not: (golden file name, content).
+fn render(auth: AuthMode, jitsi: bool, nat: bool) -> Vec<(&'static str, String)> {
+    let (s, j, id) = (secrets(), settings(auth), identity(nat));
+    let plugins = jitsi;
     let bridge = videobridge::Inputs {
         domain: DOMAIN,
         secrets: &s,
@@ -102,32 +112,47 @@ fn render(auth: AuthMode) -> Vec<(&'static str, String)> {
             "nginx-site.conf",
             nginx::render_site(&nginx::Inputs {
                 domain: Some(DOMAIN),
-                jitsi_meet: plugins,
+                jitsi_meet: jitsi,
                 turn_on_443: j.turn.tls_host.as_deref().map(|h| (h, j.turn.tls_port)),
+                mime_types: Some(DEBIAN_MIME_TYPES),
             }),
         ),
     ]
+}
+
+const MODES: [AuthMode; 3] = [AuthMode::Open, AuthMode::SecureDomain, AuthMode::Jwt];
+
+/// The golden folder of a mode, with (`jitsi`) or without Jitsi's plugins and web app.
+fn golden_dir(auth: AuthMode, jitsi: bool) -> PathBuf {
+    let name = if jitsi {
+        format!("{}-jitsi-present", auth.as_str())
+    } else {
+        auth.as_str().to_string()
+    };
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
 }
 
 #[test]
 fn rendered_files_match_the_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut differ = Vec::new();
-    for auth in [AuthMode::Open, AuthMode::SecureDomain, AuthMode::Jwt] {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden")
-            .join(auth.as_str());
-        for (name, text) in render(auth) {
-            let path = dir.join(name);
-            if update {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &text).unwrap();
-                continue;
-            }
-            match std::fs::read_to_string(&path) {
-                Ok(golden) if golden == text => {}
-                Ok(_) => differ.push(format!("{} differs", path.display())),
-                Err(e) => differ.push(format!("{}: {e}", path.display())),
+    for auth in MODES {
+        for jitsi in [false, true] {
+            let dir = golden_dir(auth, jitsi);
+            for (name, text) in render(auth, jitsi, true) {
+                let path = dir.join(name);
+                if update {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(&path, &text).unwrap();
+                    continue;
+                }
+                match std::fs::read_to_string(&path) {
+                    Ok(golden) if golden == text => {}
+                    Ok(_) => differ.push(format!("{} differs", path.display())),
+                    Err(e) => differ.push(format!("{}: {e}", path.display())),
+                }
             }
         }
     }
@@ -138,15 +163,115 @@ fn rendered_files_match_the_golden_files() {
     );
 }
 
+/// The components' reference.conf files: ../shared/upstream beside the repository. They
+/// are upstream's files and stay outside it; without them this test cannot say anything.
+fn upstream_references() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/upstream");
+    for name in [
+        "jitsi-videobridge.reference.conf",
+        "jitsi-media-transform.reference.conf",
+        "ice4j.reference.conf",
+        "jicofo-common.reference.conf",
+        "jicofo-selector.reference.conf",
+        "jicofo.reference.conf",
+    ] {
+        assert!(
+            dir.join(name).is_file(),
+            "{} is missing: the HOCON key check needs upstream's reference.conf files in \
+             ../shared/upstream beside the repository (see its README.md and SOURCES.txt)",
+            dir.join(name).display()
+        );
+    }
+    dir
+}
+
+/// Runs tests/hocon_reference.py (pyhocon, from tests/install-deps) over `files`
+/// (kind, path); its problems, one per line, if any.
+fn reference_problems(files: &[(&str, PathBuf)]) -> Result<(), String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/hocon_reference.py");
+    let out = Command::new("/usr/bin/python3")
+        .env("PYTHONPATH", PYHOCON)
+        .arg(script)
+        .arg(upstream_references())
+        .args(files.iter().map(|(k, p)| format!("{k}={}", p.display())))
+        .output()
+        .expect("python3");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1) && !said.contains("Error"),
+        "the checker did not run (pyhocon at {PYHOCON}, from tests/install-deps): {said}"
+    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(said)
+    }
+}
+
+const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
+
+#[test]
+fn every_hocon_key_is_one_upstreams_reference_conf_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for auth in MODES {
+        for jitsi in [false, true] {
+            for nat in [false, true] {
+                for (name, text) in render(auth, jitsi, nat) {
+                    let kind = match name {
+                        "jvb.conf" => "jvb",
+                        "jicofo.conf" => "jicofo",
+                        _ => continue,
+                    };
+                    let path = dir
+                        .path()
+                        .join(format!("{}-{jitsi}-{nat}-{name}", auth.as_str()));
+                    // The operator's file is not part of what the agent renders.
+                    let text =
+                        text.replace("/etc/meet-agent/", &format!("{}/", dir.path().display()));
+                    std::fs::write(&path, text).unwrap();
+                    files.push((kind, path));
+                }
+            }
+        }
+    }
+    assert_eq!(files.len(), 24);
+    if let Err(problems) = reference_problems(&files) {
+        panic!("rendered HOCON keys that upstream's reference.conf lacks:\n{problems}");
+    }
+
+    // The check itself catches a key the bridge does not have and a value of the wrong type.
+    let bad = dir.path().join("bad-jvb.conf");
+    std::fs::write(
+        &bad,
+        "videobridge { websockets { no-such-key = 1 }, health { require-valid-address = \"no\" } }\n",
+    )
+    .unwrap();
+    let problems = reference_problems(&[("jvb", bad)]).unwrap_err();
+    assert!(
+        problems.contains("videobridge.websockets.no-such-key is not in")
+            && problems.contains("require-valid-address is a string"),
+        "{problems}"
+    );
+}
+
+/// A file of one mode's rendered set.
+fn file(auth: AuthMode, jitsi: bool, nat: bool, name: &str) -> String {
+    render(auth, jitsi, nat)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .unwrap()
+        .1
+}
+
 #[test]
 fn modes_differ_where_they_should() {
-    let file = |auth, name| {
-        render(auth)
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap()
-            .1
-    };
+    // As before the two golden sets: open without Jitsi's plugins, the others with them.
+    let file = |auth, name| file(auth, auth != AuthMode::Open, true, name);
     assert!(file(AuthMode::Open, "ryo-jitsi.cfg.lua").contains("authentication = \"anonymous\""));
     assert!(file(AuthMode::SecureDomain, "ryo-jitsi.cfg.lua")
         .contains("authentication = \"internal_hashed\""));
@@ -159,4 +284,43 @@ fn modes_differ_where_they_should() {
     assert!(file(AuthMode::SecureDomain, "config.js")
         .contains(&format!("\"anonymousdomain\": \"guest.{DOMAIN}\"")));
     assert!(file(AuthMode::Jwt, "nginx-site.conf").contains("listen 127.0.0.1:4444 ssl http2;"));
+}
+
+#[test]
+fn the_bridge_has_no_websockets_and_relaxes_its_address_check_only_without_a_mapping() {
+    for auth in MODES {
+        for jitsi in [false, true] {
+            let nat = file(auth, jitsi, true, "jvb.conf");
+            let lan = file(auth, jitsi, false, "jvb.conf");
+            for conf in [&nat, &lan] {
+                // Upstream removed colibri websockets and the public server on 9090 (2026).
+                assert!(
+                    !conf.contains("websockets {") && !conf.contains("9090"),
+                    "{conf}"
+                );
+                assert!(!conf.contains("public {"), "{conf}");
+                assert!(conf.contains("private { host = \"127.0.0.1\", port = 8080 }"));
+                assert!(conf.contains("rest { enabled = true }"), "{conf}");
+            }
+            assert!(nat.contains("public-address = \"203.0.113.7\""), "{nat}");
+            assert!(!nat.contains("require-valid-address"), "{nat}");
+            assert!(lan.contains("require-valid-address = false"), "{lan}");
+            assert!(lan.contains("static-mappings = []"), "{lan}");
+            let site = file(auth, jitsi, true, "nginx-site.conf");
+            assert!(!site.contains("colibri-ws"), "{site}");
+        }
+    }
+}
+
+#[test]
+fn with_the_web_app_the_site_serves_its_files_and_without_it_the_appliances_page() {
+    let present = file(AuthMode::Open, true, true, "nginx-site.conf");
+    let absent = file(AuthMode::Open, false, true, "nginx-site.conf");
+    assert!(present.contains("root /usr/share/jitsi-meet;") && present.contains("location @room"));
+    assert!(absent.contains("root /usr/share/ryo-jitsi/www;") && !absent.contains("@room"));
+    for site in [&present, &absent] {
+        assert!(site.contains("ssi on;"), "{site}");
+        // Debian 12's mime.types has wasm already; wav is added.
+        assert!(site.contains("audio/wav wav;") && !site.contains("application/wasm wasm;"));
+    }
 }

@@ -2,8 +2,10 @@
 //! (`node --check`, then evaluated to read the values back), jvb.conf and jicofo.conf by a
 //! HOCON parser (pyhocon from PyPI; `tests/install-deps` puts it in
 //! /var/cache/ryo-jitsi/pyhocon), and the nginx site by Debian's nginx (`nginx -t`, then
-//! served on loopback: HSTS, config.js, BOSH proxied to a stand-in for prosody's HTTP
-//! port, and TURN over TLS on the shared port handed to the real coturn by SNI).
+//! served on loopback: HSTS, config.js pulled into a stand-in of the web app's index.html
+//! by server-side includes, the wasm and wav types, BOSH and the websocket upgrade proxied
+//! to a stand-in for prosody's HTTP port, and TURN over TLS on the shared port handed to
+//! the real coturn by SNI).
 
 mod common;
 #[path = "common/turn.rs"]
@@ -19,6 +21,11 @@ const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
 fn site(instance: &str, extra: &str) -> Root {
     let root = Root::new();
     root.write("/etc/machine-id", format!("{instance}\n"));
+    // The machine's own type table, which the agent reads to add only what it lacks.
+    root.write(
+        "/etc/nginx/mime.types",
+        std::fs::read("/etc/nginx/mime.types").expect("nginx's /etc/nginx/mime.types"),
+    );
     root.config(
         "00.toml",
         &format!(
@@ -102,10 +109,14 @@ fn videobridge_and_jicofo_files_parse_and_carry_this_instances_secrets_and_addre
         format!("JvbBrewery@internal.auth.{DOMAIN}")
     );
     assert!(shard["MUC_NICKNAME"].as_str().unwrap().starts_with("jvb-"));
+    // No colibri websockets and no public HTTP server: the bridge channel is SCTP.
+    assert!(jvb["videobridge"].get("websockets").is_none(), "{jvb:#}");
+    assert!(jvb["videobridge"]["http-servers"].get("public").is_none());
     assert_eq!(
-        jvb["videobridge"]["websockets"]["domain"],
-        format!("{DOMAIN}:443")
+        jvb["videobridge"]["http-servers"]["private"]["host"],
+        "127.0.0.1"
     );
+    assert_eq!(jvb["videobridge"]["sctp"]["enabled"], true);
     assert_eq!(jvb["videobridge"]["apis"]["rest"]["enabled"], true);
     // The mapping from this machine's own address to the configured public one.
     let mappings = &jvb["ice4j"]["harvest"]["mapping"]["static-mappings"];
@@ -114,8 +125,15 @@ fn videobridge_and_jicofo_files_parse_and_carry_this_instances_secrets_and_addre
         Some(local) if local != "203.0.113.7" => {
             assert_eq!(mappings[0]["public-address"], "203.0.113.7", "{jvb:#}");
             assert_eq!(mappings[0]["local-address"], local);
+            assert!(jvb["videobridge"].get("health").is_none(), "{jvb:#}");
         }
-        _ => assert_eq!(mappings, &serde_json::json!([])),
+        _ => {
+            assert_eq!(mappings, &serde_json::json!([]));
+            assert_eq!(
+                jvb["videobridge"]["health"]["require-valid-address"], false,
+                "{jvb:#}"
+            );
+        }
     }
 
     let jicofo = hocon(&root, "/etc/jitsi/jicofo/jicofo.conf");
@@ -127,6 +145,8 @@ fn videobridge_and_jicofo_files_parse_and_carry_this_instances_secrets_and_addre
         jicofo["jicofo"]["bridge"]["brewery-jid"],
         format!("JvbBrewery@internal.auth.{DOMAIN}")
     );
+    assert_eq!(client["conference-muc-jid"], format!("conference.{DOMAIN}"));
+    assert_eq!(jicofo["jicofo"]["sctp"]["enabled"], true);
     assert_eq!(jicofo["jicofo"]["authentication"]["type"], "XMPP");
     assert_eq!(jicofo["jicofo"]["rest"]["host"], "127.0.0.1");
 
@@ -166,13 +186,7 @@ fn config_js_carries_the_quality_settings() {
     assert_eq!(c["websocket"], format!("wss://{DOMAIN}/xmpp-websocket"));
     assert_eq!(c["audioQuality"]["opusMaxAverageBitrate"], 128000);
     assert_eq!(c["audioQuality"]["stereo"], true);
-    for key in [
-        "disableAP",
-        "disableAEC",
-        "disableNS",
-        "disableAGC",
-        "disableHPF",
-    ] {
+    for key in ["disableAP", "disableAEC", "disableNS", "disableAGC"] {
         assert_eq!(c[key], true, "{key}");
     }
     assert_eq!(c["resolution"], 1080);
@@ -182,10 +196,25 @@ fn config_js_carries_the_quality_settings() {
         c["videoQuality"]["codecPreferenceOrder"],
         serde_json::json!(["VP9", "H264"])
     );
+    assert_eq!(
+        c["p2p"]["codecPreferenceOrder"],
+        serde_json::json!(["VP9", "H264"])
+    );
+    // Peer-to-peer stays on (lib-jitsi-meet needs p2p.enabled) and asks this server's STUN.
+    assert_eq!(c["p2p"]["enabled"], true);
+    assert_eq!(
+        c["p2p"]["stunServers"],
+        serde_json::json!([{ "urls": format!("stun:{DOMAIN}:3478") }])
+    );
     assert_eq!(c["disableSimulcast"], true);
-    assert_eq!(c["hideLobbyButton"], true);
-    assert_eq!(c["testing"]["disableE2EE"], true);
+    assert_eq!(c["securityUi"]["hideLobbyButton"], true);
+    assert_eq!(c["e2ee"]["disabled"], true);
     assert_eq!(c["prejoinConfig"]["enabled"], true);
+    assert_eq!(c["bridgeChannel"]["preferSctp"], true);
+    // Keys nothing reads any more (lib-jitsi-meet 2026) or that are deprecated.
+    for key in ["disableHPF", "hideLobbyButton", "testing"] {
+        assert!(c.get(key).is_none(), "{key}: {c:#}");
+    }
     assert_eq!(c["startWithAudioMuted"], true, "the local file is appended");
 
     // Defaults: Jitsi's own bitrate, audio processing on, 720p, simulcast.
@@ -196,7 +225,31 @@ fn config_js_carries_the_quality_settings() {
     assert_eq!(d["disableAP"], false);
     assert_eq!(d["resolution"], 720);
     assert_eq!(d["disableSimulcast"], false);
-    assert_eq!(d["hideLobbyButton"], false);
+    assert_eq!(d["securityUi"]["hideLobbyButton"], false);
+    assert_eq!(d["e2ee"]["disabled"], false);
+}
+
+#[test]
+fn on_a_lan_the_bridge_does_not_require_a_public_address() {
+    // No public address configured or discovered: no mapping, so the bridge's health check
+    // must not insist on a public one (else jicofo drops the only bridge).
+    let root = Root::new();
+    root.write("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+    root.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n"),
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let jvb = hocon(&root, "/etc/jitsi/videobridge/jvb.conf");
+    assert_eq!(
+        jvb["ice4j"]["harvest"]["mapping"]["static-mappings"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        jvb["videobridge"]["health"]["require-valid-address"], false,
+        "{jvb:#}"
+    );
 }
 
 #[test]
@@ -268,6 +321,14 @@ fn two_instances_render_no_common_secret() {
     let rendered: Vec<String> = roots
         .iter()
         .map(|r| {
+            // As on the real image: JWT's token plugin comes with Jitsi's prosody plugins.
+            r.write(
+                &format!(
+                    "{}/mod_stand_in.lua",
+                    meet_agent::jitsi::prosody::JITSI_PLUGINS
+                ),
+                "-- stand-in for Jitsi's prosody plugins\n",
+            );
             r.run(&["run"]);
             files
                 .iter()
@@ -321,9 +382,58 @@ fn moved(root: &Root, text: &str, ports: &[(&str, String)]) -> String {
     out
 }
 
-/// A stand-in for prosody's HTTP port: answers every request with `bosh stand-in`.
-fn bosh_standin() -> u16 {
-    common::serve_http_thread(|line| (200, format!("bosh stand-in: {line}")))
+/// A stand-in for prosody's HTTP port (BOSH, websocket, room-info). A websocket upgrade
+/// (`Upgrade: websocket`, `Connection: upgrade`) is answered `101 Switching Protocols`;
+/// anything else `200` with `bosh stand-in: REQUEST LINE`. Each answer carries the
+/// `X-Forwarded-For` it was sent as `X-Standin-Forwarded-For`.
+fn prosody_standin() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = BufReader::new(conn);
+            let mut request = String::new();
+            let mut headers = Vec::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if line.trim().is_empty() => break,
+                    Ok(_) => headers.push(line.trim().to_ascii_lowercase()),
+                }
+            }
+            let header = |name: &str| {
+                headers
+                    .iter()
+                    .find_map(|h| h.strip_prefix(&format!("{name}:")))
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default()
+            };
+            let forwarded = header("x-forwarded-for");
+            let mut conn = reader.into_inner();
+            let _ = if header("upgrade") == "websocket" && header("connection").contains("upgrade")
+            {
+                write!(
+                    conn,
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     X-Standin-Forwarded-For: {forwarded}\r\n\r\n"
+                )
+            } else {
+                let body = format!("bosh stand-in: {}", request.trim());
+                write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+                     X-Standin-Forwarded-For: {forwarded}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+        }
+    });
+    port
 }
 
 fn serve(root: &Root, stream: bool) -> Served {
@@ -340,7 +450,7 @@ fn serve(root: &Root, stream: bool) -> Served {
         "/usr/share/ryo-jitsi/www/index.html",
         "ryo-jitsi placeholder\n",
     );
-    let (http, https, web, bosh) = (free_port(), free_port(), free_port(), bosh_standin());
+    let (http, https, web, bosh) = (free_port(), free_port(), free_port(), prosody_standin());
     let ports = [
         ("listen [::]:80 default_server;", String::new()),
         ("listen [::]:443 ssl http2 default_server;", String::new()),
@@ -357,10 +467,14 @@ fn serve(root: &Root, stream: bool) -> Served {
         ("127.0.0.1:4444", format!("127.0.0.1:{web}")),
         ("127.0.0.1:5280", format!("127.0.0.1:{bosh}")),
     ];
-    let site = moved(
-        root,
-        &read(root, "/etc/nginx/sites-available/ryo-jitsi.conf"),
-        &ports,
+    // Debian's nginx.conf includes the type table in its http block before the sites.
+    let site = format!(
+        "include /etc/nginx/mime.types;\n{}",
+        moved(
+            root,
+            &read(root, "/etc/nginx/sites-available/ryo-jitsi.conf"),
+            &ports,
+        )
     );
     let main = if stream {
         format!(
@@ -536,32 +650,132 @@ fn turn_over_tls_shares_port_443_by_name() {
         .exists());
 }
 
+/// A websocket upgrade of `/xmpp-websocket` over TLS (HTTP/1.1); the answer's head.
+fn websocket_upgrade(port: u16, ca: &std::path::Path) -> String {
+    let script = r#"
+import socket, ssl, sys
+port, name, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', port), timeout=10), server_hostname=name)
+s.sendall(('GET /xmpp-websocket HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n'
+           'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+           'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n' % name).encode())
+head = b''
+while b'\r\n\r\n' not in head:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    head += chunk
+print(head.decode(errors='replace'))
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, &port.to_string(), DOMAIN])
+        .arg(ca)
+        .output()
+        .unwrap();
+    text(&out)
+}
+
+/// The three server-side include lines of upstream's index.html (jitsi/jitsi-meet
+/// index.html), which pull the site's config.js and the app's interface and logging
+/// settings into the page.
+const UPSTREAM_SSI_LINES: &str = "<script><!--#include virtual=\"/config.js\" --></script>\n\
+    <script><!--#include virtual=\"/interface_config.js\" --></script>\n\
+    <script><!--#include virtual=\"/logging_config.js\" --></script>\n";
+
 #[test]
-fn nginx_serves_the_web_app_when_it_is_installed() {
+fn nginx_serves_the_web_app_with_config_js_pulled_into_its_page() {
     let root = site("0123456789abcdef0123456789abcdef", "");
     let ca = TestCa::new();
     supplied(&root, &ca, &[DOMAIN]);
-    // A stand-in for jitsi-meet-web's files: the page and one bundle.
-    root.write("/usr/share/jitsi-meet/index.html", "jitsi-meet web app\n");
+    // Stand-ins for jitsi-meet-web's files: index.html carrying upstream's three include
+    // lines, the two settings files it includes, one bundle, a WebAssembly module and a
+    // sound.
+    root.write(
+        "/usr/share/jitsi-meet/index.html",
+        format!(
+            "<html><head>\n{UPSTREAM_SSI_LINES}</head><body>index.html stand-in</body></html>\n"
+        ),
+    );
+    root.write(
+        "/usr/share/jitsi-meet/interface_config.js",
+        "var interfaceConfig = { APP_NAME: 'interface_config.js stand-in' };\n",
+    );
+    root.write(
+        "/usr/share/jitsi-meet/logging_config.js",
+        "var loggingConfig = { comment: 'logging_config.js stand-in' };\n",
+    );
     root.write(
         "/usr/share/jitsi-meet/libs/app.bundle.min.js",
         "// bundle\n",
     );
+    root.write(
+        "/usr/share/jitsi-meet/libs/rnnoise.wasm",
+        b"\0asm\x01\0\0\0",
+    );
+    root.write("/usr/share/jitsi-meet/sounds/ring.wav", b"RIFF\0\0\0\0WAVE");
     let out = root.run(&["run"]);
     assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let rendered = read(&root, &format!("/etc/jitsi/meet/{DOMAIN}-config.js"));
     let ca_file = root.write("/tmp/ca.pem", &ca.root_pem);
     let served = serve(&root, false);
-    // A room name is the web app's page; static files come from its folders with CORS.
+
+    // A room name is the web app's page, with config.js and the two settings files inline.
     let room = curl(served.https, &ca_file, "/WeeklyStandup");
-    assert!(room.contains("jitsi-meet web app"), "{room}");
+    assert!(room.contains("index.html stand-in"), "{room}");
+    assert!(
+        room.contains(rendered.trim()),
+        "config.js is not inline: {room}"
+    );
+    assert!(room.contains("\"preferSctp\": true"), "{room}");
+    assert!(room.contains("interface_config.js stand-in"), "{room}");
+    assert!(room.contains("logging_config.js stand-in"), "{room}");
+    assert!(
+        !room.contains("<!--#include"),
+        "an include was not processed: {room}"
+    );
+    assert!(
+        room.to_ascii_lowercase()
+            .contains("strict-transport-security: max-age=63072000"),
+        "{room}"
+    );
+    // The front page too.
+    let front = curl(served.https, &ca_file, "/");
+    assert!(front.contains("\"preferSctp\": true"), "{front}");
+
+    // Static files come from the app's folders with CORS (and HSTS kept), in their types.
     let bundle = curl(served.https, &ca_file, "/libs/app.bundle.min.js");
+    let lower = bundle.to_ascii_lowercase();
     assert!(
         bundle.contains("// bundle")
-            && bundle
-                .to_ascii_lowercase()
-                .contains("access-control-allow-origin: *"),
+            && lower.contains("access-control-allow-origin: *")
+            && lower.contains("strict-transport-security: max-age=63072000"),
         "{bundle}"
     );
-    let config = curl(served.https, &ca_file, "/config.js");
-    assert!(config.contains("var config = {"), "{config}");
+    let wasm = curl(served.https, &ca_file, "/libs/rnnoise.wasm").to_ascii_lowercase();
+    assert!(wasm.contains("content-type: application/wasm"), "{wasm}");
+    let wav = curl(served.https, &ca_file, "/sounds/ring.wav").to_ascii_lowercase();
+    assert!(wav.contains("content-type: audio/wav"), "{wav}");
+
+    // The XMPP websocket is upgraded through nginx, with the client's address forwarded.
+    let upgrade = websocket_upgrade(served.https, &ca_file);
+    let lower = upgrade.to_ascii_lowercase();
+    assert!(
+        upgrade.contains("HTTP/1.1 101 Switching Protocols"),
+        "{upgrade}"
+    );
+    assert!(
+        lower.contains("upgrade: websocket")
+            && lower.contains("x-standin-forwarded-for: 127.0.0.1"),
+        "{upgrade}"
+    );
+    // Room info goes to prosody's room-info endpoint.
+    let info = curl(served.https, &ca_file, "/_api/room-info?room=weeklystandup");
+    assert!(
+        info.contains("bosh stand-in: GET /room-info?prefix=&room=weeklystandup"),
+        "{info}"
+    );
+    // No bridge websocket any more: the bridge channel is SCTP.
+    let colibri = curl(served.https, &ca_file, "/colibri-ws/default-id/x");
+    assert!(!colibri.contains("stand-in"), "{colibri}");
 }

@@ -1,5 +1,12 @@
-//! jicofo's `jicofo.conf` (HOCON): its XMPP account, where it finds bridges, who may open
-//! rooms (secure domain or JWT), and its REST API on loopback (`/stats` for idle detection).
+//! jicofo's `jicofo.conf` (HOCON): its XMPP account, where it finds bridges and the
+//! conference MUC, who may open rooms (secure domain or JWT), SCTP for the bridge channel,
+//! and its REST API on loopback (`/stats` for idle detection).
+//!
+//! Follows jitsi/jicofo `debian/postinst` (last changed a2b1f83a0f0f, 2024-10-15; as of
+//! 7ebb13dc3539, 2026-08-19: the client account, `client-proxy`, `brewery-jid`,
+//! `trusted-domains`) and jitsi/docker-jitsi-meet `jicofo/rootfs/defaults/jicofo.conf`
+//! (9ea0cbba255c, 2026-07-29: `authentication`, `conference-muc-jid`, `sctp`). Every key
+//! is checked against jicofo's `reference.conf` files by the tests.
 
 use super::hocon::{include_local, quote};
 use super::secrets::Secrets;
@@ -29,6 +36,8 @@ pub struct Inputs<'a> {
 pub fn render(i: &Inputs<'_>) -> String {
     let d = i.domain;
     let mut o = String::new();
+    // prosody's client_proxy component (`focus.DOMAIN`) exists only with Jitsi's plugins;
+    // naming one that does not exist would leave jicofo waiting for it.
     let proxy = if i.jitsi_plugins {
         format!("\n      client-proxy = {}", quote(&format!("focus.{d}")))
     } else {
@@ -39,6 +48,8 @@ pub fn render(i: &Inputs<'_>) -> String {
         o,
         "# Managed by meet-agent and rewritten at every boot from its configuration ([jitsi])\n\
          # and the per-instance secrets.\n\
+         # Follows jitsi/jicofo debian/postinst (7ebb13dc3539, 2026-08-19) and\n\
+         # jitsi/docker-jitsi-meet jicofo/rootfs/defaults/jicofo.conf (9ea0cbba255c, 2026-07-29).\n\
          jicofo {{\n  \
            xmpp {{\n    \
              client {{\n      \
@@ -47,14 +58,21 @@ pub fn render(i: &Inputs<'_>) -> String {
                domain = {auth}\n      \
                username = \"focus\"\n      \
                password = {password}\n      \
-               xmpp-domain = {domain}{proxy}\n      \
+               xmpp-domain = {domain}\n      \
+               conference-muc-jid = {muc}{proxy}\n      \
                # prosody on loopback serves the site's certificate, not one for localhost.\n      \
                disable-certificate-verification = true\n    \
              }}\n    \
-             trusted-domains = [ {auth} ]\n  \
+             # Accounts of this domain may declare themselves recorders (jibri), as upstream's\n    \
+             # postinst sets it; the appliance defines no such host, so none can.\n    \
+             trusted-domains = [ {recorder} ]\n  \
            }}\n  \
            bridge {{\n    \
              brewery-jid = {brewery}\n  \
+           }}\n  \
+           # The bridge channel: SCTP data channels, the only one the bridge offers.\n  \
+           sctp {{\n    \
+             enabled = true\n  \
            }}\n  \
            rest {{\n    \
              host = \"127.0.0.1\"\n    \
@@ -63,6 +81,8 @@ pub fn render(i: &Inputs<'_>) -> String {
         auth = quote(&format!("auth.{d}")),
         password = quote(&i.secrets.focus_password),
         domain = quote(d),
+        muc = quote(&format!("conference.{d}")),
+        recorder = quote(&format!("recorder.{d}")),
         brewery = quote(&format!("JvbBrewery@internal.auth.{d}")),
     );
     let kind = match i.auth {

@@ -1,12 +1,21 @@
 //! nginx's site for the server: HTTP only for ACME challenges and the redirect to HTTPS;
 //! HTTPS with the installed certificate (the shipped snippet), HSTS, the web app's static
-//! files and `config.js`, XMPP over BOSH (`/http-bind`) and websocket (`/xmpp-websocket`)
-//! to prosody, and the bridge's colibri websockets (`/colibri-ws/`). With
-//! `jitsi.turn.tls_host` set, a stream server owns port 443 and hands connections for that
-//! name (TLS SNI, read without decrypting) to coturn's TLS port and all others to the site,
-//! which then listens on loopback.
+//! files and `config.js` (pulled into index.html by server-side includes), XMPP over BOSH
+//! (`/http-bind`) and websocket (`/xmpp-websocket`) to prosody, and `/_api/room-info`.
+//! There is no `/colibri-ws/`: the bridge channel is SCTP (upstream removed colibri
+//! websockets in 2026). With `jitsi.turn.tls_host` set, a stream server owns port 443 and
+//! hands connections for that name (TLS SNI, read without decrypting) to coturn's TLS port
+//! and all others to the site, which then listens on loopback.
+//!
+//! The site follows upstream's two current nginx sites, read side by side (2026-12):
+//! jitsi/jitsi-meet `doc/debian/jitsi-meet/jitsi-meet.example` (stored version
+//! 6e49cfeb00cc; the Debian package's site) and jitsi/docker-jitsi-meet
+//! `web/rootfs/defaults/meet.conf` (9ea0cbba255c, 2026-07-29) with its `nginx.conf`
+//! (086d047f8a62, 2026-06-19, the http-level `types` and gzip settings). Left out, because
+//! a single-tenant appliance without JaaS, jibri or load tests does not use them: tenant
+//! subpaths (`/TENANT/...`), `/_api/public/`, `/_unlock`, `/conference-request/v1`,
+//! `/_load-test/` and the per-bridge `upstream` blocks.
 
-use super::videobridge::COLIBRI_WS_PORT;
 use std::fmt::Write;
 
 /// The site (Debian's nginx includes sites-enabled/, which links here).
@@ -16,14 +25,21 @@ pub const SITE: &str = "/etc/nginx/sites-available/ryo-jitsi.conf";
 pub const STREAM: &str = "/etc/nginx/modules-enabled/60-ryo-jitsi-turn.conf";
 /// Debian's file that loads the stream module (libnginx-mod-stream).
 pub const STREAM_MODULE: &str = "/etc/nginx/modules-enabled/50-mod-stream.conf";
+/// nginx's table of file types, which Debian's nginx.conf includes before the sites.
+pub const MIME_TYPES: &str = "/etc/nginx/mime.types";
 /// The installed jitsi-meet web app.
 pub const JITSI_MEET: &str = "/usr/share/jitsi-meet";
 /// The appliance's own page, served until jitsi-meet is installed.
 pub const PLACEHOLDER: &str = "/usr/share/ryo-jitsi/www";
 /// Where the site listens when the stream server owns 443.
 const BEHIND_STREAM: &str = "127.0.0.1:4444";
-/// prosody's HTTP port (BOSH and websocket), loopback.
+/// prosody's HTTP port (BOSH, websocket, room-info), loopback.
 const PROSODY_HTTP: u16 = 5280;
+
+/// The types the web app needs that older mime.types files lack (upstream's site adds both:
+/// WebAssembly for the noise suppression and virtual background code, wav for sounds that
+/// Firefox only plays with the right type).
+const WEB_APP_TYPES: [(&str, &str); 2] = [("application/wasm", "wasm"), ("audio/wav", "wav")];
 
 /// What the renderer needs.
 pub struct Inputs<'a> {
@@ -33,11 +49,37 @@ pub struct Inputs<'a> {
     pub jitsi_meet: bool,
     /// TURN on 443: the name and coturn's TLS port.
     pub turn_on_443: Option<(&'a str, u16)>,
+    /// The installed mime.types, if readable: only the web app's types it lacks are added
+    /// (nginx warns about every extension mapped twice, at each test and reload).
+    pub mime_types: Option<&'a str>,
+}
+
+/// The web app's (type, extension) pairs that `mime_types` does not map yet.
+pub fn missing_types(mime_types: Option<&str>) -> Vec<(&'static str, &'static str)> {
+    let mapped = |ext: &str| {
+        mime_types.is_some_and(|text| {
+            text.lines()
+                .map(|line| line.split('#').next().unwrap_or(""))
+                .any(|line| {
+                    line.split_whitespace()
+                        .skip(1)
+                        .any(|word| word.trim_end_matches(';') == ext)
+                })
+        })
+    };
+    WEB_APP_TYPES
+        .into_iter()
+        .filter(|(_, ext)| !mapped(ext))
+        .collect()
 }
 
 /// Renders the site.
 pub fn render_site(i: &Inputs<'_>) -> String {
     let mut o = String::new();
+    // `listen ... ssl http2` rather than the `http2 on;` directive: `http2 on;` only exists
+    // from nginx 1.25.1, and every image's nginx is older (Debian 12: 1.22.1, Ubuntu 22.04:
+    // 1.18.0, Ubuntu 24.04: 1.24.0), where it is an unknown directive that stops nginx.
+    // The parameter is deprecated (a warning, not an error) only from 1.25.1 on.
     let listen = if i.turn_on_443.is_some() {
         format!("    listen {BEHIND_STREAM} ssl http2;\n")
     } else {
@@ -54,12 +96,34 @@ pub fn render_site(i: &Inputs<'_>) -> String {
         o,
         "# Managed by meet-agent and rewritten at every boot ([server], [jitsi]). Put your own\n\
          # server blocks in another file in /etc/nginx/sites-enabled/.\n\
-         server {{\n    \
+         # Follows jitsi/jitsi-meet doc/debian/jitsi-meet/jitsi-meet.example (6e49cfeb00cc) and\n\
+         # jitsi/docker-jitsi-meet web/rootfs/defaults/meet.conf (9ea0cbba255c, 2026-07-29)."
+    );
+    let missing = missing_types(i.mime_types);
+    if !missing.is_empty() {
+        // http context (this file is included inside Debian's http block): a `types` block
+        // inside the server would replace the whole table instead of adding to it.
+        let _ = writeln!(
+            o,
+            "\n# Types the web app needs that {MIME_TYPES} lacks (upstream's site adds them).\ntypes {{"
+        );
+        for (kind, ext) in missing {
+            let _ = writeln!(o, "    {kind} {ext};");
+        }
+        let _ = writeln!(o, "}}");
+    }
+    let _ = writeln!(
+        o,
+        "\nserver {{\n    \
              listen 80 default_server;\n    \
              listen [::]:80 default_server;\n    \
              # ACME HTTP-01 challenges answered from meet-agent's webroot.\n    \
              location ^~ /.well-known/acme-challenge/ {{\n        \
+                 default_type \"text/plain\";\n        \
                  root /var/lib/meet-agent/acme-webroot;\n    \
+             }}\n    \
+             location = /.well-known/acme-challenge/ {{\n        \
+                 return 404;\n    \
              }}\n    \
              location / {{\n        \
                  return 301 https://$host$request_uri;\n    \
@@ -72,7 +136,18 @@ pub fn render_site(i: &Inputs<'_>) -> String {
              add_header Strict-Transport-Security \"max-age=63072000\" always;\n    \
              root {root};\n    \
              index index.html;\n    \
-             client_max_body_size 0;"
+             client_max_body_size 0;\n    \
+             # The room name prefix prosody's HTTP modules expect (no tenants here).\n    \
+             set $prefix \"\";\n\n    \
+             # index.html pulls config.js, interface_config.js and logging_config.js in\n    \
+             # through server-side includes; config.js itself may use them too.\n    \
+             ssi on;\n    \
+             ssi_types application/x-javascript application/javascript;\n\n    \
+             gzip on;\n    \
+             gzip_types text/plain text/css application/javascript application/json image/x-icon application/octet-stream application/wasm;\n    \
+             gzip_vary on;\n    \
+             gzip_proxied no-cache no-store private expired auth;\n    \
+             gzip_min_length 512;"
     );
     if let Some(domain) = i.domain {
         let _ = writeln!(
@@ -88,40 +163,54 @@ pub fn render_site(i: &Inputs<'_>) -> String {
         o,
         "\n    # XMPP for the web app: BOSH and websocket to prosody.\n    \
          location = /http-bind {{\n        \
-             proxy_pass http://127.0.0.1:{PROSODY_HTTP}/http-bind$is_args$args;\n        \
+             proxy_pass http://127.0.0.1:{PROSODY_HTTP}/http-bind?prefix=$prefix&$args;\n        \
+             proxy_http_version 1.1;\n        \
              proxy_set_header X-Forwarded-For $remote_addr;\n        \
-             proxy_set_header Host $http_host;\n    \
+             proxy_set_header Host $http_host;\n        \
+             proxy_set_header Connection \"\";\n    \
          }}\n    \
          location = /xmpp-websocket {{\n        \
-             proxy_pass http://127.0.0.1:{PROSODY_HTTP}/xmpp-websocket$is_args$args;\n        \
+             proxy_pass http://127.0.0.1:{PROSODY_HTTP}/xmpp-websocket?prefix=$prefix&$args;\n        \
              proxy_http_version 1.1;\n        \
              proxy_set_header Upgrade $http_upgrade;\n        \
              proxy_set_header Connection \"upgrade\";\n        \
              proxy_set_header Host $http_host;\n        \
+             proxy_set_header X-Forwarded-For $remote_addr;\n        \
              tcp_nodelay on;\n    \
          }}\n    \
-         # The bridge channel (colibri websockets) to the videobridge.\n    \
-         location ~ ^/colibri-ws/([a-zA-Z0-9._-]+)/(.*) {{\n        \
-             proxy_pass http://127.0.0.1:{COLIBRI_WS_PORT}/colibri-ws/$1/$2$is_args$args;\n        \
+         # Who is in a room, for the pre-join screen (prosody's room-info endpoint).\n    \
+         location = /_api/room-info {{\n        \
+             proxy_pass http://127.0.0.1:{PROSODY_HTTP}/room-info?prefix=$prefix&$args;\n        \
              proxy_http_version 1.1;\n        \
-             proxy_set_header Upgrade $http_upgrade;\n        \
-             proxy_set_header Connection \"upgrade\";\n        \
-             tcp_nodelay on;\n    \
+             proxy_set_header X-Forwarded-For $remote_addr;\n        \
+             proxy_set_header Host $http_host;\n    \
          }}"
     );
     if i.jitsi_meet {
         let _ = writeln!(
             o,
-            "\n    # The web app's static files; any other single-segment path is a room.\n    \
-             location ~ ^/(libs|css|static|images|fonts|lang|sounds)/(.*)$ {{\n        \
-                 add_header Access-Control-Allow-Origin \"*\";\n        \
-                 add_header Strict-Transport-Security \"max-age=63072000\" always;\n        \
-                 alias {JITSI_MEET}/$1/$2;\n        \
-                 expires 1h;\n    \
+            "\n    error_page 404 /static/404.html;\n\n    \
+             location = /interface_config.js {{\n        \
+                 alias {JITSI_MEET}/interface_config.js;\n    \
+             }}\n    \
+             location = /logging_config.js {{\n        \
+                 alias {JITSI_MEET}/logging_config.js;\n    \
              }}\n    \
              location = /external_api.js {{\n        \
                  alias {JITSI_MEET}/libs/external_api.min.js;\n    \
-             }}\n    \
+             }}\n\n    \
+             # The web app's static files (and its .well-known files), found before any room.\n    \
+             location ~ ^/(libs|css|static|images|fonts|lang|sounds|connection_optimization|\\.well-known)/(.*)$ {{\n        \
+                 add_header Access-Control-Allow-Origin \"*\";\n        \
+                 # add_header here drops the server's, so HSTS is repeated.\n        \
+                 add_header Strict-Transport-Security \"max-age=63072000\" always;\n        \
+                 alias {JITSI_MEET}/$1/$2;\n        \
+                 # Versioned files (?v=...) never change.\n        \
+                 if ($arg_v) {{\n            \
+                     expires 1y;\n        \
+                 }}\n    \
+             }}\n\n    \
+             # Any other single-segment path that is not a file is a room: the app's page.\n    \
              location ~ ^/([^/?&:'\"]+)$ {{\n        \
                  try_files $uri @room;\n    \
              }}\n    \
@@ -160,4 +249,20 @@ pub fn render_stream(turn_host: &str, turn_tls_port: u16) -> String {
              }}\n\
          }}\n"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_types;
+
+    #[test]
+    fn only_the_types_mime_types_lacks_are_added() {
+        // Debian 12's mime.types maps wasm but not wav.
+        let debian =
+            "types {\n    application/wasm                      wasm;\n    audio/mpeg mp3;\n}\n";
+        assert_eq!(missing_types(Some(debian)), vec![("audio/wav", "wav")]);
+        assert_eq!(missing_types(None).len(), 2);
+        // A commented mapping does not count.
+        assert_eq!(missing_types(Some("# audio/wav wav;\n")).len(), 2);
+    }
 }

@@ -1,8 +1,14 @@
 //! jitsi-videobridge2's `jvb.conf` (HOCON) and its environment file: the XMPP account in
-//! the internal MUC where jicofo finds bridges, colibri websockets behind nginx, the REST
-//! API on loopback (stats and graceful shutdown for idle detection), and the ice4j static
-//! mapping from the machine's private to its public address, so the bridge never offers a
-//! private address to clients. Rewritten at every boot, so a new public IP is picked up.
+//! the internal MUC where jicofo finds bridges, the REST API on loopback (stats and graceful
+//! shutdown for idle detection), and the ice4j static mapping from the machine's private to
+//! its public address, so the bridge never offers a private address to clients. Rewritten
+//! at every boot, so a new public IP is picked up.
+//!
+//! Follows jitsi/jitsi-videobridge `debian/postinst` (546803a58730, 2026-05-27: no colibri
+//! websockets and no public HTTP server on 9090; the bridge channel is SCTP) and
+//! jitsi/docker-jitsi-meet `jvb/rootfs/defaults/jvb.conf` (9ea0cbba255c, 2026-07-29: the
+//! `sctp` and `health.require-valid-address` settings). Every key is checked against the
+//! bridge's, jitsi-media-transform's and ice4j's `reference.conf` by the tests.
 
 use super::hocon::{include_local, quote};
 use super::secrets::Secrets;
@@ -17,8 +23,6 @@ pub const ENV: &str = "/etc/jitsi/videobridge/config";
 pub const LOCAL: &str = "/etc/meet-agent/jvb.local.conf";
 /// The media port (UDP) clients send to.
 pub const MEDIA_PORT: u16 = 10000;
-/// The colibri websocket port nginx proxies `/colibri-ws/` to.
-pub const COLIBRI_WS_PORT: u16 = 9090;
 /// The private REST port (loopback): `/colibri/stats`, `/colibri/shutdown`.
 pub const REST_PORT: u16 = 8080;
 
@@ -45,25 +49,26 @@ pub fn mapping(local: Option<Ipv4Addr>, public: Option<Ipv4Addr>) -> Option<(Ipv
 /// Renders `jvb.conf`.
 pub fn render_conf(i: &Inputs<'_>) -> String {
     let d = i.domain;
+    let mapping = mapping(i.local_ipv4, i.public_ipv4);
     let mut o = String::new();
     // `writeln!` into a String cannot fail.
     let _ = writeln!(
         o,
         "# Managed by meet-agent and rewritten at every boot from its configuration ([jitsi]),\n\
          # the machine's addresses and the per-instance secrets.\n\
+         # Follows jitsi/jitsi-videobridge debian/postinst (546803a58730, 2026-05-27) and\n\
+         # jitsi/docker-jitsi-meet jvb/rootfs/defaults/jvb.conf (9ea0cbba255c, 2026-07-29).\n\
          videobridge {{\n  \
+           # Only the private server, on loopback: the REST API below. No public server and\n  \
+           # no colibri websockets (upstream turned both off in 2026): the bridge channel\n  \
+           # is SCTP over the media connection.\n  \
            http-servers {{\n    \
-             public {{ port = {COLIBRI_WS_PORT} }}\n    \
              private {{ host = \"127.0.0.1\", port = {REST_PORT} }}\n  \
            }}\n  \
-           websockets {{\n    \
-             enabled = true\n    \
-             domain = {}\n    \
-             tls = true\n    \
-             server-id = \"default-id\"\n  \
-           }}\n  \
+           sctp {{ enabled = true }}\n  \
            ice {{ udp {{ port = {MEDIA_PORT} }} }}\n  \
            apis {{\n    \
+             # /colibri/stats for meet-agent's idle detection (loopback only).\n    \
              rest {{ enabled = true }}\n    \
              xmpp-client {{\n      \
                configs {{\n        \
@@ -81,22 +86,29 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
              }}\n  \
            }}\n  \
            # Lets meet-agent drain the bridge before a scheduled shutdown (loopback only).\n  \
-           rest {{ shutdown {{ enabled = true }} }}\n\
-         }}",
-        quote(&format!("{d}:443")),
+           rest {{ shutdown {{ enabled = true }} }}",
         quote(&format!("auth.{d}")),
         quote(&i.secrets.jvb_password),
         quote(&format!("JvbBrewery@internal.auth.{d}")),
         quote(&i.secrets.bridge_nickname()),
     );
+    if mapping.is_none() {
+        let _ = writeln!(
+            o,
+            "  # No public address mapping (a LAN install): with only private addresses the\n  \
+             # bridge would report itself unhealthy and jicofo would not use it.\n  \
+             health {{ require-valid-address = false }}"
+        );
+    }
     let _ = writeln!(
         o,
-        "ice4j {{\n  harvest {{\n    mapping {{\n      \
+        "}}\n\
+         ice4j {{\n  harvest {{\n    mapping {{\n      \
            # The agent knows the public address; no outside STUN server is asked.\n      \
            stun {{ addresses = [] }}\n      \
            aws {{ enabled = false }}"
     );
-    match mapping(i.local_ipv4, i.public_ipv4) {
+    match mapping {
         Some((local, public)) => {
             let _ = writeln!(
                 o,
@@ -119,7 +131,8 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
 pub fn render_env() -> String {
     format!(
         "# Managed by meet-agent and rewritten at every boot; the heap is set in\n\
-         # /etc/systemd/system/jitsi-videobridge2.service.d/ (see [tune]).\n\
+         # /etc/systemd/system/jitsi-videobridge2.service.d/ (see [tune]). JAVA_SYS_PROPS as\n\
+         # jitsi/jitsi-videobridge debian/postinst (546803a58730, 2026-05-27) writes it.\n\
          JAVA_SYS_PROPS=\"-Dconfig.file={CONF} -Dnet.java.sip.communicator.SC_HOME_DIR_LOCATION=/etc/jitsi \
          -Dnet.java.sip.communicator.SC_HOME_DIR_NAME=videobridge -Dnet.java.sip.communicator.SC_LOG_DIR_LOCATION=/var/log/jitsi \
          -Djava.util.logging.config.file=/etc/jitsi/videobridge/logging.properties\"\n"

@@ -1,8 +1,20 @@
 //! The jitsi-meet web app's `config.js` for this site: where the XMPP server is (BOSH and
-//! websocket behind nginx), and the audio and video quality settings of `[jitsi.quality]`,
-//! the lobby, pre-join and end-to-end-encryption switches. The object is written as JSON (a
-//! JavaScript object literal), so every value is escaped correctly; the operator's
-//! additions file is appended as it is.
+//! websocket behind nginx), the bridge channel over SCTP, and the audio and video quality
+//! settings of `[jitsi.quality]`, the lobby, pre-join and end-to-end-encryption switches.
+//! The object is written as JSON (a JavaScript object literal), so every value is escaped
+//! correctly; the operator's additions file is appended as it is.
+//!
+//! Keys follow what the current web app reads (checked 2026-12 against
+//! jitsi/lib-jitsi-meet 01daa07c3f8c, 2026-08-20: `JitsiConference.ts` for
+//! `bridgeChannel.preferSctp`, `p2p.enabled` and the codec orders, `modules/xmpp/xmpp.ts`
+//! for `p2p.stunServers`, `modules/RTC/RTCUtils.js` for the
+//! audio processing switches, `modules/e2ee/E2EEncryption.js` for `e2ee.disabled`; and
+//! jitsi/jitsi-meet `config.js` and `react/features/base/config/configType.ts` for
+//! `securityUi.hideLobbyButton`), laid out as jitsi/docker-jitsi-meet
+//! `web/rootfs/defaults/system-config.js` and `settings-config.js` (afb8c24df670,
+//! 2026-08-18) write them. Not written, because nothing reads them any more:
+//! `disableHPF` (lib-jitsi-meet has no high-pass filter switch), the deprecated top-level
+//! `hideLobbyButton` and `testing.disableE2EE`.
 
 use super::{AuthMode, JitsiSettings};
 use serde_json::{json, Map, Value};
@@ -37,6 +49,8 @@ pub fn render(domain: &str, j: &JitsiSettings, local: Option<&str>) -> String {
         "hosts": Value::Object(hosts),
         "bosh": format!("https://{domain}/http-bind"),
         "websocket": format!("wss://{domain}/xmpp-websocket"),
+        // The bridge offers no colibri websocket any more: SCTP is the only channel.
+        "bridgeChannel": { "preferSctp": true },
         "resolution": height,
         "constraints": {
             "video": {
@@ -45,22 +59,34 @@ pub fn render(domain: &str, j: &JitsiSettings, local: Option<&str>) -> String {
             }
         },
         "disableSimulcast": !q.simulcast,
+        // Through the bridge and in two-person (peer-to-peer) calls alike.
         "videoQuality": { "codecPreferenceOrder": q.codec_preference },
+        // lib-jitsi-meet uses peer-to-peer only when `p2p.enabled` is set (upstream's
+        // config.js sets it), and asks Jitsi's public STUN server unless told another:
+        // this server's coturn answers STUN on its plain port.
+        "p2p": {
+            "enabled": true,
+            "stunServers": [ { "urls": format!("stun:{domain}:{}", j.turn.port) } ],
+            "codecPreferenceOrder": q.codec_preference
+        },
         "audioQuality": Value::Object(audio),
+        // lib-jitsi-meet reads all four (RTCUtils.js): echo cancellation, noise suppression
+        // and gain control are each off when their own switch or disableAP is set.
         "disableAP": processing_off,
         "disableAEC": processing_off,
         "disableNS": processing_off,
         "disableAGC": processing_off,
-        "disableHPF": processing_off,
         "prejoinConfig": { "enabled": j.prejoin },
-        "hideLobbyButton": !j.lobby,
-        "testing": { "disableE2EE": !j.e2ee }
+        "securityUi": { "hideLobbyButton": !j.lobby },
+        "e2ee": { "disabled": !j.e2ee }
     });
     // A `json!` value always serializes.
     let body = serde_json::to_string_pretty(&config).unwrap_or_default();
     let mut out = format!(
         "// Managed by meet-agent and rewritten at every boot from its configuration ([jitsi],\n\
          // [jitsi.quality]); put additions in {LOCAL}, which is appended below.\n\
+         // Keys as jitsi/docker-jitsi-meet web/rootfs/defaults/system-config.js and\n\
+         // settings-config.js (afb8c24df670, 2026-08-18) write them.\n\
          var config = {body};\n"
     );
     if let Some(local) = local {

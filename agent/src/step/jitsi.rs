@@ -189,6 +189,8 @@ fn site(r: &mut Renders<'_, '_>, domain: Option<&str>, j: &JitsiSettings) -> Res
             ));
         }
     }
+    let mime_types = read_optional(&r.ctx.paths.join(nginx::MIME_TYPES))?
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
     let text = nginx::render_site(&nginx::Inputs {
         domain,
         jitsi_meet: r
@@ -198,6 +200,7 @@ fn site(r: &mut Renders<'_, '_>, domain: Option<&str>, j: &JitsiSettings) -> Res
             .join("index.html")
             .exists(),
         turn_on_443,
+        mime_types: mime_types.as_deref(),
     });
     r.put(nginx::SITE, &text, None, "nginx.service")?;
     let stream = r.ctx.paths.join(nginx::STREAM);

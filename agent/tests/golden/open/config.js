@@ -1,10 +1,15 @@
 // Managed by meet-agent and rewritten at every boot from its configuration ([jitsi],
 // [jitsi.quality]); put additions in /etc/meet-agent/config.local.js, which is appended below.
+// Keys as jitsi/docker-jitsi-meet web/rootfs/defaults/system-config.js and
+// settings-config.js (afb8c24df670, 2026-08-18) write them.
 var config = {
   "audioQuality": {
     "stereo": false
   },
   "bosh": "https://meet.example.test/http-bind",
+  "bridgeChannel": {
+    "preferSctp": true
+  },
   "constraints": {
     "video": {
       "height": {
@@ -22,20 +27,35 @@ var config = {
   "disableAEC": false,
   "disableAGC": false,
   "disableAP": false,
-  "disableHPF": false,
   "disableNS": false,
   "disableSimulcast": false,
-  "hideLobbyButton": false,
+  "e2ee": {
+    "disabled": false
+  },
   "hosts": {
     "domain": "meet.example.test",
     "muc": "conference.meet.example.test"
+  },
+  "p2p": {
+    "codecPreferenceOrder": [
+      "AV1",
+      "VP9",
+      "VP8",
+      "H264"
+    ],
+    "enabled": true,
+    "stunServers": [
+      {
+        "urls": "stun:meet.example.test:3478"
+      }
+    ]
   },
   "prejoinConfig": {
     "enabled": true
   },
   "resolution": 720,
-  "testing": {
-    "disableE2EE": false
+  "securityUi": {
+    "hideLobbyButton": false
   },
   "videoQuality": {
     "codecPreferenceOrder": [
