@@ -5,6 +5,7 @@
 pub mod coturn;
 pub mod hocon;
 pub mod jicofo;
+pub mod leftovers;
 pub mod nginx;
 pub mod prosody;
 pub mod prosody_accounts;

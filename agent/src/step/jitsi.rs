@@ -78,6 +78,18 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     r.put(coturn::PATH, &text, Some("turnserver"), "coturn.service")?;
 
     let domain = r.ctx.identity.domain.clone();
+    // Package-generated files that collide with ours (a package upgrade makes them again).
+    match crate::jitsi::leftovers::disable(r.ctx.paths, domain.as_deref()) {
+        Ok(moved) => {
+            for m in moved {
+                if !r.ctx.config_changed.contains(&m.unit) {
+                    r.ctx.config_changed.push(m.unit);
+                }
+                r.done.push(m.message);
+            }
+        }
+        Err(e) => r.problems.push(format!("{e:#}")),
+    }
     match &domain {
         None => r.problems.push(
             "prosody, jicofo, the videobridge and the web app are not configured: they need server.domain".into(),
