@@ -29,6 +29,15 @@ pub const PATH: &str = "/etc/turnserver.conf";
 /// The operator's additions, appended verbatim.
 pub const LOCAL: &str = "/etc/meet-agent/turnserver.local.conf";
 
+/// The lines jitsi-meet-turnserver's postinst looks for (jitsi/jitsi-meet
+/// `debian/jitsi-meet-turnserver.postinst` at b6170ed2, read 2026-12): without
+/// "jitsi-meet coturn config" it moves the file to turnserver.conf.bak and installs its own
+/// with another secret; without "jitsi-meet coturn relay disable config" it appends its
+/// relay rules. With both it leaves the file alone on every upgrade.
+pub const MARKERS: &str = "# jitsi-meet coturn config. Do not modify this line\n\
+     # jitsi-meet coturn relay disable config. Do not modify this line\n\
+     # (the two lines above keep jitsi-meet-turnserver's postinst from replacing this file)\n";
+
 /// Ranges a TURN relay must never reach: a TURN server that relays into them lets anyone
 /// with credentials probe the machine's own services and its private network.
 const DENIED: &[&str] = &[
@@ -74,8 +83,9 @@ pub fn render(
     let _ = writeln!(
         out,
         "# Managed by meet-agent and rewritten at every boot from its configuration\n\
-         # ([jitsi.turn]); put additions in {LOCAL}, which is appended below.\n"
+         # ([jitsi.turn]); put additions in {LOCAL}, which is appended below."
     );
+    let _ = writeln!(out, "{MARKERS}");
     let _ = writeln!(out, "listening-port={}", turn.port);
     let _ = writeln!(out, "tls-listening-port={}", turn.tls_port);
     for ip in &turn.listen {
@@ -123,4 +133,14 @@ pub fn render(
         let _ = writeln!(out, "\n# {LOCAL}\n{}", local.trim_end());
     }
     out
+}
+
+#[cfg(test)]
+mod marker_tests {
+    /// The substrings jitsi-meet-turnserver's postinst greps for (b6170ed2).
+    #[test]
+    fn markers_keep_the_turnserver_postinst_away() {
+        assert!(super::MARKERS.contains("jitsi-meet coturn config"));
+        assert!(super::MARKERS.contains("jitsi-meet coturn relay disable config"));
+    }
 }
