@@ -499,6 +499,12 @@ fn serve(root: &Root, stream: bool) -> Served {
         .output()
         .unwrap();
     assert!(check.status.success(), "nginx -t: {}", text(&check));
+    // No warning either: no extension mapped twice, no deprecated parameter on this nginx.
+    assert!(
+        !String::from_utf8_lossy(&check.stderr).contains("[warn]"),
+        "nginx -t: {}",
+        text(&check)
+    );
     Served {
         _nginx: Nginx::start_with(&prefix, &main, &site, https),
         https,
