@@ -8,7 +8,8 @@
 //! - secure-domain: a registered user opens a room, a guest (anonymous, guest.DOMAIN) joins
 //!   it, and the guest cannot open one;
 //! - c2s and HTTP listen on loopback only and no s2s port is open, though the main file
-//!   (like Debian's) asks for every address and enables dialback;
+//!   (like Debian's) asks for every address and enables dialback; the operator's local
+//!   file is read after ours;
 //! - the golden files with and without plugins are valid Lua (luac5.4 -p) and load clean
 //!   in prosody's configuration loader (`prosodyctl check config`).
 
@@ -174,10 +175,19 @@ impl Setup {
             std::fs::copy(self.root.join(from), &dest).unwrap();
             chown_prosody(&dest);
         }
-        let moved = site.replace(
-            "/etc/meet-agent/tls",
-            &self.dir.join("certs").display().to_string(),
-        );
+        let moved = site
+            .replace(
+                "/etc/meet-agent/tls",
+                &self.dir.join("certs").display().to_string(),
+            )
+            .replace(
+                "/etc/prosody/ryo-jitsi.local",
+                &self
+                    .root
+                    .join("/etc/prosody/ryo-jitsi.local")
+                    .display()
+                    .to_string(),
+            );
         let path = self.dir.join("site.cfg.lua");
         std::fs::write(&path, moved).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -543,6 +553,16 @@ fn secure_domain_guests_join_rooms_registered_users_open_but_cannot_open_one() {
 fn prosody_listens_on_loopback_only_and_not_for_servers() {
     let s = Setup::new("open", false);
     s.run_agent();
+    // The operator's file is read after ours: here it narrows c2s to IPv4.
+    s.root.write(
+        meet_agent::jitsi::prosody::LOCAL,
+        "c2s_interfaces = { \"127.0.0.1\" }\n",
+    );
+    std::fs::set_permissions(
+        s.root.join(meet_agent::jitsi::prosody::LOCAL),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
     let prosody = s.start();
     // The HTTP port opens with the hosts; c2s is already up.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -561,6 +581,11 @@ fn prosody_listens_on_loopback_only_and_not_for_servers() {
         listeners(s.s2s_port),
         Vec::<String>::new(),
         "s2s is listening"
+    );
+    assert_eq!(
+        listeners(s.port),
+        ["0100007F"],
+        "the local file was not read last"
     );
     drop(prosody);
 }
@@ -598,13 +623,20 @@ fn golden_files_with_and_without_plugins_load_in_prosody() {
         );
         // ...and prosody's configuration loader, through a main file like Debian's.
         let tmp = Root::new();
+        let copy = tmp.write(
+            "/site.cfg.lua",
+            text.replace(
+                "/etc/prosody/ryo-jitsi.local",
+                &tmp.join("/ryo-jitsi.local").display().to_string(),
+            ),
+        );
         let main = tmp.write(
             "/main.cfg.lua",
             format!(
                 "data_path = \"{d}\"\npidfile = \"{d}/p.pid\"\ncertificates = \"{d}\"\n\
                  modules_enabled = {{ \"roster\"; \"saslauth\"; \"tls\"; \"disco\" }}\n\
                  VirtualHost \"localhost\"\nInclude \"{}\"\n",
-                file.display(),
+                copy.display(),
                 d = tmp.path().display()
             ),
         );

@@ -28,6 +28,11 @@ use std::fmt::Write;
 
 /// Where the rendered file goes (Debian's prosody includes conf.d/*.cfg.lua).
 pub const PATH: &str = "/etc/prosody/conf.d/ryo-jitsi.cfg.lua";
+/// The operator's additions, read at the end of the rendered file (so they replace or
+/// extend what it sets); a wildcard `Include` makes a missing file no error.
+pub const LOCAL: &str = "/etc/prosody/ryo-jitsi.local.cfg.lua";
+/// The `Include` pattern that finds [`LOCAL`] when it exists.
+const LOCAL_PATTERN: &str = "/etc/prosody/ryo-jitsi.local*.cfg.lua";
 /// Where Jitsi's prosody modules live when jitsi-meet-prosody is installed.
 pub const JITSI_PLUGINS: &str = "/usr/share/jitsi-meet/prosody-plugins";
 
@@ -131,8 +136,8 @@ pub fn render(i: &Inputs<'_>) -> String {
     let mut o = String::new();
     o.push_str(
         "-- Managed by meet-agent and rewritten at every boot from its configuration ([jitsi]).\n\
-         -- Put additions in another file in this folder, e.g. ryo-jitsi.local.cfg.lua (see\n\
-         -- docs/stack.md); a global set here and there again has no defined winner.\n\
+         -- Put additions in /etc/prosody/ryo-jitsi.local.cfg.lua, read at the end of this file\n\
+         -- (see docs/stack.md).\n\
          --\n\
          -- Each block names the upstream file it follows (read 2026-12):\n\
          --   DEBIAN      = jitsi/jitsi-meet:doc/debian/jitsi-meet-prosody/prosody.cfg.lua-jvb.example,\n\
@@ -154,6 +159,14 @@ pub fn render(i: &Inputs<'_>) -> String {
     if i.jitsi_plugins {
         components(&mut o, i, &h);
     }
+    let _ = writeln!(
+        o,
+        "\n-- The operator's additions, last so that they replace or extend the above (for a\n\
+         -- host, after its VirtualHost or Component line: modules_enabled:append {{ ... }}).\n\
+         -- Each included file starts in the global scope. A wildcard: no file, no error.\n\
+         Include {}",
+        lua(LOCAL_PATTERN)
+    );
     o
 }
 

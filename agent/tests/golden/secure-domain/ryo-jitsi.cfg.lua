@@ -1,6 +1,6 @@
 -- Managed by meet-agent and rewritten at every boot from its configuration ([jitsi]).
--- Put additions in another file in this folder, e.g. ryo-jitsi.local.cfg.lua (see
--- docs/stack.md); a global set here and there again has no defined winner.
+-- Put additions in /etc/prosody/ryo-jitsi.local.cfg.lua, read at the end of this file
+-- (see docs/stack.md).
 --
 -- Each block names the upstream file it follows (read 2026-12):
 --   DEBIAN      = jitsi/jitsi-meet:doc/debian/jitsi-meet-prosody/prosody.cfg.lua-jvb.example,
@@ -90,3 +90,8 @@ Component "internal.auth.meet.example.test" "muc"
     muc_room_allow_persistent = false
     modules_enabled = { "ping" }
 
+
+-- The operator's additions, last so that they replace or extend the above (for a
+-- host, after its VirtualHost or Component line: modules_enabled:append { ... }).
+-- Each included file starts in the global scope. A wildcard: no file, no error.
+Include "/etc/prosody/ryo-jitsi.local*.cfg.lua"
