@@ -2,6 +2,7 @@
 //! restricted to the guest (`restrict=on`), hands it configuration through fw_cfg, and reads
 //! its report from a virtio-serial port. Only loopback is ever contacted on the host side.
 
+pub mod gce_metadata;
 pub mod imds;
 pub mod lxd;
 
@@ -80,6 +81,10 @@ pub struct BootSpec {
     /// Look like an EC2 instance: DMI vendor "Amazon EC2", a link-local guest network, and
     /// the host services (the metadata stand-in on guest port 80) at [`EC2_METADATA`].
     pub ec2: bool,
+    /// Look like a Compute Engine instance: DMI product "Google Compute Engine" and BIOS
+    /// vendor "Google", and the same link-local network as `ec2` (Compute Engine's
+    /// metadata server is also at [`EC2_METADATA`], port 80).
+    pub gce: bool,
 }
 
 /// Where an EC2 guest finds its host services: the instance metadata address.
@@ -100,6 +105,7 @@ impl Default for BootSpec {
             hostfwd: Vec::new(),
             disk: None,
             ec2: false,
+            gce: false,
         }
     }
 }
@@ -252,7 +258,7 @@ impl Guest {
         // A `tcp:` chardev would be one connection, made at QEMU's start; `cmd:` runs a
         // program for each connection the guest opens: a script that hands it to socat and
         // logs socat's complaints for the diagnostics.
-        let (fwd_ip, net) = if spec.ec2 {
+        let (fwd_ip, net) = if spec.ec2 || spec.gce {
             // guestfwd addresses must lie inside the guest network.
             (EC2_METADATA, ",net=169.254.0.0/16")
         } else {
@@ -302,6 +308,13 @@ impl Guest {
             .args(["-device", "virtio-net-pci,netdev=n0"])
             .args(if spec.ec2 {
                 &["-smbios", "type=1,manufacturer=Amazon EC2,product=c6i.large"][..]
+            } else if spec.gce {
+                &[
+                    "-smbios",
+                    "type=0,vendor=Google",
+                    "-smbios",
+                    "type=1,manufacturer=Google,product=Google Compute Engine",
+                ][..]
             } else {
                 &[][..]
             })
