@@ -26,7 +26,9 @@ pub struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes:
-  run           0 no step failed, 1 a step failed, 2 configuration or instance data unusable
+  run           0 no step failed, 1 a step failed or the state file could not be written
+                (a full disk: the message says what to free), 2 configuration or instance
+                data unusable
   renew         as run
   status        0 healthy, 1 degraded, 2 failed or not run
   config check  0 valid, 1 invalid

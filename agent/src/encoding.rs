@@ -1,7 +1,7 @@
 //! The encodings instance data and supplied certificates arrive in: gzip (detected by its
 //! magic bytes) and base64.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use base64::Engine;
 use std::io::Read;
 
@@ -17,15 +17,24 @@ pub fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&GZIP_MAGIC)
 }
 
-/// Decompresses `bytes` if they are gzip, otherwise returns them unchanged.
-pub fn maybe_gunzip(bytes: Vec<u8>) -> Result<Vec<u8>> {
+/// Decompresses `bytes` if they are gzip, otherwise returns them unchanged; either way the
+/// result may hold at most `limit` bytes (a small gzip can expand to gigabytes, so the
+/// decompression stops one byte past the limit).
+pub fn maybe_gunzip(bytes: Vec<u8>, limit: u64) -> Result<Vec<u8>> {
     if !is_gzip(&bytes) {
+        if bytes.len() as u64 > limit {
+            bail!("it is larger than {limit} bytes");
+        }
         return Ok(bytes);
     }
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes.as_slice())
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .context("gzip data is corrupt")?;
+    if out.len() as u64 > limit {
+        bail!("it decompresses to more than {limit} bytes");
+    }
     Ok(out)
 }
 
@@ -56,8 +65,26 @@ mod tests {
         assert!(!encoded.contains('\n'));
         let bytes = base64_decode(&encoded).unwrap();
         assert!(is_gzip(&bytes));
-        assert_eq!(maybe_gunzip(bytes).unwrap(), b"hello\n");
-        assert_eq!(maybe_gunzip(b"plain".to_vec()).unwrap(), b"plain");
-        assert!(maybe_gunzip(vec![0x1f, 0x8b, 0, 1]).is_err());
+        assert_eq!(maybe_gunzip(bytes, 100).unwrap(), b"hello\n");
+        assert_eq!(maybe_gunzip(b"plain".to_vec(), 100).unwrap(), b"plain");
+        assert!(maybe_gunzip(vec![0x1f, 0x8b, 0, 1], 100).is_err());
+    }
+
+    #[test]
+    fn decompression_stops_at_the_limit() {
+        // 64 MiB of zeros compress to about 64 KiB; only limit + 1 bytes are ever inflated.
+        let bomb = {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let chunk = vec![0u8; 1 << 20];
+            for _ in 0..64 {
+                gz.write_all(&chunk).unwrap();
+            }
+            gz.finish().unwrap()
+        };
+        let err = maybe_gunzip(bomb.clone(), 1 << 16).unwrap_err().to_string();
+        assert!(err.contains("more than 65536 bytes"), "{err}");
+        assert_eq!(maybe_gunzip(bomb, 64 << 20).unwrap().len(), 64 << 20);
+        assert!(maybe_gunzip(vec![b'x'; 11], 10).is_err());
     }
 }

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Writes `contents` to `path` with `mode`, atomically: a temporary file in the same
 /// directory is written, fsynced and renamed over the target, then the directory is fsynced.
@@ -78,6 +78,89 @@ fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>)
     Ok(true)
 }
 
+/// Largest configuration file (drop-in or instance data) the agent reads: 1 MiB.
+pub const CONFIG_LIMIT: u64 = 1 << 20;
+
+/// Why a file was not read (see [`read_regular`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The path does not exist.
+    #[error("{} does not exist", .0.display())]
+    NotFound(PathBuf),
+    /// The path is a FIFO, device, socket or folder.
+    #[error("refused to read {}: it is {}, not a regular file; replace it with a regular file", .0.display(), .1)]
+    NotRegular(PathBuf, &'static str),
+    /// The file is larger than the limit.
+    #[error("refused to read {}: it is larger than {} bytes (the limit for this file); make it smaller", .0.display(), .1)]
+    TooLarge(PathBuf, u64),
+    /// Opening or reading failed.
+    #[error("failed to read {}: {}", .0.display(), .1)]
+    Io(PathBuf, std::io::Error),
+}
+
+/// Reads `path` whole, but only if it is a regular file of at most `limit` bytes.
+///
+/// The file is opened without blocking (a FIFO or a device would otherwise block or never
+/// end) and checked with fstat before anything is read; at most `limit` + 1 bytes are read
+/// whatever the file claims its size is. Symbolic links are followed.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let io = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ReadError::NotFound(path.to_path_buf())
+        } else {
+            ReadError::Io(path.to_path_buf(), e)
+        }
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_flags())
+        .open(path)
+        .map_err(io)?;
+    let kind = file.metadata().map_err(io)?.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_dir() {
+        Some("a folder")
+    } else {
+        Some("not a regular file")
+    };
+    if let Some(what) = what {
+        return Err(ReadError::NotRegular(path.to_path_buf(), what));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge(path.to_path_buf(), limit));
+    }
+    Ok(bytes)
+}
+
+/// O_NONBLOCK (a FIFO without a writer must not block the open) and O_NOCTTY.
+fn libc_flags() -> i32 {
+    (nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY).bits()
+}
+
+/// As [`read_regular`], for a file that may legitimately be absent: `Ok(None)` then.
+pub fn read_regular_optional(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    match read_regular(path, limit) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(ReadError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Reads a file that may legitimately be absent: `Ok(None)` when it does not exist.
 pub fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {
@@ -122,5 +205,36 @@ mod tests {
         );
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[test]
+    fn only_regular_files_within_the_limit_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("50-pipe.toml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        // Without a writer a blocking open would hang forever; this must return at once.
+        let err = read_regular(&fifo, 100).unwrap_err().to_string();
+        assert!(
+            err.contains("50-pipe.toml") && err.contains("a FIFO"),
+            "{err}"
+        );
+        let err = read_regular(Path::new("/dev/zero"), 100)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/dev/zero") && err.contains("character device"),
+            "{err}"
+        );
+        let err = read_regular(dir.path(), 100).unwrap_err().to_string();
+        assert!(err.contains("a folder"), "{err}");
+        let big = dir.path().join("big");
+        fs::write(&big, vec![b'x'; 101]).unwrap();
+        let err = read_regular(&big, 100).unwrap_err().to_string();
+        assert!(err.contains("larger than 100 bytes"), "{err}");
+        fs::write(&big, vec![b'x'; 100]).unwrap();
+        assert_eq!(read_regular(&big, 100).unwrap().len(), 100);
+        assert!(read_regular_optional(&dir.path().join("absent"), 1)
+            .unwrap()
+            .is_none());
     }
 }

@@ -83,7 +83,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         },
         Command::User { action } => match settings(&paths).await {
             None => Ok(1),
-            Some(settings) => match meet_agent::users::run(&settings, &action) {
+            Some(settings) => match meet_agent::users::run(&paths, &settings, &action) {
                 Ok(()) => Ok(0),
                 Err(e) => {
                     eprintln!("meet-agent: {e:#}");
@@ -100,8 +100,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Cert {
             action: CertAction::Encode { file },
         } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| anyhow::anyhow!("failed to read {}: {e}", file.display()))?;
+            let bytes =
+                meet_agent::fsutil::read_regular(&file, meet_agent::tls::material::PEM_LIMIT)?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}", encoding::gzip_base64(&bytes)?)?;
             Ok(0)
@@ -184,9 +184,15 @@ async fn idle_check(paths: &Paths) -> anyhow::Result<u8> {
 }
 
 async fn run(paths: &Paths, selection: Selection) -> anyhow::Result<u8> {
-    Ok(match step::run(paths, selection).await? {
-        RunResult::Completed => 0,
-        RunResult::StepFailed => 1,
-        RunResult::NotStarted => 2,
+    Ok(match step::run(paths, selection).await {
+        Ok(RunResult::Completed) => 0,
+        Ok(RunResult::StepFailed) => 1,
+        Ok(RunResult::NotStarted) => 2,
+        // An expected failure (a full disk), not a bug: reported as a failed step is.
+        Err(e) if e.downcast_ref::<meet_agent::state::SaveError>().is_some() => {
+            eprintln!("meet-agent: {e:#}");
+            1
+        }
+        Err(e) => return Err(e),
     })
 }

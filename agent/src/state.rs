@@ -132,7 +132,20 @@ pub struct State {
 impl State {
     /// Loads the state file; a missing file is an empty state.
     pub fn load(path: &Path) -> Result<Self> {
-        match read_optional(path)? {
+        let bytes = read_optional(path).map_err(|e| {
+            let denied = e
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
+            if denied {
+                anyhow::anyhow!(
+                    "the state file {} is readable by root only; run this command as root (sudo)",
+                    path.display()
+                )
+            } else {
+                e
+            }
+        })?;
+        match bytes {
             None => Ok(Self {
                 version: STATE_VERSION,
                 ..Default::default()
@@ -146,12 +159,44 @@ impl State {
         }
     }
 
-    /// Writes the state file atomically (0644: it holds no secrets).
+    /// Writes the state file atomically, readable by root alone (0600): its messages quote
+    /// what providers and CAs answered, which is redacted but not ours to publish.
+    ///
+    /// A failure is a [`SaveError`] that says what to do (free space, say, when the disk is
+    /// full): an expected failure, which `run` reports as a failed step.
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        write_atomic(path, text.as_bytes(), 0o644)?;
+        write_atomic(path, text.as_bytes(), 0o600).map_err(|e| SaveError::new(path, &e))?;
         Ok(())
+    }
+}
+
+/// The state file could not be written; the message names the file, the reason and what to
+/// do (`run` exits 1 on it, as for a failed step, rather than 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SaveError(String);
+
+impl SaveError {
+    fn new(path: &Path, error: &anyhow::Error) -> Self {
+        let errno = error
+            .chain()
+            .filter_map(|e| e.downcast_ref::<std::io::Error>())
+            .find_map(std::io::Error::raw_os_error);
+        let dir = path.parent().unwrap_or(path).display();
+        let file = path.display();
+        Self(match errno {
+            Some(nix::libc::ENOSPC) | Some(nix::libc::EDQUOT) => format!(
+                "cannot write the state file {file}: the disk is full; free space on the file system holding {dir} (for example `apt-get clean` or `journalctl --vacuum-size=100M`) and run `meet-agent run` again"
+            ),
+            Some(nix::libc::EROFS) => format!(
+                "cannot write the state file {file}: the file system holding {dir} is read-only; remount it read-write and run `meet-agent run` again"
+            ),
+            _ => format!(
+                "cannot write the state file {file}: {error:#}; fix that and run `meet-agent run` again"
+            ),
+        })
     }
 }
 

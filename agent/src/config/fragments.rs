@@ -1,6 +1,7 @@
 //! Reading configuration fragments and merging them, remembering where each key came from.
 
 use super::schema::Config;
+use crate::fsutil::{read_regular, CONFIG_LIMIT};
 use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,22 +28,41 @@ pub fn drop_in_files(dirs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         };
         for entry in entries {
             let entry = entry.with_context(|| format!("failed to list {}", dir.display()))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let raw = entry.file_name();
+            let Some(name) = raw.to_str() else {
+                // A lossy name would merge two files whose names differ only in the bytes
+                // that are not UTF-8, and drop one of them without a word.
+                let lossy = raw.to_string_lossy();
+                if lossy.ends_with(".toml") && !lossy.starts_with('.') {
+                    return Err(anyhow!(
+                        "configuration file {:?} in {} has a name that is not UTF-8; rename it (drop-in names must be UTF-8 to be ordered)",
+                        raw,
+                        dir.display()
+                    ));
+                }
+                continue;
+            };
             if name.ends_with(".toml") && !name.starts_with('.') {
-                by_name.insert(name, entry.path());
+                by_name.insert(name.to_string(), entry.path());
             }
         }
     }
     Ok(by_name.into_values().collect())
 }
 
-/// Reads the given files as fragments.
+/// Reads the given files as fragments: each must be a regular file (not a FIFO or a
+/// device) of at most [`CONFIG_LIMIT`] bytes of UTF-8.
 pub fn read_files(files: &[PathBuf]) -> Result<Vec<Fragment>> {
     files
         .iter()
         .map(|path| {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("failed to read {}", path.display()))?;
+            let bytes = read_regular(path, CONFIG_LIMIT)?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow!(
+                    "configuration file {} is not UTF-8 text; save it as UTF-8 TOML",
+                    path.display()
+                )
+            })?;
             Ok(Fragment {
                 origin: path.display().to_string(),
                 text,

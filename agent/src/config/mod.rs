@@ -2,6 +2,7 @@
 //! [`Settings`]. Nothing is acted on until validation has produced typed settings.
 
 pub mod fragments;
+pub mod redact;
 pub mod schema;
 mod validate;
 mod validate_dns;
@@ -9,6 +10,7 @@ mod validate_dns;
 pub(crate) use validate::check_url;
 
 pub use fragments::{Fragment, Merged};
+pub use redact::Redactor;
 pub use schema::{Config, ProviderChoice, SecretMaterial};
 pub use validate::{check_calendars, Calendar, Settings, TlsSupplied};
 

@@ -224,9 +224,88 @@ impl Default for DnsWait {
 }
 
 /// A password or token: never printed, whatever it looks like.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        secret_string(d).map(Secret)
+    }
+}
+
+/// A string from a secret key. serde's own type errors quote the value they got
+/// (`invalid type: integer `98765432109876``); this visitor's errors name only the kind of
+/// value, so a secret given with the wrong type never reaches an error message.
+fn secret_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    d.deserialize_string(SecretVisitor)
+}
+
+struct SecretVisitor;
+
+impl SecretVisitor {
+    fn wrong<E: serde::de::Error>(kind: &str) -> E {
+        E::custom(format!(
+            "invalid type: {kind} (value not shown), expected a string; quote it"
+        ))
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SecretVisitor {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<String, E> {
+        Ok(v)
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<String, E> {
+        Err(Self::wrong("boolean"))
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<String, E> {
+        Err(Self::wrong("integer"))
+    }
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<String, E> {
+        Err(Self::wrong("integer"))
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<String, E> {
+        Err(Self::wrong("integer"))
+    }
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<String, E> {
+        Err(Self::wrong("integer"))
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<String, E> {
+        Err(Self::wrong("float"))
+    }
+    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<String, E> {
+        Err(Self::wrong("bytes"))
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<String, E> {
+        Err(Self::wrong("nothing"))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
+        Err(Self::wrong("nothing"))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, _: D) -> Result<String, D::Error> {
+        Err(Self::wrong("option"))
+    }
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, _: D) -> Result<String, D::Error> {
+        Err(Self::wrong("value"))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(Self::wrong("array"))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        // TOML dates and times arrive as maps too.
+        Err(Self::wrong("table or date"))
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(Self::wrong("value"))
+    }
+}
 
 impl Secret {
     /// Wraps a value.
@@ -592,9 +671,14 @@ pub struct Reserved {}
 
 /// Key material given inline or as an absolute path. Inline material never appears in
 /// `config show`, `Debug` output or logs; a path does, since it helps and reveals nothing.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone)]
 pub struct SecretMaterial(String);
+
+impl<'de> Deserialize<'de> for SecretMaterial {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        secret_string(d).map(SecretMaterial)
+    }
+}
 
 impl SecretMaterial {
     /// Wraps a value.

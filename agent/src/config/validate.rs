@@ -45,6 +45,9 @@ pub struct Settings {
     pub firewall: super::schema::Firewall,
     /// SSH public keys that may log in as root, each checked.
     pub ssh_authorized_keys: Vec<String>,
+    /// Every configured credential, for removing from text that came from outside (a
+    /// provider's or a CA's answer) before it reaches a log line or the state file.
+    pub redactor: super::Redactor,
     /// The calendar expressions, checked where they are used (`config check` and the
     /// schedule step) rather than at every load: systemd's parser is a process start.
     pub calendars: Vec<Calendar>,
@@ -177,6 +180,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         ));
     }
     Ok(Settings {
+        redactor: redactor(config),
         calendars,
         schedule: config.schedule.clone(),
         updates: config.updates.clone(),
@@ -197,6 +201,26 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         source_timeout: Duration::from_secs(config.source.timeout_seconds),
         tls_supplied,
     })
+}
+
+/// A redactor that knows every secret in `config`.
+fn redactor(config: &Config) -> super::Redactor {
+    let mut r = super::Redactor::new();
+    for update in &config.dns.update {
+        if let Some(password) = &update.password {
+            r.add(password.expose(), update.username.as_deref());
+        }
+        for secret in [&update.token, &update.key_secret].into_iter().flatten() {
+            r.add(secret.expose(), None);
+        }
+    }
+    for secret in [&config.tls.acme.eab_hmac_key, &config.jitsi.jwt_app_secret]
+        .into_iter()
+        .flatten()
+    {
+        r.add(secret.expose(), None);
+    }
+    r
 }
 
 fn acme_settings(

@@ -3,6 +3,7 @@
 
 use super::{Target, UpdateError};
 use crate::config::schema::Secret;
+use crate::config::Redactor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::time::Duration;
 
@@ -45,13 +46,17 @@ impl UrlUpdate {
         format!("url {head}")
     }
 
-    fn secrets(&self) -> Vec<&str> {
-        [&self.password, &self.token]
-            .into_iter()
-            .flatten()
-            .map(Secret::expose)
-            .filter(|s| !s.is_empty())
-            .collect()
+    /// This provider's credentials, found in every form they travel in (the password also
+    /// as base64 of `username:password`, as basic auth sends it).
+    fn redactor(&self) -> Redactor {
+        let mut r = Redactor::new();
+        if let Some(password) = &self.password {
+            r.add(password.expose(), self.username.as_deref());
+        }
+        if let Some(token) = &self.token {
+            r.add(token.expose(), None);
+        }
+        r
     }
 
     /// Fills in the placeholders; `encode` percent-encodes each value (for URLs).
@@ -130,8 +135,7 @@ impl UrlUpdate {
             UpdateError::retry(why)
         })?;
         let status = response.status();
-        let body = response
-            .text()
+        let body = read_body(response)
             .await
             .map_err(|_| UpdateError::retry(format!("HTTP {status}, answer not readable")))?;
         let answer = self.quote(&body);
@@ -154,12 +158,11 @@ impl UrlUpdate {
         Ok(answer)
     }
 
-    /// The provider's answer for status: one line, shortened, credentials removed.
+    /// The provider's answer for status: credentials removed (before anything else, so that
+    /// no secret is split by shortening), one line, shortened.
     fn quote(&self, body: &str) -> String {
-        let mut text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-        for secret in self.secrets() {
-            text = text.replace(secret, "<redacted>");
-        }
+        let redacted = self.redactor().redact(body);
+        let mut text: String = redacted.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.chars().count() > ANSWER_CHARS {
             text = text.chars().take(ANSWER_CHARS).collect::<String>() + "...";
         }
@@ -169,6 +172,22 @@ impl UrlUpdate {
             text
         }
     }
+}
+
+/// Most of an answer read: more is never shown, and a provider cannot fill memory.
+const BODY_LIMIT: usize = 64 << 10;
+
+/// The answer's body, at most [`BODY_LIMIT`] bytes of it, as text.
+async fn read_body(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_LIMIT - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= BODY_LIMIT {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 #[cfg(test)]
@@ -202,5 +221,7 @@ mod tests {
         );
         assert_eq!(u.label(), "url https://x.example/u");
         assert_eq!(u.quote("bad p&ss word\n"), "bad <redacted>");
+        assert_eq!(u.quote("bad pw=p%26ss%20word"), "bad pw=<redacted>");
+        assert_eq!(u.quote("bad pw=p%26ss+word"), "bad pw=<redacted>");
     }
 }

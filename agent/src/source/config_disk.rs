@@ -3,6 +3,7 @@
 //! TOML or a `text/x-meet-agent` MIME part; cloud-init's content is left alone).
 
 use super::{config_fragment, user_data, InstanceData, InstanceSource};
+use crate::fsutil::CONFIG_LIMIT;
 use crate::paths::Paths;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ fn read_folder(folder: &Path) -> Result<InstanceData> {
     };
     for name in CONFIG_FILES {
         let path = folder.join(name);
-        if let Some(bytes) = crate::fsutil::read_optional(&path)? {
+        if let Some(bytes) = crate::fsutil::read_regular_optional(&path, CONFIG_LIMIT)? {
             let origin = format!("config disk {name}");
             if name == "user-data" {
                 let read = user_data::read(&origin, &bytes)?;
@@ -72,7 +73,9 @@ fn read_folder(folder: &Path) -> Result<InstanceData> {
             break;
         }
     }
-    if let Some(meta) = crate::fsutil::read_optional(&folder.join("meta-data"))? {
+    if let Some(meta) =
+        crate::fsutil::read_regular_optional(&folder.join("meta-data"), CONFIG_LIMIT)?
+    {
         data.instance_id = String::from_utf8_lossy(&meta)
             .lines()
             .find_map(|l| l.strip_prefix("instance-id:").map(|v| v.trim().to_string()));

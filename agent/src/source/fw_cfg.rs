@@ -26,8 +26,8 @@ impl InstanceSource for FwCfg {
     }
 
     async fn fetch(&self) -> Result<InstanceData> {
-        let bytes = std::fs::read(&self.raw)
-            .with_context(|| format!("QEMU fw_cfg: failed to read {}", self.raw.display()))?;
+        let bytes = crate::fsutil::read_regular(&self.raw, crate::fsutil::CONFIG_LIMIT)
+            .with_context(|| "QEMU fw_cfg: cannot read opt/meet-agent/config")?;
         let config = if bytes.is_empty() {
             None
         } else {

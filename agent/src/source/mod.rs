@@ -139,8 +139,9 @@ pub fn detect(paths: &Paths, choice: ProviderChoice, opts: &SourceOptions) -> Re
 
 /// Turns raw instance configuration bytes (maybe gzip) into a fragment named `origin`.
 pub fn config_fragment(origin: &str, bytes: Vec<u8>) -> Result<Fragment> {
-    let bytes =
-        crate::encoding::maybe_gunzip(bytes).map_err(|e| anyhow::anyhow!("{origin}: {e:#}"))?;
+    let bytes = crate::encoding::maybe_gunzip(bytes, crate::fsutil::CONFIG_LIMIT).map_err(|e| {
+        anyhow::anyhow!("{origin}: {e:#}; instance configuration is limited to 1 MiB")
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         anyhow::anyhow!(
             "{origin}: not UTF-8 text; it must be meet-agent TOML, optionally gzip-compressed"

@@ -370,7 +370,10 @@ async fn run_step(
         StepName::Updates => updates::run(ctx).await,
         StepName::Start => start::run(ctx).await,
     };
-    let outcome = result.unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
+    let outcome = redacted(
+        ctx,
+        result.unwrap_or_else(|e| Outcome::failed(format!("{e:#}"))),
+    );
     record(step, outcome, started_at, clock, instance_id)
 }
 
@@ -385,6 +388,7 @@ async fn run_after_start(ctx: &mut Context<'_>, instance_id: Option<String>) -> 
     let outcome = ddns::run(ctx, ddns::Phase::AfterStart)
         .await
         .unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
+    let outcome = redacted(ctx, outcome);
     Some(record(
         StepName::Ddns,
         outcome,
@@ -392,6 +396,15 @@ async fn run_after_start(ctx: &mut Context<'_>, instance_id: Option<String>) -> 
         clock,
         instance_id,
     ))
+}
+
+/// `outcome` with every configured credential, in any form, removed from its message:
+/// steps quote what providers and CAs answered, and some answers echo the request.
+fn redacted(ctx: &Context<'_>, mut outcome: Outcome) -> Outcome {
+    if let Some(settings) = ctx.settings {
+        outcome.message = settings.redactor.redact(&outcome.message);
+    }
+    outcome
 }
 
 /// Logs an outcome and makes it a state record.
