@@ -19,7 +19,9 @@
 //! - DEBIAN: jitsi/jitsi-meet `doc/debian/jitsi-meet-prosody/prosody.cfg.lua-jvb.example`, the
 //!   Prosody 13 layout (`component_admins_as_room_owners`, `features_identity`,
 //!   `polls_component`) that jitsi-meet-prosody 2.0.10590+ installs as
-//!   /etc/prosody/conf.avail/DOMAIN.cfg.lua.
+//!   /etc/prosody/conf.avail/DOMAIN.cfg.lua. Its newest commit could not be read here (the
+//!   repository is over the snapshot limit and the index holds older versions); the layout
+//!   was taken from an installed copy of it and from DOCKER_SITE, which has dated commits.
 
 use super::coturn::TurnSettings;
 use super::secrets::Secrets;

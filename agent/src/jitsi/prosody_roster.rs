@@ -58,4 +58,31 @@ mod tests {
             "return {\n\t[false] = {\n\t\t[\"version\"] = 1;\n\t\t[\"pending\"] = {};\n\t};\n\t[\"focus.meet.example.test\"] = {\n\t\t[\"subscription\"] = \"both\";\n\t\t[\"groups\"] = {};\n\t};\n};\n"
         );
     }
+
+    /// Where prosody looks for it, and a rerun with the same contact changes nothing.
+    #[test]
+    fn writes_into_prosodys_storage_once() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(write(
+            dir.path(),
+            "auth.meet.example.test",
+            "focus",
+            "focus.meet.example.test"
+        )
+        .unwrap());
+        let file = dir
+            .path()
+            .join("auth%2emeet%2eexample%2etest/roster/focus.dat");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            text("focus.meet.example.test")
+        );
+        assert!(!write(
+            dir.path(),
+            "auth.meet.example.test",
+            "focus",
+            "focus.meet.example.test"
+        )
+        .unwrap());
+    }
 }
