@@ -32,10 +32,24 @@ in_chroot() {
   ' _ "$root" "$@"
 }
 
-# Prints the path of the cached base tarball, debootstrapping it first on a cache miss.
+# The apt sources of the base: the mirror's suite, -updates (as the machine's own sources
+# have it) and, when the os env names one, the backports suite Prosody 13 comes from. The
+# security suite is not reachable here.
+base_sources() {
+  printf 'deb %s %s main\ndeb %s %s-updates main\n' "$MIRROR" "$RYO_OS_CODENAME" "$MIRROR" "$RYO_OS_CODENAME"
+  if [[ $RYO_PROSODY_FROM == backports ]]; then
+    printf 'deb %s %s main\n' "$MIRROR" "$RYO_BACKPORTS_SUITE"
+  fi
+}
+
+# Prints the path of the cached base tarball, debootstrapping it first on a cache miss. The
+# cache key covers everything that shapes the base: suite, mirror, apt sources (so adding
+# the backports suite makes a new base) and both package lists.
 ensure_base() {
   packages="$RYO_PACKAGES $RYO_BASE_PACKAGES"
-  key=$(printf '%s\n' "$RYO_OS_CODENAME" "$MIRROR" "$packages" | sha256sum | cut -c1-16)
+  prosody_target=""
+  [[ $RYO_PROSODY_FROM == backports ]] && prosody_target="-t $RYO_BACKPORTS_SUITE"
+  key=$(printf '%s\n' "$RYO_OS_CODENAME" "$MIRROR" "$(base_sources)" "$packages" "$prosody_target $RYO_PROSODY_PACKAGES" | sha256sum | cut -c1-16)
   base=$CACHE/base-$RYO_OS_CODENAME-$key.tar.zst
   mkdir -p "$CACHE" "$OUT"
   if [[ ! -f $base ]]; then
@@ -46,13 +60,14 @@ ensure_base() {
     debootstrap --variant=minbase --components=main "$RYO_OS_CODENAME" "$tmp/rootfs" "$MIRROR" \
       >"$CACHE/debootstrap.log" 2>&1 ||
       { echo "build: debootstrap failed; see $CACHE/debootstrap.log" >&2; tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
-    # bookworm-updates too, as the machine's sources have it; the security suite is not reachable here.
-    printf 'deb %s %s main\ndeb %s %s-updates main\n' "$MIRROR" "$RYO_OS_CODENAME" "$MIRROR" "$RYO_OS_CODENAME" \
-      >"$tmp/rootfs/etc/apt/sources.list"
+    base_sources >"$tmp/rootfs/etc/apt/sources.list"
+    # Prosody 13 from backports in the base already, so the provisioning (the same script
+    # every Packer build runs) finds it installed.
     in_chroot "$tmp/rootfs" bash -euo pipefail -c '
       printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d
       apt-get update -q
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends '"$packages"'
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends '"$prosody_target $RYO_PROSODY_PACKAGES"'
       rm -f /usr/sbin/policy-rc.d
       apt-get clean' >>"$CACHE/debootstrap.log" 2>&1 ||
       { echo "build: installing the base packages failed; see $CACHE/debootstrap.log" >&2; tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }

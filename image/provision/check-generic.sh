@@ -18,11 +18,49 @@ compgen -G "$root/etc/jitsi/meet/*.key" >/dev/null && bad "web keys in /etc/jits
 compgen -G "$root/var/lib/prosody/*.key" >/dev/null && bad "prosody keys in /var/lib/prosody"
 compgen -G "$root/var/lib/apt/lists/*_Packages" >/dev/null && bad "apt lists in /var/lib/apt/lists"
 if [[ -n $(find "$root/var/log" -type f 2>/dev/null | head -1) ]]; then bad "log files in /var/log"; fi
-if [[ -f $root/var/cache/debconf/config.dat ]] &&
-  grep -A3 -E '^Name: (jitsi-meet-prosody/turn-secret|jitsi-videobridge/jvbsecret|jicofo/jicofo-authpassword)$' \
-    "$root/var/cache/debconf/config.dat" | grep -qE '^Value: .+'; then
-  bad "Jitsi secrets in the debconf database"
-fi
+for db in config.dat passwords.dat; do
+  if [[ -f $root/var/cache/debconf/$db ]] &&
+    grep -A3 -E '^Name: (jitsi-meet-prosody/turn-secret|jitsi-videobridge/jvbsecret|jicofo/jicofo-authpassword|jicofo/jicofosecret|jitsi-meet-tokens/appsecret)$' \
+      "$root/var/cache/debconf/$db" | grep -qE '^Value: .+'; then
+    bad "Jitsi secrets in the debconf database ($db)"
+  fi
+done
 [[ ! -e $root/var/lib/cloud/instance ]] || bad "cloud-init instance state"
+
+# The build-time host of Jitsi's packages (generalize.sh names the postinsts that make each).
+host=meet.invalid
+exists() { [[ -e $root/$1 || -L $root/$1 ]]; }
+for f in "etc/nginx/sites-available/$host.conf" "etc/nginx/sites-enabled/$host.conf" \
+  "etc/prosody/conf.avail/$host.cfg.lua" "etc/prosody/conf.d/$host.cfg.lua" \
+  "etc/jitsi/meet/$host-config.js" "usr/local/share/ca-certificates/auth.$host.crt" \
+  "etc/ssl/certs/auth.$host.pem" "etc/prosody/certs/$host.crt" "etc/prosody/certs/auth.$host.crt"; do
+  if exists "$f"; then bad "the build-time host's /$f"; fi
+done
+for h in "$host" "auth.$host"; do
+  if exists "var/lib/prosody/${h//./%2e}"; then bad "prosody accounts and data of $h in /var/lib/prosody/${h//./%2e}"; fi
+done
+compgen -G "$root/etc/prosody/certs/*.key" >/dev/null && bad "prosody keys in /etc/prosody/certs"
+# Any other file of /etc or prosody's data that still names the host.
+while IFS= read -r f; do
+  bad "${f#"$root"} names the build-time host $host"
+done < <(grep -rlIF "$host" "$root/etc" "$root/var/lib/prosody" 2>/dev/null || true)
+# Install-time secrets: jicofo's and the bridge's account passwords, the TURN secret.
+for f in etc/jitsi/jicofo/jicofo.conf etc/jitsi/videobridge/jvb.conf; do
+  if exists "$f"; then bad "/$f (install-time account password; meet-agent renders it)"; fi
+done
+for f in "$root"/etc/jitsi/*/config "$root"/etc/jitsi/*/sip-communicator.properties; do
+  [[ -f $f ]] || continue
+  if grep -qiE '(PASSWORD|SECRET)[a-z_]*[[:space:]]*=[[:space:]]*[^[:space:]]' "$f"; then
+    bad "install-time password or secret in ${f#"$root"}"
+  fi
+done
+if [[ -f $root/etc/turnserver.conf ]] && grep -qE '^[[:space:]]*static-auth-secret' "$root/etc/turnserver.conf"; then
+  bad "install-time TURN secret in /etc/turnserver.conf"
+fi
+for f in "$root"/etc/prosody/conf.avail/* "$root"/etc/prosody/conf.d/*; do
+  if [[ -f $f ]] && grep -qE '^[[:space:]]*external_service_secret' "$f"; then
+    bad "a TURN secret (external_service_secret) in ${f#"$root"}"
+  fi
+done
 if ((found)); then exit 1; fi
 echo "generic: no instance-specific files found in $root"

@@ -1,33 +1,91 @@
 #!/usr/bin/env bash
 # Makes the provisioned system generic: nothing that belongs to one instance stays in the
 # image. Every builder runs it last. check-generic.sh proves the result.
+#
+# Usage: generalize.sh [ROOT]   ROOT is the tree to clean (default /, the running system;
+#                               the tests clean a throwaway root).
 set -euo pipefail
+r=${1:-/}
+r=${r%/}
+# Runs a command of the cleaned system: directly on /, chrooted into another root when the
+# root has it; nothing (status 0) when it does not.
+in_root() {
+  if [[ -z $r ]]; then
+    command -v "$1" >/dev/null || return 0
+    "$@"
+  elif [[ -x $r/usr/bin/$1 || -x $r/usr/sbin/$1 ]]; then
+    chroot "$r" "$@"
+  fi
+}
 
 # machine-id: empty, so systemd makes one at first boot (and ConditionFirstBoot holds).
-: >/etc/machine-id
-rm -f /var/lib/dbus/machine-id
-ln -sf /etc/machine-id /var/lib/dbus/machine-id
+mkdir -p "$r/etc" "$r/var/lib/dbus"
+: >"$r/etc/machine-id"
+rm -f "$r/var/lib/dbus/machine-id"
+ln -sf /etc/machine-id "$r/var/lib/dbus/machine-id"
 
-rm -f /etc/ssh/ssh_host_*
+rm -f "$r"/etc/ssh/ssh_host_*
 # Keys the build logged in with (Packer's temporary key, the offline base's build key).
-rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys
-rm -rf /var/lib/meet-agent /etc/meet-agent/tls /etc/meet-agent/ssh /run/meet-agent
+rm -f "$r/root/.ssh/authorized_keys" "$r"/home/*/.ssh/authorized_keys
+rm -rf "$r/var/lib/meet-agent" "$r/etc/meet-agent/tls" "$r/etc/meet-agent/ssh" "$r/run/meet-agent"
 # The console banner names one instance's address and health.
-rm -f /etc/issue.d/ryo-jitsi.issue
-rm -f /etc/jitsi/meet/*.key /etc/jitsi/meet/*.crt
-rm -f /var/lib/prosody/*.crt /var/lib/prosody/*.key /etc/prosody/certs/*.crt /etc/prosody/certs/*.key
+rm -f "$r/etc/issue.d/ryo-jitsi.issue"
+rm -f "$r"/etc/jitsi/meet/*.key "$r"/etc/jitsi/meet/*.crt
+rm -f "$r"/var/lib/prosody/*.crt "$r"/var/lib/prosody/*.key "$r"/etc/prosody/certs/*.crt "$r"/etc/prosody/certs/*.key
+
+# The build-time host (jitsi.preseed's jitsi-videobridge/jvb-hostname) everywhere Jitsi's
+# postinsts put it (jitsi/jitsi-meet debian/jitsi-meet-web-config.postinst 7d76d8ac,
+# jitsi-meet-prosody.postinst 3c2247a2, jitsi-meet-turnserver.postinst b6170ed2; jitsi/jicofo
+# debian/postinst 7ebb13dc; jitsi/jitsi-videobridge debian/postinst a29d97d1; read
+# 2026-12). meet-agent renders the real domain's files at first boot.
+host=meet.invalid
+# nginx: web-config's site and its link (on 443, which the agent's site needs).
+rm -f "$r/etc/nginx/sites-enabled/$host.conf" "$r/etc/nginx/sites-available/$host.conf"
+# The web app's config.js for the host.
+rm -f "$r/etc/jitsi/meet/$host-config.js"
+# prosody: the host file (with the install-time TURN secret, external_service_secret, as a
+# global) and its conf.d link; the accounts focus@ and jvb@auth.HOST whose passwords every
+# instance would share (prosody stores a host's data below its name, "." as "%2e"); the
+# hosts' certificates, the auth one also in the system's (and so Java's) trust store.
+rm -f "$r/etc/prosody/conf.d/$host.cfg.lua" "$r/etc/prosody/conf.avail/$host.cfg.lua"
+for h in "$host" "auth.$host"; do
+  rm -rf "$r/var/lib/prosody/${h//./%2e}"
+  rm -f "$r/etc/prosody/certs/$h.crt" "$r/etc/prosody/certs/$h.key"
+  if [[ -e $r/usr/local/share/ca-certificates/$h.crt || -L $r/usr/local/share/ca-certificates/$h.crt ]]; then
+    rm -f "$r/usr/local/share/ca-certificates/$h.crt"
+    removed_ca=1
+  fi
+done
+if [[ -n ${removed_ca:-} ]]; then in_root update-ca-certificates --fresh >/dev/null; fi
+# jicofo and the bridge: their HOCON files hold the install-time passwords of those accounts
+# (the agent renders both at first boot); older postinsts also wrote them, and the bridge's
+# secret, into /etc/jitsi/*/config and sip-communicator.properties.
+rm -f "$r/etc/jitsi/jicofo/jicofo.conf" "$r/etc/jitsi/videobridge/jvb.conf"
+for f in "$r"/etc/jitsi/*/config "$r"/etc/jitsi/*/sip-communicator.properties; do
+  [[ -f $f ]] || continue
+  sed -i -E '/(PASSWORD|SECRET)[A-Za-z_]*[[:space:]]*=/Id' "$f"
+done
+# coturn: turnserver-config's file for the host, with the install-time TURN secret. The
+# agent renders its own at first boot (carrying the marker lines that keep the postinst
+# away on upgrades).
+if [[ -f $r/etc/turnserver.conf ]] && grep -qE "static-auth-secret|$host" "$r/etc/turnserver.conf"; then
+  printf '# meet-agent renders this file at first boot ([jitsi.turn]).\n' >"$r/etc/turnserver.conf"
+fi
+
 # Secrets the Jitsi packages generated at install time (meet-agent makes new ones per
-# instance) and their debconf answers, which sit in the world-readable debconf database.
-if command -v debconf-communicate >/dev/null; then
+# instance) and their debconf answers, which sit in the world-readable debconf database
+# (passwords in passwords.dat). The host name answers stay: they keep an upgrade from
+# taking the install for a first one (which would make the host's nginx site again).
+if [[ -z $r ]] || [[ -x $r/usr/bin/debconf-communicate ]]; then
   for q in jitsi-meet-prosody/turn-secret jitsi-videobridge/jvbsecret jicofo/jicofo-authpassword \
-    jicofo/jicofosecret jitsi-meet-prosody/jvb-hostname; do
-    echo "SET $q " | debconf-communicate >/dev/null 2>&1 || true
+    jicofo/jicofosecret jitsi-meet-tokens/appsecret jitsi-meet-prosody/jvb-hostname; do
+    echo "SET $q " | in_root debconf-communicate >/dev/null 2>&1 || true
   done
 fi
-rm -rf /var/lib/cloud/instances /var/lib/cloud/instance /var/lib/cloud/data /var/lib/cloud/sem
-rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb
-rm -rf /var/cache/debconf/*-old /var/lib/dpkg/*-old
-find /var/log -type f -delete
-rm -rf /tmp/* /var/tmp/* /root/.bash_history /root/.cache
-rm -f /etc/hostname
+rm -rf "$r/var/lib/cloud/instances" "$r/var/lib/cloud/instance" "$r/var/lib/cloud/data" "$r/var/lib/cloud/sem"
+rm -rf "$r"/var/lib/apt/lists/* "$r"/var/cache/apt/*.bin "$r"/var/cache/apt/archives/*.deb
+rm -rf "$r"/var/cache/debconf/*-old "$r"/var/lib/dpkg/*-old
+if [[ -d $r/var/log ]]; then find "$r/var/log" -type f -delete; fi
+rm -rf "$r"/tmp/* "$r"/var/tmp/* "$r/root/.bash_history" "$r/root/.cache"
+rm -f "$r/etc/hostname"
 echo "generalize: done"

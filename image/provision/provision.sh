@@ -24,7 +24,13 @@ RYO_APT_UPDATE=${RYO_APT_UPDATE:-on}
 # Jitsi's signing key, pinned: the build fails if the downloaded key is any other.
 readonly JITSI_KEY_URL=https://download.jitsi.org/jitsi-key.gpg.key
 readonly JITSI_KEY_FINGERPRINT=66A9CD0595D6AFA247290D3BEF8B479E2DC1389C
-readonly JITSI_PACKAGES="jitsi-meet jicofo jitsi-videobridge2 jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody jitsi-meet-turnserver"
+# jitsi-meet-tokens: the token (JWT) plugin's package (luajwtjitsi); preseeded in jitsi.preseed.
+readonly JITSI_PACKAGES="jitsi-meet jicofo jitsi-videobridge2 jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody jitsi-meet-turnserver jitsi-meet-tokens"
+# Prosody's signing key (packages.prosody.im), pinned the same way. The fingerprint is the
+# one published with the key ID 0x7393D7E674D9DBB5 that Prosody's Debian repository has
+# been signed with (see docs/packer-vs-offline.md for where it was checked).
+readonly PROSODY_KEY_URL=https://prosody.im/files/prosody-debian-packages.key
+readonly PROSODY_KEY_FINGERPRINT=107D65A0A148C237FDF00AB47393D7E674D9DBB5
 
 export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*"; }
@@ -36,23 +42,81 @@ trap 'rm -f /usr/sbin/policy-rc.d' EXIT
 
 apt_install() { apt-get install -y -q --no-install-recommends "$@"; }
 
-if [[ $RYO_APT_UPDATE == on ]]; then apt-get update -q; fi
+# Fetches the signing key at $1 into keyring $3, refusing any key whose fingerprint is not $2.
+pinned_key() {
+  local url=$1 fingerprint=$2 keyring=$3 key got
+  key=$(mktemp)
+  curl -fsSL "$url" | gpg --dearmor >"$key"
+  got=$(gpg --show-keys --with-colons "$key" | awk -F: '$1 == "fpr" { print $10; exit }')
+  if [[ $got != "$fingerprint" ]]; then
+    echo "provision: the key at $url has fingerprint '$got', expected $fingerprint; refusing it" >&2
+    rm -f "$key"
+    exit 1
+  fi
+  install -m 0644 "$key" "$keyring"
+  rm -f "$key"
+}
+
+# The Debian mirror the system's own apt sources name (deb822 or one-line), for the
+# backports suite.
+system_mirror() {
+  local uri
+  uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
+  [[ -n $uri ]] || uri=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+# Prosody 13 on every image: from the backports suite or from Prosody's repository, as the
+# os env says (image/os/*.env).
+prosody_target=()
+sources_added=false
+case $RYO_PROSODY_FROM in
+  backports)
+    : "${RYO_BACKPORTS_SUITE:?the os env must set RYO_BACKPORTS_SUITE for RYO_PROSODY_FROM=backports}"
+    prosody_target=(-t "$RYO_BACKPORTS_SUITE")
+    if ! grep -rqsE "^(Suites:.*[[:space:]]|deb .*[[:space:]])$RYO_BACKPORTS_SUITE([[:space:]]|$)" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      log "adding $RYO_BACKPORTS_SUITE (Prosody 13) to apt's sources"
+      printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+        "$(system_mirror)" "$RYO_BACKPORTS_SUITE" >/etc/apt/sources.list.d/ryo-jitsi-backports.sources
+      sources_added=true
+    fi
+    ;;
+  prosody.im)
+    # curl and gnupg fetch and check the key before anything else is installed.
+    if ! command -v curl >/dev/null || ! command -v gpg >/dev/null; then
+      apt-get update -q
+      apt_install curl gnupg ca-certificates
+    fi
+    log "adding Prosody's apt repository (key $PROSODY_KEY_FINGERPRINT)"
+    pinned_key "$PROSODY_KEY_URL" "$PROSODY_KEY_FINGERPRINT" /usr/share/keyrings/prosody-keyring.gpg
+    echo "deb [signed-by=/usr/share/keyrings/prosody-keyring.gpg] https://packages.prosody.im/debian $RYO_OS_CODENAME main" \
+      >/etc/apt/sources.list.d/prosody.list
+    sources_added=true
+    ;;
+  *)
+    echo "provision: RYO_PROSODY_FROM must be backports or prosody.im, not '${RYO_PROSODY_FROM:-}'" >&2
+    exit 1
+    ;;
+esac
+
+if [[ $RYO_APT_UPDATE == on ]] || $sources_added; then apt-get update -q; fi
 log "installing the appliance packages: $RYO_PACKAGES"
 # shellcheck disable=SC2086 # word splitting of the package list is intended
 apt_install $RYO_PACKAGES
+log "installing Prosody 13: $RYO_PROSODY_PACKAGES ${prosody_target[*]}"
+# shellcheck disable=SC2086
+apt_install "${prosody_target[@]}" $RYO_PROSODY_PACKAGES
+prosody_version=$(dpkg-query -W -f='${Version}' prosody)
+if [[ $prosody_version != 13.* ]]; then
+  echo "provision: prosody $prosody_version is installed, but every image runs Prosody 13 (RYO_PROSODY_FROM=$RYO_PROSODY_FROM)" >&2
+  exit 1
+fi
+log "prosody $prosody_version"
 
 missing_jitsi=""
 if [[ $RYO_JITSI_REPO == on ]]; then
   log "adding Jitsi's apt repository (key $JITSI_KEY_FINGERPRINT)"
-  key=$(mktemp)
-  curl -fsSL "$JITSI_KEY_URL" | gpg --dearmor >"$key"
-  got=$(gpg --show-keys --with-colons "$key" | awk -F: '$1 == "fpr" { print $10; exit }')
-  if [[ $got != "$JITSI_KEY_FINGERPRINT" ]]; then
-    echo "provision: Jitsi's key has fingerprint '$got', expected $JITSI_KEY_FINGERPRINT; refusing it" >&2
-    exit 1
-  fi
-  install -m 0644 "$key" /usr/share/keyrings/jitsi-keyring.gpg
-  rm -f "$key"
+  pinned_key "$JITSI_KEY_URL" "$JITSI_KEY_FINGERPRINT" /usr/share/keyrings/jitsi-keyring.gpg
   echo "deb [signed-by=/usr/share/keyrings/jitsi-keyring.gpg] https://download.jitsi.org $RYO_JITSI_SUITE" \
     >/etc/apt/sources.list.d/jitsi-stable.list
   if [[ -n $RYO_JITSI_VERSION ]]; then
@@ -102,6 +166,11 @@ mkdir -p /usr/share/ryo-jitsi
 for user in prosody turnserver; do
   if id "$user" >/dev/null 2>&1; then usermod -a -G ssl-cert "$user"; fi
 done
+
+# After a dpkg run that touched Jitsi's packages (an upgrade), meet-agent's files are put
+# back by its jitsi step (apt's DPkg::Post-Invoke hook; see the script's header).
+install -D -m 0755 "$RYO_FILES/files/usr/lib/ryo-jitsi/after-dpkg" /usr/lib/ryo-jitsi/after-dpkg
+install -D -m 0644 "$RYO_FILES/files/etc/apt/apt.conf.d/80ryo-jitsi-after-dpkg" /etc/apt/apt.conf.d/80ryo-jitsi-after-dpkg
 
 # The stack stays stopped and disabled: meet-agent starts it once this instance is set up.
 for unit in nginx prosody coturn jicofo jitsi-videobridge2; do
