@@ -1,6 +1,6 @@
 //! Package-generated configuration that collides with the agent's, disabled at every jitsi
 //! step run (and so after every dpkg run that touched a Jitsi package, through the apt hook
-//! `/usr/lib/meet-agent/dpkg-post-invoke`).
+//! `/usr/lib/ryo-jitsi/after-dpkg`).
 //!
 //! Jitsi's packages configure the host name they were installed for. An image is built for
 //! the placeholder `meet.invalid` (generalize.sh removes what that left behind), but a
@@ -61,7 +61,7 @@ pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
         file_name(super::nginx::STREAM),
     ];
     for dir in NGINX_DIRS {
-        for (path, text) in entries(&paths.join(dir))? {
+        for (path, text) in entries(paths, &paths.join(dir))? {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -82,7 +82,7 @@ pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
         }
     }
     let ours_prosody = file_name(super::prosody::PATH);
-    for (path, text) in entries(&paths.join(PROSODY_DIR))? {
+    for (path, text) in entries(paths, &paths.join(PROSODY_DIR))? {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -122,7 +122,7 @@ fn shown(paths: &Paths, path: &Path) -> String {
 
 /// The entries of `dir` (files and links to files; a missing folder has none) with their
 /// text, sorted by name. Links that lead nowhere are not ours to judge and are skipped.
-fn entries(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+fn entries(paths: &Paths, dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     let read = match std::fs::read_dir(dir) {
         Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -133,16 +133,34 @@ fn entries(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
         let path = entry
             .with_context(|| format!("failed to list {}", dir.display()))?
             .path();
-        // Follows links; folders and dangling links fail here and are left alone.
-        if !path.is_file() {
+        // Folders and dangling links are left alone.
+        let target = resolve(paths, &path);
+        if !target.is_file() {
             continue;
         }
-        let bytes =
-            std::fs::read(&path).with_context(|| format!("failed to read {}", path.display()))?;
+        let bytes = std::fs::read(&target)
+            .with_context(|| format!("failed to read {}", target.display()))?;
         out.push((path, String::from_utf8_lossy(&bytes).into_owned()));
     }
     out.sort();
     Ok(out)
+}
+
+/// Where a link leads, with absolute targets taken below the root (the postinsts make
+/// absolute links, and an image build or test works on a tree below a root).
+fn resolve(paths: &Paths, path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    for _ in 0..16 {
+        let Ok(target) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = if target.is_absolute() {
+            paths.join(&target.to_string_lossy())
+        } else {
+            path.parent().unwrap_or(Path::new("/")).join(target)
+        };
+    }
+    path
 }
 
 /// Whether an nginx file has a `listen` directive on port 443 (`listen 443 ssl;`,
@@ -273,10 +291,10 @@ mod tests {
             "/etc/nginx/sites-available/meet.invalid.conf",
             PACKAGE_SITE,
         );
-        // The postinst's link is absolute; a relative one keeps the test below its root.
+        // The postinst's link is absolute: read below the root.
         link(
             root,
-            "../sites-available/meet.invalid.conf",
+            "/etc/nginx/sites-available/meet.invalid.conf",
             "/etc/nginx/sites-enabled/meet.invalid.conf",
         );
         write(
@@ -291,10 +309,7 @@ mod tests {
         );
         link(
             root,
-            &root
-                .join("etc/prosody/conf.avail/meet.invalid.cfg.lua")
-                .display()
-                .to_string(),
+            "/etc/prosody/conf.avail/meet.invalid.cfg.lua",
             "/etc/prosody/conf.d/meet.invalid.cfg.lua",
         );
         write(
@@ -318,7 +333,10 @@ mod tests {
         );
         // Moved, not deleted: the links still lead to the package's files, which stay.
         let nginx_link = root.join("etc/nginx/meet-agent-disabled/meet.invalid.conf");
-        assert_eq!(std::fs::read_to_string(&nginx_link).unwrap(), PACKAGE_SITE);
+        assert_eq!(
+            std::fs::read_link(&nginx_link).unwrap(),
+            Path::new("/etc/nginx/sites-available/meet.invalid.conf")
+        );
         assert!(root
             .join("etc/nginx/sites-available/meet.invalid.conf")
             .is_file());
@@ -330,7 +348,7 @@ mod tests {
             .is_file());
         let prosody_link = root.join("etc/prosody/conf.d/meet.invalid.cfg.lua.meet-agent-disabled");
         assert_eq!(
-            std::fs::read_to_string(prosody_link).unwrap(),
+            std::fs::read_to_string(resolve(&paths, &prosody_link)).unwrap(),
             PACKAGE_PROSODY
         );
         assert!(root.join("etc/prosody/conf.d/ryo-jitsi.cfg.lua").is_file());
