@@ -790,5 +790,26 @@ mod tests {
             }
         }
         assert_eq!(decode_quoted_printable(b"a=3Db=\r\nc=ZZ="), b"a=bc=ZZ=");
+
+        // Random damage to a real message: bytes replaced by the characters MIME is made
+        // of (a fixed xorshift sequence, so a failure repeats).
+        let message = mime(&our_part("quoted-printable", "a=3D1")).into_bytes();
+        let alphabet = b"-=\r\n:;\" \tabx";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize
+        };
+        for _ in 0..3000 {
+            let mut damaged = message.clone();
+            for _ in 0..1 + next() % 8 {
+                let at = next() % damaged.len();
+                damaged[at] = alphabet[next() % alphabet.len()];
+            }
+            let cut = next() % (damaged.len() + 1);
+            let _ = read("EC2 user-data", &damaged[..cut]);
+        }
     }
 }
