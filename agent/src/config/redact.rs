@@ -113,12 +113,15 @@ impl Redactor {
 /// Each character may appear as itself or in any of [`forms`], independently of the others
 /// (encoders differ in which characters they leave alone).
 fn matches(text: &str, secret: &[char]) -> Option<usize> {
-    let Some((&c, more)) = secret.split_first() else {
-        return Some(0);
-    };
-    for len in forms(text, c) {
-        if let Some(tail) = matches(&text[len..], more) {
-            return Some(len + tail);
+    // Depth first over (characters matched, bytes taken), without recursion: a long token
+    // must not exhaust the stack.
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((matched, taken)) = stack.pop() {
+        let Some(&c) = secret.get(matched) else {
+            return Some(taken);
+        };
+        for len in forms(&text[taken..], c).into_iter().rev() {
+            stack.push((matched + 1, taken + len));
         }
     }
     None
@@ -170,10 +173,23 @@ fn forms(text: &str, c: char) -> Vec<usize> {
         if simple.is_some_and(|s| esc.starts_with(s)) {
             found.push(2);
         }
-        if let Some(hex) = esc.strip_prefix('u').and_then(|h| h.get(..4)) {
-            if u32::from_str_radix(hex, 16).ok() == Some(c as u32) {
-                found.push(6);
+        let unit = |at: usize| {
+            esc.get(at..at + 5)
+                .and_then(|u| u.strip_prefix('u'))
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+        };
+        let mut units = [0u16; 2];
+        match c.encode_utf16(&mut units) {
+            [one] if unit(0) == Some(*one) => found.push(6),
+            // Outside the BMP: a surrogate pair, as Python's json and others write it.
+            [high, low]
+                if unit(0) == Some(*high)
+                    && esc.get(5..6) == Some("\\")
+                    && unit(6) == Some(*low) =>
+            {
+                found.push(12)
             }
+            _ => {}
         }
     }
     // HTML character references.
@@ -243,6 +259,11 @@ mod tests {
             let out = r.redact(&text);
             assert!(out.contains(REDACTED), "{prefix:?}: {out}");
         }
+        // Outside the BMP, JSON escapes are surrogate pairs.
+        let mut emoji = Redactor::new();
+        emoji.add("pw\u{1F600}x", None);
+        assert_eq!(emoji.redact("a pw\\ud83d\\ude00x b"), "a <redacted> b");
+        assert_eq!(emoji.redact("a pw\\uD83D\\uDE00x b"), "a <redacted> b");
         // A JSON-escaped value as serde_json writes it.
         let json = serde_json::to_string("ECHOPASS p&ss+1/=\"").unwrap();
         let mut quoted = Redactor::new();
