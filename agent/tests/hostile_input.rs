@@ -616,3 +616,90 @@ fn a_full_disk_under_the_state_file_is_a_failed_step_with_what_to_free() {
         "the tmpfs stayed in its namespace"
     );
 }
+
+/// The name printed is the name stored. We pass prosody the prepared name, so what it
+/// stores is its nodeprep of that: for every name we accept, that is our name unchanged
+/// (or prosody refuses it, and the command fails), never another one. And for names of
+/// Unicode 3.2, stringprep's frozen version, ours is what prosody makes of the name as
+/// typed (through its own Lua library, as prosodyctl runs it); later additions (`ẞ`,
+/// Cherokee small letters) prosody refuses or leaves as they are.
+#[test]
+fn prepared_names_agree_with_prosodys_nodeprep() {
+    let unicode_3_2 = [
+        "Alice",
+        "ﬀ",
+        "ＡＢＣ",
+        "Straße",
+        "ΟΔΟΣ",
+        "Ⅻ",
+        "ǅemal",
+        "ﬁx",
+        "ſam",
+        "µ",
+        "Kelvin\u{212a}",
+        "\u{212b}ngström",
+        "ıdil",
+        "ИВАН",
+        "José",
+        "e\u{301}lan",
+        "x²",
+        "Ǆ",
+        "ǈ",
+        "ﾊﾟ",
+        "ⅷ",
+        "ς",
+        "ϐeta",
+        "ǰ",
+        "ŉ",
+        "j.doe-2_x",
+    ];
+    let later = ["ẞ", "Ꭰ", "ꭰ"];
+    let nodeprep = |names: &[String]| -> Vec<String> {
+        let script = "package.path='/usr/lib/prosody/?.lua;'..package.path \
+                      package.cpath='/usr/lib/prosody/?.so;'..package.cpath \
+                      local e=require'util.encodings' \
+                      for line in io.lines() do print(e.stringprep.nodeprep(line, true) or '<refused>') end";
+        let mut child = Command::new("lua5.4")
+            .args(["-e", script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("lua5.4 (prosody's interpreter) must be installed");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(names.join("\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let lines: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        assert_eq!(lines.len(), names.len());
+        lines
+    };
+    let all: Vec<&str> = unicode_3_2.iter().chain(&later).copied().collect();
+    let ours: Vec<Option<String>> = all
+        .iter()
+        .map(|n| meet_agent::users::prepare_name(n).ok())
+        .collect();
+    let accepted: Vec<String> = ours.iter().flatten().cloned().collect();
+    assert!(accepted.len() >= 25, "{accepted:?}");
+    let mut differ = Vec::new();
+    for (ours, stored) in accepted.iter().zip(nodeprep(&accepted)) {
+        if *ours != stored && stored != "<refused>" {
+            differ.push(format!("we pass {ours}, prosody stores {stored}"));
+        }
+    }
+    let typed: Vec<String> = unicode_3_2.iter().map(|s| s.to_string()).collect();
+    for ((name, theirs), ours) in unicode_3_2.iter().zip(nodeprep(&typed)).zip(&ours) {
+        if let Some(ours) = ours {
+            if *ours != theirs {
+                differ.push(format!("{name}: ours {ours}, prosody's {theirs}"));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "{differ:#?}");
+}
