@@ -59,11 +59,12 @@ done
 if [[ -n ${removed_ca:-} ]]; then in_root update-ca-certificates --fresh >/dev/null; fi
 # jicofo and the bridge: their HOCON files hold the install-time passwords of those accounts
 # (the agent renders both at first boot); older postinsts also wrote them, and the bridge's
-# secret, into /etc/jitsi/*/config and sip-communicator.properties.
+# secret, into /etc/jitsi/*/config and sip-communicator.properties (with the host name,
+# JVB_HOSTNAME, JICOFO_HOSTNAME): those lines go, the rest (JAVA_SYS_PROPS) stays.
 rm -f "$r/etc/jitsi/jicofo/jicofo.conf" "$r/etc/jitsi/videobridge/jvb.conf"
 for f in "$r"/etc/jitsi/*/config "$r"/etc/jitsi/*/sip-communicator.properties; do
   [[ -f $f ]] || continue
-  sed -i -E '/(PASSWORD|SECRET)[A-Za-z_]*[[:space:]]*=/Id' "$f"
+  sed -i -E -e '/(PASSWORD|SECRET)[A-Za-z_]*[[:space:]]*=/Id' -e "/${host//./\\.}/d" "$f"
 done
 # coturn: turnserver-config's file for the host, with the install-time TURN secret. The
 # agent renders its own at first boot (carrying the marker lines that keep the postinst

@@ -1,0 +1,288 @@
+//! The Packer build's Jitsi path, proven with STAND-IN packages: Jitsi's repository cannot
+//! be reached here, so `tests/standin/make-debs.sh` builds packages with Jitsi's names whose
+//! postinsts make the files upstream's postinsts make for the build-time host meet.invalid
+//! (nginx site and link, prosody conf.avail/conf.d file with the TURN secret as a global,
+//! the auth.meet.invalid accounts and certificates, jicofo.conf/jvb.conf with install-time
+//! passwords, a turnserver.conf with its own secret). They are installed with dpkg into a
+//! throwaway root (`--force-script-chrootless`), and the image's own scripts run against it:
+//!
+//! 1. check-generic.sh finds every leftover, generalize.sh removes them, check-generic.sh
+//!    passes;
+//! 2. meet-agent's first run renders its files (the turnserver.conf with the marker lines);
+//! 3. an "upgrade" to a newer stand-in version rewrites jicofo's client-proxy and makes the
+//!    build-time host's nginx site and prosody host again; apt's hook
+//!    (image/files/usr/lib/ryo-jitsi/after-dpkg) puts the agent's files back, moves the
+//!    leftovers aside and names the services to restart, and does nothing when no Jitsi
+//!    package changed.
+
+mod common;
+use common::{text, Root};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const DOMAIN: &str = "meet.example.test";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the crate is in the repository")
+        .to_path_buf()
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn ok(out: Output, what: &str) -> String {
+    assert!(out.status.success(), "{what} failed: {}", text(&out));
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Stand-in .debs of `version` in a folder of their own.
+fn standins(dir: &Path, version: &str) -> Vec<PathBuf> {
+    let out = dir.join(format!("debs-{version}"));
+    ok(
+        run(Command::new("bash")
+            .arg(repo().join("agent/tests/standin/make-debs.sh"))
+            .arg(&out)
+            .arg(version)),
+        "make-debs.sh",
+    );
+    let mut debs: Vec<PathBuf> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    debs.sort();
+    assert_eq!(debs.len(), 5, "{debs:?}");
+    debs
+}
+
+/// `dpkg -i` into the root, maintainer scripts run below it (DPKG_ROOT).
+fn dpkg_install(root: &Path, debs: &[PathBuf]) -> String {
+    for dir in [
+        "var/lib/dpkg/info",
+        "var/lib/dpkg/updates",
+        "var/lib/dpkg/triggers",
+    ] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    let status = root.join("var/lib/dpkg/status");
+    if !status.exists() {
+        std::fs::write(&status, "").unwrap();
+    }
+    ok(
+        run(Command::new("dpkg")
+            .arg(format!("--root={}", root.display()))
+            .args(["--force-script-chrootless", "--log=/dev/null", "-i"])
+            .args(debs)),
+        "dpkg -i (stand-ins)",
+    )
+}
+
+fn check_generic(root: &Path) -> Output {
+    run(Command::new("bash")
+        .arg(repo().join("image/provision/check-generic.sh"))
+        .arg(root))
+}
+
+/// apt's hook, with the test's meet-agent first in PATH and no system bus.
+fn hook(root: &Path) -> Output {
+    let bin = Path::new(env!("CARGO_BIN_EXE_meet-agent"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    run(Command::new("bash")
+        .arg(repo().join("image/files/usr/lib/ryo-jitsi/after-dpkg"))
+        .arg("--root")
+        .arg(root)
+        .env("PATH", path)
+        .env(
+            "DBUS_SYSTEM_BUS_ADDRESS",
+            "unix:path=/nonexistent/meet-agent-test-bus",
+        )
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("JOURNAL_STREAM"))
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+fn present(root: &Path, rel: &str) -> bool {
+    std::fs::symlink_metadata(root.join(rel)).is_ok()
+}
+
+#[test]
+fn standin_jitsi_packages_are_generalized_and_their_upgrade_is_repaired_by_the_apt_hook() {
+    if Command::new("dpkg").arg("--version").output().is_err() {
+        panic!("dpkg is missing (this test needs Debian's dpkg)");
+    }
+    let site = Root::new();
+    let root = site.path();
+    let scratch = tempfile::tempdir().unwrap();
+
+    // The image build: the packages install for the build-time host.
+    dpkg_install(root, &standins(scratch.path(), "1.0-standin1"));
+    for rel in [
+        "etc/nginx/sites-enabled/meet.invalid.conf",
+        "etc/prosody/conf.d/meet.invalid.cfg.lua",
+        "var/lib/prosody/auth%2emeet%2einvalid/accounts/focus.dat",
+        "etc/jitsi/jicofo/jicofo.conf",
+    ] {
+        assert!(present(root, rel), "the stand-ins did not make {rel}");
+    }
+
+    // 1. Not generic before generalize.sh, and each leftover is named.
+    let before = check_generic(root);
+    assert_eq!(before.status.code(), Some(1), "{}", text(&before));
+    let findings = String::from_utf8_lossy(&before.stdout);
+    for expected in [
+        "/etc/nginx/sites-available/meet.invalid.conf",
+        "/etc/nginx/sites-enabled/meet.invalid.conf",
+        "/etc/prosody/conf.avail/meet.invalid.cfg.lua",
+        "/etc/prosody/conf.d/meet.invalid.cfg.lua",
+        "/etc/jitsi/meet/meet.invalid-config.js",
+        "/usr/local/share/ca-certificates/auth.meet.invalid.crt",
+        "prosody accounts and data of auth.meet.invalid",
+        "prosody keys in /var/lib/prosody",
+        "/etc/jitsi/jicofo/jicofo.conf (install-time account password",
+        "/etc/jitsi/videobridge/jvb.conf (install-time account password",
+        "install-time password or secret in /etc/jitsi/videobridge/config",
+        "install-time TURN secret in /etc/turnserver.conf",
+        "a TURN secret (external_service_secret) in /etc/prosody/conf.avail/meet.invalid.cfg.lua",
+    ] {
+        assert!(
+            findings.contains(expected),
+            "check-generic.sh did not report {expected}:\n{findings}"
+        );
+    }
+    ok(
+        run(Command::new("bash")
+            .arg(repo().join("image/provision/generalize.sh"))
+            .arg(root)),
+        "generalize.sh",
+    );
+    let after = check_generic(root);
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "still not generic after generalize.sh: {}",
+        text(&after)
+    );
+    // generalize.sh's ROOT form cleans the whole tree it is given: the fixture's drop-in
+    // (first-boot apt off) goes back for the agent's runs below.
+    site.write(
+        "/usr/lib/meet-agent/config.d/00-test-machine.toml",
+        "[updates]\nfirst_boot = false\nreboot_window = \"\"\n",
+    );
+
+    // 2. First boot: the agent renders its files for the real domain.
+    site.write("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+    site.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\npublic_ipv4 = \"203.0.113.7\"\n"),
+    );
+    ok(
+        site.run(&["run", "--step", "secrets"]),
+        "run --step secrets",
+    );
+    ok(site.run(&["run", "--step", "jitsi"]), "run --step jitsi");
+    let jicofo = read(root, "etc/jitsi/jicofo/jicofo.conf");
+    let turn = read(root, "etc/turnserver.conf");
+    let jvb = read(root, "etc/jitsi/videobridge/jvb.conf");
+    assert!(jicofo.contains("Managed by meet-agent"), "{jicofo}");
+    assert!(turn.contains("jitsi-meet coturn config"), "{turn}");
+    // The hook's first look records the packages; a dpkg run that changed nothing of Jitsi
+    // ends at once.
+    ok(hook(root), "after-dpkg (first look)");
+    assert!(present(root, "var/lib/meet-agent/jitsi-packages.stamp"));
+    let quiet = ok(hook(root), "after-dpkg (nothing changed)");
+    assert!(
+        quiet.is_empty(),
+        "the hook acted with nothing changed: {quiet}"
+    );
+
+    // 3. The upgrade: the postinsts run again.
+    dpkg_install(root, &standins(scratch.path(), "2.0-standin1"));
+    let broken = read(root, "etc/jitsi/jicofo/jicofo.conf");
+    assert!(
+        broken.contains("client-proxy = \"focus.meet.invalid\""),
+        "the stand-in upgrade did not rewrite client-proxy: {broken}"
+    );
+    assert!(present(root, "etc/prosody/conf.d/meet.invalid.cfg.lua"));
+    assert!(present(root, "etc/nginx/sites-enabled/meet.invalid.conf"));
+    // The marker lines kept jitsi-meet-turnserver's postinst away from the agent's file.
+    assert_eq!(read(root, "etc/turnserver.conf"), turn);
+    assert!(!present(root, "etc/turnserver.conf.bak"));
+
+    let repaired = ok(hook(root), "after-dpkg (after the upgrade)");
+    assert_eq!(
+        read(root, "etc/jitsi/jicofo/jicofo.conf"),
+        jicofo,
+        "{repaired}"
+    );
+    assert_eq!(read(root, "etc/jitsi/videobridge/jvb.conf"), jvb);
+    assert_eq!(read(root, "etc/turnserver.conf"), turn);
+    assert!(!present(root, "etc/prosody/conf.d/meet.invalid.cfg.lua"));
+    assert!(present(
+        root,
+        "etc/prosody/conf.d/meet.invalid.cfg.lua.meet-agent-disabled"
+    ));
+    assert!(!present(root, "etc/nginx/sites-enabled/meet.invalid.conf"));
+    assert!(present(
+        root,
+        "etc/nginx/meet-agent-disabled/meet.invalid.conf"
+    ));
+    for unit in ["jicofo.service", "nginx.service", "prosody.service"] {
+        assert!(
+            repaired.contains(&format!("{unit}: files changed")),
+            "the hook did not restart {unit}: {repaired}"
+        );
+    }
+    assert!(
+        !repaired.contains("coturn.service"),
+        "coturn's file did not change, yet: {repaired}"
+    );
+    let message = site.message("jitsi");
+    assert!(
+        message.contains("moved /etc/prosody/conf.d/meet.invalid.cfg.lua aside")
+            && message.contains("moved /etc/nginx/sites-enabled/meet.invalid.conf aside"),
+        "the step message does not name what moved: {message}"
+    );
+    // Done once: the next dpkg run without Jitsi changes leaves everything alone.
+    let quiet = ok(hook(root), "after-dpkg (again)");
+    assert!(quiet.is_empty(), "{quiet}");
+}
+
+/// The negative control of the marker lines: the stand-in turnserver postinst moves a file
+/// without them aside and writes its own secret, as upstream's does.
+#[test]
+fn a_turnserver_conf_without_the_markers_is_replaced_by_the_standin_postinst() {
+    let root = tempfile::tempdir().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    std::fs::write(
+        root.path().join("etc/turnserver.conf"),
+        "static-auth-secret=ours\n",
+    )
+    .unwrap();
+    let debs: Vec<PathBuf> = standins(scratch.path(), "1.0-standin1")
+        .into_iter()
+        .filter(|d| d.to_string_lossy().contains("turnserver"))
+        .collect();
+    dpkg_install(root.path(), &debs);
+    assert_eq!(
+        read(root.path(), "etc/turnserver.conf.bak"),
+        "static-auth-secret=ours\n"
+    );
+    assert!(!read(root.path(), "etc/turnserver.conf").contains("=ours"));
+}
