@@ -25,10 +25,10 @@ pub const OUR_PART_TYPE: &str = "text/x-meet-agent";
 /// Where cloud-init is installed on an image that has it.
 pub const CLOUD_INIT: &str = "/usr/bin/cloud-init";
 
-/// The most user-data (or one part of it) may hold once gzip and base64 are undone. EC2
-/// allows 16 KiB of user-data; this leaves room for generous cidata disks while stopping a
-/// gzip bomb.
-pub const MAX_DECODED_BYTES: usize = 1 << 20;
+/// The most of user-data that is looked at once gzip is undone (our part is then held to
+/// the same limit by [`super::config_fragment`]). EC2 allows 16 KiB of user-data; this
+/// leaves room for generous cidata disks while stopping a gzip bomb.
+pub const MAX_DECODED_BYTES: usize = crate::fsutil::CONFIG_LIMIT as usize;
 
 /// At most this many MIME parts are read, counting nested ones.
 const MAX_PARTS: usize = 64;
@@ -134,27 +134,10 @@ fn contains_our_type(bytes: &[u8]) -> bool {
 }
 
 /// Our configuration from bytes that are ours whatever they hold (an LXD key, a fw_cfg
-/// entry, a Compute Engine attribute): gzip undone (bounded), then UTF-8 text.
+/// entry, a Compute Engine attribute, our MIME part): gzip undone (bounded), then UTF-8
+/// text; the one path all sources share ([`super::config_fragment`]).
 pub fn our_text(origin: &str, bytes: Vec<u8>) -> Result<Fragment> {
-    let bytes = gunzip_bounded(&bytes).map_err(|e| anyhow!("{origin}: {e}"))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        anyhow!("{origin}: not UTF-8 text; it must be meet-agent TOML, optionally gzip-compressed")
-    })?;
-    Ok(Fragment {
-        origin: origin.to_string(),
-        text,
-    })
-}
-
-/// Undoes gzip when `bytes` start with its magic number, refusing more than
-/// [`MAX_DECODED_BYTES`] of output.
-pub fn gunzip_bounded(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    match decode_prefix(bytes)? {
-        (_, true) => Err(format!(
-            "is larger than {MAX_DECODED_BYTES} bytes (after gzip), more than meet-agent reads; shorten the configuration"
-        )),
-        (out, false) => Ok(out),
-    }
+    super::config_fragment(origin, bytes)
 }
 
 /// The bytes from the first one that is not white space.
@@ -746,7 +729,8 @@ mod tests {
         assert!(bomb.len() < 4096);
         let err = format!("{:#}", read("EC2 user-data", &bomb).unwrap_err());
         assert!(err.contains("larger than 1048576 bytes"), "{err}");
-        assert!(gunzip_bounded(&bomb).is_err());
+        let err = format!("{:#}", our_text("EC2 user-data", bomb).unwrap_err());
+        assert!(err.contains("limited to 1 MiB"), "{err}");
         // cloud-init's content may be larger than we read: still left alone.
         let mut big = b"#cloud-config\n".to_vec();
         big.resize(MAX_DECODED_BYTES * 2, b'#');
