@@ -261,6 +261,25 @@ fn standin_jitsi_packages_are_generalized_and_their_upgrade_is_repaired_by_the_a
     // Done once: the next dpkg run without Jitsi changes leaves everything alone.
     let quiet = ok(hook(root), "after-dpkg (again)");
     assert!(quiet.is_empty(), "{quiet}");
+
+    // An upgrade while a meet-agent run holds its lock (the first boot's updates step runs
+    // apt under it): the hook does not wait for the lock (that run waits for apt), and the
+    // next dpkg run after the lock is free does the work.
+    dpkg_install(root, &standins(scratch.path(), "3.0-standin1"));
+    let lock = std::fs::File::open(root.join("var/lib/meet-agent/run.lock")).unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .expect("take meet-agent's run lock");
+    let waited = ok(hook(root), "after-dpkg (lock held)");
+    assert!(waited.contains("while meet-agent runs"), "{waited}");
+    assert!(read(root, "etc/jitsi/jicofo/jicofo.conf").contains("focus.meet.invalid"));
+    drop(held);
+    let repaired = ok(hook(root), "after-dpkg (lock free)");
+    assert_eq!(
+        read(root, "etc/jitsi/jicofo/jicofo.conf"),
+        jicofo,
+        "{repaired}"
+    );
 }
 
 /// The negative control of the marker lines: the stand-in turnserver postinst moves a file
