@@ -61,7 +61,7 @@ pub fn run(paths: &Paths, settings: &Settings, action: &UserAction) -> Result<()
             settings.jitsi.auth.as_str()
         );
     }
-    let site = Site::new(paths)?;
+    let site = Site::new(paths);
     match action {
         UserAction::Add { name } => {
             let name = prepare_name(name)?;
@@ -117,25 +117,16 @@ impl Site {
     /// `MEET_AGENT_PROSODY_CONFIG` and `MEET_AGENT_PROSODY_DATA` when set (tests, unusual
     /// installs), else Debian's `/etc/prosody/prosody.cfg.lua` and `/var/lib/prosody`
     /// below the root.
-    fn new(paths: &Paths) -> Result<Self> {
+    fn new(paths: &Paths) -> Self {
         let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let below_root = paths.root() != Path::new("/");
         let config = env("MEET_AGENT_PROSODY_CONFIG")
             .or_else(|| below_root.then(|| paths.join("/etc/prosody/prosody.cfg.lua")));
-        if let Some(config) = &config {
-            if !config.is_file() {
-                bail!(
-                    "prosody's configuration {} does not exist; install prosody below {} (or point MEET_AGENT_PROSODY_CONFIG at its configuration)",
-                    config.display(),
-                    paths.root().display()
-                );
-            }
-        }
-        Ok(Self {
+        Self {
             root: paths.root().to_path_buf(),
             config,
             data: env("MEET_AGENT_PROSODY_DATA").unwrap_or_else(|| paths.join(prosodyctl::DATA)),
-        })
+        }
     }
 
     /// Whether `name@domain` has an account.
@@ -154,6 +145,13 @@ impl Site {
         let Some(config) = &self.config else {
             return Ok(Prosodyctl::at(None, self.data.clone()));
         };
+        if !config.is_file() {
+            bail!(
+                "prosody's configuration {} does not exist; install prosody below {} (or point MEET_AGENT_PROSODY_CONFIG at its configuration)",
+                config.display(),
+                self.root.display()
+            );
+        }
         if self.root == Path::new("/") && self.data == default_data {
             return Ok(Prosodyctl::at(Some(config.clone()), self.data.clone()));
         }
