@@ -92,6 +92,15 @@ fn check_generic(root: &Path) -> Output {
 
 /// apt's hook, with the test's meet-agent first in PATH and no system bus.
 fn hook(root: &Path) -> Output {
+    hook_with(root, &[])
+}
+
+/// The hook as a stack unit's ExecStartPre runs it (`--before-start`).
+fn before_start(root: &Path) -> Output {
+    hook_with(root, &["--before-start"])
+}
+
+fn hook_with(root: &Path, args: &[&str]) -> Output {
     let bin = Path::new(env!("CARGO_BIN_EXE_meet-agent"))
         .parent()
         .unwrap();
@@ -104,6 +113,7 @@ fn hook(root: &Path) -> Output {
         .arg(repo().join("image/files/usr/lib/ryo-jitsi/after-dpkg"))
         .arg("--root")
         .arg(root)
+        .args(args)
         .env("PATH", path)
         .env(
             "DBUS_SYSTEM_BUS_ADDRESS",
@@ -201,9 +211,13 @@ fn standin_jitsi_packages_are_generalized_and_their_upgrade_is_repaired_by_the_a
     let jvb = read(root, "etc/jitsi/videobridge/jvb.conf");
     assert!(jicofo.contains("Managed by meet-agent"), "{jicofo}");
     assert!(turn.contains("jitsi-meet coturn config"), "{turn}");
-    // The hook's first look records the packages; a dpkg run that changed nothing of Jitsi
-    // ends at once.
-    ok(hook(root), "after-dpkg (first look)");
+    // The first service start records the packages (meet-agent has just rendered
+    // everything); a dpkg run that changed nothing of Jitsi then ends at once.
+    let first = ok(
+        before_start(root),
+        "after-dpkg --before-start (first start)",
+    );
+    assert!(first.is_empty(), "{first}");
     assert!(present(root, "var/lib/meet-agent/jitsi-packages.stamp"));
     let quiet = ok(hook(root), "after-dpkg (nothing changed)");
     assert!(
@@ -280,6 +294,25 @@ fn standin_jitsi_packages_are_generalized_and_their_upgrade_is_repaired_by_the_a
         jicofo,
         "{repaired}"
     );
+
+    // An upgrade whose postinst restarts jicofo: its ExecStartPre renders the agent's files
+    // before it starts, and apt's pass after dpkg still runs (the stamp is left for it).
+    dpkg_install(root, &standins(scratch.path(), "4.0-standin1"));
+    assert!(read(root, "etc/jitsi/jicofo/jicofo.conf").contains("focus.meet.invalid"));
+    let started = ok(before_start(root), "after-dpkg --before-start (upgrade)");
+    assert!(started.contains("before the service starts"), "{started}");
+    assert_eq!(read(root, "etc/jitsi/jicofo/jicofo.conf"), jicofo);
+    let after = ok(hook(root), "after-dpkg (after the upgrade with restarts)");
+    assert!(after.contains("renders its files again"), "{after}");
+    assert!(
+        !after.contains("files changed"),
+        "nothing was left to change: {after}"
+    );
+    let quiet = ok(
+        before_start(root),
+        "after-dpkg --before-start (nothing changed)",
+    );
+    assert!(quiet.is_empty(), "{quiet}");
 }
 
 /// The negative control of the marker lines: the stand-in turnserver postinst moves a file
