@@ -2,7 +2,7 @@
 # same scripts the offline build runs, make the result generic.
 
 build {
-  sources = ["source.amazon-ebs.ryo", "source.lxd.ryo", "source.qemu.ryo"]
+  sources = ["source.amazon-ebs.ryo", "source.googlecompute.ryo", "source.lxd.ryo", "source.qemu.ryo"]
 
   # Require IMDSv2 on the build instance before anything runs on it.
   provisioner "shell-local" {
