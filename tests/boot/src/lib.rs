@@ -222,8 +222,31 @@ pub struct Guest {
     pub http_port: u16,
     /// `(guest port, host port)` for each of [`BootSpec::hostfwd`].
     pub forwarded: Vec<(u16, u16)>,
-    /// When QEMU was started.
+    /// When QEMU was started (the second start when the first kernel stalled).
     pub started: Instant,
+    /// How often QEMU was started again because the guest kernel stalled before init.
+    pub kernel_restarts: u32,
+}
+
+/// How long a guest kernel's console may stay silent before init starts.
+const KERNEL_STALL: Duration = Duration::from_secs(60);
+
+/// Console lines that show the kernel has handed over to userspace (the initramfs or
+/// systemd).
+const INIT_MARKERS: &[&str] = &["Run /init as init process", "Run /sbin/init", "systemd[1]:"];
+
+/// Starts QEMU with its messages in DIR/qemu.log (appended, so a second start keeps the
+/// first one's).
+fn spawn_qemu(cmd: &mut Command, dir: &Path) -> Result<Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("qemu.log"))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .context("qemu-system-x86_64 is missing (apt-get install qemu-system-x86)")
 }
 
 impl Guest {
@@ -339,22 +362,79 @@ impl Guest {
                 disk.display()
             ));
         }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(std::fs::File::create(
-                dir.path().join("qemu.log"),
-            )?))
-            .spawn()
-            .context("qemu-system-x86_64 is missing (apt-get install qemu-system-x86)")?;
-        Ok(Self {
+        let child = spawn_qemu(&mut cmd, dir.path())?;
+        let mut guest = Self {
             child,
             dir,
             https_port,
             http_port,
             forwarded,
             started: Instant::now(),
-        })
+            kernel_restarts: 0,
+        };
+        guest.until_init(&mut cmd)?;
+        Ok(guest)
+    }
+
+    /// Waits until the guest's kernel hands over to init. A kernel whose console stays
+    /// silent for [`KERNEL_STALL`] before that point is an emulator hang, not the
+    /// product's doing (seen once in CI: the reboot of the ACME scenario stopped at 1.3 s
+    /// of kernel time, right after "Switched to clocksource hpet", for 240 s). QEMU is then
+    /// started once more on the same disk (nothing has mounted it yet), loudly, and the
+    /// stalled console is kept for the diagnostics. A second stall is an error.
+    fn until_init(&mut self, cmd: &mut Command) -> Result<()> {
+        let serial = self.dir.path().join("serial.log");
+        let mut last_len = 0;
+        let mut last_growth = Instant::now();
+        loop {
+            let text = std::fs::read(&serial).unwrap_or_default();
+            if INIT_MARKERS
+                .iter()
+                .any(|m| text.windows(m.len()).any(|w| w == m.as_bytes()))
+            {
+                return Ok(());
+            }
+            if self.child.try_wait()?.is_some() {
+                // The callers report a QEMU that exited, with its log.
+                return Ok(());
+            }
+            if text.len() != last_len {
+                last_len = text.len();
+                last_growth = Instant::now();
+            } else if last_growth.elapsed() > KERNEL_STALL {
+                let kept = self
+                    .dir
+                    .path()
+                    .join(format!("serial-stalled-{}.log", self.kernel_restarts + 1));
+                let tail = String::from_utf8_lossy(&text)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .to_string();
+                if self.kernel_restarts > 0 {
+                    bail!(
+                        "the guest kernel stalled again before init (console silent for \
+                         {KERNEL_STALL:?}, last line {tail:?}); {}",
+                        self.diagnostics()
+                    );
+                }
+                eprintln!(
+                    "WARNING: the guest kernel stalled before init (console silent for \
+                     {KERNEL_STALL:?}, last line {tail:?}); an emulator hang, restarting \
+                     QEMU once (console kept in {})",
+                    kept.display()
+                );
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                std::fs::rename(&serial, &kept)?;
+                self.child = spawn_qemu(cmd, self.dir.path())?;
+                self.started = Instant::now();
+                self.kernel_restarts += 1;
+                last_len = 0;
+                last_growth = Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// The guest's serial console so far.
