@@ -2,10 +2,10 @@
 
 variable "os" {
   type        = string
-  description = "Target system: debian12, ubuntu2204 or ubuntu2404 (selects image/os/<os>.env)."
+  description = "Target system: debian12, debian13, ubuntu2204 or ubuntu2404 (selects image/os/<os>.env)."
   validation {
-    condition     = contains(["debian12", "ubuntu2204", "ubuntu2404"], var.os)
-    error_message = "The os must be one of debian12, ubuntu2204, ubuntu2404."
+    condition     = contains(["debian12", "debian13", "ubuntu2204", "ubuntu2404"], var.os)
+    error_message = "The os must be one of debian12, debian13, ubuntu2204, ubuntu2404."
   }
 }
 

@@ -2,17 +2,25 @@
 # shellcheck shell=bash
 
 : "${repo:?lib.sh needs repo set to the repository root}"
-os_env=$repo/image/os/debian12.env
+# The target: RYO_OS names an image/os/*.env (debian12, the default, or debian13);
+# RYO_CLOUD_INIT=on adds cloud-init to the base, as the clouds' own images have it.
+RYO_OS=${RYO_OS:-debian12}
+RYO_CLOUD_INIT=${RYO_CLOUD_INIT:-off}
+os_env=$repo/image/os/$RYO_OS.env
+[[ -f $os_env ]] || { echo "build: no target $RYO_OS (image/os/$RYO_OS.env is missing)" >&2; exit 1; }
 # shellcheck source=/dev/null
 . "$os_env"
+[[ $RYO_CLOUD_INIT == on ]] && RYO_BASE_PACKAGES="$RYO_BASE_PACKAGES cloud-init"
 OUT=${OUT:-$repo/build/image}
 CACHE=${CACHE:-$repo/build/cache}
 log() { printf '[%s] build: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
 mirror_from_sources() {
   local uri
-  uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
-  [[ -n $uri ]] || uri=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
+  # Debian's archive, not a third party's repository listed beside it (nodesource, ...).
+  uri=$({ grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '$2 !~ /^\[/ {print $2} $2 ~ /^\[/ {print $3}'
+  } | grep -v security | grep -E '/debian/?$' | head -1 || true)
   echo "${uri:-http://deb.debian.org/debian}"
 }
 MIRROR=${MIRROR:-$(mirror_from_sources)}

@@ -61,8 +61,10 @@ pinned_key() {
 # backports suite.
 system_mirror() {
   local uri
-  uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
-  [[ -n $uri ]] || uri=$(grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
+  # Debian's archive, not a third party's repository listed beside it (nodesource, ...).
+  uri=$({ grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+    grep -hE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '$2 !~ /^\[/ {print $2} $2 ~ /^\[/ {print $3}'
+  } | grep -v security | grep -E '/debian/?$' | head -1 || true)
   echo "${uri:-http://deb.debian.org/debian}"
 }
 
@@ -81,6 +83,9 @@ case $RYO_PROSODY_FROM in
       sources_added=true
     fi
     ;;
+  distro)
+    # The distribution's own suite already carries Prosody 13 (Debian 13).
+    ;;
   prosody.im)
     # curl and gnupg fetch and check the key before anything else is installed.
     if ! command -v curl >/dev/null || ! command -v gpg >/dev/null; then
@@ -94,7 +99,7 @@ case $RYO_PROSODY_FROM in
     sources_added=true
     ;;
   *)
-    echo "provision: RYO_PROSODY_FROM must be backports or prosody.im, not '${RYO_PROSODY_FROM:-}'" >&2
+    echo "provision: RYO_PROSODY_FROM must be backports, distro or prosody.im, not '${RYO_PROSODY_FROM:-}'" >&2
     exit 1
     ;;
 esac

@@ -16,10 +16,26 @@ pub fn image_dir() -> Result<PathBuf> {
     let dir = std::env::var_os("RYO_IMAGE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/image"));
+    checked_image_dir(dir, "bash image/offline/build")
+}
+
+/// The Debian 13 image with cloud-init (`build/image-trixie`, or `RYO_TRIXIE_IMAGE_DIR`),
+/// made by `OUT=build/image-trixie bash image/offline/build --suite trixie --cloud-init`.
+pub fn trixie_image_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("RYO_TRIXIE_IMAGE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/image-trixie"));
+    checked_image_dir(
+        dir,
+        "OUT=build/image-trixie bash image/offline/build --suite trixie --cloud-init",
+    )
+}
+
+fn checked_image_dir(dir: PathBuf, build: &str) -> Result<PathBuf> {
     for f in ["ryo-jitsi.qcow2", "vmlinuz", "initrd.img"] {
         if !dir.join(f).exists() {
             bail!(
-                "{} is missing: build the image first with `bash image/offline/build` (tests/run does)",
+                "{} is missing: build the image first with `{build}` (tests/run does)",
                 dir.join(f).display()
             );
         }
@@ -64,6 +80,11 @@ pub struct BootSpec {
     pub config: Option<String>,
     /// meet-agent TOML handed in as `meet-agent.toml` on a vfat disk labelled CIDATA.
     pub config_disk: Option<String>,
+    /// Files (name, content) on a vfat disk labelled CIDATA, as cloud-init's NoCloud
+    /// source reads it (`user-data`, `meta-data`); with `config_disk`, on the same disk.
+    pub cidata_files: Vec<(String, String)>,
+    /// The folder holding the image to boot (default: [`image_dir`]).
+    pub image_dir: Option<PathBuf>,
     /// Memory in MiB.
     pub memory_mib: u32,
     /// Host port forwarded to the guest's 80 (default: a free one). A local ACME CA that
@@ -99,6 +120,8 @@ impl Default for BootSpec {
         Self {
             config: None,
             config_disk: None,
+            cidata_files: Vec::new(),
+            image_dir: None,
             memory_mib: 1536,
             http_port: None,
             guestfwd: Vec::new(),
@@ -252,7 +275,10 @@ fn spawn_qemu(cmd: &mut Command, dir: &Path) -> Result<Child> {
 impl Guest {
     /// Boots a throwaway overlay of `disk` (or of the built image when `None`).
     pub fn boot(spec: &BootSpec, disk: Option<&Path>) -> Result<Self> {
-        let images = image_dir()?;
+        let images = match &spec.image_dir {
+            Some(dir) => dir.clone(),
+            None => image_dir()?,
+        };
         let dir = tempfile::tempdir()?;
         let base = match disk {
             Some(d) => d.to_path_buf(),
@@ -355,8 +381,12 @@ impl Guest {
                 path.display()
             ));
         }
+        let mut cidata = spec.cidata_files.clone();
         if let Some(config) = &spec.config_disk {
-            let disk = config_disk(dir.path(), config)?;
+            cidata.push(("meet-agent.toml".into(), config.clone()));
+        }
+        if !cidata.is_empty() {
+            let disk = config_disk(dir.path(), &cidata)?;
             cmd.arg("-drive").arg(format!(
                 "file={},if=virtio,format=raw,readonly=on",
                 disk.display()
@@ -571,12 +601,10 @@ impl Drop for Guest {
     }
 }
 
-/// Makes a small vfat disk labelled CIDATA holding `meet-agent.toml`, with mtools (no
+/// Makes a small vfat disk labelled CIDATA holding `files` (name, content), with mtools (no
 /// loop mount needed).
-fn config_disk(dir: &Path, config: &str) -> Result<PathBuf> {
+fn config_disk(dir: &Path, files: &[(String, String)]) -> Result<PathBuf> {
     let disk = dir.join("cidata.img");
-    let toml = dir.join("meet-agent.toml");
-    std::fs::write(&toml, config)?;
     let run = |cmd: &mut Command| -> Result<()> {
         let out = cmd
             .output()
@@ -590,11 +618,17 @@ fn config_disk(dir: &Path, config: &str) -> Result<PathBuf> {
         .args(["-C", "-n", "CIDATA"])
         .arg(&disk)
         .arg("2048"))?;
-    run(Command::new("mcopy")
-        .arg("-i")
-        .arg(&disk)
-        .arg(&toml)
-        .arg("::meet-agent.toml"))?;
+    let staged = dir.join("cidata");
+    std::fs::create_dir_all(&staged)?;
+    for (name, content) in files {
+        let file = staged.join(name);
+        std::fs::write(&file, content)?;
+        run(Command::new("mcopy")
+            .arg("-i")
+            .arg(&disk)
+            .arg(&file)
+            .arg(format!("::{name}")))?;
+    }
     Ok(disk)
 }
 
@@ -633,8 +667,9 @@ impl Report {
         assert_eq!(self.status["health"], "healthy", "{:#}", self.status);
         assert!(
             self.failed_units.is_empty(),
-            "failed units: {:?}\n{:#}",
+            "failed units: {:?}\n{}\n{:#}",
             self.failed_units,
+            self.failed_unit_logs.join("\n"),
             self.status
         );
     }
@@ -647,6 +682,8 @@ pub struct Report {
     pub status: serde_json::Value,
     /// Lines of `systemctl --failed`.
     pub failed_units: Vec<String>,
+    /// The journal of each failed unit (`--- UNIT` then its last 40 lines).
+    pub failed_unit_logs: Vec<String>,
     /// `machine-id ID` and one `ssh-keygen -l` line per SSH host key.
     pub instance: Vec<String>,
     /// `nft list table inet ryo_jitsi`: the host firewall as loaded.
@@ -678,6 +715,8 @@ impl Report {
                 .collect())
         };
         let failed_units = lines("failed units")?;
+        // Older images (before the section existed) have none.
+        let failed_unit_logs = lines("failed unit logs").unwrap_or_default();
         let instance = lines("instance")?;
         let firewall = lines("firewall")?;
         let timing = lines("timing")?;
@@ -693,6 +732,7 @@ impl Report {
         Ok(Self {
             status,
             failed_units,
+            failed_unit_logs,
             instance,
             firewall,
             agent_started_us: timestamp("InactiveExitTimestampMonotonic"),
