@@ -256,7 +256,12 @@ const KERNEL_STALL: Duration = Duration::from_secs(60);
 
 /// Console lines that show the kernel has handed over to userspace (the initramfs or
 /// systemd).
-const INIT_MARKERS: &[&str] = &["Run /init as init process", "Run /sbin/init", "systemd[1]:"];
+const INIT_MARKERS: &[&str] = &[
+    "Run /init as init process",
+    "Run /sbin/init",
+    "systemd[1]:",
+    "Welcome to ",
+];
 
 /// Starts QEMU with its messages in DIR/qemu.log (appended, so a second start keeps the
 /// first one's).
