@@ -94,7 +94,30 @@ fn idle_check_and_user_after_a_run_ask_the_instance_source_nothing() {
         "{}",
         text(&out)
     );
-    assert_eq!(hits.load(Ordering::SeqCst), after_run, "no request after the run");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        after_run,
+        "no request after the run"
+    );
+
+    // An operator's edit since the run: loaded afresh, said on stderr.
+    root.config("50-edit.toml", "[schedule]\nidle_shutdown_minutes = 0\n");
+    let out = root.run(&["idle-check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the drop-in configuration changed"),
+        "{}",
+        text(&out)
+    );
+    let after_edit = hits.load(Ordering::SeqCst);
+    assert!(after_edit > after_run);
+    // The next run records the edit; the commands use the file again.
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let after_run = hits.load(Ordering::SeqCst);
+    let out = root.run(&["idle-check"]);
+    assert!(out.stderr.is_empty(), "{}", text(&out));
+    assert_eq!(hits.load(Ordering::SeqCst), after_run);
 
     // Without the file (no run this boot): a full load, said on stderr.
     std::fs::remove_file(&file).unwrap();
@@ -124,7 +147,10 @@ fn a_run_that_cannot_load_removes_the_effective_configuration() {
     root.config("10-bad.toml", "[server]\ndomain = \"not a name\"\n");
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(!file.exists(), "stale settings are not left for the commands");
+    assert!(
+        !file.exists(),
+        "stale settings are not left for the commands"
+    );
     let out = root.run(&["idle-check"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
@@ -177,7 +203,11 @@ fn an_image_with_an_empty_machine_id_keeps_its_instance_at_the_second_boot() {
     assert_eq!(root.step("secrets")["state"], "ok", "{}", text(&out));
     let machine_id = std::fs::read_to_string(root.join("/etc/machine-id")).unwrap();
     let machine_id = machine_id.trim();
-    assert_eq!(machine_id.len(), 32, "a machine-id was made: {machine_id:?}");
+    assert_eq!(
+        machine_id.len(),
+        32,
+        "a machine-id was made: {machine_id:?}"
+    );
     assert_eq!(root.state()["instance_id"], machine_id);
     assert_eq!(root.step("secrets")["instance_id"], machine_id);
     let secrets = std::fs::read(root.join("/var/lib/meet-agent/secrets.json")).unwrap();
@@ -314,5 +344,10 @@ fn user_list_reads_the_accounts_below_root_whatever_the_environment_says() {
     let data = elsewhere.path().display().to_string();
     let out = root.run_env(&["user", "list"], &[("MEET_AGENT_PROSODY_DATA", &data)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "alice\n", "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "alice\n",
+        "{}",
+        text(&out)
+    );
 }

@@ -68,6 +68,9 @@ pub struct Saved {
     pub identity: Identity,
     /// This instance's id.
     pub instance_id: Option<String>,
+    /// Digest of the drop-in files the configuration was loaded from: an operator's edit
+    /// since the run is noticed, and the commands load afresh rather than act on old values.
+    pub drop_ins: String,
 }
 
 impl Saved {
@@ -91,6 +94,7 @@ impl Saved {
             instance: identity.instance.clone(),
             identity: identity.clone(),
             instance_id,
+            drop_ins: drop_in_digest(paths)?,
         })
     }
 
@@ -120,11 +124,59 @@ pub fn forget(paths: &Paths) -> Result<()> {
     }
 }
 
-/// The saved file of this boot, `None` when there is none (or it is another boot's).
-pub fn load(paths: &Paths) -> Result<Option<Saved>> {
+/// What [`load`] found.
+#[derive(Debug)]
+pub enum Found {
+    /// This boot's file, loaded from the drop-ins as they are now.
+    Current(Box<Saved>),
+    /// No file: no successful run this boot.
+    Missing,
+    /// Another boot's file, or another shape's.
+    Stale,
+    /// The drop-in files changed since the run wrote it.
+    Changed,
+}
+
+impl Found {
+    /// Why there is nothing to use, for the one line on stderr.
+    fn reason(&self, paths: &Paths) -> String {
+        let file = paths.effective_file();
+        match self {
+            Found::Current(_) => String::new(),
+            Found::Missing => format!(
+                "{} is missing (no successful `meet-agent run` this boot)",
+                file.display()
+            ),
+            Found::Stale => format!("{} is from another boot or version", file.display()),
+            Found::Changed => format!(
+                "the drop-in configuration changed since {} was written",
+                file.display()
+            ),
+        }
+    }
+}
+
+/// A digest of the drop-in files' names and contents, in merge order.
+pub fn drop_in_digest(paths: &Paths) -> Result<String> {
+    let files = crate::config::fragments::drop_in_files(&paths.config_dirs())?;
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for fragment in crate::config::fragments::read_files(&files)? {
+        for part in [fragment.origin.as_bytes(), fragment.text.as_bytes()] {
+            context.update(&(part.len() as u64).to_le_bytes());
+            context.update(part);
+        }
+    }
+    Ok(format!(
+        "sha256:{}",
+        crate::encoding::hex(context.finish().as_ref())
+    ))
+}
+
+/// This boot's saved file, if it is there and still describes the drop-ins.
+pub fn load(paths: &Paths) -> Result<Found> {
     let path = paths.effective_file();
     let Some(bytes) = read_optional(&path)? else {
-        return Ok(None);
+        return Ok(Found::Missing);
     };
     let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| {
         anyhow!(
@@ -133,21 +185,26 @@ pub fn load(paths: &Paths) -> Result<Option<Saved>> {
         )
     })?;
     if saved.version != VERSION || saved.boot_id != host::facts(paths)?.boot_id() {
-        return Ok(None);
+        return Ok(Found::Stale);
     }
-    Ok(Some(saved))
+    if saved.drop_ins != drop_in_digest(paths)? {
+        return Ok(Found::Changed);
+    }
+    Ok(Found::Current(Box::new(saved)))
 }
 
 /// The operations settings: from this boot's saved file, else (saying so on stderr) from a
 /// full load of the configuration and the instance source.
 pub async fn ops_settings(paths: &Paths) -> Result<OpsSettings> {
     match load(paths) {
-        Ok(Some(saved)) => return Ok(saved.operations),
-        Ok(None) => eprintln!(
-            "meet-agent: {} is missing (no successful `meet-agent run` this boot); reading the configuration and instance data instead",
-            paths.effective_file().display()
+        Ok(Found::Current(saved)) => return Ok(saved.operations),
+        Ok(other) => eprintln!(
+            "meet-agent: {}; reading the configuration and instance data instead",
+            other.reason(paths)
         ),
-        Err(e) => eprintln!("meet-agent: {e:#}; reading the configuration and instance data instead"),
+        Err(e) => {
+            eprintln!("meet-agent: {e:#}; reading the configuration and instance data instead")
+        }
     }
     let effective = crate::instance::load(paths)
         .await

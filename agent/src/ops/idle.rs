@@ -6,8 +6,8 @@
 //! kept with the boot's id in `/var/lib/meet-agent/idle.json`, so a reboot starts afresh.
 
 use super::power::{self, Action};
+use super::rfc3339_at;
 use super::stats::{self, Endpoints};
-use super::{rfc3339_at, unix_now};
 use crate::fsutil::write_atomic;
 use crate::paths::Paths;
 use anyhow::Result;
@@ -50,13 +50,14 @@ pub async fn check(
         tracing::info!("meet-agent run is in progress; the idle clock waits for it");
         return Ok(());
     }
-    let boot = paths.boot_id();
+    let facts = crate::effective::host::facts(paths)?;
+    let boot = facts.boot_id();
     // Another boot's clock does not count.
     let saved_since = load(paths)
         .filter(|s| s.boot_id == boot)
         .and_then(|s| s.idle_since);
     let activity = stats::read(endpoints).await;
-    let now = unix_now();
+    let now = facts.now().unix_timestamp();
     let limit = i64::from(idle_minutes) * minute.as_secs() as i64;
     let idle_since = if activity.idle() {
         Some(saved_since.unwrap_or(now))
