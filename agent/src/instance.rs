@@ -73,3 +73,65 @@ fn source_options(merged: &Merged) -> Result<(config::ProviderChoice, SourceOpti
         },
     ))
 }
+
+/// This instance's id: the instance source's, else systemd's machine-id, made here first
+/// when the image left it empty (as systemd does at a first boot), so that the id is never
+/// derived from an empty machine-id: an image shipped with an empty one would otherwise
+/// count the boot after the one that filled it in as a new instance, and make new secrets.
+///
+/// On a booted system systemd has put the machine-id in place before any service starts,
+/// and this only reads it; the id made here is for containers and chroots where nothing
+/// does.
+pub fn instance_id(paths: &Paths, from_source: Option<&str>) -> Result<String> {
+    if let Some(id) = from_source.map(str::trim).filter(|id| !id.is_empty()) {
+        return Ok(id.to_string());
+    }
+    let path = paths.machine_id();
+    let current = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(anyhow!(
+                "failed to read {}: {e}; the instance id comes from it when the instance source has none",
+                path.display()
+            ))
+        }
+    };
+    if !current.is_empty() && current != "uninitialized" {
+        return Ok(current);
+    }
+    let id = crate::encoding::hex(&crate::jitsi::secrets::random_bytes::<16>()?);
+    crate::fsutil::write_atomic(&path, format!("{id}\n").as_bytes(), 0o444).map_err(|e| {
+        anyhow!(
+            "{} is empty and a machine-id could not be written there ({e:#}); run `systemd-machine-id-setup` and `meet-agent run` again",
+            path.display()
+        )
+    })?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_instance_id_is_the_sources_else_a_non_empty_machine_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        assert_eq!(instance_id(&paths, Some("i-0abc")).unwrap(), "i-0abc");
+        std::fs::write(paths.machine_id(), "0123456789abcdef0123456789abcdef\n").unwrap();
+        assert_eq!(
+            instance_id(&paths, None).unwrap(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        for empty in ["", "\n", "uninitialized\n"] {
+            std::fs::remove_file(paths.machine_id()).unwrap();
+            std::fs::write(paths.machine_id(), empty).unwrap();
+            let made = instance_id(&paths, Some("  ")).unwrap();
+            assert_eq!(made.len(), 32, "{made}");
+            // The id is the machine-id now in place, so the next boot finds the same.
+            assert_eq!(instance_id(&paths, None).unwrap(), made);
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod access;
 pub mod cli;
 pub mod config;
 pub mod dns;
+pub mod effective;
 pub mod encoding;
 pub mod firewall;
 pub mod fsutil;

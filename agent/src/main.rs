@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use meet_agent::cli::{CertAction, Cli, Command, ConfigAction};
+use meet_agent::effective::{self, OpsSettings};
 use meet_agent::paths::Paths;
 use meet_agent::step::{self, RunResult, Selection};
 use meet_agent::{config, encoding, instance, ops, status};
@@ -32,7 +33,8 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    let paths = Paths::new(&cli.root);
+    let paths = Paths::new(&cli.root).with_host_facts(cli.host_facts.clone());
+    let minute = std::time::Duration::from_secs(cli.minute_seconds);
     match cli.command {
         Command::Run { step: only } => {
             run(&paths, only.map_or(Selection::All, Selection::Only)).await
@@ -71,6 +73,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                             eprintln!("meet-agent: {e:#}");
                             return Ok(1);
                         }
+                        if let Some(supplied) = &effective.settings.tls_supplied {
+                            let now = meet_agent::effective::host::facts(&paths)?.now();
+                            let domain = effective.settings.domain.as_deref();
+                            if let Err(e) = config::check_supplied(supplied, domain, now) {
+                                eprintln!("meet-agent: {e:#}");
+                                return Ok(1);
+                            }
+                        }
                         println!(
                             "configuration is valid (instance source: {})",
                             effective.instance.provider
@@ -95,8 +105,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             reboot,
             if_required,
             reason,
-        } => shutdown(&paths, reboot, if_required, &reason).await,
-        Command::IdleCheck => idle_check(&paths).await,
+        } => shutdown(&paths, minute, reboot, if_required, &reason).await,
+        Command::IdleCheck => idle_check(&paths, minute).await,
         Command::Cert {
             action: CertAction::Encode { file },
         } => {
@@ -109,18 +119,20 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-/// The settings, or the one-line reason they cannot be loaded (printed).
-async fn settings(paths: &Paths) -> Option<meet_agent::config::Settings> {
-    match instance::load(paths).await {
-        Ok(effective) => Some(effective.settings),
+/// The settings the operations commands act on, from this boot's effective configuration
+/// (never asking the instance source again), or the one-line reason they cannot be had
+/// (printed).
+async fn settings(paths: &Paths) -> Option<OpsSettings> {
+    match effective::ops_settings(paths).await {
+        Ok(settings) => Some(settings),
         Err(e) => {
-            eprintln!("meet-agent: {:#}", e.error());
+            eprintln!("meet-agent: {e:#}");
             None
         }
     }
 }
 
-fn endpoints(s: &meet_agent::config::Settings) -> ops::stats::Endpoints {
+fn endpoints(s: &OpsSettings) -> ops::stats::Endpoints {
     ops::stats::Endpoints {
         videobridge: s.schedule.videobridge_stats_url.clone(),
         jicofo: s.schedule.jicofo_stats_url.clone(),
@@ -129,6 +141,7 @@ fn endpoints(s: &meet_agent::config::Settings) -> ops::stats::Endpoints {
 
 async fn shutdown(
     paths: &Paths,
+    minute: std::time::Duration,
     reboot: bool,
     if_required: bool,
     reason: &str,
@@ -140,7 +153,6 @@ async fn shutdown(
     let Some(s) = settings(paths).await else {
         return Ok(1);
     };
-    let minute = ops::minute();
     let mut limit = minute * s.schedule.postpone_limit_minutes;
     if reboot {
         // A reboot for updates stays inside its maintenance window.
@@ -150,6 +162,7 @@ async fn shutdown(
         step: minute * s.schedule.postpone_minutes,
         limit,
         endpoints: endpoints(&s),
+        minute,
     };
     let action = if reboot {
         ops::power::Action::Reboot
@@ -166,7 +179,7 @@ async fn shutdown(
     }
 }
 
-async fn idle_check(paths: &Paths) -> anyhow::Result<u8> {
+async fn idle_check(paths: &Paths, minute: std::time::Duration) -> anyhow::Result<u8> {
     let Some(s) = settings(paths).await else {
         return Ok(1);
     };
@@ -174,7 +187,14 @@ async fn idle_check(paths: &Paths) -> anyhow::Result<u8> {
         println!("idle shutdown is off (schedule.idle_shutdown_minutes = 0)");
         return Ok(0);
     }
-    match ops::idle::check(paths, s.schedule.idle_shutdown_minutes, &endpoints(&s)).await {
+    match ops::idle::check(
+        paths,
+        s.schedule.idle_shutdown_minutes,
+        &endpoints(&s),
+        minute,
+    )
+    .await
+    {
         Ok(()) => Ok(0),
         Err(e) => {
             eprintln!("meet-agent: {e:#}");

@@ -17,12 +17,29 @@ pub const TLS_PRIVKEY: &str = "/etc/meet-agent/tls/privkey.pem";
 #[derive(Debug, Clone)]
 pub struct Paths {
     root: PathBuf,
+    host_facts: Option<PathBuf>,
 }
 
 impl Paths {
     /// Paths below `root` (use `/` on a real machine).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            host_facts: None,
+        }
+    }
+
+    /// The same paths, with this machine's facts (memory, CPUs, interfaces, boot id, clock)
+    /// read from the JSON file `file` instead of the running system: a fixture root
+    /// describes a machine of its own, the way it holds files of its own.
+    pub fn with_host_facts(mut self, file: Option<PathBuf>) -> Self {
+        self.host_facts = file;
+        self
+    }
+
+    /// The host facts file given with [`Paths::with_host_facts`], if any.
+    pub fn host_facts_file(&self) -> Option<&Path> {
+        self.host_facts.as_deref()
     }
 
     /// The root directory everything else is relative to.
@@ -35,13 +52,32 @@ impl Paths {
         self.root.join(rel.trim_start_matches('/'))
     }
 
-    /// Drop-in configuration folders, lowest precedence first.
+    /// Drop-in configuration folders, lowest precedence first: systemd's order for
+    /// `*.d` folders, so the administrator's `/etc` overrides the runtime `/run`, which
+    /// overrides the vendor's `/usr/lib` (a file a tool drops in /run never silently beats
+    /// what the operator wrote in /etc).
     pub fn config_dirs(&self) -> [PathBuf; 3] {
         [
             self.join("/usr/lib/meet-agent/config.d"),
-            self.join("/etc/meet-agent/config.d"),
             self.join("/run/meet-agent/config.d"),
+            self.join("/etc/meet-agent/config.d"),
         ]
+    }
+
+    /// The effective configuration of this boot's last successful load, secrets redacted,
+    /// which the operations commands read instead of asking the instance source again.
+    pub fn effective_file(&self) -> PathBuf {
+        self.join("/run/meet-agent/effective.json")
+    }
+
+    /// prosody's main configuration.
+    pub fn prosody_config(&self) -> PathBuf {
+        self.join("/etc/prosody/prosody.cfg.lua")
+    }
+
+    /// prosody's data directory, where its accounts are.
+    pub fn prosody_data(&self) -> PathBuf {
+        self.join("/var/lib/prosody")
     }
 
     /// The persistent state file.
@@ -76,9 +112,13 @@ impl Paths {
 
     /// This boot's id as the kernel gives it ("" where there is none, as below a test root).
     pub fn boot_id(&self) -> String {
-        std::fs::read_to_string(self.join("/proc/sys/kernel/random/boot_id"))
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
+        match crate::effective::host::facts(self) {
+            Ok(facts) => facts.boot_id(),
+            Err(e) => {
+                tracing::warn!("{e:#}; using this system's boot id");
+                crate::effective::HostFacts::boot_id(&crate::effective::host::System::new(self))
+            }
+        }
     }
 
     /// What the image build recorded about itself (OS, missing Jitsi packages).

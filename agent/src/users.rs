@@ -6,7 +6,7 @@
 //! (see [`prepare_name`] and [`check_password`]); changes take the agent's run lock so that
 //! two of them (or one and a `run`) never interleave; every path is below `--root`.
 
-use crate::config::Settings;
+use crate::effective::OpsSettings;
 use crate::jitsi::prosodyctl::{self, Prosodyctl};
 use crate::jitsi::AuthMode;
 use crate::paths::Paths;
@@ -48,17 +48,18 @@ pub enum UserAction {
     List,
 }
 
-/// Runs `action` for the site in `settings`, below the root of `paths`; prints one line of
-/// outcome naming the account as prosody stores it.
-pub fn run(paths: &Paths, settings: &Settings, action: &UserAction) -> Result<()> {
+/// Runs `action` for the site in `settings` (the effective configuration's domain and auth
+/// mode), below the root of `paths`; prints one line of outcome naming the account as
+/// prosody stores it.
+pub fn run(paths: &Paths, settings: &OpsSettings, action: &UserAction) -> Result<()> {
     let domain = settings
         .domain
         .as_deref()
         .ok_or_else(|| anyhow!("server.domain is not set; users belong to the site's domain"))?;
-    if settings.jitsi.auth != AuthMode::SecureDomain {
+    if settings.auth != AuthMode::SecureDomain {
         bail!(
             "jitsi.auth is \"{}\", so there are no users to manage; set jitsi.auth = \"secure-domain\" for registered users who open rooms",
-            settings.jitsi.auth.as_str()
+            settings.auth.as_str()
         );
     }
     let site = Site::new(paths);
@@ -114,18 +115,15 @@ struct Site {
 }
 
 impl Site {
-    /// `MEET_AGENT_PROSODY_CONFIG` and `MEET_AGENT_PROSODY_DATA` when set (tests, unusual
-    /// installs), else Debian's `/etc/prosody/prosody.cfg.lua` and `/var/lib/prosody`
-    /// below the root.
+    /// Debian's `/etc/prosody/prosody.cfg.lua` and `/var/lib/prosody` below the root of
+    /// `paths`, as every command finds its files (below `/`, prosodyctl's own default
+    /// configuration).
     fn new(paths: &Paths) -> Self {
-        let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
         let below_root = paths.root() != Path::new("/");
-        let config = env("MEET_AGENT_PROSODY_CONFIG")
-            .or_else(|| below_root.then(|| paths.join("/etc/prosody/prosody.cfg.lua")));
         Self {
             root: paths.root().to_path_buf(),
-            config,
-            data: env("MEET_AGENT_PROSODY_DATA").unwrap_or_else(|| paths.join(prosodyctl::DATA)),
+            config: below_root.then(|| paths.prosody_config()),
+            data: paths.prosody_data(),
         }
     }
 
@@ -147,7 +145,7 @@ impl Site {
         };
         if !config.is_file() {
             bail!(
-                "prosody's configuration {} does not exist; install prosody below {} (or point MEET_AGENT_PROSODY_CONFIG at its configuration)",
+                "prosody's configuration {} does not exist; install prosody below {} (its configuration belongs at /etc/prosody/prosody.cfg.lua there)",
                 config.display(),
                 self.root.display()
             );

@@ -44,9 +44,7 @@ fn agent(root: &Root, args: &[&str]) -> Command {
         "unix:path=/nonexistent/meet-agent-test-bus",
     )
     .env_remove("NOTIFY_SOCKET")
-    .env_remove("JOURNAL_STREAM")
-    .env_remove("MEET_AGENT_PROSODY_CONFIG")
-    .env_remove("MEET_AGENT_PROSODY_DATA");
+    .env_remove("JOURNAL_STREAM");
     cmd
 }
 

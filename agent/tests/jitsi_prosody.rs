@@ -86,11 +86,12 @@ impl Setup {
             std::fs::create_dir_all(root.join(meet_agent::jitsi::prosody::JITSI_PLUGINS)).unwrap();
         }
         let dir = root.join("/prosody");
-        for sub in ["data", "certs"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
+        std::fs::create_dir_all(dir.join("certs")).unwrap();
         chown_prosody(&dir);
-        chown_prosody(&dir.join("data"));
+        // prosody's data where the agent finds it below --root, as on the machine.
+        let data = root.join("/var/lib/prosody");
+        std::fs::create_dir_all(&data).unwrap();
+        chown_prosody(&data);
         let setup = Self {
             root,
             dir,
@@ -98,21 +99,27 @@ impl Setup {
             http_port: free_port(),
             s2s_port: free_port(),
         };
-        setup.main_config(
+        // The main configuration where Debian keeps it, below the root.
+        let main = setup.main_config(
             "main.cfg.lua",
             &setup.root.join(meet_agent::jitsi::prosody::PATH),
         );
+        let etc = setup.root.join("/etc/prosody/prosody.cfg.lua");
+        std::fs::create_dir_all(etc.parent().unwrap()).unwrap();
+        std::fs::copy(&main, &etc).unwrap();
         setup
     }
 
     /// Writes a main configuration including `site`.
     fn main_config(&self, name: &str, site: &Path) -> PathBuf {
         let d = self.dir.display();
+        let data = self.root.join("/var/lib/prosody");
+        let data = data.display();
         let path = self.dir.join(name);
         std::fs::write(
             &path,
             format!(
-                "data_path = \"{d}/data\"\npidfile = \"{d}/prosody.pid\"\n\
+                "data_path = \"{data}\"\npidfile = \"{d}/prosody.pid\"\n\
                  log = {{ info = \"{d}/prosody.log\" }}\n\
                  c2s_ports = {{ {} }}\nhttp_ports = {{ {} }}\ns2s_ports = {{ {} }}\ncomponent_ports = {{ }}\n\
                  c2s_interfaces = {{ \"*\"; \"::\" }}\nhttp_interfaces = {{ \"*\"; \"::\" }}\n\
@@ -132,23 +139,8 @@ impl Setup {
         path
     }
 
-    fn env(&self) -> [(&'static str, String); 2] {
-        [
-            (
-                "MEET_AGENT_PROSODY_CONFIG",
-                self.dir.join("main.cfg.lua").display().to_string(),
-            ),
-            (
-                "MEET_AGENT_PROSODY_DATA",
-                self.dir.join("data").display().to_string(),
-            ),
-        ]
-    }
-
     fn agent(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.root.run_stdin(args, &env, stdin)
+        self.root.run_stdin(args, &[], stdin)
     }
 
     /// Runs the agent and returns the jitsi step's state record.

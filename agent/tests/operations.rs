@@ -225,9 +225,9 @@ async fn agent(root: &Root, bus: &Bus, args: &[&str]) -> std::process::Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
         .arg("--root")
         .arg(root.path())
+        .args(["--minute-seconds", "1"])
         .args(args)
         .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .env("MEET_AGENT_MINUTE_SECONDS", "1")
         .output()
         .await
         .unwrap()
@@ -302,9 +302,8 @@ async fn scheduled_shutdown_waits_for_meetings_then_drains_the_bridge() {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
         .arg("--root")
         .arg(root.path())
-        .args(["shutdown", "--reason", "scheduled"])
+        .args(["--minute-seconds", "1", "shutdown", "--reason", "scheduled"])
         .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .env("MEET_AGENT_MINUTE_SECONDS", "1")
         .spawn()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;

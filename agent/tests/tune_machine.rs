@@ -119,25 +119,33 @@ fn configured_heaps_are_used_when_they_fit_and_replaced_when_they_do_not() {
     assert!(dropin.contains("VIDEOBRIDGE_MAX_MEMORY=1000m"), "{dropin}");
     assert!(read(&root, "/var/lib/meet-agent/tune/jicofo.env").contains("JICOFO_MAX_MEMORY=300m"));
 
-    // Larger than this machine: the sized value, and (with the bridge installed) a warning
-    // naming the key.
+    // Larger than this machine (4 GiB, as the host facts say): the sized value, and (with
+    // the bridge installed) a warning naming the key.
     let root = machine("[tune]\nvideobridge_heap_mib = 65536\n");
     root.write("/usr/share/jitsi-videobridge/jvb.sh", "");
-    root.run(&["run"]);
+    let facts = root.write("/facts.json", r#"{"memory_mib": 4096, "cpus": 2}"#);
+    let facts = facts.display().to_string();
+    root.run(&["--host-facts", &facts, "run"]);
     let tune = root.step("tune");
-    let memory_mib = root.state()["identity"]["memory_mib"].as_u64().unwrap();
-    if memory_mib < 65536 + 1280 + 1024 {
-        assert_eq!(tune["state"], "degraded", "{tune}");
-        assert!(
-            tune["message"]
-                .as_str()
-                .unwrap()
-                .contains("tune.videobridge_heap_mib = 65536 does not fit"),
-            "{tune}"
-        );
-        let dropin = read(&root, "/var/lib/meet-agent/tune/jitsi-videobridge2.env");
-        assert!(!dropin.contains("=65536m"), "{dropin}");
-    }
+    assert_eq!(root.state()["identity"]["memory_mib"], 4096);
+    assert_eq!(tune["state"], "degraded", "{tune}");
+    assert!(
+        tune["message"]
+            .as_str()
+            .unwrap()
+            .contains("tune.videobridge_heap_mib = 65536 does not fit"),
+        "{tune}"
+    );
+    let dropin = read(&root, "/var/lib/meet-agent/tune/jitsi-videobridge2.env");
+    assert!(!dropin.contains("=65536m"), "{dropin}");
+
+    // A machine with room for it (128 GiB): used as configured.
+    root.write("/facts.json", r#"{"memory_mib": 131072, "cpus": 32}"#);
+    root.run(&["--host-facts", &facts, "run"]);
+    let tune = root.step("tune");
+    assert_eq!(tune["state"], "ok", "{tune}");
+    let dropin = read(&root, "/var/lib/meet-agent/tune/jitsi-videobridge2.env");
+    assert!(dropin.contains("VIDEOBRIDGE_MAX_MEMORY=65536m"), "{dropin}");
 }
 
 #[test]

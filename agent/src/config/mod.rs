@@ -6,6 +6,7 @@ pub mod redact;
 pub mod schema;
 mod validate;
 mod validate_dns;
+mod validate_tls;
 
 pub(crate) use validate::check_url;
 
@@ -13,6 +14,7 @@ pub use fragments::{Fragment, Merged};
 pub use redact::Redactor;
 pub use schema::{Config, ProviderChoice, SecretMaterial};
 pub use validate::{check_calendars, Calendar, Settings, TlsSupplied};
+pub use validate_tls::check_supplied;
 
 use crate::paths::Paths;
 use anyhow::{anyhow, Result};

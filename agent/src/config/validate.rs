@@ -80,6 +80,8 @@ pub struct TlsSupplied {
     pub certificate: String,
     /// Private key: inline or a path.
     pub key: SecretMaterial,
+    /// The file or source that set `tls.certificate`, for `config check`'s messages.
+    pub origin: String,
 }
 
 /// Checks values and builds [`Settings`]; errors name the origin, the key and the reason.
@@ -135,6 +137,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     .map(|(certificate, key)| TlsSupplied {
         certificate: certificate.clone(),
         key: key.clone(),
+        origin: merged.origin_of("tls.certificate").to_string(),
     });
     let acme = if config.tls.acme.enabled {
         Some(acme_settings(config, &fail, &contact_email)?)

@@ -1,7 +1,6 @@
 //! prosody's accounts through its own `prosodyctl`: passwords go to it on stdin, never on
-//! a command line (which any local user can read in /proc). `MEET_AGENT_PROSODY_CONFIG`
-//! points it at another configuration and `MEET_AGENT_PROSODY_DATA` at another data
-//! directory (tests, unusual installs).
+//! a command line (which any local user can read in /proc). [`Prosodyctl::at`] points it
+//! at a configuration and a data directory (below `--root` for image builds and tests).
 //!
 //! Prosody 13's `adduser`, `passwd` and `deluser` only talk to a running server through
 //! its admin socket; `register` and `unregister` still work on the storage directly,
@@ -24,16 +23,6 @@ pub struct Prosodyctl {
 }
 
 impl Prosodyctl {
-    /// prosodyctl with the configuration named by `MEET_AGENT_PROSODY_CONFIG`, if set, and
-    /// the data directory `MEET_AGENT_PROSODY_DATA` (else [`DATA`]).
-    pub fn from_env() -> Self {
-        Self {
-            config: std::env::var_os("MEET_AGENT_PROSODY_CONFIG").map(PathBuf::from),
-            data: std::env::var_os("MEET_AGENT_PROSODY_DATA")
-                .map_or_else(|| PathBuf::from(DATA), PathBuf::from),
-        }
-    }
-
     /// prosodyctl with the configuration `config` (prosodyctl's default when `None`) whose
     /// accounts are kept in `data`.
     pub fn at(config: Option<PathBuf>, data: PathBuf) -> Self {

@@ -6,8 +6,8 @@
 //! kept with the boot's id in `/var/lib/meet-agent/idle.json`, so a reboot starts afresh.
 
 use super::power::{self, Action};
+use super::rfc3339_at;
 use super::stats::{self, Endpoints};
-use super::{minute, rfc3339_at, unix_now};
 use crate::fsutil::write_atomic;
 use crate::paths::Paths;
 use anyhow::Result;
@@ -38,20 +38,27 @@ fn agent_running(paths: &Paths) -> bool {
 }
 
 /// One check: reads the stack's statistics, updates the idle clock, powers off when due.
-pub async fn check(paths: &Paths, idle_minutes: u32, endpoints: &Endpoints) -> Result<()> {
+/// `minute` is how long a configured minute lasts ([`super::MINUTE`] on a real machine).
+pub async fn check(
+    paths: &Paths,
+    idle_minutes: u32,
+    endpoints: &Endpoints,
+    minute: std::time::Duration,
+) -> Result<()> {
     if agent_running(paths) {
         // First boot can take minutes (security updates); nobody could have joined yet.
         tracing::info!("meet-agent run is in progress; the idle clock waits for it");
         return Ok(());
     }
-    let boot = paths.boot_id();
+    let facts = crate::effective::host::facts(paths)?;
+    let boot = facts.boot_id();
     // Another boot's clock does not count.
     let saved_since = load(paths)
         .filter(|s| s.boot_id == boot)
         .and_then(|s| s.idle_since);
     let activity = stats::read(endpoints).await;
-    let now = unix_now();
-    let limit = i64::from(idle_minutes) * minute().as_secs() as i64;
+    let now = facts.now().unix_timestamp();
+    let limit = i64::from(idle_minutes) * minute.as_secs() as i64;
     let idle_since = if activity.idle() {
         Some(saved_since.unwrap_or(now))
     } else {
@@ -59,7 +66,7 @@ pub async fn check(paths: &Paths, idle_minutes: u32, endpoints: &Endpoints) -> R
     };
     let idle_for = idle_since.map(|since| now - since);
     let due = idle_for.is_some_and(|s| s >= limit);
-    let unit = minute().as_secs().max(1) as i64;
+    let unit = minute.as_secs().max(1) as i64;
     let message = match idle_for {
         None => format!("not idle: {}", activity.summary()),
         Some(s) if due => format!(

@@ -9,17 +9,9 @@ pub mod units;
 
 use std::time::Duration;
 
-/// How long a configured "minute" lasts: 60 s, or `MEET_AGENT_MINUTE_SECONDS` (tests only,
-/// so that a postponement of "2 minutes" can be watched in seconds).
-pub fn minute() -> Duration {
-    let seconds = std::env::var("MEET_AGENT_MINUTE_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        // Bounded, so that minutes times a configured count cannot overflow a Duration.
-        .filter(|s| (1..=3600).contains(s))
-        .unwrap_or(60);
-    Duration::from_secs(seconds)
-}
+/// A configured "minute": 60 s on a real machine (tests pass `--minute-seconds` to watch
+/// a postponement of "2 minutes" in seconds).
+pub const MINUTE: Duration = Duration::from_secs(60);
 
 /// Seconds since the Unix epoch, now.
 pub fn unix_now() -> i64 {

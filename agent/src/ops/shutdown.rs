@@ -7,7 +7,7 @@
 
 use super::power::{self, Action};
 use super::stats::{self, Activity, Endpoints};
-use super::{minute, rfc3339_at, unix_now};
+use super::{rfc3339_at, unix_now};
 use crate::fsutil::write_atomic;
 use crate::paths::Paths;
 use anyhow::Result;
@@ -47,6 +47,8 @@ pub struct Policy {
     pub limit: Duration,
     /// The stack's statistics endpoints.
     pub endpoints: Endpoints,
+    /// How long a configured minute lasts ([`super::MINUTE`] on a real machine).
+    pub minute: Duration,
 }
 
 /// The outcome, for the exit code and the log.
@@ -63,7 +65,7 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
     let due = unix_now();
     // Waiting is measured on the monotonic clock; the Unix times are for status.
     let started = Instant::now();
-    let step_minutes = policy.step.as_secs() / minute().as_secs().max(1);
+    let step_minutes = policy.step.as_secs() / policy.minute.as_secs().max(1);
     let mut progress = Progress {
         action,
         reason: reason.into(),

@@ -3,6 +3,7 @@
 
 use super::{settings, Context, Outcome};
 use crate::dns::Target;
+use crate::state::{StepRecord, StepState};
 use anyhow::Result;
 
 /// When the updates are being sent.
@@ -79,4 +80,91 @@ pub fn target(ctx: &Context<'_>) -> Option<Target> {
         ipv4: id.public_ipv4,
         ipv6: id.public_ipv6,
     })
+}
+
+/// The ddns record once the after-start updates ran: the after-start outcome first, then
+/// the boot-phase one (`at boot: ...`), with the worse state of the two, so that a failed
+/// boot-phase update stays visible in status and in READY's summary after a later success.
+/// A boot phase that did not run ("not on this boot") adds nothing.
+pub fn with_after_start(boot: Option<&StepRecord>, after: StepRecord) -> StepRecord {
+    let Some(boot) = boot.filter(|b| !matches!(b.state, StepState::NotConfigured)) else {
+        return after;
+    };
+    let state = if severity(boot.state) > severity(after.state) {
+        boot.state
+    } else {
+        after.state
+    };
+    let message = format!("{}; at boot: {}", after.message, boot.message);
+    StepRecord {
+        last_error: matches!(state, StepState::Failed | StepState::Degraded)
+            .then(|| message.clone()),
+        state,
+        message,
+        started_at: boot.started_at.clone(),
+        duration_ms: boot.duration_ms.saturating_add(after.duration_ms),
+        instance_id: after.instance_id,
+    }
+}
+
+/// How bad a state is, for keeping the worse of two.
+fn severity(state: StepState) -> u8 {
+    match state {
+        StepState::NotConfigured | StepState::Pending => 0,
+        StepState::Ok => 1,
+        StepState::Running => 2,
+        StepState::Degraded => 3,
+        StepState::Failed => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(state: StepState, message: &str) -> StepRecord {
+        StepRecord {
+            state,
+            message: message.into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 5,
+            last_error: None,
+            instance_id: Some("i-1".into()),
+        }
+    }
+
+    #[test]
+    fn the_ddns_record_keeps_both_phases_and_the_worse_state() {
+        let cases = [
+            (StepState::Failed, StepState::Ok, StepState::Failed),
+            (StepState::Ok, StepState::Failed, StepState::Failed),
+            (StepState::Ok, StepState::Ok, StepState::Ok),
+            (StepState::Degraded, StepState::Ok, StepState::Degraded),
+        ];
+        for (boot, after, expected) in cases {
+            let merged = with_after_start(
+                Some(&record(boot, "d -> 1.2.3.4: boot answer")),
+                record(after, "after start: d -> 1.2.3.4: later answer"),
+            );
+            assert_eq!(merged.state, expected, "{boot:?} then {after:?}");
+            assert_eq!(
+                merged.message,
+                "after start: d -> 1.2.3.4: later answer; at boot: d -> 1.2.3.4: boot answer"
+            );
+            assert_eq!(merged.duration_ms, 10);
+            assert_eq!(
+                merged.last_error.is_some(),
+                expected != StepState::Ok,
+                "{boot:?} then {after:?}"
+            );
+        }
+        // Not on this boot: only the after-start outcome.
+        let after = record(StepState::Ok, "after start: d");
+        let merged = with_after_start(
+            Some(&record(StepState::NotConfigured, "not on this boot")),
+            after.clone(),
+        );
+        assert_eq!(merged, after);
+        assert_eq!(with_after_start(None, after.clone()), after);
+    }
 }

@@ -10,8 +10,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Works out the identity; config beats the instance source, which beats the interfaces,
 /// which beat the "what is my IP" URL (asked only when nothing else knows an address).
-pub async fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
-    let interfaces = interface_addresses();
+pub async fn resolve(
+    settings: &Settings,
+    instance: &InstanceData,
+    facts: &dyn crate::effective::HostFacts,
+) -> Identity {
+    let interfaces = facts.interfaces();
     let global_v4 = interfaces.iter().find_map(|ip| match ip {
         IpAddr::V4(v4) if is_public_v4(v4) => Some(*v4),
         _ => None,
@@ -65,8 +69,8 @@ pub async fn resolve(settings: &Settings, instance: &InstanceData) -> Identity {
         }),
         public_ipv6_source: v6.map(|(_, from)| from),
         instance: instance.clone(),
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        memory_mib: memory_mib(),
+        cpus: facts.cpus(),
+        memory_mib: facts.memory_mib(),
     }
 }
 
@@ -126,22 +130,6 @@ async fn ask_public_ip(url: &str) -> Result<IpAddr, String> {
     })
 }
 
-fn interface_addresses() -> Vec<IpAddr> {
-    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
-        return Vec::new();
-    };
-    addrs
-        .filter_map(|a| {
-            let addr = a.address?;
-            if let Some(v4) = addr.as_sockaddr_in() {
-                Some(IpAddr::V4(v4.ip()))
-            } else {
-                addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
-            }
-        })
-        .collect()
-}
-
 /// A globally routable IPv4 address: not private, loopback, link-local, shared (CGNAT),
 /// documentation (TEST-NET), benchmarking, reserved or unspecified. An interface holding
 /// one of those is behind NAT or in a lab, and its address is no use to DNS or the bridge.
@@ -164,17 +152,6 @@ fn is_public_v4(ip: &Ipv4Addr) -> bool {
 /// A global unicast IPv6 address (2000::/3).
 fn is_public_v6(ip: &Ipv6Addr) -> bool {
     (ip.segments()[0] & 0xe000) == 0x2000
-}
-
-fn memory_mib() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
 }
 
 #[cfg(test)]

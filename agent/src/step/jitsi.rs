@@ -248,8 +248,7 @@ fn uncovered(ctx: &Context<'_>, host: &str) -> Option<String> {
 /// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords, and focus's
 /// roster the `focus.DOMAIN` entry prosody's client_proxy needs (upstream's postinst
 /// subscription), once per domain and set of passwords (their fingerprints are remembered,
-/// never the passwords), in prosody's storage (`MEET_AGENT_PROSODY_DATA`, else
-/// /var/lib/prosody below the root).
+/// never the passwords), in prosody's storage (/var/lib/prosody below the root).
 fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option<String>> {
     let marker = ctx.paths.join("/var/lib/meet-agent/prosody-accounts");
     let prints = secrets.fingerprints();
@@ -262,10 +261,7 @@ fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option
     if read_optional(&marker)?.is_some_and(|b| b == wanted.as_bytes()) {
         return Ok(None);
     }
-    let data = std::env::var_os("MEET_AGENT_PROSODY_DATA").map_or_else(
-        || ctx.paths.join("/var/lib/prosody"),
-        std::path::PathBuf::from,
-    );
+    let data = ctx.paths.prosody_data();
     let auth_host = format!("auth.{domain}");
     prosody_accounts::write(&data, &auth_host, "focus", &secrets.focus_password)?;
     prosody_accounts::write(&data, &auth_host, "jvb", &secrets.jvb_password)?;

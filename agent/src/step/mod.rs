@@ -260,7 +260,13 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
 
     let effective = match instance::load(paths).await {
         Ok(effective) => effective,
-        Err(load_error) => return run_without_config(paths, &mut state, load_error).await,
+        Err(load_error) => {
+            // The commands that read it load (and report the error) for themselves.
+            if let Err(e) = crate::effective::forget(paths) {
+                tracing::warn!("{e:#}");
+            }
+            return run_without_config(paths, &mut state, load_error).await;
+        }
     };
     if selection == Selection::Retry && effective.settings.acme.is_none() {
         // Only a CA can have changed its mind since; anything else waits for `run`.
@@ -268,17 +274,22 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         return Ok(RunResult::Completed);
     }
     state.run_error = None;
-    let instance_id = effective
-        .instance
-        .instance_id
-        .clone()
-        .or_else(|| machine_id(paths));
+    let instance_id = match instance::instance_id(paths, effective.instance.instance_id.as_deref())
+    {
+        Ok(id) => Some(id),
+        Err(e) => {
+            // Keep the last known id rather than count this boot as a new instance.
+            tracing::warn!("{e:#}");
+            previous_instance.clone()
+        }
+    };
     state.instance_id = instance_id.clone();
+    let facts = crate::effective::host::facts(paths)?;
 
     let mut ctx = Context {
         paths,
         settings: Some(&effective.settings),
-        identity: identity::resolve(&effective.settings, &effective.instance).await,
+        identity: identity::resolve(&effective.settings, &effective.instance, facts.as_ref()).await,
         tls_changed: false,
         config_changed: Vec::new(),
         timers: None,
@@ -288,6 +299,18 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         snapshot: State::default(),
     };
     state.identity = Some(ctx.identity.clone());
+    let saved = crate::effective::Saved::new(
+        paths,
+        &effective.config,
+        &effective.settings,
+        &ctx.identity,
+        instance_id.clone(),
+    )
+    .and_then(|saved| saved.save(paths));
+    if let Err(e) = saved {
+        // The operations commands then load for themselves, as before any run.
+        tracing::warn!("{e:#}");
+    }
 
     let mut any_failed = false;
     let selected: Vec<StepName> = StepName::ALL
@@ -319,6 +342,9 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         // The CloudFormation template's "post-installation" call: providers that want it
         // hear from us again once the stack runs.
         if let Some(record) = run_after_start(&mut ctx, instance_id.clone()).await {
+            // Both outcomes stay in the ddns record, the worse one its state, so that
+            // status, READY's summary and the exit code tell the same story.
+            let record = ddns::with_after_start(state.steps.get(StepName::Ddns.as_str()), record);
             any_failed |= record.state == StepState::Failed;
             state
                 .steps
@@ -516,13 +542,6 @@ fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
         .with_context(|| format!("failed to open {}", path.display()))?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| anyhow::anyhow!("failed to lock {}: {e}", path.display()))
-}
-
-fn machine_id(paths: &Paths) -> Option<String> {
-    std::fs::read_to_string(paths.machine_id())
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty() && s != "uninitialized")
 }
 
 /// One line for sd_notify and the log: how many steps are in which state.
