@@ -11,6 +11,7 @@
 //! list, plus what our coturn serves besides (3478/tcp and the relay range it allocates
 //! from).
 
+use crate::config::validate_roles::Cidr;
 use crate::jitsi::coturn::TurnSettings;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -85,7 +86,14 @@ pub struct Inputs<'a> {
     pub extra_tcp: &'a [u16],
     /// The operator's extra UDP ports (`firewall.allow_udp`).
     pub extra_udp: &'a [u16],
+    /// The web site and TURN run here (roles `all` and `signaling`).
+    pub web: bool,
+    /// A videobridge runs here.
+    pub media: bool,
 }
+
+/// prosody's client port, which a signaling node opens to its bridges only.
+pub const XMPP_PORT: u16 = 5222;
 
 /// Every inbound opening, sorted and without duplicates.
 pub fn openings(i: &Inputs<'_>) -> Vec<Opening> {
@@ -93,20 +101,25 @@ pub fn openings(i: &Inputs<'_>) -> Vec<Opening> {
     if i.ssh {
         set.insert(Opening::port(Proto::Tcp, 22, "ssh"));
     }
-    // ACME HTTP-01 and the redirect to HTTPS; the site (and TURN by name when it shares 443).
-    set.insert(Opening::port(Proto::Tcp, 80, "http"));
-    set.insert(Opening::port(Proto::Tcp, 443, "https"));
-    set.insert(Opening::port(Proto::Udp, i.media_port, "videobridge media"));
-    set.insert(Opening::port(Proto::Udp, i.turn.port, "turn"));
-    set.insert(Opening::port(Proto::Tcp, i.turn.port, "turn"));
-    set.insert(Opening::port(Proto::Tcp, i.turn.tls_port, "turns"));
-    let (first, last) = i.turn.relay_ports;
-    set.insert(Opening {
-        proto: Proto::Udp,
-        first,
-        last,
-        purpose: "turn relay",
-    });
+    if i.web {
+        // ACME HTTP-01 and the redirect to HTTPS; the site (and TURN by name when it
+        // shares 443).
+        set.insert(Opening::port(Proto::Tcp, 80, "http"));
+        set.insert(Opening::port(Proto::Tcp, 443, "https"));
+        set.insert(Opening::port(Proto::Udp, i.turn.port, "turn"));
+        set.insert(Opening::port(Proto::Tcp, i.turn.port, "turn"));
+        set.insert(Opening::port(Proto::Tcp, i.turn.tls_port, "turns"));
+        let (first, last) = i.turn.relay_ports;
+        set.insert(Opening {
+            proto: Proto::Udp,
+            first,
+            last,
+            purpose: "turn relay",
+        });
+    }
+    if i.media {
+        set.insert(Opening::port(Proto::Udp, i.media_port, "videobridge media"));
+    }
     for &p in i.extra_tcp {
         set.insert(Opening::port(Proto::Tcp, p, "firewall.allow_tcp"));
     }
@@ -142,10 +155,20 @@ pub fn describe(openings: &[Opening]) -> String {
         .join("; ")
 }
 
+/// What status says of the XMPP port: `; tcp 5222 from 10.0.0.0/16, 2001:db8::/48`.
+pub fn describe_xmpp(sources: &[Cidr]) -> String {
+    if sources.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = sources.iter().map(Cidr::to_string).collect();
+    format!("; tcp {XMPP_PORT} from {}", list.join(", "))
+}
+
 /// Renders the ruleset. Loading it replaces the table `ryo_jitsi` in one transaction (the
 /// table is declared, deleted and declared again, so the first load and every later one
-/// work alike) and touches no other table.
-pub fn render(openings: &[Opening]) -> String {
+/// work alike) and touches no other table. `xmpp_sources` (a signaling node's
+/// `bridges.allow_cidrs`) may reach prosody's client port; nobody else.
+pub fn render(openings: &[Opening], xmpp_sources: &[Cidr]) -> String {
     let mut o = String::new();
     // `writeln!` into a String cannot fail.
     let _ = writeln!(
@@ -189,6 +212,21 @@ pub fn render(openings: &[Opening]) -> String {
             ports.join(", ")
         );
     }
+    for (family, v4) in [("ip", true), ("ip6", false)] {
+        let mine: Vec<String> = xmpp_sources
+            .iter()
+            .filter(|c| c.addr.is_ipv4() == v4)
+            .map(Cidr::to_string)
+            .collect();
+        if !mine.is_empty() {
+            let _ = writeln!(
+                o,
+                "        # {XMPP_PORT} prosody for the bridges (bridges.allow_cidrs)\n        \
+                 {family} saddr {{ {} }} tcp dport {XMPP_PORT} accept",
+                mine.join(", ")
+            );
+        }
+    }
     let _ = writeln!(o, "    }}\n}}");
     o
 }
@@ -227,6 +265,8 @@ mod tests {
             ssh: true,
             extra_tcp: &[8443],
             extra_udp: &[],
+            web: true,
+            media: true,
         });
         assert_eq!(
             describe(&with),
@@ -238,6 +278,8 @@ mod tests {
             ssh: false,
             extra_tcp: &[443],
             extra_udp: &[10000],
+            web: true,
+            media: true,
         });
         // No SSH, and an extra port that is open anyway is one rule, not two.
         assert_eq!(
@@ -249,16 +291,63 @@ mod tests {
     #[test]
     fn ruleset_drops_by_default_and_lists_each_port_once() {
         let t = turn();
-        let text = render(&openings(&Inputs {
+        let text = render(
+            &openings(&Inputs {
+                turn: &t,
+                media_port: 10000,
+                ssh: true,
+                extra_tcp: &[],
+                extra_udp: &[],
+                web: true,
+                media: true,
+            }),
+            &[],
+        );
+        assert!(text.contains("policy drop;"));
+        assert!(text.contains("tcp dport { 22, 80, 443, 3478, 5349 } accept"));
+        assert!(text.contains("udp dport { 3478, 10000, 49152-65535 } accept"));
+        assert!(!text.contains("5222"));
+    }
+
+    #[test]
+    fn roles_open_what_runs_there() {
+        let t = turn();
+        let inputs = |web, media| Inputs {
             turn: &t,
             media_port: 10000,
             ssh: true,
             extra_tcp: &[],
             extra_udp: &[],
-        }));
-        assert!(text.contains("policy drop;"));
-        assert!(text.contains("tcp dport { 22, 80, 443, 3478, 5349 } accept"));
-        assert!(text.contains("udp dport { 3478, 10000, 49152-65535 } accept"));
-        assert!(!text.contains("5222"));
+            web,
+            media,
+        };
+        // A bridge: SSH and media only.
+        assert_eq!(
+            describe(&openings(&inputs(false, true))),
+            "tcp 22; udp 10000"
+        );
+        // A signaling node without a bridge: the site and TURN, no media port.
+        assert_eq!(
+            describe(&openings(&inputs(true, false))),
+            "tcp 22, 80, 443, 3478, 5349; udp 3478, 49152-65535"
+        );
+        // Its bridges' addresses, and only they, reach 5222.
+        let sources = [
+            crate::config::validate_roles::parse_cidr("10.0.0.0/16").unwrap(),
+            crate::config::validate_roles::parse_cidr("2001:db8::/48").unwrap(),
+        ];
+        let text = render(&openings(&inputs(true, false)), &sources);
+        assert!(
+            text.contains("ip saddr { 10.0.0.0/16 } tcp dport 5222 accept"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ip6 saddr { 2001:db8::/48 } tcp dport 5222 accept"),
+            "{text}"
+        );
+        assert_eq!(
+            describe_xmpp(&sources),
+            "; tcp 5222 from 10.0.0.0/16, 2001:db8::/48"
+        );
     }
 }

@@ -6,21 +6,20 @@
 //! The rendered jvb.conf and jicofo.conf are also checked key by key against the
 //! components' own reference.conf files (../shared/upstream, beside the repository).
 
+use meet_agent::bridge::token::Token;
 use meet_agent::config::schema::Quality;
+use meet_agent::config::schema::Role;
+use meet_agent::config::validate_roles::RoleSettings;
 use meet_agent::jitsi::coturn::TurnSettings;
 use meet_agent::jitsi::secrets::Secrets;
 use meet_agent::jitsi::{
-    coturn, jicofo, nginx, prosody, videobridge, web, AuthMode, JitsiSettings,
+    assemble, coturn, jicofo, nginx, prosody, videobridge, web, AuthMode, JitsiSettings,
 };
 use meet_agent::state::Identity;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const DOMAIN: &str = "meet.example.test";
-const TLS: (&str, &str) = (
-    "/etc/meet-agent/tls/fullchain.pem",
-    "/etc/meet-agent/tls/privkey.pem",
-);
 
 fn secrets() -> Secrets {
     Secrets {
@@ -64,60 +63,84 @@ fn identity(nat: bool) -> Identity {
 /// What Debian 12's /etc/nginx/mime.types says about the web app's types: wasm, not wav.
 const DEBIAN_MIME_TYPES: &str = "types {\n    application/wasm wasm;\n    audio/mpeg mp3;\n}\n";
 
-/// Every rendered file for `auth`, with or without Jitsi's prosody plugins and web app
-/// (`jitsi`), behind NAT or not: (golden file name, content).
-fn render(auth: AuthMode, jitsi: bool, nat: bool) -> Vec<(&'static str, String)> {
+/// The machine's role for a golden set: the single machine, or a deployment's signaling
+/// node or bridge (joining with a token for the signaling node at `signal.example.test`).
+fn roles(role: Role) -> RoleSettings {
+    let join = (role == Role::Videobridge).then(|| {
+        let pair = meet_agent::bridge::xmpp_cert::generate(DOMAIN, time::OffsetDateTime::now_utc())
+            .unwrap();
+        Token::new(
+            "signal.example.test",
+            5222,
+            DOMAIN,
+            "jvb-password-of-the-deployment",
+            &pair.chain_pem(),
+        )
+        .unwrap()
+    });
+    RoleSettings {
+        role,
+        local_bridge: role == Role::All,
+        region: (role == Role::Videobridge).then(|| "eu-central-1".to_string()),
+        join,
+        ..RoleSettings::default()
+    }
+}
+
+/// Every file the jitsi step's assembly makes for `auth` and `role`, with or without
+/// Jitsi's prosody plugins and web app (`jitsi`), behind NAT or not: (golden file name,
+/// content). The same function the step calls, so the step's wiring is what is checked.
+fn render(auth: AuthMode, jitsi: bool, nat: bool, role: Role) -> Vec<(&'static str, String)> {
     let (s, j, id) = (secrets(), settings(auth), identity(nat));
-    let plugins = jitsi;
-    let bridge = videobridge::Inputs {
-        domain: DOMAIN,
+    let roles = roles(role);
+    let files = assemble::assemble(&assemble::Inputs {
+        domain: Some(DOMAIN),
+        jitsi: &j,
+        roles: &roles,
         secrets: &s,
-        public_ipv4: id.public_ipv4,
-        local_ipv4: id.local_ipv4,
-    };
-    vec![
-        (
-            "turnserver.conf",
-            coturn::render(&j.turn, &id, &s, TLS, None),
-        ),
-        (
-            "ryo-jitsi.cfg.lua",
-            prosody::render(&prosody::Inputs {
-                domain: DOMAIN,
-                auth,
-                jwt: j
-                    .jwt_app_id
-                    .as_deref()
-                    .map(|id| (id, s.jwt_app_secret.as_str())),
-                secrets: &s,
-                turn: &j.turn,
-                tls: TLS,
-                jitsi_plugins: plugins,
-                lobby: j.lobby,
-            }),
-        ),
-        (
-            "jicofo.conf",
-            jicofo::render(&jicofo::Inputs {
-                domain: DOMAIN,
-                auth,
-                secrets: &s,
-                jitsi_plugins: plugins,
-            }),
-        ),
-        ("jvb.conf", videobridge::render_conf(&bridge)),
-        ("videobridge.env", videobridge::render_env()),
-        ("config.js", web::render(DOMAIN, &j, None)),
-        (
-            "nginx-site.conf",
-            nginx::render_site(&nginx::Inputs {
-                domain: Some(DOMAIN),
-                jitsi_meet: jitsi,
-                turn_on_443: j.turn.tls_host.as_deref().map(|h| (h, j.turn.tls_port)),
-                mime_types: Some(DEBIAN_MIME_TYPES),
-            }),
-        ),
-    ]
+        identity: &id,
+        instance_id: Some("i-0123456789abcdef0"),
+        jitsi_plugins: jitsi,
+        jitsi_meet: jitsi,
+        coturn_local: None,
+        web_local: None,
+        mime_types: Some(DEBIAN_MIME_TYPES),
+        turn_on_443: j.turn.tls_host.as_deref().map(|h| (h, j.turn.tls_port)),
+    });
+    files
+        .into_iter()
+        .map(|f| {
+            let name = match f.path.as_str() {
+                coturn::PATH => "turnserver.conf",
+                prosody::PATH => "ryo-jitsi.cfg.lua",
+                jicofo::CONF => "jicofo.conf",
+                videobridge::CONF => "jvb.conf",
+                videobridge::ENV => "videobridge.env",
+                nginx::SITE => "nginx-site.conf",
+                nginx::STREAM => "nginx-stream.conf",
+                p if p == web::path(DOMAIN) => "config.js",
+                other => panic!("assemble made {other}, which has no golden name"),
+            };
+            (name, f.text)
+        })
+        .collect()
+}
+
+/// The golden sets: every mode on the single machine, and the roles of a deployment.
+fn sets() -> Vec<(PathBuf, AuthMode, bool, Role)> {
+    let mut sets = Vec::new();
+    for auth in MODES {
+        for jitsi in [false, true] {
+            sets.push((golden_dir(auth, jitsi), auth, jitsi, Role::All));
+        }
+    }
+    for role in [Role::Signaling, Role::Videobridge] {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(format!("{}-jitsi-present", role.as_str()));
+        sets.push((dir, AuthMode::Open, true, role));
+    }
+    sets
 }
 
 const MODES: [AuthMode; 3] = [AuthMode::Open, AuthMode::SecureDomain, AuthMode::Jwt];
@@ -138,21 +161,26 @@ fn golden_dir(auth: AuthMode, jitsi: bool) -> PathBuf {
 fn rendered_files_match_the_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut differ = Vec::new();
-    for auth in MODES {
-        for jitsi in [false, true] {
-            let dir = golden_dir(auth, jitsi);
-            for (name, text) in render(auth, jitsi, true) {
-                let path = dir.join(name);
-                if update {
-                    std::fs::create_dir_all(&dir).unwrap();
-                    std::fs::write(&path, &text).unwrap();
-                    continue;
-                }
-                match std::fs::read_to_string(&path) {
-                    Ok(golden) if golden == text => {}
-                    Ok(_) => differ.push(format!("{} differs", path.display())),
-                    Err(e) => differ.push(format!("{}: {e}", path.display())),
-                }
+    for (dir, auth, jitsi, role) in sets() {
+        let files = render(auth, jitsi, true, role);
+        for (name, text) in &files {
+            let path = dir.join(name);
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, text).unwrap();
+                continue;
+            }
+            match std::fs::read_to_string(&path) {
+                Ok(golden) if golden == *text => {}
+                Ok(_) => differ.push(format!("{} differs", path.display())),
+                Err(e) => differ.push(format!("{}: {e}", path.display())),
+            }
+        }
+        // A golden file the assembly no longer makes is a difference too.
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !files.iter().any(|(n, _)| *n == name) {
+                differ.push(format!("{} is no longer made", entry.path().display()));
             }
         }
     }
@@ -218,28 +246,29 @@ const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
 fn every_hocon_key_is_one_upstreams_reference_conf_has() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for auth in MODES {
-        for jitsi in [false, true] {
-            for nat in [false, true] {
-                for (name, text) in render(auth, jitsi, nat) {
-                    let kind = match name {
-                        "jvb.conf" => "jvb",
-                        "jicofo.conf" => "jicofo",
-                        _ => continue,
-                    };
-                    let path = dir
-                        .path()
-                        .join(format!("{}-{jitsi}-{nat}-{name}", auth.as_str()));
-                    // The operator's file is not part of what the agent renders.
-                    let text =
-                        text.replace("/etc/meet-agent/", &format!("{}/", dir.path().display()));
-                    std::fs::write(&path, text).unwrap();
-                    files.push((kind, path));
-                }
+    for (_, auth, jitsi, role) in sets() {
+        for nat in [false, true] {
+            for (name, text) in render(auth, jitsi, nat, role) {
+                let kind = match name {
+                    "jvb.conf" => "jvb",
+                    "jicofo.conf" => "jicofo",
+                    _ => continue,
+                };
+                let path = dir.path().join(format!(
+                    "{}-{}-{jitsi}-{nat}-{name}",
+                    role.as_str(),
+                    auth.as_str()
+                ));
+                // The operator's file is not part of what the agent renders.
+                let text = text.replace("/etc/meet-agent/", &format!("{}/", dir.path().display()));
+                std::fs::write(&path, text).unwrap();
+                files.push((kind, path));
             }
         }
     }
-    assert_eq!(files.len(), 24);
+    // 6 single-machine sets with both files, a signaling node's jicofo.conf, a bridge's
+    // jvb.conf; each behind NAT and not.
+    assert_eq!(files.len(), 2 * (6 * 2 + 1 + 1));
     if let Err(problems) = reference_problems(&files) {
         panic!("rendered HOCON keys that upstream's reference.conf lacks:\n{problems}");
     }
@@ -261,7 +290,7 @@ fn every_hocon_key_is_one_upstreams_reference_conf_has() {
 
 /// A file of one mode's rendered set.
 fn file(auth: AuthMode, jitsi: bool, nat: bool, name: &str) -> String {
-    render(auth, jitsi, nat)
+    render(auth, jitsi, nat, Role::All)
         .into_iter()
         .find(|(n, _)| *n == name)
         .unwrap()

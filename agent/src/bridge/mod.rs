@@ -4,3 +4,5 @@
 //! docs/aws-scale-out.md) builds on these pieces.
 
 pub mod token;
+pub mod trust;
+pub mod xmpp_cert;

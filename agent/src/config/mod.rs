@@ -6,6 +6,7 @@ pub mod redact;
 pub mod schema;
 mod validate;
 mod validate_dns;
+pub mod validate_roles;
 mod validate_tls;
 
 pub(crate) use validate::check_url;

@@ -31,6 +31,69 @@ pub struct Config {
     pub firewall: Firewall,
     /// Administrative access.
     pub access: Access,
+    /// A signaling node's videobridges (`server.role = "signaling"`).
+    pub bridges: Bridges,
+    /// A videobridge's signaling node (`server.role = "videobridge"`).
+    pub bridge: Bridge,
+}
+
+/// `server.role`: what this machine is in a deployment.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The whole stack on one machine (prosody, jicofo, the web app, coturn and a bridge).
+    #[default]
+    All,
+    /// prosody, jicofo, the web app and coturn; videobridges join it from other machines
+    /// (and a local one with `bridges.local = true`).
+    Signaling,
+    /// Only jitsi-videobridge2 (and the agent), joining a signaling node with `bridge.join`.
+    Videobridge,
+}
+
+impl Role {
+    /// The name in the configuration and in status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Signaling => "signaling",
+            Role::Videobridge => "videobridge",
+        }
+    }
+}
+
+/// `[bridges]`: on a signaling node, the videobridges that join it.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bridges {
+    /// Run a videobridge on the signaling node too.
+    pub local: bool,
+    /// Addresses or CIDRs (IPv4 or IPv6) the bridges connect from: the only ones the host
+    /// firewall lets reach prosody's client port (5222).
+    pub allow_cidrs: Vec<String>,
+}
+
+/// `[bridge]`: how a videobridge joins its signaling node.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Bridge {
+    /// The join token (`meet-agent bridge token` on the signaling node prints it). On a
+    /// signaling node, a pre-made token (`--new`) it adopts.
+    pub join: Option<Secret>,
+    /// The region this bridge reports to jicofo for relays (default: the instance
+    /// source's region or zone, else "default").
+    pub region: Option<String>,
+    /// Signaling only, with a pre-made `join` token: the private key of the token's
+    /// `auth.DOMAIN` certificate (`meet-agent bridge token --new --key-out` writes it), PEM
+    /// inline, gzip+base64 or a path. Bridges never get it.
+    pub auth_key: Option<SecretMaterial>,
+    /// Videobridge only: where to connect instead of the token's host (on AWS the
+    /// signaling node's private address: a security-group rule naming the bridges' group
+    /// matches private traffic only). The certificate is still verified for auth.DOMAIN.
+    pub signaling_host: Option<String>,
+    /// Videobridge only: the Auto Scaling termination lifecycle hook to complete after
+    /// draining.
+    pub drain_hook: Option<String>,
 }
 
 /// `[server]`: the server's name and addresses.
@@ -47,6 +110,8 @@ pub struct Server {
     pub contact_email: Option<String>,
     /// Last resort for the public IPv4: a URL that answers the caller's address as text.
     pub public_ip_url: Option<String>,
+    /// `all` (default), `signaling` or `videobridge`.
+    pub role: Role,
 }
 
 /// `[source]`: which instance data provider to use.

@@ -48,6 +48,8 @@ pub struct Settings {
     /// Every configured credential, for removing from text that came from outside (a
     /// provider's or a CA's answer) before it reaches a log line or the state file.
     pub redactor: super::Redactor,
+    /// The machine's role in a deployment, with its bridges' or signaling node's keys.
+    pub roles: super::validate_roles::RoleSettings,
     /// The calendar expressions, checked where they are used (`config check` and the
     /// schedule step) rather than at every load: systemd's parser is a process start.
     pub calendars: Vec<Calendar>,
@@ -145,6 +147,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         None
     };
     let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
+    let roles = super::validate_roles::validate(config, domain.as_deref(), &fail)?;
     check_tune(&config.tune, &fail)?;
     check_operations(&config.schedule, &config.updates, &fail)?;
     let ssh_authorized_keys = (config.access.ssh_authorized_keys.iter().enumerate())
@@ -183,7 +186,8 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         ));
     }
     Ok(Settings {
-        redactor: redactor(config),
+        redactor: redactor(config, &roles),
+        roles,
         calendars,
         schedule: config.schedule.clone(),
         updates: config.updates.clone(),
@@ -207,8 +211,14 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
 }
 
 /// A redactor that knows every secret in `config`.
-fn redactor(config: &Config) -> super::Redactor {
+fn redactor(config: &Config, roles: &super::validate_roles::RoleSettings) -> super::Redactor {
     let mut r = super::Redactor::new();
+    if let Some(join) = &config.bridge.join {
+        r.add(join.expose(), None);
+    }
+    if let Some(token) = &roles.join {
+        r.add(token.password(), None);
+    }
     for update in &config.dns.update {
         if let Some(password) = &update.password {
             r.add(password.expose(), update.username.as_deref());

@@ -30,6 +30,9 @@ pub struct Inputs<'a> {
     pub secrets: &'a Secrets,
     /// Whether Jitsi's prosody plugins (and so the `focus.` client proxy) are there.
     pub jitsi_plugins: bool,
+    /// A deployment of several bridges (role `signaling`): relays between them, with the
+    /// signaling node's region.
+    pub relays: Option<&'a str>,
 }
 
 /// Renders `jicofo.conf`.
@@ -95,6 +98,22 @@ pub fn render(i: &Inputs<'_>) -> String {
             o,
             "  authentication {{\n    enabled = true\n    type = {kind}\n    login-url = {}\n  }}",
             quote(d)
+        );
+    }
+    if let Some(region) = i.relays {
+        // Bridges of their own machines: a conference may span them through relays (the
+        // bridges' videobridge.relay), and jicofo places each participant on a bridge of
+        // its region, splitting a conference when a bridge is overloaded. Keys as jicofo's
+        // reference.conf (jicofo-common `octo`, `local-region`; jicofo-selector
+        // `bridge.selection-strategy`; 7ebb13dc3539, 2026-08-19) names them. Mixed bridge
+        // versions in one conference stay off (upstream's default): every bridge of a
+        // deployment runs the image's Jitsi version.
+        let _ = writeln!(
+            o,
+            "  local-region = {}\n  \
+             octo {{\n    enabled = true\n  }}\n  \
+             bridge {{\n    selection-strategy = RegionBasedBridgeSelectionStrategy\n  }}",
+            quote(region)
         );
     }
     let _ = writeln!(o, "}}");

@@ -2,6 +2,7 @@
 //! identity and the per-instance secrets. Only files the agent owns are written, atomically
 //! and only when their content changes; each has a documented local file for additions.
 
+pub mod assemble;
 pub mod coturn;
 pub mod hocon;
 pub mod jicofo;

@@ -81,6 +81,10 @@ pub struct Inputs<'a> {
     pub jitsi_plugins: bool,
     /// The lobby (with Jitsi's plugins only).
     pub lobby: bool,
+    /// A signaling node's listener for videobridges of their own machines: the
+    /// certificate and key presented for `auth.DOMAIN` on the client port, which then
+    /// listens on every address (the host firewall lets only the bridges' addresses in).
+    pub bridges_tls: Option<(&'a str, &'a str)>,
 }
 
 /// Lua string literal (the values are ours, but a domain is user input).
@@ -149,7 +153,7 @@ pub fn render(i: &Inputs<'_>) -> String {
          --   DOCKER_MAIN = jitsi/docker-jitsi-meet:prosody/rootfs/defaults/prosody.cfg.lua\n\
          --                 at 65c08f7e (2026-08-10)\n\n",
     );
-    exposure(&mut o);
+    exposure(&mut o, i.bridges_tls.is_some());
     globals(&mut o, i, &h);
     main_host(&mut o, i, &h);
     if i.auth == AuthMode::SecureDomain {
@@ -172,8 +176,17 @@ pub fn render(i: &Inputs<'_>) -> String {
     o
 }
 
-/// c2s, HTTP and s2s: only what nginx and the local components need.
-fn exposure(o: &mut String) {
+/// c2s, HTTP and s2s: only what nginx and the local components need (and, on a signaling
+/// node, the bridges of other machines).
+fn exposure(o: &mut String, bridges: bool) {
+    let c2s = if bridges {
+        "-- A signaling node: videobridges of other machines log in to auth. over c2s, so c2s\n\
+         -- listens on every address, as Debian's jitsi-meet-prosody leaves it (prosody's\n\
+         -- default); meet-agent's host firewall lets only bridges.allow_cidrs reach 5222.\n\
+         c2s_interfaces = { \"*\"; \"::\" }\n"
+    } else {
+        "c2s_interfaces = { \"127.0.0.1\"; \"::1\" }\n"
+    };
     o.push_str(
         "-- Exposure (ours; DOCKER_MAIN listens on every address, behind docker's network):\n\
          -- clients reach prosody only through nginx (BOSH /http-bind and /xmpp-websocket\n\
@@ -181,9 +194,11 @@ fn exposure(o: &mut String) {
          -- and no other server federates with it. These are globals: Debian's\n\
          -- /etc/prosody/prosody.cfg.lua ends with Include \"conf.d/*.cfg.lua\", Prosody 13\n\
          -- parses each included file from the global scope, and a later value replaces the\n\
-         -- main file's.\n\
-         c2s_interfaces = { \"127.0.0.1\"; \"::1\" }\n\
-         http_interfaces = { \"127.0.0.1\"; \"::1\" }\n\
+         -- main file's.\n",
+    );
+    o.push_str(c2s);
+    o.push_str(
+        "http_interfaces = { \"127.0.0.1\"; \"::1\" }\n\
          https_ports = { }\n\
          modules_disabled = { \"s2s\" }\n\n",
     );
@@ -331,15 +346,18 @@ fn auth_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     );
     let _ = writeln!(o, "VirtualHost {}", lua(&h.auth));
     opt(o, "authentication", lua("internal_hashed"));
+    // Bridges of other machines verify this host's certificate against the one in their
+    // join token, made for auth.DOMAIN; local components accept the site's.
+    let (cert, key) = i.bridges_tls.unwrap_or(i.tls);
     opt(
         o,
         "ssl",
-        format!(
-            "{{ certificate = {}; key = {}; }}",
-            lua(i.tls.0),
-            lua(i.tls.1)
-        ),
+        format!("{{ certificate = {}; key = {}; }}", lua(cert), lua(key)),
     );
+    if i.bridges_tls.is_some() {
+        // The jvb password crosses the network: never without TLS.
+        opt(o, "c2s_require_encryption", "true");
+    }
     let mut modules = Vec::new();
     if i.jitsi_plugins {
         modules.push("limits_exception");
@@ -539,6 +557,7 @@ mod tests {
             tls: ("/c.pem", "/k.pem"),
             jitsi_plugins: plugins,
             lobby: true,
+            bridges_tls: None,
         })
     }
 

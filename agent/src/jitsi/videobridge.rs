@@ -36,6 +36,34 @@ pub struct Inputs<'a> {
     pub public_ipv4: Option<Ipv4Addr>,
     /// The machine's own (private) address, when it differs from the public one.
     pub local_ipv4: Option<Ipv4Addr>,
+    /// Where the bridge's XMPP account lives: this machine's prosody, or a signaling node.
+    pub signaling: Signaling<'a>,
+    /// The bridge's name in the brewery MUC, unique in the deployment.
+    pub nickname: &'a str,
+    /// Relays to the deployment's other bridges (a multi-machine deployment), with this
+    /// bridge's region.
+    pub relay_region: Option<&'a str>,
+}
+
+/// The XMPP server the bridge logs in to.
+pub enum Signaling<'a> {
+    /// prosody on this machine (roles `all` and `signaling`), on loopback.
+    Local,
+    /// A signaling node elsewhere (role `videobridge`), from the join token.
+    Remote {
+        /// Host name or address to connect to.
+        host: &'a str,
+        /// prosody's client port there.
+        port: u16,
+        /// The XMPP domain of the account (`auth.DOMAIN`), which its certificate must name.
+        auth_domain: String,
+        /// The account's user name.
+        username: &'a str,
+        /// The account's password (from the token, never from this machine's secrets).
+        password: &'a str,
+        /// The brewery MUC's JID.
+        brewery: String,
+    },
 }
 
 /// The NAT mapping (private, public) to render, if the machine sits behind one.
@@ -51,6 +79,48 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
     let d = i.domain;
     let mapping = mapping(i.local_ipv4, i.public_ipv4);
     let mut o = String::new();
+    let account = match &i.signaling {
+        Signaling::Local => format!(
+            "HOSTNAME = \"127.0.0.1\"\n          \
+             DOMAIN = {}\n          \
+             USERNAME = \"jvb\"\n          \
+             PASSWORD = {}\n          \
+             MUC_JIDS = {}\n          \
+             MUC_NICKNAME = {}\n          \
+             # prosody on loopback serves the site's certificate, not one for localhost.\n          \
+             DISABLE_CERTIFICATE_VERIFICATION = true",
+            quote(&format!("auth.{d}")),
+            quote(&i.secrets.jvb_password),
+            quote(&format!("JvbBrewery@internal.auth.{d}")),
+            quote(i.nickname),
+        ),
+        // A bridge of its own: the signaling node's prosody presents a certificate for
+        // auth.DOMAIN that this host trusts (the join token's, in the system and Java
+        // stores), so the certificate is verified, unlike docker-jitsi-meet's
+        // DISABLE_CERTIFICATE_VERIFICATION = true.
+        Signaling::Remote {
+            host,
+            port,
+            auth_domain,
+            username,
+            password,
+            brewery,
+        } => format!(
+            "HOSTNAME = {}\n          \
+             PORT = {port}\n          \
+             DOMAIN = {}\n          \
+             USERNAME = {}\n          \
+             PASSWORD = {}\n          \
+             MUC_JIDS = {}\n          \
+             MUC_NICKNAME = {}",
+            quote(host),
+            quote(auth_domain),
+            quote(username),
+            quote(password),
+            quote(brewery),
+            quote(i.nickname),
+        ),
+    };
     // `writeln!` into a String cannot fail.
     let _ = writeln!(
         o,
@@ -73,25 +143,27 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
              xmpp-client {{\n      \
                configs {{\n        \
                  ryo-jitsi {{\n          \
-                   HOSTNAME = \"127.0.0.1\"\n          \
-                   DOMAIN = {}\n          \
-                   USERNAME = \"jvb\"\n          \
-                   PASSWORD = {}\n          \
-                   MUC_JIDS = {}\n          \
-                   MUC_NICKNAME = {}\n          \
-                   # prosody on loopback serves the site's certificate, not one for localhost.\n          \
-                   DISABLE_CERTIFICATE_VERIFICATION = true\n        \
+                   {account}\n        \
                  }}\n      \
                }}\n    \
              }}\n  \
            }}\n  \
            # Lets meet-agent drain the bridge before a scheduled shutdown (loopback only).\n  \
-           rest {{ shutdown {{ enabled = true }} }}",
-        quote(&format!("auth.{d}")),
-        quote(&i.secrets.jvb_password),
-        quote(&format!("JvbBrewery@internal.auth.{d}")),
-        quote(&i.secrets.bridge_nickname()),
+           rest {{ shutdown {{ enabled = true }} }}"
     );
+    if let Some(region) = i.relay_region {
+        // Relays between the deployment's bridges, so that one conference can span them:
+        // jicofo's octo settings must agree (jicofo.rs). The relay id is the bridge's
+        // nickname, unique in the deployment. Keys as the bridge's reference.conf
+        // (videobridge.relay, a29d97d13fbf, 2026-08-19) names them; the relays' messages
+        // travel over SCTP like the bridge channel (jicofo's octo.sctp-datachannels).
+        let _ = writeln!(
+            o,
+            "  relay {{\n    enabled = true\n    region = {}\n    relay-id = {}\n  }}",
+            quote(region),
+            quote(i.nickname)
+        );
+    }
     if mapping.is_none() {
         let _ = writeln!(
             o,

@@ -6,6 +6,7 @@
 //! step says which ports the host must let in.
 
 use super::{settings, Context, Outcome};
+use crate::config::schema::Role;
 use crate::firewall::{self, Inputs};
 use crate::fsutil::write_atomic;
 use crate::jitsi::videobridge::MEDIA_PORT;
@@ -23,14 +24,26 @@ const SSH_ENABLED: [&str; 3] = [
 pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let fw = &settings.firewall;
+    let roles = &settings.roles;
     let openings = firewall::openings(&Inputs {
         turn: &settings.jitsi.turn,
         media_port: MEDIA_PORT,
         ssh: ssh_enabled(ctx.paths),
         extra_tcp: &fw.allow_tcp,
         extra_udp: &fw.allow_udp,
+        web: roles.role != Role::Videobridge,
+        media: roles.role == Role::Videobridge || roles.local_bridge,
     });
-    let open = firewall::describe(&openings);
+    let xmpp_sources: &[_] = if roles.role == Role::Signaling {
+        &roles.bridge_sources
+    } else {
+        &[]
+    };
+    let open = format!(
+        "{}{}",
+        firewall::describe(&openings),
+        firewall::describe_xmpp(xmpp_sources)
+    );
     if let Some(kind) = container(ctx.paths) {
         return Ok(Outcome::not_configured(format!(
             "in a container ({kind}) the host's firewall decides what is reachable; it must let in {open}"
@@ -40,7 +53,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     // Off, the file still exists and removes our table when loaded: the unit's reload
     // replaces the rules in one transaction in both directions.
     let text = if fw.enabled {
-        firewall::render(&openings)
+        firewall::render(&openings, xmpp_sources)
     } else {
         firewall::render_off()
     };
@@ -54,9 +67,16 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         ""
     };
     Ok(if fw.enabled {
-        Outcome::ok(format!(
-            "inbound open: {open}; everything else dropped{reloaded}"
-        ))
+        let message = format!("inbound open: {open}; everything else dropped{reloaded}");
+        if roles.role == Role::Signaling && xmpp_sources.is_empty() {
+            // Not an error: the bridges may not exist yet. But none can join until then.
+            Outcome::degraded(format!(
+                "no bridges.allow_cidrs, so no videobridge of another machine can reach prosody (tcp {}); {message}",
+                firewall::XMPP_PORT
+            ))
+        } else {
+            Outcome::ok(message)
+        }
     } else {
         Outcome::not_configured(format!(
             "off (firewall.enabled = false): nothing is filtered here; a meeting needs {open}{reloaded}"

@@ -6,11 +6,11 @@
 //! services whose files changed are reloaded or restarted by the start step.
 
 use super::{settings, Context, Outcome};
+use crate::config::schema::Role;
 use crate::fsutil::{read_optional, write_atomic, write_atomic_for_group};
 use crate::jitsi::secrets::Secrets;
-use crate::jitsi::{coturn, jicofo, nginx, prosody, prosody_accounts, videobridge, web};
+use crate::jitsi::{assemble, coturn, nginx, prosody, prosody_accounts, videobridge, web};
 use crate::jitsi::{AuthMode, JitsiSettings};
-use crate::paths::{TLS_FULLCHAIN, TLS_PRIVKEY};
 use anyhow::Result;
 
 /// What one run rendered and found.
@@ -55,62 +55,144 @@ impl Renders<'_, '_> {
 /// Runs the jitsi step.
 pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
-    let Some(secrets) = Secrets::load(ctx.paths)? else {
+    let Some(mut secrets) = Secrets::load(ctx.paths)? else {
         return Ok(Outcome::failed(
             "no per-instance secrets yet; run `meet-agent run --step secrets`, then `--step jitsi`",
         ));
     };
+    let roles = &settings.roles;
+    // The bridges of a deployment and its signaling node share the token's `jvb` account.
+    if let Some(token) = &roles.join {
+        secrets.jvb_password = token.password().to_string();
+    }
     let j = &settings.jitsi;
     let mut r = Renders {
         ctx,
         done: Vec::new(),
         problems: Vec::new(),
     };
+    let role = roles.role;
+    let domain = match (&roles.join, role) {
+        (Some(token), Role::Videobridge) => Some(token.domain().to_string()),
+        _ => r.ctx.identity.domain.clone(),
+    };
 
-    let local = r.local(coturn::LOCAL)?;
-    let text = coturn::render(
-        &j.turn,
-        &r.ctx.identity,
-        &secrets,
-        (TLS_FULLCHAIN, TLS_PRIVKEY),
-        local.as_deref(),
-    );
-    r.put(coturn::PATH, &text, Some("turnserver"), "coturn.service")?;
-
-    let domain = r.ctx.identity.domain.clone();
-    // Package-generated files that collide with ours (a package upgrade makes them again).
-    match crate::jitsi::leftovers::disable(r.ctx.paths, domain.as_deref()) {
-        Ok(moved) => {
-            for m in moved {
-                if !r.ctx.config_changed.contains(&m.unit) {
-                    r.ctx.config_changed.push(m.unit);
+    if role != Role::Videobridge {
+        // Package-generated files that collide with ours (a package upgrade makes them
+        // again).
+        match crate::jitsi::leftovers::disable(r.ctx.paths, domain.as_deref()) {
+            Ok(moved) => {
+                for m in moved {
+                    if !r.ctx.config_changed.contains(&m.unit) {
+                        r.ctx.config_changed.push(m.unit);
+                    }
+                    r.done.push(m.message);
                 }
-                r.done.push(m.message);
+            }
+            Err(e) => r.problems.push(format!("{e:#}")),
+        }
+        if domain.is_none() {
+            r.problems.push(
+                "prosody, jicofo, the videobridge and the web app are not configured: they need server.domain".into(),
+            );
+        }
+    }
+    if role == Role::Signaling {
+        if let Some(d) = &domain {
+            signaling_certificate(&mut r, d, roles)?;
+        }
+    }
+    if role == Role::Videobridge {
+        if let Some(token) = &roles.join {
+            match crate::bridge::trust::install(r.ctx.paths, token) {
+                Ok(Some(message)) => {
+                    r.done.push(message);
+                    if !r.ctx.config_changed.contains(&"jitsi-videobridge2.service") {
+                        r.ctx.config_changed.push("jitsi-videobridge2.service");
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => r.problems.push(format!("{e:#}")),
             }
         }
-        Err(e) => r.problems.push(format!("{e:#}")),
     }
-    match &domain {
-        None => r.problems.push(
-            "prosody, jicofo, the videobridge and the web app are not configured: they need server.domain".into(),
-        ),
-        Some(domain) => components(&mut r, domain, j, &secrets)?,
+
+    let paths = r.ctx.paths;
+    let plugins = paths.join(prosody::JITSI_PLUGINS).is_dir();
+    let jitsi_meet = paths.join(nginx::JITSI_MEET).join("index.html").exists();
+    let coturn_local = r.local(coturn::LOCAL)?;
+    let web_local = r.local(web::LOCAL)?;
+    let mime_types = read_optional(&paths.join(nginx::MIME_TYPES))?
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    let turn_on_443 = if role == Role::Videobridge {
+        None
+    } else {
+        turn_on_443(&mut r, j)
+    };
+    let instance_id = r.ctx.instance_id.clone();
+    let files = assemble::assemble(&assemble::Inputs {
+        domain: domain.as_deref(),
+        jitsi: j,
+        roles,
+        secrets: &secrets,
+        identity: &r.ctx.identity.clone(),
+        instance_id: instance_id.as_deref(),
+        jitsi_plugins: plugins,
+        jitsi_meet,
+        coturn_local: coturn_local.as_deref(),
+        web_local: web_local.as_deref(),
+        mime_types: mime_types.as_deref(),
+        turn_on_443,
+    });
+    for f in &files {
+        r.put(&f.path, &f.text, f.group, f.unit)?;
     }
-    site(&mut r, domain.as_deref(), j)?;
+    let stream = paths.join(nginx::STREAM);
+    if turn_on_443.is_none() && stream.exists() {
+        std::fs::remove_file(&stream)?;
+        r.ctx.config_changed.push("nginx.service");
+        r.done.push(format!("{} removed", nginx::STREAM));
+    }
+    if let (Some(d), true) = (&domain, role != Role::Videobridge) {
+        if j.auth == AuthMode::Jwt && !plugins {
+            r.problems.push(
+                "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
+            );
+        }
+        match accounts(r.ctx, d, &secrets) {
+            Ok(Some(message)) => r.done.push(message),
+            Ok(None) => {}
+            Err(e) => r.problems.push(format!("{e:#}")),
+        }
+    }
 
     let mut message = if r.done.is_empty() {
         "every file already up to date".to_string()
     } else {
         r.done.join("; ")
     };
+    if role == Role::Videobridge {
+        if let Some(token) = &roles.join {
+            message.push_str(&format!(
+                "; joins {}:{} as {} (token {})",
+                roles.signaling_host.as_deref().unwrap_or(token.host()),
+                token.port(),
+                assemble::bridge_nickname(role, instance_id.as_deref(), &secrets),
+                token.fingerprint()
+            ));
+        }
+    }
     let identity = &r.ctx.identity;
+    let has_bridge = role == Role::Videobridge || roles.local_bridge;
     match videobridge::mapping(identity.local_ipv4, identity.public_ipv4) {
-        Some((local, public)) => message.push_str(&format!("; videobridge maps {local} to {public}")),
+        Some((local, public)) if has_bridge => {
+            message.push_str(&format!("; videobridge maps {local} to {public}"))
+        }
         // Right on a LAN; on the internet the operator needs to know.
-        None if identity.public_ipv4.is_none() => message.push_str(
+        None if has_bridge && identity.public_ipv4.is_none() => message.push_str(
             "; no public IPv4 known, so the videobridge offers only its own addresses (set server.public_ipv4 if clients come from the internet)",
         ),
-        None => {}
+        _ => {}
     }
     Ok(if r.problems.is_empty() {
         Outcome::ok(message)
@@ -119,120 +201,61 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     })
 }
 
-/// prosody (and its internal accounts), jicofo, the videobridge and config.js.
-fn components(
+/// The certificate prosody presents to bridges for auth.DOMAIN (made here, or the
+/// pre-made token's with `bridge.auth_key`).
+fn signaling_certificate(
     r: &mut Renders<'_, '_>,
     domain: &str,
-    j: &JitsiSettings,
-    secrets: &Secrets,
+    roles: &crate::config::validate_roles::RoleSettings,
 ) -> Result<()> {
-    let plugins = r.ctx.paths.join(prosody::JITSI_PLUGINS).is_dir();
-    let jwt_secret = j
-        .jwt_app_secret
-        .as_ref()
-        .map_or(secrets.jwt_app_secret.as_str(), |s| s.expose());
-    let text = prosody::render(&prosody::Inputs {
+    let key = match &roles.auth_key {
+        Some(k) => Some(crate::tls::material::read(k.expose(), "bridge.auth_key")?),
+        None => None,
+    };
+    let adopted = roles.join.as_ref().zip(key.as_deref());
+    match crate::bridge::xmpp_cert::ensure(
+        r.ctx.paths,
         domain,
-        auth: j.auth,
-        jwt: j.jwt_app_id.as_deref().map(|id| (id, jwt_secret)),
-        secrets,
-        turn: &j.turn,
-        tls: (TLS_FULLCHAIN, TLS_PRIVKEY),
-        jitsi_plugins: plugins,
-        lobby: j.lobby,
-    });
-    r.put(prosody::PATH, &text, Some("prosody"), "prosody.service")?;
-    if j.auth == AuthMode::Jwt && !plugins {
-        r.problems.push(
-            "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
-        );
-    }
-    match accounts(r.ctx, domain, secrets) {
-        Ok(Some(message)) => r.done.push(message),
-        Ok(None) => {}
+        adopted,
+        time::OffsetDateTime::now_utc(),
+    ) {
+        Ok((_, outcome)) => {
+            use crate::bridge::xmpp_cert::Outcome as O;
+            let what = match outcome {
+                O::Kept => None,
+                O::Made => Some(format!(
+                    "a certificate for auth.{domain} made for the bridges"
+                )),
+                O::Adopted => Some(format!(
+                    "the pre-made token's certificate for auth.{domain} installed"
+                )),
+            };
+            if let Some(what) = what {
+                r.done.push(what);
+                if !r.ctx.config_changed.contains(&"prosody.service") {
+                    r.ctx.config_changed.push("prosody.service");
+                }
+            }
+        }
         Err(e) => r.problems.push(format!("{e:#}")),
     }
-
-    let text = jicofo::render(&jicofo::Inputs {
-        domain,
-        auth: j.auth,
-        secrets,
-        jitsi_plugins: plugins,
-    });
-    r.put(jicofo::CONF, &text, Some("jitsi"), "jicofo.service")?;
-
-    let inputs = videobridge::Inputs {
-        domain,
-        secrets,
-        public_ipv4: r.ctx.identity.public_ipv4,
-        local_ipv4: r.ctx.identity.local_ipv4,
-    };
-    r.put(
-        videobridge::CONF,
-        &videobridge::render_conf(&inputs),
-        Some("jitsi"),
-        "jitsi-videobridge2.service",
-    )?;
-    r.put(
-        videobridge::ENV,
-        &videobridge::render_env(),
-        None,
-        "jitsi-videobridge2.service",
-    )?;
-
-    let local = r.local(web::LOCAL)?;
-    let text = web::render(domain, j, local.as_deref());
-    r.put(&web::path(domain), &text, None, "nginx.service")
+    Ok(())
 }
 
-/// The nginx site, and the stream server sharing 443 with coturn when configured.
-fn site(r: &mut Renders<'_, '_>, domain: Option<&str>, j: &JitsiSettings) -> Result<()> {
-    let mut turn_on_443 = None;
-    if let Some(host) = &j.turn.tls_host {
-        if r.ctx.paths.join(nginx::STREAM_MODULE).exists() {
-            turn_on_443 = Some((host.as_str(), j.turn.tls_port));
-            if let Some(problem) = uncovered(r.ctx, host) {
-                r.problems.push(problem);
-            }
-        } else {
-            r.problems.push(format!(
-                "jitsi.turn.tls_host is set but nginx's stream module is missing ({}; apt-get install libnginx-mod-stream): TURN shares no port 443",
-                nginx::STREAM_MODULE
-            ));
-        }
+/// TURN on port 443 through nginx's stream module, when configured and possible.
+fn turn_on_443<'j>(r: &mut Renders<'_, '_>, j: &'j JitsiSettings) -> Option<(&'j str, u16)> {
+    let host = j.turn.tls_host.as_ref()?;
+    if !r.ctx.paths.join(nginx::STREAM_MODULE).exists() {
+        r.problems.push(format!(
+            "jitsi.turn.tls_host is set but nginx's stream module is missing ({}; apt-get install libnginx-mod-stream): TURN shares no port 443",
+            nginx::STREAM_MODULE
+        ));
+        return None;
     }
-    let mime_types = read_optional(&r.ctx.paths.join(nginx::MIME_TYPES))?
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let text = nginx::render_site(&nginx::Inputs {
-        domain,
-        jitsi_meet: r
-            .ctx
-            .paths
-            .join(nginx::JITSI_MEET)
-            .join("index.html")
-            .exists(),
-        turn_on_443,
-        mime_types: mime_types.as_deref(),
-    });
-    r.put(nginx::SITE, &text, None, "nginx.service")?;
-    let stream = r.ctx.paths.join(nginx::STREAM);
-    match turn_on_443 {
-        Some((host, port)) => {
-            r.put(
-                nginx::STREAM,
-                &nginx::render_stream(host, port),
-                None,
-                "nginx.service",
-            )?;
-        }
-        None if stream.exists() => {
-            std::fs::remove_file(&stream)?;
-            r.ctx.config_changed.push("nginx.service");
-            r.done.push(format!("{} removed", nginx::STREAM));
-        }
-        None => {}
+    if let Some(problem) = uncovered(r.ctx, host) {
+        r.problems.push(problem);
     }
-    Ok(())
+    Some((host.as_str(), j.turn.tls_port))
 }
 
 /// Why the installed certificate does not serve `host`, if it does not.

@@ -1,0 +1,241 @@
+//! `server.role` and what goes with it: the keys of `[bridges]` (a signaling node's
+//! videobridges) and `[bridge]` (a videobridge's signaling node), and the keys that make no
+//! sense for a role, refused with the key named rather than silently ignored.
+
+use super::schema::{Config, Role, SecretMaterial};
+use anyhow::Result;
+use std::net::IpAddr;
+
+/// An address block the signaling node lets reach its XMPP client port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// The network address (host bits as given).
+    pub addr: IpAddr,
+    /// The prefix length (32 or 128 for a single address).
+    pub prefix: u8,
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// Parses `10.0.0.0/16`, `2001:db8::/48` or a single address (a /32 or /128).
+pub fn parse_cidr(text: &str) -> Result<Cidr, String> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let addr: IpAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IP address or CIDR such as 10.0.0.0/16"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => max,
+        Some(p) => p
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| format!("`{text}`: the prefix length must be 0 to {max}"))?,
+    };
+    Ok(Cidr { addr, prefix })
+}
+
+/// What the roles' keys amount to, checked.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSettings {
+    /// This machine's role.
+    pub role: Role,
+    /// A signaling node also runs a bridge (always true for `all`).
+    pub local_bridge: bool,
+    /// Where bridges may connect from (signaling).
+    pub bridge_sources: Vec<Cidr>,
+    /// The join token (videobridge: the signaling node to join; signaling: a pre-made one
+    /// to adopt).
+    pub join: Option<crate::bridge::token::Token>,
+    /// The key for a pre-made token's certificate (signaling).
+    pub auth_key: Option<SecretMaterial>,
+    /// Where a bridge connects instead of the token's host.
+    pub signaling_host: Option<String>,
+    /// The lifecycle hook a bridge completes after draining.
+    pub drain_hook: Option<String>,
+    /// The bridge's region for relays, when configured.
+    pub region: Option<String>,
+}
+
+/// Checks `server.role`, `[bridges]` and `[bridge]` together; errors name the key.
+pub fn validate(
+    config: &Config,
+    domain: Option<&str>,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<RoleSettings> {
+    let role = config.server.role;
+    let b = &config.bridges;
+    let j = &config.bridge;
+    let not_for = |key: &str, for_roles: &str| {
+        fail(
+            key,
+            format!(
+                "is for server.role = {for_roles}, and this machine's role is \"{}\"; remove it or change server.role",
+                role.as_str()
+            ),
+        )
+    };
+    let mut bridge_sources = Vec::new();
+    for (i, text) in b.allow_cidrs.iter().enumerate() {
+        bridge_sources.push(
+            parse_cidr(text)
+                .map_err(|r| fail("bridges.allow_cidrs", format!("entry {}: {r}", i + 1)))?,
+        );
+    }
+    if role != Role::Signaling {
+        if b.local {
+            return Err(not_for("bridges.local", "\"signaling\""));
+        }
+        if !b.allow_cidrs.is_empty() {
+            return Err(not_for("bridges.allow_cidrs", "\"signaling\""));
+        }
+        if j.auth_key.is_some() {
+            return Err(not_for("bridge.auth_key", "\"signaling\""));
+        }
+    }
+    if role == Role::All && j.join.is_some() {
+        return Err(not_for("bridge.join", "\"videobridge\" or \"signaling\""));
+    }
+    if role != Role::Videobridge {
+        for (key, set) in [
+            ("bridge.region", j.region.is_some()),
+            ("bridge.signaling_host", j.signaling_host.is_some()),
+            ("bridge.drain_hook", j.drain_hook.is_some()),
+        ] {
+            if set {
+                return Err(not_for(key, "\"videobridge\""));
+            }
+        }
+    }
+    if role == Role::Videobridge {
+        // Everything of the web side: a bridge serves no site, no TURN and no accounts.
+        let web_keys: [(&str, bool); 6] = [
+            ("tls.certificate", config.tls.certificate.is_some()),
+            ("tls.acme.enabled", config.tls.acme.enabled),
+            ("jitsi.jwt_app_id", config.jitsi.jwt_app_id.is_some()),
+            (
+                "jitsi.jwt_app_secret",
+                config.jitsi.jwt_app_secret.is_some(),
+            ),
+            ("jitsi.turn.tls_host", config.jitsi.turn.tls_host.is_some()),
+            (
+                "jitsi.auth",
+                config.jitsi.auth != crate::jitsi::AuthMode::Open,
+            ),
+        ];
+        if let Some((key, _)) = web_keys.iter().find(|(_, set)| *set) {
+            return Err(not_for(
+                key,
+                "\"all\" or \"signaling\" (a videobridge serves no web site)",
+            ));
+        }
+        if j.join.is_none() {
+            return Err(fail(
+                "bridge.join",
+                "a videobridge needs the join token of its signaling node; print it there with `meet-agent bridge token`".into(),
+            ));
+        }
+    }
+    let join = match &j.join {
+        None => None,
+        Some(text) => {
+            let token = match domain {
+                Some(d) => crate::bridge::token::Token::decode_for_domain(text.expose(), d),
+                None => crate::bridge::token::Token::decode(text.expose()),
+            }
+            .map_err(|e| fail("bridge.join", e.to_string()))?;
+            Some(token)
+        }
+    };
+    if role == Role::Signaling && join.is_some() != j.auth_key.is_some() {
+        return Err(fail(
+            if join.is_some() { "bridge.auth_key" } else { "bridge.join" },
+            "a signaling node adopting a pre-made token needs both bridge.join and bridge.auth_key (`meet-agent bridge token --new --key-out FILE` makes the pair)".into(),
+        ));
+    }
+    let signaling_host = match &j.signaling_host {
+        None => None,
+        Some(h) => {
+            let ok = h.parse::<IpAddr>().is_ok() || super::validate::check_fqdn(h).is_ok();
+            if !ok {
+                return Err(fail(
+                    "bridge.signaling_host",
+                    format!("`{h}` is neither an IP address nor a host name"),
+                ));
+            }
+            Some(h.clone())
+        }
+    };
+    if let Some(hook) = &j.drain_hook {
+        if hook.is_empty()
+            || hook.len() > 255
+            || !hook
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_/.".contains(&c))
+        {
+            return Err(fail(
+                "bridge.drain_hook",
+                "use the lifecycle hook's name: 1 to 255 letters, digits, '-', '_', '/' or '.'"
+                    .into(),
+            ));
+        }
+    }
+    if let Some(region) = &j.region {
+        if region.is_empty()
+            || region.len() > 64
+            || !region
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        {
+            return Err(fail(
+                "bridge.region",
+                "use 1 to 64 letters, digits, '-' or '_' (such as eu-central-1)".into(),
+            ));
+        }
+    }
+    Ok(RoleSettings {
+        role,
+        local_bridge: role == Role::All || (role == Role::Signaling && b.local),
+        bridge_sources,
+        join,
+        auth_key: j.auth_key.clone(),
+        signaling_host,
+        drain_hook: j.drain_hook.clone(),
+        region: j.region.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_parse_with_and_without_prefix() {
+        let rows: [(&str, Result<&str, &str>); 8] = [
+            ("10.0.0.0/16", Ok("10.0.0.0/16")),
+            ("192.0.2.7", Ok("192.0.2.7/32")),
+            ("2001:db8::/48", Ok("2001:db8::/48")),
+            ("2001:db8::1", Ok("2001:db8::1/128")),
+            ("10.0.0.0/33", Err("prefix length must be 0 to 32")),
+            ("2001:db8::/129", Err("prefix length must be 0 to 128")),
+            ("example.org/24", Err("not an IP address")),
+            ("10.0.0.0/x", Err("prefix length")),
+        ];
+        for (text, want) in rows {
+            match (parse_cidr(text), want) {
+                (Ok(c), Ok(w)) => assert_eq!(c.to_string(), w, "{text}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{text}: {e}"),
+                (got, want) => panic!("{text}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Every configuration file the jitsi step writes, decided in one place without I/O: from
+//! the settings, the machine's role, identity and secrets, and the few facts the step
+//! reads from disk beforehand (which Jitsi packages are installed, the operator's local
+//! files, nginx's MIME types). The step writes what this returns; the golden tests call it
+//! with fixed inputs, so the step's wiring is what they check.
+
+use super::secrets::Secrets;
+use super::{coturn, jicofo, nginx, prosody, videobridge, web, JitsiSettings};
+use crate::bridge::xmpp_cert;
+use crate::config::schema::Role;
+use crate::config::validate_roles::RoleSettings;
+use crate::paths::{TLS_FULLCHAIN, TLS_PRIVKEY};
+use crate::state::Identity;
+
+/// One file to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Its path on the machine.
+    pub path: String,
+    /// Its content.
+    pub text: String,
+    /// The group that may read it (it holds secrets: mode 0640), or none (0644).
+    pub group: Option<&'static str>,
+    /// The unit that reads it, refreshed when it changes.
+    pub unit: &'static str,
+}
+
+/// What the files are made from.
+pub struct Inputs<'a> {
+    /// The site's domain (the deployment's, on a videobridge); without one only coturn and
+    /// the nginx site (its placeholder) are made.
+    pub domain: Option<&'a str>,
+    /// `[jitsi]`.
+    pub jitsi: &'a JitsiSettings,
+    /// `server.role` and its keys.
+    pub roles: &'a RoleSettings,
+    /// This instance's secrets.
+    pub secrets: &'a Secrets,
+    /// Addresses and size.
+    pub identity: &'a Identity,
+    /// This instance's id (the bridge's nickname in a deployment).
+    pub instance_id: Option<&'a str>,
+    /// Jitsi's prosody plugins are installed (jitsi-meet-prosody).
+    pub jitsi_plugins: bool,
+    /// Jitsi's web app is installed (jitsi-meet-web).
+    pub jitsi_meet: bool,
+    /// `/etc/meet-agent/coturn.local.conf`, if any.
+    pub coturn_local: Option<&'a str>,
+    /// The web app's local additions, if any.
+    pub web_local: Option<&'a str>,
+    /// nginx's `mime.types`, if readable.
+    pub mime_types: Option<&'a str>,
+    /// TURN shares port 443 through nginx's stream module (host, TURN TLS port).
+    pub turn_on_443: Option<(&'a str, u16)>,
+}
+
+/// The region relays report when none is configured.
+pub const DEFAULT_REGION: &str = "default";
+
+/// The bridge's name in the brewery MUC: the instance id on a bridge of a deployment
+/// (bridges share the `jvb` account, so the nickname tells them apart), else the name
+/// derived from this machine's secrets.
+pub fn bridge_nickname(role: Role, instance_id: Option<&str>, secrets: &Secrets) -> String {
+    match (role, instance_id) {
+        (Role::Videobridge, Some(id)) => {
+            let clean: String = id
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(60)
+                .collect();
+            format!("jvb-{clean}")
+        }
+        _ => secrets.bridge_nickname(),
+    }
+}
+
+/// The files for this machine's role.
+pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
+    let mut out = Vec::new();
+    let role = i.roles.role;
+    let region = i.roles.region.as_deref().unwrap_or(DEFAULT_REGION);
+    let nickname = bridge_nickname(role, i.instance_id, i.secrets);
+    if role == Role::Videobridge {
+        if let Some(token) = &i.roles.join {
+            let signaling = videobridge::Signaling::Remote {
+                host: i.roles.signaling_host.as_deref().unwrap_or(token.host()),
+                port: token.port(),
+                auth_domain: token.auth_domain(),
+                username: token.username(),
+                password: token.password(),
+                brewery: token.brewery_muc_jid(),
+            };
+            bridge_files(&mut out, i, signaling, &nickname, Some(region));
+        }
+        return out;
+    }
+    let j = i.jitsi;
+    out.push(Rendered {
+        path: coturn::PATH.into(),
+        text: coturn::render(
+            &j.turn,
+            i.identity,
+            i.secrets,
+            (TLS_FULLCHAIN, TLS_PRIVKEY),
+            i.coturn_local,
+        ),
+        group: Some("turnserver"),
+        unit: "coturn.service",
+    });
+    let Some(d) = i.domain else {
+        out.push(site(i, None));
+        return out;
+    };
+    let signaling = role == Role::Signaling;
+    let jwt_secret = j
+        .jwt_app_secret
+        .as_ref()
+        .map_or(i.secrets.jwt_app_secret.as_str(), |s| s.expose());
+    out.push(Rendered {
+        path: prosody::PATH.into(),
+        text: prosody::render(&prosody::Inputs {
+            domain: d,
+            auth: j.auth,
+            jwt: j.jwt_app_id.as_deref().map(|id| (id, jwt_secret)),
+            secrets: i.secrets,
+            turn: &j.turn,
+            tls: (TLS_FULLCHAIN, TLS_PRIVKEY),
+            jitsi_plugins: i.jitsi_plugins,
+            lobby: j.lobby,
+            bridges_tls: signaling.then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
+        }),
+        group: Some("prosody"),
+        unit: "prosody.service",
+    });
+    out.push(Rendered {
+        path: jicofo::CONF.into(),
+        text: jicofo::render(&jicofo::Inputs {
+            domain: d,
+            auth: j.auth,
+            secrets: i.secrets,
+            jitsi_plugins: i.jitsi_plugins,
+            relays: signaling.then_some(region),
+        }),
+        group: Some("jitsi"),
+        unit: "jicofo.service",
+    });
+    if i.roles.local_bridge {
+        bridge_files(
+            &mut out,
+            i,
+            videobridge::Signaling::Local,
+            &nickname,
+            signaling.then_some(region),
+        );
+    }
+    out.push(Rendered {
+        path: web::path(d),
+        text: web::render(d, j, i.web_local),
+        group: None,
+        unit: "nginx.service",
+    });
+    out.push(site(i, Some(d)));
+    if let Some((host, port)) = i.turn_on_443 {
+        out.push(Rendered {
+            path: nginx::STREAM.into(),
+            text: nginx::render_stream(host, port),
+            group: None,
+            unit: "nginx.service",
+        });
+    }
+    out
+}
+
+/// The nginx site.
+fn site(i: &Inputs<'_>, domain: Option<&str>) -> Rendered {
+    Rendered {
+        path: nginx::SITE.into(),
+        text: nginx::render_site(&nginx::Inputs {
+            domain,
+            jitsi_meet: i.jitsi_meet,
+            turn_on_443: i.turn_on_443,
+            mime_types: i.mime_types,
+        }),
+        group: None,
+        unit: "nginx.service",
+    }
+}
+
+/// jvb.conf and the bridge's environment file.
+fn bridge_files(
+    out: &mut Vec<Rendered>,
+    i: &Inputs<'_>,
+    signaling: videobridge::Signaling<'_>,
+    nickname: &str,
+    relay_region: Option<&str>,
+) {
+    let inputs = videobridge::Inputs {
+        domain: i.domain.unwrap_or_default(),
+        secrets: i.secrets,
+        public_ipv4: i.identity.public_ipv4,
+        local_ipv4: i.identity.local_ipv4,
+        signaling,
+        nickname,
+        relay_region,
+    };
+    out.push(Rendered {
+        path: videobridge::CONF.into(),
+        text: videobridge::render_conf(&inputs),
+        group: Some("jitsi"),
+        unit: "jitsi-videobridge2.service",
+    });
+    out.push(Rendered {
+        path: videobridge::ENV.into(),
+        text: videobridge::render_env(),
+        group: None,
+        unit: "jitsi-videobridge2.service",
+    });
+}
