@@ -6,7 +6,8 @@
 //! services whose files changed are reloaded or restarted by the start step.
 
 use super::{settings, Context, Outcome};
-use crate::fsutil::{read_optional, write_atomic, write_atomic_for_group};
+use crate::apply::Service;
+use crate::fsutil::{read_optional, write_atomic};
 use crate::jitsi::secrets::Secrets;
 use crate::jitsi::{coturn, jicofo, nginx, prosody, prosody_accounts, videobridge, web};
 use crate::jitsi::{AuthMode, JitsiSettings};
@@ -21,25 +22,17 @@ struct Renders<'c, 'a> {
 }
 
 impl Renders<'_, '_> {
-    /// Writes `text` to `path` (0640 for `group` when given, else 0644) and remembers
-    /// `unit` as changed when the content did.
-    fn put(
-        &mut self,
-        path: &str,
-        text: &str,
-        group: Option<&str>,
-        unit: &'static str,
-    ) -> Result<()> {
+    /// Writes `text` to `path` (0640 for `group` when given, else 0644), with `service`
+    /// recorded as pending a refresh before the content changes.
+    fn put(&mut self, path: &str, text: &str, group: Option<&str>, service: Service) -> Result<()> {
         let full = self.ctx.paths.join(path);
-        let changed = match group {
-            // These hold secrets: root and the service's group only.
-            Some(group) => write_atomic_for_group(&full, text.as_bytes(), 0o640, group)?,
-            None => write_atomic(&full, text.as_bytes(), 0o644)?,
-        };
+        // Files for a group hold secrets: root and the service's group only.
+        let mode = if group.is_some() { 0o640 } else { 0o644 };
+        let changed = self
+            .ctx
+            .refreshes
+            .write(&full, text.as_bytes(), mode, group, service)?;
         if changed {
-            if !self.ctx.config_changed.contains(&unit) {
-                self.ctx.config_changed.push(unit);
-            }
             self.done.push(format!("{path} rendered"));
         }
         Ok(())
@@ -75,18 +68,18 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         (TLS_FULLCHAIN, TLS_PRIVKEY),
         local.as_deref(),
     );
-    r.put(coturn::PATH, &text, Some("turnserver"), "coturn.service")?;
+    r.put(coturn::PATH, &text, Some("turnserver"), Service::Coturn)?;
 
     let domain = r.ctx.identity.domain.clone();
     // Package-generated files that collide with ours (a package upgrade makes them again).
     match crate::jitsi::leftovers::disable(r.ctx.paths, domain.as_deref()) {
         Ok(moved) => {
-            for m in moved {
-                if !r.ctx.config_changed.contains(&m.unit) {
-                    r.ctx.config_changed.push(m.unit);
-                }
-                r.done.push(m.message);
-            }
+            let services: Vec<Service> = moved
+                .iter()
+                .filter_map(|m| Service::from_unit(m.unit))
+                .collect();
+            r.ctx.refreshes.expect(&services)?;
+            r.done.extend(moved.into_iter().map(|m| m.message));
         }
         Err(e) => r.problems.push(format!("{e:#}")),
     }
@@ -141,7 +134,7 @@ fn components(
         jitsi_plugins: plugins,
         lobby: j.lobby,
     });
-    r.put(prosody::PATH, &text, Some("prosody"), "prosody.service")?;
+    r.put(prosody::PATH, &text, Some("prosody"), Service::Prosody)?;
     if j.auth == AuthMode::Jwt && !plugins {
         r.problems.push(
             "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
@@ -159,7 +152,7 @@ fn components(
         secrets,
         jitsi_plugins: plugins,
     });
-    r.put(jicofo::CONF, &text, Some("jitsi"), "jicofo.service")?;
+    r.put(jicofo::CONF, &text, Some("jitsi"), Service::Jicofo)?;
 
     let inputs = videobridge::Inputs {
         domain,
@@ -171,18 +164,18 @@ fn components(
         videobridge::CONF,
         &videobridge::render_conf(&inputs),
         Some("jitsi"),
-        "jitsi-videobridge2.service",
+        Service::Videobridge,
     )?;
     r.put(
         videobridge::ENV,
         &videobridge::render_env(),
         None,
-        "jitsi-videobridge2.service",
+        Service::Videobridge,
     )?;
 
     let local = r.local(web::LOCAL)?;
     let text = web::render(domain, j, local.as_deref());
-    r.put(&web::path(domain), &text, None, "nginx.service")
+    r.put(&web::path(domain), &text, None, Service::Nginx)
 }
 
 /// The nginx site, and the stream server sharing 443 with coturn when configured.
@@ -214,7 +207,7 @@ fn site(r: &mut Renders<'_, '_>, domain: Option<&str>, j: &JitsiSettings) -> Res
         turn_on_443,
         mime_types: mime_types.as_deref(),
     });
-    r.put(nginx::SITE, &text, None, "nginx.service")?;
+    r.put(nginx::SITE, &text, None, Service::Nginx)?;
     let stream = r.ctx.paths.join(nginx::STREAM);
     match turn_on_443 {
         Some((host, port)) => {
@@ -222,12 +215,12 @@ fn site(r: &mut Renders<'_, '_>, domain: Option<&str>, j: &JitsiSettings) -> Res
                 nginx::STREAM,
                 &nginx::render_stream(host, port),
                 None,
-                "nginx.service",
+                Service::Nginx,
             )?;
         }
         None if stream.exists() => {
+            r.ctx.refreshes.expect(&[Service::Nginx])?;
             std::fs::remove_file(&stream)?;
-            r.ctx.config_changed.push("nginx.service");
             r.done.push(format!("{} removed", nginx::STREAM));
         }
         None => {}

@@ -15,6 +15,7 @@ mod updates;
 
 pub use updates::REBOOT_REQUIRED;
 
+use crate::apply;
 use crate::config::Settings;
 use crate::instance::{self, LoadError};
 use crate::paths::Paths;
@@ -143,9 +144,12 @@ pub struct Context<'a> {
     pub identity: Identity,
     /// Whether the installed certificate changed in this run.
     pub tls_changed: bool,
-    /// Services whose configuration the jitsi step changed in this run; the start step
-    /// reloads or restarts those that are running.
-    pub config_changed: Vec<&'static str>,
+    /// Services whose configuration changed (in this run, or in an earlier one killed
+    /// before it refreshed them), recorded durably before each change; the start step, or
+    /// the end of a run without it, refreshes each once.
+    pub refreshes: apply::Refreshes,
+    /// The run's one connection to systemd, made when a step first needs it.
+    pub bus: apply::Bus,
     /// Timers the schedule step wrote, for systemd once READY has been sent.
     pub timers: Option<schedule::TimerPlan>,
     /// Set by dns-wait when DNS does not answer our address: the tls step orders nothing.
@@ -240,6 +244,8 @@ pub enum RunResult {
 /// the boot's run, the renewal timer's and the retry timer's wait for each other.
 pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let _lock = lock(paths)?;
+    // Under the lock and before anything is written: what killed runs left half-written.
+    apply::remove_stale_temporaries(paths);
     let state_path = paths.state_file();
     let mut state = State::load(&state_path)?;
     if selection == Selection::Retry {
@@ -280,7 +286,8 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         settings: Some(&effective.settings),
         identity: identity::resolve(&effective.settings, &effective.instance).await,
         tls_changed: false,
-        config_changed: Vec::new(),
+        refreshes: apply::Refreshes::load(paths),
+        bus: apply::Bus::new(),
         timers: None,
         dns_blocked: None,
         first_boot: !ran_before || previous_instance != instance_id,
@@ -315,6 +322,12 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         state.steps.insert(step.as_str().to_string(), record);
         state.save(&state_path)?;
     }
+    if !selected.contains(&StepName::Start) {
+        let last = selected
+            .last()
+            .and_then(|step| state.steps.get_mut(step.as_str()));
+        refresh_without_start(&mut ctx, last).await;
+    }
     if selection == Selection::All {
         // The CloudFormation template's "post-installation" call: providers that want it
         // hear from us again once the stack runs.
@@ -332,7 +345,7 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     console_banner(paths).await;
     if let Some(plan) = ctx.timers.take() {
         // After READY: the stack is starting and serving meanwhile.
-        if let Err(problem) = schedule::apply(&plan).await {
+        if let Err(problem) = schedule::apply(&plan, &mut ctx.bus).await {
             if let Some(record) = state.steps.get_mut(StepName::Schedule.as_str()) {
                 record.state = StepState::Degraded;
                 record.message = format!("{}; {problem}", record.message);
@@ -461,7 +474,8 @@ async fn run_without_config(
         settings: None,
         identity: state.identity.clone().unwrap_or_default(),
         tls_changed: false,
-        config_changed: Vec::new(),
+        refreshes: apply::Refreshes::load(paths),
+        bus: apply::Bus::new(),
         timers: None,
         dns_blocked: None,
         first_boot: false,
@@ -471,6 +485,7 @@ async fn run_without_config(
     if let Err(e) = tls::ensure_fallback(&mut ctx) {
         tracing::error!("tls: could not install a fallback certificate: {e:#}");
     }
+    refresh_without_start(&mut ctx, None).await;
     state.save(&paths.state_file())?;
     notify::ready(&format!("failed: {error}"));
     console_banner(paths).await;
@@ -500,20 +515,31 @@ async fn console_banner(paths: &Paths) {
     }
 }
 
+/// In a run without the start step (`renew`, `run --step`, no configuration), reloads or
+/// restarts the running services whose configuration changed, or was left pending by an
+/// earlier run, and says so in `record`'s message.
+async fn refresh_without_start(ctx: &mut Context<'_>, record: Option<&mut StepRecord>) {
+    if ctx.refreshes.is_empty() {
+        return;
+    }
+    let note = match ctx.bus.systemd().await {
+        Ok(systemd) => match apply::bring_up(&mut ctx.refreshes, systemd, false).await {
+            Ok(report) => report.refreshed_note(),
+            Err(e) => format!("; running services not reloaded: {e:#}"),
+        },
+        Err(e) => format!("; running services not reloaded: {e:#}"),
+    };
+    match record {
+        Some(record) => record.message.push_str(&note),
+        None if !note.is_empty() => tracing::info!("{}", note.trim_start_matches("; ")),
+        None => {}
+    }
+}
+
 /// Takes the agent's run lock, waiting for a run in progress to finish.
 fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
-    use anyhow::Context as _;
     let path = paths.run_lock();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create folder {}", dir.display()))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("failed to open {}", path.display()))?;
+    let file = crate::fsutil::open_lock_file(&path)?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| anyhow::anyhow!("failed to lock {}: {e}", path.display()))
 }

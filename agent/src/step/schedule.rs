@@ -6,7 +6,6 @@
 use super::{settings, Context, Outcome};
 use crate::fsutil::{read_optional, write_atomic};
 use crate::ops::units;
-use crate::systemd::Systemd;
 use anyhow::Result;
 
 const NOTHING: &str = "no scheduled or idle shutdown and no maintenance window configured";
@@ -123,8 +122,9 @@ pub struct TimerPlan {
 
 /// Applies a plan: daemon-reload if needed, stop removed timers, (re)start the others.
 /// Returns the problem, if any, for the schedule step's record.
-pub async fn apply(plan: &TimerPlan) -> Result<(), String> {
-    let systemd = Systemd::connect()
+pub async fn apply(plan: &TimerPlan, bus: &mut crate::apply::Bus) -> Result<(), String> {
+    let systemd = bus
+        .systemd()
         .await
         .map_err(|e| format!("timers written but not started: {e:#}"))?;
     let applied = async {
