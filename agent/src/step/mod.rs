@@ -342,7 +342,7 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let summary = summary_line(&state);
     notify::ready(&summary);
     tracing::info!("{summary}");
-    console_banner(paths).await;
+    console_banner(paths, &mut ctx.bus).await;
     if let Some(plan) = ctx.timers.take() {
         // After READY: the stack is starting and serving meanwhile.
         if let Err(problem) = schedule::apply(&plan, &mut ctx.bus).await {
@@ -488,14 +488,14 @@ async fn run_without_config(
     refresh_without_start(&mut ctx, None).await;
     state.save(&paths.state_file())?;
     notify::ready(&format!("failed: {error}"));
-    console_banner(paths).await;
+    console_banner(paths, &mut ctx.bus).await;
     Ok(RunResult::NotStarted)
 }
 
 /// Writes the console's pre-login summary (agetty shows it above the login prompt) and
 /// asks running agettys to show it again. A failure costs only the banner.
-async fn console_banner(paths: &Paths) {
-    let report = match crate::status::collect(paths).await {
+async fn console_banner(paths: &Paths, bus: &mut apply::Bus) {
+    let report = match crate::status::collect_over(paths, bus).await {
         Ok(report) => report,
         Err(e) => {
             tracing::warn!("no console banner: {e:#}");
