@@ -74,10 +74,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     // Package-generated files that collide with ours (a package upgrade makes them again).
     match crate::jitsi::leftovers::disable(r.ctx.paths, domain.as_deref()) {
         Ok(moved) => {
-            let services: Vec<Service> = moved
-                .iter()
-                .filter_map(|m| Service::from_unit(m.unit))
-                .collect();
+            let services: Vec<Service> = moved.iter().map(|m| m.service).collect();
             r.ctx.refreshes.expect(&services)?;
             r.done.extend(moved.into_iter().map(|m| m.message));
         }
