@@ -527,7 +527,16 @@ async fn refresh_without_start(ctx: &mut Context<'_>, record: Option<&mut StepRe
             Ok(report) => report.refreshed_note(),
             Err(e) => format!("; running services not reloaded: {e:#}"),
         },
-        Err(e) => format!("; running services not reloaded: {e:#}"),
+        Err(e) => {
+            // No systemd to ask (a chroot, an image build): nothing runs that could take
+            // the change now, and the record keeps it for the next run with one.
+            let waiting: Vec<&str> = ctx.refreshes.pending().iter().map(|s| s.short()).collect();
+            tracing::warn!(
+                "{} left to refresh at the next run: {e:#}",
+                waiting.join(", ")
+            );
+            return;
+        }
     };
     match record {
         Some(record) => record.message.push_str(&note),
