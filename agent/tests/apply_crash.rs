@@ -197,21 +197,7 @@ async fn a_run_killed_before_refreshing_leaves_the_refresh_to_the_next_run() {
     site(&root, &TestCa::new());
 
     // First boot: every file is new. systemd never answers, and the run is killed there.
-    let hanging = Bus::start();
-    let (_conn, calls) = standin(&hanging, true).await;
-    let mut child = agent(&root, &hanging, &["run"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while calls.lock().unwrap().is_empty() {
-        assert!(Instant::now() < deadline, "the run never asked systemd");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
+    run_killed_at_first_call(&root).await;
     assert!(
         root.join("/etc/prosody/conf.d/ryo-jitsi.cfg.lua").exists(),
         "the files were written before the kill"
@@ -342,4 +328,76 @@ fn temporaries_of_killed_runs_are_removed_at_the_next_run() {
     assert!(link.symlink_metadata().is_err(), "the link removed");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0);
+}
+
+/// Starts `meet-agent run` against a systemd that never answers, and kills it once the
+/// run asks systemd anything (the start step: every file is written by then).
+async fn run_killed_at_first_call(root: &Root) {
+    let hanging = Bus::start();
+    let (_conn, calls) = standin(&hanging, true).await;
+    let mut child = agent(root, &hanging, &["run"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while calls.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the run never asked systemd");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_rewritten_by_a_killed_run_is_reloaded_and_restarted_by_the_next() {
+    let root = Root::new();
+    site(&root, &TestCa::new());
+    root.config("20-idle.toml", "[schedule]\nidle_shutdown_minutes = 30\n");
+    let bus = Bus::start();
+    let (_conn, calls) = standin(&bus, false).await;
+    let out = agent(&root, &bus, &["run"]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        methods(&calls)
+            .iter()
+            .any(|c| c.ends_with(" meet-agent-idle.timer")),
+        "the timer runs: {:?}",
+        methods(&calls)
+    );
+
+    // A new idle limit: the timer file is rewritten, and the run killed before systemd
+    // re-read it.
+    root.config("20-idle.toml", "[schedule]\nidle_shutdown_minutes = 45\n");
+    let timer = root.join("/etc/systemd/system/meet-agent-idle.timer");
+    let before = std::fs::read(&timer).unwrap();
+    run_killed_at_first_call(&root).await;
+    assert_ne!(
+        std::fs::read(&timer).unwrap(),
+        before,
+        "the timer was rewritten"
+    );
+
+    // The next run finds the file as wanted, and still has systemd re-read and restart it.
+    calls.lock().unwrap().clear();
+    let out = agent(&root, &bus, &["run"]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let seen = methods(&calls);
+    assert!(seen.contains(&"Reload".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"RestartUnit meet-agent-idle.timer".to_string()),
+        "{seen:?}"
+    );
+
+    // Once taken, nothing is left: a plain start (at boot) again.
+    calls.lock().unwrap().clear();
+    let out = agent(&root, &bus, &["run"]).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let seen = methods(&calls);
+    assert!(!seen.contains(&"Reload".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"StartUnit meet-agent-idle.timer".to_string()),
+        "{seen:?}"
+    );
 }

@@ -15,6 +15,10 @@ pub const PENDING_REFRESH: &str = "/var/lib/meet-agent/pending-refresh.json";
 #[serde(deny_unknown_fields)]
 struct PendingFile {
     services: Vec<Service>,
+    /// Unit files (the timers) written or removed whose daemon-reload and restart or stop
+    /// has not happened yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    units: Vec<String>,
 }
 
 /// The services pending a refresh: loaded from [`PENDING_REFRESH`] at the start of a run
@@ -24,6 +28,7 @@ struct PendingFile {
 pub struct Refreshes {
     file: PathBuf,
     pending: BTreeSet<Service>,
+    units: BTreeSet<String>,
 }
 
 impl Refreshes {
@@ -35,24 +40,29 @@ impl Refreshes {
     /// The record kept in `file`. A file that cannot be read or parsed counts as every
     /// service pending: one refresh too many is harmless, one lost is not.
     pub fn at(file: PathBuf) -> Self {
-        let pending = match fsutil::read_regular_optional(&file, 64 * 1024) {
-            Ok(None) => BTreeSet::new(),
-            Ok(Some(bytes)) => match serde_json::from_slice::<PendingFile>(&bytes) {
-                Ok(record) => record.services.into_iter().collect(),
-                Err(e) => {
-                    tracing::warn!(
-                        "{} is not a list of services ({e}); refreshing every running service",
-                        file.display()
-                    );
-                    Service::ALL.into_iter().collect()
-                }
-            },
+        let every = || PendingFile {
+            services: Service::ALL.to_vec(),
+            units: Vec::new(),
+        };
+        let record = match fsutil::read_regular_optional(&file, 64 * 1024) {
+            Ok(None) => PendingFile::default(),
+            Ok(Some(bytes)) => serde_json::from_slice::<PendingFile>(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(
+                    "{} is not a list of services ({e}); refreshing every running service",
+                    file.display()
+                );
+                every()
+            }),
             Err(e) => {
                 tracing::warn!("{e:#}; refreshing every running service");
-                Service::ALL.into_iter().collect()
+                every()
             }
         };
-        Self { file, pending }
+        Self {
+            file,
+            pending: record.services.into_iter().collect(),
+            units: record.units.into_iter().collect(),
+        }
     }
 
     /// Whether `service` waits for a refresh.
@@ -68,9 +78,46 @@ impl Refreshes {
             .collect()
     }
 
-    /// Whether no service waits for a refresh.
+    /// Whether no service waits for a refresh (pending unit files aside).
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
+    }
+
+    /// Records the unit file of `unit` as about to change (written or removed), durably,
+    /// so that its daemon-reload and restart or stop survive a killed run.
+    pub fn expect_unit(&mut self, unit: &str) -> Result<()> {
+        if self.units.insert(unit.to_string()) {
+            self.save()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the unit file of `unit` changed without systemd having taken it yet.
+    pub fn unit_pending(&self, unit: &str) -> bool {
+        self.units.contains(unit)
+    }
+
+    /// Writes the unit file `path` of `unit` atomically (0644), recording the unit first
+    /// when that changes the file. Returns whether the file changed.
+    pub fn write_unit(&mut self, path: &Path, contents: &[u8], unit: &str) -> Result<bool> {
+        if fsutil::is_current(path, contents, 0o644) {
+            return Ok(false);
+        }
+        self.expect_unit(unit)?;
+        fsutil::write_atomic(path, contents, 0o644)
+    }
+
+    /// Removes `units` from the record once systemd re-read them and (re)started or
+    /// stopped them.
+    pub fn units_done(&mut self, units: &[&str]) -> Result<()> {
+        let before = self.units.len();
+        for unit in units {
+            self.units.remove(*unit);
+        }
+        if self.units.len() != before {
+            self.save()?;
+        }
+        Ok(())
     }
 
     /// Records `services` as pending, durably, before the caller changes their files.
@@ -147,6 +194,7 @@ impl Refreshes {
     fn save(&self) -> Result<()> {
         let record = PendingFile {
             services: self.pending(),
+            units: self.units.iter().cloned().collect(),
         };
         let text = serde_json::to_vec_pretty(&record)?;
         fsutil::write_atomic(&self.file, &text, 0o600).with_context(|| {
@@ -228,6 +276,24 @@ mod tests {
             Refreshes::at(record(dir.path())).pending(),
             [Service::Prosody, Service::Coturn, Service::Nginx]
         );
+    }
+
+    #[test]
+    fn a_rewritten_timer_stays_recorded_until_systemd_took_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let timer = dir.path().join("etc/systemd/system/meet-agent-idle.timer");
+        let mut refreshes = Refreshes::at(record(dir.path()));
+        assert!(refreshes
+            .write_unit(&timer, b"[Timer]\n", "meet-agent-idle.timer")
+            .unwrap());
+        assert!(!refreshes
+            .write_unit(&timer, b"[Timer]\n", "meet-agent-idle.timer")
+            .unwrap());
+        let mut next = Refreshes::at(record(dir.path()));
+        assert!(next.unit_pending("meet-agent-idle.timer"));
+        assert!(next.is_empty(), "no service pending");
+        next.units_done(&["meet-agent-idle.timer"]).unwrap();
+        assert!(!Refreshes::at(record(dir.path())).unit_pending("meet-agent-idle.timer"));
     }
 
     #[test]

@@ -56,6 +56,16 @@ pub struct Moved {
 /// prosody hosts only the agent's file may declare. Returns what was moved; an empty list
 /// when nothing collides.
 pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
+    disable_with(paths, domain, |_| Ok(()))
+}
+
+/// As [`disable`], calling `before_move` with the service that must forget a file before
+/// that file moves (to record the refresh it needs durably first).
+pub fn disable_with(
+    paths: &Paths,
+    domain: Option<&str>,
+    mut before_move: impl FnMut(Service) -> Result<()>,
+) -> Result<Vec<Moved>> {
     let mut moved = Vec::new();
     let ours_nginx = [
         file_name(super::nginx::SITE),
@@ -71,6 +81,7 @@ pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
                 continue;
             }
             let to = free_name(&paths.join(NGINX_DISABLED).join(&name))?;
+            before_move(Service::Nginx)?;
             move_aside(&path, &to)?;
             moved.push(Moved {
                 service: Service::Nginx,
@@ -95,6 +106,7 @@ pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
             continue;
         };
         let to = free_name(&path.with_file_name(format!("{name}{SUFFIX}")))?;
+        before_move(Service::Prosody)?;
         move_aside(&path, &to)?;
         moved.push(Moved {
             service: Service::Prosody,

@@ -72,12 +72,12 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
 
     let domain = r.ctx.identity.domain.clone();
     // Package-generated files that collide with ours (a package upgrade makes them again).
-    match crate::jitsi::leftovers::disable(r.ctx.paths, domain.as_deref()) {
-        Ok(moved) => {
-            let services: Vec<Service> = moved.iter().map(|m| m.service).collect();
-            r.ctx.refreshes.expect(&services)?;
-            r.done.extend(moved.into_iter().map(|m| m.message));
-        }
+    let (paths, refreshes) = (r.ctx.paths, &mut r.ctx.refreshes);
+    let disabled = crate::jitsi::leftovers::disable_with(paths, domain.as_deref(), |service| {
+        refreshes.expect(&[service])
+    });
+    match disabled {
+        Ok(moved) => r.done.extend(moved.into_iter().map(|m| m.message)),
         Err(e) => r.problems.push(format!("{e:#}")),
     }
     match &domain {

@@ -345,7 +345,7 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     console_banner(paths, &mut ctx.bus).await;
     if let Some(plan) = ctx.timers.take() {
         // After READY: the stack is starting and serving meanwhile.
-        if let Err(problem) = schedule::apply(&plan, &mut ctx.bus).await {
+        if let Err(problem) = schedule::apply(&plan, &mut ctx.bus, &mut ctx.refreshes).await {
             if let Some(record) = state.steps.get_mut(StepName::Schedule.as_str()) {
                 record.state = StepState::Degraded;
                 record.message = format!("{}; {problem}", record.message);
