@@ -23,22 +23,47 @@ pub fn write_atomic_for_group(
     mode: u32,
     group: &str,
 ) -> Result<bool> {
+    let (mode, gid) = group_mode(mode, group);
+    write_atomic_owned(path, contents, mode, gid)
+}
+
+/// Whether `path` already holds exactly `contents` with `mode` (what [`write_atomic`] would
+/// leave unchanged), so that callers can record what a write will change before making it.
+pub fn is_current(path: &Path, contents: &[u8], mode: u32) -> bool {
+    current(path, contents, mode, None)
+}
+
+/// As [`is_current`], for what [`write_atomic_for_group`] would leave unchanged.
+pub fn is_current_for_group(path: &Path, contents: &[u8], mode: u32, group: &str) -> bool {
+    let (mode, gid) = group_mode(mode, group);
+    current(path, contents, mode, gid)
+}
+
+/// The mode and group a file for `group` gets: `mode` for that group when it exists on
+/// this system, else root's alone (`0600`).
+fn group_mode(mode: u32, group: &str) -> (u32, Option<u32>) {
     match nix::unistd::Group::from_name(group).ok().flatten() {
-        Some(g) => write_atomic_owned(path, contents, mode, Some(g.gid.as_raw())),
-        None => write_atomic_owned(path, contents, 0o600, None),
+        Some(g) => (mode, Some(g.gid.as_raw())),
+        None => (0o600, None),
     }
 }
 
-fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> Result<bool> {
-    if let Ok(meta) = fs::metadata(path) {
-        use std::os::unix::fs::MetadataExt;
-        if meta.permissions().mode() & 0o7777 == mode
+fn current(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // symlink_metadata: a link in place of the file is never "current" (rename replaces
+    // the link itself, not what it points at).
+    fs::symlink_metadata(path).is_ok_and(|meta| {
+        meta.file_type().is_file()
+            && meta.permissions().mode() & 0o7777 == mode
             && gid.is_none_or(|g| meta.gid() == g)
             && meta.len() == contents.len() as u64
             && fs::read(path).is_ok_and(|old| old == contents)
-        {
-            return Ok(false);
-        }
+    })
+}
+
+fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> Result<bool> {
+    if current(path, contents, mode, gid) {
+        return Ok(false);
     }
     let dir = path
         .parent()
@@ -49,15 +74,9 @@ fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>)
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = dir.join(temporary_name(&name));
     let result = (|| -> Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)
-            .with_context(|| format!("failed to create {}", tmp.display()))?;
+        let mut file = create_temporary(&tmp, mode)?;
         if let Some(gid) = gid {
             std::os::unix::fs::fchown(&file, None, Some(gid))
                 .with_context(|| format!("failed to give {} to group {gid}", tmp.display()))?;
@@ -76,6 +95,127 @@ fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>)
     }
     result.with_context(|| format!("failed to write {}", path.display()))?;
     Ok(true)
+}
+
+/// The temporary name [`write_atomic`] writes `name` under: `.NAME.tmp-PID`, so that a
+/// later run can tell a killed run's leftover (see [`remove_stale_temporaries`]).
+pub fn temporary_name(name: &str) -> String {
+    format!(".{name}.tmp-{}", std::process::id())
+}
+
+/// Creates `tmp` afresh (O_EXCL, O_NOFOLLOW): whatever is at that name (a killed run's
+/// leftover with our pid, or a planted link) is removed, never opened or followed.
+fn create_temporary(tmp: &Path, mode: u32) -> Result<File> {
+    let open = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+            .open(tmp)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            fs::remove_file(tmp).with_context(|| {
+                format!(
+                    "failed to remove the leftover temporary file {}",
+                    tmp.display()
+                )
+            })?;
+            open()
+        }
+        other => other,
+    }
+    .with_context(|| format!("failed to create {}", tmp.display()))
+}
+
+/// Removes the temporary files killed runs left in `dir` and, down to `depth` more levels,
+/// in its subfolders: names `.NAME.tmp-PID` whose process is gone (or is this process,
+/// which has written nothing yet when this runs). Links are removed, never followed.
+/// Returns the paths removed; a folder that cannot be read is skipped.
+pub fn remove_stale_temporaries(dir: &Path, depth: u32) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return removed;
+    };
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
+        if kind.is_dir() {
+            if depth > 0 {
+                removed.extend(remove_stale_temporaries(&path, depth - 1));
+            }
+            continue;
+        }
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temporary_pid) else {
+            continue;
+        };
+        if !process_alive(pid) && fs::remove_file(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// The pid in a temporary name `.NAME.tmp-PID`, if `name` is one.
+fn temporary_pid(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix('.')?;
+    let (file, pid) = rest.rsplit_once(".tmp-")?;
+    if file.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok().filter(|p| *p > 0)
+}
+
+/// Whether `pid` is another process that still runs (EPERM: it runs as another user).
+fn process_alive(pid: i32) -> bool {
+    if pid as u32 == std::process::id() {
+        return false;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e != nix::errno::Errno::ESRCH,
+    }
+}
+
+/// Opens (creating, mode 0600) the lock file at `path` without following a link, and
+/// refuses anything but a regular file, so that a link planted there never makes root
+/// create or lock a file elsewhere.
+pub fn open_lock_file(path: &Path) -> Result<File> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("failed to create folder {}", dir.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                anyhow::anyhow!(
+                    "refused to open the lock {}: it is a symbolic link; remove it",
+                    path.display()
+                )
+            } else {
+                anyhow::anyhow!("failed to open the lock {}: {e}", path.display())
+            }
+        })?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("failed to inspect the lock {}", path.display()))?;
+    if !meta.file_type().is_file() {
+        anyhow::bail!(
+            "refused to use the lock {}: it is not a regular file; remove it",
+            path.display()
+        );
+    }
+    Ok(file)
 }
 
 /// Largest configuration file (drop-in or instance data) the agent reads: 1 MiB.

@@ -5,6 +5,7 @@
 //! drive the same code paths against local servers and fixture trees.
 
 pub mod access;
+pub mod apply;
 pub mod bridge;
 pub mod cli;
 pub mod config;

@@ -4,7 +4,7 @@
 use crate::paths::Paths;
 use crate::state::{State, StepState};
 use crate::step::StepName;
-use crate::systemd::{Systemd, UnitStatus, STACK_UNITS};
+use crate::systemd::{UnitStatus, STACK_UNITS};
 use crate::tls::{self, CertSummary};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -161,6 +161,11 @@ pub struct SecretsView {
 
 /// Builds the report from the state file, the installed certificate and systemd.
 pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
+    collect_over(paths, &mut crate::apply::Bus::new()).await
+}
+
+/// As [`collect`], asking systemd over `bus`: a run's own connection, for its banner.
+pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow::Result<Report> {
     let state = State::load(&paths.state_file())?;
     let steps: Vec<StepView> = StepName::ALL
         .iter()
@@ -186,7 +191,7 @@ pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
         })
         .collect();
     let certificate = certificate(paths);
-    let services = services().await;
+    let services = services(bus).await;
     let image: Option<ImageInfo> = crate::fsutil::read_json(&paths.image_info());
 
     let mut reasons = Vec::new();
@@ -275,8 +280,8 @@ fn certificate(paths: &Paths) -> Option<CertificateView> {
     })
 }
 
-async fn services() -> ServicesView {
-    let systemd = match Systemd::connect().await {
+async fn services(bus: &mut crate::apply::Bus) -> ServicesView {
+    let systemd = match bus.systemd().await {
         Ok(s) => s,
         Err(e) => {
             return ServicesView {

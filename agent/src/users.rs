@@ -189,19 +189,9 @@ fn lua_string(s: &str) -> String {
 fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
     use nix::fcntl::{Flock, FlockArg};
     let path = paths.run_lock();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create folder {}", dir.display()))?;
-    }
-    let open = || {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("failed to open {}", path.display()))
-    };
-    match Flock::lock(open()?, FlockArg::LockExclusiveNonblock) {
+    // No link followed, nothing but a regular file used (as the run's own lock).
+    let file = crate::fsutil::open_lock_file(&path)?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(lock) => Ok(lock),
         Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
             eprintln!(

@@ -14,13 +14,19 @@ pub const ANCHOR: &str = "/usr/local/share/ca-certificates/ryo-jitsi-signaling.c
 
 /// Installs the token's certificate as a trust anchor; `Some(message)` when it changed.
 /// Below a `--root` other than `/` the stores are not rebuilt (the host's would be), and
-/// the message says so.
-pub fn install(paths: &Paths, token: &Token) -> Result<Option<String>> {
+/// the message says so. `before_write` runs before anything changes (it records the
+/// bridge's pending restart).
+pub fn install(
+    paths: &Paths,
+    token: &Token,
+    before_write: impl FnOnce() -> Result<()>,
+) -> Result<Option<String>> {
     let path = paths.join(ANCHOR);
     let pem = token.certificate_pem().as_bytes();
     if read_optional(&path)?.as_deref() == Some(pem) {
         return Ok(None);
     }
+    before_write()?;
     write_atomic(&path, pem, 0o644)?;
     if paths.root() != std::path::Path::new("/") {
         return Ok(Some(format!(

@@ -70,12 +70,15 @@ pub enum Outcome {
 
 /// Installs the pair prosody presents for `auth.DOMAIN`: the pre-made token's certificate
 /// with `adopted_key` (PEM) when given, else the installed one when it still names the
-/// domain, else a new one. Files are written atomically, the key for prosody's group.
+/// domain, else a new one. Files are written atomically, the key for prosody's group;
+/// `before_write` runs first (it records prosody's pending refresh, so a run killed
+/// between the writes and the reload still reloads at the next run).
 pub fn ensure(
     paths: &Paths,
     domain: &str,
     adopted: Option<(&Token, &[u8])>,
     now: OffsetDateTime,
+    before_write: impl FnOnce() -> Result<()>,
 ) -> Result<(Pair, Outcome)> {
     let installed = installed(paths);
     let (pair, outcome) = match adopted {
@@ -106,6 +109,7 @@ pub fn ensure(
         },
     };
     if outcome != Outcome::Kept {
+        before_write()?;
         // The key first: prosody reading a new certificate with the old key fails to start
         // the listener, while an unchanged certificate with a new key cannot happen (both
         // change together on every path above).

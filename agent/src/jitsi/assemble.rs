@@ -6,6 +6,7 @@
 
 use super::secrets::Secrets;
 use super::{coturn, jicofo, nginx, prosody, videobridge, web, JitsiSettings};
+use crate::apply::Service;
 use crate::bridge::xmpp_cert;
 use crate::config::schema::Role;
 use crate::config::validate_roles::RoleSettings;
@@ -21,8 +22,8 @@ pub struct Rendered {
     pub text: String,
     /// The group that may read it (it holds secrets: mode 0640), or none (0644).
     pub group: Option<&'static str>,
-    /// The unit that reads it, refreshed when it changes.
-    pub unit: &'static str,
+    /// The service that reads it, refreshed when it changes.
+    pub unit: crate::apply::Service,
 }
 
 /// What the files are made from.
@@ -105,7 +106,7 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             i.coturn_local,
         ),
         group: Some("turnserver"),
-        unit: "coturn.service",
+        unit: Service::Coturn,
     });
     let Some(d) = i.domain else {
         out.push(site(i, None));
@@ -130,7 +131,7 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             bridges_tls: signaling.then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
         }),
         group: Some("prosody"),
-        unit: "prosody.service",
+        unit: Service::Prosody,
     });
     out.push(Rendered {
         path: jicofo::CONF.into(),
@@ -142,7 +143,7 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             relays: signaling.then_some(region),
         }),
         group: Some("jitsi"),
-        unit: "jicofo.service",
+        unit: Service::Jicofo,
     });
     if i.roles.local_bridge {
         bridge_files(
@@ -157,7 +158,7 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         path: web::path(d),
         text: web::render(d, j, i.web_local),
         group: None,
-        unit: "nginx.service",
+        unit: Service::Nginx,
     });
     out.push(site(i, Some(d)));
     if let Some((host, port)) = i.turn_on_443 {
@@ -165,7 +166,7 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             path: nginx::STREAM.into(),
             text: nginx::render_stream(host, port),
             group: None,
-            unit: "nginx.service",
+            unit: Service::Nginx,
         });
     }
     out
@@ -182,7 +183,7 @@ fn site(i: &Inputs<'_>, domain: Option<&str>) -> Rendered {
             mime_types: i.mime_types,
         }),
         group: None,
-        unit: "nginx.service",
+        unit: Service::Nginx,
     }
 }
 
@@ -207,12 +208,12 @@ fn bridge_files(
         path: videobridge::CONF.into(),
         text: videobridge::render_conf(&inputs),
         group: Some("jitsi"),
-        unit: "jitsi-videobridge2.service",
+        unit: Service::Videobridge,
     });
     out.push(Rendered {
         path: videobridge::ENV.into(),
         text: videobridge::render_env(),
         group: None,
-        unit: "jitsi-videobridge2.service",
+        unit: Service::Videobridge,
     });
 }

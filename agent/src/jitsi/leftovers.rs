@@ -26,6 +26,7 @@
 //! keeps the postinsts from making the links again on the next upgrade (they do only when
 //! the target is missing).
 
+use crate::apply::Service;
 use crate::paths::Paths;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ const PROSODY_GLOBALS: [&str; 2] = ["external_service_secret", "external_service
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moved {
     /// The service that must reload to forget it.
-    pub unit: &'static str,
+    pub service: Service,
     /// For the step's message: what moved where, and why.
     pub message: String,
 }
@@ -55,6 +56,16 @@ pub struct Moved {
 /// prosody hosts only the agent's file may declare. Returns what was moved; an empty list
 /// when nothing collides.
 pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
+    disable_with(paths, domain, |_| Ok(()))
+}
+
+/// As [`disable`], calling `before_move` with the service that must forget a file before
+/// that file moves (to record the refresh it needs durably first).
+pub fn disable_with(
+    paths: &Paths,
+    domain: Option<&str>,
+    mut before_move: impl FnMut(Service) -> Result<()>,
+) -> Result<Vec<Moved>> {
     let mut moved = Vec::new();
     let ours_nginx = [
         file_name(super::nginx::SITE),
@@ -70,9 +81,10 @@ pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
                 continue;
             }
             let to = free_name(&paths.join(NGINX_DISABLED).join(&name))?;
+            before_move(Service::Nginx)?;
             move_aside(&path, &to)?;
             moved.push(Moved {
-                unit: "nginx.service",
+                service: Service::Nginx,
                 message: format!(
                     "moved {} aside to {} (another nginx server on port 443)",
                     shown(paths, &path),
@@ -94,9 +106,10 @@ pub fn disable(paths: &Paths, domain: Option<&str>) -> Result<Vec<Moved>> {
             continue;
         };
         let to = free_name(&path.with_file_name(format!("{name}{SUFFIX}")))?;
+        before_move(Service::Prosody)?;
         move_aside(&path, &to)?;
         moved.push(Moved {
-            unit: "prosody.service",
+            service: Service::Prosody,
             message: format!(
                 "moved {} aside to {} ({why})",
                 shown(paths, &path),
@@ -321,12 +334,12 @@ mod tests {
         let moved = disable(&paths, Some("meet.example.test")).unwrap();
         let messages: Vec<&str> = moved.iter().map(|m| m.message.as_str()).collect();
         assert_eq!(moved.len(), 2, "{messages:?}");
-        assert_eq!(moved[0].unit, "nginx.service");
+        assert_eq!(moved[0].service, Service::Nginx);
         assert_eq!(
             moved[0].message,
             "moved /etc/nginx/sites-enabled/meet.invalid.conf aside to /etc/nginx/meet-agent-disabled/meet.invalid.conf (another nginx server on port 443)"
         );
-        assert_eq!(moved[1].unit, "prosody.service");
+        assert_eq!(moved[1].service, Service::Prosody);
         assert_eq!(
             moved[1].message,
             "moved /etc/prosody/conf.d/meet.invalid.cfg.lua aside to /etc/prosody/conf.d/meet.invalid.cfg.lua.meet-agent-disabled (its globals external_service_secret, external_services collide with ours)"

@@ -4,16 +4,16 @@
 //! password. Calling prosodyctl instead costs over a second per account on a small VM,
 //! most of the agent's first-boot time; the boot and prosody tests log in with these.
 
+use crate::apply::{write_beneath, Owner};
 use crate::encoding::hex;
-use crate::fsutil::write_atomic;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 
 /// prosody's default PBKDF2 iteration count (`default_iteration_count`).
 const ITERATIONS: u32 = 10_000;
 
 /// Writes `user@host`'s credentials for `password` below prosody's `data_path`, owned by
-/// the prosody user where it exists. The password must be SASLprep-stable (ours are
+/// the prosody user where it exists, following no link below `data_path`. The password must be SASLprep-stable (ours are
 /// base64url).
 pub fn write(data_path: &Path, host: &str, user: &str, password: &str) -> Result<()> {
     let salt = hex(&super::secrets::random_bytes::<16>()?);
@@ -21,18 +21,18 @@ pub fn write(data_path: &Path, host: &str, user: &str, password: &str) -> Result
     let text = format!(
         "return {{\n\t[\"salt\"] = \"{salt}\";\n\t[\"iteration_count\"] = {ITERATIONS};\n\t[\"stored_key\"] = \"{stored_key}\";\n\t[\"server_key\"] = \"{server_key}\";\n}};\n"
     );
-    let host_dir = data_path.join(super::prosodyctl::encode(host));
-    let dir = host_dir.join("accounts");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let file = dir.join(format!("{}.dat", super::prosodyctl::encode(user)));
-    write_atomic(&file, text.as_bytes(), 0o640)?;
-    // prosody reads (and on password changes rewrites) its files as its own user.
-    if let Some(prosody) = nix::unistd::User::from_name("prosody").ok().flatten() {
-        for path in [data_path, host_dir.as_path(), dir.as_path(), file.as_path()] {
-            nix::unistd::chown(path, Some(prosody.uid), Some(prosody.gid))
-                .with_context(|| format!("cannot give {} to prosody", path.display()))?;
-        }
-    }
+    // prosody reads (and on password changes rewrites) its files as its own user, who can
+    // also plant links in its storage: nothing below data_path is followed.
+    let host = super::prosodyctl::encode(host);
+    let name = format!("{}.dat", super::prosodyctl::encode(user));
+    write_beneath(
+        data_path,
+        &[&host, "accounts"],
+        &name,
+        text.as_bytes(),
+        0o640,
+        Owner::user("prosody"),
+    )?;
     Ok(())
 }
 

@@ -13,8 +13,8 @@
 //! entry is the roster's metadata), compared with what `prosodyctl shell roster
 //! subscribe_both` wrote for two local users on Prosody 13.0.1.
 
-use crate::fsutil::write_atomic;
-use anyhow::{Context, Result};
+use crate::apply::{write_beneath, Owner};
+use anyhow::Result;
 use std::path::Path;
 
 /// The file text of a roster holding `contact` with subscription "both".
@@ -27,22 +27,21 @@ pub fn text(contact: &str) -> String {
 }
 
 /// Writes `user@host`'s roster (holding only `contact`, subscription both) below prosody's
-/// `data_path`, atomically, owned by the prosody user where it exists. Returns whether the
-/// file changed.
+/// `data_path`, atomically, owned by the prosody user where it exists, following no link
+/// below `data_path`. Returns whether the file changed.
 pub fn write(data_path: &Path, host: &str, user: &str, contact: &str) -> Result<bool> {
-    let host_dir = data_path.join(super::prosodyctl::encode(host));
-    let dir = host_dir.join("roster");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let file = dir.join(format!("{}.dat", super::prosodyctl::encode(user)));
-    let changed = write_atomic(&file, text(contact).as_bytes(), 0o640)?;
-    // prosody reads and rewrites (on roster changes) its files as its own user.
-    if let Some(prosody) = nix::unistd::User::from_name("prosody").ok().flatten() {
-        for path in [data_path, host_dir.as_path(), dir.as_path(), file.as_path()] {
-            nix::unistd::chown(path, Some(prosody.uid), Some(prosody.gid))
-                .with_context(|| format!("cannot give {} to prosody", path.display()))?;
-        }
-    }
-    Ok(changed)
+    // prosody reads and rewrites (on roster changes) its files as its own user, who can
+    // also plant links in its storage: nothing below data_path is followed.
+    let host = super::prosodyctl::encode(host);
+    let name = format!("{}.dat", super::prosodyctl::encode(user));
+    write_beneath(
+        data_path,
+        &[&host, "roster"],
+        &name,
+        text(contact).as_bytes(),
+        0o640,
+        Owner::user("prosody"),
+    )
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@
 //! step says which ports the host must let in.
 
 use super::{settings, Context, Outcome};
+use crate::apply::Service;
 use crate::config::schema::Role;
 use crate::firewall::{self, Inputs};
-use crate::fsutil::write_atomic;
 use crate::jitsi::videobridge::MEDIA_PORT;
 use crate::paths::Paths;
 use anyhow::Result;
@@ -57,10 +57,9 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     } else {
         firewall::render_off()
     };
-    let changed = write_atomic(&path, text.as_bytes(), 0o644)?;
-    if changed {
-        ctx.config_changed.push(firewall::UNIT);
-    }
+    let changed = ctx
+        .refreshes
+        .write(&path, text.as_bytes(), 0o644, None, Service::Firewall)?;
     let reloaded = if changed {
         " (ruleset rewritten; the start step loads it)"
     } else {

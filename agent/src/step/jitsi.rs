@@ -6,8 +6,9 @@
 //! services whose files changed are reloaded or restarted by the start step.
 
 use super::{settings, Context, Outcome};
+use crate::apply::Service;
 use crate::config::schema::Role;
-use crate::fsutil::{read_optional, write_atomic, write_atomic_for_group};
+use crate::fsutil::{read_optional, write_atomic};
 use crate::jitsi::secrets::Secrets;
 use crate::jitsi::{assemble, coturn, nginx, prosody, prosody_accounts, videobridge, web};
 use crate::jitsi::{AuthMode, JitsiSettings};
@@ -21,25 +22,17 @@ struct Renders<'c, 'a> {
 }
 
 impl Renders<'_, '_> {
-    /// Writes `text` to `path` (0640 for `group` when given, else 0644) and remembers
-    /// `unit` as changed when the content did.
-    fn put(
-        &mut self,
-        path: &str,
-        text: &str,
-        group: Option<&str>,
-        unit: &'static str,
-    ) -> Result<()> {
+    /// Writes `text` to `path` (0640 for `group` when given, else 0644), with `service`
+    /// recorded as pending a refresh before the content changes.
+    fn put(&mut self, path: &str, text: &str, group: Option<&str>, service: Service) -> Result<()> {
         let full = self.ctx.paths.join(path);
-        let changed = match group {
-            // These hold secrets: root and the service's group only.
-            Some(group) => write_atomic_for_group(&full, text.as_bytes(), 0o640, group)?,
-            None => write_atomic(&full, text.as_bytes(), 0o644)?,
-        };
+        // Files for a group hold secrets: root and the service's group only.
+        let mode = if group.is_some() { 0o640 } else { 0o644 };
+        let changed = self
+            .ctx
+            .refreshes
+            .write(&full, text.as_bytes(), mode, group, service)?;
         if changed {
-            if !self.ctx.config_changed.contains(&unit) {
-                self.ctx.config_changed.push(unit);
-            }
             self.done.push(format!("{path} rendered"));
         }
         Ok(())
@@ -80,15 +73,12 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     if role != Role::Videobridge {
         // Package-generated files that collide with ours (a package upgrade makes them
         // again).
-        match crate::jitsi::leftovers::disable(r.ctx.paths, domain.as_deref()) {
-            Ok(moved) => {
-                for m in moved {
-                    if !r.ctx.config_changed.contains(&m.unit) {
-                        r.ctx.config_changed.push(m.unit);
-                    }
-                    r.done.push(m.message);
-                }
-            }
+        let (paths, refreshes) = (r.ctx.paths, &mut r.ctx.refreshes);
+        let disabled = crate::jitsi::leftovers::disable_with(paths, domain.as_deref(), |service| {
+            refreshes.expect(&[service])
+        });
+        match disabled {
+            Ok(moved) => r.done.extend(moved.into_iter().map(|m| m.message)),
             Err(e) => r.problems.push(format!("{e:#}")),
         }
         if domain.is_none() {
@@ -104,13 +94,12 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }
     if role == Role::Videobridge {
         if let Some(token) = &roles.join {
-            match crate::bridge::trust::install(r.ctx.paths, token) {
-                Ok(Some(message)) => {
-                    r.done.push(message);
-                    if !r.ctx.config_changed.contains(&"jitsi-videobridge2.service") {
-                        r.ctx.config_changed.push("jitsi-videobridge2.service");
-                    }
-                }
+            let (paths, refreshes) = (r.ctx.paths, &mut r.ctx.refreshes);
+            // The bridge reads the Java store at its start: a changed anchor restarts it.
+            match crate::bridge::trust::install(paths, token, || {
+                refreshes.expect(&[Service::Videobridge])
+            }) {
+                Ok(Some(message)) => r.done.push(message),
                 Ok(None) => {}
                 Err(e) => r.problems.push(format!("{e:#}")),
             }
@@ -149,8 +138,8 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }
     let stream = paths.join(nginx::STREAM);
     if turn_on_443.is_none() && stream.exists() {
+        r.ctx.refreshes.expect(&[Service::Nginx])?;
         std::fs::remove_file(&stream)?;
-        r.ctx.config_changed.push("nginx.service");
         r.done.push(format!("{} removed", nginx::STREAM));
     }
     if let (Some(d), true) = (&domain, role != Role::Videobridge) {
@@ -213,11 +202,13 @@ fn signaling_certificate(
         None => None,
     };
     let adopted = roles.join.as_ref().zip(key.as_deref());
+    let (paths, refreshes) = (r.ctx.paths, &mut r.ctx.refreshes);
     match crate::bridge::xmpp_cert::ensure(
-        r.ctx.paths,
+        paths,
         domain,
         adopted,
         time::OffsetDateTime::now_utc(),
+        || refreshes.expect(&[Service::Prosody]),
     ) {
         Ok((_, outcome)) => {
             use crate::bridge::xmpp_cert::Outcome as O;
@@ -230,12 +221,7 @@ fn signaling_certificate(
                     "the pre-made token's certificate for auth.{domain} installed"
                 )),
             };
-            if let Some(what) = what {
-                r.done.push(what);
-                if !r.ctx.config_changed.contains(&"prosody.service") {
-                    r.ctx.config_changed.push("prosody.service");
-                }
-            }
+            r.done.extend(what);
         }
         Err(e) => r.problems.push(format!("{e:#}")),
     }

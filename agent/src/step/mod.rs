@@ -15,6 +15,7 @@ mod updates;
 
 pub use updates::REBOOT_REQUIRED;
 
+use crate::apply;
 use crate::config::Settings;
 use crate::instance::{self, LoadError};
 use crate::paths::Paths;
@@ -143,9 +144,12 @@ pub struct Context<'a> {
     pub identity: Identity,
     /// Whether the installed certificate changed in this run.
     pub tls_changed: bool,
-    /// Services whose configuration the jitsi step changed in this run; the start step
-    /// reloads or restarts those that are running.
-    pub config_changed: Vec<&'static str>,
+    /// Services whose configuration changed (in this run, or in an earlier one killed
+    /// before it refreshed them), recorded durably before each change; the start step, or
+    /// the end of a run without it, refreshes each once.
+    pub refreshes: apply::Refreshes,
+    /// The run's one connection to systemd, made when a step first needs it.
+    pub bus: apply::Bus,
     /// Timers the schedule step wrote, for systemd once READY has been sent.
     pub timers: Option<schedule::TimerPlan>,
     /// Set by dns-wait when DNS does not answer our address: the tls step orders nothing.
@@ -240,6 +244,8 @@ pub enum RunResult {
 /// the boot's run, the renewal timer's and the retry timer's wait for each other.
 pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let _lock = lock(paths)?;
+    // Under the lock and before anything is written: what killed runs left half-written.
+    apply::remove_stale_temporaries(paths);
     let state_path = paths.state_file();
     let mut state = State::load(&state_path)?;
     if selection == Selection::Retry {
@@ -291,7 +297,8 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         settings: Some(&effective.settings),
         identity: identity::resolve(&effective.settings, &effective.instance, facts.as_ref()).await,
         tls_changed: false,
-        config_changed: Vec::new(),
+        refreshes: apply::Refreshes::load(paths),
+        bus: apply::Bus::new(),
         timers: None,
         dns_blocked: None,
         first_boot: !ran_before || previous_instance != instance_id,
@@ -338,6 +345,12 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         state.steps.insert(step.as_str().to_string(), record);
         state.save(&state_path)?;
     }
+    if !selected.contains(&StepName::Start) {
+        let last = selected
+            .last()
+            .and_then(|step| state.steps.get_mut(step.as_str()));
+        refresh_without_start(&mut ctx, last).await;
+    }
     if selection == Selection::All {
         // The CloudFormation template's "post-installation" call: providers that want it
         // hear from us again once the stack runs.
@@ -355,10 +368,10 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let summary = summary_line(&state);
     notify::ready(&summary);
     tracing::info!("{summary}");
-    console_banner(paths).await;
+    console_banner(paths, &mut ctx.bus).await;
     if let Some(plan) = ctx.timers.take() {
         // After READY: the stack is starting and serving meanwhile.
-        if let Err(problem) = schedule::apply(&plan).await {
+        if let Err(problem) = schedule::apply(&plan, &mut ctx.bus, &mut ctx.refreshes).await {
             if let Some(record) = state.steps.get_mut(StepName::Schedule.as_str()) {
                 record.state = StepState::Degraded;
                 record.message = format!("{}; {problem}", record.message);
@@ -487,7 +500,8 @@ async fn run_without_config(
         settings: None,
         identity: state.identity.clone().unwrap_or_default(),
         tls_changed: false,
-        config_changed: Vec::new(),
+        refreshes: apply::Refreshes::load(paths),
+        bus: apply::Bus::new(),
         timers: None,
         dns_blocked: None,
         first_boot: false,
@@ -497,16 +511,17 @@ async fn run_without_config(
     if let Err(e) = tls::ensure_fallback(&mut ctx) {
         tracing::error!("tls: could not install a fallback certificate: {e:#}");
     }
+    refresh_without_start(&mut ctx, None).await;
     state.save(&paths.state_file())?;
     notify::ready(&format!("failed: {error}"));
-    console_banner(paths).await;
+    console_banner(paths, &mut ctx.bus).await;
     Ok(RunResult::NotStarted)
 }
 
 /// Writes the console's pre-login summary (agetty shows it above the login prompt) and
 /// asks running agettys to show it again. A failure costs only the banner.
-async fn console_banner(paths: &Paths) {
-    let report = match crate::status::collect(paths).await {
+async fn console_banner(paths: &Paths, bus: &mut apply::Bus) {
+    let report = match crate::status::collect_over(paths, bus).await {
         Ok(report) => report,
         Err(e) => {
             tracing::warn!("no console banner: {e:#}");
@@ -526,20 +541,40 @@ async fn console_banner(paths: &Paths) {
     }
 }
 
+/// In a run without the start step (`renew`, `run --step`, no configuration), reloads or
+/// restarts the running services whose configuration changed, or was left pending by an
+/// earlier run, and says so in `record`'s message.
+async fn refresh_without_start(ctx: &mut Context<'_>, record: Option<&mut StepRecord>) {
+    if ctx.refreshes.is_empty() {
+        return;
+    }
+    let note = match ctx.bus.systemd().await {
+        Ok(systemd) => match apply::bring_up(&mut ctx.refreshes, systemd, false).await {
+            Ok(report) => report.refreshed_note(),
+            Err(e) => format!("; running services not reloaded: {e:#}"),
+        },
+        Err(e) => {
+            // No systemd to ask (a chroot, an image build): nothing runs that could take
+            // the change now, and the record keeps it for the next run with one.
+            let waiting: Vec<&str> = ctx.refreshes.pending().iter().map(|s| s.short()).collect();
+            tracing::warn!(
+                "{} left to refresh at the next run: {e:#}",
+                waiting.join(", ")
+            );
+            return;
+        }
+    };
+    match record {
+        Some(record) => record.message.push_str(&note),
+        None if !note.is_empty() => tracing::info!("{}", note.trim_start_matches("; ")),
+        None => {}
+    }
+}
+
 /// Takes the agent's run lock, waiting for a run in progress to finish.
 fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
-    use anyhow::Context as _;
     let path = paths.run_lock();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("failed to create folder {}", dir.display()))?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("failed to open {}", path.display()))?;
+    let file = crate::fsutil::open_lock_file(&path)?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| anyhow::anyhow!("failed to lock {}: {e}", path.display()))
 }

@@ -4,9 +4,8 @@
 //! each boot rather than enabled, so removing a key stops its timer for good.
 
 use super::{settings, Context, Outcome};
-use crate::fsutil::{read_optional, write_atomic};
+use crate::fsutil::read_optional;
 use crate::ops::units;
-use crate::systemd::Systemd;
 use anyhow::Result;
 
 const NOTHING: &str = "no scheduled or idle shutdown and no maintenance window configured";
@@ -53,16 +52,20 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         (Vec::new(), Vec::new());
     for ((unit, text), old) in wanted.iter().zip(&installed) {
         let path = ctx.paths.join(&format!("{}/{unit}", units::DIR));
+        // Written or removed by a run killed before systemd took it: as if done now.
+        let left = ctx.refreshes.unit_pending(unit);
         match text {
             Some(text) => {
-                let rewritten = write_atomic(&path, text.as_bytes(), 0o644)?;
+                let rewritten = ctx.refreshes.write_unit(&path, text.as_bytes(), unit)?;
                 // systemd (since v247) finds a new unit file by itself when asked to start
                 // it; only a changed one needs a daemon-reload, which takes seconds on a
                 // small VM.
-                changed |= rewritten && old.is_some();
-                active.push((*unit, rewritten));
+                changed |= (rewritten && old.is_some()) || left;
+                active.push((*unit, rewritten || left));
             }
+            None if left && old.is_none() => stopped.push(*unit),
             None if old.is_some() => {
+                ctx.refreshes.expect_unit(unit)?;
                 std::fs::remove_file(&path)?;
                 // Stopped below; a unit whose file is gone is dropped once stopped.
                 stopped.push(*unit);
@@ -123,8 +126,13 @@ pub struct TimerPlan {
 
 /// Applies a plan: daemon-reload if needed, stop removed timers, (re)start the others.
 /// Returns the problem, if any, for the schedule step's record.
-pub async fn apply(plan: &TimerPlan) -> Result<(), String> {
-    let systemd = Systemd::connect()
+pub async fn apply(
+    plan: &TimerPlan,
+    bus: &mut crate::apply::Bus,
+    refreshes: &mut crate::apply::Refreshes,
+) -> Result<(), String> {
+    let systemd = bus
+        .systemd()
         .await
         .map_err(|e| format!("timers written but not started: {e:#}"))?;
     let applied = async {
@@ -147,5 +155,14 @@ pub async fn apply(plan: &TimerPlan) -> Result<(), String> {
     // The files are in place either way; the next boot (or run) starts them.
     applied
         .await
-        .map_err(|e| format!("timers written but not (all) started: {e:#}"))
+        .map_err(|e| format!("timers written but not (all) started: {e:#}"))?;
+    let units: Vec<&str> = plan
+        .stop
+        .iter()
+        .copied()
+        .chain(plan.start.iter().map(|(unit, _)| *unit))
+        .collect();
+    refreshes
+        .units_done(&units)
+        .map_err(|e| format!("timers started, but {e:#}"))
 }

@@ -1,22 +1,14 @@
-//! start (every boot): start the stack's installed services that are not running, through
-//! systemd's D-Bus API. (Reloads after a certificate change belong to the tls step.)
+//! start (every boot): start the stack's installed services that are not running, and
+//! reload or restart, once each, the running ones whose configuration this run or an
+//! earlier, interrupted one changed, through systemd's D-Bus API.
 
 use super::{Context, Outcome};
-use crate::systemd::{Systemd, STACK_UNITS};
+use crate::apply::{self, Service};
 use anyhow::Result;
-
-/// Services that take a new configuration on reload (the firewall's reload replaces its
-/// rules in one transaction; a restart would leave a moment without them).
-const RELOADABLE: [&str; 4] = [
-    "nginx.service",
-    "prosody.service",
-    "coturn.service",
-    crate::firewall::UNIT,
-];
 
 /// Runs the start step.
 pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
-    let systemd = match Systemd::connect().await {
+    let systemd = match ctx.bus.systemd().await {
         Ok(s) => s,
         Err(e) => {
             return Ok(Outcome::degraded(format!(
@@ -24,55 +16,27 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             )))
         }
     };
-    let (mut started, mut missing, mut running) = (vec![], vec![], vec![]);
-    let mut refreshed = vec![];
-    for unit in STACK_UNITS {
-        let status = systemd.unit_status(unit).await?;
-        let short = unit.trim_end_matches(".service");
-        if !status.installed() {
-            missing.push(short);
-        } else if matches!(
-            status.active_state.as_str(),
-            "active" | "reloading" | "activating"
-        ) {
-            running.push(short);
-            if ctx.config_changed.contains(&unit) {
-                // nginx, prosody and coturn re-read their files on reload and keep their
-                // connections; jicofo and the bridge read theirs only at start.
-                if RELOADABLE.contains(&unit) {
-                    systemd.reload(unit).await?;
-                } else {
-                    systemd.restart(unit).await?;
-                }
-                refreshed.push(short);
-            }
-        } else {
-            // Inactive or failed: queue a start. At boot we are ordered before these units,
-            // so the job runs once we report READY.
-            systemd.start(unit).await?;
-            started.push(short);
-        }
-    }
-    let list = |v: &[&str]| {
+    let report = apply::bring_up(&mut ctx.refreshes, systemd, true).await?;
+    let list = |v: &[Service]| {
         if v.is_empty() {
             "none".to_string()
         } else {
-            v.join(", ")
+            v.iter().map(|s| s.short()).collect::<Vec<_>>().join(", ")
         }
     };
     let mut message = format!(
         "started {}; already running {}",
-        list(&started),
-        list(&running)
+        list(&report.started),
+        list(&report.running)
     );
-    if !refreshed.is_empty() {
+    if !report.refreshed.is_empty() {
         message.push_str(&format!(
             "; reloaded or restarted for new configuration: {}",
-            refreshed.join(", ")
+            list(&report.refreshed)
         ));
     }
-    if !missing.is_empty() {
-        message.push_str(&format!("; not installed: {}", missing.join(", ")));
+    if !report.missing.is_empty() {
+        message.push_str(&format!("; not installed: {}", list(&report.missing)));
     }
     Ok(Outcome::ok(message))
 }

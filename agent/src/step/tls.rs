@@ -2,8 +2,8 @@
 //! reachable with the installed or a self-signed certificate.
 
 use super::{settings, Context, Outcome};
+use crate::apply::Service;
 use crate::state::rfc3339;
-use crate::systemd::{Systemd, TLS_CONSUMERS};
 use crate::tls::acme::{self, AcmeSettings};
 use crate::tls::schedule::{self, Schedule};
 use crate::tls::{self, inspect, material, selfsigned, verify, Pair};
@@ -21,7 +21,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             Some(acme) => from_acme(ctx, acme).await?,
             None => ensure_fallback(ctx)?,
         };
-        return Ok(with_reload(outcome, ctx).await);
+        return Ok(outcome);
     };
     // A supplied certificate must cover the site; the jitsi step says so if it lacks the
     // TURN name, which costs only TURN on port 443.
@@ -37,8 +37,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     })();
     match checked {
         Ok((pair, checked)) => {
-            let changed = tls::install(ctx.paths, &pair)?;
-            ctx.tls_changed |= changed;
+            let changed = install(ctx, &pair)?;
             let mut message = format!(
                 "supplied certificate for {} from {}, {} days left{}",
                 checked.summary.names.join(", "),
@@ -58,12 +57,14 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             } else {
                 Outcome::degraded(message)
             };
-            Ok(with_reload(outcome, ctx).await)
+            Ok(outcome)
         }
         Err(e) => {
             let fallback = ensure_fallback(ctx)?;
-            let outcome = Outcome::failed(format!("{e:#}; meanwhile: {}", fallback.message));
-            Ok(with_reload(outcome, ctx).await)
+            Ok(Outcome::failed(format!(
+                "{e:#}; meanwhile: {}",
+                fallback.message
+            )))
         }
     }
 }
@@ -102,7 +103,7 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
     match acme::obtain(ctx.paths, acme, &wanted).await {
         Ok(pair) => {
             let checked = verify::check(&pair, &wanted, now).context("the CA's certificate")?;
-            ctx.tls_changed |= tls::install(ctx.paths, &pair)?;
+            install(ctx, &pair)?;
             let mut schedule = Schedule::load(ctx.paths);
             if schedule.retry_not_before.is_some() || schedule.ari_certificate.is_some() {
                 schedule = Schedule::default();
@@ -172,28 +173,23 @@ pub(super) async fn keep_installed(
     )))
 }
 
-/// After a certificate change, reloads the running services that read it (a reload, not a
-/// restart, so conferences survive) and says so in the outcome.
-async fn with_reload(mut outcome: Outcome, ctx: &Context<'_>) -> Outcome {
-    if !ctx.tls_changed {
-        return outcome;
-    }
-    let reloaded = match Systemd::connect().await {
-        Ok(systemd) => systemd.reload_running(&TLS_CONSUMERS).await,
-        Err(e) => Err(e),
+/// Installs `pair` with the services that read it recorded first as pending a reload, so
+/// that a run killed before the start step still has them reloaded by the next run (the
+/// start step, or the end of a run without it, reloads each once).
+fn install(ctx: &mut Context<'_>, pair: &Pair) -> Result<bool> {
+    let paths = ctx.paths;
+    let same = tls::installed(paths)
+        .is_some_and(|old| old.key.pem() == pair.key.pem() && old.chain_pem() == pair.chain_pem());
+    let changed = if same {
+        // The same pair (at most a mode to correct): nothing a service must re-read, and
+        // no record to write on every rerun.
+        tls::install(paths, pair)?
+    } else {
+        ctx.refreshes
+            .around(&Service::TLS_CONSUMERS, || tls::install(paths, pair))?
     };
-    match reloaded {
-        Ok(units) if units.is_empty() => {}
-        Ok(units) => outcome
-            .message
-            .push_str(&format!("; reloaded {}", units.join(", "))),
-        Err(e) => {
-            outcome
-                .message
-                .push_str(&format!("; running services not reloaded: {e:#}"));
-        }
-    }
-    outcome
+    ctx.tls_changed |= changed;
+    Ok(changed)
 }
 
 /// The names the site needs: the domain, or the public IP without one.
@@ -237,8 +233,7 @@ pub fn ensure_fallback(ctx: &mut Context<'_>) -> Result<Outcome> {
         }
     }
     let pair = selfsigned::generate(&wanted, now)?;
-    let changed = tls::install(ctx.paths, &pair)?;
-    ctx.tls_changed |= changed;
+    install(ctx, &pair)?;
     Ok(self_signed_outcome(&wanted, true))
 }
 

@@ -5,7 +5,6 @@
 
 use super::{settings, Context, Outcome};
 use crate::fsutil::write_atomic;
-use crate::systemd::Systemd;
 use crate::tune::{capacity, files, heap};
 use anyhow::Result;
 
@@ -56,7 +55,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     if limits_changed {
         // Only other limits than the shipped ones need systemd to re-read the units; without
         // a bus (a chroot, a test) the next boot reads them anyway.
-        if let Ok(systemd) = Systemd::connect().await {
+        if let Ok(systemd) = ctx.bus.systemd().await {
             if let Err(e) = systemd.daemon_reload().await {
                 problems.push(format!("limits written but systemd not reloaded: {e:#}"));
             }

@@ -3,25 +3,29 @@
 //! The bus address comes from `DBUS_SYSTEM_BUS_ADDRESS` when set (tests point it at a
 //! private bus), else the standard system bus socket.
 
+use crate::apply::Service;
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 use std::time::Duration;
 use zbus::proxy::CacheProperties;
 use zbus::zvariant::OwnedObjectPath;
 
-/// The stack's services, in the order they start: the host firewall first (its unit is
-/// also ordered before the others).
+/// The stack's units, in the order they start (see [`Service::ALL`]).
 pub const STACK_UNITS: [&str; 6] = [
-    crate::firewall::UNIT,
-    "prosody.service",
-    "jicofo.service",
-    "jitsi-videobridge2.service",
-    "coturn.service",
-    "nginx.service",
+    Service::ALL[0].unit(),
+    Service::ALL[1].unit(),
+    Service::ALL[2].unit(),
+    Service::ALL[3].unit(),
+    Service::ALL[4].unit(),
+    Service::ALL[5].unit(),
 ];
 
-/// The services that read the web certificate and need a reload when it changes.
-pub const TLS_CONSUMERS: [&str; 3] = ["nginx.service", "prosody.service", "coturn.service"];
+/// The units that read the web certificate (see [`Service::TLS_CONSUMERS`]).
+pub const TLS_CONSUMERS: [&str; 3] = [
+    Service::TLS_CONSUMERS[0].unit(),
+    Service::TLS_CONSUMERS[1].unit(),
+    Service::TLS_CONSUMERS[2].unit(),
+];
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 const RELOAD_TIMEOUT: Duration = Duration::from_secs(90);
@@ -188,19 +192,5 @@ impl Systemd {
         // A daemon-reload re-runs the generators and re-reads every unit before it answers:
         // seconds on a busy or emulated machine, far more than a unit query.
         timed_for(RELOAD_TIMEOUT, "Reload", manager.reload()).await
-    }
-
-    /// Reloads those of `units` that are running, so they pick up a new certificate without
-    /// dropping conferences; units not running will read it when they start.
-    pub async fn reload_running(&self, units: &[&str]) -> Result<Vec<String>> {
-        let mut reloaded = Vec::new();
-        for unit in units {
-            let status = self.unit_status(unit).await?;
-            if status.active_state == "active" {
-                self.reload(unit).await?;
-                reloaded.push(unit.trim_end_matches(".service").to_string());
-            }
-        }
-        Ok(reloaded)
     }
 }

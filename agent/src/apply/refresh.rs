@@ -1,0 +1,286 @@
+//! Starting the stack and refreshing the services whose configuration changed.
+
+use super::{Refresh, Refreshes, Service};
+use crate::systemd::Systemd;
+use anyhow::Result;
+
+/// What systemd says of a service, as far as refreshing it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitState {
+    /// No such unit: the package is not installed.
+    Missing,
+    /// Active, activating or reloading: it has read its files already.
+    Running,
+    /// Inactive or failed: it reads its files when it starts.
+    Stopped,
+}
+
+/// What [`bring_up`] needs of systemd; the D-Bus client in production, a recorder in tests.
+#[allow(async_fn_in_trait)] // used only through generics in this crate
+pub trait Refresher {
+    /// The service's state.
+    async fn state(&self, service: Service) -> Result<UnitState>;
+    /// Queues a start.
+    async fn start(&self, service: Service) -> Result<()>;
+    /// Queues a reload or restart, as [`Service::refresh`] says.
+    async fn refresh(&self, service: Service) -> Result<()>;
+}
+
+impl Refresher for Systemd {
+    async fn state(&self, service: Service) -> Result<UnitState> {
+        let status = self.unit_status(service.unit()).await?;
+        Ok(if !status.installed() {
+            UnitState::Missing
+        } else if matches!(
+            status.active_state.as_str(),
+            "active" | "reloading" | "activating"
+        ) {
+            UnitState::Running
+        } else {
+            UnitState::Stopped
+        })
+    }
+
+    async fn start(&self, service: Service) -> Result<()> {
+        Systemd::start(self, service.unit()).await
+    }
+
+    async fn refresh(&self, service: Service) -> Result<()> {
+        match service.refresh() {
+            Refresh::Reload => self.reload(service.unit()).await,
+            Refresh::Restart => self.restart(service.unit()).await,
+        }
+    }
+}
+
+/// What [`bring_up`] did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Services queued to start.
+    pub started: Vec<Service>,
+    /// Services found running.
+    pub running: Vec<Service>,
+    /// Running services reloaded or restarted for new configuration.
+    pub refreshed: Vec<Service>,
+    /// Services not installed.
+    pub missing: Vec<Service>,
+}
+
+impl Report {
+    /// "; reloaded nginx, prosody; restarted jicofo", or nothing when nothing was refreshed.
+    pub fn refreshed_note(&self) -> String {
+        let mut note = String::new();
+        for (how, word) in [
+            (Refresh::Reload, "reloaded"),
+            (Refresh::Restart, "restarted"),
+        ] {
+            let names: Vec<&str> = self
+                .refreshed
+                .iter()
+                .filter(|s| s.refresh() == how)
+                .map(|s| s.short())
+                .collect();
+            if !names.is_empty() {
+                note.push_str(&format!("; {word} {}", names.join(", ")));
+            }
+        }
+        note
+    }
+}
+
+/// Refreshes each pending service once: a running one is reloaded or restarted, a stopped
+/// or missing one needs nothing (it reads its files when it starts). With `start_stopped`
+/// (the start step), every stopped service of the stack is also queued to start; without
+/// (a run without the start step), only pending services are looked at. Services leave the
+/// pending record as systemd takes their refresh, even when a later one fails.
+pub async fn bring_up<R: Refresher>(
+    refreshes: &mut Refreshes,
+    systemd: &R,
+    start_stopped: bool,
+) -> Result<Report> {
+    let mut report = Report::default();
+    let mut done = Vec::new();
+    let mut failure = None;
+    for service in Service::ALL {
+        let pending = refreshes.is_pending(service);
+        if !start_stopped && !pending {
+            continue;
+        }
+        if let Err(e) = visit(service, pending, systemd, start_stopped, &mut report).await {
+            failure = Some(e);
+            break;
+        }
+        if pending {
+            done.push(service);
+        }
+    }
+    refreshes.done(&done)?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+async fn visit<R: Refresher>(
+    service: Service,
+    pending: bool,
+    systemd: &R,
+    start_stopped: bool,
+    report: &mut Report,
+) -> Result<()> {
+    match systemd.state(service).await? {
+        UnitState::Missing => report.missing.push(service),
+        UnitState::Running => {
+            report.running.push(service);
+            if pending {
+                systemd.refresh(service).await?;
+                report.refreshed.push(service);
+            }
+        }
+        UnitState::Stopped if start_stopped => {
+            // At boot we are ordered before these units, so the job runs once we report
+            // READY.
+            systemd.start(service).await?;
+            report.started.push(service);
+        }
+        UnitState::Stopped => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A systemd that records what it is asked, with each service in a given state and
+    /// refreshes of `fail_on` refused.
+    struct Recorder {
+        states: Vec<(Service, UnitState)>,
+        calls: RefCell<Vec<String>>,
+        fail_on: Option<Service>,
+    }
+
+    impl Refresher for Recorder {
+        async fn state(&self, service: Service) -> Result<UnitState> {
+            Ok(self
+                .states
+                .iter()
+                .find(|(s, _)| *s == service)
+                .map_or(UnitState::Missing, |(_, st)| *st))
+        }
+        async fn start(&self, service: Service) -> Result<()> {
+            self.calls
+                .borrow_mut()
+                .push(format!("start {}", service.short()));
+            Ok(())
+        }
+        async fn refresh(&self, service: Service) -> Result<()> {
+            if self.fail_on == Some(service) {
+                anyhow::bail!("systemd refused ReloadUnit({})", service.unit());
+            }
+            let word = match service.refresh() {
+                Refresh::Reload => "reload",
+                Refresh::Restart => "restart",
+            };
+            self.calls
+                .borrow_mut()
+                .push(format!("{word} {}", service.short()));
+            Ok(())
+        }
+    }
+
+    fn running(fail_on: Option<Service>) -> Recorder {
+        Recorder {
+            states: Service::ALL
+                .into_iter()
+                .map(|s| (s, UnitState::Running))
+                .collect(),
+            calls: RefCell::default(),
+            fail_on,
+        }
+    }
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_service_changed_by_two_steps_is_refreshed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
+        // The certificate (tls step) and prosody's file (jitsi step) both changed.
+        refreshes.expect(&Service::TLS_CONSUMERS).unwrap();
+        refreshes
+            .expect(&[Service::Prosody, Service::Jicofo])
+            .unwrap();
+        let systemd = running(None);
+        let report = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap();
+        assert_eq!(
+            systemd.calls.take(),
+            [
+                "reload prosody",
+                "restart jicofo",
+                "reload coturn",
+                "reload nginx"
+            ]
+        );
+        assert_eq!(
+            report.refreshed_note(),
+            "; reloaded prosody, coturn, nginx; restarted jicofo"
+        );
+        assert!(refreshes.is_empty());
+        assert!(Refreshes::at(dir.path().join("pending.json")).is_empty());
+    }
+
+    #[test]
+    fn what_a_killed_run_left_pending_is_refreshed_though_no_file_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        Refreshes::at(dir.path().join("pending.json"))
+            .expect(&[Service::Nginx])
+            .unwrap();
+        let mut next_run = Refreshes::at(dir.path().join("pending.json"));
+        let systemd = running(None);
+        block_on(bring_up(&mut next_run, &systemd, false)).unwrap();
+        assert_eq!(systemd.calls.take(), ["reload nginx"]);
+        assert!(Refreshes::at(dir.path().join("pending.json")).is_empty());
+    }
+
+    #[test]
+    fn a_refused_refresh_stays_pending_and_those_taken_before_it_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
+        refreshes
+            .expect(&[Service::Prosody, Service::Nginx])
+            .unwrap();
+        let systemd = running(Some(Service::Nginx));
+        let err = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap_err();
+        assert!(err.to_string().contains("nginx.service"), "{err}");
+        assert_eq!(
+            Refreshes::at(dir.path().join("pending.json")).pending(),
+            [Service::Nginx]
+        );
+    }
+
+    #[test]
+    fn stopped_services_start_and_missing_ones_leave_the_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
+        refreshes
+            .expect(&[Service::Coturn, Service::Nginx])
+            .unwrap();
+        let systemd = Recorder {
+            states: vec![(Service::Nginx, UnitState::Stopped)],
+            calls: RefCell::default(),
+            fail_on: None,
+        };
+        let report = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap();
+        assert_eq!(systemd.calls.take(), ["start nginx"]);
+        assert_eq!(report.started, [Service::Nginx]);
+        assert_eq!(report.missing.len(), 5);
+        assert!(refreshes.is_empty());
+    }
+}
