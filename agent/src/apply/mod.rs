@@ -16,6 +16,6 @@ mod stale;
 pub use beneath::{write_beneath, Owner};
 pub use bus::Bus;
 pub use pending::{Refreshes, PENDING_REFRESH};
-pub use refresh::{bring_up, Refresher, Report, UnitState};
+pub use refresh::{bring_up, bring_up_role, Refresher, Report, UnitState};
 pub use service::{Refresh, Service};
 pub use stale::remove_stale_temporaries;

@@ -24,6 +24,8 @@ pub trait Refresher {
     async fn start(&self, service: Service) -> Result<()>;
     /// Queues a reload or restart, as [`Service::refresh`] says.
     async fn refresh(&self, service: Service) -> Result<()>;
+    /// Queues a stop (which also replaces a start queued at boot).
+    async fn stop(&self, service: Service) -> Result<()>;
 }
 
 impl Refresher for Systemd {
@@ -51,6 +53,10 @@ impl Refresher for Systemd {
             Refresh::Restart => self.restart(service.unit()).await,
         }
     }
+
+    async fn stop(&self, service: Service) -> Result<()> {
+        Systemd::stop(self, service.unit()).await
+    }
 }
 
 /// What [`bring_up`] did.
@@ -64,6 +70,8 @@ pub struct Report {
     pub refreshed: Vec<Service>,
     /// Services not installed.
     pub missing: Vec<Service>,
+    /// Services this machine's role does not run, stopped (or kept from starting).
+    pub stopped: Vec<Service>,
 }
 
 impl Report {
@@ -98,11 +106,44 @@ pub async fn bring_up<R: Refresher>(
     systemd: &R,
     start_stopped: bool,
 ) -> Result<Report> {
+    bring_up_role(refreshes, systemd, start_stopped, &Service::ALL).await
+}
+
+/// [`bring_up`] for the services this machine's role runs (`wanted`); with
+/// `start_stopped` (the start step) the others are stopped, which at boot also replaces
+/// the start systemd queued for them behind meet-agent (a videobridge runs no prosody,
+/// nginx, coturn or jicofo, though the image has them enabled).
+pub async fn bring_up_role<R: Refresher>(
+    refreshes: &mut Refreshes,
+    systemd: &R,
+    start_stopped: bool,
+    wanted: &[Service],
+) -> Result<Report> {
     let mut report = Report::default();
     let mut done = Vec::new();
     let mut failure = None;
     for service in Service::ALL {
         let pending = refreshes.is_pending(service);
+        if !wanted.contains(&service) {
+            if start_stopped {
+                let stop = async {
+                    if systemd.state(service).await? != UnitState::Missing {
+                        systemd.stop(service).await?;
+                        report.stopped.push(service);
+                    }
+                    Ok::<(), anyhow::Error>(())
+                };
+                if let Err(e) = stop.await {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            // Its files are read if it ever runs again; nothing to refresh now.
+            if pending {
+                done.push(service);
+            }
+            continue;
+        }
         if !start_stopped && !pending {
             continue;
         }
@@ -175,6 +216,12 @@ mod tests {
                 .push(format!("start {}", service.short()));
             Ok(())
         }
+        async fn stop(&self, service: Service) -> Result<()> {
+            self.calls
+                .borrow_mut()
+                .push(format!("stop {}", service.short()));
+            Ok(())
+        }
         async fn refresh(&self, service: Service) -> Result<()> {
             if self.fail_on == Some(service) {
                 anyhow::bail!("systemd refused ReloadUnit({})", service.unit());
@@ -206,6 +253,43 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn a_videobridge_stops_what_its_role_does_not_run_and_refreshes_only_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
+        refreshes
+            .expect(&[Service::Prosody, Service::Videobridge])
+            .unwrap();
+        let mut systemd = running(None);
+        // Queued behind meet-agent at boot, not yet running.
+        systemd.states[1].1 = UnitState::Stopped;
+        let wanted = [Service::Firewall, Service::Videobridge];
+        let report = block_on(bring_up_role(&mut refreshes, &systemd, true, &wanted)).unwrap();
+        assert_eq!(
+            systemd.calls.borrow().as_slice(),
+            [
+                "stop prosody",
+                "stop jicofo",
+                "restart jitsi-videobridge2",
+                "stop coturn",
+                "stop nginx"
+            ]
+        );
+        assert_eq!(
+            report.stopped,
+            [
+                Service::Prosody,
+                Service::Jicofo,
+                Service::Coturn,
+                Service::Nginx
+            ]
+        );
+        assert!(
+            refreshes.is_empty(),
+            "prosody's refresh is moot once it is stopped"
+        );
     }
 
     #[test]

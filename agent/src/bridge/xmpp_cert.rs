@@ -50,11 +50,7 @@ fn covers(pair: &Pair, domain: &str) -> bool {
     pair.chain
         .first()
         .and_then(|leaf| crate::tls::inspect::parse(leaf).ok())
-        .is_some_and(|cert| {
-            crate::tls::inspect::names(&cert)
-                .iter()
-                .any(|n| *n == wanted)
-        })
+        .is_some_and(|cert| crate::tls::inspect::names(&cert).contains(&wanted))
 }
 
 /// What [`ensure`] did.

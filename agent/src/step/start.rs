@@ -8,6 +8,7 @@ use anyhow::Result;
 
 /// Runs the start step.
 pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let wanted = wanted(ctx);
     let systemd = match ctx.bus.systemd().await {
         Ok(s) => s,
         Err(e) => {
@@ -16,7 +17,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             )))
         }
     };
-    let report = apply::bring_up(&mut ctx.refreshes, systemd, true).await?;
+    let report = apply::bring_up_role(&mut ctx.refreshes, systemd, true, &wanted).await?;
     let list = |v: &[Service]| {
         if v.is_empty() {
             "none".to_string()
@@ -38,5 +39,28 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     if !report.missing.is_empty() {
         message.push_str(&format!("; not installed: {}", list(&report.missing)));
     }
+    if !report.stopped.is_empty() {
+        message.push_str(&format!(
+            "; not run by this role: {}",
+            list(&report.stopped)
+        ));
+    }
     Ok(Outcome::ok(message))
+}
+
+/// The services this machine's role runs: a videobridge only the bridge (and the host
+/// firewall); a signaling node everything but the bridge unless `bridges.local`.
+fn wanted(ctx: &Context<'_>) -> Vec<Service> {
+    let Some(roles) = ctx.settings.map(|s| &s.roles) else {
+        return Service::ALL.to_vec();
+    };
+    Service::ALL
+        .into_iter()
+        .filter(|s| match (roles.role, s) {
+            (_, Service::Firewall) => true,
+            (crate::config::schema::Role::Videobridge, s) => *s == Service::Videobridge,
+            (_, Service::Videobridge) => roles.local_bridge,
+            _ => true,
+        })
+        .collect()
 }
