@@ -110,6 +110,34 @@ pub enum Command {
         #[command(subcommand)]
         action: CertAction,
     },
+    /// Videobridges on machines of their own (server.role = "signaling" / "videobridge").
+    Bridge {
+        /// What to do.
+        #[command(subcommand)]
+        action: BridgeAction,
+    },
+}
+
+/// `bridge` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BridgeAction {
+    /// Print the join token bridges put in `bridge.join`: this signaling node's, or with
+    /// --new one for a deployment not made yet (its key goes to --key-out, for the
+    /// signaling node's `bridge.auth_key`).
+    Token {
+        /// Make a new token instead of reading this node's.
+        #[arg(long, requires_all = ["domain", "key_out"])]
+        new: bool,
+        /// The deployment's domain (with --new).
+        #[arg(long)]
+        domain: Option<String>,
+        /// Where bridges connect (default: the domain).
+        #[arg(long)]
+        host: Option<String>,
+        /// Where to write the new certificate's private key (with --new; must not exist).
+        #[arg(long)]
+        key_out: Option<PathBuf>,
+    },
 }
 
 /// `config` subcommands.

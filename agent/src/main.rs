@@ -1,7 +1,7 @@
 //! The `meet-agent` binary: parses the command line and runs the library.
 
 use clap::Parser;
-use meet_agent::cli::{CertAction, Cli, Command, ConfigAction};
+use meet_agent::cli::{BridgeAction, CertAction, Cli, Command, ConfigAction};
 use meet_agent::effective::{self, OpsSettings};
 use meet_agent::paths::Paths;
 use meet_agent::step::{self, RunResult, Selection};
@@ -107,6 +107,44 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             reason,
         } => shutdown(&paths, minute, reboot, if_required, &reason).await,
         Command::IdleCheck => idle_check(&paths, minute).await,
+        Command::Bridge {
+            action:
+                BridgeAction::Token {
+                    new,
+                    domain,
+                    host,
+                    key_out,
+                },
+        } => {
+            let made = if new {
+                match (domain.as_deref(), key_out.as_deref()) {
+                    (Some(domain), Some(key_out)) => {
+                        meet_agent::bridge::command::new_token(domain, host.as_deref(), key_out)
+                    }
+                    _ => Err(anyhow::anyhow!("--new needs --domain and --key-out")),
+                }
+            } else {
+                match instance::load(&paths).await {
+                    Err(e) => Err(anyhow::anyhow!("{:#}", e.error())),
+                    Ok(effective) => meet_agent::bridge::command::node_token(
+                        &paths,
+                        &effective.settings,
+                        host.as_deref(),
+                    ),
+                }
+            };
+            match made {
+                Ok(token) => {
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "{token}")?;
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("meet-agent: {e:#}");
+                    Ok(1)
+                }
+            }
+        }
         Command::Cert {
             action: CertAction::Encode { file },
         } => {

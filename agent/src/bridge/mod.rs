@@ -3,6 +3,7 @@
 //! Self-contained for now; the `server.role` and `bridge.join` wiring (see
 //! docs/aws-scale-out.md) builds on these pieces.
 
+pub mod command;
 pub mod token;
 pub mod trust;
 pub mod xmpp_cert;

@@ -14,7 +14,7 @@ pub(crate) use validate::check_url;
 pub use fragments::{Fragment, Merged};
 pub use redact::Redactor;
 pub use schema::{Config, ProviderChoice, SecretMaterial};
-pub use validate::{check_calendars, Calendar, Settings, TlsSupplied};
+pub use validate::{check_calendars, check_fqdn as check_domain, Calendar, Settings, TlsSupplied};
 pub use validate_tls::check_supplied;
 
 use crate::paths::Paths;

@@ -1,0 +1,379 @@
+//! A signaling node and its videobridges as machines with their own addresses (network
+//! namespaces this test makes, joined by veth pairs; nothing leaves them):
+//! - the agent renders a signaling node (`server.role = "signaling"`, `bridges.allow_cidrs`
+//!   naming one bridge's address) below a test root; real prosody (Debian's Prosody 13)
+//!   runs that configuration in the signaling namespace, and the rendered host firewall is
+//!   loaded there with nft;
+//! - `meet-agent bridge token` prints the node's join token; a real XMPP client (slixmpp,
+//!   standing in for jitsi-videobridge2, which cannot be installed here) in the bridge's
+//!   namespace logs in as `jvb@auth.DOMAIN` over TLS verified against the token's
+//!   certificate only, and joins the brewery MUC with its own nickname;
+//! - the same client trusting another deployment's certificate is refused at TLS;
+//! - a third machine, outside `bridges.allow_cidrs`, cannot reach 5222 at all.
+
+mod common;
+use common::{text, Root};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DOMAIN: &str = "meet.example.test";
+/// The signaling node as the allowed bridge sees it, and the bridge.
+const SIGNALING_FOR_BRIDGE: &str = "10.88.1.1";
+const BRIDGE: &str = "10.88.1.2";
+/// The signaling node as the outsider sees it, and the outsider.
+const SIGNALING_FOR_OUTSIDER: &str = "10.88.2.1";
+const OUTSIDER: &str = "10.88.2.2";
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("ip");
+    assert!(out.status.success(), "ip {args:?}: {}", text(&out));
+}
+
+/// Three namespaces: the signaling node with a link to the bridge and one to an outsider.
+struct Net {
+    signaling: String,
+    bridge: String,
+    outsider: String,
+}
+
+impl Net {
+    fn new() -> Self {
+        let id = std::process::id();
+        let net = Net {
+            signaling: format!("ryobr-s{id}"),
+            bridge: format!("ryobr-b{id}"),
+            outsider: format!("ryobr-o{id}"),
+        };
+        for ns in [&net.signaling, &net.bridge, &net.outsider] {
+            ip(&["netns", "add", ns]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        for (peer, ours, theirs, tag) in [
+            (&net.bridge, SIGNALING_FOR_BRIDGE, BRIDGE, "b"),
+            (&net.outsider, SIGNALING_FOR_OUTSIDER, OUTSIDER, "o"),
+        ] {
+            let (a, b) = (format!("rbs{tag}{id}"), format!("rbp{tag}{id}"));
+            ip(&[
+                "link",
+                "add",
+                &a,
+                "netns",
+                &net.signaling,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &b,
+                "netns",
+                peer,
+            ]);
+            for (ns, dev, addr) in [(&net.signaling, &a, ours), (peer, &b, theirs)] {
+                ip(&["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", dev]);
+                ip(&["-n", ns, "link", "set", dev, "up"]);
+            }
+        }
+        net
+    }
+
+    /// `cmd` in namespace `ns`.
+    fn exec(ns: &str, cmd: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).args(cmd);
+        c
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for ns in [&self.signaling, &self.bridge, &self.outsider] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+struct Prosody(Child);
+
+impl Drop for Prosody {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chown_prosody(path: &Path) {
+    let user = nix::unistd::User::from_name("prosody")
+        .unwrap()
+        .expect("prosody user");
+    nix::unistd::chown(path, Some(user.uid), Some(user.gid)).unwrap();
+}
+
+/// The rendered site with its certificates copied where prosody's user can read them,
+/// included from a main configuration of the test's own (data and logs in `dir`), shaped
+/// like Debian's: it lists the standard client port and leaves c2s_interfaces to the
+/// site.
+fn servable(root: &Root, dir: &Path) -> PathBuf {
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    chown_prosody(dir);
+    let mut site = std::fs::read_to_string(root.join(meet_agent::jitsi::prosody::PATH)).unwrap();
+    for (from, to) in [
+        ("/etc/meet-agent/tls/fullchain.pem", "fullchain.pem"),
+        ("/etc/meet-agent/tls/privkey.pem", "privkey.pem"),
+        (meet_agent::bridge::xmpp_cert::CERT, "auth.crt"),
+        (meet_agent::bridge::xmpp_cert::KEY, "auth.key"),
+    ] {
+        let dest = certs.join(to);
+        std::fs::copy(root.join(from), &dest).unwrap();
+        chown_prosody(&dest);
+        site = site.replace(from, &dest.display().to_string());
+    }
+    let site = site.replace(
+        "/etc/prosody/ryo-jitsi.local",
+        &root
+            .join("/etc/prosody/ryo-jitsi.local")
+            .display()
+            .to_string(),
+    );
+    let site_path = dir.join("site.cfg.lua");
+    std::fs::write(&site_path, site).unwrap();
+    let d = dir.display();
+    let data = root.join("/var/lib/prosody");
+    let main = dir.join("main.cfg.lua");
+    std::fs::write(
+        &main,
+        format!(
+            "data_path = \"{}\"\npidfile = \"{d}/prosody.pid\"\n\
+             log = {{ info = \"{d}/prosody.log\" }}\n\
+             c2s_ports = {{ 5222 }}\nhttp_ports = {{ 5280 }}\ncomponent_ports = {{ }}\n\
+             certificates = \"{d}/certs\"\n\
+             modules_enabled = {{ \"roster\"; \"saslauth\"; \"tls\"; \"disco\"; \"ping\" }}\n\
+             VirtualHost \"localhost\"\n\
+             Include \"{}\"\n",
+            data.display(),
+            site_path.display()
+        ),
+    )
+    .unwrap();
+    for p in [&site_path, &main] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    main
+}
+
+/// slixmpp as a videobridge: logs in as `jvb@auth.DOMAIN` at `host`:5222 trusting only
+/// `cafile`, joins the brewery as `nick`. Prints JOINED, or what stopped it.
+const BRIDGE_CLIENT: &str = r#"
+import asyncio, ssl, sys, slixmpp
+jid, password, host, cafile, muc, nick = sys.argv[1:7]
+c = slixmpp.ClientXMPP(jid, password)
+c.ssl_context = ssl.create_default_context(cafile=cafile)
+c.register_plugin("xep_0045")
+done = asyncio.get_event_loop().create_future()
+def finish(what):
+    if not done.done():
+        done.set_result(what)
+# prosody answers from the room's JID in lower case (JvbBrewery -> jvbbrewery), which
+# join_muc_wait does not match; so the join is sent and its answer matched here.
+room = muc.lower()
+def presence(p):
+    if p["from"].bare.lower() != room:
+        return
+    if p["type"] == "error":
+        finish("MUC-ERROR " + p["error"]["condition"])
+    elif p["from"].resource == nick:
+        finish("JOINED")
+def started(event):
+    p = c.make_presence(pto=muc + "/" + nick)
+    p.enable("muc_join")
+    p.send()
+c.add_event_handler("session_start", started)
+c.add_event_handler("presence", presence)
+c.add_event_handler("failed_all_auth", lambda e: finish("AUTH-FAILED"))
+c.add_event_handler("ssl_invalid_chain", lambda e: finish("TLS-REFUSED"))
+c.add_event_handler("connection_failed", lambda e: finish("CONNECTION-FAILED"))
+c.add_event_handler("disconnected", lambda e: finish("DISCONNECTED"))
+c.connect((host, 5222))
+async def main():
+    try:
+        print(await asyncio.wait_for(done, 20))
+    except asyncio.TimeoutError:
+        print("TIMEOUT")
+    c.disconnect()
+asyncio.get_event_loop().run_until_complete(main())
+"#;
+
+/// A TCP connection attempt: CONNECTED, REFUSED or TIMEOUT (a firewall that drops).
+const PROBE: &str = r#"
+import socket, sys
+s = socket.socket()
+s.settimeout(3)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("CONNECTED")
+except socket.timeout:
+    print("TIMEOUT")
+except ConnectionRefusedError:
+    print("REFUSED")
+"#;
+
+fn python(ns: &str, script: &str, args: &[&str]) -> String {
+    let mut cmd = Net::exec(ns, &["/usr/bin/python3", "-c", script]);
+    let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_5222() {
+    let root = Root::new();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    root.write("/etc/machine-id", "66666666666666666666666666666666\n");
+    // No Jitsi prosody plugins here (the offline image lacks them; the modules they name
+    // could not load).
+    let data = root.join("/var/lib/prosody");
+    std::fs::create_dir_all(&data).unwrap();
+    chown_prosody(&data);
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"signaling\"\n\
+             [bridges]\nallow_cidrs = [\"{BRIDGE}/32\"]\n"
+        ),
+    );
+    let out = root.run(&["run"]);
+    for step in ["jitsi", "firewall"] {
+        assert_eq!(
+            root.step(step)["state"],
+            "ok",
+            "{}\n{}",
+            root.step(step),
+            text(&out)
+        );
+    }
+    let firewall = root.step("firewall")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        firewall.contains(&format!("tcp 5222 from {BRIDGE}/32")),
+        "{firewall}"
+    );
+    assert!(
+        !firewall.contains("udp 3478, 10000"),
+        "no local bridge: {firewall}"
+    );
+
+    // The token, as an operator copies it to the bridges.
+    let out = root.run(&["bridge", "token", "--host", SIGNALING_FOR_BRIDGE]);
+    assert!(out.status.success(), "{}", text(&out));
+    let encoded = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let token = meet_agent::bridge::token::Token::decode_for_domain(&encoded, DOMAIN).unwrap();
+    assert_eq!(token.host(), SIGNALING_FOR_BRIDGE);
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = dir.path().join("token-ca.pem");
+    std::fs::write(&trusted, token.certificate_pem()).unwrap();
+    let other = dir.path().join("other-deployment.pem");
+    let other_pair =
+        meet_agent::bridge::xmpp_cert::generate(DOMAIN, time::OffsetDateTime::now_utc()).unwrap();
+    std::fs::write(&other, other_pair.chain_pem()).unwrap();
+
+    let net = Net::new();
+    let prosody_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(prosody_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let main = servable(&root, prosody_dir.path());
+    let fw = Net::exec(
+        &net.signaling,
+        &[
+            "nft",
+            "-f",
+            &root.join(meet_agent::firewall::PATH).display().to_string(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(fw.status.success(), "nft: {}", text(&fw));
+    let _prosody = Prosody(
+        Net::exec(
+            &net.signaling,
+            &[
+                "setpriv",
+                "--reuid=prosody",
+                "--regid=prosody",
+                "--init-groups",
+                "prosody",
+                "--config",
+                &main.display().to_string(),
+                "-F",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let log =
+        || std::fs::read_to_string(prosody_dir.path().join("prosody.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let seen = python(&net.bridge, PROBE, &[SIGNALING_FOR_BRIDGE, "5222"]);
+        if seen == "CONNECTED" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prosody did not answer the bridge on 5222 ({seen}): {}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let jid = format!("{}@{}", token.username(), token.auth_domain());
+    let joined = python(
+        &net.bridge,
+        BRIDGE_CLIENT,
+        &[
+            &jid,
+            token.password(),
+            SIGNALING_FOR_BRIDGE,
+            &trusted.display().to_string(),
+            &token.brewery_muc_jid(),
+            "jvb-i-0bridge1",
+        ],
+    );
+    assert_eq!(joined, "JOINED", "prosody's log:\n{}", log());
+
+    // A bridge holding another deployment's certificate does not talk to this node.
+    let refused = python(
+        &net.bridge,
+        BRIDGE_CLIENT,
+        &[
+            &jid,
+            token.password(),
+            SIGNALING_FOR_BRIDGE,
+            &other.display().to_string(),
+            &token.brewery_muc_jid(),
+            "jvb-i-0bridge2",
+        ],
+    );
+    assert_ne!(refused, "JOINED");
+    assert!(
+        ["TLS-REFUSED", "DISCONNECTED", "CONNECTION-FAILED"].contains(&refused.as_str()),
+        "{refused}"
+    );
+
+    // The outsider: its packets to 5222 are dropped, while the same node's 443 answers
+    // with a refusal (nothing listens there in this test), so the link itself works.
+    assert_eq!(
+        python(&net.outsider, PROBE, &[SIGNALING_FOR_OUTSIDER, "5222"]),
+        "TIMEOUT"
+    );
+    assert_eq!(
+        python(&net.outsider, PROBE, &[SIGNALING_FOR_OUTSIDER, "443"]),
+        "REFUSED"
+    );
+}
