@@ -5,6 +5,7 @@
 //! drive the same code paths against local servers and fixture trees.
 
 pub mod access;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod dns;
@@ -16,6 +17,7 @@ pub mod jitsi;
 pub mod logging;
 pub mod ops;
 pub mod paths;
+pub mod scale;
 pub mod source;
 pub mod state;
 pub mod status;
