@@ -361,3 +361,98 @@ impl<P: PowerOff> Runner<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Decision::*;
+    use Finished::*;
+
+    fn s(secs: u64) -> Duration {
+        Duration::from_secs(secs)
+    }
+
+    fn bounds() -> Bounds {
+        Bounds {
+            max_wait: s(100),
+            heartbeat_timeout: s(40),
+            spot_window: s(20),
+            silent_polls: 3,
+            complete_attempts: 3,
+        }
+    }
+
+    /// A drain on the hook, started at 0, shutdown already requested.
+    fn hooked() -> Progress {
+        Progress {
+            started_at: Some(s(0)),
+            hook: true,
+            shutdown_requested: true,
+            ..Progress::default()
+        }
+    }
+
+    /// A drain on a spot notice alone, started at 0, shutdown already requested.
+    fn spot() -> Progress {
+        Progress {
+            started_at: Some(s(0)),
+            spot_at: Some(s(0)),
+            shutdown_requested: true,
+            ..Progress::default()
+        }
+    }
+
+    fn observed(lifecycle: Option<&str>, spot_notice: bool, conferences: Option<u64>) -> Observed {
+        Observed {
+            lifecycle: lifecycle.map(LifecycleState::parse),
+            spot_notice,
+            conferences,
+        }
+    }
+
+    #[test]
+    fn the_drain_policy_table() {
+        let t = Some("Terminated");
+        let rows: Vec<(&str, u64, Observed, Progress, Decision)> = vec![
+            ("in service: watch", 5, observed(Some("InService"), false, None), Progress::default(), Watch),
+            ("warm pool: watch", 5, observed(Some("Warmed:Stopped"), false, None), Progress::default(), Watch),
+            ("no group at all: watch", 5, observed(None, false, None), Progress::default(), Watch),
+            ("terminating with meetings: ask for graceful shutdown first", 5, observed(t, false, Some(2)), Progress::default(), RequestShutdown),
+            ("terminating with no meeting: still close the door first", 5, observed(t, false, Some(0)), Progress::default(), RequestShutdown),
+            ("meetings remain: wait", 10, observed(t, false, Some(2)), hooked(), Wait { conferences: Some(2), left: s(90) }),
+            ("half the heartbeat timeout gone, bound beyond it: heartbeat", 20, observed(t, false, Some(2)), hooked(), Heartbeat),
+            ("just heartbeated: wait", 30, observed(t, false, Some(2)), Progress { last_heartbeat: Some(s(25)), ..hooked() }, Wait { conferences: Some(2), left: s(70) }),
+            ("the hook outlasts the bound: no heartbeat needed", 95, observed(t, false, Some(2)), Progress { last_heartbeat: Some(s(70)), ..hooked() }, Wait { conferences: Some(2), left: s(5) }),
+            ("the last meeting ended: complete", 40, observed(t, false, Some(0)), hooked(), Complete(NoConference)),
+            ("completed: power off", 41, observed(t, false, Some(0)), Progress { completed: true, ..hooked() }, PowerOff(NoConference)),
+            ("bound reached with meetings: complete all the same", 100, observed(t, false, Some(3)), hooked(), Complete(BoundReached(Some(3)))),
+            ("bound reached, never asked: no late request, complete", 100, observed(t, false, Some(3)), Progress { shutdown_requested: false, ..hooked() }, Complete(BoundReached(Some(3)))),
+            ("one silent poll is not an exit: wait", 10, observed(t, false, None), hooked(), Wait { conferences: None, left: s(90) }),
+            ("the bridge has exited after its last meeting: complete", 10, observed(t, false, None), Progress { silent_polls: 2, ..hooked() }, Complete(BridgeGone)),
+            ("spot notice alone: ask for graceful shutdown at once", 0, observed(Some("InService"), true, Some(1)), Progress::default(), RequestShutdown),
+            ("spot notice: wait within its window, no heartbeat without a hook", 15, observed(None, true, Some(1)), spot(), Wait { conferences: Some(1), left: s(5) }),
+            ("spot window over: power off, no lifecycle action to complete", 20, observed(None, true, Some(1)), spot(), PowerOff(BoundReached(Some(1)))),
+            ("spot notice during a hook drain shortens the bound", 70, observed(t, true, Some(2)), Progress { spot_at: Some(s(50)), last_heartbeat: Some(s(60)), ..hooked() }, Complete(BoundReached(Some(2)))),
+            ("completing keeps failing: power off all the same", 50, observed(t, false, Some(0)), Progress { complete_failures: 3, ..hooked() }, PowerOff(NoConference)),
+            ("powered off: done", 60, observed(t, false, None), Progress { powered_off: true, completed: true, ..hooked() }, Done),
+        ];
+        assert!(rows.len() >= 12);
+        for (name, now, observed, mut progress, want) in rows {
+            progress.note(s(now), &observed);
+            assert_eq!(decide(s(now), &observed, &progress, &bounds()), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn noting_starts_the_drain_once_and_counts_silence() {
+        let mut p = Progress::default();
+        p.note(s(1), &observed(Some("InService"), false, Some(1)));
+        assert_eq!(p.started_at, None);
+        p.note(s(2), &observed(Some("Terminated"), false, None));
+        p.note(s(3), &observed(Some("Terminated"), true, None));
+        assert_eq!((p.started_at, p.spot_at, p.hook), (Some(s(2)), Some(s(3)), true));
+        assert_eq!(p.silent_polls, 2);
+        p.note(s(4), &observed(Some("Terminated"), true, Some(0)));
+        assert_eq!(p.silent_polls, 0);
+    }
+}
