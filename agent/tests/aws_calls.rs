@@ -16,7 +16,9 @@ use std::time::{Duration, SystemTime};
 #[tokio::test]
 async fn every_call_is_signed_with_the_role_credentials_and_accepted() {
     let standin = Standin::start();
-    standin.set(serde_json::json!({"lifecycle": "Terminated"})).await;
+    standin
+        .set(serde_json::json!({"lifecycle": "Terminated"}))
+        .await;
     let aws = standin.aws_client(standin.imds_client());
     let dims = [("AutoScalingGroupName", GROUP)];
     aws.put_metric_data(&Metric {

@@ -12,11 +12,14 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Each power-off: when, and the AWS calls (action, accepted) seen by then.
+type Seen = Arc<Mutex<Vec<(Instant, Vec<String>)>>>;
+
 /// Records when power-off was asked for, and the AWS calls the stand-in had seen by then.
 #[derive(Clone)]
 struct Recorder {
     imds: String,
-    seen: Arc<Mutex<Vec<(Instant, Vec<String>)>>>,
+    seen: Seen,
 }
 
 impl PowerOff for Recorder {
@@ -51,7 +54,11 @@ fn bounds(max_wait_ms: u64, heartbeat_ms: u64, spot_ms: u64) -> Bounds {
 
 /// Runs the drain on the stand-ins to the end (or `limit`); returns the recorder, when
 /// it started, and the decisions made.
-async fn drain(standin: &Standin, bounds: Bounds, limit: Duration) -> (Recorder, Instant, Vec<Decision>) {
+async fn drain(
+    standin: &Standin,
+    bounds: Bounds,
+    limit: Duration,
+) -> (Recorder, Instant, Vec<Decision>) {
     let imds = standin.imds_client();
     let recorder = Recorder {
         imds: standin.imds.clone(),
@@ -93,7 +100,11 @@ async fn scale_in_waits_for_the_last_meeting_then_completes_and_powers_off() {
         standin.set(serde_json::json!({"conferences": 0})).await;
     };
     let ((recorder, start, decisions), ()) = tokio::join!(
-        drain(&standin, bounds(20_000, 60_000, 100_000), Duration::from_secs(15)),
+        drain(
+            &standin,
+            bounds(20_000, 60_000, 100_000),
+            Duration::from_secs(15)
+        ),
         ends
     );
     let seen = recorder.seen.lock().unwrap().clone();
@@ -106,12 +117,22 @@ async fn scale_in_waits_for_the_last_meeting_then_completes_and_powers_off() {
     );
     assert_eq!(calls, &["CompleteLifecycleAction true"], "completed first");
     let requests = shutdown_requests(&standin).await;
-    assert_eq!(requests.len(), 1, "graceful shutdown asked once: {requests:?}");
+    assert_eq!(
+        requests.len(),
+        1,
+        "graceful shutdown asked once: {requests:?}"
+    );
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&requests[0]).unwrap(),
         serde_json::json!({"graceful-shutdown": true})
     );
-    assert!(decisions.iter().any(|d| matches!(d, Decision::Wait { conferences: Some(2), .. })));
+    assert!(decisions.iter().any(|d| matches!(
+        d,
+        Decision::Wait {
+            conferences: Some(2),
+            ..
+        }
+    )));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,8 +141,12 @@ async fn meetings_that_outlast_the_bound_are_heartbeated_then_ended_at_the_bound
     standin
         .set(serde_json::json!({"lifecycle": "Terminated", "conferences": 3}))
         .await;
-    let (recorder, start, decisions) =
-        drain(&standin, bounds(2500, 1000, 100_000), Duration::from_secs(15)).await;
+    let (recorder, start, decisions) = drain(
+        &standin,
+        bounds(2500, 1000, 100_000),
+        Duration::from_secs(15),
+    )
+    .await;
     let seen = recorder.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{decisions:?}");
     let (at, calls) = &seen[0];
@@ -135,7 +160,11 @@ async fn meetings_that_outlast_the_bound_are_heartbeated_then_ended_at_the_bound
         .filter(|c| *c == "RecordLifecycleActionHeartbeat true")
         .count();
     assert!(heartbeats >= 2, "{calls:?}");
-    assert_eq!(calls.last().unwrap(), "CompleteLifecycleAction true", "{calls:?}");
+    assert_eq!(
+        calls.last().unwrap(),
+        "CompleteLifecycleAction true",
+        "{calls:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,8 +177,12 @@ async fn a_spot_notice_drains_at_once_and_does_not_wait_beyond_it() {
             "spot": {"action": "terminate", "time": "2026-12-01T12:02:00Z"},
         }))
         .await;
-    let (recorder, start, decisions) =
-        drain(&standin, bounds(60_000, 30_000, 1000), Duration::from_secs(15)).await;
+    let (recorder, start, decisions) = drain(
+        &standin,
+        bounds(60_000, 30_000, 1000),
+        Duration::from_secs(15),
+    )
+    .await;
     let seen = recorder.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{decisions:?}");
     let waited = seen[0].0 - start;
@@ -169,7 +202,10 @@ async fn an_instance_in_service_is_never_drained() {
     let (recorder, _, decisions) =
         drain(&standin, bounds(100, 100, 100), Duration::from_millis(800)).await;
     assert!(recorder.seen.lock().unwrap().is_empty());
-    assert!(decisions.iter().all(|d| *d == Decision::Watch), "{decisions:?}");
+    assert!(
+        decisions.iter().all(|d| *d == Decision::Watch),
+        "{decisions:?}"
+    );
     assert!(standin.log().await["bridge"].as_array().unwrap().is_empty());
 }
 
@@ -186,7 +222,11 @@ async fn a_bridge_that_exits_after_its_last_meeting_counts_as_drained() {
         standin.set(serde_json::json!({"conferences": 0})).await;
     };
     let ((recorder, start, decisions), ()) = tokio::join!(
-        drain(&standin, bounds(20_000, 60_000, 100_000), Duration::from_secs(15)),
+        drain(
+            &standin,
+            bounds(20_000, 60_000, 100_000),
+            Duration::from_secs(15)
+        ),
         ends
     );
     let seen = recorder.seen.lock().unwrap().clone();

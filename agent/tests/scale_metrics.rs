@@ -45,7 +45,10 @@ async fn the_stress_level_goes_to_cloudwatch_at_most_once_a_minute() {
     let aws = standin.aws_client(standin.imds_client());
     let mut publisher = Publisher::new(standin.bridge_client(), aws, GROUP, Settings::default());
     let t0 = Instant::now();
-    assert_eq!(publisher.tick(t0).await, Outcome::Sent { stress_level: 0.37 });
+    assert_eq!(
+        publisher.tick(t0).await,
+        Outcome::Sent { stress_level: 0.37 }
+    );
 
     standin.set(serde_json::json!({"stress_level": 0.52})).await;
     for later in [1, 10, 59] {
@@ -78,7 +81,10 @@ async fn a_publisher_polling_often_still_sends_once_a_minute() {
     )
     .await;
     assert!(outcomes.len() > 5, "it polled: {outcomes:?}");
-    assert_eq!(puts(&standin).await, [("0.05".to_string(), GROUP.to_string())]);
+    assert_eq!(
+        puts(&standin).await,
+        [("0.05".to_string(), GROUP.to_string())]
+    );
 }
 
 #[tokio::test]
@@ -100,7 +106,9 @@ async fn no_request_when_the_stats_cannot_be_read_and_status_says_why() {
         other => panic!("{other:?}"),
     }
     assert!(
-        outcome.status().starts_with("no stress report: the videobridge at"),
+        outcome
+            .status()
+            .starts_with("no stress report: the videobridge at"),
         "{}",
         outcome.status()
     );

@@ -346,7 +346,11 @@ fn json_error(text: &str) -> (String, String) {
 }
 
 fn short(text: &str) -> String {
-    text.chars().take(200).collect::<String>().trim().to_string()
+    text.chars()
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 #[cfg(test)]

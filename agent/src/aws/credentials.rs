@@ -58,11 +58,9 @@ impl RoleCredentials {
                 .ok_or_else(|| format!("{what} has no {name}"))
         };
         let expiration = field("Expiration", a.expiration)?;
-        let expiration = OffsetDateTime::parse(
-            &expiration,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .map_err(|e| format!("{what} has Expiration `{expiration}`, not RFC 3339 ({e})"))?;
+        let expiration =
+            OffsetDateTime::parse(&expiration, &time::format_description::well_known::Rfc3339)
+                .map_err(|e| format!("{what} has Expiration `{expiration}`, not RFC 3339 ({e})"))?;
         Ok(Self {
             access_key_id: field("AccessKeyId", a.access_key_id)?,
             secret_access_key: field("SecretAccessKey", a.secret_access_key)?,
@@ -116,24 +114,24 @@ impl CredentialCache {
             base: imds.base().to_string(),
             what,
         };
-        let roles = imds
-            .get(ROLES)
-            .await?
-            .unwrap_or_default();
+        let roles = imds.get(ROLES).await?.unwrap_or_default();
         // One role per instance profile; the listing is that name.
         let role = roles
             .lines()
             .map(str::trim)
             .find(|l| !l.is_empty())
-            .ok_or_else(|| error(format!("GET {ROLES} names no role (attach an instance profile)")))?
+            .ok_or_else(|| {
+                error(format!(
+                    "GET {ROLES} names no role (attach an instance profile)"
+                ))
+            })?
             .to_string();
         let path = format!("{ROLES}{role}");
         let body = imds
             .get(&path)
             .await?
             .ok_or_else(|| error(format!("GET {path} answered 404")))?;
-        let credentials =
-            RoleCredentials::parse(&format!("GET {path}"), &body).map_err(error)?;
+        let credentials = RoleCredentials::parse(&format!("GET {path}"), &body).map_err(error)?;
         if !credentials.fresh_at(now) {
             return Err(error(format!(
                 "GET {path} gave credentials expiring at {}, already (nearly) expired",
@@ -158,7 +156,10 @@ mod tests {
         let c = RoleCredentials::parse("role", GOOD).unwrap();
         assert_eq!(c.access_key_id, "ASIAEXAMPLE");
         let shown = format!("{c:?}");
-        assert!(!shown.contains("s3cr3t") && !shown.contains("tok\""), "{shown}");
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("tok\""),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -173,7 +174,8 @@ mod tests {
     fn bad_documents_name_what_is_wrong() {
         let e = RoleCredentials::parse("role", r#"{"Code":"Failure"}"#).unwrap_err();
         assert!(e.contains("Code Failure"), "{e}");
-        let e = RoleCredentials::parse("role", &GOOD.replace("\"Token\":\"tok\",", "")).unwrap_err();
+        let e =
+            RoleCredentials::parse("role", &GOOD.replace("\"Token\":\"tok\",", "")).unwrap_err();
         assert!(e.contains("no Token"), "{e}");
         let e = RoleCredentials::parse("role", &GOOD.replace("2026-12-01T16:00:00Z", "soon"))
             .unwrap_err();

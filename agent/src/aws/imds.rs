@@ -205,8 +205,14 @@ mod tests {
 
     #[test]
     fn lifecycle_states_parse() {
-        assert_eq!(LifecycleState::parse("InService\n"), LifecycleState::InService);
-        assert_eq!(LifecycleState::parse("Terminated"), LifecycleState::Terminated);
+        assert_eq!(
+            LifecycleState::parse("InService\n"),
+            LifecycleState::InService
+        );
+        assert_eq!(
+            LifecycleState::parse("Terminated"),
+            LifecycleState::Terminated
+        );
         assert_eq!(
             LifecycleState::parse("Warmed:Stopped"),
             LifecycleState::Warmed("Warmed:Stopped".into())

@@ -57,7 +57,10 @@ pub fn sign_request(
     let signable = SignableRequest::new(
         request.method,
         request.url,
-        request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
         SignableBody::Bytes(request.body),
     )
     .map_err(|e| e.to_string())?;

@@ -114,7 +114,10 @@ mod tests {
             r#"{"stress_level":0.42,"conferences":3,"participants":11,"mucs_joined":1,"muc_clients_connected":1,"drain":false,"graceful_shutdown":true,"threads":63,"version":"2.3.160"}"#,
         )
         .unwrap();
-        assert_eq!((s.stress_level, s.conferences, s.participants), (0.42, 3, 11));
+        assert_eq!(
+            (s.stress_level, s.conferences, s.participants),
+            (0.42, 3, 11)
+        );
         assert!(s.graceful_shutdown && !s.drain);
         let empty: Stats = serde_json::from_str("{}").unwrap();
         assert_eq!(empty, Stats::default());

@@ -145,14 +145,20 @@ impl Decision {
     pub fn status(&self) -> String {
         match self {
             Decision::Watch => "in service".into(),
-            Decision::RequestShutdown => "leaving the group: asking the videobridge to shut down gracefully".into(),
+            Decision::RequestShutdown => {
+                "leaving the group: asking the videobridge to shut down gracefully".into()
+            }
             Decision::Heartbeat => "leaving the group: extending the lifecycle hook".into(),
             Decision::Wait { conferences, left } => format!(
                 "leaving the group: waiting for {} to end (at most {}s more)",
-                conferences.map_or("the conferences".to_string(), |n| format!("{n} conference(s)")),
+                conferences.map_or("the conferences".to_string(), |n| format!(
+                    "{n} conference(s)"
+                )),
                 left.as_secs()
             ),
-            Decision::Complete(f) => format!("leaving the group: completing the lifecycle action ({f:?})"),
+            Decision::Complete(f) => {
+                format!("leaving the group: completing the lifecycle action ({f:?})")
+            }
             Decision::PowerOff(f) => format!("leaving the group: powering off ({f:?})"),
             Decision::Done => "leaving the group: power-off requested".into(),
         }
@@ -161,7 +167,12 @@ impl Decision {
 
 /// The policy. `now` is the time since the runner started; `progress` already holds
 /// `observed` (see [`Progress::note`]).
-pub fn decide(now: Duration, observed: &Observed, progress: &Progress, bounds: &Bounds) -> Decision {
+pub fn decide(
+    now: Duration,
+    observed: &Observed,
+    progress: &Progress,
+    bounds: &Bounds,
+) -> Decision {
     if progress.powered_off {
         return Decision::Done;
     }
@@ -184,7 +195,10 @@ pub fn decide(now: Duration, observed: &Observed, progress: &Progress, bounds: &
         if !progress.shutdown_requested && observed.conferences.is_some() && now < deadline {
             return Decision::RequestShutdown;
         }
-        if progress.hook && !progress.completed && progress.complete_failures < bounds.complete_attempts {
+        if progress.hook
+            && !progress.completed
+            && progress.complete_failures < bounds.complete_attempts
+        {
             return Decision::Complete(finished);
         }
         return Decision::PowerOff(finished);
@@ -270,14 +284,12 @@ impl<P: PowerOff> Runner<P> {
         };
         // The bridge is read only once a trigger is seen: in service it is none of our
         // business here (the metrics publisher reads it).
-        let conferences = if draining
-            || lifecycle == Some(LifecycleState::Terminated)
-            || spot_notice
-        {
-            self.bridge.stats().await.ok().map(|s| s.conferences)
-        } else {
-            None
-        };
+        let conferences =
+            if draining || lifecycle == Some(LifecycleState::Terminated) || spot_notice {
+                self.bridge.stats().await.ok().map(|s| s.conferences)
+            } else {
+                None
+            };
         Observed {
             lifecycle,
             spot_notice,
@@ -318,7 +330,11 @@ impl<P: PowerOff> Runner<P> {
                     }
                 },
                 Decision::Heartbeat => {
-                    match self.aws.record_lifecycle_action_heartbeat(&self.action).await {
+                    match self
+                        .aws
+                        .record_lifecycle_action_heartbeat(&self.action)
+                        .await
+                    {
                         Ok(()) => {
                             progress.last_heartbeat = Some(now);
                             true
@@ -414,32 +430,203 @@ mod tests {
     fn the_drain_policy_table() {
         let t = Some("Terminated");
         let rows: Vec<(&str, u64, Observed, Progress, Decision)> = vec![
-            ("in service: watch", 5, observed(Some("InService"), false, None), Progress::default(), Watch),
-            ("warm pool: watch", 5, observed(Some("Warmed:Stopped"), false, None), Progress::default(), Watch),
-            ("no group at all: watch", 5, observed(None, false, None), Progress::default(), Watch),
-            ("terminating with meetings: ask for graceful shutdown first", 5, observed(t, false, Some(2)), Progress::default(), RequestShutdown),
-            ("terminating with no meeting: still close the door first", 5, observed(t, false, Some(0)), Progress::default(), RequestShutdown),
-            ("meetings remain: wait", 10, observed(t, false, Some(2)), hooked(), Wait { conferences: Some(2), left: s(90) }),
-            ("half the heartbeat timeout gone, bound beyond it: heartbeat", 20, observed(t, false, Some(2)), hooked(), Heartbeat),
-            ("just heartbeated: wait", 30, observed(t, false, Some(2)), Progress { last_heartbeat: Some(s(25)), ..hooked() }, Wait { conferences: Some(2), left: s(70) }),
-            ("the hook outlasts the bound: no heartbeat needed", 95, observed(t, false, Some(2)), Progress { last_heartbeat: Some(s(70)), ..hooked() }, Wait { conferences: Some(2), left: s(5) }),
-            ("the last meeting ended: complete", 40, observed(t, false, Some(0)), hooked(), Complete(NoConference)),
-            ("completed: power off", 41, observed(t, false, Some(0)), Progress { completed: true, ..hooked() }, PowerOff(NoConference)),
-            ("bound reached with meetings: complete all the same", 100, observed(t, false, Some(3)), hooked(), Complete(BoundReached(Some(3)))),
-            ("bound reached, never asked: no late request, complete", 100, observed(t, false, Some(3)), Progress { shutdown_requested: false, ..hooked() }, Complete(BoundReached(Some(3)))),
-            ("one silent poll is not an exit: wait", 10, observed(t, false, None), hooked(), Wait { conferences: None, left: s(90) }),
-            ("the bridge has exited after its last meeting: complete", 10, observed(t, false, None), Progress { silent_polls: 2, ..hooked() }, Complete(BridgeGone)),
-            ("spot notice alone: ask for graceful shutdown at once", 0, observed(Some("InService"), true, Some(1)), Progress::default(), RequestShutdown),
-            ("spot notice: wait within its window, no heartbeat without a hook", 15, observed(None, true, Some(1)), spot(), Wait { conferences: Some(1), left: s(5) }),
-            ("spot window over: power off, no lifecycle action to complete", 20, observed(None, true, Some(1)), spot(), PowerOff(BoundReached(Some(1)))),
-            ("spot notice during a hook drain shortens the bound", 70, observed(t, true, Some(2)), Progress { spot_at: Some(s(50)), last_heartbeat: Some(s(60)), ..hooked() }, Complete(BoundReached(Some(2)))),
-            ("completing keeps failing: power off all the same", 50, observed(t, false, Some(0)), Progress { complete_failures: 3, ..hooked() }, PowerOff(NoConference)),
-            ("powered off: done", 60, observed(t, false, None), Progress { powered_off: true, completed: true, ..hooked() }, Done),
+            (
+                "in service: watch",
+                5,
+                observed(Some("InService"), false, None),
+                Progress::default(),
+                Watch,
+            ),
+            (
+                "warm pool: watch",
+                5,
+                observed(Some("Warmed:Stopped"), false, None),
+                Progress::default(),
+                Watch,
+            ),
+            (
+                "no group at all: watch",
+                5,
+                observed(None, false, None),
+                Progress::default(),
+                Watch,
+            ),
+            (
+                "terminating with meetings: ask for graceful shutdown first",
+                5,
+                observed(t, false, Some(2)),
+                Progress::default(),
+                RequestShutdown,
+            ),
+            (
+                "terminating with no meeting: still close the door first",
+                5,
+                observed(t, false, Some(0)),
+                Progress::default(),
+                RequestShutdown,
+            ),
+            (
+                "meetings remain: wait",
+                10,
+                observed(t, false, Some(2)),
+                hooked(),
+                Wait {
+                    conferences: Some(2),
+                    left: s(90),
+                },
+            ),
+            (
+                "half the heartbeat timeout gone, bound beyond it: heartbeat",
+                20,
+                observed(t, false, Some(2)),
+                hooked(),
+                Heartbeat,
+            ),
+            (
+                "just heartbeated: wait",
+                30,
+                observed(t, false, Some(2)),
+                Progress {
+                    last_heartbeat: Some(s(25)),
+                    ..hooked()
+                },
+                Wait {
+                    conferences: Some(2),
+                    left: s(70),
+                },
+            ),
+            (
+                "the hook outlasts the bound: no heartbeat needed",
+                95,
+                observed(t, false, Some(2)),
+                Progress {
+                    last_heartbeat: Some(s(70)),
+                    ..hooked()
+                },
+                Wait {
+                    conferences: Some(2),
+                    left: s(5),
+                },
+            ),
+            (
+                "the last meeting ended: complete",
+                40,
+                observed(t, false, Some(0)),
+                hooked(),
+                Complete(NoConference),
+            ),
+            (
+                "completed: power off",
+                41,
+                observed(t, false, Some(0)),
+                Progress {
+                    completed: true,
+                    ..hooked()
+                },
+                PowerOff(NoConference),
+            ),
+            (
+                "bound reached with meetings: complete all the same",
+                100,
+                observed(t, false, Some(3)),
+                hooked(),
+                Complete(BoundReached(Some(3))),
+            ),
+            (
+                "bound reached, never asked: no late request, complete",
+                100,
+                observed(t, false, Some(3)),
+                Progress {
+                    shutdown_requested: false,
+                    ..hooked()
+                },
+                Complete(BoundReached(Some(3))),
+            ),
+            (
+                "one silent poll is not an exit: wait",
+                10,
+                observed(t, false, None),
+                hooked(),
+                Wait {
+                    conferences: None,
+                    left: s(90),
+                },
+            ),
+            (
+                "the bridge has exited after its last meeting: complete",
+                10,
+                observed(t, false, None),
+                Progress {
+                    silent_polls: 2,
+                    ..hooked()
+                },
+                Complete(BridgeGone),
+            ),
+            (
+                "spot notice alone: ask for graceful shutdown at once",
+                0,
+                observed(Some("InService"), true, Some(1)),
+                Progress::default(),
+                RequestShutdown,
+            ),
+            (
+                "spot notice: wait within its window, no heartbeat without a hook",
+                15,
+                observed(None, true, Some(1)),
+                spot(),
+                Wait {
+                    conferences: Some(1),
+                    left: s(5),
+                },
+            ),
+            (
+                "spot window over: power off, no lifecycle action to complete",
+                20,
+                observed(None, true, Some(1)),
+                spot(),
+                PowerOff(BoundReached(Some(1))),
+            ),
+            (
+                "spot notice during a hook drain shortens the bound",
+                70,
+                observed(t, true, Some(2)),
+                Progress {
+                    spot_at: Some(s(50)),
+                    last_heartbeat: Some(s(60)),
+                    ..hooked()
+                },
+                Complete(BoundReached(Some(2))),
+            ),
+            (
+                "completing keeps failing: power off all the same",
+                50,
+                observed(t, false, Some(0)),
+                Progress {
+                    complete_failures: 3,
+                    ..hooked()
+                },
+                PowerOff(NoConference),
+            ),
+            (
+                "powered off: done",
+                60,
+                observed(t, false, None),
+                Progress {
+                    powered_off: true,
+                    completed: true,
+                    ..hooked()
+                },
+                Done,
+            ),
         ];
         assert!(rows.len() >= 12);
         for (name, now, observed, mut progress, want) in rows {
             progress.note(s(now), &observed);
-            assert_eq!(decide(s(now), &observed, &progress, &bounds()), want, "{name}");
+            assert_eq!(
+                decide(s(now), &observed, &progress, &bounds()),
+                want,
+                "{name}"
+            );
         }
     }
 
@@ -450,7 +637,10 @@ mod tests {
         assert_eq!(p.started_at, None);
         p.note(s(2), &observed(Some("Terminated"), false, None));
         p.note(s(3), &observed(Some("Terminated"), true, None));
-        assert_eq!((p.started_at, p.spot_at, p.hook), (Some(s(2)), Some(s(3)), true));
+        assert_eq!(
+            (p.started_at, p.spot_at, p.hook),
+            (Some(s(2)), Some(s(3)), true)
+        );
         assert_eq!(p.silent_polls, 2);
         p.note(s(4), &observed(Some("Terminated"), true, Some(0)));
         assert_eq!(p.silent_polls, 0);

@@ -120,7 +120,10 @@ impl Publisher {
         };
         if !stats.stress_level.is_finite() {
             return Outcome::Skipped {
-                reason: format!("the videobridge reports stress_level {}", stats.stress_level),
+                reason: format!(
+                    "the videobridge reports stress_level {}",
+                    stats.stress_level
+                ),
             };
         }
         // Counted from the attempt, successful or not, so a failing endpoint is not hammered.
