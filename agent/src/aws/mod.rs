@@ -17,6 +17,12 @@
 //! the group name, `InstanceMetadataTags: enabled`), read the region with
 //! [`imds::Imds::region`], then [`api::Aws::new`] with [`api::Endpoints::for_region`].
 //! Every base URL is a constructor argument so tests point them at loopback stand-ins.
+//!
+//! Least privilege for the bridges' instance role (for the CloudFormation template):
+//! `cloudwatch:PutMetricData` with the condition `cloudwatch:namespace = RyoJitsi`;
+//! `autoscaling:CompleteLifecycleAction` and `autoscaling:RecordLifecycleActionHeartbeat`
+//! on the bridges' group ARN only; `ssm:GetParameter` on the join token's parameter ARN
+//! only, and `kms:Decrypt` on its key when that is not the account's `aws/ssm` key.
 
 pub mod api;
 pub mod credentials;

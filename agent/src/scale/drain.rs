@@ -98,10 +98,13 @@ impl Progress {
             self.spot_at.get_or_insert(now);
             self.started_at.get_or_insert(now);
         }
-        self.silent_polls = match observed.conferences {
-            Some(_) => 0,
-            None => self.silent_polls.saturating_add(1),
-        };
+        // Before the drain the bridge is not asked, so its silence means nothing.
+        if self.started_at.is_some() {
+            self.silent_polls = match observed.conferences {
+                Some(_) => 0,
+                None => self.silent_polls.saturating_add(1),
+            };
+        }
     }
 }
 
@@ -304,16 +307,7 @@ impl<P: PowerOff> Runner<P> {
         loop {
             let observed = self.observe(progress.started_at.is_some()).await;
             let now = start.elapsed();
-            if progress.started_at.is_some() {
-                progress.note(now, &observed);
-            } else {
-                // Before the drain, an unanswered bridge is not "silent": it was not asked.
-                let silent = progress.silent_polls;
-                progress.note(now, &observed);
-                if progress.started_at.is_none() {
-                    progress.silent_polls = silent;
-                }
-            }
+            progress.note(now, &observed);
             let decision = decide(now, &observed, &progress, &self.bounds);
             report(&decision);
             let acted = match &decision {
@@ -633,8 +627,8 @@ mod tests {
     #[test]
     fn noting_starts_the_drain_once_and_counts_silence() {
         let mut p = Progress::default();
-        p.note(s(1), &observed(Some("InService"), false, Some(1)));
-        assert_eq!(p.started_at, None);
+        p.note(s(1), &observed(Some("InService"), false, None));
+        assert_eq!((p.started_at, p.silent_polls), (None, 0));
         p.note(s(2), &observed(Some("Terminated"), false, None));
         p.note(s(3), &observed(Some("Terminated"), true, None));
         assert_eq!(
