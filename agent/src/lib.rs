@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod aws;
 pub mod bridge;
 pub mod cli;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod jitsi;
 pub mod logging;
 pub mod ops;
 pub mod paths;
+pub mod scale;
 pub mod source;
 pub mod state;
 pub mod status;

@@ -1,0 +1,375 @@
+//! The four AWS API calls a bridge makes, over reqwest, signed with the instance role's
+//! credentials: CloudWatch and Auto Scaling speak the query protocol (form-encoded POST,
+//! XML answers), SSM the JSON 1.1 protocol (`X-Amz-Target`).
+
+use super::credentials::CredentialCache;
+use super::imds::Imds;
+use super::sign::{host_header, sign_request, Unsigned};
+use super::{one_line, AwsError};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// RFC 3986 unreserved characters stay; everything else is percent-encoded, as AWS's
+/// query protocol expects.
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The API endpoints (base URLs), injectable for tests.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// CloudWatch (signing name `monitoring`).
+    pub cloudwatch: String,
+    /// EC2 Auto Scaling (signing name `autoscaling`).
+    pub autoscaling: String,
+    /// Systems Manager (signing name `ssm`).
+    pub ssm: String,
+}
+
+impl Endpoints {
+    /// AWS's public endpoints in `region`.
+    pub fn for_region(region: &str) -> Self {
+        Self {
+            cloudwatch: format!("https://monitoring.{region}.amazonaws.com/"),
+            autoscaling: format!("https://autoscaling.{region}.amazonaws.com/"),
+            ssm: format!("https://ssm.{region}.amazonaws.com/"),
+        }
+    }
+}
+
+/// One data point for CloudWatch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric<'a> {
+    /// The namespace, e.g. `RyoJitsi`.
+    pub namespace: &'a str,
+    /// The metric, e.g. `StressLevel`.
+    pub name: &'a str,
+    /// Dimension name and value pairs, e.g. `AutoScalingGroupName` and the group.
+    pub dimensions: &'a [(&'a str, &'a str)],
+    /// The value.
+    pub value: f64,
+}
+
+/// Which lifecycle action to complete or extend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleAction {
+    /// The Auto Scaling group.
+    pub group: String,
+    /// The termination lifecycle hook's name (from the CloudFormation template, passed in
+    /// by the wiring).
+    pub hook: String,
+    /// This instance.
+    pub instance_id: String,
+}
+
+/// How a lifecycle action ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LifecycleResult {
+    /// Go on terminating.
+    Continue,
+    /// Abandon (for termination hooks AWS terminates all the same).
+    Abandon,
+}
+
+/// A signed-call client for the bridge's AWS APIs.
+pub struct Aws {
+    http: reqwest::Client,
+    region: String,
+    endpoints: Endpoints,
+    imds: Arc<Imds>,
+    credentials: CredentialCache,
+}
+
+impl Aws {
+    /// A client calling `endpoints` in `region` with the role credentials from `imds`;
+    /// each request gives up after `timeout`.
+    pub fn new(
+        region: &str,
+        endpoints: Endpoints,
+        imds: Arc<Imds>,
+        timeout: Duration,
+    ) -> Result<Self, AwsError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| AwsError::Transport {
+                service: "client",
+                action: "setup",
+                endpoint: String::new(),
+                detail: one_line(&e),
+            })?;
+        Ok(Self {
+            http,
+            region: region.to_string(),
+            endpoints,
+            imds,
+            credentials: CredentialCache::new(),
+        })
+    }
+
+    /// CloudWatch `PutMetricData` with one data point.
+    pub async fn put_metric_data(&self, metric: &Metric<'_>) -> Result<(), AwsError> {
+        let value = metric.value.to_string();
+        let mut params: Vec<(String, &str)> = vec![
+            ("Action".into(), "PutMetricData"),
+            ("Version".into(), "2010-08-01"),
+            ("Namespace".into(), metric.namespace),
+            ("MetricData.member.1.MetricName".into(), metric.name),
+            ("MetricData.member.1.Value".into(), &value),
+            ("MetricData.member.1.Unit".into(), "None"),
+        ];
+        for (i, (name, value)) in metric.dimensions.iter().enumerate() {
+            let at = format!("MetricData.member.1.Dimensions.member.{}", i + 1);
+            params.push((format!("{at}.Name"), name));
+            params.push((format!("{at}.Value"), value));
+        }
+        let endpoint = self.endpoints.cloudwatch.clone();
+        self.query("monitoring", "PutMetricData", &endpoint, &params)
+            .await
+            .map(drop)
+    }
+
+    /// Auto Scaling `CompleteLifecycleAction`: the drain is over, terminate.
+    pub async fn complete_lifecycle_action(
+        &self,
+        action: &LifecycleAction,
+        result: LifecycleResult,
+    ) -> Result<(), AwsError> {
+        let result = match result {
+            LifecycleResult::Continue => "CONTINUE",
+            LifecycleResult::Abandon => "ABANDON",
+        };
+        let params: Vec<(String, &str)> = vec![
+            ("Action".into(), "CompleteLifecycleAction"),
+            ("Version".into(), "2011-01-01"),
+            ("AutoScalingGroupName".into(), &action.group),
+            ("LifecycleHookName".into(), &action.hook),
+            ("InstanceId".into(), &action.instance_id),
+            ("LifecycleActionResult".into(), result),
+        ];
+        let endpoint = self.endpoints.autoscaling.clone();
+        self.query("autoscaling", "CompleteLifecycleAction", &endpoint, &params)
+            .await
+            .map(drop)
+    }
+
+    /// Auto Scaling `RecordLifecycleActionHeartbeat`: restart the hook's heartbeat timeout.
+    pub async fn record_lifecycle_action_heartbeat(
+        &self,
+        action: &LifecycleAction,
+    ) -> Result<(), AwsError> {
+        let params: Vec<(String, &str)> = vec![
+            ("Action".into(), "RecordLifecycleActionHeartbeat"),
+            ("Version".into(), "2011-01-01"),
+            ("AutoScalingGroupName".into(), &action.group),
+            ("LifecycleHookName".into(), &action.hook),
+            ("InstanceId".into(), &action.instance_id),
+        ];
+        let endpoint = self.endpoints.autoscaling.clone();
+        self.query(
+            "autoscaling",
+            "RecordLifecycleActionHeartbeat",
+            &endpoint,
+            &params,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// SSM `GetParameter` with `WithDecryption=true` (a SecureString such as the join
+    /// token); returns the plain value. Never log it.
+    pub async fn get_parameter(&self, name: &str) -> Result<String, AwsError> {
+        let (service, action) = ("ssm", "GetParameter");
+        let body = serde_json::json!({ "Name": name, "WithDecryption": true }).to_string();
+        let endpoint = self.endpoints.ssm.clone();
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", "AmazonSSM.GetParameter"),
+        ];
+        let (status, text) = self
+            .send(service, action, &endpoint, &headers, body.into_bytes())
+            .await?;
+        if !(200..300).contains(&status) {
+            let (code, message) = json_error(&text);
+            return Err(AwsError::Api {
+                service,
+                action,
+                status,
+                code,
+                message,
+            });
+        }
+        let answer: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| AwsError::Answer {
+                service,
+                action,
+                detail: format!("not JSON ({e})"),
+            })?;
+        answer
+            .pointer("/Parameter/Value")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::Answer {
+                service,
+                action,
+                detail: format!("no Parameter.Value for {name}"),
+            })
+    }
+
+    async fn query(
+        &self,
+        service: &'static str,
+        action: &'static str,
+        endpoint: &str,
+        params: &[(String, &str)],
+    ) -> Result<String, AwsError> {
+        let body = params
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, QUERY),
+                    utf8_percent_encode(v, QUERY)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        let headers = [(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )];
+        let (status, text) = self
+            .send(service, action, endpoint, &headers, body.into_bytes())
+            .await?;
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        let (code, message) = xml_error(&text);
+        Err(AwsError::Api {
+            service,
+            action,
+            status,
+            code,
+            message,
+        })
+    }
+
+    /// Signs and sends one POST; returns the status and body. Credentials AWS calls
+    /// expired are dropped so the next call reads fresh ones.
+    async fn send(
+        &self,
+        service: &'static str,
+        action: &'static str,
+        endpoint: &str,
+        extra: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<(u16, String), AwsError> {
+        let signing = |detail: String| AwsError::Signing {
+            service,
+            action,
+            detail,
+        };
+        let url = reqwest::Url::parse(endpoint)
+            .map_err(|e| signing(format!("endpoint `{endpoint}` is not a URL ({e})")))?;
+        let host = host_header(&url)
+            .ok_or_else(|| signing(format!("endpoint `{endpoint}` has no host")))?;
+        let credentials = self.credentials.get(&self.imds).await?;
+        let mut headers: Vec<(String, String)> = vec![("host".into(), host)];
+        headers.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let added = sign_request(
+            &credentials,
+            &self.region,
+            service,
+            SystemTime::now(),
+            &Unsigned {
+                method: "POST",
+                url: url.as_str(),
+                headers: &headers,
+                body: &body,
+            },
+        )
+        .map_err(signing)?;
+        let mut request = self.http.post(url.clone()).body(body);
+        for (k, v) in headers.iter().chain(added.iter()) {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        let transport = |e: reqwest::Error| AwsError::Transport {
+            service,
+            action,
+            endpoint: endpoint.to_string(),
+            detail: one_line(&e),
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(transport)?;
+        if status == 403 && text.contains("ExpiredToken") {
+            self.credentials.forget();
+        }
+        Ok((status, text))
+    }
+}
+
+/// The text between `<tag>` and `</tag>`, if any.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(xml[start..end].trim().to_string())
+}
+
+/// Code and message of a query-protocol error (`<ErrorResponse><Error><Code>`...).
+fn xml_error(xml: &str) -> (String, String) {
+    (
+        xml_text(xml, "Code").unwrap_or_else(|| "Unknown".into()),
+        xml_text(xml, "Message").unwrap_or_else(|| short(xml)),
+    )
+}
+
+/// Code and message of a JSON-protocol error (`__type`, `message`).
+fn json_error(text: &str) -> (String, String) {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let code = v
+        .get("__type")
+        .and_then(|t| t.as_str())
+        // `__type` may be namespaced: `com.amazonaws.ssm#ParameterNotFound`.
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+        .unwrap_or_else(|| "Unknown".into());
+    let message = ["message", "Message"]
+        .iter()
+        .find_map(|k| v.get(k).and_then(|m| m.as_str()))
+        .map(str::to_string)
+        .unwrap_or_else(|| short(text));
+    (code, message)
+}
+
+fn short(text: &str) -> String {
+    text.chars()
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_errors_give_code_and_message() {
+        let xml = "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>no cloudwatch:PutMetricData</Message></Error></ErrorResponse>";
+        assert_eq!(
+            xml_error(xml),
+            ("AccessDenied".into(), "no cloudwatch:PutMetricData".into())
+        );
+        assert_eq!(xml_error("oops").0, "Unknown");
+    }
+
+    #[test]
+    fn json_errors_give_code_and_message() {
+        let j = r#"{"__type":"com.amazonaws.ssm#ParameterNotFound","message":"nope"}"#;
+        assert_eq!(json_error(j), ("ParameterNotFound".into(), "nope".into()));
+    }
+}

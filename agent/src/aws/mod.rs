@@ -1,0 +1,119 @@
+//! Calls to AWS from a videobridge in an Auto Scaling group: CloudWatch `PutMetricData`
+//! (the scaling signal), Auto Scaling `CompleteLifecycleAction` and
+//! `RecordLifecycleActionHeartbeat` (scale-in without cutting meetings) and SSM
+//! `GetParameter` (the join token, a SecureString), all with the instance role's
+//! credentials from the instance metadata service (IMDSv2).
+//!
+//! Why these dependencies: requests are signed with AWS's own SigV4 signer, `aws-sigv4`
+//! (with `aws-credential-types` for the credentials it takes), never by hand: signing is
+//! easy to get subtly wrong (canonical headers, query encoding, session tokens) and the
+//! crate is the one every AWS Rust SDK uses. It is pure Rust (hmac, sha2) and brings no
+//! HTTP client or TLS of its own, so the tree keeps reqwest with rustls and ring and no
+//! OpenSSL. The whole AWS SDK (aws-config, aws-sdk-*) is not used: it would add
+//! aws-lc-rs or a second HTTP stack and hundreds of crates for four calls.
+//!
+//! Wiring (not done here; the pipeline owns it): build an [`imds::Imds`] on
+//! `http://169.254.169.254` (the launch template must set `HttpTokens: required` and, for
+//! the group name, `InstanceMetadataTags: enabled`), read the region with
+//! [`imds::Imds::region`], then [`api::Aws::new`] with [`api::Endpoints::for_region`].
+//! Every base URL is a constructor argument so tests point them at loopback stand-ins.
+//!
+//! Least privilege for the bridges' instance role (for the CloudFormation template):
+//! `cloudwatch:PutMetricData` with the condition `cloudwatch:namespace = RyoJitsi`;
+//! `autoscaling:CompleteLifecycleAction` and `autoscaling:RecordLifecycleActionHeartbeat`
+//! on the bridges' group ARN only; `ssm:GetParameter` on the join token's parameter ARN
+//! only, and `kms:Decrypt` on its key when that is not the account's `aws/ssm` key.
+
+pub mod api;
+pub mod credentials;
+pub mod imds;
+pub mod sign;
+
+/// What went wrong talking to the metadata service or an AWS API; callers branch on the
+/// kind (an IAM refusal is an operator's fix, a transport error is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// The instance metadata service did not answer as expected.
+    #[error("EC2 instance metadata at {base}: {what}; check that the metadata service is on with IMDSv2 tokens and that the instance has a role")]
+    Imds {
+        /// The metadata service's base URL.
+        base: String,
+        /// What failed, naming the path.
+        what: String,
+    },
+    /// The request could not be sent or its answer not read.
+    #[error("AWS {service} {action} at {endpoint} got no answer ({detail}); check the network path to the endpoint")]
+    Transport {
+        /// The service (monitoring, autoscaling, ssm).
+        service: &'static str,
+        /// The API action.
+        action: &'static str,
+        /// The endpoint URL.
+        endpoint: String,
+        /// Why, in one line.
+        detail: String,
+    },
+    /// AWS answered with an error (IAM refusal, throttling, bad parameter, bad signature).
+    #[error("AWS {service} {action} was refused: {status} {code}: {message}; check the instance role's IAM policy and the parameters named")]
+    Api {
+        /// The service.
+        service: &'static str,
+        /// The API action.
+        action: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// AWS's error code, e.g. `AccessDenied`, `SignatureDoesNotMatch`, `ParameterNotFound`.
+        code: String,
+        /// AWS's message.
+        message: String,
+    },
+    /// AWS answered success with a body we could not read.
+    #[error("AWS {service} {action} answered something unreadable ({detail}); the endpoint may not be AWS")]
+    Answer {
+        /// The service.
+        service: &'static str,
+        /// The API action.
+        action: &'static str,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// The request could not be signed (bad endpoint URL or credentials).
+    #[error("could not sign the AWS {service} {action} request: {detail}")]
+    Signing {
+        /// The service.
+        service: &'static str,
+        /// The API action.
+        action: &'static str,
+        /// Why.
+        detail: String,
+    },
+}
+
+impl AwsError {
+    /// AWS's error code when AWS refused the call.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// A reqwest error as one line without the URL (the caller names it): kind and causes.
+pub(crate) fn one_line(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
+    .to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,156 @@
+//! The scaling signal: the bridge's `stress_level` published to CloudWatch, at most once a
+//! minute, with the Auto Scaling group as dimension, so a target-tracking policy on the
+//! group's average can add and remove bridges.
+//!
+//! When the bridge's stats cannot be read nothing is sent (a missing point is better than
+//! a made-up one: target tracking treats missing data as "no change"), and the outcome
+//! carries the reason for status.
+//!
+//! Wiring passes in: the [`Bridge`], the [`Aws`] client, the group name (from IMDS tags),
+//! and [`Settings`] (namespace and metric name must match the CloudFormation scaling
+//! policy's customized metric).
+
+use super::bridge::Bridge;
+use crate::aws::api::{Aws, Metric};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Where the metric goes and how often.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// CloudWatch namespace.
+    pub namespace: String,
+    /// Metric name.
+    pub metric: String,
+    /// Least time between two `PutMetricData` requests.
+    pub every: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            namespace: "RyoJitsi".into(),
+            metric: "StressLevel".into(),
+            every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The dimension naming the group, as the scaling policy's metric specifies it.
+pub const GROUP_DIMENSION: &str = "AutoScalingGroupName";
+
+/// What one tick did, for status.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The last request was less than [`Settings::every`] ago.
+    NotDue {
+        /// Until the next one may go.
+        next_in: Duration,
+    },
+    /// CloudWatch accepted the value.
+    Sent {
+        /// The value sent.
+        stress_level: f64,
+    },
+    /// No request: the bridge's stats could not be read.
+    Skipped {
+        /// Why, in one sentence.
+        reason: String,
+    },
+    /// The request was sent and failed.
+    Failed {
+        /// Why, in one sentence.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// One line for status.
+    pub fn status(&self) -> String {
+        match self {
+            Outcome::NotDue { next_in } => format!("next stress report in {}s", next_in.as_secs()),
+            Outcome::Sent { stress_level } => {
+                format!("stress level {stress_level} reported to CloudWatch")
+            }
+            Outcome::Skipped { reason } => format!("no stress report: {reason}"),
+            Outcome::Failed { reason } => format!("stress report failed: {reason}"),
+        }
+    }
+}
+
+/// Reads the bridge's stress level and publishes it.
+pub struct Publisher {
+    bridge: Bridge,
+    aws: Arc<Aws>,
+    group: String,
+    settings: Settings,
+    last_request: Option<Instant>,
+}
+
+impl Publisher {
+    /// A publisher for `group`.
+    pub fn new(bridge: Bridge, aws: Arc<Aws>, group: &str, settings: Settings) -> Self {
+        Self {
+            bridge,
+            aws,
+            group: group.to_string(),
+            settings,
+            last_request: None,
+        }
+    }
+
+    /// Does what is due at `now`: nothing before [`Settings::every`] has passed since the
+    /// last request, else read the stats and send the stress level.
+    pub async fn tick(&mut self, now: Instant) -> Outcome {
+        if let Some(last) = self.last_request {
+            let since = now.saturating_duration_since(last);
+            if since < self.settings.every {
+                return Outcome::NotDue {
+                    next_in: self.settings.every - since,
+                };
+            }
+        }
+        let stats = match self.bridge.stats().await {
+            Ok(s) => s,
+            Err(e) => {
+                return Outcome::Skipped {
+                    reason: e.to_string(),
+                }
+            }
+        };
+        if !stats.stress_level.is_finite() {
+            return Outcome::Skipped {
+                reason: format!(
+                    "the videobridge reports stress_level {}",
+                    stats.stress_level
+                ),
+            };
+        }
+        // Counted from the attempt, successful or not, so a failing endpoint is not hammered.
+        self.last_request = Some(now);
+        let dimensions = [(GROUP_DIMENSION, self.group.as_str())];
+        let metric = Metric {
+            namespace: &self.settings.namespace,
+            name: &self.settings.metric,
+            dimensions: &dimensions,
+            value: stats.stress_level,
+        };
+        match self.aws.put_metric_data(&metric).await {
+            Ok(()) => Outcome::Sent {
+                stress_level: stats.stress_level,
+            },
+            Err(e) => Outcome::Failed {
+                reason: e.to_string(),
+            },
+        }
+    }
+
+    /// Ticks every `poll` for ever, handing each outcome to `report` (status, logs).
+    pub async fn run(mut self, poll: Duration, mut report: impl FnMut(&Outcome)) {
+        loop {
+            let outcome = self.tick(Instant::now()).await;
+            report(&outcome);
+            tokio::time::sleep(poll).await;
+        }
+    }
+}

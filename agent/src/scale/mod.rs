@@ -1,0 +1,16 @@
+//! A videobridge in an AWS Auto Scaling group: publish its load as the scaling signal
+//! ([`metrics`]) and leave the group without cutting meetings ([`drain`]), talking to the
+//! bridge's loopback REST API ([`bridge`]).
+//!
+//! Wiring (not done here; the pipeline owns it, for `server.role = "videobridge"` on
+//! EC2): a long-running service (not the first-boot oneshot) builds an
+//! [`crate::aws::imds::Imds`], an [`crate::aws::api::Aws`] for the region, a
+//! [`bridge::Bridge`] on [`bridge::DEFAULT_BASE`], and then runs
+//! [`metrics::Publisher::tick`] every few seconds (it sends at most once a minute) and
+//! [`drain::Runner::run`] until it powers off. The lifecycle hook's name and timeouts come
+//! from configuration (they match the CloudFormation template's hook); the group name from
+//! the instance tags in metadata. Status shows [`metrics::Outcome`] and [`drain::Decision`].
+
+pub mod bridge;
+pub mod drain;
+pub mod metrics;

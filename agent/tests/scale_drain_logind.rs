@@ -1,0 +1,99 @@
+//! The drain's power-off through the real logind client path: a private D-Bus with a
+//! stand-in for logind's Manager (as in operations.rs), the IMDS, bridge and AWS endpoint
+//! stand-ins of tests/standin/aws_standin.py. Alone in its binary because it points
+//! `DBUS_SYSTEM_BUS_ADDRESS` at the private bus for the whole process.
+
+#[path = "common/aws_standin.rs"]
+mod aws_standin;
+#[path = "common/bus.rs"]
+mod bus;
+use aws_standin::Standin;
+use bus::Bus;
+use meet_agent::scale::drain::{Bounds, Logind, Runner};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Stand-in for logind's Manager: records PowerOff with the wall-clock time.
+struct Login {
+    calls: Arc<Mutex<Vec<(String, f64)>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.login1.Manager")]
+impl Login {
+    fn power_off(&self, interactive: bool) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        self.calls
+            .lock()
+            .unwrap()
+            .push((format!("PowerOff {interactive}"), now));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_in_completes_the_lifecycle_action_then_powers_off_through_logind() {
+    let bus = Bus::start();
+    // The only test in this binary: nothing else reads the environment concurrently.
+    std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);
+    let calls: Arc<Mutex<Vec<(String, f64)>>> = Arc::default();
+    let _login = zbus::connection::Builder::address(bus.address.as_str())
+        .unwrap()
+        .name("org.freedesktop.login1")
+        .unwrap()
+        .serve_at(
+            "/org/freedesktop/login1",
+            Login {
+                calls: calls.clone(),
+            },
+        )
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+
+    let standin = Standin::start();
+    standin
+        .set(serde_json::json!({"lifecycle": "Terminated", "conferences": 1}))
+        .await;
+    let imds = standin.imds_client();
+    let runner = Runner::new(
+        imds.clone(),
+        standin.aws_client(imds),
+        standin.bridge_client(),
+        Standin::action(),
+        Bounds {
+            max_wait: Duration::from_secs(20),
+            ..Bounds::default()
+        },
+        Duration::from_millis(50),
+        Logind,
+    );
+    let ends = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(calls.lock().unwrap().is_empty(), "a meeting is still on");
+        standin.set(serde_json::json!({"conferences": 0})).await;
+    };
+    let (finished, ()) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(15), runner.run(|_| {})),
+        ends
+    );
+    assert!(finished.is_ok(), "the runner ends once logind accepted");
+
+    let logind = calls.lock().unwrap().clone();
+    assert_eq!(logind.len(), 1, "{logind:?}");
+    assert_eq!(logind[0].0, "PowerOff false");
+    let log = standin.log().await;
+    let complete = log["aws"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "CompleteLifecycleAction")
+        .expect("the lifecycle action was completed");
+    assert_eq!(complete["ok"], true);
+    assert!(
+        complete["time"].as_f64().unwrap() <= logind[0].1,
+        "CompleteLifecycleAction before PowerOff"
+    );
+}
