@@ -16,6 +16,7 @@ pub mod jitsi;
 pub mod logging;
 pub mod ops;
 pub mod paths;
+pub mod plan;
 pub mod source;
 pub mod state;
 pub mod status;
