@@ -119,9 +119,13 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     Ok(with_reload(outcome, ctx).await)
 }
 
-/// Removes what killed runs left in the tls folder: temporary files (one may be a copy of
-/// the private key) and version folders never made live. A failure costs only the tidying.
+/// Removes what killed runs left in the tls folder (temporary files, one may be a copy of
+/// the private key, and version folders never made live), and moves an older agent's plain
+/// files behind the `live` link. A failure costs only the tidying.
 fn remove_leftovers(ctx: &Context<'_>) {
+    if let Err(e) = store::migrate(ctx.paths) {
+        tracing::warn!("cannot move the installed certificate behind its link: {e:#}");
+    }
     let removed = stale::remove_temporary_files(&ctx.paths.tls_dir())
         .and_then(|mut files| {
             files.extend(store::remove_unfinished_versions(ctx.paths)?);

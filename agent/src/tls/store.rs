@@ -139,6 +139,16 @@ pub fn mismatch(paths: &Paths) -> Option<String> {
     ))
 }
 
+/// Moves an older agent's plain files behind the `live` link (see [`install`]); nothing to
+/// do when no certificate is installed or it already is.
+pub fn migrate(paths: &Paths) -> Result<()> {
+    let dir = paths.tls_dir();
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    adopt_plain_files(&dir)
+}
+
 /// Removes version folders a killed run wrote but never made live (numbered above the live
 /// one). Call with the run lock held: only a run holding it writes versions.
 pub fn remove_unfinished_versions(paths: &Paths) -> Result<Vec<PathBuf>> {
