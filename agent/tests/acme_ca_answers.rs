@@ -305,5 +305,8 @@ fn renewal_information_at_the_end_of_time_keeps_the_certificate_without_a_panic(
         &time::format_description::well_known::Rfc3339,
     )
     .unwrap();
-    assert!(next - time::OffsetDateTime::now_utc() <= time::Duration::days(30), "{schedule}");
+    assert!(
+        next - time::OffsetDateTime::now_utc() <= time::Duration::days(30),
+        "{schedule}"
+    );
 }

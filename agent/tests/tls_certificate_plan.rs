@@ -44,12 +44,20 @@ fn switching_the_acme_directory_orders_a_new_certificate_at_once() {
     assert_eq!(root.step("tls")["state"], "ok", "{}", text(&out));
     assert_eq!(pebble.issued(), 1);
     let out = root.run(&["run"]);
-    assert_eq!(pebble.issued(), 1, "same CA, fresh certificate: kept\n{}", text(&out));
+    assert_eq!(
+        pebble.issued(),
+        1,
+        "same CA, fresh certificate: kept\n{}",
+        text(&out)
+    );
 
     // Another directory (here the same pebble under another URL, as staging and production
     // are two URLs): the fresh certificate is not that CA's, so it orders now.
     let other = pebble.directory.replace("127.0.0.1", "localhost");
-    root.config("10-other-ca.toml", &format!("[tls.acme]\ndirectory = \"{other}\"\n"));
+    root.config(
+        "10-other-ca.toml",
+        &format!("[tls.acme]\ndirectory = \"{other}\"\n"),
+    );
     let out = root.run(&["run"]);
     let message = root.message("tls");
     assert_eq!(root.step("tls")["state"], "ok", "{message}\n{}", text(&out));
@@ -104,7 +112,12 @@ fn renewal_information_creates_no_account_and_the_dry_run_still_guards_the_first
     place(&root, &ca, &old);
     let out = root.run(&["run"]);
     assert_eq!(root.step("tls")["state"], "ok", "{}", text(&out));
-    assert_eq!(pebble.issued(), 3, "one elsewhere, then the dry run and the real order\n{}", text(&out));
+    assert_eq!(
+        pebble.issued(),
+        3,
+        "one elsewhere, then the dry run and the real order\n{}",
+        text(&out)
+    );
 }
 
 /// A site with no CA: the agent's own self-signed certificate.
@@ -182,7 +195,9 @@ fn plain_files_of_an_older_agent_are_migrated_behind_the_live_link() {
         );
     }
     assert_eq!(
-        std::fs::read_to_string(tls.join("privkey.pem")).unwrap().trim(),
+        std::fs::read_to_string(tls.join("privkey.pem"))
+            .unwrap()
+            .trim(),
         old.key_pem.trim()
     );
     assert!(status_says_matched(&root));

@@ -33,7 +33,9 @@ pub(super) struct Observed {
 pub(super) async fn observe(ctx: &Context<'_>, settings: &Settings) -> Observed {
     let now = OffsetDateTime::now_utc();
     let pair = store::read(ctx.paths);
-    let installed = pair.as_ref().and_then(|(p, origin)| describe(p, origin, now));
+    let installed = pair
+        .as_ref()
+        .and_then(|(p, origin)| describe(p, origin, now));
     let saved = Schedule::load(ctx.paths);
     let mut observed = Observed {
         pair,
@@ -126,11 +128,10 @@ fn remove_leftovers(ctx: &Context<'_>) {
     if let Err(e) = store::migrate(ctx.paths) {
         tracing::warn!("cannot move the installed certificate behind its link: {e:#}");
     }
-    let removed = stale::remove_temporary_files(&ctx.paths.tls_dir())
-        .and_then(|mut files| {
-            files.extend(store::remove_unfinished_versions(ctx.paths)?);
-            Ok(files)
-        });
+    let removed = stale::remove_temporary_files(&ctx.paths.tls_dir()).and_then(|mut files| {
+        files.extend(store::remove_unfinished_versions(ctx.paths)?);
+        Ok(files)
+    });
     match removed {
         Ok(files) => {
             for file in files {
@@ -184,7 +185,10 @@ fn supplied(ctx: &mut Context<'_>, settings: &Settings, observed: &Observed) -> 
         }
         Err(e) => {
             let fallback = fallback(ctx, observed)?;
-            Ok(Outcome::failed(format!("{e:#}; meanwhile: {}", fallback.message)))
+            Ok(Outcome::failed(format!(
+                "{e:#}; meanwhile: {}",
+                fallback.message
+            )))
         }
     }
 }

@@ -6,9 +6,9 @@
 use super::acme_http::{RecordingClient, RetryAfter};
 use super::challenge::Responder;
 use super::material::Pair;
+use super::time_limit::{self, MAX_WAIT};
 use crate::config::schema::ChallengeChoice;
 use crate::fsutil::{read_optional, write_atomic};
-use super::time_limit::{self, MAX_WAIT};
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
 use instant_acme::{
@@ -325,4 +325,37 @@ fn account_file(paths: &Paths, directory: &str) -> PathBuf {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     paths.join(&format!("/var/lib/meet-agent/acme/account-{slug}.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: &str, detail: &str) -> instant_acme::Error {
+        let json = serde_json::json!({"type": kind, "detail": detail, "status": 400});
+        match serde_json::from_value::<instant_acme::Problem>(json) {
+            Ok(p) => instant_acme::Error::Api(p),
+            Err(e) => panic!("not a problem document: {e}"),
+        }
+    }
+
+    #[test]
+    fn branches_on_the_problem_type_not_on_words() {
+        // The CA's words need not name the type (Let's Encrypt's rate-limit details do not).
+        let limited = Err::<(), _>(problem(RATE_LIMITED, "too many certificates"))
+            .context("the CA refused the order")
+            .unwrap_err();
+        assert_eq!(problem_type(&limited), Some(RATE_LIMITED));
+        let nonce = anyhow::Error::new(problem(BAD_NONCE, "JWS has an invalid anti-replay nonce"));
+        assert_eq!(problem_type(&nonce), Some(BAD_NONCE));
+        // Words alone are no problem type: a detail quoting one is not retried as one.
+        let quoted = anyhow!("validation failed: the page said badNonce and rateLimited");
+        assert_eq!(problem_type(&quoted), None);
+        let other =
+            anyhow::Error::new(problem("urn:ietf:params:acme:error:malformed", "badNonce?"));
+        assert_eq!(
+            problem_type(&other),
+            Some("urn:ietf:params:acme:error:malformed")
+        );
+    }
 }

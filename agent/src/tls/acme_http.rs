@@ -3,11 +3,11 @@
 //! document), so a rate-limited order is retried when the CA says, not in a loop. Every
 //! `Retry-After` is held to [`MAX_WAIT`] here, before instant-acme adds it to the clock.
 
+use super::time_limit::{self, Asked, MAX_WAIT};
 use instant_acme::{BodyWrapper, BytesResponse, HttpClient};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use super::time_limit::{self, Asked, MAX_WAIT};
 use std::time::{Duration, SystemTime};
 
 type Hyper = hyper_util::client::legacy::Client<
@@ -182,7 +182,10 @@ mod tests {
             let asked = parse_retry_after(value).unwrap();
             assert!(asked.clamped, "{value}");
             let wait = asked.at.duration_since(SystemTime::now()).unwrap();
-            assert!(wait <= MAX_WAIT && wait > MAX_WAIT - Duration::from_secs(60), "{value}");
+            assert!(
+                wait <= MAX_WAIT && wait > MAX_WAIT - Duration::from_secs(60),
+                "{value}"
+            );
             // What the tls step records must convert without a panic.
             let _ = time::OffsetDateTime::from(asked.at);
         }

@@ -87,8 +87,10 @@ pub async fn renewal_time(
         match fetched {
             Ok((start, end, retry)) => {
                 schedule.ari_renew_at = Some(pick_in_window(start, end, now));
-                schedule.ari_next_check =
-                    Some(time_limit::offset_after(now, retry.max(Duration::from_secs(60))));
+                schedule.ari_next_check = Some(time_limit::offset_after(
+                    now,
+                    retry.max(Duration::from_secs(60)),
+                ));
             }
             Err(e) => {
                 tracing::debug!("no renewal information from the CA: {e:#}");

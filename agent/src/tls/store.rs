@@ -68,11 +68,23 @@ pub fn install(paths: &Paths, pair: &Pair, origin: &Origin) -> Result<bool> {
         if same_pair {
             // Only the record differs: a new version all the same, so the record swaps
             // with its pair; nothing that reads the pair needs a reload.
-            write_version(&dir, chain.as_bytes(), key.as_bytes(), &record, previous.as_deref())?;
+            write_version(
+                &dir,
+                chain.as_bytes(),
+                key.as_bytes(),
+                &record,
+                previous.as_deref(),
+            )?;
             return Ok(false);
         }
     }
-    write_version(&dir, chain.as_bytes(), key.as_bytes(), &record, previous.as_deref())?;
+    write_version(
+        &dir,
+        chain.as_bytes(),
+        key.as_bytes(),
+        &record,
+        previous.as_deref(),
+    )?;
     Ok(true)
 }
 
@@ -171,9 +183,8 @@ pub fn remove_unfinished_versions(paths: &Paths) -> Result<Vec<PathBuf>> {
 /// and the fixed paths links into `live/`: each link names the same bytes the plain file
 /// held, so the pair stays matched through the migration.
 fn adopt_plain_files(dir: &Path) -> Result<()> {
-    let is_link = |name: &str| {
-        fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.file_type().is_symlink())
-    };
+    let is_link =
+        |name: &str| fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.file_type().is_symlink());
     if is_link(CHAIN) && is_link(KEY) {
         return Ok(());
     }
@@ -219,9 +230,8 @@ fn replace_with_symlink(path: &Path, target: &Path) -> Result<()> {
         .with_context(|| format!("failed to create symlink {}", tmp.display()))?;
     if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
-        return Err(e).with_context(|| {
-            format!("failed to rename {} to {}", tmp.display(), path.display())
-        });
+        return Err(e)
+            .with_context(|| format!("failed to rename {} to {}", tmp.display(), path.display()));
     }
     fs::File::open(dir)
         .and_then(|d| d.sync_all())
@@ -315,8 +325,14 @@ mod tests {
         left.sort();
         assert_eq!(left, ["v-3", "v-4"]);
         assert_eq!(fs::read_link(dir.join(LIVE)).unwrap(), Path::new("v-4"));
-        assert_eq!(fs::read_link(paths.tls_fullchain()).unwrap(), Path::new("live/fullchain.pem"));
-        let mode = fs::metadata(dir.join("v-4").join(KEY)).unwrap().permissions().mode();
+        assert_eq!(
+            fs::read_link(paths.tls_fullchain()).unwrap(),
+            Path::new("live/fullchain.pem")
+        );
+        let mode = fs::metadata(dir.join("v-4").join(KEY))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o007, 0, "{mode:o}");
         // The same pair and origin again changes nothing.
         let (same, _) = read(&paths).unwrap();
@@ -353,7 +369,10 @@ mod tests {
         fs::write(dir.join("v-2").join(KEY), new.key.pem()).unwrap();
         assert!(matched(&paths));
         assert_eq!(read(&paths).unwrap().0.chain_pem(), old.chain_pem());
-        assert_eq!(remove_unfinished_versions(&paths).unwrap(), [dir.join("v-2")]);
+        assert_eq!(
+            remove_unfinished_versions(&paths).unwrap(),
+            [dir.join("v-2")]
+        );
         install(&paths, &new, &Origin::SelfSigned).unwrap();
         assert!(matched(&paths));
         assert_eq!(read(&paths).unwrap().0.chain_pem(), new.chain_pem());

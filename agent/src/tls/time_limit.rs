@@ -42,8 +42,13 @@ pub fn until(now: SystemTime, at: SystemTime) -> Asked {
 
 /// `now` plus `delay` for a schedule, held to [`MAX_WAIT`].
 pub fn offset_after(now: OffsetDateTime, delay: Duration) -> OffsetDateTime {
-    now.checked_add(delay.min(MAX_WAIT).try_into().unwrap_or(time::Duration::ZERO))
-        .unwrap_or(now)
+    now.checked_add(
+        delay
+            .min(MAX_WAIT)
+            .try_into()
+            .unwrap_or(time::Duration::ZERO),
+    )
+    .unwrap_or(now)
 }
 
 /// A `SystemTime` as an `OffsetDateTime`, without the panic of `From` on years past 9999:
@@ -85,15 +90,27 @@ mod tests {
         assert!(asked.clamped);
         assert_eq!(asked.at.duration_since(now).ok(), Some(MAX_WAIT));
         let past = now - Duration::from_secs(5);
-        assert_eq!(until(now, past), Asked { at: past, clamped: false });
+        assert_eq!(
+            until(now, past),
+            Asked {
+                at: past,
+                clamped: false
+            }
+        );
     }
 
     #[test]
     fn schedule_additions_never_overflow() {
         let end_of_time = OffsetDateTime::new_utc(time::Date::MAX, time::Time::MIDNIGHT);
-        assert_eq!(offset_after(end_of_time, Duration::from_secs(u64::MAX)), end_of_time);
+        assert_eq!(
+            offset_after(end_of_time, Duration::from_secs(u64::MAX)),
+            end_of_time
+        );
         let now = OffsetDateTime::now_utc();
-        assert_eq!(offset_after(now, Duration::from_secs(u64::MAX)) - now, MAX_WAIT);
+        assert_eq!(
+            offset_after(now, Duration::from_secs(u64::MAX)) - now,
+            MAX_WAIT
+        );
         // Years past 9999 (what `From<SystemTime>` panics on) become the latest time.
         let far = SystemTime::UNIX_EPOCH + Duration::from_secs(400_000_000_000);
         assert_eq!(to_offset(far), end_of_time);
