@@ -44,10 +44,12 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
                 when.unwrap_or_default()
             )));
         }
-        other => {
-            return Ok(Outcome::not_configured(format!(
-                "no certificate order waits for DNS ({other:?})"
-            )))
+        CertificatePlan::Order { wait: false, .. }
+        | CertificatePlan::Supplied
+        | CertificatePlan::Fallback => {
+            return Ok(Outcome::not_configured(
+                "no certificate order waits for DNS",
+            ))
         }
     }
     let Some(target) = ddns::target(ctx) else {

@@ -3,11 +3,9 @@
 
 use super::inspect::{covers, parse, summarize, CertSummary};
 use super::material::Pair;
+use crate::plan::certificate::CLOCK_SKEW;
 use anyhow::{bail, Result};
 use time::OffsetDateTime;
-
-/// Clock difference between a CA and this machine that is tolerated at not-before.
-const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// Days of validity left below which a certificate is installed with a warning.
 pub const WARN_DAYS: i64 = 14;
