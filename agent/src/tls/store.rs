@@ -62,6 +62,10 @@ pub fn install(paths: &Paths, pair: &Pair, origin: &Origin) -> Result<bool> {
             && fs::read(current.join(KEY)).is_ok_and(|b| b == key.as_bytes());
         let same_origin = fs::read(current.join(ORIGIN)).is_ok_and(|b| b == record);
         if same_pair && same_origin {
+            // Same bytes: only a mode or group that drifted (the ssl-cert group appeared
+            // after the install) is put right, in place, without a new version.
+            write_atomic_for_group(&current.join(KEY), key.as_bytes(), 0o640, KEY_GROUP)?;
+            write_atomic(&current.join(CHAIN), chain.as_bytes(), 0o644)?;
             ensure_links(&dir)?;
             return Ok(false);
         }
