@@ -20,6 +20,7 @@ pub mod jitsi;
 pub mod logging;
 pub mod ops;
 pub mod paths;
+pub mod plan;
 pub mod scale;
 pub mod source;
 pub mod state;

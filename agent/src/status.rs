@@ -270,7 +270,8 @@ fn certificate(paths: &Paths) -> Option<CertificateView> {
         Ok(summary) => CertificateView {
             path: path.display().to_string(),
             summary: Some(summary),
-            error: None,
+            // A key that does not belong to the certificate serves no TLS at all.
+            error: tls::store::mismatch(paths),
         },
         Err(error) => CertificateView {
             path: path.display().to_string(),

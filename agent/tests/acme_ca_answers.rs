@@ -22,6 +22,10 @@ enum Takeover {
     RateLimit,
     /// renewalInfo suggests a window that has already passed.
     RenewNow,
+    /// newOrder answers 429 rateLimited with `Retry-After: 300000000000` (9500 years).
+    HugeRateLimit,
+    /// renewalInfo suggests a window in the year 9999, asking again in 9500 years.
+    FarRenewal,
 }
 
 /// Starts the stand-in; returns its directory URL.
@@ -40,6 +44,8 @@ fn stand_in(pebble: &Pebble, takeover: Takeover) -> String {
     match takeover {
         Takeover::RateLimit => directory["newOrder"] = format!("{base}/new-order").into(),
         Takeover::RenewNow => directory["renewalInfo"] = format!("{base}/renewal-info").into(),
+        Takeover::HugeRateLimit => directory["newOrder"] = format!("{base}/new-order-huge").into(),
+        Takeover::FarRenewal => directory["renewalInfo"] = format!("{base}/renewal-far").into(),
     }
     let directory = Arc::new(directory.to_string());
     std::thread::spawn(move || {
@@ -85,11 +91,11 @@ fn answer<B>(req: &hyper::Request<B>, directory: &str) -> hyper::Response<Full<B
     let path = req.uri().path();
     let (status, content_type, retry_after, body) = if path == "/dir" {
         (200, "application/json", None, directory.to_string())
-    } else if path == "/new-order" {
+    } else if path == "/new-order" || path == "/new-order-huge" {
         (
             429,
             "application/problem+json",
-            Some("3600"),
+            Some(if path == "/new-order" { "3600" } else { "300000000000" }),
             serde_json::json!({
                 "type": "urn:ietf:params:acme:error:rateLimited",
                 "detail": "too many certificates (5) already issued for this exact set of identifiers in the last 168h0m0s",
@@ -109,6 +115,17 @@ fn answer<B>(req: &hyper::Request<B>, directory: &str) -> hyper::Response<Full<B
                 "start": (now - time::Duration::hours(2)).format(fmt).unwrap(),
                 "end": (now - time::Duration::minutes(1)).format(fmt).unwrap()
             }, "explanationURL": "https://ca.example/incident"})
+            .to_string(),
+        )
+    } else if path.starts_with("/renewal-far/") {
+        (
+            200,
+            "application/json",
+            Some("300000000000"),
+            serde_json::json!({"suggestedWindow": {
+                "start": "9999-12-30T00:00:00Z",
+                "end": "9999-12-31T23:59:59Z"
+            }})
             .to_string(),
         )
     } else {
@@ -206,20 +223,24 @@ fn a_ca_that_never_answers_does_not_hold_up_a_boot_with_a_good_certificate() {
     let root = agent(&pebble, &pebble.directory.clone());
     let out = root.run(&["run"]);
     assert_eq!(root.step("tls")["state"], "ok", "{}", text(&out));
-    // Now the CA's address accepts connections and never says a word.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = silent.local_addr().unwrap().port();
+    // Now the CA's address accepts connections and never says a word. The same address:
+    // another directory URL would be another CA, which orders at once.
+    let port = pebble.acme_port();
+    drop(pebble);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let silent = loop {
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(listener) => break listener,
+            Err(e) if std::time::Instant::now() > deadline => panic!("cannot take {port}: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    };
     std::thread::spawn(move || {
         let mut held = Vec::new();
         for stream in silent.incoming().flatten() {
             held.push(stream);
         }
     });
-    let config = std::fs::read_to_string(root.join("/etc/meet-agent/config.d/00.toml")).unwrap();
-    root.config(
-        "00.toml",
-        &config.replace(&pebble.directory, &format!("https://127.0.0.1:{port}/dir")),
-    );
     let started = std::time::Instant::now();
     let out = root.run(&["run"]);
     let took = started.elapsed();
@@ -232,5 +253,60 @@ fn a_ca_that_never_answers_does_not_hold_up_a_boot_with_a_good_certificate() {
     assert!(
         took < std::time::Duration::from_secs(25),
         "the boot took {took:?}"
+    );
+}
+
+#[test]
+fn a_retry_after_of_thousands_of_years_is_held_to_thirty_days_and_said() {
+    let pebble = Pebble::start(0);
+    let directory = stand_in(&pebble, Takeover::HugeRateLimit);
+    let root = agent(&pebble, &directory);
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let message = root.message("tls");
+    assert!(message.contains("held to that maximum"), "{message}");
+    let schedule: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("/var/lib/meet-agent/acme/schedule.json")).unwrap(),
+    )
+    .unwrap();
+    let at = time::OffsetDateTime::parse(
+        schedule["retry_not_before"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let ahead = at - time::OffsetDateTime::now_utc();
+    assert!(
+        ahead > time::Duration::days(29) && ahead <= time::Duration::days(30),
+        "Retry-After: 300000000000 became {at}"
+    );
+}
+
+#[test]
+fn renewal_information_at_the_end_of_time_keeps_the_certificate_without_a_panic() {
+    let pebble = Pebble::start(0);
+    let directory = stand_in(&pebble, Takeover::FarRenewal);
+    let root = agent(&pebble, &directory);
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("tls")["state"], "ok", "{}", text(&out));
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        root.message("tls").starts_with("keeping the certificate"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(pebble.issued(), 1);
+    let schedule: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("/var/lib/meet-agent/acme/schedule.json")).unwrap(),
+    )
+    .unwrap();
+    let next = time::OffsetDateTime::parse(
+        schedule["ari_next_check"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        next - time::OffsetDateTime::now_utc() <= time::Duration::days(30),
+        "{schedule}"
     );
 }

@@ -4,6 +4,7 @@
 
 use super::{ddns, settings, tls, Context, Outcome, StepName};
 use crate::dns::wait::{self, Waited};
+use crate::plan::certificate::{CertificatePlan, Dns};
 use anyhow::Result;
 
 /// Runs the dns-wait step.
@@ -12,11 +13,11 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let Some(wait_settings) = &settings.dns.wait else {
         return Ok(Outcome::not_configured("dns.wait.enabled is false"));
     };
-    let Some(acme) = &settings.acme else {
+    if settings.acme.is_none() {
         return Ok(Outcome::not_configured(
             "no certificate is ordered (tls.acme is off), so nothing waits for DNS",
         ));
-    };
+    }
     if settings.tls_supplied.is_some() {
         return Ok(Outcome::not_configured(
             "a certificate is supplied, so nothing waits for DNS",
@@ -27,8 +28,29 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             "no server.domain: the certificate is for the IP address",
         ));
     }
-    if let Some(keep) = tls::keep_installed(ctx, acme).await? {
-        return Ok(Outcome::ok(format!("no order due, not waiting: {keep}")));
+    let observed = tls::observe(ctx, settings).await;
+    match tls::plan(ctx, settings, &observed, &Dns::NotYetWaited) {
+        CertificatePlan::Order { wait: true, .. } => {}
+        CertificatePlan::Keep => {
+            return Ok(Outcome::ok(format!(
+                "no order due, not waiting: {}",
+                tls::keep_message(&observed)
+            )))
+        }
+        CertificatePlan::Blocked { until, reason } => {
+            let when = until.map(|t| format!(" before {}", crate::state::rfc3339(t)));
+            return Ok(Outcome::ok(format!(
+                "no order{}, not waiting: {reason}",
+                when.unwrap_or_default()
+            )));
+        }
+        CertificatePlan::Order { wait: false, .. }
+        | CertificatePlan::Supplied
+        | CertificatePlan::Fallback => {
+            return Ok(Outcome::not_configured(
+                "no certificate order waits for DNS",
+            ))
+        }
     }
     let Some(target) = ddns::target(ctx) else {
         let why = "no public address is known to wait for; set server.public_ipv4".to_string();

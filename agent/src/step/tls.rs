@@ -1,27 +1,151 @@
-//! tls (every boot): install the supplied certificate after checking it, or keep the server
-//! reachable with the installed or a self-signed certificate.
+//! tls (every boot): install the supplied certificate after checking it, keep or order an
+//! ACME certificate as [`crate::plan::certificate`] decides, or keep the server reachable
+//! with the installed or a self-signed certificate.
 
 use super::{settings, Context, Outcome};
 use crate::apply::Service;
+use crate::config::Settings;
+use crate::plan::certificate::{self, AcmeState, CertificatePlan, Dns, Installed, Origin};
 use crate::state::rfc3339;
 use crate::tls::acme::{self, AcmeSettings};
 use crate::tls::schedule::{self, Schedule};
-use crate::tls::{self, inspect, material, selfsigned, verify, Pair};
+use crate::tls::{self, inspect, material, selfsigned, stale, store, verify, Pair};
 use anyhow::{Context as _, Result};
 use time::OffsetDateTime;
 
 /// Days of validity below which the fallback certificate is replaced.
 const FALLBACK_RENEW_DAYS: i64 = 30;
 
+/// What dns-wait and tls observe about the certificate before deciding: the installed
+/// pair (read once per step) and what the CA told us before.
+pub(super) struct Observed {
+    /// The installed pair and who installed it.
+    pair: Option<(Pair, Origin)>,
+    /// The installed certificate as the plan sees it.
+    installed: Option<Installed>,
+    /// The CA's schedule, with renewal information for the installed certificate.
+    acme: AcmeState,
+}
+
+/// Reads the installed pair and the CA's schedule; asks the CA for renewal information
+/// only when the installed certificate would otherwise be kept (it can only turn a keep
+/// into an order).
+pub(super) async fn observe(ctx: &Context<'_>, settings: &Settings) -> Observed {
+    let now = OffsetDateTime::now_utc();
+    let pair = store::read(ctx.paths);
+    let installed = pair
+        .as_ref()
+        .and_then(|(p, origin)| describe(p, origin, now));
+    let saved = Schedule::load(ctx.paths);
+    let mut observed = Observed {
+        pair,
+        installed,
+        acme: AcmeState {
+            retry_not_before: saved.retry_not_before,
+            retry_reason: saved.retry_reason,
+            ari_renew_at: None,
+        },
+    };
+    if let (Some(acme), Some((pair, _))) = (&settings.acme, &observed.pair) {
+        if plan(ctx, settings, &observed, &Dns::Ready) == CertificatePlan::Keep {
+            if let Some(leaf) = pair.chain.first() {
+                observed.acme.ari_renew_at =
+                    schedule::renewal_time(ctx.paths, acme, leaf, now).await;
+            }
+        }
+    }
+    observed
+}
+
+/// The certificate plan for this run, from what was observed and what DNS says.
+pub(super) fn plan(
+    ctx: &Context<'_>,
+    settings: &Settings,
+    observed: &Observed,
+    dns: &Dns,
+) -> CertificatePlan {
+    let wanted = names(ctx);
+    certificate::decide(&certificate::Situation {
+        supplied: settings.tls_supplied.is_some(),
+        acme_directory: settings.acme.as_ref().map(|a| a.directory.as_str()),
+        wanted: &wanted,
+        installed: observed.installed.as_ref(),
+        acme: &observed.acme,
+        dns,
+        now: OffsetDateTime::now_utc(),
+    })
+}
+
+/// The installed pair as the plan sees it; `None` when its leaf does not parse.
+fn describe(pair: &Pair, origin: &Origin, now: OffsetDateTime) -> Option<Installed> {
+    let leaf = pair.chain.first()?;
+    let cert = inspect::parse(leaf).ok()?;
+    let summary = inspect::summarize(leaf, now).ok()?;
+    Some(Installed {
+        names: summary.names,
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        fallback: selfsigned::is_ours(&summary.subject),
+        sound: verify::key_matches(pair).is_ok() && verify::chain_in_order(pair).is_ok(),
+        origin: origin.clone(),
+    })
+}
+
 /// Runs the tls step.
 pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
+    remove_leftovers(ctx);
+    let observed = observe(ctx, settings).await;
+    let dns = match &ctx.dns_blocked {
+        Some(why) => Dns::Blocked(why.clone()),
+        None => Dns::Ready,
+    };
+    let outcome = match plan(ctx, settings, &observed, &dns) {
+        CertificatePlan::Supplied => supplied(ctx, settings, &observed)?,
+        CertificatePlan::Fallback => fallback(ctx, &observed)?,
+        CertificatePlan::Keep => Outcome::ok(keep_message(&observed)),
+        CertificatePlan::Blocked { until, reason } => {
+            let why = match until {
+                Some(t) => format!("no ACME order placed before {}: {reason}", rfc3339(t)),
+                None => format!("no ACME order placed: {reason}"),
+            };
+            let fallback = fallback(ctx, &observed)?;
+            Outcome::degraded(format!("{why}; meanwhile: {}", fallback.message))
+        }
+        CertificatePlan::Order { names, because, .. } => match &settings.acme {
+            Some(acme) => order(ctx, acme, &names, &because.to_string(), &observed).await?,
+            // decide() orders only with tls.acme on.
+            None => fallback(ctx, &observed)?,
+        },
+    };
+    Ok(outcome)
+}
+
+/// Removes what killed runs left in the tls folder (temporary files, one may be a copy of
+/// the private key, and version folders never made live), and moves an older agent's plain
+/// files behind the `live` link. A failure costs only the tidying.
+fn remove_leftovers(ctx: &Context<'_>) {
+    if let Err(e) = store::migrate(ctx.paths) {
+        tracing::warn!("cannot move the installed certificate behind its link: {e:#}");
+    }
+    let removed = stale::remove_temporary_files(&ctx.paths.tls_dir()).and_then(|mut files| {
+        files.extend(store::remove_unfinished_versions(ctx.paths)?);
+        Ok(files)
+    });
+    match removed {
+        Ok(files) => {
+            for file in files {
+                tracing::info!("removed {}, left by a run that was killed", file.display());
+            }
+        }
+        Err(e) => tracing::warn!("cannot tidy the tls folder: {e:#}"),
+    }
+}
+
+/// Checks and installs the supplied certificate; on failure keeps the server reachable.
+fn supplied(ctx: &mut Context<'_>, settings: &Settings, observed: &Observed) -> Result<Outcome> {
     let Some(supplied) = &settings.tls_supplied else {
-        let outcome = match &settings.acme {
-            Some(acme) => from_acme(ctx, acme).await?,
-            None => ensure_fallback(ctx)?,
-        };
-        return Ok(outcome);
+        return fallback(ctx, observed);
     };
     // A supplied certificate must cover the site; the jitsi step says so if it lacks the
     // TURN name, which costs only TURN on port 443.
@@ -37,7 +161,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     })();
     match checked {
         Ok((pair, checked)) => {
-            let changed = install(ctx, &pair)?;
+            let changed = install(ctx, &pair, &Origin::Supplied)?;
             let mut message = format!(
                 "supplied certificate for {} from {}, {} days left{}",
                 checked.summary.names.join(", "),
@@ -52,15 +176,14 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             if let Some(warning) = checked.warnings.first() {
                 message = format!("{message}; {warning}");
             }
-            let outcome = if checked.warnings.is_empty() {
+            Ok(if checked.warnings.is_empty() {
                 Outcome::ok(message)
             } else {
                 Outcome::degraded(message)
-            };
-            Ok(outcome)
+            })
         }
         Err(e) => {
-            let fallback = ensure_fallback(ctx)?;
+            let fallback = fallback(ctx, observed)?;
             Ok(Outcome::failed(format!(
                 "{e:#}; meanwhile: {}",
                 fallback.message
@@ -69,48 +192,32 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }
 }
 
-/// Keeps an installed CA certificate with more than a third of its lifetime left (so reboots
-/// and redeploys never spend the CA's rate limits) unless the CA's renewal information says
-/// otherwise, else orders one. No order while DNS does not point here or while the CA has
-/// asked us to wait. On failure the fallback stays and the outcome carries the CA's words.
-async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome> {
-    if let Some(keep) = keep_installed(ctx, acme).await? {
-        return Ok(Outcome::ok(keep));
-    }
+/// Orders a certificate for `wanted` and installs it, recorded as the configured CA's. On
+/// failure the fallback stays, the outcome carries the CA's words, and a wait the CA asked
+/// for is saved for the next run.
+async fn order(
+    ctx: &mut Context<'_>,
+    acme: &AcmeSettings,
+    wanted: &[String],
+    because: &str,
+    observed: &Observed,
+) -> Result<Outcome> {
+    tracing::info!("ordering a certificate from {}: {because}", acme.directory);
     let now = OffsetDateTime::now_utc();
-    let blocked = if let Some(dns) = &ctx.dns_blocked {
-        Some(format!(
-            "no ACME order placed: DNS does not answer this server's address yet ({dns})"
-        ))
-    } else {
-        let schedule = Schedule::load(ctx.paths);
-        schedule.retry_not_before.filter(|t| *t > now).map(|t| {
-            format!(
-                "no ACME order placed before {}: the CA asked to wait ({})",
-                rfc3339(t),
-                schedule.retry_reason.unwrap_or_default()
-            )
-        })
-    };
-    if let Some(why) = blocked {
-        let fallback = ensure_fallback(ctx)?;
-        return Ok(Outcome::degraded(format!(
-            "{why}; meanwhile: {}",
-            fallback.message
-        )));
-    }
-    let wanted = names(ctx);
-    match acme::obtain(ctx.paths, acme, &wanted).await {
+    match acme::obtain(ctx.paths, acme, wanted).await {
         Ok(pair) => {
-            let checked = verify::check(&pair, &wanted, now).context("the CA's certificate")?;
-            install(ctx, &pair)?;
+            let checked = verify::check(&pair, wanted, now).context("the CA's certificate")?;
+            let origin = Origin::Acme {
+                directory: acme.directory.clone(),
+            };
+            install(ctx, &pair, &origin)?;
             let mut schedule = Schedule::load(ctx.paths);
             if schedule.retry_not_before.is_some() || schedule.ari_certificate.is_some() {
                 schedule = Schedule::default();
                 schedule.save(ctx.paths)?;
             }
             Ok(Outcome::ok(format!(
-                "certificate for {} from {}, {} days left, installed",
+                "certificate for {} from {}, {} days left, installed ({because})",
                 checked.summary.names.join(", "),
                 checked.summary.issuer,
                 checked.summary.days_left
@@ -119,7 +226,7 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
         Err(failure) => {
             let mut message = failure.message;
             if let Some(at) = failure.retry_at {
-                let at = OffsetDateTime::from(at);
+                let at = tls::time_limit::to_offset(at);
                 let mut schedule = Schedule::load(ctx.paths);
                 schedule.retry_not_before = Some(at);
                 schedule.retry_reason = Some(message.clone());
@@ -129,7 +236,7 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
                     rfc3339(at)
                 ));
             }
-            let fallback = ensure_fallback(ctx)?;
+            let fallback = fallback(ctx, observed)?;
             Ok(Outcome::degraded(format!(
                 "{message}; meanwhile: {}",
                 fallback.message
@@ -138,55 +245,39 @@ async fn from_acme(ctx: &mut Context<'_>, acme: &AcmeSettings) -> Result<Outcome
     }
 }
 
-/// The message for keeping the installed certificate, or `None` when an order is due:
-/// no CA certificate for our names, a third or less of its lifetime left, or the CA's
-/// renewal information says renew now.
-pub(super) async fn keep_installed(
-    ctx: &Context<'_>,
-    acme: &AcmeSettings,
-) -> Result<Option<String>> {
-    let wanted = names(ctx);
-    let now = OffsetDateTime::now_utc();
-    let Some(pair) = tls::installed(ctx.paths) else {
-        return Ok(None);
-    };
-    let Ok(checked) = verify::check(&pair, &wanted, now) else {
-        return Ok(None);
-    };
-    let s = &checked.summary;
-    // check() succeeded, so the chain has a leaf.
-    let Some(leaf) = pair.chain.first() else {
-        return Ok(None);
-    };
-    if selfsigned::is_ours(&s.subject) || inspect::due_for_renewal(leaf, now)? {
-        return Ok(None);
+/// The message for keeping the installed certificate.
+pub(super) fn keep_message(observed: &Observed) -> String {
+    let summary = observed
+        .pair
+        .as_ref()
+        .and_then(|(pair, _)| pair.chain.first())
+        .and_then(|leaf| inspect::summarize(leaf, OffsetDateTime::now_utc()).ok());
+    match summary {
+        Some(s) => format!(
+            "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left, or when the CA's renewal information says so)",
+            s.names.join(", "),
+            s.issuer,
+            s.days_left
+        ),
+        None => "keeping the installed certificate".to_string(),
     }
-    if schedule::ari_says_renew(ctx.paths, acme, leaf, now).await == Some(true) {
-        tracing::info!("the CA's renewal information says to renew now");
-        return Ok(None);
-    }
-    Ok(Some(format!(
-        "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left, or when the CA's renewal information says so)",
-        s.names.join(", "),
-        s.issuer,
-        s.days_left
-    )))
 }
 
 /// Installs `pair` with the services that read it recorded first as pending a reload, so
 /// that a run killed before the start step still has them reloaded by the next run (the
 /// start step, or the end of a run without it, reloads each once).
-fn install(ctx: &mut Context<'_>, pair: &Pair) -> Result<bool> {
+fn install(ctx: &mut Context<'_>, pair: &Pair, origin: &Origin) -> Result<bool> {
     let paths = ctx.paths;
     let same = tls::installed(paths)
         .is_some_and(|old| old.key.pem() == pair.key.pem() && old.chain_pem() == pair.chain_pem());
     let changed = if same {
         // The same pair (at most a mode to correct): nothing a service must re-read, and
         // no record to write on every rerun.
-        tls::install(paths, pair)?
+        tls::install_from(paths, pair, origin)?
     } else {
-        ctx.refreshes
-            .around(&Service::TLS_CONSUMERS, || tls::install(paths, pair))?
+        ctx.refreshes.around(&Service::TLS_CONSUMERS, || {
+            tls::install_from(paths, pair, origin)
+        })?
     };
     ctx.tls_changed |= changed;
     Ok(changed)
@@ -214,10 +305,20 @@ pub(super) fn names(ctx: &Context<'_>) -> Vec<String> {
 /// Keeps an installed certificate that is still good for our names, else installs a fresh
 /// self-signed one. Never leaves the server without a certificate.
 pub fn ensure_fallback(ctx: &mut Context<'_>) -> Result<Outcome> {
+    let observed = Observed {
+        pair: store::read(ctx.paths),
+        installed: None,
+        acme: AcmeState::default(),
+    };
+    fallback(ctx, &observed)
+}
+
+/// As [`ensure_fallback`], with the pair already read.
+fn fallback(ctx: &mut Context<'_>, observed: &Observed) -> Result<Outcome> {
     let wanted = names(ctx);
     let now = OffsetDateTime::now_utc();
-    if let Some(pair) = tls::installed(ctx.paths) {
-        if let Ok(checked) = verify::check(&pair, &wanted, now) {
+    if let Some((pair, _)) = &observed.pair {
+        if let Ok(checked) = verify::check(pair, &wanted, now) {
             let s = &checked.summary;
             if !selfsigned::is_ours(&s.subject) {
                 return Ok(Outcome::ok(format!(
@@ -233,7 +334,7 @@ pub fn ensure_fallback(ctx: &mut Context<'_>) -> Result<Outcome> {
         }
     }
     let pair = selfsigned::generate(&wanted, now)?;
-    install(ctx, &pair)?;
+    install(ctx, &pair, &Origin::SelfSigned)?;
     Ok(self_signed_outcome(&wanted, true))
 }
 

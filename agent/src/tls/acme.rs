@@ -6,6 +6,7 @@
 use super::acme_http::{RecordingClient, RetryAfter};
 use super::challenge::Responder;
 use super::material::Pair;
+use super::time_limit::{self, MAX_WAIT};
 use crate::config::schema::ChallengeChoice;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::paths::Paths;
@@ -61,10 +62,26 @@ impl fmt::Debug for Eab {
 /// Why no certificate came, and when the CA said to come back (rate limits).
 #[derive(Debug)]
 pub struct Failure {
-    /// What went wrong, in the CA's own words where it gave any.
+    /// What went wrong, in the CA's own words where it gave any (and, when the CA asked to
+    /// wait longer than [`MAX_WAIT`], that it was held to it).
     pub message: String,
-    /// Do not order again before this time.
+    /// Do not order again before this time (at most [`MAX_WAIT`] from now).
     pub retry_at: Option<SystemTime>,
+}
+
+/// The ACME problem type (RFC 8555 6.7) of a refused nonce.
+pub const BAD_NONCE: &str = "urn:ietf:params:acme:error:badNonce";
+/// The ACME problem type of a rate limit.
+pub const RATE_LIMITED: &str = "urn:ietf:params:acme:error:rateLimited";
+
+/// The problem type the CA answered with, anywhere in `e`'s chain, when it answered with a
+/// problem document: what the agent branches on, never the error's text.
+pub fn problem_type(e: &anyhow::Error) -> Option<&str> {
+    e.chain()
+        .find_map(|cause| match cause.downcast_ref::<instant_acme::Error>() {
+            Some(instant_acme::Error::Api(problem)) => problem.r#type.as_deref(),
+            _ => None,
+        })
 }
 
 /// Attempts at a whole order when the CA keeps refusing nonces.
@@ -117,7 +134,7 @@ async fn obtain_from(
         let mut attempt = 1;
         loop {
             match order_once(paths, acme, names, &retry_after).await {
-                Err(e) if attempt < NONCE_ATTEMPTS && format!("{e:#}").contains("badNonce") => {
+                Err(e) if attempt < NONCE_ATTEMPTS && problem_type(&e) == Some(BAD_NONCE) => {
                     tracing::debug!("ACME attempt {attempt} lost to a refused nonce; retrying");
                     attempt += 1;
                 }
@@ -130,12 +147,20 @@ async fn obtain_from(
         Err(_) => Err(anyhow!("no certificate within {:?}", acme.timeout)),
     };
     result.map_err(|e| {
-        let message = format!("ACME with {}: {e:#}", acme.directory);
+        let mut message = format!("ACME with {}: {e:#}", acme.directory);
         let recorded = retry_after.lock().ok().and_then(|s| *s);
-        let rate_limited = message.contains("rateLimited");
+        let rate_limited = problem_type(&e) == Some(RATE_LIMITED);
         let retry_at = match (recorded, rate_limited) {
-            (Some(at), _) => Some(at),
-            (None, true) => Some(SystemTime::now() + RATE_LIMIT_BACKOFF),
+            (Some(asked), _) => {
+                if asked.clamped {
+                    message.push_str(&format!(
+                        " (the CA asked to wait longer than {} days; held to that maximum)",
+                        MAX_WAIT.as_secs() / 86_400
+                    ));
+                }
+                Some(asked.at)
+            }
+            (None, true) => Some(time_limit::after(SystemTime::now(), RATE_LIMIT_BACKOFF).at),
             (None, false) => None,
         };
         Failure { message, retry_at }
@@ -162,7 +187,7 @@ async fn order_once(
     let mut order = account
         .new_order(&NewOrder::new(&identifiers(names)))
         .await
-        .map_err(|e| anyhow!("the CA refused the order: {e}"))?;
+        .context("the CA refused the order")?;
 
     let responder = match acme.challenge {
         ChallengeChoice::TlsAlpn01 => match Responder::tls_alpn(acme.tls_listen).await? {
@@ -184,7 +209,7 @@ async fn order_once(
     };
     let mut authorizations = order.authorizations();
     while let Some(authz) = authorizations.next().await {
-        let mut authz = authz.map_err(|e| anyhow!("reading an authorization failed: {e}"))?;
+        let mut authz = authz.context("reading an authorization failed")?;
         match authz.status {
             AuthorizationStatus::Valid => continue,
             AuthorizationStatus::Pending => {}
@@ -208,7 +233,7 @@ async fn order_once(
         challenge
             .set_ready()
             .await
-            .map_err(|e| anyhow!("the CA refused the challenge: {e}"))?;
+            .context("the CA refused the challenge")?;
     }
     // Validation takes from milliseconds (a local CA) to a few seconds: polls from 100 ms
     // growing by half notice it soon after without hammering the CA (doubling overshot
@@ -221,7 +246,7 @@ async fn order_once(
     let status = order
         .poll_ready(&retry)
         .await
-        .map_err(|e| anyhow!("waiting for validation failed: {e}"))?;
+        .context("waiting for validation failed")?;
     drop(responder);
     if status != OrderStatus::Ready {
         let detail = order
@@ -235,11 +260,11 @@ async fn order_once(
     let key_pem = order
         .finalize()
         .await
-        .map_err(|e| anyhow!("finalizing the order failed: {e}"))?;
+        .context("finalizing the order failed")?;
     let chain_pem = order
         .poll_certificate(&retry)
         .await
-        .map_err(|e| anyhow!("downloading the certificate failed: {e}"))?;
+        .context("downloading the certificate failed")?;
     Pair::from_pem(chain_pem.as_bytes(), key_pem.as_bytes()).context("the CA's certificate")
 }
 
@@ -266,7 +291,7 @@ pub async fn account(
         return builder()?
             .from_credentials(credentials)
             .await
-            .map_err(|e| anyhow!("the CA did not accept the saved account: {e}"));
+            .context("the CA did not accept the saved account");
     }
     let contact = acme.contact_email.as_ref().map(|e| format!("mailto:{e}"));
     let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
@@ -285,7 +310,7 @@ pub async fn account(
             eab.as_ref(),
         )
         .await
-        .map_err(|e| anyhow!("the CA refused to register an account: {e}"))?;
+        .context("the CA refused to register an account")?;
     write_atomic(&file, &serde_json::to_vec(&credentials)?, 0o600)?;
     Ok(account)
 }
@@ -300,4 +325,37 @@ fn account_file(paths: &Paths, directory: &str) -> PathBuf {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     paths.join(&format!("/var/lib/meet-agent/acme/account-{slug}.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(kind: &str, detail: &str) -> instant_acme::Error {
+        let json = serde_json::json!({"type": kind, "detail": detail, "status": 400});
+        match serde_json::from_value::<instant_acme::Problem>(json) {
+            Ok(p) => instant_acme::Error::Api(p),
+            Err(e) => panic!("not a problem document: {e}"),
+        }
+    }
+
+    #[test]
+    fn branches_on_the_problem_type_not_on_words() {
+        // The CA's words need not name the type (Let's Encrypt's rate-limit details do not).
+        let limited = Err::<(), _>(problem(RATE_LIMITED, "too many certificates"))
+            .context("the CA refused the order")
+            .unwrap_err();
+        assert_eq!(problem_type(&limited), Some(RATE_LIMITED));
+        let nonce = anyhow::Error::new(problem(BAD_NONCE, "JWS has an invalid anti-replay nonce"));
+        assert_eq!(problem_type(&nonce), Some(BAD_NONCE));
+        // Words alone are no problem type: a detail quoting one is not retried as one.
+        let quoted = anyhow!("validation failed: the page said badNonce and rateLimited");
+        assert_eq!(problem_type(&quoted), None);
+        let other =
+            anyhow::Error::new(problem("urn:ietf:params:acme:error:malformed", "badNonce?"));
+        assert_eq!(
+            problem_type(&other),
+            Some("urn:ietf:params:acme:error:malformed")
+        );
+    }
 }

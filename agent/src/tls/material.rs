@@ -138,7 +138,10 @@ fn decode(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
     let text = String::from_utf8(bytes).map_err(|_| not_any.to_string())?;
     let decoded = base64_decode(&text).ok_or_else(|| not_any.to_string())?;
     let decoded = maybe_gunzip(decoded, PEM_LIMIT).map_err(|e| {
-        if e.to_string().contains("corrupt") {
+        // A read error from the decompressor is corrupt data; anything else is the limit.
+        if e.chain()
+            .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+        {
             format!("gzip+base64 but {e:#}")
         } else {
             too_large()

@@ -8,37 +8,34 @@ pub mod inspect;
 pub mod material;
 pub mod schedule;
 pub mod selfsigned;
+pub mod stale;
+pub mod store;
+pub mod time_limit;
 pub mod verify;
 
 pub use inspect::CertSummary;
 pub use material::{KeyPem, Pair};
 
-use crate::fsutil::{write_atomic, write_atomic_for_group};
 use crate::paths::Paths;
+use crate::plan::certificate::Origin;
 use anyhow::Result;
 
 /// The group that may read the installed key (Debian's convention for TLS keys).
 pub const KEY_GROUP: &str = "ssl-cert";
 
-/// Installs `pair` at the stable paths (key first: 0640 root:ssl-cert, or 0600 where that
-/// group does not exist; then the chain, 0644), each atomically.
-/// Returns whether either file changed.
+/// Installs `pair` with no record of who issued it; see [`install_from`].
 pub fn install(paths: &Paths, pair: &Pair) -> Result<bool> {
-    // prosody and coturn run as their own users and read the key through Debian's
-    // ssl-cert group (the image adds them to it); without that group it stays root's.
-    let key_changed = write_atomic_for_group(
-        &paths.tls_privkey(),
-        pair.key.pem().as_bytes(),
-        0o640,
-        KEY_GROUP,
-    )?;
-    let chain_changed = write_atomic(&paths.tls_fullchain(), pair.chain_pem().as_bytes(), 0o644)?;
-    Ok(key_changed || chain_changed)
+    store::install(paths, pair, &Origin::Unknown)
+}
+
+/// Installs `pair`, recorded as coming from `origin`, at the stable paths as one unit (see
+/// [`store`]): the key 0640 root:ssl-cert (0600 where that group does not exist), the chain
+/// 0644. Returns whether the certificate or key changed.
+pub fn install_from(paths: &Paths, pair: &Pair, origin: &Origin) -> Result<bool> {
+    store::install(paths, pair, origin)
 }
 
 /// The installed pair, if both files are there and parse.
 pub fn installed(paths: &Paths) -> Option<Pair> {
-    let chain = std::fs::read(paths.tls_fullchain()).ok()?;
-    let key = std::fs::read(paths.tls_privkey()).ok()?;
-    Pair::from_pem(&chain, &key).ok()
+    store::read(paths).map(|(pair, _)| pair)
 }

@@ -3,11 +3,9 @@
 
 use super::inspect::{covers, parse, summarize, CertSummary};
 use super::material::Pair;
+use crate::plan::certificate::CLOCK_SKEW;
 use anyhow::{bail, Result};
 use time::OffsetDateTime;
-
-/// Clock difference between a CA and this machine that is tolerated at not-before.
-const CLOCK_SKEW: time::Duration = time::Duration::minutes(5);
 
 /// Days of validity left below which a certificate is installed with a warning.
 pub const WARN_DAYS: i64 = 14;
@@ -21,15 +19,38 @@ pub struct Checked {
     pub warnings: Vec<String>,
 }
 
-/// Checks `pair` for the names in `wanted` as of `now`. Each failure is one sentence naming
-/// the problem and what to do.
-pub fn check(pair: &Pair, wanted: &[String], now: OffsetDateTime) -> Result<Checked> {
+/// Checks that the private key belongs to the leaf certificate.
+pub fn key_matches(pair: &Pair) -> Result<()> {
     let provider = rustls::crypto::ring::default_provider();
     if let Err(e) =
         rustls::sign::CertifiedKey::from_der(pair.chain.clone(), pair.key.der()?, &provider)
     {
         bail!("the private key does not belong to the certificate ({e}); supply the key the certificate was issued for");
     }
+    Ok(())
+}
+
+/// Checks that each certificate of the chain was issued by the next one.
+pub fn chain_in_order(pair: &Pair) -> Result<()> {
+    for (i, pair_of) in pair.chain.windows(2).enumerate() {
+        let (child, parent) = (parse(&pair_of[0])?, parse(&pair_of[1])?);
+        if child.issuer().as_raw() != parent.subject().as_raw() {
+            bail!(
+                "the certificate chain is out of order: certificate {} ({}) did not issue certificate {} (issued by {}); list the leaf first, then each issuer in turn",
+                i + 2,
+                parent.subject(),
+                i + 1,
+                child.issuer()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Checks `pair` for the names in `wanted` as of `now`. Each failure is one sentence naming
+/// the problem and what to do.
+pub fn check(pair: &Pair, wanted: &[String], now: OffsetDateTime) -> Result<Checked> {
+    key_matches(pair)?;
     let leaf_der = pair
         .chain
         .first()
@@ -59,18 +80,7 @@ pub fn check(pair: &Pair, wanted: &[String], now: OffsetDateTime) -> Result<Chec
             summary.not_after
         );
     }
-    for (i, pair_of) in pair.chain.windows(2).enumerate() {
-        let (child, parent) = (parse(&pair_of[0])?, parse(&pair_of[1])?);
-        if child.issuer().as_raw() != parent.subject().as_raw() {
-            bail!(
-                "the certificate chain is out of order: certificate {} ({}) did not issue certificate {} (issued by {}); list the leaf first, then each issuer in turn",
-                i + 2,
-                parent.subject(),
-                i + 1,
-                child.issuer()
-            );
-        }
-    }
+    chain_in_order(pair)?;
     let mut warnings = Vec::new();
     if summary.days_left < WARN_DAYS {
         warnings.push(format!(
