@@ -128,6 +128,132 @@ pub struct Report {
     pub services: ServicesView,
     /// Shutdown, idle clock and pending reboot.
     pub operations: OperationsView,
+    /// In a deployment of several machines (`server.role` other than `all`): the bridges
+    /// a signaling node's jicofo sees, or whether this bridge has joined.
+    pub deployment: Option<DeploymentView>,
+}
+
+/// A machine's part in a deployment.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentView {
+    /// `signaling` or `videobridge`.
+    pub role: &'static str,
+    /// On a bridge: its own REST API's `/colibri/stats` (loopback).
+    pub bridge: Option<BridgeJoin>,
+    /// On a signaling node: jicofo's `/stats` `bridge_selector` (loopback).
+    pub bridges: Option<BridgesSeen>,
+    /// Why the numbers are missing.
+    pub error: Option<String>,
+}
+
+/// What a bridge says of itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct BridgeJoin {
+    /// Brewery MUCs joined (1 once it has joined its signaling node).
+    pub mucs_joined: u64,
+    /// XMPP connections up.
+    pub muc_clients_connected: u64,
+    /// Its load (about 0 to 1).
+    pub stress_level: f64,
+    /// Conferences it hosts.
+    pub conferences: u64,
+    /// In drain mode (no new conferences).
+    pub drain: bool,
+    /// Shutting down gracefully.
+    pub graceful_shutdown: bool,
+}
+
+/// The bridges jicofo sees, as its `/stats` counts them.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct BridgesSeen {
+    /// Bridges in the brewery.
+    pub bridge_count: u64,
+    /// Of those, the ones jicofo may use.
+    pub operational_bridge_count: u64,
+    /// Of those, the ones shutting down.
+    pub in_shutdown_bridge_count: u64,
+}
+
+/// The deployment part of the report, from the role of this boot's effective
+/// configuration; `None` on a single machine (or before a run).
+async fn deployment(paths: &Paths) -> Option<DeploymentView> {
+    use crate::config::schema::Role;
+    let role = match crate::effective::load(paths) {
+        Ok(crate::effective::Found::Current(saved)) => saved.operations.role,
+        _ => return None,
+    };
+    let timeout = std::time::Duration::from_secs(2);
+    match role {
+        Role::All => None,
+        Role::Videobridge => {
+            let base = format!("http://127.0.0.1:{}", crate::jitsi::videobridge::REST_PORT);
+            let answer = match crate::scale::bridge::Bridge::new(&base, timeout) {
+                Ok(b) => b.stats().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            Some(match answer {
+                Ok(st) => DeploymentView {
+                    role: role.as_str(),
+                    bridge: Some(BridgeJoin {
+                        mucs_joined: st.mucs_joined,
+                        muc_clients_connected: st.muc_clients_connected,
+                        stress_level: st.stress_level,
+                        conferences: st.conferences,
+                        drain: st.drain,
+                        graceful_shutdown: st.graceful_shutdown,
+                    }),
+                    bridges: None,
+                    error: None,
+                },
+                Err(e) => DeploymentView {
+                    role: role.as_str(),
+                    bridge: None,
+                    bridges: None,
+                    error: Some(e),
+                },
+            })
+        }
+        Role::Signaling => {
+            let url = format!("http://127.0.0.1:{}/stats", crate::jitsi::jicofo::REST_PORT);
+            let answer = async {
+                let client = reqwest::Client::builder()
+                    .timeout(timeout)
+                    .no_proxy()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let resp = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|e| format!("jicofo at {url} does not answer ({e})"))?;
+                if !resp.status().is_success() {
+                    return Err(format!("jicofo at {url} answered {}", resp.status()));
+                }
+                let body: serde_json::Value = resp
+                    .json()
+                    .await
+                    .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
+                serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
+                    .map_err(|e| format!("jicofo at {url}: no bridge_selector ({e})"))
+            }
+            .await;
+            Some(match answer {
+                Ok(seen) => DeploymentView {
+                    role: role.as_str(),
+                    bridge: None,
+                    bridges: Some(seen),
+                    error: None,
+                },
+                Err(e) => DeploymentView {
+                    role: role.as_str(),
+                    bridge: None,
+                    bridges: None,
+                    error: Some(e),
+                },
+            })
+        }
+    }
 }
 
 /// What the operations commands last reported.
@@ -207,7 +333,11 @@ pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow:
             reasons.push(format!("{}: {}", s.name, s.message));
         }
     }
+    let deployment = deployment(paths).await;
+    let bridge_only = deployment.as_ref().is_some_and(|d| d.role == "videobridge");
     match &certificate {
+        // A videobridge serves no web site: no certificate is expected there.
+        None if bridge_only => {}
         None => reasons.push("certificate: none installed".into()),
         Some(CertificateView { error: Some(e), .. }) => reasons.push(format!("certificate: {e}")),
         _ => {}
@@ -218,6 +348,27 @@ pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow:
                 "{}: failed; see `journalctl -u {}`",
                 unit.name, unit.name
             ));
+        }
+    }
+    if let Some(d) = &deployment {
+        if let Some(e) = &d.error {
+            reasons.push(format!("deployment: {e}"));
+        }
+        if let Some(b) = &d.bridge {
+            if b.mucs_joined == 0 {
+                reasons.push(
+                    "deployment: this bridge has not joined its signaling node's brewery (check bridge.join, that the signaling node's firewall lets this address reach 5222, and `journalctl -u jitsi-videobridge2`)"
+                        .into(),
+                );
+            }
+        }
+        if let Some(seen) = &d.bridges {
+            if seen.operational_bridge_count == 0 {
+                reasons.push(
+                    "deployment: jicofo sees no operational videobridge, so no meeting can start (start a bridge with this node's `meet-agent bridge token`, or set bridges.local = true)"
+                        .into(),
+                );
+            }
         }
     }
     let any = |st: StepState| steps.iter().any(|s| s.state == st);
@@ -251,6 +402,7 @@ pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow:
         steps,
         services,
         operations: operations(paths),
+        deployment,
     })
 }
 
@@ -366,6 +518,30 @@ pub fn render(report: &Report) -> String {
             id.cpus,
             id.memory_mib
         );
+    }
+    if let Some(d) = &report.deployment {
+        let detail = match (&d.bridge, &d.bridges, &d.error) {
+            (Some(b), _, _) => format!(
+                "joined {} brewery MUC(s), {} conference(s), stress {:.2}{}",
+                b.mucs_joined,
+                b.conferences,
+                b.stress_level,
+                if b.graceful_shutdown {
+                    ", shutting down gracefully"
+                } else if b.drain {
+                    ", draining"
+                } else {
+                    ""
+                }
+            ),
+            (_, Some(seen), _) => format!(
+                "jicofo sees {} bridge(s), {} operational, {} shutting down",
+                seen.bridge_count, seen.operational_bridge_count, seen.in_shutdown_bridge_count
+            ),
+            (_, _, Some(e)) => e.clone(),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "role         {}: {detail}", d.role);
     }
     if let Some(image) = &report.image {
         let _ = writeln!(

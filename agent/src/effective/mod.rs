@@ -35,6 +35,9 @@ pub struct OpsSettings {
     pub schedule: Schedule,
     /// `[updates]`: the maintenance window a reboot stays inside.
     pub updates: Updates,
+    /// `server.role` (status shows a deployment's bridges or signaling node by it).
+    #[serde(default)]
+    pub role: crate::config::schema::Role,
 }
 
 impl OpsSettings {
@@ -45,6 +48,7 @@ impl OpsSettings {
             auth: settings.jitsi.auth,
             schedule: settings.schedule.clone(),
             updates: settings.updates.clone(),
+            role: settings.roles.role,
         }
     }
 }
@@ -226,6 +230,7 @@ mod tests {
                 ..Default::default()
             },
             updates: Updates::default(),
+            role: crate::config::schema::Role::Videobridge,
         };
         let text = serde_json::to_string(&ops).unwrap();
         let back: OpsSettings = serde_json::from_str(&text).unwrap();

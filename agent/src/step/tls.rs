@@ -94,6 +94,11 @@ fn describe(pair: &Pair, origin: &Origin, now: OffsetDateTime) -> Option<Install
 /// Runs the tls step.
 pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
+    if settings.roles.role == crate::config::schema::Role::Videobridge {
+        return Ok(Outcome::not_configured(
+            "a videobridge serves no web site, so it needs no web certificate (its signaling node's is verified through the join token)",
+        ));
+    }
     remove_leftovers(ctx);
     let observed = observe(ctx, settings).await;
     let dns = match &ctx.dns_blocked {

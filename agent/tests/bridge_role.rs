@@ -1,0 +1,315 @@
+//! A machine with `server.role = "videobridge"`, below a test root:
+//! - `run` renders only the bridge: jvb.conf joins the token's signaling node (its host
+//!   or `bridge.signaling_host`) with the token's account, verifies the certificate, and
+//!   uses the instance's nickname and region; the token's certificate becomes a trust
+//!   anchor; no prosody, jicofo, coturn or nginx file is written; the firewall opens media
+//!   (and SSH) only;
+//! - `status` shows whether the bridge has joined, from the bridge's own `/colibri/stats`
+//!   on loopback: a stand-in speaking that API (jitsi-videobridge2 cannot be installed
+//!   here) runs in a network namespace of the test's own, so its port 8080 is the test's;
+//! - bad input: a truncated token, another domain's token and a web key on a bridge are
+//!   each one line naming the key, and nothing is written.
+
+mod common;
+use common::{text, Root};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const DOMAIN: &str = "meet.example.test";
+
+fn token() -> meet_agent::bridge::token::Token {
+    let pair =
+        meet_agent::bridge::xmpp_cert::generate(DOMAIN, time::OffsetDateTime::now_utc()).unwrap();
+    meet_agent::bridge::token::Token::new(
+        "signal.example.test",
+        5222,
+        DOMAIN,
+        "the-deployment-jvb-password",
+        &pair.chain_pem(),
+    )
+    .unwrap()
+}
+
+fn bridge_root(token: &str, extra: &str) -> Root {
+    let root = Root::new();
+    root.write("/etc/machine-id", "77777777777777777777777777777777\n");
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"videobridge\"\n\
+             [bridge]\njoin = \"{token}\"\n{extra}"
+        ),
+    );
+    root
+}
+
+#[test]
+fn a_bridge_renders_only_the_bridge_joined_to_its_signaling_node() {
+    let t = token();
+    let root = bridge_root(
+        &t.encode(),
+        "signaling_host = \"10.0.0.9\"\nregion = \"eu-central-1\"\n",
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(
+        root.step("jitsi")["state"],
+        "ok",
+        "{}\n{}",
+        root.step("jitsi"),
+        text(&out)
+    );
+    let jvb = std::fs::read_to_string(root.join(meet_agent::jitsi::videobridge::CONF)).unwrap();
+    for wanted in [
+        "HOSTNAME = \"10.0.0.9\"",
+        "PORT = 5222",
+        "DOMAIN = \"auth.meet.example.test\"",
+        "PASSWORD = \"the-deployment-jvb-password\"",
+        "MUC_JIDS = \"JvbBrewery@internal.auth.meet.example.test\"",
+        "region = \"eu-central-1\"",
+    ] {
+        assert!(jvb.contains(wanted), "{wanted} missing:\n{jvb}");
+    }
+    assert!(!jvb.contains("DISABLE_CERTIFICATE_VERIFICATION"), "{jvb}");
+    let nick = jvb
+        .lines()
+        .find(|l| l.contains("MUC_NICKNAME"))
+        .unwrap()
+        .to_string();
+    assert!(nick.contains("\"jvb-"), "{nick}");
+    let anchor = std::fs::read_to_string(root.join(meet_agent::bridge::trust::ANCHOR)).unwrap();
+    assert_eq!(anchor, t.certificate_pem());
+    for absent in [
+        meet_agent::jitsi::prosody::PATH,
+        meet_agent::jitsi::jicofo::CONF,
+        meet_agent::jitsi::coturn::PATH,
+        meet_agent::jitsi::nginx::SITE,
+    ] {
+        assert!(
+            !root.join(absent).exists(),
+            "{absent} was written on a bridge"
+        );
+    }
+    let jitsi = root.message("jitsi");
+    assert!(
+        jitsi.contains(&format!("joins 10.0.0.9:5222 as jvb-")) && jitsi.contains(&t.fingerprint()),
+        "{jitsi}"
+    );
+    assert!(!jitsi.contains(t.password()), "{jitsi}");
+    let firewall = root.message("firewall");
+    assert!(
+        firewall.starts_with("inbound open: udp 10000;")
+            || firewall.starts_with("inbound open: tcp 22; udp 10000;"),
+        "{firewall}"
+    );
+    // The token never reaches the state file, the log or status.
+    let state = std::fs::read_to_string(root.join("/var/lib/meet-agent/state.json")).unwrap();
+    assert!(!state.contains(&t.encode()) && !state.contains(t.password()));
+    assert!(!text(&out).contains(t.password()));
+}
+
+#[test]
+fn a_broken_or_foreign_token_and_a_web_key_are_refused_naming_the_key() {
+    let t = token();
+    let encoded = t.encode();
+    let other = meet_agent::bridge::token::Token::new(
+        "signal.example.org",
+        5222,
+        "meet.example.org",
+        "another-deployment-password",
+        &meet_agent::bridge::xmpp_cert::generate(
+            "meet.example.org",
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap()
+        .chain_pem(),
+    )
+    .unwrap()
+    .encode();
+    let cases = [
+        (encoded[..encoded.len() / 2].to_string(), "", "bridge.join"),
+        (other, "", "bridge.join"),
+        (encoded.clone(), "[tls]\n", "bridge.join"),
+    ];
+    for (i, (join, _, key)) in cases.iter().enumerate() {
+        let root = bridge_root(join, "");
+        if i == 2 {
+            root.config("10.toml", "[tls.acme]\nenabled = true\n");
+        }
+        let out = root.run(&["config", "check"]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        let line = said
+            .lines()
+            .find(|l| l.starts_with("meet-agent:"))
+            .unwrap_or("");
+        let wanted = if i == 2 { "tls.acme.enabled" } else { key };
+        assert!(line.contains(&format!("key `{wanted}`")), "{said}");
+        assert!(
+            !said.contains(t.password()) && !said.contains(&encoded),
+            "{said}"
+        );
+        assert_eq!(
+            said.lines()
+                .filter(|l| l.starts_with("meet-agent:"))
+                .count(),
+            1,
+            "{said}"
+        );
+        // Nothing half-configured: `run` renders nothing with such a configuration.
+        let _ = root.run(&["run"]);
+        assert!(!root.join(meet_agent::jitsi::videobridge::CONF).exists());
+    }
+}
+
+/// A stand-in for the bridge's private REST API on 127.0.0.1:8080: `/colibri/stats` with
+/// `mucs_joined` as given.
+const STATS_STANDIN: &str = r#"
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+joined = int(sys.argv[1])
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/colibri/stats":
+            self.send_response(404); self.end_headers(); return
+        body = json.dumps({"stress_level": 0.25, "conferences": 2, "participants": 7,
+            "mucs_joined": joined, "muc_clients_connected": joined, "drain": False,
+            "graceful_shutdown": False}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+HTTPServer(("127.0.0.1", 8080), H).serve_forever()
+"#;
+
+struct Ns(String);
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn status_on_a_bridge_says_whether_it_has_joined() {
+    let root = bridge_root(&token().encode(), "");
+    let ns = Ns(format!("ryobrole{}", std::process::id()));
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .unwrap()
+        .success());
+    assert!(Command::new("ip")
+        .args(["-n", &ns.0, "link", "set", "lo", "up"])
+        .status()
+        .unwrap()
+        .success());
+    let agent = |args: &[&str]| {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.0,
+                env!("CARGO_BIN_EXE_meet-agent"),
+                "--root",
+            ])
+            .arg(root.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = agent(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let stand_in = |joined: &str| {
+        let child = Kill(
+            Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &ns.0,
+                    "/usr/bin/python3",
+                    "-c",
+                    STATS_STANDIN,
+                    joined,
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let probe = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &ns.0,
+                    "/usr/bin/python3",
+                    "-c",
+                    "import socket; socket.create_connection(('127.0.0.1', 8080), 1)",
+                ])
+                .output()
+                .unwrap();
+            if probe.status.success() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the stand-in did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        child
+    };
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)))
+    };
+
+    {
+        let _bridge = stand_in("1");
+        let report = json(&agent(&["status", "--json"]));
+        let d = &report["deployment"];
+        assert_eq!(d["role"], "videobridge", "{report:#}");
+        assert_eq!(d["bridge"]["mucs_joined"], 1, "{report:#}");
+        assert_eq!(d["bridge"]["stress_level"], 0.25, "{report:#}");
+        // A joined bridge with its stack up is healthy; here systemd is missing (no bus in
+        // a test root), and that is the only reason: no web certificate is asked of it.
+        let reasons = report["reasons"].to_string();
+        assert!(!reasons.contains("deployment"), "{reasons}");
+        assert!(
+            !reasons.contains("certificate") && !reasons.contains("tls:"),
+            "{reasons}"
+        );
+        let human = text(&agent(&["status"]));
+        assert!(
+            human.contains(
+                "role         videobridge: joined 1 brewery MUC(s), 2 conference(s), stress 0.25"
+            ),
+            "{human}"
+        );
+    }
+    {
+        let _bridge = stand_in("0");
+        let report = json(&agent(&["status", "--json"]));
+        let reasons = report["reasons"].to_string();
+        assert!(
+            reasons.contains("this bridge has not joined its signaling node"),
+            "{reasons}"
+        );
+    }
+    // Nothing answers on 8080: status says so instead of guessing.
+    let report = json(&agent(&["status", "--json"]));
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains(
+            "deployment: the videobridge at http://127.0.0.1:8080/colibri/stats does not answer"
+        ),
+        "{reasons}"
+    );
+}
