@@ -91,7 +91,7 @@ fn a_bridge_renders_only_the_bridge_joined_to_its_signaling_node() {
     }
     let jitsi = root.message("jitsi");
     assert!(
-        jitsi.contains(&format!("joins 10.0.0.9:5222 as jvb-")) && jitsi.contains(&t.fingerprint()),
+        jitsi.contains("joins 10.0.0.9:5222 as jvb-") && jitsi.contains(&t.fingerprint()),
         "{jitsi}"
     );
     assert!(!jitsi.contains(t.password()), "{jitsi}");
