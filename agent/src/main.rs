@@ -107,6 +107,28 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             reason,
         } => shutdown(&paths, minute, reboot, if_required, &reason).await,
         Command::IdleCheck => idle_check(&paths, minute).await,
+        Command::Scale {
+            aws_endpoint,
+            bridge_url,
+        } => match instance::load(&paths).await {
+            Err(e) => {
+                eprintln!("meet-agent: {:#}", e.error());
+                Ok(1)
+            }
+            Ok(effective) => {
+                let seams = meet_agent::scale::service::Seams {
+                    aws: aws_endpoint,
+                    bridge: bridge_url,
+                };
+                match meet_agent::scale::service::run(&effective.settings, &seams).await {
+                    Ok(()) => Ok(0),
+                    Err(e) => {
+                        eprintln!("meet-agent: {e:#}");
+                        Ok(1)
+                    }
+                }
+            }
+        },
         Command::Bridge {
             action:
                 BridgeAction::Token {

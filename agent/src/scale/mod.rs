@@ -14,3 +14,4 @@
 pub mod bridge;
 pub mod drain;
 pub mod metrics;
+pub mod service;

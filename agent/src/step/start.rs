@@ -6,6 +6,9 @@ use super::{Context, Outcome};
 use crate::apply::{self, Service};
 use anyhow::Result;
 
+/// The unit that publishes a bridge's stress level and drains it on scale-in.
+pub const SCALE_UNIT: &str = "meet-agent-scale.service";
+
 /// Runs the start step.
 pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let wanted = wanted(ctx);
@@ -38,6 +41,22 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }
     if !report.missing.is_empty() {
         message.push_str(&format!("; not installed: {}", list(&report.missing)));
+    }
+    if let Some(settings) = ctx.settings {
+        let roles = &settings.roles;
+        if roles.role == crate::config::schema::Role::Videobridge && roles.drain_hook.is_some() {
+            // The metric and the drain run as their own service until power-off.
+            match systemd.start(SCALE_UNIT).await {
+                Ok(()) => message.push_str(&format!(
+                    "; {SCALE_UNIT} started (stress metric and scale-in drain)"
+                )),
+                Err(e) => {
+                    return Ok(Outcome::degraded(format!(
+                        "{message}; {SCALE_UNIT} not started: {e:#}"
+                    )))
+                }
+            }
+        }
     }
     if !report.stopped.is_empty() {
         message.push_str(&format!(

@@ -1,0 +1,106 @@
+//! `meet-agent scale`: the long-running part of a videobridge in an AWS Auto Scaling group
+//! (`meet-agent-scale.service`, started by the start step when `server.role =
+//! "videobridge"` and `bridge.drain_hook` is set). It publishes the bridge's stress level
+//! to CloudWatch at most once a minute (the group's target-tracking signal) and watches
+//! the instance's lifecycle state and spot notices; on scale-in it drains the bridge,
+//! completes the lifecycle action and powers off through logind.
+
+use super::bridge::Bridge;
+use super::drain::{Bounds, Logind, Runner};
+use super::metrics::{self, Publisher};
+use crate::aws::api::{Aws, Endpoints, LifecycleAction};
+use crate::aws::imds::Imds;
+use crate::config::schema::Role;
+use crate::config::Settings;
+use anyhow::{anyhow, bail, Result};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Test seams: where the AWS APIs and the bridge's REST API are (production: AWS's
+/// regional endpoints and the bridge on loopback).
+#[derive(Debug, Clone, Default)]
+pub struct Seams {
+    /// One base URL for CloudWatch, Auto Scaling and SSM (a stand-in).
+    pub aws: Option<String>,
+    /// The bridge's REST API base.
+    pub bridge: Option<String>,
+}
+
+/// Runs until the machine powers off (scale-in or a spot interruption).
+pub async fn run(settings: &Settings, seams: &Seams) -> Result<()> {
+    let roles = &settings.roles;
+    if roles.role != Role::Videobridge {
+        bail!(
+            "meet-agent scale runs on a videobridge (server.role = \"videobridge\"); this machine's role is \"{}\"",
+            roles.role.as_str()
+        );
+    }
+    let hook = roles.drain_hook.clone().ok_or_else(|| {
+        anyhow!("bridge.drain_hook is not set: name the Auto Scaling group's termination lifecycle hook")
+    })?;
+    let timeout = Duration::from_secs(5);
+    let imds = Arc::new(Imds::new(&settings.ec2_endpoint, timeout)?);
+    let region = imds.region().await?;
+    let instance_id = imds.instance_id().await?;
+    let group = imds.autoscaling_group().await?.ok_or_else(|| {
+        anyhow!(
+            "this instance's metadata names no Auto Scaling group: it is not in one, or the launch template leaves instance tags out of the metadata (InstanceMetadataTags: enabled)"
+        )
+    })?;
+    let endpoints = match &seams.aws {
+        Some(base) => Endpoints {
+            cloudwatch: base.clone(),
+            autoscaling: base.clone(),
+            ssm: base.clone(),
+        },
+        None => Endpoints::for_region(&region),
+    };
+    let aws = Arc::new(Aws::new(&region, endpoints, imds.clone(), timeout)?);
+    let base = seams
+        .bridge
+        .clone()
+        .unwrap_or_else(|| super::bridge::DEFAULT_BASE.to_string());
+    tracing::info!(
+        "scaling: {instance_id} in group {group} ({region}), lifecycle hook {hook}; publishing {} every minute",
+        metrics::Settings::default().metric
+    );
+    let publisher = Publisher::new(
+        Bridge::new(&base, timeout)?,
+        aws.clone(),
+        &group,
+        metrics::Settings::default(),
+    );
+    let runner = Runner::new(
+        imds,
+        aws,
+        Bridge::new(&base, timeout)?,
+        LifecycleAction {
+            group,
+            hook,
+            instance_id,
+        },
+        Bounds::default(),
+        // AWS's advice for spot notices: look every 5 s.
+        Duration::from_secs(5),
+        Logind,
+    );
+    let mut last_metric = String::new();
+    let mut last_decision = String::new();
+    tokio::select! {
+        () = publisher.run(Duration::from_secs(5), |outcome| {
+            let line = outcome.status();
+            // Said once per change, not every poll.
+            if line != last_metric {
+                tracing::info!("metric: {line}");
+                last_metric = line;
+            }
+        }) => Ok(()),
+        () = runner.run(|decision| {
+            let line = decision.status();
+            if line != last_decision {
+                tracing::info!("drain: {line}");
+                last_decision = line;
+            }
+        }) => Ok(()),
+    }
+}

@@ -1,0 +1,173 @@
+//! `meet-agent scale`, the command meet-agent-scale.service runs on a videobridge of an
+//! Auto Scaling group, end to end with the real binary against stand-ins for what cannot
+//! run here (tests/standin/aws_standin.py: IMDSv2 with role credentials and the lifecycle
+//! state, an AWS endpoint that verifies every SigV4 signature, the bridge's REST API) and a
+//! logind stand-in on a private D-Bus: it publishes the bridge's stress level, and on
+//! scale-in asks the bridge for graceful shutdown, keeps the machine up while a meeting
+//! runs, then completes the lifecycle action and powers off, and exits.
+
+#[path = "common/aws_standin.rs"]
+mod aws_standin;
+#[path = "common/bus.rs"]
+mod bus;
+mod common;
+use aws_standin::{Standin, HOOK};
+use bus::Bus;
+use common::{text, Root};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Stand-in for logind's Manager: records PowerOff with the wall-clock time.
+struct Login {
+    calls: Arc<Mutex<Vec<f64>>>,
+}
+
+#[zbus::interface(name = "org.freedesktop.login1.Manager")]
+impl Login {
+    fn power_off(&self, _interactive: bool) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        self.calls.lock().unwrap().push(now);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off() {
+    let bus = Bus::start();
+    let calls: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let _login = zbus::connection::Builder::address(bus.address.as_str())
+        .unwrap()
+        .name("org.freedesktop.login1")
+        .unwrap()
+        .serve_at(
+            "/org/freedesktop/login1",
+            Login {
+                calls: calls.clone(),
+            },
+        )
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let standin = Standin::start();
+    standin
+        .set(serde_json::json!({"stress_level": 0.42, "conferences": 1}))
+        .await;
+
+    let pair = meet_agent::bridge::xmpp_cert::generate(
+        "meet.example.test",
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let token = meet_agent::bridge::token::Token::new(
+        "signal.example.test",
+        5222,
+        "meet.example.test",
+        "the-deployment-jvb-password",
+        &pair.chain_pem(),
+    )
+    .unwrap();
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\nec2_endpoint = \"{}\"\n[server]\nrole = \"videobridge\"\n\
+             [bridge]\njoin = \"{}\"\ndrain_hook = \"{HOOK}\"\n",
+            standin.imds,
+            token.encode()
+        ),
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
+        .arg("--root")
+        .arg(root.path())
+        .args([
+            "scale",
+            "--aws-endpoint",
+            &standin.aws,
+            "--bridge-url",
+            &standin.bridge,
+        ])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // In service: the stress level reaches CloudWatch, signed (the stand-in checks).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let log = standin.log().await;
+        let put = log["aws"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["action"] == "PutMetricData")
+            .cloned();
+        if let Some(put) = put {
+            assert_eq!(put["ok"], true, "{put}");
+            assert!(put.to_string().contains("0.42"), "{put}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no PutMetricData: {log}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Scale-in with a meeting on: graceful shutdown asked, the machine stays up.
+    standin
+        .set(serde_json::json!({"lifecycle": "Terminated"}))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = standin.log().await;
+        if log["bridge"].to_string().contains("POST /colibri/shutdown") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no graceful shutdown asked: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        calls.lock().unwrap().is_empty(),
+        "powered off with a meeting on"
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited with a meeting on"
+    );
+
+    // The meeting ends: complete, power off, exit.
+    standin.set(serde_json::json!({"conferences": 0})).await;
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("meet-agent scale ends once powered off")
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let offs = calls.lock().unwrap().clone();
+    assert_eq!(offs.len(), 1, "{offs:?}");
+    let log = standin.log().await;
+    let complete = log["aws"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "CompleteLifecycleAction")
+        .cloned()
+        .expect("the lifecycle action was completed");
+    assert_eq!(complete["ok"], true);
+    assert!(complete["time"].as_f64().unwrap() <= offs[0]);
+    // Every AWS call carried a valid signature.
+    assert!(
+        log["aws"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["ok"] == true),
+        "{}",
+        log["aws"]
+    );
+}
