@@ -12,6 +12,9 @@ os_env=$repo/image/os/$RYO_OS.env
 . "$os_env"
 [[ $RYO_CLOUD_INIT == on ]] && RYO_BASE_PACKAGES="$RYO_BASE_PACKAGES cloud-init"
 OUT=${OUT:-$repo/build/image}
+# Absolute: the LXD tarball's tar changes directory twice (-C), so a relative OUT would
+# name the second folder from inside the first.
+OUT=$(realpath -m "$OUT")
 CACHE=${CACHE:-$repo/build/cache}
 log() { printf '[%s] build: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
