@@ -43,6 +43,9 @@ pub async fn load(paths: &Paths) -> Result<Effective, LoadError> {
     if let Some(fragment) = &instance.config {
         merged.add(fragment).map_err(LoadError::Config)?;
     }
+    config::ssm::resolve(&mut merged)
+        .await
+        .map_err(LoadError::Config)?;
     let (config, settings) = config::finish(&merged).map_err(LoadError::Config)?;
     Ok(Effective {
         config,

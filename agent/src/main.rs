@@ -117,7 +117,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(effective) => {
                 let seams = meet_agent::scale::service::Seams {
-                    aws: aws_endpoint,
+                    aws: aws_endpoint.or_else(|| effective.config.source.aws_endpoint.clone()),
                     bridge: bridge_url,
                 };
                 match meet_agent::scale::service::run(&effective.settings, &seams).await {

@@ -171,3 +171,71 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
         log["aws"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_token_in_ssm_is_read_with_the_instance_role() {
+    let standin = Standin::start();
+    let pair = meet_agent::bridge::xmpp_cert::generate(
+        "meet.example.test",
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let token = meet_agent::bridge::token::Token::new(
+        "signal.example.test",
+        5222,
+        "meet.example.test",
+        "the-password-kept-in-ssm",
+        &pair.chain_pem(),
+    )
+    .unwrap();
+    standin
+        .set(serde_json::json!({"parameters": {"/ryo-jitsi/join": token.encode()}}))
+        .await;
+    let root_with = |parameter: &str| {
+        let root = Root::new();
+        root.write("/etc/machine-id", "88888888888888888888888888888888\n");
+        root.config(
+            "00.toml",
+            &format!(
+                "[source]\nprovider = \"none\"\nec2_endpoint = \"{}\"\naws_endpoint = \"{}\"\n\
+                 [server]\nrole = \"videobridge\"\n[bridge]\njoin = \"ssm:{parameter}\"\n",
+                standin.imds, standin.aws
+            ),
+        );
+        root
+    };
+    let root = root_with("/ryo-jitsi/join");
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let jvb = std::fs::read_to_string(root.join(meet_agent::jitsi::videobridge::CONF)).unwrap();
+    assert!(
+        jvb.contains("PASSWORD = \"the-password-kept-in-ssm\""),
+        "{jvb}"
+    );
+    let calls = standin.aws_calls().await;
+    assert!(
+        calls.iter().any(|(a, ok)| a == "GetParameter" && *ok),
+        "{calls:?}"
+    );
+    // The token never reaches the log or the state file.
+    let state = std::fs::read_to_string(root.join("/var/lib/meet-agent/state.json")).unwrap();
+    assert!(
+        !state.contains("the-password-kept-in-ssm")
+            && !text(&out).contains("the-password-kept-in-ssm")
+    );
+
+    // A parameter that does not exist: one line naming the key and the parameter.
+    let root = root_with("/ryo-jitsi/missing");
+    let out = root.run(&["config", "check"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    let lines: Vec<&str> = said
+        .lines()
+        .filter(|l| l.starts_with("meet-agent:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{said}");
+    assert!(
+        lines[0].contains("key `bridge.join`") && lines[0].contains("/ryo-jitsi/missing"),
+        "{said}"
+    );
+}

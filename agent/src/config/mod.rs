@@ -4,6 +4,7 @@
 pub mod fragments;
 pub mod redact;
 pub mod schema;
+pub mod ssm;
 mod validate;
 mod validate_dns;
 pub mod validate_roles;

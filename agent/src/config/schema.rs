@@ -126,6 +126,9 @@ pub struct Source {
     pub gce_endpoint: String,
     /// Seconds to keep trying a provider that does not answer yet.
     pub timeout_seconds: u64,
+    /// One base URL for the AWS APIs (SSM for `ssm:NAME` values, CloudWatch, Auto
+    /// Scaling) instead of the region's public endpoints: a VPC interface endpoint.
+    pub aws_endpoint: Option<String>,
 }
 
 impl Default for Source {
@@ -135,6 +138,7 @@ impl Default for Source {
             ec2_endpoint: "http://169.254.169.254".into(),
             gce_endpoint: "http://169.254.169.254".into(),
             timeout_seconds: 30,
+            aws_endpoint: None,
         }
     }
 }

@@ -124,6 +124,9 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     let dns = super::validate_dns::validate(&config.dns, domain.as_deref(), &dns_fail)?;
     check_url(&config.source.ec2_endpoint).map_err(|r| fail("source.ec2_endpoint", r))?;
     check_url(&config.source.gce_endpoint).map_err(|r| fail("source.gce_endpoint", r))?;
+    if let Some(url) = &config.source.aws_endpoint {
+        check_url(url).map_err(|r| fail("source.aws_endpoint", r))?;
+    }
     if config.source.timeout_seconds == 0 || config.source.timeout_seconds > 3600 {
         return Err(fail(
             "source.timeout_seconds",

@@ -1,0 +1,76 @@
+//! `ssm:NAME` values: on AWS the join token and the signaling node's key need not sit in
+//! plain user-data. `bridge.join = "ssm:/ryo-jitsi/join"` (and `bridge.auth_key`) names an
+//! SSM Parameter Store SecureString, read with the instance role's credentials (IMDSv2)
+//! and decrypted by SSM before the configuration is validated. The value then counts as
+//! set by the same file, with the parameter's name in its origin.
+
+use super::fragments::Merged;
+use crate::aws::api::{Aws, Endpoints};
+use crate::aws::imds::Imds;
+use anyhow::{anyhow, Result};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The keys whose values may name an SSM parameter.
+pub const KEYS: [(&str, &str); 2] = [("bridge", "join"), ("bridge", "auth_key")];
+
+/// The prefix naming a parameter.
+pub const PREFIX: &str = "ssm:";
+
+/// Replaces every `ssm:NAME` value of [`KEYS`] in `merged` with the parameter's value.
+/// Without such a value nothing is asked of AWS.
+pub async fn resolve(merged: &mut Merged) -> Result<()> {
+    let wanted: Vec<(&str, &str, String)> = KEYS
+        .iter()
+        .filter_map(|(table, key)| {
+            let value = merged.table.get(*table)?.as_table()?.get(*key)?.as_str()?;
+            value
+                .strip_prefix(PREFIX)
+                .map(|name| (*table, *key, name.trim().to_string()))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let source = merged.table.get("source").and_then(|s| s.as_table());
+    let text = |key: &str| source.and_then(|s| s.get(key)).and_then(|v| v.as_str());
+    let imds_base = text("ec2_endpoint")
+        .unwrap_or("http://169.254.169.254")
+        .to_string();
+    let aws_base = text("aws_endpoint").map(str::to_string);
+    let timeout = Duration::from_secs(10);
+    let imds = Arc::new(Imds::new(&imds_base, timeout)?);
+    let region = imds.region().await.map_err(|e| {
+        anyhow!("ssm: values are read with the instance role on EC2, and the instance metadata did not say the region ({e})")
+    })?;
+    let endpoints = match aws_base {
+        Some(base) => Endpoints {
+            cloudwatch: base.clone(),
+            autoscaling: base.clone(),
+            ssm: base,
+        },
+        None => Endpoints::for_region(&region),
+    };
+    let aws = Aws::new(&region, endpoints, imds, timeout)?;
+    for (table, key, name) in wanted {
+        let dotted = format!("{table}.{key}");
+        let origin = merged.origin_of(&dotted).to_string();
+        if name.is_empty() || name.len() > 2048 {
+            return Err(anyhow!(
+                "{origin}: key `{dotted}`: `ssm:` needs a parameter name such as ssm:/ryo-jitsi/join"
+            ));
+        }
+        let value = aws.get_parameter(&name).await.map_err(|e| {
+            anyhow!(
+                "{origin}: key `{dotted}`: SSM parameter {name} could not be read ({e}); check its name, the region {region} and that the instance role may ssm:GetParameter it"
+            )
+        })?;
+        if let Some(t) = merged.table.get_mut(table).and_then(|t| t.as_table_mut()) {
+            t.insert(key.to_string(), toml::Value::String(value));
+        }
+        merged
+            .origins
+            .insert(dotted, format!("{origin} (SSM parameter {name})"));
+    }
+    Ok(())
+}
