@@ -63,14 +63,16 @@ ensure_base() {
   key=$(printf '%s\n' "$RYO_OS_CODENAME" "$MIRROR" "$(base_sources)" "$packages" "$prosody_target $RYO_PROSODY_PACKAGES" | sha256sum | cut -c1-16)
   base=$CACHE/base-$RYO_OS_CODENAME-$key.tar.zst
   mkdir -p "$CACHE" "$OUT"
+  # One log per release: tests/run prepares both bases at once.
+  dlog=$CACHE/debootstrap-$RYO_OS_CODENAME.log
   if [[ ! -f $base ]]; then
     log "debootstrapping $RYO_OS_CODENAME from $MIRROR (cache miss: $base)"
     tmp=$(mktemp -d "$CACHE/debootstrap.XXXX")
     # debootstrap resolves only simple dependencies: it lays down minbase, and apt inside the
     # new system installs the package list with its real resolver.
     debootstrap --variant=minbase --components=main "$RYO_OS_CODENAME" "$tmp/rootfs" "$MIRROR" \
-      >"$CACHE/debootstrap.log" 2>&1 ||
-      { echo "build: debootstrap failed; see $CACHE/debootstrap.log" >&2; tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
+      >"$dlog" 2>&1 ||
+      { echo "build: debootstrap failed; see $dlog" >&2; tail -20 "$dlog" >&2; exit 1; }
     base_sources >"$tmp/rootfs/etc/apt/sources.list"
     # Prosody 13 from backports in the base already, so the provisioning (the same script
     # every Packer build runs) finds it installed.
@@ -80,8 +82,8 @@ ensure_base() {
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends '"$packages"'
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends '"$prosody_target $RYO_PROSODY_PACKAGES"'
       rm -f /usr/sbin/policy-rc.d
-      apt-get clean' >>"$CACHE/debootstrap.log" 2>&1 ||
-      { echo "build: installing the base packages failed; see $CACHE/debootstrap.log" >&2; tail -20 "$CACHE/debootstrap.log" >&2; exit 1; }
+      apt-get clean' >>"$dlog" 2>&1 ||
+      { echo "build: installing the base packages failed; see $dlog" >&2; tail -20 "$dlog" >&2; exit 1; }
     tar --numeric-owner --xattrs -C "$tmp/rootfs" -I 'zstd -T0 -3' -cf "$base.tmp" .
     mv "$base.tmp" "$base"
     rm -rf "$tmp"
