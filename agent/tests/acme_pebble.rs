@@ -165,3 +165,63 @@ fn renewal_while_nginx_holds_port_80_answers_from_the_webroot() {
         .count();
     assert_eq!(left, 0, "challenge files are removed afterwards");
 }
+
+/// A CA whose first two connections are cut during the TLS handshake (a restarting CA, a
+/// congested path): the order is tried again and succeeds. A TCP relay on loopback drops
+/// the first two connections and hands the others to pebble.
+#[test]
+fn connections_cut_before_any_request_are_tried_again() {
+    let pebble = Pebble::start(0);
+    pebble.point_at_loopback(DOMAIN);
+    let relay = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay_port = relay.local_addr().unwrap().port();
+    let target = pebble.acme_port();
+    let cut = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = cut.clone();
+    std::thread::spawn(move || {
+        for client in relay.incoming().flatten() {
+            if counted.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(client);
+                continue;
+            }
+            let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                continue;
+            };
+            let (mut c1, mut s1) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (mut c2, mut s2) = (client, server);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c1, &mut s1);
+                let _ = s1.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut s2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    let root = Root::new();
+    let config = pebble.agent_config(DOMAIN).replace(
+        &format!("127.0.0.1:{target}/"),
+        &format!("127.0.0.1:{relay_port}/"),
+    );
+    assert!(
+        config.contains(&format!("127.0.0.1:{relay_port}/")),
+        "{config}"
+    );
+    root.config("00.toml", &config);
+    let out = root.run(&["run"]);
+    assert_eq!(
+        root.state()["steps"]["tls"]["state"],
+        "ok",
+        "{}",
+        text(&out)
+    );
+    assert_eq!(cut.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert!(
+        text(&out).contains("the connection to the CA failed"),
+        "{}",
+        text(&out)
+    );
+    common::verify_installed(&root, &pebble.issuing_root(), DOMAIN).unwrap();
+}

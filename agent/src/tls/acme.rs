@@ -87,6 +87,24 @@ pub fn problem_type(e: &anyhow::Error) -> Option<&str> {
 /// Attempts at a whole order when the CA keeps refusing nonces.
 const NONCE_ATTEMPTS: u32 = 5;
 
+/// Attempts at a whole order when a connection to the CA fails before a request reached
+/// it (refused, reset or cut during the TLS handshake): such a request is safe to repeat.
+const CONNECT_ATTEMPTS: u32 = 3;
+
+/// Pause before repeating an order after a failed connection.
+const CONNECT_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Whether `e` is a connection to the CA that failed before any request reached it.
+pub fn connect_failed(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|cause| match cause.downcast_ref::<instant_acme::Error>() {
+            Some(instant_acme::Error::Other(inner)) => inner
+                .downcast_ref::<hyper_util::client::legacy::Error>()
+                .is_some_and(hyper_util::client::legacy::Error::is_connect),
+            _ => false,
+        })
+}
+
 /// How long to hold off after a rate-limit answer that names no time.
 const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -131,12 +149,21 @@ async fn obtain_from(
 ) -> Result<Pair, Failure> {
     let retry_after = RetryAfter::default();
     let attempts = async {
-        let mut attempt = 1;
+        let (mut nonce_attempt, mut connect_attempt) = (1, 1);
         loop {
             match order_once(paths, acme, names, &retry_after).await {
-                Err(e) if attempt < NONCE_ATTEMPTS && problem_type(&e) == Some(BAD_NONCE) => {
-                    tracing::debug!("ACME attempt {attempt} lost to a refused nonce; retrying");
-                    attempt += 1;
+                Err(e) if nonce_attempt < NONCE_ATTEMPTS && problem_type(&e) == Some(BAD_NONCE) => {
+                    tracing::debug!(
+                        "ACME attempt {nonce_attempt} lost to a refused nonce; retrying"
+                    );
+                    nonce_attempt += 1;
+                }
+                Err(e) if connect_attempt < CONNECT_ATTEMPTS && connect_failed(&e) => {
+                    tracing::info!(
+                        "the connection to the CA failed ({e:#}); trying again in {CONNECT_BACKOFF:?}"
+                    );
+                    connect_attempt += 1;
+                    tokio::time::sleep(CONNECT_BACKOFF).await;
                 }
                 result => return result,
             }
