@@ -31,7 +31,7 @@ pub const DEFAULT_PORT: u16 = 5222;
 /// The XMPP account every bridge of a deployment shares (upstream's `JVB_AUTH_USER`).
 pub const DEFAULT_USERNAME: &str = "jvb";
 /// The brewery room's name, as our jicofo renderer watches it.
-pub const DEFAULT_BREWERY_ROOM: &str = "JvbBrewery";
+pub const DEFAULT_BREWERY_ROOM: &str = crate::plan::xmpp::BREWERY_ROOM;
 /// Longest token accepted, checked before any decoding: a real one is a few KiB.
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// Longest decompressed payload accepted (a small gzip can expand to gigabytes).
@@ -151,14 +151,14 @@ impl Token {
         certificate_pem: &str,
     ) -> Result<Token, TokenError> {
         let domain = domain.trim().to_ascii_lowercase();
-        let brewery = format!("{DEFAULT_BREWERY_ROOM}@internal.auth.{domain}");
+        let names = crate::plan::xmpp::XmppNames::new(&domain);
         Self::build(Fields {
             host,
             port,
             domain: &domain,
-            auth_domain: &format!("auth.{domain}"),
-            internal_muc_domain: &format!("internal.auth.{domain}"),
-            brewery_muc: &brewery,
+            auth_domain: &names.auth,
+            internal_muc_domain: &names.internal,
+            brewery_muc: &names.brewery_jid,
             username: DEFAULT_USERNAME,
             password,
             certificate: certificate_pem,
@@ -259,12 +259,12 @@ impl Token {
 
     /// The XMPP domain the bridge logs in to, `auth.DOMAIN` (upstream's `XMPP_AUTH_DOMAIN`).
     pub fn auth_domain(&self) -> String {
-        format!("auth.{}", self.domain)
+        crate::plan::xmpp::XmppNames::new(&self.domain).auth
     }
 
     /// The MUC component of the brewery, `internal.auth.DOMAIN`.
     pub fn internal_muc_domain(&self) -> String {
-        format!("internal.auth.{}", self.domain)
+        crate::plan::xmpp::XmppNames::new(&self.domain).internal
     }
 
     /// The brewery room's JID, `JvbBrewery@internal.auth.DOMAIN` (jvb's `MUC_JIDS`).
@@ -299,8 +299,8 @@ impl Token {
         if !is_dns_name(&domain) || !domain.contains('.') {
             return Err(invalid("domain", "is not a DNS name with a dot"));
         }
-        let auth_domain = format!("auth.{domain}");
-        let internal = format!("internal.auth.{domain}");
+        let names = crate::plan::xmpp::XmppNames::new(&domain);
+        let (auth_domain, internal) = (names.auth, names.internal);
         if !f.auth_domain.eq_ignore_ascii_case(&auth_domain) {
             return Err(invalid("auth_domain", format!("is not {auth_domain}")));
         }

@@ -28,7 +28,7 @@ pub fn installed(paths: &Paths) -> Option<Pair> {
 
 /// Makes a self-signed certificate for `auth.DOMAIN`.
 pub fn generate(domain: &str, now: OffsetDateTime) -> Result<Pair> {
-    let name = format!("auth.{domain}");
+    let name = crate::plan::xmpp::XmppNames::new(domain).auth;
     let key = KeyPair::generate().context("failed to generate the XMPP key")?;
     let mut params = CertificateParams::new(vec![name.clone()])
         .context("failed to build the XMPP certificate's name")?;
@@ -46,7 +46,7 @@ pub fn generate(domain: &str, now: OffsetDateTime) -> Result<Pair> {
 
 /// Whether `pair` names `auth.DOMAIN`.
 fn covers(pair: &Pair, domain: &str) -> bool {
-    let wanted = format!("auth.{domain}");
+    let wanted = crate::plan::xmpp::XmppNames::new(domain).auth;
     pair.chain
         .first()
         .and_then(|leaf| crate::tls::inspect::parse(leaf).ok())
@@ -84,7 +84,12 @@ pub fn ensure(
                     "bridge.auth_key does not belong to the certificate in bridge.join ({e:#}); give the key `meet-agent bridge token --new --key-out` wrote with that token"
                 )
             })?;
-            crate::tls::verify::check(&pair, &[format!("auth.{domain}")], now).map_err(|e| {
+            crate::tls::verify::check(
+                &pair,
+                &[crate::plan::xmpp::XmppNames::new(domain).auth],
+                now,
+            )
+            .map_err(|e| {
                 anyhow!("the certificate in bridge.join cannot serve auth.{domain}: {e:#}")
             })?;
             let same = installed

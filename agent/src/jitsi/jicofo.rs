@@ -38,11 +38,12 @@ pub struct Inputs<'a> {
 /// Renders `jicofo.conf`.
 pub fn render(i: &Inputs<'_>) -> String {
     let d = i.domain;
+    let n = crate::plan::xmpp::XmppNames::new(d);
     let mut o = String::new();
     // prosody's client_proxy component (`focus.DOMAIN`) exists only with Jitsi's plugins;
     // naming one that does not exist would leave jicofo waiting for it.
     let proxy = if i.jitsi_plugins {
-        format!("\n      client-proxy = {}", quote(&format!("focus.{d}")))
+        format!("\n      client-proxy = {}", quote(&n.focus_component))
     } else {
         String::new()
     };
@@ -81,12 +82,12 @@ pub fn render(i: &Inputs<'_>) -> String {
              host = \"127.0.0.1\"\n    \
              port = {REST_PORT}\n  \
            }}",
-        auth = quote(&format!("auth.{d}")),
+        auth = quote(&n.auth),
         password = quote(&i.secrets.focus_password),
         domain = quote(d),
-        muc = quote(&format!("conference.{d}")),
-        recorder = quote(&format!("recorder.{d}")),
-        brewery = quote(&format!("JvbBrewery@internal.auth.{d}")),
+        muc = quote(&n.conference),
+        recorder = quote(&n.recorder),
+        brewery = quote(&n.brewery_jid),
     );
     let kind = match i.auth {
         AuthMode::Open => None,

@@ -107,34 +107,8 @@ fn opt(o: &mut String, key: &str, value: impl std::fmt::Display) {
     let _ = writeln!(o, "    {key} = {value}");
 }
 
-/// The host names of a site, derived once.
-struct Hosts {
-    domain: String,
-    auth: String,
-    guest: String,
-    conference: String,
-    breakout: String,
-    lobby: String,
-    internal: String,
-    focus_jid: String,
-    jvb_jid: String,
-}
-
-impl Hosts {
-    fn new(d: &str) -> Self {
-        Self {
-            domain: d.to_string(),
-            auth: format!("auth.{d}"),
-            guest: format!("guest.{d}"),
-            conference: format!("conference.{d}"),
-            breakout: format!("breakout.{d}"),
-            lobby: format!("lobby.{d}"),
-            internal: format!("internal.auth.{d}"),
-            focus_jid: format!("focus@auth.{d}"),
-            jvb_jid: format!("jvb@auth.{d}"),
-        }
-    }
-}
+/// The host names of a site (plan::xmpp, derived once).
+type Hosts = crate::plan::xmpp::XmppNames;
 
 /// Renders the file.
 pub fn render(i: &Inputs<'_>) -> String {
@@ -482,11 +456,7 @@ fn components(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
          -- Component \"focus.XMPP_DOMAIN\" \"client_proxy\" (2e6b31d8, 2026-08-20). It learns of\n\
          -- jicofo's session through focus@auth's roster entry, which meet-agent writes."
     );
-    let _ = writeln!(
-        o,
-        "Component {} \"client_proxy\"",
-        lua(&format!("focus.{d}"))
-    );
+    let _ = writeln!(o, "Component {} \"client_proxy\"", lua(&h.focus_component));
     opt(o, "target_address", lua(&h.focus_jid));
     o.push('\n');
 
@@ -511,15 +481,11 @@ fn components(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     let _ = writeln!(
         o,
         "Component {} \"room_metadata_component\"",
-        lua(&format!("metadata.{d}"))
+        lua(&h.metadata)
     );
     opt(o, "muc_component", &conference);
     opt(o, "breakout_rooms_component", lua(&h.breakout));
-    let _ = writeln!(
-        o,
-        "Component {} \"polls_component\"",
-        lua(&format!("polls.{d}"))
-    );
+    let _ = writeln!(o, "Component {} \"polls_component\"", lua(&h.polls));
 }
 
 #[cfg(test)]

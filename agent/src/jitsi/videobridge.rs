@@ -79,6 +79,7 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
     let d = i.domain;
     let mapping = mapping(i.local_ipv4, i.public_ipv4);
     let mut o = String::new();
+    let names = crate::plan::xmpp::XmppNames::new(d);
     let account = match &i.signaling {
         Signaling::Local => format!(
             "HOSTNAME = \"127.0.0.1\"\n          \
@@ -89,9 +90,9 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
              MUC_NICKNAME = {}\n          \
              # prosody on loopback serves the site's certificate, not one for localhost.\n          \
              DISABLE_CERTIFICATE_VERIFICATION = true",
-            quote(&format!("auth.{d}")),
+            quote(&names.auth),
             quote(&i.secrets.jvb_password),
-            quote(&format!("JvbBrewery@internal.auth.{d}")),
+            quote(&names.brewery_jid),
             quote(i.nickname),
         ),
         // A bridge of its own: the signaling node's prosody presents a certificate for

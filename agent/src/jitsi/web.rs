@@ -33,11 +33,12 @@ pub fn render(domain: &str, j: &JitsiSettings, local: Option<&str>) -> String {
     let height = q.max_resolution;
     // 16:9 frames; the lower bounds keep a small maximum consistent.
     let width = height * 16 / 9;
+    let names = crate::plan::xmpp::XmppNames::new(domain);
     let mut hosts = Map::new();
     hosts.insert("domain".into(), domain.into());
-    hosts.insert("muc".into(), format!("conference.{domain}").into());
+    hosts.insert("muc".into(), names.conference.clone().into());
     if j.auth == AuthMode::SecureDomain {
-        hosts.insert("anonymousdomain".into(), format!("guest.{domain}").into());
+        hosts.insert("anonymousdomain".into(), names.guest.clone().into());
     }
     let mut audio = Map::new();
     audio.insert("stereo".into(), q.stereo.into());

@@ -2,3 +2,4 @@
 //! out, with no I/O, so each decision is followed in one place and tested row by row.
 
 pub mod certificate;
+pub mod xmpp;

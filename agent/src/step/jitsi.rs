@@ -271,10 +271,11 @@ fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option
         return Ok(None);
     }
     let data = ctx.paths.prosody_data();
-    let auth_host = format!("auth.{domain}");
+    let names = crate::plan::xmpp::XmppNames::new(domain);
+    let auth_host = names.auth.clone();
     prosody_accounts::write(&data, &auth_host, "focus", &secrets.focus_password)?;
     prosody_accounts::write(&data, &auth_host, "jvb", &secrets.jvb_password)?;
-    let proxy = format!("focus.{domain}");
+    let proxy = names.focus_component.clone();
     crate::jitsi::prosody_roster::write(&data, &auth_host, "focus", &proxy)?;
     write_atomic(&marker, wanted.as_bytes(), 0o600)?;
     Ok(Some(format!(
