@@ -11,13 +11,15 @@ bin=$PWD/target/release/meet-agent
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Make a certificate to supply: the agent's own fallback, moved out of the way.
+# Make a certificate to supply: the agent's own fallback, copied out (the installed files
+# are links into a versioned folder) and the whole tls folder removed.
 mkdir -p "$work/root/etc/meet-agent/config.d"
 printf '[server]\ndomain = "meet.example.test"\n[source]\nprovider = "none"\n' \
   >"$work/root/etc/meet-agent/config.d/00.toml"
 "$bin" --root "$work/root" run --step tls >/dev/null 2>&1 || true
-mv "$work/root/etc/meet-agent/tls/fullchain.pem" "$work/cert.pem"
-mv "$work/root/etc/meet-agent/tls/privkey.pem" "$work/key.pem"
+cp -L "$work/root/etc/meet-agent/tls/fullchain.pem" "$work/cert.pem"
+cp -L "$work/root/etc/meet-agent/tls/privkey.pem" "$work/key.pem"
+rm -rf "$work/root/etc/meet-agent/tls"
 printf '[tls]\ncertificate = "%s"\nkey = "%s"\n' "$work/cert.pem" "$work/key.pem" \
   >"$work/root/etc/meet-agent/config.d/10-tls.toml"
 # No system bus here: the start step reports that and moves on, as it would on a broken box.

@@ -120,7 +120,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     aws: aws_endpoint.or_else(|| effective.config.source.aws_endpoint.clone()),
                     bridge: bridge_url,
                 };
-                match meet_agent::scale::service::run(&effective.settings, &seams).await {
+                match meet_agent::scale::service::run(&paths, &effective.settings, &seams).await {
                     Ok(()) => Ok(0),
                     Err(e) => {
                         eprintln!("meet-agent: {e:#}");

@@ -144,6 +144,8 @@ pub struct DeploymentView {
     pub bridges: Option<BridgesSeen>,
     /// Why the numbers are missing.
     pub error: Option<String>,
+    /// On a bridge of an Auto Scaling group: what meet-agent-scale.service last did.
+    pub scaling: Option<crate::scale::service::Report>,
 }
 
 /// What a bridge says of itself.
@@ -205,12 +207,14 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                     }),
                     bridges: None,
                     error: None,
+                    scaling: crate::fsutil::read_json(&paths.scale_file()),
                 },
                 Err(e) => DeploymentView {
                     role: role.as_str(),
                     bridge: None,
                     bridges: None,
                     error: Some(e),
+                    scaling: crate::fsutil::read_json(&paths.scale_file()),
                 },
             })
         }
@@ -244,12 +248,14 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                     bridge: None,
                     bridges: Some(seen),
                     error: None,
+                    scaling: None,
                 },
                 Err(e) => DeploymentView {
                     role: role.as_str(),
                     bridge: None,
                     bridges: None,
                     error: Some(e),
+                    scaling: None,
                 },
             })
         }
@@ -542,6 +548,9 @@ pub fn render(report: &Report) -> String {
             _ => String::new(),
         };
         let _ = writeln!(out, "role         {}: {detail}", d.role);
+        if let Some(s) = &d.scaling {
+            let _ = writeln!(out, "scaling      {}; {}", s.metric, s.drain);
+        }
     }
     if let Some(image) = &report.image {
         let _ = writeln!(

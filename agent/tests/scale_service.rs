@@ -79,6 +79,11 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
             token.encode()
         ),
     );
+    // The boot's run: the bridge's files and this boot's effective configuration (status
+    // reads the role from it).
+    root.write("/etc/machine-id", "99999999999999999999999999999999\n");
+    let run = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&run));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
         .arg("--root")
         .arg(root.path())
@@ -112,6 +117,26 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
             break;
         }
         assert!(Instant::now() < deadline, "no PutMetricData: {log}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Status shows what the service did.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = root.run(&["status", "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let metric = report["deployment"]["scaling"]["metric"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        if metric.contains("stress level 0.42 reported to CloudWatch") {
+            assert_eq!(
+                report["deployment"]["scaling"]["drain"], "in service",
+                "{report:#}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "status: {report:#}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 

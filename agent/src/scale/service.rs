@@ -26,8 +26,28 @@ pub struct Seams {
     pub bridge: Option<String>,
 }
 
+/// What the service last did, as status shows it (`/run/meet-agent/scale.json`).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Report {
+    /// The last stress report's outcome.
+    pub metric: String,
+    /// The scale-in state.
+    pub drain: String,
+    /// When either changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// Saves `report` for status (a failure costs only the status line).
+fn save(paths: &crate::paths::Paths, report: &Report) {
+    if let Ok(text) = serde_json::to_vec(report) {
+        if let Err(e) = crate::fsutil::write_atomic(&paths.scale_file(), &text, 0o644) {
+            tracing::warn!("cannot save the scaling state for status: {e:#}");
+        }
+    }
+}
+
 /// Runs until the machine powers off (scale-in or a spot interruption).
-pub async fn run(settings: &Settings, seams: &Seams) -> Result<()> {
+pub async fn run(paths: &crate::paths::Paths, settings: &Settings, seams: &Seams) -> Result<()> {
     let roles = &settings.roles;
     if roles.role != Role::Videobridge {
         bail!(
@@ -84,23 +104,30 @@ pub async fn run(settings: &Settings, seams: &Seams) -> Result<()> {
         Duration::from_secs(5),
         Logind,
     );
-    let mut last_metric = String::new();
-    let mut last_decision = String::new();
+    // Both loops report here; each change is logged once and saved for status.
+    let report = std::sync::Mutex::new(Report::default());
+    let note = |metric: Option<String>, drain: Option<String>| {
+        let Ok(mut r) = report.lock() else { return };
+        let mut changed = false;
+        if let Some(line) =
+            metric.filter(|l| *l != r.metric && !l.starts_with("next stress report"))
+        {
+            tracing::info!("metric: {line}");
+            r.metric = line;
+            changed = true;
+        }
+        if let Some(line) = drain.filter(|l| *l != r.drain) {
+            tracing::info!("drain: {line}");
+            r.drain = line;
+            changed = true;
+        }
+        if changed {
+            r.updated_at = crate::state::now_rfc3339();
+            save(paths, &r);
+        }
+    };
     tokio::select! {
-        () = publisher.run(Duration::from_secs(5), |outcome| {
-            let line = outcome.status();
-            // Said once per change, not every poll.
-            if line != last_metric {
-                tracing::info!("metric: {line}");
-                last_metric = line;
-            }
-        }) => Ok(()),
-        () = runner.run(|decision| {
-            let line = decision.status();
-            if line != last_decision {
-                tracing::info!("drain: {line}");
-                last_decision = line;
-            }
-        }) => Ok(()),
+        () = publisher.run(Duration::from_secs(5), |outcome| note(Some(outcome.status()), None)) => Ok(()),
+        () = runner.run(|decision| note(None, Some(decision.status()))) => Ok(()),
     }
 }
