@@ -70,13 +70,18 @@ fn a_bridge_renders_only_the_bridge_joined_to_its_signaling_node() {
         assert!(jvb.contains(wanted), "{wanted} missing:\n{jvb}");
     }
     assert!(!jvb.contains("DISABLE_CERTIFICATE_VERIFICATION"), "{jvb}");
-    let nick = jvb
-        .lines()
-        .find(|l| l.contains("MUC_NICKNAME"))
-        .unwrap()
-        .to_string();
-    assert!(nick.contains("\"jvb-"), "{nick}");
-    let anchor = std::fs::read_to_string(root.join(meet_agent::bridge::trust::ANCHOR)).unwrap();
+    // Bridges share the jvb account: the nickname and relay id are this instance's (here
+    // its machine-id, no instance source being configured).
+    let nick = "jvb-77777777777777777777777777777777";
+    for wanted in [
+        format!("MUC_NICKNAME = \"{nick}\""),
+        "relay {\n    enabled = true".to_string(),
+        format!("relay-id = \"{nick}\""),
+    ] {
+        assert!(jvb.contains(&wanted), "{wanted} missing:\n{jvb}");
+    }
+    let anchor_path = meet_agent::bridge::trust::anchor(&t);
+    let anchor = std::fs::read_to_string(root.join(&anchor_path)).unwrap();
     assert_eq!(anchor, t.certificate_pem());
     for absent in [
         meet_agent::jitsi::prosody::PATH,
@@ -105,6 +110,27 @@ fn a_bridge_renders_only_the_bridge_joined_to_its_signaling_node() {
     let state = std::fs::read_to_string(root.join("/var/lib/meet-agent/state.json")).unwrap();
     assert!(!state.contains(&t.encode()) && !state.contains(t.password()));
     assert!(!text(&out).contains(t.password()));
+
+    // Another token (a new deployment certificate): the old anchor goes, the new one comes,
+    // under a new name, so Debian's hooks (Java's store) hear of both changes.
+    let t2 = token();
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"videobridge\"\n\
+             [bridge]\njoin = \"{}\"\n",
+            t2.encode()
+        ),
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    assert!(!root.join(&anchor_path).exists(), "the old anchor stayed");
+    let new_anchor = meet_agent::bridge::trust::anchor(&t2);
+    assert_ne!(new_anchor, anchor_path);
+    assert_eq!(
+        std::fs::read_to_string(root.join(&new_anchor)).unwrap(),
+        t2.certificate_pem()
+    );
 }
 
 #[test]

@@ -360,11 +360,8 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
             "jvb-i-0bridge2",
         ],
     );
-    assert_ne!(refused, "JOINED");
-    assert!(
-        ["TLS-REFUSED", "DISCONNECTED", "CONNECTION-FAILED"].contains(&refused.as_str()),
-        "{refused}"
-    );
+    // slixmpp's verification of the chain fails (its ssl_invalid_chain event).
+    assert_eq!(refused, "TLS-REFUSED", "prosody's log:\n{}", log());
 
     // The outsider: its packets to 5222 are dropped, while the same node's 443 answers
     // with a refusal (nothing listens there in this test), so the link itself works.

@@ -106,6 +106,7 @@ fn render(auth: AuthMode, jitsi: bool, nat: bool, role: Role) -> Vec<(&'static s
         web_local: None,
         mime_types: Some(DEBIAN_MIME_TYPES),
         turn_on_443: j.turn.tls_host.as_deref().map(|h| (h, j.turn.tls_port)),
+        bridges_tls: role == Role::Signaling,
     });
     files
         .into_iter()

@@ -3,47 +3,98 @@
 //! auth.DOMAIN: Debian's `update-ca-certificates` adds it to /etc/ssl/certs, and its
 //! ca-certificates-java hook (installed with the JRE) to Java's cacerts, which the bridge
 //! reads.
+//!
+//! The file is named after the certificate's digest: update-ca-certificates tells its
+//! hooks only about certificates whose link is new or gone, so a new certificate under the
+//! old name would stay out of Java's store. A token with another certificate therefore
+//! removes the old file and adds a new one.
 
 use crate::bridge::token::Token;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::paths::Paths;
 use anyhow::{bail, Context, Result};
 
-/// Where the token's certificate goes (update-ca-certificates reads `*.crt` there).
-pub const ANCHOR: &str = "/usr/local/share/ca-certificates/ryo-jitsi-signaling.crt";
+/// The folder update-ca-certificates reads local anchors (`*.crt`) from.
+pub const ANCHORS: &str = "/usr/local/share/ca-certificates";
+/// The anchors' name prefix.
+pub const PREFIX: &str = "ryo-jitsi-signaling-";
+
+/// The anchor's path for `token`'s certificate.
+pub fn anchor(token: &Token) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.certificate_pem().as_bytes());
+    let hex = crate::encoding::hex(&digest.as_ref()[..8]);
+    format!("{ANCHORS}/{PREFIX}{hex}.crt")
+}
 
 /// Installs the token's certificate as a trust anchor; `Some(message)` when it changed.
 /// Below a `--root` other than `/` the stores are not rebuilt (the host's would be), and
 /// the message says so. `before_write` runs before anything changes (it records the
-/// bridge's pending restart).
+/// bridge's pending restart). When the stores cannot be rebuilt the anchor is removed
+/// again, so the next run tries once more.
 pub fn install(
     paths: &Paths,
     token: &Token,
     before_write: impl FnOnce() -> Result<()>,
 ) -> Result<Option<String>> {
-    let path = paths.join(ANCHOR);
+    let wanted = anchor(token);
+    let path = paths.join(&wanted);
     let pem = token.certificate_pem().as_bytes();
-    if read_optional(&path)?.as_deref() == Some(pem) {
+    let others = other_anchors(paths, &wanted)?;
+    if others.is_empty() && read_optional(&path)?.as_deref() == Some(pem) {
         return Ok(None);
     }
     before_write()?;
+    for old in &others {
+        std::fs::remove_file(old)
+            .with_context(|| format!("failed to remove the old anchor {}", old.display()))?;
+    }
     write_atomic(&path, pem, 0o644)?;
     if paths.root() != std::path::Path::new("/") {
         return Ok(Some(format!(
-            "the signaling node's certificate written to {ANCHOR} (stores not rebuilt below --root)"
+            "the signaling node's certificate written to {wanted} (stores not rebuilt below --root)"
         )));
     }
-    let out = std::process::Command::new("update-ca-certificates")
+    let rebuilt = std::process::Command::new("update-ca-certificates")
         .output()
-        .context("failed to run update-ca-certificates (apt-get install ca-certificates)")?;
-    if !out.status.success() {
-        bail!(
-            "update-ca-certificates failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        .context("failed to run update-ca-certificates (apt-get install ca-certificates)")
+        .and_then(|out| {
+            if out.status.success() {
+                Ok(())
+            } else {
+                bail!(
+                    "update-ca-certificates failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )
+            }
+        });
+    if let Err(e) = rebuilt {
+        // Not left behind as if trusted: the next run sees it missing and tries again.
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
     }
     Ok(Some(format!(
         "the signaling node's certificate (token {}) trusted in the system and Java stores",
         token.fingerprint()
     )))
+}
+
+/// Our anchors other than `wanted` (an earlier token's).
+fn other_anchors(paths: &Paths, wanted: &str) -> Result<Vec<std::path::PathBuf>> {
+    let dir = paths.join(ANCHORS);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("failed to list {}", dir.display())),
+    };
+    let keep = paths.join(wanted);
+    Ok(entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(".crt"))
+                && *p != keep
+        })
+        .collect())
 }

@@ -40,8 +40,13 @@ pub async fn resolve(merged: &mut Merged) -> Result<()> {
     let aws_base = text("aws_endpoint").map(str::to_string);
     let timeout = Duration::from_secs(10);
     let imds = Arc::new(Imds::new(&imds_base, timeout)?);
+    let (first_table, first_key, first_name) = &wanted[0];
+    let first = format!("{first_table}.{first_key}");
+    let first_origin = merged.origin_of(&first).to_string();
     let region = imds.region().await.map_err(|e| {
-        anyhow!("ssm: values are read with the instance role on EC2, and the instance metadata did not say the region ({e})")
+        anyhow!(
+            "{first_origin}: key `{first}`: ssm:{first_name} is read with the instance role on EC2, and the instance metadata did not say the region ({e}); give the token itself outside EC2"
+        )
     })?;
     let endpoints = match aws_base {
         Some(base) => Endpoints {

@@ -222,6 +222,12 @@ fn redactor(config: &Config, roles: &super::validate_roles::RoleSettings) -> sup
     if let Some(token) = &roles.join {
         r.add(token.password(), None);
     }
+    // An inline key (a path names no secret).
+    if let Some(key) = &config.bridge.auth_key {
+        if !key.expose().starts_with('/') {
+            r.add(key.expose(), None);
+        }
+    }
     for update in &config.dns.update {
         if let Some(password) = &update.password {
             r.add(password.expose(), update.username.as_deref());

@@ -105,9 +105,11 @@ pub fn validate(
     if role == Role::All && j.join.is_some() {
         return Err(not_for("bridge.join", "\"videobridge\" or \"signaling\""));
     }
+    if role == Role::All && j.region.is_some() {
+        return Err(not_for("bridge.region", "\"signaling\" or \"videobridge\""));
+    }
     if role != Role::Videobridge {
         for (key, set) in [
-            ("bridge.region", j.region.is_some()),
             ("bridge.signaling_host", j.signaling_host.is_some()),
             ("bridge.drain_hook", j.drain_hook.is_some()),
         ] {

@@ -53,6 +53,8 @@ pub struct Inputs<'a> {
     pub mime_types: Option<&'a str>,
     /// TURN shares port 443 through nginx's stream module (host, TURN TLS port).
     pub turn_on_443: Option<(&'a str, u16)>,
+    /// A signaling node's certificate for the bridges is in place (prosody presents it).
+    pub bridges_tls: bool,
 }
 
 /// The region relays report when none is configured.
@@ -128,7 +130,7 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             tls: (TLS_FULLCHAIN, TLS_PRIVKEY),
             jitsi_plugins: i.jitsi_plugins,
             lobby: j.lobby,
-            bridges_tls: signaling.then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
+            bridges_tls: (signaling && i.bridges_tls).then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
         }),
         group: Some("prosody"),
         unit: Service::Prosody,

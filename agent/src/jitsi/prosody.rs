@@ -275,8 +275,9 @@ fn main_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
         modules.push("muc_breakout_rooms");
     }
     opt(o, "modules_enabled", list(&modules));
-    // Clients come through nginx's TLS; jicofo and the bridge over loopback.
-    opt(o, "c2s_require_encryption", "false");
+    // Clients come through nginx's TLS; jicofo and the bridge over loopback. On a
+    // signaling node c2s listens on every address: no plaintext login there.
+    opt(o, "c2s_require_encryption", i.bridges_tls.is_some());
     muc_pointers(o, i, h);
     o.push('\n');
 }
@@ -306,7 +307,7 @@ fn guest_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
         ),
     );
     opt(o, "modules_enabled", list(&["smacks"]));
-    opt(o, "c2s_require_encryption", "false");
+    opt(o, "c2s_require_encryption", i.bridges_tls.is_some());
     muc_pointers(o, i, h);
     o.push('\n');
 }

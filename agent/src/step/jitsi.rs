@@ -87,9 +87,12 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             );
         }
     }
+    // prosody presents the bridges' certificate only when it is in place; otherwise the
+    // auth host keeps the site's pair (jicofo and a local bridge still log in).
+    let mut bridges_tls = false;
     if role == Role::Signaling {
         if let Some(d) = &domain {
-            signaling_certificate(&mut r, d, roles)?;
+            bridges_tls = signaling_certificate(&mut r, d, roles)?;
         }
     }
     if role == Role::Videobridge {
@@ -101,7 +104,13 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             }) {
                 Ok(Some(message)) => r.done.push(message),
                 Ok(None) => {}
-                Err(e) => r.problems.push(format!("{e:#}")),
+                // A bridge that cannot verify its signaling node cannot join it: say so
+                // and leave its files as they were rather than half-configured.
+                Err(e) => {
+                    return Ok(Outcome::failed(format!(
+                        "the signaling node's certificate could not be trusted ({e:#}); the videobridge was not reconfigured"
+                    )))
+                }
             }
         }
     }
@@ -132,6 +141,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         web_local: web_local.as_deref(),
         mime_types: mime_types.as_deref(),
         turn_on_443,
+        bridges_tls,
     });
     for f in &files {
         r.put(&f.path, &f.text, f.group, f.unit)?;
@@ -191,12 +201,12 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
 }
 
 /// The certificate prosody presents to bridges for auth.DOMAIN (made here, or the
-/// pre-made token's with `bridge.auth_key`).
+/// pre-made token's with `bridge.auth_key`); whether it is in place.
 fn signaling_certificate(
     r: &mut Renders<'_, '_>,
     domain: &str,
     roles: &crate::config::validate_roles::RoleSettings,
-) -> Result<()> {
+) -> Result<bool> {
     let key = match &roles.auth_key {
         Some(k) => Some(crate::tls::material::read(k.expose(), "bridge.auth_key")?),
         None => None,
@@ -222,10 +232,15 @@ fn signaling_certificate(
                 )),
             };
             r.done.extend(what);
+            Ok(true)
         }
-        Err(e) => r.problems.push(format!("{e:#}")),
+        Err(e) => {
+            r.problems.push(format!(
+                "{e:#}; bridges of other machines cannot join until it is fixed"
+            ));
+            Ok(false)
+        }
     }
-    Ok(())
 }
 
 /// TURN on port 443 through nginx's stream module, when configured and possible.

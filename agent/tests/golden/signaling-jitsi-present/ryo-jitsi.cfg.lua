@@ -51,7 +51,7 @@ VirtualHost "meet.example.test"
     authentication = "jitsi-anonymous"
     ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
     modules_enabled = { "bosh"; "websocket"; "smacks"; "ping"; "external_services"; "features_identity"; "conference_duration"; "muc_lobby_rooms"; "muc_breakout_rooms" }
-    c2s_require_encryption = false
+    c2s_require_encryption = true
     main_muc = "conference.meet.example.test"
     breakout_rooms_muc = "breakout.meet.example.test"
     lobby_muc = "lobby.meet.example.test"
