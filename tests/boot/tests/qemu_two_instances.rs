@@ -31,6 +31,21 @@ fn raw_disk(dir: &Path, name: &str) -> PathBuf {
 
 /// The per-instance secret values in /var/lib/meet-agent/secrets.json on a raw disk.
 fn secret_values(raw: &Path) -> Vec<String> {
+    // The guest was stopped without unmounting: what it wrote last may sit only in ext4's
+    // journal (committed, so the next mount replays it), and debugfs reads around the
+    // journal. e2fsck replays it into this throwaway copy first (exit 1: it changed
+    // something, as replaying does).
+    let fsck = Command::new("e2fsck")
+        .arg("-fy")
+        .arg(raw)
+        .output()
+        .expect("e2fsck (apt-get install e2fsprogs)");
+    assert!(
+        matches!(fsck.status.code(), Some(0) | Some(1)),
+        "e2fsck of the first disk: {}{}",
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
     let out = Command::new("debugfs")
         .arg("-R")
         .arg("cat /var/lib/meet-agent/secrets.json")
