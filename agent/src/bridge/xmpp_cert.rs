@@ -8,7 +8,6 @@ use crate::fsutil::{read_optional, write_atomic_for_group};
 use crate::paths::Paths;
 use crate::tls::material::Pair;
 use anyhow::{anyhow, Context, Result};
-use rcgen::{CertificateParams, DnType, KeyPair};
 use time::{Duration, OffsetDateTime};
 
 /// The certificate (PEM), as prosody's configuration names it.
@@ -29,19 +28,13 @@ pub fn installed(paths: &Paths) -> Option<Pair> {
 /// Makes a self-signed certificate for `auth.DOMAIN`.
 pub fn generate(domain: &str, now: OffsetDateTime) -> Result<Pair> {
     let name = crate::plan::xmpp::XmppNames::new(domain).auth;
-    let key = KeyPair::generate().context("failed to generate the XMPP key")?;
-    let mut params = CertificateParams::new(vec![name.clone()])
-        .context("failed to build the XMPP certificate's name")?;
-    params.distinguished_name.push(DnType::CommonName, name);
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, "ryo-jitsi signaling");
-    params.not_before = now - Duration::hours(1);
-    params.not_after = now + Duration::days(LIFETIME_DAYS);
-    let cert = params
-        .self_signed(&key)
-        .context("failed to sign the XMPP certificate")?;
-    Pair::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+    crate::tls::selfsigned::generate_as(
+        &[name],
+        "ryo-jitsi signaling",
+        Duration::days(LIFETIME_DAYS),
+        now,
+    )
+    .context("failed to make the XMPP certificate")
 }
 
 /// Whether `pair` names `auth.DOMAIN`.

@@ -139,24 +139,9 @@ impl Ec2 {
     }
 }
 
-/// A reqwest error as one line: what kind of failure, and its causes.
-pub(super) fn without_url(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    }
-    .to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+/// A reqwest error as one line: what kind of failure, and its causes (shared with the AWS
+/// and bridge clients).
+pub(super) use crate::aws::one_line as without_url;
 
 fn parse_addr<T: std::str::FromStr>(what: &str, value: Option<String>) -> Result<Option<T>> {
     value

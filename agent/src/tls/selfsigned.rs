@@ -14,6 +14,17 @@ pub const LIFETIME_DAYS: i64 = 365;
 
 /// Makes a self-signed certificate (ECDSA P-256) for `names` (DNS names or IP addresses).
 pub fn generate(names: &[String], now: OffsetDateTime) -> Result<Pair> {
+    generate_as(names, ORGANIZATION, Duration::days(LIFETIME_DAYS), now)
+}
+
+/// A self-signed certificate (ECDSA P-256) for `names`, its subject's organization
+/// `organization`, valid from an hour before `now` for `lifetime`.
+pub fn generate_as(
+    names: &[String],
+    organization: &str,
+    lifetime: Duration,
+    now: OffsetDateTime,
+) -> Result<Pair> {
     let key = KeyPair::generate().context("failed to generate a key")?;
     let mut params = CertificateParams::new(names.to_vec())
         .context("failed to build the self-signed certificate's names")?;
@@ -24,9 +35,9 @@ pub fn generate(names: &[String], now: OffsetDateTime) -> Result<Pair> {
     }
     params
         .distinguished_name
-        .push(DnType::OrganizationName, ORGANIZATION);
+        .push(DnType::OrganizationName, organization);
     params.not_before = now - Duration::hours(1);
-    params.not_after = now + Duration::days(LIFETIME_DAYS);
+    params.not_after = now + lifetime;
     let cert = params
         .self_signed(&key)
         .context("failed to sign the self-signed certificate")?;
