@@ -98,7 +98,9 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
         // A bridge of its own: the signaling node's prosody presents a certificate for
         // auth.DOMAIN that this host trusts (the join token's, in the system and Java
         // stores), so the certificate is verified, unlike docker-jitsi-meet's
-        // DISABLE_CERTIFICATE_VERIFICATION = true.
+        // DISABLE_CERTIFICATE_VERIFICATION = true. The shard's keys are those of
+        // jitsi/jicoco jicoco-mucclient MucClientConfiguration.java (read 2026-12-01:
+        // HOSTNAME, PORT default 5222, DOMAIN, USERNAME, PASSWORD, MUC_JIDS, MUC_NICKNAME).
         Signaling::Remote {
             host,
             port,
