@@ -140,8 +140,12 @@ pub struct DeploymentView {
     pub role: &'static str,
     /// On a bridge: its own REST API's `/colibri/stats` (loopback).
     pub bridge: Option<BridgeJoin>,
-    /// On a signaling node: jicofo's `/stats` `bridge_selector` (loopback).
+    /// On a signaling node: jicofo's `/stats` `bridge_selector` (loopback), and each
+    /// bridge from its `/debug`.
     pub bridges: Option<BridgesSeen>,
+    /// On a bridge: what its signaling node's XMPP port presents, checked against the join
+    /// token's certificate (see [`crate::bridge::probe`]).
+    pub signaling: Option<crate::bridge::probe::Probe>,
     /// Why the numbers are missing.
     pub error: Option<String>,
     /// On a bridge of an Auto Scaling group: what meet-agent-scale.service last did.
@@ -165,7 +169,7 @@ pub struct BridgeJoin {
     pub graceful_shutdown: bool,
 }
 
-/// The bridges jicofo sees, as its `/stats` counts them.
+/// The bridges jicofo sees, as its `/stats` counts them and its `/debug` lists them.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct BridgesSeen {
@@ -175,6 +179,12 @@ pub struct BridgesSeen {
     pub operational_bridge_count: u64,
     /// Of those, the ones shutting down.
     pub in_shutdown_bridge_count: u64,
+    /// Each bridge, from jicofo's `/debug` (empty when that did not answer).
+    #[serde(skip_deserializing)]
+    pub list: Vec<crate::jitsi::jicofo::SeenBridge>,
+    /// Why `list` is empty although bridges are counted: `/debug` did not answer.
+    #[serde(skip_deserializing)]
+    pub list_error: Option<String>,
 }
 
 /// The deployment part of the report, from the role of this boot's effective
@@ -190,10 +200,23 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
         Role::All => None,
         Role::Videobridge => {
             let base = format!("http://127.0.0.1:{}", crate::jitsi::videobridge::REST_PORT);
-            let answer = match crate::scale::bridge::Bridge::new(&base, timeout) {
-                Ok(b) => b.stats().await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+            let stats = async {
+                match crate::scale::bridge::Bridge::new(&base, timeout) {
+                    Ok(b) => b.stats().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
             };
+            // Both at once: the probe may wait its whole bound on a dropping firewall.
+            let probe = async {
+                match crate::bridge::probe::target(paths) {
+                    Ok(t) => crate::bridge::probe::probe(&t, crate::bridge::probe::TIMEOUT).await,
+                    Err(e) => crate::bridge::probe::Probe::unknown(format!(
+                        "cannot check the signaling node: {e}"
+                    )),
+                }
+            };
+            let (answer, signaling) = tokio::join!(stats, probe);
+            let signaling = Some(signaling);
             Some(match answer {
                 Ok(st) => DeploymentView {
                     role: role.as_str(),
@@ -206,6 +229,7 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                         graceful_shutdown: st.graceful_shutdown,
                     }),
                     bridges: None,
+                    signaling,
                     error: None,
                     scaling: crate::fsutil::read_json(&paths.scale_file()),
                 },
@@ -213,13 +237,15 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                     role: role.as_str(),
                     bridge: None,
                     bridges: None,
+                    signaling,
                     error: Some(e),
                     scaling: crate::fsutil::read_json(&paths.scale_file()),
                 },
             })
         }
         Role::Signaling => {
-            let url = format!("http://127.0.0.1:{}/stats", crate::jitsi::jicofo::REST_PORT);
+            let base = format!("http://127.0.0.1:{}", crate::jitsi::jicofo::REST_PORT);
+            let url = format!("{base}/stats");
             let answer = async {
                 let client = reqwest::Client::builder()
                     .timeout(timeout)
@@ -238,8 +264,15 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                     .json()
                     .await
                     .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
-                serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
-                    .map_err(|e| format!("jicofo at {url}: no bridge_selector ({e})"))
+                let mut seen =
+                    serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
+                        .map_err(|e| format!("jicofo at {url}: no bridge_selector ({e})"))?;
+                // Each bridge's state is only in /debug; without it the counts still stand.
+                match crate::jitsi::jicofo::bridges(&client, &base).await {
+                    Ok(list) => seen.list = list,
+                    Err(e) => seen.list_error = Some(e),
+                }
+                Ok(seen)
             }
             .await;
             Some(match answer {
@@ -247,6 +280,7 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                     role: role.as_str(),
                     bridge: None,
                     bridges: Some(seen),
+                    signaling: None,
                     error: None,
                     scaling: None,
                 },
@@ -254,6 +288,7 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                     role: role.as_str(),
                     bridge: None,
                     bridges: None,
+                    signaling: None,
                     error: Some(e),
                     scaling: None,
                 },
@@ -360,8 +395,13 @@ pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow:
         if let Some(e) = &d.error {
             reasons.push(format!("deployment: {e}"));
         }
+        let probe_ok = d.signaling.as_ref().is_none_or(|p| p.ok());
+        if let Some(p) = d.signaling.as_ref().filter(|p| !p.ok()) {
+            reasons.push(format!("deployment: {}", p.message));
+        }
         if let Some(b) = &d.bridge {
-            if b.mucs_joined == 0 {
+            // When the probe found why, its sentence says it; this one points further.
+            if b.mucs_joined == 0 && probe_ok {
                 reasons.push(
                     "deployment: this bridge has not joined its signaling node's brewery (check bridge.join, that the signaling node's firewall lets this address reach 5222, and `journalctl -u jitsi-videobridge2`)"
                         .into(),
@@ -375,6 +415,11 @@ pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow:
                         .into(),
                 );
             }
+            reasons.extend(
+                crate::jitsi::jicofo::problems(&seen.list)
+                    .into_iter()
+                    .map(|p| format!("deployment: {p}")),
+            );
         }
     }
     let any = |st: StepState| steps.iter().any(|s| s.state == st);
@@ -548,6 +593,17 @@ pub fn render(report: &Report) -> String {
             _ => String::new(),
         };
         let _ = writeln!(out, "role         {}: {detail}", d.role);
+        if let Some(p) = &d.signaling {
+            let _ = writeln!(out, "xmpp         {}", p.message);
+        }
+        if let Some(seen) = &d.bridges {
+            for b in &seen.list {
+                let _ = writeln!(out, "bridge       {}", b.line());
+            }
+            if let Some(e) = &seen.list_error {
+                let _ = writeln!(out, "bridge       (each bridge unknown: {e})");
+            }
+        }
         if let Some(s) = &d.scaling {
             let _ = writeln!(out, "scaling      {}; {}", s.metric, s.drain);
         }

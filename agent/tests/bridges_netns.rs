@@ -9,7 +9,14 @@
 //!   namespace logs in as `jvb@auth.DOMAIN` over TLS verified against the token's
 //!   certificate only, and joins the brewery MUC with its own nickname;
 //! - the same client trusting another deployment's certificate is refused at TLS;
-//! - a third machine, outside `bridges.allow_cidrs`, cannot reach 5222 at all.
+//! - a third machine, outside `bridges.allow_cidrs`, cannot reach 5222 at all;
+//! - `meet-agent status` on a bridge (a videobridge root run in the bridge's namespace)
+//!   probes the signaling node's 5222 as jvb would (STARTTLS, the token's certificate as
+//!   the only trust anchor): the right token's certificate matches, another deployment's
+//!   is named as not vouched for with both fingerprints, and a bridge outside
+//!   `bridges.allow_cidrs` says the node is unreachable;
+//! - on a signaling node, status lists each bridge jicofo sees (a stand-in for jicofo's
+//!   REST API, which cannot run here, in a namespace of its own).
 
 mod common;
 use common::{text, Root};
@@ -93,9 +100,10 @@ impl Drop for Net {
     }
 }
 
-struct Prosody(Child);
+/// A child process ended when the test ends, however it ends.
+struct KillOnDrop(Child);
 
-impl Drop for Prosody {
+impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -297,7 +305,7 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     .output()
     .unwrap();
     assert!(fw.status.success(), "nft: {}", text(&fw));
-    let _prosody = Prosody(
+    let _prosody = KillOnDrop(
         Net::exec(
             &net.signaling,
             &[
@@ -373,4 +381,243 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
         python(&net.outsider, PROBE, &[SIGNALING_FOR_OUTSIDER, "443"]),
         "REFUSED"
     );
+
+    // `meet-agent status` on the bridges. What prosody presents, and what each token holds:
+    let served =
+        pem::parse(std::fs::read(root.join(meet_agent::bridge::xmpp_cert::CERT)).unwrap()).unwrap();
+    let served_sha = meet_agent::bridge::probe::fingerprint(served.contents());
+    let other_sha = meet_agent::bridge::probe::fingerprint(&other_pair.chain[0]);
+    assert_ne!(served_sha, other_sha);
+    let with = |host: &str, certificate: &str| {
+        meet_agent::bridge::token::Token::new(host, 5222, DOMAIN, token.password(), certificate)
+            .unwrap()
+            .encode()
+    };
+    let auth = token.auth_domain();
+
+    // The bridge holding this node's token: the certificate matches.
+    let good = bridge_root(&encoded);
+    let report = status_json(&net.bridge, &good);
+    let probe = &report["deployment"]["signaling"];
+    assert_eq!(probe["result"], "certificate-matches", "{report:#}");
+    assert_eq!(probe["presented"]["sha256"], served_sha, "{report:#}");
+    assert_eq!(probe["trusted_sha256"], serde_json::json!([served_sha]));
+    assert_eq!(probe["host"], SIGNALING_FOR_BRIDGE);
+    assert_eq!(probe["xmpp_domain"], auth.as_str());
+    assert!(
+        !report["reasons"].to_string().contains("signaling node at"),
+        "{report:#}"
+    );
+    let human = status_text(&net.bridge, &good);
+    let line = format!(
+        "xmpp         the signaling node at {SIGNALING_FOR_BRIDGE}:5222 presents a certificate for {auth} (sha256 {served_sha}) that the join token vouches for, valid for {auth}"
+    );
+    assert!(human.contains(&line), "{human}");
+
+    // A bridge holding another deployment's certificate: status names both certificates
+    // and what to do, in the JSON, the reasons and the text.
+    let foreign = bridge_root(&with(SIGNALING_FOR_BRIDGE, &other_pair.chain_pem()));
+    let report = status_json(&net.bridge, &foreign);
+    let probe = &report["deployment"]["signaling"];
+    assert_eq!(probe["result"], "certificate-mismatch", "{report:#}");
+    assert_eq!(probe["presented"]["sha256"], served_sha, "{report:#}");
+    assert_eq!(probe["trusted_sha256"], serde_json::json!([other_sha]));
+    let sentence = format!(
+        "the signaling node at {SIGNALING_FOR_BRIDGE}:5222 presents a certificate for {auth} (sha256 {served_sha}) that the join token does not vouch for (it is neither the token's certificate nor issued by it; the token's certificate is sha256 {other_sha}): make a new token on the signaling node (`meet-agent bridge token`) and set it as bridge.join here"
+    );
+    assert!(
+        report["reasons"].as_array().unwrap().iter().any(|r| r
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&format!("deployment: {sentence}"))),
+        "{report:#}"
+    );
+    let human = status_text(&net.bridge, &foreign);
+    assert!(
+        human.contains(&format!("xmpp         {sentence}")),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!("  - deployment: {sentence}")),
+        "{human}"
+    );
+    assert!(
+        !human.contains(token.password()) && !report.to_string().contains(token.password()),
+        "{human}"
+    );
+
+    // A bridge outside bridges.allow_cidrs: its packets to 5222 are dropped.
+    let outside = bridge_root(&with(SIGNALING_FOR_OUTSIDER, token.certificate_pem()));
+    let report = status_json(&net.outsider, &outside);
+    let probe = &report["deployment"]["signaling"];
+    assert_eq!(probe["result"], "unreachable", "{report:#}");
+    assert!(probe["presented"].is_null(), "{report:#}");
+    let human = status_text(&net.outsider, &outside);
+    assert!(
+        human.contains(&format!(
+            "xmpp         the signaling node at {SIGNALING_FOR_OUTSIDER}:5222 is unreachable (no answer within 3 s: a firewall drops this bridge's packets, or the host is down): let this bridge's address reach TCP 5222 there (bridges.allow_cidrs on the signaling node"
+        )),
+        "{human}"
+    );
+}
+
+/// A videobridge below a test root holding `join`, after `meet-agent run` (which renders
+/// jvb.conf and trusts the token's certificate below the root).
+fn bridge_root(join: &str) -> Root {
+    let root = Root::new();
+    root.write("/etc/machine-id", "77777777777777777777777777777777\n");
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"videobridge\"\n\
+             [bridge]\njoin = \"{join}\"\n"
+        ),
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    root
+}
+
+/// `meet-agent status` with `root`, run in namespace `ns`, without a system bus.
+fn status_in(ns: &str, root: &Root, json: bool) -> std::process::Output {
+    let mut cmd = Net::exec(ns, &[env!("CARGO_BIN_EXE_meet-agent"), "--root"]);
+    cmd.arg(root.path()).arg("status");
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.env(
+        "DBUS_SYSTEM_BUS_ADDRESS",
+        "unix:path=/nonexistent/meet-agent-test-bus",
+    )
+    .stdin(Stdio::null())
+    .output()
+    .unwrap()
+}
+
+fn status_json(ns: &str, root: &Root) -> serde_json::Value {
+    let out = status_in(ns, root, true);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("status --json is not JSON ({e}): {}", text(&out)))
+}
+
+fn status_text(ns: &str, root: &Root) -> String {
+    String::from_utf8_lossy(&status_in(ns, root, false).stdout).into_owned()
+}
+
+/// A stand-in for jicofo's private REST API on 127.0.0.1:8888 (jicofo cannot be installed
+/// here), answering in the shapes jitsi/jicofo 7ebb13dc3539 (2026-08-19) writes: `/stats`
+/// with `bridge_selector` counts (jicofo/src/main/kotlin/org/jitsi/jicofo/JicofoServices.kt,
+/// getStats) and `/debug` with `bridge_selector.bridge`, each bridge keyed by its brewery
+/// occupant JID (JicofoServices.kt getDebugState; jicofo-selector's BridgeSelector.kt and
+/// Bridge.kt debugState, which writes an unknown region or version as "null").
+const JICOFO_STANDIN: &str = r#"
+import json
+from http.server import BaseHTTPRequestHandler, HTTPServer
+brewery = "jvbbrewery@internal.auth.meet.example.test/"
+def bridge(stress, version, region, operational, drain, graceful, endpoints):
+    return {"corrected-stress": stress, "drain": drain, "endpoints": endpoints,
+            "endpoint-restart-requests": 0, "failing-ice": False,
+            "graceful-shutdown": graceful, "healthy": operational,
+            "operational": operational, "overloaded": False, "region": region,
+            "relay-id": "null", "release": "null", "shutting-down": False,
+            "stress": stress, "version": version}
+answers = {
+    "/stats": {"conferences": 1, "participants": 3, "version": "1.0-1146-g7ebb13d",
+               "bridge_selector": {"bridge_count": 3, "operational_bridge_count": 2,
+                                   "in_shutdown_bridge_count": 1, "lost_bridges": 0,
+                                   "bridge_version_count": 2}},
+    "/debug": {"focus_manager": {"room@conference.meet.example.test": 3},
+               "bridge_selector": {"strategy": "RegionBasedBridgeSelectionStrategy", "bridge": {
+                   brewery + "jvb-i-0aaa": bridge(0.25, "2.3.209-gd1b4a1b", "eu-central-1", True, False, False, 3),
+                   brewery + "jvb-i-0bbb": bridge(0.05, "2.3.209-gd1b4a1b", "eu-central-1", True, False, True, 0),
+                   brewery + "jvb-i-0ccc": bridge(0.0, "null", "null", False, True, False, 0)}},
+               "jibri_detector": None, "sip_jibri_detector": None, "jigasi_detector": None},
+}
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path not in answers:
+            self.send_response(404); self.end_headers(); return
+        body = json.dumps(answers[self.path]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+HTTPServer(("127.0.0.1", 8888), H).serve_forever()
+"#;
+
+struct Ns(String);
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+#[test]
+fn status_on_a_signaling_node_lists_each_bridge_jicofo_sees() {
+    let root = Root::new();
+    root.write("/etc/machine-id", "66666666666666666666666666666666\n");
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"signaling\"\n\
+             [bridges]\nallow_cidrs = [\"{BRIDGE}/32\"]\n"
+        ),
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    // A namespace of the test's own, so that the stand-in's 127.0.0.1:8888 is the test's.
+    let ns = Ns(format!("ryobr-j{}", std::process::id()));
+    ip(&["netns", "add", &ns.0]);
+    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    let _jicofo = KillOnDrop(
+        Net::exec(&ns.0, &["/usr/bin/python3", "-c", JICOFO_STANDIN])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while python(&ns.0, PROBE, &["127.0.0.1", "8888"]) != "CONNECTED" {
+        assert!(
+            Instant::now() < deadline,
+            "the jicofo stand-in did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let report = status_json(&ns.0, &root);
+    let bridges = &report["deployment"]["bridges"];
+    assert_eq!(bridges["bridge_count"], 3, "{report:#}");
+    assert_eq!(bridges["list_error"], serde_json::Value::Null, "{report:#}");
+    let list = bridges["list"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "{report:#}");
+    assert_eq!(list[0]["id"], "jvb-i-0aaa");
+    assert_eq!(
+        list[0]["jid"],
+        "jvbbrewery@internal.auth.meet.example.test/jvb-i-0aaa"
+    );
+    assert_eq!(list[0]["stress"], 0.25);
+    assert_eq!(list[0]["version"], "2.3.209-gd1b4a1b");
+    assert_eq!(list[0]["region"], "eu-central-1");
+    assert_eq!(list[0]["operational"], true);
+    assert_eq!(list[1]["graceful_shutdown"], true);
+    assert_eq!(list[2]["operational"], false);
+    assert_eq!(list[2]["version"], serde_json::Value::Null);
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains("deployment: jicofo sees bridge jvb-i-0ccc but does not use it"),
+        "{reasons}"
+    );
+
+    let human = status_text(&ns.0, &root);
+    for line in [
+        "role         signaling: jicofo sees 3 bridge(s), 2 operational, 1 shutting down",
+        "bridge       jvb-i-0aaa: stress 0.25, version 2.3.209-gd1b4a1b, region eu-central-1, 3 endpoint(s), operational",
+        "bridge       jvb-i-0bbb: stress 0.05, version 2.3.209-gd1b4a1b, region eu-central-1, 0 endpoint(s), shutting down gracefully",
+        "bridge       jvb-i-0ccc: stress 0.00, version unknown, region none, 0 endpoint(s), not operational",
+    ] {
+        assert!(human.contains(line), "{line} missing:\n{human}");
+    }
 }

@@ -4,6 +4,7 @@
 //! docs/aws-scale-out.md) builds on these pieces.
 
 pub mod command;
+pub mod probe;
 pub mod token;
 pub mod trust;
 pub mod xmpp_cert;

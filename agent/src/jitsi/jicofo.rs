@@ -1,6 +1,7 @@
 //! jicofo's `jicofo.conf` (HOCON): its XMPP account, where it finds bridges and the
 //! conference MUC, who may open rooms (secure domain or JWT), SCTP for the bridge channel,
-//! and its REST API on loopback (`/stats` for idle detection).
+//! and its REST API on loopback (`/stats` for idle detection, `/debug` for each bridge's
+//! state in `meet-agent status`).
 //!
 //! Follows jitsi/jicofo `debian/postinst` (last changed a2b1f83a0f0f, 2024-10-15; as of
 //! 7ebb13dc3539, 2026-08-19: the client account, `client-proxy`, `brewery-jid`,
@@ -19,6 +20,153 @@ pub const CONF: &str = "/etc/jitsi/jicofo/jicofo.conf";
 pub const LOCAL: &str = "/etc/meet-agent/jicofo.local.conf";
 /// jicofo's REST port (loopback).
 pub const REST_PORT: u16 = 8888;
+
+/// One videobridge as jicofo's `/debug` describes it.
+///
+/// The shape follows jitsi/jicofo at 7ebb13dc3539 (2026-08-19), read 2026-12-01:
+/// `jicofo/src/main/kotlin/org/jitsi/jicofo/ktor/Application.kt` (72d22deda, 2026-06-10)
+/// serves `GET /debug` when `jicofo.rest.debug.enabled` (true in jicofo's reference.conf,
+/// which our jicofo.conf leaves alone); `JicofoServices.kt` (6e5117078) puts the
+/// selector's state under `bridge_selector`; `BridgeSelector.kt` (076a4c79c) keys each
+/// bridge by its brewery occupant JID under `bridge`; `Bridge.kt` (72d22deda) writes
+/// `stress`, `version`, `region`, `operational`, `drain`, `graceful-shutdown`,
+/// `shutting-down` and `endpoints` (an unknown region or version is the string "null").
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SeenBridge {
+    /// Its name in the brewery (the MUC nickname, the JID's resource): the instance id on a
+    /// bridge of a deployment.
+    pub id: String,
+    /// Its occupant JID in the brewery, as jicofo keys it.
+    pub jid: String,
+    /// The stress it last reported (about 0 to 1).
+    pub stress: f64,
+    /// Its jitsi-videobridge version, when it reported one.
+    pub version: Option<String>,
+    /// Its relay region, when it reported one.
+    pub region: Option<String>,
+    /// Whether jicofo may place conferences on it.
+    pub operational: bool,
+    /// In drain mode: no new conferences.
+    pub draining: bool,
+    /// Shutting down gracefully (its conferences end or move).
+    pub graceful_shutdown: bool,
+    /// Shutting down now.
+    pub shutting_down: bool,
+    /// Endpoints jicofo has placed on it.
+    pub endpoints: u64,
+}
+
+impl SeenBridge {
+    /// One line for `meet-agent status`: id, stress, version, region and condition.
+    pub fn line(&self) -> String {
+        let condition = if !self.operational {
+            "not operational"
+        } else if self.shutting_down {
+            "shutting down"
+        } else if self.graceful_shutdown {
+            "shutting down gracefully"
+        } else if self.draining {
+            "draining"
+        } else {
+            "operational"
+        };
+        format!(
+            "{}: stress {:.2}, version {}, region {}, {} endpoint(s), {condition}",
+            self.id,
+            self.stress,
+            self.version.as_deref().unwrap_or("unknown"),
+            self.region.as_deref().unwrap_or("none"),
+            self.endpoints,
+        )
+    }
+}
+
+/// The bridges in `/debug`'s answer, sorted by id; an error names what is missing.
+pub fn parse_debug(body: &serde_json::Value) -> Result<Vec<SeenBridge>, String> {
+    let bridges = body
+        .get("bridge_selector")
+        .and_then(|s| s.get("bridge"))
+        .and_then(|b| b.as_object())
+        .ok_or("its answer has no bridge_selector.bridge object")?;
+    // Kotlin's `null.toString()` is "null": jicofo writes that for a bridge that has not
+    // reported a region or version yet.
+    let text = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .and_then(|x| x.as_str())
+            .filter(|x| !x.is_empty() && *x != "null")
+            .map(|x| x.chars().take(100).collect::<String>())
+    };
+    let flag = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_bool());
+    let mut list: Vec<SeenBridge> = bridges
+        .iter()
+        .map(|(jid, v)| SeenBridge {
+            id: jid
+                .rsplit_once('/')
+                .map_or(jid.as_str(), |(_, nick)| nick)
+                .chars()
+                .take(100)
+                .collect(),
+            jid: jid.chars().take(300).collect(),
+            stress: v.get("stress").and_then(|x| x.as_f64()).unwrap_or(0.0),
+            version: text(v, "version"),
+            region: text(v, "region"),
+            operational: flag(v, "operational").unwrap_or(false),
+            // jicofo assumes a bridge drains until it says otherwise.
+            draining: flag(v, "drain").unwrap_or(true),
+            graceful_shutdown: flag(v, "graceful-shutdown").unwrap_or(false),
+            shutting_down: flag(v, "shutting-down").unwrap_or(false),
+            endpoints: v.get("endpoints").and_then(|x| x.as_u64()).unwrap_or(0),
+        })
+        .collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(list)
+}
+
+/// Asks jicofo's `/debug` at `base` (`http://127.0.0.1:8888`) for each bridge.
+pub async fn bridges(client: &reqwest::Client, base: &str) -> Result<Vec<SeenBridge>, String> {
+    let url = format!("{base}/debug");
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("jicofo at {url} does not answer ({e})"))?;
+    if !resp.status().is_success() {
+        return Err(format!(
+            "jicofo at {url} answered {} (is jicofo.rest.debug.enabled false in {LOCAL}?)",
+            resp.status()
+        ));
+    }
+    let body: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
+    parse_debug(&body).map_err(|e| format!("jicofo at {url}: {e}"))
+}
+
+/// What is wrong with the bridges jicofo sees, one sentence each: a bridge jicofo does
+/// not use, and bridges of different versions (jicofo never mixes them in a conference).
+pub fn problems(list: &[SeenBridge]) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .iter()
+        .filter(|b| !b.operational)
+        .map(|b| {
+            format!(
+                "jicofo sees bridge {} but does not use it (not operational: it failed a health check or stopped reporting); see `journalctl -u jitsi-videobridge2` on that bridge",
+                b.id
+            )
+        })
+        .collect();
+    let mut versions: Vec<&str> = list.iter().filter_map(|b| b.version.as_deref()).collect();
+    versions.sort_unstable();
+    versions.dedup();
+    if versions.len() > 1 {
+        out.push(format!(
+            "the bridges run different versions ({}), and jicofo never puts two versions in one conference; start every bridge from the same image",
+            versions.join(", ")
+        ));
+    }
+    out
+}
 
 /// What the renderer needs.
 pub struct Inputs<'a> {
@@ -120,4 +268,86 @@ pub fn render(i: &Inputs<'_>) -> String {
     let _ = writeln!(o, "}}");
     o.push_str(&include_local(LOCAL));
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/debug` as jicofo 7ebb13dc3539 writes it (BridgeSelector.kt, Bridge.kt), abridged
+    /// to the parts read here.
+    fn debug_answer() -> serde_json::Value {
+        serde_json::json!({
+            "focus_manager": {},
+            "bridge_selector": {
+                "strategy": "RegionBasedBridgeSelectionStrategy",
+                "bridge": {
+                    "jvbbrewery@internal.auth.meet.example.org/jvb-i-0b": {
+                        "corrected-stress": 0.5, "drain": true, "endpoints": 0,
+                        "endpoint-restart-requests": 0, "failing-ice": false,
+                        "graceful-shutdown": false, "healthy": true, "operational": true,
+                        "overloaded": false, "region": "null", "relay-id": "jvb-i-0b",
+                        "release": "null", "shutting-down": false, "stress": 0.0,
+                        "version": "null"
+                    },
+                    "jvbbrewery@internal.auth.meet.example.org/jvb-i-0a": {
+                        "corrected-stress": 0.31, "drain": false, "endpoints": 7,
+                        "graceful-shutdown": false, "healthy": true, "operational": true,
+                        "overloaded": false, "region": "eu-central-1", "relay-id": "jvb-i-0a",
+                        "shutting-down": false, "stress": 0.25, "version": "2.3.209-gd1b4a1b"
+                    }
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn debug_lists_each_bridge_by_its_nickname() {
+        let list = parse_debug(&debug_answer()).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].id, "jvb-i-0a");
+        assert_eq!(list[0].version.as_deref(), Some("2.3.209-gd1b4a1b"));
+        assert_eq!(list[0].region.as_deref(), Some("eu-central-1"));
+        assert_eq!(list[0].endpoints, 7);
+        assert_eq!(
+            list[0].line(),
+            "jvb-i-0a: stress 0.25, version 2.3.209-gd1b4a1b, region eu-central-1, 7 endpoint(s), operational"
+        );
+        // "null" is Kotlin's text for no value: not a version or region.
+        assert_eq!(list[1].version, None);
+        assert_eq!(list[1].region, None);
+        assert!(list[1]
+            .line()
+            .ends_with("version unknown, region none, 0 endpoint(s), draining"));
+        assert!(problems(&list).is_empty());
+    }
+
+    #[test]
+    fn a_non_operational_bridge_and_mixed_versions_are_problems() {
+        let mut list = parse_debug(&debug_answer()).unwrap();
+        list[1].version = Some("2.3.100".into());
+        list[1].operational = false;
+        let p = problems(&list);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].contains("bridge jvb-i-0b but does not use it"),
+            "{p:?}"
+        );
+        assert!(p[1].contains("(2.3.100, 2.3.209-gd1b4a1b)"), "{p:?}");
+        assert!(list[1].line().ends_with("not operational"));
+    }
+
+    #[test]
+    fn an_answer_without_bridges_is_named() {
+        for body in [
+            serde_json::json!({}),
+            serde_json::json!({"bridge_selector": {}}),
+        ] {
+            assert!(parse_debug(&body)
+                .unwrap_err()
+                .contains("bridge_selector.bridge"));
+        }
+        let none = serde_json::json!({"bridge_selector": {"strategy": "x", "bridge": {}}});
+        assert!(parse_debug(&none).unwrap().is_empty());
+    }
 }
