@@ -395,18 +395,19 @@ pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow:
         if let Some(e) = &d.error {
             reasons.push(format!("deployment: {e}"));
         }
-        let probe_ok = d.signaling.as_ref().is_none_or(|p| p.ok());
-        if let Some(p) = d.signaling.as_ref().filter(|p| !p.ok()) {
-            reasons.push(format!("deployment: {}", p.message));
-        }
         if let Some(b) = &d.bridge {
-            // When the probe found why, its sentence says it; this one points further.
-            if b.mucs_joined == 0 && probe_ok {
+            if b.mucs_joined == 0 {
                 reasons.push(
                     "deployment: this bridge has not joined its signaling node's brewery (check bridge.join, that the signaling node's firewall lets this address reach 5222, and `journalctl -u jitsi-videobridge2`)"
                         .into(),
                 );
             }
+        }
+        // Why a bridge has not joined (or may not, when its stats do not answer). A bridge
+        // that has joined is connected whatever the probe met, so it is no reason then.
+        let joined = d.bridge.as_ref().is_some_and(|b| b.mucs_joined > 0);
+        if let Some(p) = d.signaling.as_ref().filter(|p| !p.ok() && !joined) {
+            reasons.push(format!("deployment: {}", p.message));
         }
         if let Some(seen) = &d.bridges {
             if seen.operational_bridge_count == 0 {

@@ -516,10 +516,12 @@ async fn handshake(
 ) -> Result<(), Stop> {
     let connecting = tokio::net::TcpStream::connect((target.host.as_str(), target.port));
     let mut tcp = match tokio::time::timeout(connect_timeout, connecting).await {
-        Err(_) => return Err(Stop::Unreachable(format!(
+        Err(_) => {
+            return Err(Stop::Unreachable(format!(
             "no answer within {} s: a firewall drops this bridge's packets, or the host is down",
             connect_timeout.as_secs_f32()
-        ))),
+        )))
+        }
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(Stop::Unreachable(
                 "connection refused: nothing listens there, or a firewall rejects it".into(),
