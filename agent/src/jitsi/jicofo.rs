@@ -337,6 +337,39 @@ mod tests {
         assert!(list[1].line().ends_with("not operational"));
     }
 
+    /// A one-request HTTP server on loopback answering `status` with `body`.
+    async fn answer_once(status: &str, body: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let reply = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        tokio::spawn(async move {
+            if let Ok((mut tcp, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                let _ = tcp.write_all(reply.as_bytes()).await;
+            }
+        });
+        base
+    }
+
+    #[tokio::test]
+    async fn debug_is_asked_and_its_absence_is_explained() {
+        crate::install_crypto_provider();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let base = answer_once("200 OK", &debug_answer().to_string()).await;
+        let list = bridges(&client, &base).await.unwrap();
+        assert_eq!(list.len(), 2);
+        // jicofo without the debug endpoint (jicofo.rest.debug.enabled = false) answers 404.
+        let base = answer_once("404 Not Found", "").await;
+        let e = bridges(&client, &base).await.unwrap_err();
+        assert!(e.contains("/debug answered 404"), "{e}");
+        assert!(e.contains("jicofo.rest.debug.enabled"), "{e}");
+    }
+
     #[test]
     fn an_answer_without_bridges_is_named() {
         for body in [
