@@ -514,21 +514,39 @@ async fn handshake(
     verifier: Arc<Recording>,
     connect_timeout: Duration,
 ) -> Result<(), Stop> {
-    let connecting = tokio::net::TcpStream::connect((target.host.as_str(), target.port));
-    let mut tcp = match tokio::time::timeout(connect_timeout, connecting).await {
+    // Resolving and connecting share the bound; `resolved` tells which of them ran out.
+    let mut resolved = false;
+    let connecting = async {
+        let addresses = resolve(&target.host, target.port).await?;
+        resolved = true;
+        tokio::net::TcpStream::connect(addresses.as_slice())
+            .await
+            .map_err(|e| {
+                Stop::Unreachable(match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => {
+                        "connection refused: nothing listens there, or a firewall rejects it".into()
+                    }
+                    _ => e.to_string(),
+                })
+            })
+    };
+    let outcome = tokio::time::timeout(connect_timeout, connecting).await;
+    let mut tcp = match outcome {
+        Ok(result) => result?,
+        Err(_) if !resolved => {
+            return Err(Stop::Unreachable(format!(
+                "{} did not resolve within {} s",
+                target.host,
+                connect_timeout.as_secs_f32()
+            )))
+        }
         Err(_) => {
             return Err(Stop::Unreachable(format!(
-            "no answer within {} s: a firewall drops this bridge's packets, or the host is down",
-            connect_timeout.as_secs_f32()
-        )))
+                "no answer within {} s: a firewall drops this bridge's packets, \
+                 or the host is down",
+                connect_timeout.as_secs_f32()
+            )))
         }
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(Stop::Unreachable(
-                "connection refused: nothing listens there, or a firewall rejects it".into(),
-            ))
-        }
-        Ok(Err(e)) => return Err(Stop::Unreachable(e.to_string())),
-        Ok(Ok(tcp)) => tcp,
     };
     let header = format!(
         "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
@@ -597,6 +615,27 @@ async fn handshake(
         .await
         .map(|_| ())
         .map_err(|e| Stop::Tls(e.to_string()))
+}
+
+/// The addresses of `host`: itself when it is an address, else from /etc/hosts and DNS
+/// through hickory, which is cancelled with the probe (the system resolver would run in a
+/// blocking thread that the runtime waits for at exit, holding status up past its bound).
+async fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, Stop> {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return Ok(vec![std::net::SocketAddr::new(ip, port)]);
+    }
+    let mut builder = hickory_resolver::TokioResolver::builder_tokio()
+        .map_err(|e| Stop::Unreachable(format!("cannot read the resolver configuration: {e}")))?;
+    builder.options_mut().use_hosts_file = hickory_resolver::config::ResolveHosts::Always;
+    let found = builder
+        .build()
+        .lookup_ip(host)
+        .await
+        .map_err(|e| Stop::Unreachable(format!("{host} does not resolve: {e}")))?;
+    Ok(found
+        .iter()
+        .map(|ip| std::net::SocketAddr::new(ip, port))
+        .collect())
 }
 
 /// Reads more of the server's XMPP text into `buf`, bounded by [`MAX_XMPP_BYTES`].

@@ -262,4 +262,12 @@ async fn no_starttls_and_a_closed_port_are_told_apart() {
     assert_eq!(p.result, Outcome::Unreachable, "{}", p.message);
     assert!(p.message.contains("connection refused"), "{}", p.message);
     assert!(p.message.contains("bridges.allow_cidrs"), "{}", p.message);
+
+    // A host name goes through the resolver (hickory answers localhost itself, RFC 6761,
+    // so no query leaves the machine).
+    let mut named = target(closed, &pair);
+    named.host = "localhost".into();
+    let p = probe(&named, TIMEOUT).await;
+    assert_eq!(p.result, Outcome::Unreachable, "{}", p.message);
+    assert!(p.message.contains("connection refused"), "{}", p.message);
 }
