@@ -73,7 +73,8 @@ pub enum Outcome {
 /// A certificate the signaling node presented.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Presented {
-    /// Its DNS names (subjectAltName, else the common name).
+    /// Its DNS names (subjectAltName, else the common name): the first five, then
+    /// `and N more`; characters other than printable ASCII shown as `?`.
     pub names: Vec<String>,
     /// SHA-256 of its DER, as `openssl x509 -fingerprint -sha256` prints it.
     pub sha256: String,
@@ -129,6 +130,25 @@ pub fn fingerprint(der: &[u8]) -> String {
         .collect::<Vec<_>>()
         .join(":")
 }
+
+/// `text` as it may be shown on a terminal: at most `max` characters, anything but
+/// printable ASCII replaced by `?`. What the other end sends (certificate names, XML,
+/// jicofo's JSON) could otherwise carry terminal escape sequences into status.
+pub fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .take(max)
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// At most this many of a presented certificate's names are shown.
+const NAMES_SHOWN: usize = 5;
 
 /// What to probe, from the bridge's rendered jvb.conf and the installed trust anchor.
 pub fn target(paths: &Paths) -> Result<Target, String> {
@@ -257,7 +277,7 @@ fn stream_error(buf: &str, prefix: &str) -> Option<String> {
         })
         .find(|name| !name.is_empty())
         .unwrap_or("unknown");
-    Some(condition.chars().take(60).collect())
+    Some(printable(condition, 60))
 }
 
 /// Reads the server's answer to the stream header; `None` while it is incomplete.
@@ -421,11 +441,22 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
         ))),
     };
     let seen = verifier.seen.lock().ok().and_then(|mut s| s.take());
-    let presented = seen.as_ref().map(|(der, _)| Presented {
-        names: crate::tls::inspect::parse(der)
+    let presented = seen.as_ref().map(|(der, _)| {
+        let all = crate::tls::inspect::parse(der)
             .map(|c| crate::tls::inspect::names(&c))
-            .unwrap_or_default(),
-        sha256: fingerprint(der),
+            .unwrap_or_default();
+        let mut names: Vec<String> = all
+            .iter()
+            .take(NAMES_SHOWN)
+            .map(|n| printable(n, 253))
+            .collect();
+        if all.len() > NAMES_SHOWN {
+            names.push(format!("and {} more", all.len() - NAMES_SHOWN));
+        }
+        Presented {
+            names,
+            sha256: fingerprint(der),
+        }
     });
     let describe = |p: &Presented| {
         format!(

@@ -94,19 +94,17 @@ pub fn parse_debug(body: &serde_json::Value) -> Result<Vec<SeenBridge>, String> 
         v.get(key)
             .and_then(|x| x.as_str())
             .filter(|x| !x.is_empty() && *x != "null")
-            .map(|x| x.chars().take(100).collect::<String>())
+            .map(|x| crate::bridge::probe::printable(x, 100))
     };
     let flag = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_bool());
     let mut list: Vec<SeenBridge> = bridges
         .iter()
         .map(|(jid, v)| SeenBridge {
-            id: jid
-                .rsplit_once('/')
-                .map_or(jid.as_str(), |(_, nick)| nick)
-                .chars()
-                .take(100)
-                .collect(),
-            jid: jid.chars().take(300).collect(),
+            id: crate::bridge::probe::printable(
+                jid.rsplit_once('/').map_or(jid.as_str(), |(_, nick)| nick),
+                100,
+            ),
+            jid: crate::bridge::probe::printable(jid, 300),
             stress: v.get("stress").and_then(|x| x.as_f64()).unwrap_or(0.0),
             version: text(v, "version"),
             region: text(v, "region"),

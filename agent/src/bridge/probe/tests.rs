@@ -119,6 +119,13 @@ fn the_target_is_read_from_the_rendered_jvb_conf() {
 }
 
 #[test]
+fn what_the_other_end_sends_is_shown_printable_and_short() {
+    assert_eq!(printable("auth.example.org", 253), "auth.example.org");
+    assert_eq!(printable("a\u{1b}[2Jb\nc\u{e9}", 253), "a?[2Jb?c?");
+    assert_eq!(printable(&"x".repeat(300), 253).len(), 253);
+}
+
+#[test]
 fn fingerprints_are_openssls_form() {
     let f = fingerprint(b"");
     assert_eq!(f.len(), 32 * 3 - 1);
@@ -241,6 +248,16 @@ async fn the_tokens_certificate_matches_or_is_named_as_not_vouched_for() {
         "{}",
         p.message
     );
+
+    // A certificate with many names: the first five are shown.
+    let names: Vec<String> = (1..=7).map(|i| format!("n{i}.example.test")).collect();
+    let many = crate::tls::selfsigned::generate(&names, time::OffsetDateTime::now_utc()).unwrap();
+    let port = serve(Server::StartTls, &many).await;
+    let p = probe(&target(port, &other), TIMEOUT).await;
+    assert_eq!(p.result, Outcome::CertificateMismatch, "{}", p.message);
+    let shown = &p.presented.as_ref().unwrap().names;
+    assert_eq!(shown.len(), 6, "{shown:?}");
+    assert_eq!(shown[5], "and 2 more");
 }
 
 #[tokio::test]
