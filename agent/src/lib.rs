@@ -25,7 +25,7 @@ pub mod scale;
 pub mod source;
 pub mod state;
 pub mod status;
-pub mod step;
+pub mod pipeline;
 pub mod systemd;
 pub mod tls;
 pub mod tune;

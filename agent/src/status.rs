@@ -3,7 +3,7 @@
 
 use crate::paths::Paths;
 use crate::state::{State, StepState};
-use crate::step::StepName;
+use crate::pipeline::StepName;
 use crate::systemd::{UnitStatus, STACK_UNITS};
 use crate::tls::{self, CertSummary};
 use serde::Serialize;
@@ -278,7 +278,7 @@ fn operations(paths: &Paths) -> OperationsView {
     OperationsView {
         shutdown: crate::ops::shutdown::load(paths).filter(|p| p.state != "requested"),
         idle: crate::ops::idle::load(paths).filter(|i| i.boot_id == boot),
-        reboot_required: paths.join(crate::step::REBOOT_REQUIRED).exists(),
+        reboot_required: paths.join(crate::pipeline::REBOOT_REQUIRED).exists(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! identity (every boot): domain, addresses and size, from config, the instance source and
 //! the local interfaces, each address with where it came from.
 
-use super::{Context, Outcome};
+use crate::pipeline::{Context, Outcome};
 use crate::config::Settings;
 use crate::source::InstanceData;
 use crate::state::Identity;

@@ -7,7 +7,7 @@
 //! image without cloud-init: where cloud-init is installed it gives that key to the image's
 //! default user, and a second way in that nobody asked for would be a surprise.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::access::{check_key, render_authorized_keys, AUTHORIZED_KEYS};
 use crate::fsutil::write_atomic;
 use crate::source::user_data::CLOUD_INIT;

@@ -5,7 +5,7 @@
 //! only when their content does; each has a local file for the operator's additions. The
 //! services whose files changed are reloaded or restarted by the start step.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::apply::Service;
 use crate::config::schema::Role;
 use crate::fsutil::{read_optional, write_atomic};

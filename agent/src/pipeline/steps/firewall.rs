@@ -5,7 +5,7 @@
 //! container the host's firewall decides what is reachable: nothing is rendered, and the
 //! step says which ports the host must let in.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::apply::Service;
 use crate::config::schema::Role;
 use crate::firewall::{self, Inputs};

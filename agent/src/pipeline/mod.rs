@@ -1,19 +1,11 @@
 //! The first-boot pipeline: ordered steps, each recording its outcome in the state file.
 
-mod access;
-mod ddns;
-mod dns_wait;
-mod firewall;
-mod identity;
-mod jitsi;
-mod schedule;
-mod secrets;
-mod start;
-mod tls;
-mod tune;
-mod updates;
+mod steps;
 
-pub use updates::REBOOT_REQUIRED;
+pub use steps::updates::REBOOT_REQUIRED;
+use steps::{
+    access, ddns, dns_wait, firewall, identity, jitsi, schedule, secrets, start, tls, tune, updates,
+};
 
 use crate::apply;
 use crate::config::Settings;

@@ -5,7 +5,7 @@
 //! `updates.first_boot_timeout_seconds`. A mirror that cannot be reached is reported and
 //! does not hold up the server.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::fsutil::{read_optional, write_atomic};
 use crate::state::{now_rfc3339, rfc3339};
 use anyhow::Result;

@@ -1,7 +1,7 @@
 //! ddns (every boot, or as `dns.update_on` says): publish this server's address to the
 //! configured dynamic DNS providers, each with retries until its deadline.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::dns::Target;
 use crate::state::{StepRecord, StepState};
 use anyhow::Result;

@@ -2,7 +2,7 @@
 //! reload or restart, once each, the running ones whose configuration this run or an
 //! earlier, interrupted one changed, through systemd's D-Bus API.
 
-use super::{Context, Outcome};
+use crate::pipeline::{Context, Outcome};
 use crate::apply::{self, Service};
 use anyhow::Result;
 

@@ -2,7 +2,8 @@
 //! servers and the resolvers all answer this server's address. On timeout the tls step
 //! places no order, so a name that points elsewhere never costs the CA's rate limits.
 
-use super::{ddns, settings, tls, Context, Outcome, StepName};
+use super::{ddns, tls};
+use crate::pipeline::{settings, Context, Outcome, StepName};
 use crate::dns::wait::{self, Waited};
 use crate::plan::certificate::{CertificatePlan, Dns};
 use anyhow::Result;

@@ -3,7 +3,7 @@
 //! re-read units and start or stop the timers. The timers are started by this step at
 //! each boot rather than enabled, so removing a key stops its timer for good.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::fsutil::read_optional;
 use crate::ops::units;
 use anyhow::Result;

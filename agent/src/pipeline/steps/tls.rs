@@ -2,7 +2,7 @@
 //! ACME certificate as [`crate::plan::certificate`] decides, or keep the server reachable
 //! with the installed or a self-signed certificate.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::apply::Service;
 use crate::config::Settings;
 use crate::plan::certificate::{self, AcmeState, CertificatePlan, Dns, Installed, Origin};

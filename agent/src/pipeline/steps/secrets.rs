@@ -2,7 +2,7 @@
 //! machine-id when the image left it empty; SSH host keys are sshd's own first-start job.
 //! Nothing here is ever printed; the outcome names what was made, never a value.
 
-use super::{Context, Outcome};
+use crate::pipeline::{Context, Outcome};
 use crate::fsutil::write_atomic;
 use crate::jitsi::secrets::Secrets;
 use anyhow::Result;

@@ -3,7 +3,7 @@
 //! estimate shown in status. Units are reloaded by systemd (daemon-reload) only when a
 //! drop-in changed.
 
-use super::{settings, Context, Outcome};
+use crate::pipeline::{settings, Context, Outcome};
 use crate::fsutil::write_atomic;
 use crate::tune::{capacity, files, heap};
 use anyhow::Result;
