@@ -2,8 +2,8 @@
 //! stable JSON shape (docs/status.md) for machines.
 
 use crate::paths::Paths;
-use crate::state::{State, StepState};
 use crate::pipeline::StepName;
+use crate::state::{State, StepState};
 use crate::systemd::{UnitStatus, STACK_UNITS};
 use crate::tls::{self, CertSummary};
 use serde::Serialize;

@@ -1,18 +1,33 @@
 //! The first-boot pipeline: ordered steps, each recording its outcome in the state file.
+//!
+//! How it fits together (see also docs/pipeline.md):
+//! - Each step is a module in `steps/` and declares there, in its `STEP` constant (a
+//!   [`Step`]), its name and when it runs ([`Runs`]: every boot or once per instance, and
+//!   whether `meet-agent renew` runs it). [`STEPS`] lists those declarations in order; the
+//!   runner takes the order and the frequency from nowhere else.
+//! - A step reads an [`Input`] it cannot change (paths, settings, identity, first boot,
+//!   instance id and what earlier steps of this run observed) and changes the machine
+//!   through an [`ApplyHandle`] (the durable record of services to refresh, and the run's
+//!   one D-Bus connection). It returns a [`Ran`]: its [`Outcome`] and typed [`Effect`]s.
+//! - The runner ([`run`]) takes the lock, loads the configuration, runs the steps, records
+//!   each outcome in state.json, folds each step's effects into the next steps' input,
+//!   sends READY and then arms the timers. It is the only place data moves from one step
+//!   to another: no step writes anything another step reads back in the same run (the
+//!   state file aside).
 
+mod runner;
 mod steps;
 
+pub use runner::{run, RunResult, Selection};
 pub use steps::updates::REBOOT_REQUIRED;
-use steps::{
-    access, ddns, dns_wait, firewall, identity, jitsi, schedule, secrets, start, tls, tune, updates,
-};
 
 use crate::apply;
 use crate::config::Settings;
-use crate::instance::{self, LoadError};
+use crate::jitsi::secrets::Secrets;
 use crate::paths::Paths;
 use crate::state::{now_rfc3339, Identity, State, StepRecord, StepState};
 use crate::systemd::notify;
+use crate::tls::Pair;
 use anyhow::Result;
 use std::time::Instant;
 
@@ -46,21 +61,16 @@ pub enum StepName {
 }
 
 impl StepName {
-    /// Every step in pipeline order.
-    pub const ALL: [StepName; 12] = [
-        StepName::Identity,
-        StepName::Ddns,
-        StepName::DnsWait,
-        StepName::Tls,
-        StepName::Secrets,
-        StepName::Jitsi,
-        StepName::Tune,
-        StepName::Firewall,
-        StepName::Access,
-        StepName::Schedule,
-        StepName::Updates,
-        StepName::Start,
-    ];
+    /// Every step in pipeline order (the order of [`STEPS`]).
+    pub const ALL: [StepName; STEPS.len()] = {
+        let mut all = [StepName::Identity; STEPS.len()];
+        let mut i = 0;
+        while i < STEPS.len() {
+            all[i] = STEPS[i].name;
+            i += 1;
+        }
+        all
+    };
 
     /// The step's name in state, status and `--step`.
     pub fn as_str(self) -> &'static str {
@@ -80,11 +90,67 @@ impl StepName {
         }
     }
 
-    /// Whether the step runs once per instance (others run on every boot).
+    /// The step's declaration (its module's `STEP`).
+    pub fn step(self) -> &'static Step {
+        // In range and the right one: STEPS is checked, at compile time, to hold every
+        // step in the enum's order.
+        &STEPS[self as usize]
+    }
+
+    /// Whether the step runs once per instance (others run on every boot), as it declares.
     pub fn once_per_instance(self) -> bool {
-        matches!(self, StepName::Secrets)
+        self.step().runs == Runs::OncePerInstance
     }
 }
+
+/// How often a step runs in `meet-agent run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// At every boot (and every `meet-agent run`).
+    EveryBoot,
+    /// Once per instance: skipped when it succeeded for the same instance id (the
+    /// provider's, else /etc/machine-id); `run --step` forces it.
+    OncePerInstance,
+}
+
+/// A step's declaration, next to its code (each step module's `STEP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Its name in state, status and `--step`.
+    pub name: StepName,
+    /// How often it runs.
+    pub runs: Runs,
+    /// Whether `meet-agent renew` (and the retry timer) runs it too.
+    pub renews: bool,
+}
+
+/// Every step's declaration, in the order they run.
+pub const STEPS: [Step; 12] = [
+    steps::identity::STEP,
+    steps::ddns::STEP,
+    steps::dns_wait::STEP,
+    steps::tls::STEP,
+    steps::secrets::STEP,
+    steps::jitsi::STEP,
+    steps::tune::STEP,
+    steps::firewall::STEP,
+    steps::access::STEP,
+    steps::schedule::STEP,
+    steps::updates::STEP,
+    steps::start::STEP,
+];
+
+// STEPS holds each step once, in the enum's order, so that `StepName::step` can index it.
+const _: () = {
+    let mut i = 0;
+    while i < STEPS.len() {
+        assert!(
+            STEPS[i].name as usize == i,
+            "STEPS is not in StepName's order"
+        );
+        i += 1;
+    }
+};
 
 /// What a step reports.
 #[derive(Debug, Clone)]
@@ -126,35 +192,105 @@ impl Outcome {
     }
 }
 
-/// What the steps share during one run.
-pub struct Context<'a> {
+/// What a step returns: its outcome and what the runner is to do with the rest. A step
+/// without effects may return its [`Outcome`] alone; the runner makes it a `Ran`.
+pub struct Ran {
+    /// The outcome to record.
+    pub outcome: Outcome,
+    /// Effects for the runner to fold, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl From<Outcome> for Ran {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            effects: Vec::new(),
+        }
+    }
+}
+
+impl Ran {
+    /// The same, with `effect` added.
+    pub fn with(mut self, effect: Effect) -> Self {
+        self.effects.push(effect);
+        self
+    }
+}
+
+/// What a step hands the runner besides its outcome. An observation becomes a field of
+/// the later steps' [`Observations`]; anything else is done by the runner at its time.
+pub enum Effect {
+    /// dns-wait: DNS does not answer this server's address (the reason, or where it is
+    /// told), so the tls step orders no certificate.
+    DnsNotAnswering {
+        /// Why, in a few words.
+        reason: String,
+    },
+    /// dns-wait: the installed certificate and the CA's schedule as observed before
+    /// waiting, so that the tls step decides on the same reading instead of reading the
+    /// pair (and asking the CA for renewal information) again.
+    CertificateObserved(Box<steps::tls::Observed>),
+    /// tls: the pair installed once the step finished (kept, supplied, ordered or
+    /// self-signed); the jitsi step checks the TURN name against it.
+    CertificateLive(Pair),
+    /// secrets: this instance's secrets as saved (made now or already in place), for the
+    /// jitsi step.
+    SecretsInPlace(Secrets),
+    /// schedule: the timers it wrote, for systemd once READY has been sent (a
+    /// daemon-reload takes seconds on a small VM and the stack is serving meanwhile).
+    ArmTimers(steps::schedule::TimerPlan),
+}
+
+impl std::fmt::Debug for Effect {
+    // Names only: the payloads hold a private key and the stack's passwords.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::DnsNotAnswering { reason } => write!(f, "DnsNotAnswering({reason})"),
+            Effect::CertificateObserved(_) => f.write_str("CertificateObserved"),
+            Effect::CertificateLive(_) => f.write_str("CertificateLive"),
+            Effect::SecretsInPlace(_) => f.write_str("SecretsInPlace"),
+            Effect::ArmTimers(plan) => write!(f, "ArmTimers({plan:?})"),
+        }
+    }
+}
+
+/// What earlier steps of this run observed, put here by the runner from their effects
+/// (and nowhere else). Each field is `None` until the step that observes it ran in this
+/// run; a step then reads what an earlier run left on disk instead.
+#[derive(Default)]
+pub struct Observations {
+    /// From dns-wait: DNS does not answer our address, and why; tls orders nothing.
+    pub dns_not_answering: Option<String>,
+    /// From dns-wait: the installed certificate and the CA's schedule; tls decides on it.
+    /// Dropped once tls reports the pair it left installed.
+    pub certificate: Option<Box<steps::tls::Observed>>,
+    /// From tls: the pair installed now; jitsi checks the TURN name against it.
+    pub live_pair: Option<Pair>,
+    /// From secrets: this instance's secrets; jitsi renders with them.
+    pub secrets: Option<Secrets>,
+}
+
+/// What a step reads. Steps get it by shared reference: only the runner changes it,
+/// between steps.
+pub struct Input<'a> {
     /// File locations.
     pub paths: &'a Paths,
     /// Validated settings (absent when the configuration could not be loaded).
     pub settings: Option<&'a Settings>,
-    /// This machine's identity.
+    /// This machine's identity, resolved before the first step.
     pub identity: Identity,
-    /// Whether the installed certificate changed in this run.
-    pub tls_changed: bool,
-    /// Services whose configuration changed (in this run, or in an earlier one killed
-    /// before it refreshed them), recorded durably before each change; the start step, or
-    /// the end of a run without it, refreshes each once.
-    pub refreshes: apply::Refreshes,
-    /// The run's one connection to systemd, made when a step first needs it.
-    pub bus: apply::Bus,
-    /// Timers the schedule step wrote, for systemd once READY has been sent.
-    pub timers: Option<schedule::TimerPlan>,
-    /// Set by dns-wait when DNS does not answer our address: the tls step orders nothing.
-    pub dns_blocked: Option<String>,
     /// Whether this is the instance's first run (another instance id, or none before).
     pub first_boot: bool,
     /// This instance's id (the provider's, else the machine-id).
     pub instance_id: Option<String>,
+    /// What earlier steps of this run observed.
+    pub observed: Observations,
     /// The state as saved before the current step, for progress reports.
     snapshot: State,
 }
 
-impl Context<'_> {
+impl Input<'_> {
     /// A writer that shows a long step's progress in the state file (and so in `status`)
     /// and in systemd's STATUS line.
     pub fn progress_writer(&self, step: StepName) -> ProgressWriter {
@@ -168,7 +304,18 @@ impl Context<'_> {
     }
 }
 
-/// Writes a running step's progress; see [`Context::progress_writer`].
+/// Where steps apply changes that outlive them: explicit, and the only mutable thing a
+/// step gets from the runner.
+pub struct ApplyHandle {
+    /// Services whose configuration changed (in this run, or in an earlier one killed
+    /// before it refreshed them), recorded durably before each change; the start step, or
+    /// the end of a run without it, refreshes each once.
+    pub refreshes: apply::Refreshes,
+    /// The run's one connection to systemd, made when a step first needs it.
+    pub bus: apply::Bus,
+}
+
+/// Writes a running step's progress; see [`Input::progress_writer`].
 pub struct ProgressWriter {
     path: std::path::PathBuf,
     state: State,
@@ -196,401 +343,8 @@ impl ProgressWriter {
     }
 }
 
-/// Which steps a run covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Selection {
-    /// The whole pipeline (`meet-agent run`).
-    All,
-    /// One step, forced even when once-per-instance (`run --step`).
-    Only(StepName),
-    /// dns-wait and tls (`meet-agent renew`).
-    Renew,
-    /// As `Renew`, but only when the last certificate attempt did not succeed (the retry timer).
-    Retry,
-}
-
-impl Selection {
-    fn includes(self, step: StepName) -> bool {
-        match self {
-            Selection::All => true,
-            Selection::Only(only) => only == step,
-            Selection::Renew | Selection::Retry => {
-                matches!(step, StepName::DnsWait | StepName::Tls)
-            }
-        }
-    }
-}
-
-/// What a run did, for the exit code and the READY status line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunResult {
-    /// No step failed.
-    Completed,
-    /// At least one step failed.
-    StepFailed,
-    /// The configuration or instance source could not be read; only the fallback ran.
-    NotStarted,
-}
-
-/// Runs the selected steps in order, recording each in the state file. One run at a time:
-/// the boot's run, the renewal timer's and the retry timer's wait for each other.
-pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
-    let _lock = lock(paths)?;
-    // Under the lock and before anything is written: what killed runs left half-written.
-    apply::remove_stale_temporaries(paths);
-    let state_path = paths.state_file();
-    let mut state = State::load(&state_path)?;
-    if selection == Selection::Retry {
-        let pending = state
-            .steps
-            .get(StepName::Tls.as_str())
-            .is_some_and(|r| r.state != StepState::Ok);
-        if !pending {
-            tracing::info!("the certificate is in order; nothing to retry");
-            return Ok(RunResult::Completed);
-        }
-    }
-    let previous_instance = state.instance_id.clone();
-    let ran_before = state.last_run_at.is_some();
-    state.version = crate::state::STATE_VERSION;
-    state.last_run_at = Some(now_rfc3339());
-    notify::status("reading configuration and instance data");
-
-    let effective = match instance::load(paths).await {
-        Ok(effective) => effective,
-        Err(load_error) => {
-            // The commands that read it load (and report the error) for themselves.
-            if let Err(e) = crate::effective::forget(paths) {
-                tracing::warn!("{e:#}");
-            }
-            return run_without_config(paths, &mut state, load_error).await;
-        }
-    };
-    if selection == Selection::Retry && effective.settings.acme.is_none() {
-        // Only a CA can have changed its mind since; anything else waits for `run`.
-        tracing::info!("ACME is off; nothing to retry");
-        return Ok(RunResult::Completed);
-    }
-    state.run_error = None;
-    let instance_id = match instance::instance_id(paths, effective.instance.instance_id.as_deref())
-    {
-        Ok(id) => Some(id),
-        Err(e) => {
-            // Keep the last known id rather than count this boot as a new instance.
-            tracing::warn!("{e:#}");
-            previous_instance.clone()
-        }
-    };
-    state.instance_id = instance_id.clone();
-    let facts = crate::effective::host::facts(paths)?;
-
-    let mut ctx = Context {
-        paths,
-        settings: Some(&effective.settings),
-        identity: identity::resolve(&effective.settings, &effective.instance, facts.as_ref()).await,
-        tls_changed: false,
-        refreshes: apply::Refreshes::load(paths),
-        bus: apply::Bus::new(),
-        timers: None,
-        dns_blocked: None,
-        first_boot: !ran_before || previous_instance != instance_id,
-        instance_id: instance_id.clone(),
-        snapshot: State::default(),
-    };
-    state.identity = Some(ctx.identity.clone());
-    let saved = crate::effective::Saved::new(
-        paths,
-        &effective.config,
-        &effective.settings,
-        &ctx.identity,
-        instance_id.clone(),
-    )
-    .and_then(|saved| saved.save(paths));
-    if let Err(e) = saved {
-        // The operations commands then load for themselves, as before any run.
-        tracing::warn!("{e:#}");
-    }
-
-    let mut any_failed = false;
-    let selected: Vec<StepName> = StepName::ALL
-        .into_iter()
-        .filter(|s| selection.includes(*s))
-        .collect();
-    for (i, step) in selected.iter().copied().enumerate() {
-        if selection == Selection::All && step.once_per_instance() {
-            if let Some(done) = state.steps.get(step.as_str()) {
-                if done.state == StepState::Ok && done.instance_id == instance_id {
-                    tracing::info!("{}: already done for this instance", step.as_str());
-                    continue;
-                }
-            }
-        }
-        notify::status(&format!(
-            "step {} ({}/{})",
-            step.as_str(),
-            i + 1,
-            selected.len()
-        ));
-        ctx.snapshot = state.clone();
-        let record = run_step(step, &mut ctx, instance_id.clone()).await;
-        any_failed |= record.state == StepState::Failed;
-        state.steps.insert(step.as_str().to_string(), record);
-        state.save(&state_path)?;
-    }
-    if !selected.contains(&StepName::Start) {
-        let last = selected
-            .last()
-            .and_then(|step| state.steps.get_mut(step.as_str()));
-        refresh_without_start(&mut ctx, last).await;
-    }
-    if selection == Selection::All {
-        // The CloudFormation template's "post-installation" call: providers that want it
-        // hear from us again once the stack runs.
-        if let Some(record) = run_after_start(&mut ctx, instance_id.clone()).await {
-            // Both outcomes stay in the ddns record, the worse one its state, so that
-            // status, READY's summary and the exit code tell the same story.
-            let record = ddns::with_after_start(state.steps.get(StepName::Ddns.as_str()), record);
-            any_failed |= record.state == StepState::Failed;
-            state
-                .steps
-                .insert(StepName::Ddns.as_str().to_string(), record);
-        }
-    }
-    state.save(&state_path)?;
-    let summary = summary_line(&state);
-    notify::ready(&summary);
-    tracing::info!("{summary}");
-    console_banner(paths, &mut ctx.bus).await;
-    if let Some(plan) = ctx.timers.take() {
-        // After READY: the stack is starting and serving meanwhile.
-        if let Err(problem) = schedule::apply(&plan, &mut ctx.bus, &mut ctx.refreshes).await {
-            if let Some(record) = state.steps.get_mut(StepName::Schedule.as_str()) {
-                record.state = StepState::Degraded;
-                record.message = format!("{}; {problem}", record.message);
-                record.last_error = Some(record.message.clone());
-            }
-            tracing::warn!("schedule: {problem}");
-            state.save(&state_path)?;
-        }
-    }
-    Ok(if any_failed {
-        RunResult::StepFailed
-    } else {
-        RunResult::Completed
-    })
-}
-
-async fn run_step(
-    step: StepName,
-    ctx: &mut Context<'_>,
-    instance_id: Option<String>,
-) -> StepRecord {
-    let started_at = now_rfc3339();
-    let clock = Instant::now();
-    let result = match step {
-        StepName::Identity => identity::run(ctx),
-        StepName::Ddns => ddns::run(ctx, ddns::Phase::Boot).await,
-        StepName::DnsWait => dns_wait::run(ctx).await,
-        StepName::Secrets => secrets::run(ctx),
-        StepName::Jitsi => jitsi::run(ctx),
-        StepName::Tls => tls::run(ctx).await,
-        StepName::Tune => tune::run(ctx).await,
-        StepName::Firewall => firewall::run(ctx),
-        StepName::Access => access::run(ctx),
-        StepName::Schedule => schedule::run(ctx).await,
-        StepName::Updates => updates::run(ctx).await,
-        StepName::Start => start::run(ctx).await,
-    };
-    let outcome = redacted(
-        ctx,
-        result.unwrap_or_else(|e| Outcome::failed(format!("{e:#}"))),
-    );
-    record(step, outcome, started_at, clock, instance_id)
-}
-
-/// The ddns updates due after the stack started, as the ddns step's new record.
-async fn run_after_start(ctx: &mut Context<'_>, instance_id: Option<String>) -> Option<StepRecord> {
-    let dns = &ctx.settings?.dns;
-    if !dns.after_start || dns.updates.is_empty() {
-        return None;
-    }
-    let started_at = now_rfc3339();
-    let clock = Instant::now();
-    let outcome = ddns::run(ctx, ddns::Phase::AfterStart)
-        .await
-        .unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
-    let outcome = redacted(ctx, outcome);
-    Some(record(
-        StepName::Ddns,
-        outcome,
-        started_at,
-        clock,
-        instance_id,
-    ))
-}
-
-/// `outcome` with every configured credential, in any form, removed from its message:
-/// steps quote what providers and CAs answered, and some answers echo the request.
-fn redacted(ctx: &Context<'_>, mut outcome: Outcome) -> Outcome {
-    if let Some(settings) = ctx.settings {
-        outcome.message = settings.redactor.redact(&outcome.message);
-    }
-    outcome
-}
-
-/// Logs an outcome and makes it a state record.
-fn record(
-    step: StepName,
-    outcome: Outcome,
-    started_at: String,
-    clock: Instant,
-    instance_id: Option<String>,
-) -> StepRecord {
-    let duration_ms = clock.elapsed().as_millis() as u64;
-    match outcome.state {
-        StepState::Failed => tracing::error!("{}: {}", step.as_str(), outcome.message),
-        StepState::Degraded => tracing::warn!("{}: {}", step.as_str(), outcome.message),
-        _ => tracing::info!("{}: {}", step.as_str(), outcome.message),
-    }
-    StepRecord {
-        // Kept while the step is failed or degraded; cleared once it is ok again.
-        last_error: matches!(outcome.state, StepState::Failed | StepState::Degraded)
-            .then(|| outcome.message.clone()),
-        state: outcome.state,
-        message: outcome.message,
-        started_at,
-        duration_ms,
-        instance_id,
-    }
-}
-
-/// Without valid configuration or instance data no step can do its real work; still keep
-/// the server reachable (a fallback certificate) and say why in the state file.
-async fn run_without_config(
-    paths: &Paths,
-    state: &mut State,
-    load_error: LoadError,
-) -> Result<RunResult> {
-    let error = format!("{:#}", load_error.error());
-    tracing::error!("{error}");
-    state.run_error = Some(error.clone());
-    if let LoadError::Source(_) = load_error {
-        let record = StepRecord {
-            state: StepState::Failed,
-            message: error.clone(),
-            started_at: now_rfc3339(),
-            duration_ms: 0,
-            last_error: Some(error.clone()),
-            instance_id: state.instance_id.clone(),
-        };
-        state
-            .steps
-            .insert(StepName::Identity.as_str().into(), record);
-    }
-    let mut ctx = Context {
-        paths,
-        settings: None,
-        identity: state.identity.clone().unwrap_or_default(),
-        tls_changed: false,
-        refreshes: apply::Refreshes::load(paths),
-        bus: apply::Bus::new(),
-        timers: None,
-        dns_blocked: None,
-        first_boot: false,
-        instance_id: None,
-        snapshot: State::default(),
-    };
-    if let Err(e) = tls::ensure_fallback(&mut ctx) {
-        tracing::error!("tls: could not install a fallback certificate: {e:#}");
-    }
-    refresh_without_start(&mut ctx, None).await;
-    state.save(&paths.state_file())?;
-    notify::ready(&format!("failed: {error}"));
-    console_banner(paths, &mut ctx.bus).await;
-    Ok(RunResult::NotStarted)
-}
-
-/// Writes the console's pre-login summary (agetty shows it above the login prompt) and
-/// asks running agettys to show it again. A failure costs only the banner.
-async fn console_banner(paths: &Paths, bus: &mut apply::Bus) {
-    let report = match crate::status::collect_over(paths, bus).await {
-        Ok(report) => report,
-        Err(e) => {
-            tracing::warn!("no console banner: {e:#}");
-            return;
-        }
-    };
-    let text = crate::access::issue_text(&crate::status::render_brief(&report));
-    let issue = paths.join(crate::access::ISSUE);
-    if let Err(e) = crate::fsutil::write_atomic(&issue, format!("{text}\n").as_bytes(), 0o644) {
-        tracing::warn!("no console banner: {e:#}");
-        return;
-    }
-    // What `agetty --reload` does: touch the file running agettys watch.
-    let reload = paths.join("/run/agetty.reload");
-    if reload.exists() {
-        let _ = std::fs::OpenOptions::new().write(true).open(&reload);
-    }
-}
-
-/// In a run without the start step (`renew`, `run --step`, no configuration), reloads or
-/// restarts the running services whose configuration changed, or was left pending by an
-/// earlier run, and says so in `record`'s message.
-async fn refresh_without_start(ctx: &mut Context<'_>, record: Option<&mut StepRecord>) {
-    if ctx.refreshes.is_empty() {
-        return;
-    }
-    let note = match ctx.bus.systemd().await {
-        Ok(systemd) => match apply::bring_up(&mut ctx.refreshes, systemd, false).await {
-            Ok(report) => report.refreshed_note(),
-            Err(e) => format!("; running services not reloaded: {e:#}"),
-        },
-        Err(e) => {
-            // No systemd to ask (a chroot, an image build): nothing runs that could take
-            // the change now, and the record keeps it for the next run with one.
-            let waiting: Vec<&str> = ctx.refreshes.pending().iter().map(|s| s.short()).collect();
-            tracing::warn!(
-                "{} left to refresh at the next run: {e:#}",
-                waiting.join(", ")
-            );
-            return;
-        }
-    };
-    match record {
-        Some(record) => record.message.push_str(&note),
-        None if !note.is_empty() => tracing::info!("{}", note.trim_start_matches("; ")),
-        None => {}
-    }
-}
-
-/// Takes the agent's run lock, waiting for a run in progress to finish.
-fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
-    let path = paths.run_lock();
-    let file = crate::fsutil::open_lock_file(&path)?;
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-        .map_err(|(_, e)| anyhow::anyhow!("failed to lock {}: {e}", path.display()))
-}
-
-/// One line for sd_notify and the log: how many steps are in which state.
-fn summary_line(state: &State) -> String {
-    let count = |s: StepState| state.steps.values().filter(|r| r.state == s).count();
-    let (failed, degraded) = (count(StepState::Failed), count(StepState::Degraded));
-    let word = if failed > 0 {
-        "failed"
-    } else if degraded > 0 {
-        "degraded"
-    } else {
-        "ready"
-    };
-    format!(
-        "{word}: {} ok, {degraded} degraded, {failed} failed, {} not configured",
-        count(StepState::Ok),
-        count(StepState::NotConfigured)
-    )
-}
-
 /// The settings a step needs, or the reason it cannot run.
-fn settings<'a>(ctx: &Context<'a>) -> Result<&'a Settings> {
+fn settings<'a>(ctx: &Input<'a>) -> Result<&'a Settings> {
     ctx.settings.ok_or_else(|| {
         anyhow::anyhow!("the configuration could not be loaded; run `meet-agent config check`")
     })
