@@ -441,14 +441,15 @@ fn summary_line(state: &State) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::jitsi::secrets::Secrets;
     use crate::plan::certificate::{Dns, Origin};
     use crate::state::Identity;
     use crate::tls::selfsigned;
 
-    fn input(paths: &Paths) -> Input<'_> {
+    /// An input with no settings, the default identity and nothing observed yet.
+    pub(crate) fn input(paths: &Paths) -> Input<'_> {
         Input {
             paths,
             settings: None,
@@ -526,67 +527,28 @@ mod tests {
     fn a_once_per_instance_step_is_skipped_only_when_done_for_this_instance() {
         let secrets = StepName::Secrets.step();
         let jitsi = StepName::Jitsi.step();
-        // (step, selection, last record, this instance, skipped)
+        let last = |state: StepState, id: Option<&str>| Some(record(state, id));
+        let (all, forced) = (Selection::All, Selection::Only(StepName::Secrets));
+        let (ok, failed, degraded) = (StepState::Ok, StepState::Failed, StepState::Degraded);
+        // (step, selection, its last record, this instance, skipped)
         let cases = [
+            (secrets, all, last(ok, Some("i-1")), Some("i-1"), true),
+            (secrets, all, last(ok, None), None, true),
+            (secrets, all, last(ok, Some("i-1")), Some("i-2"), false),
+            (secrets, all, last(ok, None), Some("i-1"), false),
+            (secrets, all, last(failed, Some("i-1")), Some("i-1"), false),
             (
                 secrets,
-                Selection::All,
-                Some(record(StepState::Ok, Some("i-1"))),
-                Some("i-1"),
-                true,
-            ),
-            (
-                secrets,
-                Selection::All,
-                Some(record(StepState::Ok, None)),
-                None,
-                true,
-            ),
-            (
-                secrets,
-                Selection::All,
-                Some(record(StepState::Ok, Some("i-1"))),
-                Some("i-2"),
-                false,
-            ),
-            (
-                secrets,
-                Selection::All,
-                Some(record(StepState::Ok, None)),
+                all,
+                last(degraded, Some("i-1")),
                 Some("i-1"),
                 false,
             ),
-            (
-                secrets,
-                Selection::All,
-                Some(record(StepState::Failed, Some("i-1"))),
-                Some("i-1"),
-                false,
-            ),
-            (
-                secrets,
-                Selection::All,
-                Some(record(StepState::Degraded, Some("i-1"))),
-                Some("i-1"),
-                false,
-            ),
-            (secrets, Selection::All, None, Some("i-1"), false),
+            (secrets, all, None, Some("i-1"), false),
             // `run --step secrets` forces it.
-            (
-                secrets,
-                Selection::Only(StepName::Secrets),
-                Some(record(StepState::Ok, Some("i-1"))),
-                Some("i-1"),
-                false,
-            ),
+            (secrets, forced, last(ok, Some("i-1")), Some("i-1"), false),
             // An every-boot step runs whatever it did before.
-            (
-                jitsi,
-                Selection::All,
-                Some(record(StepState::Ok, Some("i-1"))),
-                Some("i-1"),
-                false,
-            ),
+            (jitsi, all, last(ok, Some("i-1")), Some("i-1"), false),
         ];
         for (i, (step, selection, last, instance, skipped)) in cases.into_iter().enumerate() {
             assert_eq!(

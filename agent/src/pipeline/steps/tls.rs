@@ -410,3 +410,57 @@ fn self_signed_outcome(names: &[String], made: bool) -> Outcome {
         if made { "made now" } else { "unchanged" }
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{finish, Merged};
+    use crate::pipeline::runner::tests::input;
+
+    /// The tls step decides on dns-wait's reading when the runner handed it one (the disk
+    /// is not read again), on its own otherwise, and reports the pair it leaves installed.
+    #[tokio::test]
+    async fn tls_decides_on_the_reading_it_is_handed_and_reports_the_live_pair() {
+        let (_, settings) = finish(&Merged::default()).expect("the defaults validate");
+        let now = OffsetDateTime::now_utc();
+        let handed = selfsigned::generate(&["localhost".to_string()], now).expect("a pair");
+        // (dns-wait's reading handed over, the outcome says, tls folder written)
+        let cases = [(true, "(unchanged)", false), (false, "(made now)", true)];
+        for (with_reading, says, written) in cases {
+            let root = tempfile::tempdir().expect("a temporary folder");
+            let paths = crate::paths::Paths::new(root.path());
+            let mut ctx = input(&paths);
+            ctx.settings = Some(&settings);
+            if with_reading {
+                let pair = Some((handed.clone(), Origin::SelfSigned));
+                ctx.observed.certificate = Some(Box::new(Observed::pair_only(pair)));
+            }
+            let mut apply = ApplyHandle {
+                refreshes: crate::apply::Refreshes::load(&paths),
+                bus: crate::apply::Bus::new(),
+            };
+            let ran = run(&ctx, &mut apply).await.expect("the tls step runs");
+            assert!(
+                ran.outcome.message.contains(says),
+                "{}",
+                ran.outcome.message
+            );
+            assert_eq!(paths.tls_dir().exists(), written, "{with_reading}");
+            let live = match ran.effects.as_slice() {
+                [Effect::CertificateLive(live)] => live,
+                other => panic!("effects {other:?}"),
+            };
+            let on_disk = tls::installed(&paths);
+            let expected = if with_reading {
+                Some(&handed)
+            } else {
+                on_disk.as_ref()
+            };
+            assert_eq!(
+                Some(live.chain_pem()),
+                expected.map(|p| p.chain_pem()),
+                "{with_reading}"
+            );
+        }
+    }
+}
