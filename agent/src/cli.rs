@@ -1,6 +1,6 @@
 //! The command line.
 
-use crate::step::StepName;
+use crate::pipeline::StepName;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 

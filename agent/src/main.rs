@@ -4,7 +4,7 @@ use clap::Parser;
 use meet_agent::cli::{BridgeAction, CertAction, Cli, Command, ConfigAction};
 use meet_agent::effective::{self, OpsSettings};
 use meet_agent::paths::Paths;
-use meet_agent::step::{self, RunResult, Selection};
+use meet_agent::pipeline::{self, RunResult, Selection};
 use meet_agent::{config, encoding, instance, ops, status};
 use std::io::Write;
 use std::process::ExitCode;
@@ -206,7 +206,7 @@ async fn shutdown(
     if_required: bool,
     reason: &str,
 ) -> anyhow::Result<u8> {
-    if if_required && !paths.join(meet_agent::step::REBOOT_REQUIRED).exists() {
+    if if_required && !paths.join(meet_agent::pipeline::REBOOT_REQUIRED).exists() {
         println!("no reboot required");
         return Ok(0);
     }
@@ -264,7 +264,7 @@ async fn idle_check(paths: &Paths, minute: std::time::Duration) -> anyhow::Resul
 }
 
 async fn run(paths: &Paths, selection: Selection) -> anyhow::Result<u8> {
-    Ok(match step::run(paths, selection).await {
+    Ok(match pipeline::run(paths, selection).await {
         Ok(RunResult::Completed) => 0,
         Ok(RunResult::StepFailed) => 1,
         Ok(RunResult::NotStarted) => 2,

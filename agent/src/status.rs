@@ -2,8 +2,8 @@
 //! stable JSON shape (docs/status.md) for machines.
 
 use crate::paths::Paths;
+use crate::pipeline::StepName;
 use crate::state::{State, StepState};
-use crate::step::StepName;
 use crate::systemd::{UnitStatus, STACK_UNITS};
 use crate::tls::{self, CertSummary};
 use serde::Serialize;
@@ -313,7 +313,7 @@ fn operations(paths: &Paths) -> OperationsView {
     OperationsView {
         shutdown: crate::ops::shutdown::load(paths).filter(|p| p.state != "requested"),
         idle: crate::ops::idle::load(paths).filter(|i| i.boot_id == boot),
-        reboot_required: paths.join(crate::step::REBOOT_REQUIRED).exists(),
+        reboot_required: paths.join(crate::pipeline::REBOOT_REQUIRED).exists(),
     }
 }
 

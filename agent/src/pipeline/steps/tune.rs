@@ -3,16 +3,23 @@
 //! estimate shown in status. Units are reloaded by systemd (daemon-reload) only when a
 //! drop-in changed.
 
-use super::{settings, Context, Outcome};
 use crate::fsutil::write_atomic;
+use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
 use crate::tune::{capacity, files, heap};
 use anyhow::Result;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Tune,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// Where Debian's jitsi-videobridge2 package installs the bridge.
 const VIDEOBRIDGE_HOME: &str = "/usr/share/jitsi-videobridge";
 
 /// Runs the tune step.
-pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let tune = &settings.tune;
     if !tune.enabled {
@@ -55,7 +62,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     if limits_changed {
         // Only other limits than the shipped ones need systemd to re-read the units; without
         // a bus (a chroot, a test) the next boot reads them anyway.
-        if let Ok(systemd) = ctx.bus.systemd().await {
+        if let Ok(systemd) = apply.bus.systemd().await {
             if let Err(e) = systemd.daemon_reload().await {
                 problems.push(format!("limits written but systemd not reloaded: {e:#}"));
             }
@@ -94,7 +101,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
 /// Applies the sysctl values now (systemd-sysctl has run before us at this boot); values
 /// already higher are left alone. In a container these settings belong to the host and are
 /// read-only: that is said, not counted as a fault of this server.
-fn apply_sysctls(ctx: &Context<'_>, tune: &crate::config::schema::Tune) -> Option<String> {
+fn apply_sysctls(ctx: &Input<'_>, tune: &crate::config::schema::Tune) -> Option<String> {
     let mut refused = Vec::new();
     for (name, value) in files::sysctls(tune) {
         let path = ctx

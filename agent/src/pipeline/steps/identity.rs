@@ -1,12 +1,19 @@
 //! identity (every boot): domain, addresses and size, from config, the instance source and
 //! the local interfaces, each address with where it came from.
 
-use super::{Context, Outcome};
 use crate::config::Settings;
+use crate::pipeline::{Input, Outcome, Runs, Step, StepName};
 use crate::source::InstanceData;
 use crate::state::Identity;
 use anyhow::Result;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Identity,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// Works out the identity; config beats the instance source, which beats the interfaces,
 /// which beat the "what is my IP" URL (asked only when nothing else knows an address).
@@ -75,7 +82,7 @@ pub async fn resolve(
 }
 
 /// Records the identity resolved at the start of the run.
-pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub fn run(ctx: &Input<'_>) -> Result<Outcome> {
     let id = &ctx.identity;
     let mut addresses = format!(
         "{}; {} CPUs, {} MiB",

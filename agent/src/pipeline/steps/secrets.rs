@@ -2,14 +2,21 @@
 //! machine-id when the image left it empty; SSH host keys are sshd's own first-start job.
 //! Nothing here is ever printed; the outcome names what was made, never a value.
 
-use super::{Context, Outcome};
 use crate::fsutil::write_atomic;
 use crate::jitsi::secrets::Secrets;
+use crate::pipeline::{Effect, Input, Outcome, Ran, Runs, Step, StepName};
 use anyhow::Result;
 
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Secrets,
+    runs: Runs::OncePerInstance,
+    renews: false,
+};
+
 /// Runs the secrets step.
-pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
-    let (_, made) = Secrets::for_instance(ctx.paths, ctx.instance_id.as_deref())?;
+pub fn run(ctx: &Input<'_>) -> Result<Ran> {
+    let (secrets, made) = Secrets::for_instance(ctx.paths, ctx.instance_id.as_deref())?;
     let mut parts = vec![if made {
         "made new secrets for this instance (jicofo and videobridge XMPP passwords, TURN secret, JWT secret)".to_string()
     } else {
@@ -17,12 +24,13 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }];
     parts.push(machine_id(ctx)?);
     parts.push(ssh_host_keys(ctx)?);
-    Ok(Outcome::ok(parts.join("; ")))
+    // The jitsi step renders with these rather than read back the file just written.
+    Ok(Ran::from(Outcome::ok(parts.join("; "))).with(Effect::SecretsInPlace(secrets)))
 }
 
 /// systemd makes a machine-id when /etc/machine-id is empty at boot; should the image
 /// have shipped it empty and nothing made one (a container runtime, a chroot), make one.
-fn machine_id(ctx: &Context<'_>) -> Result<String> {
+fn machine_id(ctx: &Input<'_>) -> Result<String> {
     let path = ctx.paths.machine_id();
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     let current = current.trim();
@@ -37,7 +45,7 @@ fn machine_id(ctx: &Context<'_>) -> Result<String> {
 /// SSH host keys are made by sshd's unit at its first start (the image's drop-in runs
 /// `ssh-keygen -A` there), alongside this run: making a 3072-bit RSA key here instead
 /// took seconds of first boot on a small VM. This only reports what is there.
-fn ssh_host_keys(ctx: &Context<'_>) -> Result<String> {
+fn ssh_host_keys(ctx: &Input<'_>) -> Result<String> {
     let dir = ctx.paths.join("/etc/ssh");
     if !dir.join("sshd_config").exists() {
         return Ok("no SSH server installed".into());

@@ -3,15 +3,22 @@
 //! re-read units and start or stop the timers. The timers are started by this step at
 //! each boot rather than enabled, so removing a key stops its timer for good.
 
-use super::{settings, Context, Outcome};
 use crate::fsutil::read_optional;
 use crate::ops::units;
+use crate::pipeline::{settings, ApplyHandle, Effect, Input, Outcome, Ran, Runs, Step, StepName};
 use anyhow::Result;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Schedule,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 const NOTHING: &str = "no scheduled or idle shutdown and no maintenance window configured";
 
 /// Runs the schedule step.
-pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
     let settings = settings(ctx)?;
     let s = &settings.schedule;
     let u = &settings.updates;
@@ -44,7 +51,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     if new_text {
         if let Err(e) = crate::config::check_calendars(&settings.calendars) {
             // The timers stay as they were; the rest of the server is unaffected.
-            return Ok(Outcome::failed(format!("{e:#}; timers left unchanged")));
+            return Ok(Outcome::failed(format!("{e:#}; timers left unchanged")).into());
         }
     }
     let mut changed = false;
@@ -53,10 +60,10 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     for ((unit, text), old) in wanted.iter().zip(&installed) {
         let path = ctx.paths.join(&format!("{}/{unit}", units::DIR));
         // Written or removed by a run killed before systemd took it: as if done now.
-        let left = ctx.refreshes.unit_pending(unit);
+        let left = apply.refreshes.unit_pending(unit);
         match text {
             Some(text) => {
-                let rewritten = ctx.refreshes.write_unit(&path, text.as_bytes(), unit)?;
+                let rewritten = apply.refreshes.write_unit(&path, text.as_bytes(), unit)?;
                 // systemd (since v247) finds a new unit file by itself when asked to start
                 // it; only a changed one needs a daemon-reload, which takes seconds on a
                 // small VM.
@@ -65,7 +72,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             }
             None if left && old.is_none() => stopped.push(*unit),
             None if old.is_some() => {
-                ctx.refreshes.expect_unit(unit)?;
+                apply.refreshes.expect_unit(unit)?;
                 std::fs::remove_file(&path)?;
                 // Stopped below; a unit whose file is gone is dropped once stopped.
                 stopped.push(*unit);
@@ -97,20 +104,20 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         s.postpone_limit_minutes
     );
     if !changed && active.is_empty() && stopped.is_empty() {
-        return Ok(Outcome::not_configured(NOTHING));
+        return Ok(Outcome::not_configured(NOTHING).into());
     }
-    // systemd's part (a daemon-reload takes seconds on a small VM) waits until the stack
-    // has been started and READY sent: see `apply`.
-    ctx.timers = Some(TimerPlan {
-        reload: changed,
-        stop: stopped,
-        start: active,
-    });
-    Ok(if described.is_empty() {
+    let outcome = if described.is_empty() {
         Outcome::not_configured(NOTHING)
     } else {
         Outcome::ok(summary)
-    })
+    };
+    // systemd's part (a daemon-reload takes seconds on a small VM) waits until the stack
+    // has been started and READY sent: the runner arms the plan then, see `apply`.
+    Ok(Ran::from(outcome).with(Effect::ArmTimers(TimerPlan {
+        reload: changed,
+        stop: stopped,
+        start: active,
+    })))
 }
 
 /// What the schedule step leaves to do with systemd once the stack is up.

@@ -5,13 +5,20 @@
 //! container the host's firewall decides what is reachable: nothing is rendered, and the
 //! step says which ports the host must let in.
 
-use super::{settings, Context, Outcome};
 use crate::apply::Service;
 use crate::config::schema::Role;
 use crate::firewall::{self, Inputs};
 use crate::jitsi::videobridge::MEDIA_PORT;
 use crate::paths::Paths;
+use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
 use anyhow::Result;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Firewall,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// Unit links that mean sshd starts at boot (Debian's ssh.service, Ubuntu 24.04's socket).
 const SSH_ENABLED: [&str; 3] = [
@@ -21,7 +28,7 @@ const SSH_ENABLED: [&str; 3] = [
 ];
 
 /// Runs the firewall step.
-pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let fw = &settings.firewall;
     let roles = &settings.roles;
@@ -57,7 +64,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     } else {
         firewall::render_off()
     };
-    let changed = ctx
+    let changed = apply
         .refreshes
         .write(&path, text.as_bytes(), 0o644, None, Service::Firewall)?;
     let reloaded = if changed {

@@ -1,10 +1,17 @@
 //! ddns (every boot, or as `dns.update_on` says): publish this server's address to the
 //! configured dynamic DNS providers, each with retries until its deadline.
 
-use super::{settings, Context, Outcome};
 use crate::dns::Target;
+use crate::pipeline::{settings, Input, Outcome, Runs, Step, StepName};
 use crate::state::{StepRecord, StepState};
 use anyhow::Result;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Ddns,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// When the updates are being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +23,7 @@ pub enum Phase {
 }
 
 /// Runs the ddns step for `phase`.
-pub async fn run(ctx: &mut Context<'_>, phase: Phase) -> Result<Outcome> {
+pub async fn run(ctx: &Input<'_>, phase: Phase) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let dns = &settings.dns;
     if dns.updates.is_empty() {
@@ -69,7 +76,7 @@ pub async fn run(ctx: &mut Context<'_>, phase: Phase) -> Result<Outcome> {
 }
 
 /// The name and addresses to publish, when both are known.
-pub fn target(ctx: &Context<'_>) -> Option<Target> {
+pub fn target(ctx: &Input<'_>) -> Option<Target> {
     let id = &ctx.identity;
     let domain = id.domain.clone()?;
     if id.public_ipv4.is_none() && id.public_ipv6.is_none() {

@@ -2,17 +2,24 @@
 //! reload or restart, once each, the running ones whose configuration this run or an
 //! earlier, interrupted one changed, through systemd's D-Bus API.
 
-use super::{Context, Outcome};
 use crate::apply::{self, Service};
+use crate::pipeline::{ApplyHandle, Input, Outcome, Runs, Step, StepName};
 use anyhow::Result;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Start,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// The unit that publishes a bridge's stress level and drains it on scale-in.
 pub const SCALE_UNIT: &str = "meet-agent-scale.service";
 
 /// Runs the start step.
-pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let wanted = wanted(ctx);
-    let systemd = match ctx.bus.systemd().await {
+    let systemd = match apply.bus.systemd().await {
         Ok(s) => s,
         Err(e) => {
             return Ok(Outcome::degraded(format!(
@@ -20,7 +27,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
             )))
         }
     };
-    let report = apply::bring_up_role(&mut ctx.refreshes, systemd, true, &wanted).await?;
+    let report = apply::bring_up_role(&mut apply.refreshes, systemd, true, &wanted).await?;
     let list = |v: &[Service]| {
         if v.is_empty() {
             "none".to_string()
@@ -69,7 +76,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
 
 /// The services this machine's role runs: a videobridge only the bridge (and the host
 /// firewall); a signaling node everything but the bridge unless `bridges.local`.
-fn wanted(ctx: &Context<'_>) -> Vec<Service> {
+fn wanted(ctx: &Input<'_>) -> Vec<Service> {
     let Some(roles) = ctx.settings.map(|s| &s.roles) else {
         return Service::ALL.to_vec();
     };

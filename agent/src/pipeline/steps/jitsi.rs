@@ -5,18 +5,26 @@
 //! only when their content does; each has a local file for the operator's additions. The
 //! services whose files changed are reloaded or restarted by the start step.
 
-use super::{settings, Context, Outcome};
 use crate::apply::Service;
 use crate::config::schema::Role;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::jitsi::secrets::Secrets;
 use crate::jitsi::{assemble, coturn, nginx, prosody, prosody_accounts, videobridge, web};
 use crate::jitsi::{AuthMode, JitsiSettings};
+use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
 use anyhow::Result;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Jitsi,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// What one run rendered and found.
 struct Renders<'c, 'a> {
-    ctx: &'c mut Context<'a>,
+    ctx: &'c Input<'a>,
+    apply: &'c mut ApplyHandle,
     done: Vec<String>,
     problems: Vec<String>,
 }
@@ -29,7 +37,7 @@ impl Renders<'_, '_> {
         // Files for a group hold secrets: root and the service's group only.
         let mode = if group.is_some() { 0o640 } else { 0o644 };
         let changed = self
-            .ctx
+            .apply
             .refreshes
             .write(&full, text.as_bytes(), mode, group, service)?;
         if changed {
@@ -46,9 +54,14 @@ impl Renders<'_, '_> {
 }
 
 /// Runs the jitsi step.
-pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let settings = settings(ctx)?;
-    let Some(mut secrets) = Secrets::load(ctx.paths)? else {
+    let secrets = match &ctx.observed.secrets {
+        // The secrets step's of this run, not read back from the file it just wrote.
+        Some(secrets) => Some(secrets.clone()),
+        None => Secrets::load(ctx.paths)?,
+    };
+    let Some(mut secrets) = secrets else {
         return Ok(Outcome::failed(
             "no per-instance secrets yet; run `meet-agent run --step secrets`, then `--step jitsi`",
         ));
@@ -61,6 +74,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     let j = &settings.jitsi;
     let mut r = Renders {
         ctx,
+        apply,
         done: Vec::new(),
         problems: Vec::new(),
     };
@@ -73,7 +87,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     if role != Role::Videobridge {
         // Package-generated files that collide with ours (a package upgrade makes them
         // again).
-        let (paths, refreshes) = (r.ctx.paths, &mut r.ctx.refreshes);
+        let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
         let disabled = crate::jitsi::leftovers::disable_with(paths, domain.as_deref(), |service| {
             refreshes.expect(&[service])
         });
@@ -97,7 +111,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }
     if role == Role::Videobridge {
         if let Some(token) = &roles.join {
-            let (paths, refreshes) = (r.ctx.paths, &mut r.ctx.refreshes);
+            let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
             // The bridge reads the Java store at its start: a changed anchor restarts it.
             match crate::bridge::trust::install(paths, token, || {
                 refreshes.expect(&[Service::Videobridge])
@@ -133,7 +147,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
         jitsi: j,
         roles,
         secrets: &secrets,
-        identity: &r.ctx.identity.clone(),
+        identity: &r.ctx.identity,
         instance_id: instance_id.as_deref(),
         jitsi_plugins: plugins,
         jitsi_meet,
@@ -148,7 +162,7 @@ pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
     }
     let stream = paths.join(nginx::STREAM);
     if turn_on_443.is_none() && stream.exists() {
-        r.ctx.refreshes.expect(&[Service::Nginx])?;
+        r.apply.refreshes.expect(&[Service::Nginx])?;
         std::fs::remove_file(&stream)?;
         r.done.push(format!("{} removed", nginx::STREAM));
     }
@@ -212,7 +226,7 @@ fn signaling_certificate(
         None => None,
     };
     let adopted = roles.join.as_ref().zip(key.as_deref());
-    let (paths, refreshes) = (r.ctx.paths, &mut r.ctx.refreshes);
+    let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
     match crate::bridge::xmpp_cert::ensure(
         paths,
         domain,
@@ -260,9 +274,18 @@ fn turn_on_443<'j>(r: &mut Renders<'_, '_>, j: &'j JitsiSettings) -> Option<(&'j
 }
 
 /// Why the installed certificate does not serve `host`, if it does not.
-fn uncovered(ctx: &Context<'_>, host: &str) -> Option<String> {
-    let pair = crate::tls::installed(ctx.paths)?;
-    crate::tls::verify::check(&pair, &[host.to_string()], time::OffsetDateTime::now_utc())
+fn uncovered(ctx: &Input<'_>, host: &str) -> Option<String> {
+    // The pair the tls step of this run left installed; read from disk only when it did
+    // not run (`run --step jitsi`, or it failed).
+    let read;
+    let pair = match &ctx.observed.live_pair {
+        Some(pair) => pair,
+        None => {
+            read = crate::tls::installed(ctx.paths)?;
+            &read
+        }
+    };
+    crate::tls::verify::check(pair, &[host.to_string()], time::OffsetDateTime::now_utc())
         .err()
         .map(|e| {
             format!("the installed certificate does not serve jitsi.turn.tls_host {host} ({e:#}): TURN clients on port 443 will refuse it")
@@ -273,7 +296,7 @@ fn uncovered(ctx: &Context<'_>, host: &str) -> Option<String> {
 /// roster the `focus.DOMAIN` entry prosody's client_proxy needs (upstream's postinst
 /// subscription), once per domain and set of passwords (their fingerprints are remembered,
 /// never the passwords), in prosody's storage (/var/lib/prosody below the root).
-fn accounts(ctx: &Context<'_>, domain: &str, secrets: &Secrets) -> Result<Option<String>> {
+fn accounts(ctx: &Input<'_>, domain: &str, secrets: &Secrets) -> Result<Option<String>> {
     let marker = ctx.paths.join("/var/lib/meet-agent/prosody-accounts");
     let prints = secrets.fingerprints();
     // "roster" marks markers written since the roster entry exists, so that a server set

@@ -7,18 +7,25 @@
 //! image without cloud-init: where cloud-init is installed it gives that key to the image's
 //! default user, and a second way in that nobody asked for would be a surprise.
 
-use super::{settings, Context, Outcome};
 use crate::access::{check_key, render_authorized_keys, AUTHORIZED_KEYS};
 use crate::fsutil::write_atomic;
+use crate::pipeline::{settings, Input, Outcome, Runs, Step, StepName};
 use crate::source::user_data::CLOUD_INIT;
 use anyhow::{Context as _, Result};
 use base64::Engine;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Access,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// The image's sshd drop-in: key logins only, and the agent's key file.
 const SSHD_DROP_IN: &str = "/etc/ssh/sshd_config.d/50-ryo-jitsi.conf";
 
 /// Runs the access step.
-pub fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub fn run(ctx: &Input<'_>) -> Result<Outcome> {
     let keys = &settings(ctx)?.ssh_authorized_keys;
     let path = ctx.paths.join(AUTHORIZED_KEYS);
     let pair = key_pair(ctx, keys);
@@ -88,7 +95,7 @@ enum KeyPair {
 }
 
 /// Decides about the instance's key pair, if the instance source reported one.
-fn key_pair(ctx: &Context<'_>, configured: &[String]) -> KeyPair {
+fn key_pair(ctx: &Input<'_>, configured: &[String]) -> KeyPair {
     let instance = &ctx.identity.instance;
     let Some(line) = &instance.key_pair else {
         return KeyPair::None;

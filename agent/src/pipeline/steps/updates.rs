@@ -5,11 +5,18 @@
 //! `updates.first_boot_timeout_seconds`. A mirror that cannot be reached is reported and
 //! does not hold up the server.
 
-use super::{settings, Context, Outcome};
 use crate::fsutil::{read_optional, write_atomic};
+use crate::pipeline::{settings, Input, Outcome, Runs, Step, StepName};
 use crate::state::{now_rfc3339, rfc3339};
 use anyhow::Result;
 use std::time::{Duration, Instant};
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Updates,
+    runs: Runs::EveryBoot,
+    renews: false,
+};
 
 /// apt's configuration for the daily run.
 pub const APT_CONF: &str = "/etc/apt/apt.conf.d/60ryo-jitsi-upgrades";
@@ -53,7 +60,7 @@ pub fn render_apt_conf(daily: bool, include_jitsi: bool) -> String {
 }
 
 /// Runs the updates step.
-pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
+pub async fn run(ctx: &Input<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let u = &settings.updates;
     write_atomic(
@@ -96,7 +103,7 @@ pub async fn run(ctx: &mut Context<'_>) -> Result<Outcome> {
 
 /// A later boot's message: `head`, the last daily unattended-upgrade run (apt's own stamp)
 /// and a pending reboot.
-fn later_boot(ctx: &Context<'_>, head: &str) -> String {
+fn later_boot(ctx: &Input<'_>, head: &str) -> String {
     let stamp = std::fs::metadata(ctx.paths.join(DAILY_STAMP)).and_then(|m| m.modified());
     let mut message = match stamp {
         Ok(at) => format!("{head}; last daily run {}", rfc3339(at.into())),
@@ -111,7 +118,7 @@ fn later_boot(ctx: &Context<'_>, head: &str) -> String {
 }
 
 /// The first boot's apt run, bounded by `first_boot_timeout_seconds`.
-async fn first_boot(ctx: &Context<'_>, u: &crate::config::schema::Updates, daily: &str) -> Outcome {
+async fn first_boot(ctx: &Input<'_>, u: &crate::config::schema::Updates, daily: &str) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(u.first_boot_timeout_seconds);
     let apt = Apt {
         root: ctx.paths.join("/"),

@@ -1,0 +1,351 @@
+//! The first-boot pipeline: ordered steps, each recording its outcome in the state file.
+//!
+//! How it fits together (see also docs/pipeline.md):
+//! - Each step is a module in `steps/` and declares there, in its `STEP` constant (a
+//!   [`Step`]), its name and when it runs ([`Runs`]: every boot or once per instance, and
+//!   whether `meet-agent renew` runs it). [`STEPS`] lists those declarations in order; the
+//!   runner takes the order and the frequency from nowhere else.
+//! - A step reads an [`Input`] it cannot change (paths, settings, identity, first boot,
+//!   instance id and what earlier steps of this run observed) and changes the machine
+//!   through an [`ApplyHandle`] (the durable record of services to refresh, and the run's
+//!   one D-Bus connection). It returns a [`Ran`]: its [`Outcome`] and typed [`Effect`]s.
+//! - The runner ([`run`]) takes the lock, loads the configuration, runs the steps, records
+//!   each outcome in state.json, folds each step's effects into the next steps' input,
+//!   sends READY and then arms the timers. It is the only place data moves from one step
+//!   to another: no step writes anything another step reads back in the same run (the
+//!   state file aside).
+
+mod runner;
+mod steps;
+
+pub use runner::{run, RunResult, Selection};
+pub use steps::updates::REBOOT_REQUIRED;
+
+use crate::apply;
+use crate::config::Settings;
+use crate::jitsi::secrets::Secrets;
+use crate::paths::Paths;
+use crate::state::{now_rfc3339, Identity, State, StepRecord, StepState};
+use crate::systemd::notify;
+use crate::tls::Pair;
+use anyhow::Result;
+use std::time::Instant;
+
+/// The steps, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StepName {
+    /// Domain, addresses and size of this machine.
+    Identity,
+    /// Dynamic DNS updates.
+    Ddns,
+    /// Waiting until DNS answers this machine's address.
+    DnsWait,
+    /// The web certificate.
+    Tls,
+    /// Per-instance secrets.
+    Secrets,
+    /// Jitsi component configuration.
+    Jitsi,
+    /// Kernel and JVM tuning.
+    Tune,
+    /// The host firewall.
+    Firewall,
+    /// SSH keys for administrative access.
+    Access,
+    /// Scheduled and idle shutdown.
+    Schedule,
+    /// Security updates.
+    Updates,
+    /// Starting or reloading the stack.
+    Start,
+}
+
+impl StepName {
+    /// Every step in pipeline order (the order of [`STEPS`]).
+    pub const ALL: [StepName; STEPS.len()] = {
+        let mut all = [StepName::Identity; STEPS.len()];
+        let mut i = 0;
+        while i < STEPS.len() {
+            all[i] = STEPS[i].name;
+            i += 1;
+        }
+        all
+    };
+
+    /// The step's name in state, status and `--step`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepName::Identity => "identity",
+            StepName::Ddns => "ddns",
+            StepName::DnsWait => "dns-wait",
+            StepName::Tls => "tls",
+            StepName::Secrets => "secrets",
+            StepName::Jitsi => "jitsi",
+            StepName::Tune => "tune",
+            StepName::Firewall => "firewall",
+            StepName::Access => "access",
+            StepName::Schedule => "schedule",
+            StepName::Updates => "updates",
+            StepName::Start => "start",
+        }
+    }
+
+    /// The step's declaration (its module's `STEP`).
+    pub fn step(self) -> &'static Step {
+        // In range and the right one: STEPS is checked, at compile time, to hold every
+        // step in the enum's order.
+        &STEPS[self as usize]
+    }
+
+    /// Whether the step runs once per instance (others run on every boot), as it declares.
+    pub fn once_per_instance(self) -> bool {
+        self.step().runs == Runs::OncePerInstance
+    }
+}
+
+/// How often a step runs in `meet-agent run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// At every boot (and every `meet-agent run`).
+    EveryBoot,
+    /// Once per instance: skipped when it succeeded for the same instance id (the
+    /// provider's, else /etc/machine-id); `run --step` forces it.
+    OncePerInstance,
+}
+
+/// A step's declaration, next to its code (each step module's `STEP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Its name in state, status and `--step`.
+    pub name: StepName,
+    /// How often it runs.
+    pub runs: Runs,
+    /// Whether `meet-agent renew` (and the retry timer) runs it too.
+    pub renews: bool,
+}
+
+/// Every step's declaration, in the order they run.
+pub const STEPS: [Step; 12] = [
+    steps::identity::STEP,
+    steps::ddns::STEP,
+    steps::dns_wait::STEP,
+    steps::tls::STEP,
+    steps::secrets::STEP,
+    steps::jitsi::STEP,
+    steps::tune::STEP,
+    steps::firewall::STEP,
+    steps::access::STEP,
+    steps::schedule::STEP,
+    steps::updates::STEP,
+    steps::start::STEP,
+];
+
+// STEPS holds each step once, in the enum's order, so that `StepName::step` can index it.
+const _: () = {
+    let mut i = 0;
+    while i < STEPS.len() {
+        assert!(
+            STEPS[i].name as usize == i,
+            "STEPS is not in StepName's order"
+        );
+        i += 1;
+    }
+};
+
+/// What a step reports.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The state to record.
+    pub state: StepState,
+    /// One line for the operator.
+    pub message: String,
+}
+
+impl Outcome {
+    /// A successful outcome.
+    pub fn ok(message: impl Into<String>) -> Self {
+        Self {
+            state: StepState::Ok,
+            message: message.into(),
+        }
+    }
+    /// A partly successful outcome.
+    pub fn degraded(message: impl Into<String>) -> Self {
+        Self {
+            state: StepState::Degraded,
+            message: message.into(),
+        }
+    }
+    /// A failed outcome that still left the server usable.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self {
+            state: StepState::Failed,
+            message: message.into(),
+        }
+    }
+    /// Nothing to do with this configuration or build.
+    pub fn not_configured(message: impl Into<String>) -> Self {
+        Self {
+            state: StepState::NotConfigured,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a step returns: its outcome and what the runner is to do with the rest. A step
+/// without effects may return its [`Outcome`] alone; the runner makes it a `Ran`.
+pub struct Ran {
+    /// The outcome to record.
+    pub outcome: Outcome,
+    /// Effects for the runner to fold, in order.
+    pub effects: Vec<Effect>,
+}
+
+impl From<Outcome> for Ran {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            effects: Vec::new(),
+        }
+    }
+}
+
+impl Ran {
+    /// The same, with `effect` added.
+    pub fn with(mut self, effect: Effect) -> Self {
+        self.effects.push(effect);
+        self
+    }
+}
+
+/// What a step hands the runner besides its outcome. An observation becomes a field of
+/// the later steps' [`Observations`]; anything else is done by the runner at its time.
+pub enum Effect {
+    /// dns-wait: DNS does not answer this server's address (the reason, or where it is
+    /// told), so the tls step orders no certificate.
+    DnsNotAnswering {
+        /// Why, in a few words.
+        reason: String,
+    },
+    /// dns-wait: the installed certificate and the CA's schedule as observed before
+    /// waiting, so that the tls step decides on the same reading instead of reading the
+    /// pair (and asking the CA for renewal information) again.
+    CertificateObserved(Box<steps::tls::Observed>),
+    /// tls: the pair installed once the step finished (kept, supplied, ordered or
+    /// self-signed); the jitsi step checks the TURN name against it.
+    CertificateLive(Pair),
+    /// secrets: this instance's secrets as saved (made now or already in place), for the
+    /// jitsi step.
+    SecretsInPlace(Secrets),
+    /// schedule: the timers it wrote, for systemd once READY has been sent (a
+    /// daemon-reload takes seconds on a small VM and the stack is serving meanwhile).
+    ArmTimers(steps::schedule::TimerPlan),
+}
+
+impl std::fmt::Debug for Effect {
+    // Names only: the payloads hold a private key and the stack's passwords.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::DnsNotAnswering { reason } => write!(f, "DnsNotAnswering({reason})"),
+            Effect::CertificateObserved(_) => f.write_str("CertificateObserved"),
+            Effect::CertificateLive(_) => f.write_str("CertificateLive"),
+            Effect::SecretsInPlace(_) => f.write_str("SecretsInPlace"),
+            Effect::ArmTimers(plan) => write!(f, "ArmTimers({plan:?})"),
+        }
+    }
+}
+
+/// What earlier steps of this run observed, put here by the runner from their effects
+/// (and nowhere else). Each field is `None` until the step that observes it ran in this
+/// run; a step then reads what an earlier run left on disk instead.
+#[derive(Default)]
+pub struct Observations {
+    /// From dns-wait: DNS does not answer our address, and why; tls orders nothing.
+    pub dns_not_answering: Option<String>,
+    /// From dns-wait: the installed certificate and the CA's schedule; tls decides on it.
+    /// Dropped once tls reports the pair it left installed.
+    pub certificate: Option<Box<steps::tls::Observed>>,
+    /// From tls: the pair installed now; jitsi checks the TURN name against it.
+    pub live_pair: Option<Pair>,
+    /// From secrets: this instance's secrets; jitsi renders with them.
+    pub secrets: Option<Secrets>,
+}
+
+/// What a step reads. Steps get it by shared reference: only the runner changes it,
+/// between steps.
+pub struct Input<'a> {
+    /// File locations.
+    pub paths: &'a Paths,
+    /// Validated settings (absent when the configuration could not be loaded).
+    pub settings: Option<&'a Settings>,
+    /// This machine's identity, resolved before the first step.
+    pub identity: Identity,
+    /// Whether this is the instance's first run (another instance id, or none before).
+    pub first_boot: bool,
+    /// This instance's id (the provider's, else the machine-id).
+    pub instance_id: Option<String>,
+    /// What earlier steps of this run observed.
+    pub observed: Observations,
+    /// The state as saved before the current step, for progress reports.
+    snapshot: State,
+}
+
+impl Input<'_> {
+    /// A writer that shows a long step's progress in the state file (and so in `status`)
+    /// and in systemd's STATUS line.
+    pub fn progress_writer(&self, step: StepName) -> ProgressWriter {
+        ProgressWriter {
+            path: self.paths.state_file(),
+            state: self.snapshot.clone(),
+            step,
+            started_at: now_rfc3339(),
+            clock: Instant::now(),
+        }
+    }
+}
+
+/// Where steps apply changes that outlive them: explicit, and the only mutable thing a
+/// step gets from the runner.
+pub struct ApplyHandle {
+    /// Services whose configuration changed (in this run, or in an earlier one killed
+    /// before it refreshed them), recorded durably before each change; the start step, or
+    /// the end of a run without it, refreshes each once.
+    pub refreshes: apply::Refreshes,
+    /// The run's one connection to systemd, made when a step first needs it.
+    pub bus: apply::Bus,
+}
+
+/// Writes a running step's progress; see [`Input::progress_writer`].
+pub struct ProgressWriter {
+    path: std::path::PathBuf,
+    state: State,
+    step: StepName,
+    started_at: String,
+    clock: Instant,
+}
+
+impl ProgressWriter {
+    /// Records `message` as the step's current progress.
+    pub fn report(&mut self, message: &str) {
+        notify::status(&format!("{}: {message}", self.step.as_str()));
+        let record = StepRecord {
+            state: StepState::Running,
+            message: message.to_string(),
+            started_at: self.started_at.clone(),
+            duration_ms: self.clock.elapsed().as_millis() as u64,
+            last_error: None,
+            instance_id: self.state.instance_id.clone(),
+        };
+        self.state.steps.insert(self.step.as_str().into(), record);
+        if let Err(e) = self.state.save(&self.path) {
+            tracing::warn!("cannot record progress: {e:#}");
+        }
+    }
+}
+
+/// The settings a step needs, or the reason it cannot run.
+fn settings<'a>(ctx: &Input<'a>) -> Result<&'a Settings> {
+    ctx.settings.ok_or_else(|| {
+        anyhow::anyhow!("the configuration could not be loaded; run `meet-agent config check`")
+    })
+}

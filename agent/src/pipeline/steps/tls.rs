@@ -1,0 +1,466 @@
+//! tls (every boot): install the supplied certificate after checking it, keep or order an
+//! ACME certificate as [`crate::plan::certificate`] decides, or keep the server reachable
+//! with the installed or a self-signed certificate.
+
+use crate::apply::Service;
+use crate::config::Settings;
+use crate::pipeline::{settings, ApplyHandle, Effect, Input, Outcome, Ran, Runs, Step, StepName};
+use crate::plan::certificate::{self, AcmeState, CertificatePlan, Dns, Installed, Origin};
+use crate::state::rfc3339;
+use crate::tls::acme::{self, AcmeSettings};
+use crate::tls::schedule::{self, Schedule};
+use crate::tls::{self, inspect, material, selfsigned, stale, store, verify, Pair};
+use anyhow::{Context as _, Result};
+use time::OffsetDateTime;
+
+/// The step's declaration: its name and when it runs.
+pub const STEP: Step = Step {
+    name: StepName::Tls,
+    runs: Runs::EveryBoot,
+    renews: true,
+};
+
+/// Days of validity below which the fallback certificate is replaced.
+const FALLBACK_RENEW_DAYS: i64 = 30;
+
+/// What dns-wait and tls observe about the certificate before deciding: the installed
+/// pair and what the CA told us before. Read once per run: by dns-wait when it runs, which
+/// hands it to tls through the runner ([`Effect::CertificateObserved`]), else by tls.
+pub struct Observed {
+    /// The installed pair and who installed it.
+    pair: Option<(Pair, Origin)>,
+    /// The installed certificate as the plan sees it.
+    installed: Option<Installed>,
+    /// The CA's schedule, with renewal information for the installed certificate.
+    acme: AcmeState,
+}
+
+impl Observed {
+    /// An observation of the installed pair alone, for the fallback (which neither plans
+    /// nor asks the CA).
+    pub(crate) fn pair_only(pair: Option<(Pair, Origin)>) -> Self {
+        Self {
+            pair,
+            installed: None,
+            acme: AcmeState::default(),
+        }
+    }
+}
+
+/// Reads the installed pair and the CA's schedule; asks the CA for renewal information
+/// only when the installed certificate would otherwise be kept (it can only turn a keep
+/// into an order).
+pub(super) async fn observe(ctx: &Input<'_>, settings: &Settings) -> Observed {
+    let now = OffsetDateTime::now_utc();
+    let pair = store::read(ctx.paths);
+    let installed = pair
+        .as_ref()
+        .and_then(|(p, origin)| describe(p, origin, now));
+    let saved = Schedule::load(ctx.paths);
+    let mut observed = Observed {
+        pair,
+        installed,
+        acme: AcmeState {
+            retry_not_before: saved.retry_not_before,
+            retry_reason: saved.retry_reason,
+            ari_renew_at: None,
+        },
+    };
+    if let (Some(acme), Some((pair, _))) = (&settings.acme, &observed.pair) {
+        if plan(ctx, settings, &observed, &Dns::Ready) == CertificatePlan::Keep {
+            if let Some(leaf) = pair.chain.first() {
+                observed.acme.ari_renew_at =
+                    schedule::renewal_time(ctx.paths, acme, leaf, now).await;
+            }
+        }
+    }
+    observed
+}
+
+/// The certificate plan for this run, from what was observed and what DNS says.
+pub(super) fn plan(
+    ctx: &Input<'_>,
+    settings: &Settings,
+    observed: &Observed,
+    dns: &Dns,
+) -> CertificatePlan {
+    let wanted = names(ctx);
+    certificate::decide(&certificate::Situation {
+        supplied: settings.tls_supplied.is_some(),
+        acme_directory: settings.acme.as_ref().map(|a| a.directory.as_str()),
+        wanted: &wanted,
+        installed: observed.installed.as_ref(),
+        acme: &observed.acme,
+        dns,
+        now: OffsetDateTime::now_utc(),
+    })
+}
+
+/// The installed pair as the plan sees it; `None` when its leaf does not parse.
+fn describe(pair: &Pair, origin: &Origin, now: OffsetDateTime) -> Option<Installed> {
+    let leaf = pair.chain.first()?;
+    let cert = inspect::parse(leaf).ok()?;
+    let summary = inspect::summarize(leaf, now).ok()?;
+    Some(Installed {
+        names: summary.names,
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        fallback: selfsigned::is_ours(&summary.subject),
+        sound: verify::key_matches(pair).is_ok() && verify::chain_in_order(pair).is_ok(),
+        origin: origin.clone(),
+    })
+}
+
+/// DNS as dns-wait found it earlier in this run: blocked when it said DNS does not answer
+/// (the runner put that into the input), else ready.
+pub(crate) fn dns(ctx: &Input<'_>) -> Dns {
+    match &ctx.observed.dns_not_answering {
+        Some(why) => Dns::Blocked(why.clone()),
+        None => Dns::Ready,
+    }
+}
+
+/// Runs the tls step. Its effect: the pair it leaves installed, for the later steps.
+pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
+    let settings = settings(ctx)?;
+    if settings.roles.role == crate::config::schema::Role::Videobridge {
+        return Ok(Outcome::not_configured(
+            "a videobridge serves no web site, so it needs no web certificate (its signaling node's is verified through the join token)",
+        ).into());
+    }
+    remove_leftovers(ctx);
+    // dns-wait's reading when it ran (the tidying above moves files but keeps their
+    // bytes), else our own.
+    let own;
+    let observed = match &ctx.observed.certificate {
+        Some(observed) => observed.as_ref(),
+        None => {
+            own = observe(ctx, settings).await;
+            &own
+        }
+    };
+    let mut tls = Tls::new(ctx, apply, observed);
+    let outcome = match plan(ctx, settings, observed, &dns(ctx)) {
+        CertificatePlan::Supplied => tls.supplied(settings)?,
+        CertificatePlan::Fallback => tls.fallback()?,
+        CertificatePlan::Keep => Outcome::ok(keep_message(observed)),
+        CertificatePlan::Blocked { until, reason } => {
+            let why = match until {
+                Some(t) => format!("no ACME order placed before {}: {reason}", rfc3339(t)),
+                None => format!("no ACME order placed: {reason}"),
+            };
+            let fallback = tls.fallback()?;
+            Outcome::degraded(format!("{why}; meanwhile: {}", fallback.message))
+        }
+        CertificatePlan::Order { names, because, .. } => match &settings.acme {
+            Some(acme) => tls.order(acme, &names, &because.to_string()).await?,
+            // decide() orders only with tls.acme on.
+            None => tls.fallback()?,
+        },
+    };
+    let ran = Ran::from(outcome);
+    Ok(match tls.live {
+        Some(pair) => ran.with(Effect::CertificateLive(pair)),
+        None => ran,
+    })
+}
+
+/// One pass of the tls step: what it reads, where it installs, and the pair installed.
+struct Tls<'r, 'a> {
+    ctx: &'r Input<'a>,
+    apply: &'r mut ApplyHandle,
+    observed: &'r Observed,
+    /// The pair installed now: the observed one until this pass installs another.
+    live: Option<Pair>,
+}
+
+impl<'r, 'a> Tls<'r, 'a> {
+    fn new(ctx: &'r Input<'a>, apply: &'r mut ApplyHandle, observed: &'r Observed) -> Self {
+        let live = observed.pair.as_ref().map(|(pair, _)| pair.clone());
+        Self {
+            ctx,
+            apply,
+            observed,
+            live,
+        }
+    }
+    /// Checks and installs the supplied certificate; on failure keeps the server reachable.
+    fn supplied(&mut self, settings: &Settings) -> Result<Outcome> {
+        let Some(supplied) = &settings.tls_supplied else {
+            return self.fallback();
+        };
+        // A supplied certificate must cover the site; the jitsi step says so if it lacks the
+        // TURN name, which costs only TURN on port 443.
+        let wanted = site_names(self.ctx);
+        let now = OffsetDateTime::now_utc();
+        let checked = (|| -> Result<(Pair, verify::Checked)> {
+            let chain = material::read(&supplied.certificate, "certificate")?;
+            let key = material::read(supplied.key.expose(), "key")?;
+            let pair = Pair::from_pem(&chain, &key).context("supplied certificate")?;
+            let checked =
+                verify::check(&pair, &wanted, now).context("supplied certificate not installed")?;
+            Ok((pair, checked))
+        })();
+        match checked {
+            Ok((pair, checked)) => {
+                let changed = self.install(pair, &Origin::Supplied)?;
+                let mut message = format!(
+                    "supplied certificate for {} from {}, {} days left{}",
+                    checked.summary.names.join(", "),
+                    checked.summary.issuer,
+                    checked.summary.days_left,
+                    if changed {
+                        ", installed"
+                    } else {
+                        ", unchanged"
+                    }
+                );
+                if let Some(warning) = checked.warnings.first() {
+                    message = format!("{message}; {warning}");
+                }
+                Ok(if checked.warnings.is_empty() {
+                    Outcome::ok(message)
+                } else {
+                    Outcome::degraded(message)
+                })
+            }
+            Err(e) => {
+                let fallback = self.fallback()?;
+                Ok(Outcome::failed(format!(
+                    "{e:#}; meanwhile: {}",
+                    fallback.message
+                )))
+            }
+        }
+    }
+
+    /// Orders a certificate for `wanted` and installs it, recorded as the configured CA's.
+    /// On failure the fallback stays, the outcome carries the CA's words, and a wait the CA
+    /// asked for is saved for the next run.
+    async fn order(
+        &mut self,
+        acme: &AcmeSettings,
+        wanted: &[String],
+        because: &str,
+    ) -> Result<Outcome> {
+        tracing::info!("ordering a certificate from {}: {because}", acme.directory);
+        let paths = self.ctx.paths;
+        let now = OffsetDateTime::now_utc();
+        match acme::obtain(paths, acme, wanted).await {
+            Ok(pair) => {
+                let checked = verify::check(&pair, wanted, now).context("the CA's certificate")?;
+                let origin = Origin::Acme {
+                    directory: acme.directory.clone(),
+                };
+                self.install(pair, &origin)?;
+                let mut schedule = Schedule::load(paths);
+                if schedule.retry_not_before.is_some() || schedule.ari_certificate.is_some() {
+                    schedule = Schedule::default();
+                    schedule.save(paths)?;
+                }
+                Ok(Outcome::ok(format!(
+                    "certificate for {} from {}, {} days left, installed ({because})",
+                    checked.summary.names.join(", "),
+                    checked.summary.issuer,
+                    checked.summary.days_left
+                )))
+            }
+            Err(failure) => {
+                let mut message = failure.message;
+                if let Some(at) = failure.retry_at {
+                    let at = tls::time_limit::to_offset(at);
+                    let mut schedule = Schedule::load(paths);
+                    schedule.retry_not_before = Some(at);
+                    schedule.retry_reason = Some(message.clone());
+                    schedule.save(paths)?;
+                    message.push_str(&format!(
+                        "; next attempt not before {}, as the CA asked",
+                        rfc3339(at)
+                    ));
+                }
+                let fallback = self.fallback()?;
+                Ok(Outcome::degraded(format!(
+                    "{message}; meanwhile: {}",
+                    fallback.message
+                )))
+            }
+        }
+    }
+
+    /// Installs `pair` with the services that read it recorded first as pending a reload,
+    /// so that a run killed before the start step still has them reloaded by the next run
+    /// (the start step, or the end of a run without it, reloads each once). Returns whether
+    /// the certificate or key changed.
+    fn install(&mut self, pair: Pair, origin: &Origin) -> Result<bool> {
+        let paths = self.ctx.paths;
+        // Compared with the pair as observed (or as this pass installed it), not read again.
+        let same = self.live.as_ref().is_some_and(|old| {
+            old.key.pem() == pair.key.pem() && old.chain_pem() == pair.chain_pem()
+        });
+        let changed = if same {
+            // The same pair (at most a mode to correct): nothing a service must re-read, and
+            // no record to write on every rerun.
+            tls::install_from(paths, &pair, origin)?
+        } else {
+            self.apply.refreshes.around(&Service::TLS_CONSUMERS, || {
+                tls::install_from(paths, &pair, origin)
+            })?
+        };
+        self.live = Some(pair);
+        Ok(changed)
+    }
+
+    /// Keeps an installed certificate that is still good for our names, else installs a
+    /// fresh self-signed one. Never leaves the server without a certificate.
+    fn fallback(&mut self) -> Result<Outcome> {
+        let wanted = names(self.ctx);
+        let now = OffsetDateTime::now_utc();
+        if let Some((pair, _)) = &self.observed.pair {
+            if let Ok(checked) = verify::check(pair, &wanted, now) {
+                let s = &checked.summary;
+                if !selfsigned::is_ours(&s.subject) {
+                    return Ok(Outcome::ok(format!(
+                        "keeping the installed certificate for {} from {}, {} days left",
+                        s.names.join(", "),
+                        s.issuer,
+                        s.days_left
+                    )));
+                }
+                if s.days_left > FALLBACK_RENEW_DAYS {
+                    return Ok(self_signed_outcome(&wanted, false));
+                }
+            }
+        }
+        let pair = selfsigned::generate(&wanted, now)?;
+        self.install(pair, &Origin::SelfSigned)?;
+        Ok(self_signed_outcome(&wanted, true))
+    }
+}
+
+/// Removes what killed runs left in the tls folder (temporary files, one may be a copy of
+/// the private key, and version folders never made live), and moves an older agent's plain
+/// files behind the `live` link. A failure costs only the tidying.
+fn remove_leftovers(ctx: &Input<'_>) {
+    if let Err(e) = store::migrate(ctx.paths) {
+        tracing::warn!("cannot move the installed certificate behind its link: {e:#}");
+    }
+    let removed = stale::remove_temporary_files(&ctx.paths.tls_dir()).and_then(|mut files| {
+        files.extend(store::remove_unfinished_versions(ctx.paths)?);
+        Ok(files)
+    });
+    match removed {
+        Ok(files) => {
+            for file in files {
+                tracing::info!("removed {}, left by a run that was killed", file.display());
+            }
+        }
+        Err(e) => tracing::warn!("cannot tidy the tls folder: {e:#}"),
+    }
+}
+
+/// The message for keeping the installed certificate.
+pub(super) fn keep_message(observed: &Observed) -> String {
+    let summary = observed
+        .pair
+        .as_ref()
+        .and_then(|(pair, _)| pair.chain.first())
+        .and_then(|leaf| inspect::summarize(leaf, OffsetDateTime::now_utc()).ok());
+    match summary {
+        Some(s) => format!(
+            "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left, or when the CA's renewal information says so)",
+            s.names.join(", "),
+            s.issuer,
+            s.days_left
+        ),
+        None => "keeping the installed certificate".to_string(),
+    }
+}
+
+/// The names the site needs: the domain, or the public IP without one.
+fn site_names(ctx: &Input<'_>) -> Vec<String> {
+    match (&ctx.identity.domain, ctx.identity.public_ipv4) {
+        (Some(domain), _) => vec![domain.clone()],
+        (None, Some(ip)) => vec![ip.to_string()],
+        (None, None) => vec!["localhost".to_string()],
+    }
+}
+
+/// The names a certificate the agent obtains or makes covers: the site's, and the TURN
+/// name (`jitsi.turn.tls_host`) when TURN shares port 443.
+pub(super) fn names(ctx: &Input<'_>) -> Vec<String> {
+    let mut names = site_names(ctx);
+    if let Some(host) = ctx.settings.and_then(|s| s.jitsi.turn.tls_host.clone()) {
+        names.push(host);
+    }
+    names
+}
+
+/// Keeps an installed certificate that is still good for our names, else installs a fresh
+/// self-signed one (for a run without configuration). Never leaves the server without a
+/// certificate.
+pub fn ensure_fallback(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
+    let observed = Observed::pair_only(store::read(ctx.paths));
+    Tls::new(ctx, apply, &observed).fallback()
+}
+
+fn self_signed_outcome(names: &[String], made: bool) -> Outcome {
+    Outcome::degraded(format!(
+        "serving a self-signed certificate for {} ({}); browsers will warn until tls.certificate and tls.key are set or tls.acme is enabled",
+        names.join(", "),
+        if made { "made now" } else { "unchanged" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{finish, Merged};
+    use crate::pipeline::runner::tests::input;
+
+    /// The tls step decides on dns-wait's reading when the runner handed it one (the disk
+    /// is not read again), on its own otherwise, and reports the pair it leaves installed.
+    #[tokio::test]
+    async fn tls_decides_on_the_reading_it_is_handed_and_reports_the_live_pair() {
+        let (_, settings) = finish(&Merged::default()).expect("the defaults validate");
+        let now = OffsetDateTime::now_utc();
+        let handed = selfsigned::generate(&["localhost".to_string()], now).expect("a pair");
+        // (dns-wait's reading handed over, the outcome says, tls folder written)
+        let cases = [(true, "(unchanged)", false), (false, "(made now)", true)];
+        for (with_reading, says, written) in cases {
+            let root = tempfile::tempdir().expect("a temporary folder");
+            let paths = crate::paths::Paths::new(root.path());
+            let mut ctx = input(&paths);
+            ctx.settings = Some(&settings);
+            if with_reading {
+                let pair = Some((handed.clone(), Origin::SelfSigned));
+                ctx.observed.certificate = Some(Box::new(Observed::pair_only(pair)));
+            }
+            let mut apply = ApplyHandle {
+                refreshes: crate::apply::Refreshes::load(&paths),
+                bus: crate::apply::Bus::new(),
+            };
+            let ran = run(&ctx, &mut apply).await.expect("the tls step runs");
+            assert!(
+                ran.outcome.message.contains(says),
+                "{}",
+                ran.outcome.message
+            );
+            assert_eq!(paths.tls_dir().exists(), written, "{with_reading}");
+            let live = match ran.effects.as_slice() {
+                [Effect::CertificateLive(live)] => live,
+                other => panic!("effects {other:?}"),
+            };
+            let on_disk = tls::installed(&paths);
+            let expected = if with_reading {
+                Some(&handed)
+            } else {
+                on_disk.as_ref()
+            };
+            assert_eq!(
+                Some(live.chain_pem()),
+                expected.map(|p| p.chain_pem()),
+                "{with_reading}"
+            );
+        }
+    }
+}
