@@ -262,8 +262,11 @@ pub fn decide(
         return Decision::RequestShutdown;
     }
     let since = progress.last_heartbeat.unwrap_or(started);
+    // Heartbeat when the wait can reach the hook's timeout; a tenth of slack so that a
+    // completion due at about the moment the hook would time out is not left to a race
+    // (the poll that completes may come a little after the deadline).
     if progress.hook
-        && deadline > since + bounds.heartbeat_timeout
+        && deadline + bounds.heartbeat_timeout / 10 >= since + bounds.heartbeat_timeout
         && now.saturating_sub(since) >= bounds.heartbeat_timeout / 2
     {
         return Decision::Heartbeat;
