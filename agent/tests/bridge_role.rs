@@ -7,10 +7,18 @@
 //! - `status` shows whether the bridge has joined, from the bridge's own `/colibri/stats`
 //!   on loopback: a stand-in speaking that API (jitsi-videobridge2 cannot be installed
 //!   here) runs in a network namespace of the test's own, so its port 8080 is the test's;
+//! - the start step, against a systemd stand-in on a private D-Bus: the services a role
+//!   does not run are stopped and disabled (so they stay down at the next boot even if the
+//!   configuration cannot be loaded then), those it runs are enabled again if disabled,
+//!   and meet-agent-scale.service runs only while the configuration wants it;
 //! - bad input: a truncated token, another domain's token and a web key on a bridge are
 //!   each one line naming the key, and nothing is written.
 
+#[path = "common/bus.rs"]
+mod bus;
 mod common;
+#[path = "common/systemd.rs"]
+mod systemd;
 use common::{text, Root};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -337,5 +345,146 @@ fn status_on_a_bridge_says_whether_it_has_joined() {
             "deployment: the videobridge at http://127.0.0.1:8080/colibri/stats does not answer"
         ),
         "{reasons}"
+    );
+}
+
+/// Runs the agent with the private bus as its system bus, off the async runtime's threads.
+fn run_on(root: &Root, bus: &bus::Bus, args: &[&str]) -> std::process::Output {
+    tokio::task::block_in_place(|| {
+        root.run_env(args, &[("DBUS_SYSTEM_BUS_ADDRESS", bus.address.as_str())])
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_keep_their_services_enabled_or_disabled_and_the_scale_unit_only_while_wanted() {
+    let bus = bus::Bus::start();
+    // The image: the whole stack installed, enabled and (queued at boot) starting.
+    let mut units = std::collections::BTreeMap::new();
+    for unit in meet_agent::systemd::STACK_UNITS {
+        units.insert(
+            unit.to_string(),
+            systemd::UnitState::installed("active", "enabled"),
+        );
+    }
+    // Spelled out: the start step's module is moving (step/ to pipeline/).
+    let scale = "meet-agent-scale.service";
+    // No [Install] section: started by the start step only.
+    units.insert(
+        scale.to_string(),
+        systemd::UnitState::installed("inactive", "static"),
+    );
+    let sd = systemd::Systemd::serve(&bus.address, units).await;
+    let web_side = [
+        "prosody.service",
+        "jicofo.service",
+        "coturn.service",
+        "nginx.service",
+    ];
+
+    // A videobridge of an Auto Scaling group.
+    let t = token();
+    let root = bridge_root(&t.encode(), "drain_hook = \"ryo-jitsi-drain\"\n");
+    let out = run_on(&root, &bus, &["run"]);
+    assert_eq!(root.step("start")["state"], "ok", "{}", text(&out));
+    let calls = sd.calls();
+    for unit in web_side {
+        assert!(
+            calls.contains(&format!("DisableUnitFiles {unit} runtime=false")),
+            "{unit} not disabled: {calls:?}"
+        );
+        assert!(
+            calls.contains(&format!("StopUnit {unit} replace")),
+            "{calls:?}"
+        );
+        assert_eq!(sd.file_state(unit), "disabled");
+    }
+    assert_eq!(sd.file_state("jitsi-videobridge2.service"), "enabled");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with("DisableUnitFiles jitsi-videobridge2")
+                || c.starts_with("EnableUnitFiles")),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&format!("StartUnit {scale} replace")),
+        "{calls:?}"
+    );
+    assert!(
+        root.message("start").contains(&format!("{scale} started")),
+        "{}",
+        root.message("start")
+    );
+
+    // The hook goes from the configuration: the running scale unit is stopped.
+    sd.calls.lock().unwrap().clear();
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"videobridge\"\n\
+             [bridge]\njoin = \"{}\"\n",
+            t.encode()
+        ),
+    );
+    let out = run_on(&root, &bus, &["run"]);
+    assert_eq!(root.step("start")["state"], "ok", "{}", text(&out));
+    let calls = sd.calls();
+    assert!(
+        calls.contains(&format!("StopUnit {scale} replace")),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.contains(&format!("StartUnit {scale} replace")),
+        "{calls:?}"
+    );
+    assert!(
+        root.message("start")
+            .contains(&format!("{scale} stopped: bridge.drain_hook is not set")),
+        "{}",
+        root.message("start")
+    );
+    // Already disabled: nothing to change at this boot.
+    assert!(!calls.iter().any(|c| c.contains("UnitFiles")), "{calls:?}");
+    // meet-agent scale itself, started by hand or by an old job: nothing to do, success.
+    let out = run_on(&root, &bus, &["scale"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("meet-agent scale has nothing to do: bridge.drain_hook is not set"),
+        "{}",
+        text(&out)
+    );
+
+    // The same machine made a signaling node: its services are enabled again and the
+    // bridge, which it no longer runs, is disabled; the scale unit (stopped) stays so.
+    sd.calls.lock().unwrap().clear();
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"signaling\"\n"
+        ),
+    );
+    let out = run_on(&root, &bus, &["run"]);
+    assert_eq!(root.step("start")["state"], "ok", "{}", text(&out));
+    let calls = sd.calls();
+    for unit in web_side {
+        assert!(
+            calls.contains(&format!("EnableUnitFiles {unit} runtime=false force=false")),
+            "{unit} not enabled: {calls:?}"
+        );
+        assert_eq!(sd.file_state(unit), "enabled");
+    }
+    assert_eq!(sd.file_state("jitsi-videobridge2.service"), "disabled");
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.starts_with(&format!("StopUnit {scale}"))),
+        "{calls:?}"
+    );
+    let out = run_on(&root, &bus, &["scale"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("role is \"signaling\", not \"videobridge\""),
+        "{}",
+        text(&out)
     );
 }

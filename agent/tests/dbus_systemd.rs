@@ -1,156 +1,33 @@
 //! The D-Bus side on a private bus: a dbus-daemon started for the test, and a stand-in for
-//! systemd serving the Manager methods and Unit properties meet-agent uses (systemd itself
-//! cannot run as PID 1 on the development machines; the boot tests use the real one).
+//! systemd serving the Manager methods and Unit properties meet-agent uses
+//! (tests/common/systemd.rs; systemd itself cannot run as PID 1 on the development
+//! machines; the boot tests use the real one).
 
 #[path = "common/bus.rs"]
 mod bus;
 mod common;
+#[path = "common/systemd.rs"]
+mod systemd;
 use bus::Bus;
 use common::{text, Root, TestCa};
 use std::collections::BTreeMap;
-
-use std::sync::{Arc, Mutex};
-use zbus::zvariant::OwnedObjectPath;
-
-#[derive(Clone)]
-struct UnitState {
-    load: String,
-    active: String,
-    sub: String,
-}
-
-type Units = Arc<Mutex<BTreeMap<String, UnitState>>>;
-type Calls = Arc<Mutex<Vec<String>>>;
-
-fn object_path(unit: &str) -> String {
-    // systemd escapes every byte outside [A-Za-z0-9] as _XX.
-    let escaped: String = unit
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("_{b:02x}")
-            }
-        })
-        .collect();
-    format!("/org/freedesktop/systemd1/unit/{escaped}")
-}
-
-struct Manager {
-    units: Units,
-    calls: Calls,
-}
-
-#[zbus::interface(name = "org.freedesktop.systemd1.Manager")]
-impl Manager {
-    fn load_unit(&self, name: &str) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.calls.lock().unwrap().push(format!("LoadUnit {name}"));
-        OwnedObjectPath::try_from(object_path(name))
-            .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))
-    }
-    fn start_unit(&self, name: &str, mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("StartUnit {name} {mode}"));
-        if let Some(u) = self.units.lock().unwrap().get_mut(name) {
-            u.active = "active".into();
-            u.sub = "running".into();
-        }
-        Ok(OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/1").unwrap())
-    }
-    fn reload_unit(&self, name: &str, mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("ReloadUnit {name} {mode}"));
-        Ok(OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/2").unwrap())
-    }
-    fn restart_unit(&self, name: &str, mode: &str) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("RestartUnit {name} {mode}"));
-        Ok(OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/3").unwrap())
-    }
-    fn reload(&self) {
-        self.calls.lock().unwrap().push("Reload".into());
-    }
-}
-
-struct Unit {
-    name: String,
-    units: Units,
-}
-
-#[zbus::interface(name = "org.freedesktop.systemd1.Unit")]
-impl Unit {
-    #[zbus(property)]
-    fn load_state(&self) -> String {
-        self.units.lock().unwrap()[&self.name].load.clone()
-    }
-    #[zbus(property)]
-    fn active_state(&self) -> String {
-        self.units.lock().unwrap()[&self.name].active.clone()
-    }
-    #[zbus(property)]
-    fn sub_state(&self) -> String {
-        self.units.lock().unwrap()[&self.name].sub.clone()
-    }
-}
+use systemd::{Calls, UnitState, Units};
 
 /// Serves the stand-in systemd on `bus`: nginx installed and in `nginx_state`, the rest of
 /// the stack not installed (as in an image holding only the agent and nginx).
-async fn standin(bus: &Bus, nginx_state: &str) -> (zbus::Connection, Units, Calls) {
+async fn standin(bus: &Bus, nginx_state: &str) -> (systemd::Systemd, Units, Calls) {
     let mut map = BTreeMap::new();
     for unit in meet_agent::systemd::STACK_UNITS {
         let state = if unit == "nginx.service" {
-            UnitState {
-                load: "loaded".into(),
-                active: nginx_state.into(),
-                sub: if nginx_state == "active" {
-                    "running"
-                } else {
-                    "dead"
-                }
-                .into(),
-            }
+            UnitState::installed(nginx_state, "enabled")
         } else {
-            UnitState {
-                load: "not-found".into(),
-                active: "inactive".into(),
-                sub: "dead".into(),
-            }
+            UnitState::missing()
         };
         map.insert(unit.to_string(), state);
     }
-    let units: Units = Arc::new(Mutex::new(map));
-    let calls: Calls = Arc::default();
-    let mut builder = zbus::connection::Builder::address(bus.address.as_str())
-        .unwrap()
-        .name("org.freedesktop.systemd1")
-        .unwrap()
-        .serve_at(
-            "/org/freedesktop/systemd1",
-            Manager {
-                units: units.clone(),
-                calls: calls.clone(),
-            },
-        )
-        .unwrap();
-    for unit in meet_agent::systemd::STACK_UNITS {
-        builder = builder
-            .serve_at(
-                object_path(unit),
-                Unit {
-                    name: unit.to_string(),
-                    units: units.clone(),
-                },
-            )
-            .unwrap();
-    }
-    (builder.build().await.unwrap(), units, calls)
+    let standin = systemd::Systemd::serve(&bus.address, map).await;
+    let (units, calls) = (standin.units.clone(), standin.calls.clone());
+    (standin, units, calls)
 }
 
 async fn agent(root: &Root, bus: &Bus, args: &[&str]) -> std::process::Output {

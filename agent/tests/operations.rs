@@ -8,6 +8,8 @@
 #[path = "common/bus.rs"]
 mod bus;
 mod common;
+#[path = "common/logind.rs"]
+mod logind;
 use bus::Bus;
 use common::{text, Root};
 use meet_agent::ops::stats::{self, Endpoints};
@@ -124,27 +126,6 @@ async fn stats_readers_understand_both_services() {
     );
 }
 
-/// Stand-in for logind's Manager: records PowerOff/Reboot.
-struct Login {
-    calls: Calls,
-}
-
-#[zbus::interface(name = "org.freedesktop.login1.Manager")]
-impl Login {
-    fn power_off(&self, interactive: bool) {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("PowerOff {interactive}"));
-    }
-    fn reboot(&self, interactive: bool) {
-        self.calls
-            .lock()
-            .unwrap()
-            .push(format!("Reboot {interactive}"));
-    }
-}
-
 /// Stand-in for the systemd Manager methods the schedule step calls.
 struct Manager {
     calls: Calls,
@@ -178,21 +159,8 @@ impl Manager {
 }
 
 /// Serves both stand-ins on `bus`, recording into `calls`.
-async fn standins(bus: &Bus, calls: &Calls) -> (zbus::Connection, zbus::Connection) {
-    let login = zbus::connection::Builder::address(bus.address.as_str())
-        .unwrap()
-        .name("org.freedesktop.login1")
-        .unwrap()
-        .serve_at(
-            "/org/freedesktop/login1",
-            Login {
-                calls: calls.clone(),
-            },
-        )
-        .unwrap()
-        .build()
-        .await
-        .unwrap();
+async fn standins(bus: &Bus, calls: &Calls) -> (logind::Logind, zbus::Connection) {
+    let login = logind::Logind::serve(&bus.address, Some(calls.clone())).await;
     let systemd = zbus::connection::Builder::address(bus.address.as_str())
         .unwrap()
         .name("org.freedesktop.systemd1")

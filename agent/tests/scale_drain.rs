@@ -7,7 +7,7 @@
 #[path = "common/aws_standin.rs"]
 mod aws_standin;
 use aws_standin::Standin;
-use meet_agent::scale::drain::{Bounds, Decision, Finished, PowerOff, Runner};
+use meet_agent::scale::drain::{hook_bounds, Bounds, Decision, Finished, PowerOff, Runner};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -237,5 +237,94 @@ async fn a_bridge_that_exits_after_its_last_meeting_counts_as_drained() {
     assert!(
         decisions.contains(&Decision::Complete(Finished::BridgeGone)),
         "{decisions:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drain_is_bounded_by_the_hooks_own_timeouts() {
+    let standin = Standin::start();
+    // A hook with a 2 s heartbeat timeout and a 5 s global timeout (AWS's minimum is 30 s;
+    // the stand-in's seconds keep the test short), and meetings that never end.
+    standin
+        .set(serde_json::json!({"hook_heartbeat": 2, "hook_global": 5}))
+        .await;
+    let imds = standin.imds_client();
+    let aws = standin.aws_client(imds);
+    let (bounds, line) = hook_bounds(&aws, &Standin::action()).await;
+    assert_eq!(bounds.heartbeat_timeout, Duration::from_secs(2), "{line}");
+    assert_eq!(bounds.max_wait, Duration::from_millis(4500), "{line}");
+    assert!(
+        line.contains("heartbeat timeout 2s, global timeout 5s"),
+        "{line}"
+    );
+    let described = standin.log().await["aws"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "DescribeLifecycleHooks")
+        .cloned()
+        .expect("DescribeLifecycleHooks was called");
+    assert_eq!(described["ok"], true, "signed and accepted: {described}");
+    assert_eq!(
+        described["params"]["LifecycleHookNames.member.1"],
+        aws_standin::HOOK
+    );
+
+    standin
+        .set(serde_json::json!({"lifecycle": "Terminated", "conferences": 2}))
+        .await;
+    let (recorder, start, decisions) = drain(&standin, bounds, Duration::from_secs(15)).await;
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{decisions:?}");
+    let (at, calls) = &seen[0];
+    let waited = *at - start;
+    assert!(
+        waited >= Duration::from_millis(4500) && waited < Duration::from_secs(5),
+        "completed within the hook's global timeout, not before the bound: {waited:?}"
+    );
+    // Heartbeats every half heartbeat timeout: never 2 s without one.
+    let times: Vec<f64> = standin.log().await["aws"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "RecordLifecycleActionHeartbeat" && c["ok"] == true)
+        .map(|c| c["time"].as_f64().unwrap())
+        .collect();
+    assert!(times.len() >= 3, "{calls:?}");
+    assert!(
+        times.windows(2).all(|w| w[1] - w[0] < 2.0),
+        "heartbeats too far apart: {times:?}"
+    );
+    assert_eq!(calls.last().unwrap(), "CompleteLifecycleAction true");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hook_that_cannot_be_read_leaves_the_default_bound_and_says_why() {
+    let standin = Standin::start();
+    standin
+        .set(serde_json::json!({"hooks_error": "AccessDenied"}))
+        .await;
+    let imds = standin.imds_client();
+    let aws = standin.aws_client(imds);
+    let (bounds, line) = hook_bounds(&aws, &Standin::action()).await;
+    assert_eq!(bounds.max_wait, Bounds::default().max_wait);
+    assert_eq!(
+        bounds.heartbeat_timeout,
+        Bounds::default().heartbeat_timeout
+    );
+    assert!(
+        line.contains("could not read lifecycle hook ryo-jitsi-drain")
+            && line.contains("AccessDenied")
+            && line.contains("default drain bound"),
+        "{line}"
+    );
+    // A group without that hook: the same fallback, naming the key.
+    standin
+        .set(serde_json::json!({"hooks_error": null, "hook": "another-hook"}))
+        .await;
+    let (_, line) = hook_bounds(&aws, &Standin::action()).await;
+    assert!(
+        line.contains("no lifecycle hook named ryo-jitsi-drain (bridge.drain_hook)"),
+        "{line}"
     );
 }

@@ -1,5 +1,5 @@
 //! The drain's power-off through the real logind client path: a private D-Bus with a
-//! stand-in for logind's Manager (as in operations.rs), the IMDS, bridge and AWS endpoint
+//! stand-in for logind's Manager (tests/common/logind.rs), the IMDS, bridge and AWS endpoint
 //! stand-ins of tests/standin/aws_standin.py. Alone in its binary because it points
 //! `DBUS_SYSTEM_BUS_ADDRESS` at the private bus for the whole process.
 
@@ -8,50 +8,19 @@ mod aws_standin;
 #[path = "common/bus.rs"]
 mod bus;
 use aws_standin::Standin;
+#[path = "common/logind.rs"]
+mod logind;
 use bus::Bus;
 use meet_agent::scale::drain::{Bounds, Logind, Runner};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-/// Stand-in for logind's Manager: records PowerOff with the wall-clock time.
-struct Login {
-    calls: Arc<Mutex<Vec<(String, f64)>>>,
-}
-
-#[zbus::interface(name = "org.freedesktop.login1.Manager")]
-impl Login {
-    fn power_off(&self, interactive: bool) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        self.calls
-            .lock()
-            .unwrap()
-            .push((format!("PowerOff {interactive}"), now));
-    }
-}
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_in_completes_the_lifecycle_action_then_powers_off_through_logind() {
     let bus = Bus::start();
     // The only test in this binary: nothing else reads the environment concurrently.
     std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &bus.address);
-    let calls: Arc<Mutex<Vec<(String, f64)>>> = Arc::default();
-    let _login = zbus::connection::Builder::address(bus.address.as_str())
-        .unwrap()
-        .name("org.freedesktop.login1")
-        .unwrap()
-        .serve_at(
-            "/org/freedesktop/login1",
-            Login {
-                calls: calls.clone(),
-            },
-        )
-        .unwrap()
-        .build()
-        .await
-        .unwrap();
+    let login = logind::Logind::serve(&bus.address, None).await;
+    let calls = login.asked.clone();
 
     let standin = Standin::start();
     standin

@@ -11,49 +11,23 @@ mod aws_standin;
 #[path = "common/bus.rs"]
 mod bus;
 mod common;
+#[path = "common/logind.rs"]
+mod logind;
 use aws_standin::{Standin, HOOK};
 use bus::Bus;
 use common::{text, Root};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-/// Stand-in for logind's Manager: records PowerOff with the wall-clock time.
-struct Login {
-    calls: Arc<Mutex<Vec<f64>>>,
-}
-
-#[zbus::interface(name = "org.freedesktop.login1.Manager")]
-impl Login {
-    fn power_off(&self, _interactive: bool) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs_f64();
-        self.calls.lock().unwrap().push(now);
-    }
-}
+/// The stress level the bridge stand-in serves.
+const STRESS: f64 = 0.42;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off() {
     let bus = Bus::start();
-    let calls: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let _login = zbus::connection::Builder::address(bus.address.as_str())
-        .unwrap()
-        .name("org.freedesktop.login1")
-        .unwrap()
-        .serve_at(
-            "/org/freedesktop/login1",
-            Login {
-                calls: calls.clone(),
-            },
-        )
-        .unwrap()
-        .build()
-        .await
-        .unwrap();
+    let login = logind::Logind::serve(&bus.address, None).await;
     let standin = Standin::start();
     standin
-        .set(serde_json::json!({"stress_level": 0.42, "conferences": 1}))
+        .set(serde_json::json!({"stress_level": STRESS, "conferences": 1}))
         .await;
 
     let pair = meet_agent::bridge::xmpp_cert::generate(
@@ -113,7 +87,21 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
             .cloned();
         if let Some(put) = put {
             assert_eq!(put["ok"], true, "{put}");
-            assert!(put.to_string().contains("0.42"), "{put}");
+            // The form body as sent (application/x-www-form-urlencoded), parsed here.
+            let body = put["body"].as_str().expect("the stand-in logs the body");
+            let form: std::collections::HashMap<String, String> =
+                reqwest::Url::parse(&format!("http://form.invalid/?{body}"))
+                    .unwrap()
+                    .query_pairs()
+                    .into_owned()
+                    .collect();
+            assert_eq!(form["Namespace"], "RyoJitsi", "{form:?}");
+            assert_eq!(form["MetricData.member.1.MetricName"], "StressLevel");
+            let value: f64 = form["MetricData.member.1.Value"].parse().unwrap();
+            assert!(
+                (value - STRESS).abs() < 1e-9,
+                "published {value}, the bridge said {STRESS}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "no PutMetricData: {log}");
@@ -157,10 +145,7 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert!(
-        calls.lock().unwrap().is_empty(),
-        "powered off with a meeting on"
-    );
+    assert!(login.calls().is_empty(), "powered off with a meeting on");
     assert!(
         child.try_wait().unwrap().is_none(),
         "exited with a meeting on"
@@ -173,8 +158,17 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
         .expect("meet-agent scale ends once powered off")
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    let offs = calls.lock().unwrap().clone();
+    // The drain's bound came from the hook (the stand-in's: 3600 s, 48 h).
+    assert!(
+        text(&out).contains(
+            "drain bound from lifecycle hook ryo-jitsi-drain: heartbeat timeout 3600s, global timeout 172800s"
+        ),
+        "{}",
+        text(&out)
+    );
+    let offs = login.asked.lock().unwrap().clone();
     assert_eq!(offs.len(), 1, "{offs:?}");
+    assert_eq!(offs[0].0, "PowerOff false");
     let log = standin.log().await;
     let complete = log["aws"]
         .as_array()
@@ -184,7 +178,7 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
         .cloned()
         .expect("the lifecycle action was completed");
     assert_eq!(complete["ok"], true);
-    assert!(complete["time"].as_f64().unwrap() <= offs[0]);
+    assert!(complete["time"].as_f64().unwrap() <= offs[0].1);
     // Every AWS call carried a valid signature.
     assert!(
         log["aws"]

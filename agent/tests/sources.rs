@@ -69,6 +69,7 @@ fn ec2_values(user_data: Vec<u8>) -> HashMap<&'static str, Vec<u8>> {
         ("/latest/meta-data/instance-type", b"c6i.xlarge".to_vec()),
         ("/latest/meta-data/public-ipv4", b"203.0.113.10".to_vec()),
         ("/latest/meta-data/local-ipv4", b"10.0.1.5".to_vec()),
+        ("/latest/meta-data/placement/region", b"eu-west-3".to_vec()),
         ("/latest/user-data", user_data),
     ])
 }
@@ -91,6 +92,7 @@ async fn ec2_reads_metadata_and_gzip_user_data_with_a_token() {
     assert_eq!(data.public_ipv4, Some("203.0.113.10".parse().unwrap()));
     assert_eq!(data.local_ipv4, Some("10.0.1.5".parse().unwrap()));
     assert_eq!(data.ipv6, None, "404 means no IPv6");
+    assert_eq!(data.region.as_deref(), Some("eu-west-3"));
     assert_eq!(data.key_pair, None, "404 means no key pair");
     assert_eq!(data.user_data_note, None);
     let config = data.config.unwrap();
@@ -638,6 +640,10 @@ fn gce_values(config: Option<String>) -> HashMap<&'static str, Vec<u8>> {
             b"203.0.113.20".to_vec(),
         ),
         (
+            "/computeMetadata/v1/instance/zone",
+            b"projects/123456789012/zones/europe-west1-b".to_vec(),
+        ),
+        (
             "/computeMetadata/v1/instance/network-interfaces/0/ip",
             b"10.128.0.5".to_vec(),
         ),
@@ -687,6 +693,11 @@ async fn gce_reads_metadata_and_the_gzip_base64_config_attribute() {
         Some("2600:1900:4000:7a4b:0:1::".parse().unwrap())
     );
     assert_eq!(data.key_pair, None, "SSH keys are the guest environment's");
+    assert_eq!(
+        data.region.as_deref(),
+        Some("europe-west1"),
+        "the zone's region"
+    );
     let config = data.config.unwrap();
     assert_eq!(config.text, toml);
     assert_eq!(config.origin, "Compute Engine attribute meet-agent-config");
@@ -779,5 +790,73 @@ fn auto_detects_gce_by_dmi_and_its_config_reaches_the_run_and_status() {
         String::from_utf8_lossy(&out.stderr).contains("key `source.gce_endpoint`"),
         "{}",
         text(&out)
+    );
+}
+
+/// A join token for the region tests' bridges.
+fn join_token(domain: &str) -> String {
+    let pair =
+        meet_agent::bridge::xmpp_cert::generate(domain, time::OffsetDateTime::now_utc()).unwrap();
+    meet_agent::bridge::token::Token::new(
+        "signal.example.test",
+        5222,
+        domain,
+        "the-deployment-jvb-password",
+        &pair.chain_pem(),
+    )
+    .unwrap()
+    .encode()
+}
+
+#[test]
+fn the_instance_sources_region_is_the_relay_region_unless_bridge_region_says_otherwise() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _guard = rt.enter();
+    let jvb_conf = meet_agent::jitsi::videobridge::CONF;
+    // A videobridge on EC2: its relay region is IMDS's placement/region.
+    let url = rt.block_on(serve_tcp(imds(ec2_values(Vec::new()), None)));
+    let token = join_token("meet.example.test");
+    let bridge = |extra: &str| {
+        format!(
+            "[source]\nprovider = \"ec2\"\nec2_endpoint = \"{url}\"\n[server]\nrole = \"videobridge\"\n\
+             [bridge]\njoin = \"{token}\"\n{extra}"
+        )
+    };
+    let root = Root::new();
+    root.config("00.toml", &bridge(""));
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let jvb = std::fs::read_to_string(root.join(jvb_conf)).unwrap();
+    assert!(jvb.contains("region = \"eu-west-3\""), "{jvb}");
+    // An explicit bridge.region wins over the instance source's.
+    root.config("00.toml", &bridge("region = \"rack-7\"\n"));
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let jvb = std::fs::read_to_string(root.join(jvb_conf)).unwrap();
+    assert!(
+        jvb.contains("region = \"rack-7\"") && !jvb.contains("eu-west-3"),
+        "{jvb}"
+    );
+
+    // A signaling node on Compute Engine: jicofo's local region is its zone's region.
+    let refused = Arc::new(AtomicUsize::new(0));
+    let url = rt.block_on(serve_tcp_with_headers(gce_metadata(
+        gce_values(None),
+        refused,
+    )));
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"gce\"\ngce_endpoint = \"{url}\"\n\
+             [server]\ndomain = \"meet.example.test\"\nrole = \"signaling\"\n"
+        ),
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let jicofo = std::fs::read_to_string(root.join(meet_agent::jitsi::jicofo::CONF)).unwrap();
+    assert!(
+        jicofo.contains("local-region = \"europe-west1\""),
+        "{jicofo}"
     );
 }

@@ -15,6 +15,29 @@ pub enum UnitState {
     Stopped,
 }
 
+/// Whether a service starts at boot by itself (its unit file's state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enablement {
+    /// `enabled`: pulled in at boot.
+    Enabled,
+    /// `disabled`: not started unless asked.
+    Disabled,
+    /// Anything else (`static`, `masked`, `enabled-runtime`, `indirect`, ...): not ours to
+    /// change; a mask in particular is an operator's decision.
+    Other,
+}
+
+impl Enablement {
+    /// From systemd's `UnitFileState` word.
+    pub fn parse(state: &str) -> Self {
+        match state {
+            "enabled" => Enablement::Enabled,
+            "disabled" => Enablement::Disabled,
+            _ => Enablement::Other,
+        }
+    }
+}
+
 /// What [`bring_up`] needs of systemd; the D-Bus client in production, a recorder in tests.
 #[allow(async_fn_in_trait)] // used only through generics in this crate
 pub trait Refresher {
@@ -26,6 +49,12 @@ pub trait Refresher {
     async fn refresh(&self, service: Service) -> Result<()>;
     /// Queues a stop (which also replaces a start queued at boot).
     async fn stop(&self, service: Service) -> Result<()>;
+    /// Whether the service is enabled at boot.
+    async fn enablement(&self, service: Service) -> Result<Enablement>;
+    /// Enables it persistently (`EnableUnitFiles`).
+    async fn enable(&self, service: Service) -> Result<()>;
+    /// Disables it persistently (`DisableUnitFiles`).
+    async fn disable(&self, service: Service) -> Result<()>;
 }
 
 impl Refresher for Systemd {
@@ -57,6 +86,20 @@ impl Refresher for Systemd {
     async fn stop(&self, service: Service) -> Result<()> {
         Systemd::stop(self, service.unit()).await
     }
+
+    async fn enablement(&self, service: Service) -> Result<Enablement> {
+        Ok(Enablement::parse(
+            &self.unit_file_state(service.unit()).await?,
+        ))
+    }
+
+    async fn enable(&self, service: Service) -> Result<()> {
+        Systemd::enable(self, service.unit()).await
+    }
+
+    async fn disable(&self, service: Service) -> Result<()> {
+        Systemd::disable(self, service.unit()).await
+    }
 }
 
 /// What [`bring_up`] did.
@@ -72,6 +115,12 @@ pub struct Report {
     pub missing: Vec<Service>,
     /// Services this machine's role does not run, stopped (or kept from starting).
     pub stopped: Vec<Service>,
+    /// Services this role does not run, disabled so that they stay down at the next boot
+    /// even if the configuration cannot be loaded then.
+    pub disabled: Vec<Service>,
+    /// Services this role runs that were disabled, enabled again (a machine whose role
+    /// changed back).
+    pub enabled: Vec<Service>,
 }
 
 impl Report {
@@ -112,7 +161,10 @@ pub async fn bring_up<R: Refresher>(
 /// [`bring_up`] for the services this machine's role runs (`wanted`); with
 /// `start_stopped` (the start step) the others are stopped, which at boot also replaces
 /// the start systemd queued for them behind meet-agent (a videobridge runs no prosody,
-/// nginx, coturn or jicofo, though the image has them enabled).
+/// nginx, coturn or jicofo, though the image has them enabled), and disabled, so that a
+/// later boot whose configuration cannot be loaded does not start them from the image's
+/// enablement; wanted services found disabled are enabled again. Enablement is the next
+/// boot's concern, so a failure there is logged and does not stop the bring-up.
 pub async fn bring_up_role<R: Refresher>(
     refreshes: &mut Refreshes,
     systemd: &R,
@@ -128,6 +180,7 @@ pub async fn bring_up_role<R: Refresher>(
             if start_stopped {
                 let stop = async {
                     if systemd.state(service).await? != UnitState::Missing {
+                        enablement(systemd, service, false, &mut report).await;
                         systemd.stop(service).await?;
                         report.stopped.push(service);
                     }
@@ -151,6 +204,9 @@ pub async fn bring_up_role<R: Refresher>(
             failure = Some(e);
             break;
         }
+        if start_stopped && !report.missing.contains(&service) {
+            enablement(systemd, service, true, &mut report).await;
+        }
         if pending {
             done.push(service);
         }
@@ -159,6 +215,40 @@ pub async fn bring_up_role<R: Refresher>(
     match failure {
         Some(e) => Err(e),
         None => Ok(report),
+    }
+}
+
+/// Enables (`want`) or disables a service whose enablement says otherwise; a failure is
+/// logged (it matters at the next boot, and this boot's bring-up goes on).
+async fn enablement<R: Refresher>(systemd: &R, service: Service, want: bool, report: &mut Report) {
+    let change = async {
+        match (systemd.enablement(service).await?, want) {
+            (Enablement::Disabled, true) => {
+                systemd.enable(service).await?;
+                report.enabled.push(service);
+                tracing::info!(
+                    "enabled {} at boot: this machine's role runs it",
+                    service.unit()
+                );
+            }
+            (Enablement::Enabled, false) => {
+                systemd.disable(service).await?;
+                report.disabled.push(service);
+                tracing::info!(
+                    "disabled {} at boot: this machine's role does not run it",
+                    service.unit()
+                );
+            }
+            _ => {}
+        }
+        Ok::<(), anyhow::Error>(())
+    };
+    if let Err(e) = change.await {
+        tracing::warn!(
+            "could not {} {} at boot: {e:#}",
+            if want { "enable" } else { "disable" },
+            service.unit()
+        );
     }
 }
 
@@ -200,6 +290,8 @@ mod tests {
         states: Vec<(Service, UnitState)>,
         calls: RefCell<Vec<String>>,
         fail_on: Option<Service>,
+        /// Services whose unit file is disabled (the others are enabled).
+        disabled: RefCell<Vec<Service>>,
     }
 
     impl Refresher for Recorder {
@@ -220,6 +312,27 @@ mod tests {
             self.calls
                 .borrow_mut()
                 .push(format!("stop {}", service.short()));
+            Ok(())
+        }
+        async fn enablement(&self, service: Service) -> Result<Enablement> {
+            Ok(if self.disabled.borrow().contains(&service) {
+                Enablement::Disabled
+            } else {
+                Enablement::Enabled
+            })
+        }
+        async fn enable(&self, service: Service) -> Result<()> {
+            self.disabled.borrow_mut().retain(|s| *s != service);
+            self.calls
+                .borrow_mut()
+                .push(format!("enable {}", service.short()));
+            Ok(())
+        }
+        async fn disable(&self, service: Service) -> Result<()> {
+            self.disabled.borrow_mut().push(service);
+            self.calls
+                .borrow_mut()
+                .push(format!("disable {}", service.short()));
             Ok(())
         }
         async fn refresh(&self, service: Service) -> Result<()> {
@@ -245,6 +358,7 @@ mod tests {
                 .collect(),
             calls: RefCell::default(),
             fail_on,
+            disabled: RefCell::default(),
         }
     }
 
@@ -270,11 +384,24 @@ mod tests {
         assert_eq!(
             systemd.calls.borrow().as_slice(),
             [
+                "disable prosody",
                 "stop prosody",
+                "disable jicofo",
                 "stop jicofo",
                 "restart jitsi-videobridge2",
+                "disable coturn",
                 "stop coturn",
+                "disable nginx",
                 "stop nginx"
+            ]
+        );
+        assert_eq!(
+            report.disabled,
+            [
+                Service::Prosody,
+                Service::Jicofo,
+                Service::Coturn,
+                Service::Nginx
             ]
         );
         assert_eq!(
@@ -290,6 +417,24 @@ mod tests {
             refreshes.is_empty(),
             "prosody's refresh is moot once it is stopped"
         );
+    }
+
+    #[test]
+    fn a_role_that_runs_a_disabled_service_enables_it_and_only_the_start_step_touches_enablement() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
+        let systemd = running(None);
+        // A former videobridge, now all-in-one: its web side was disabled.
+        *systemd.disabled.borrow_mut() = vec![Service::Prosody, Service::Nginx];
+        let report = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap();
+        assert_eq!(systemd.calls.take(), ["enable prosody", "enable nginx"]);
+        assert_eq!(report.enabled, [Service::Prosody, Service::Nginx]);
+        assert!(report.disabled.is_empty());
+        // A run without the start step leaves enablement alone.
+        *systemd.disabled.borrow_mut() = vec![Service::Prosody];
+        let wanted = [Service::Firewall, Service::Videobridge];
+        block_on(bring_up_role(&mut refreshes, &systemd, false, &wanted)).unwrap();
+        assert!(systemd.calls.take().is_empty());
     }
 
     #[test]
@@ -360,6 +505,7 @@ mod tests {
             states: vec![(Service::Nginx, UnitState::Stopped)],
             calls: RefCell::default(),
             fail_on: None,
+            disabled: RefCell::default(),
         };
         let report = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap();
         assert_eq!(systemd.calls.take(), ["start nginx"]);

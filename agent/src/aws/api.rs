@@ -1,4 +1,4 @@
-//! The four AWS API calls a bridge makes, over reqwest, signed with the instance role's
+//! The five AWS API calls a bridge makes, over reqwest, signed with the instance role's
 //! credentials: CloudWatch and Auto Scaling speak the query protocol (form-encoded POST,
 //! XML answers), SSM the JSON 1.1 protocol (`X-Amz-Target`).
 
@@ -72,6 +72,17 @@ pub enum LifecycleResult {
     Continue,
     /// Abandon (for termination hooks AWS terminates all the same).
     Abandon,
+}
+
+/// A lifecycle hook's timeouts, as Auto Scaling's `DescribeLifecycleHooks` gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookTimeouts {
+    /// `HeartbeatTimeout`: without a heartbeat or completion, Auto Scaling goes on (with the
+    /// hook's default result) this long after the wait started or the last heartbeat.
+    pub heartbeat: Duration,
+    /// `GlobalTimeout`: the longest an instance may stay in the wait state, heartbeats or
+    /// not (AWS: 48 hours or 100 heartbeat timeouts, whichever is smaller).
+    pub global: Duration,
 }
 
 /// A signed-call client for the bridge's AWS APIs.
@@ -177,6 +188,29 @@ impl Aws {
         )
         .await
         .map(drop)
+    }
+
+    /// Auto Scaling `DescribeLifecycleHooks` for `hook` of `group`: its timeouts, or `None`
+    /// when the group has no hook of that name.
+    pub async fn describe_lifecycle_hook(
+        &self,
+        group: &str,
+        hook: &str,
+    ) -> Result<Option<HookTimeouts>, AwsError> {
+        let (service, action) = ("autoscaling", "DescribeLifecycleHooks");
+        let params: Vec<(String, &str)> = vec![
+            ("Action".into(), action),
+            ("Version".into(), "2011-01-01"),
+            ("AutoScalingGroupName".into(), group),
+            ("LifecycleHookNames.member.1".into(), hook),
+        ];
+        let endpoint = self.endpoints.autoscaling.clone();
+        let xml = self.query(service, action, &endpoint, &params).await?;
+        hook_timeouts(&xml, hook).map_err(|detail| AwsError::Answer {
+            service,
+            action,
+            detail,
+        })
     }
 
     /// SSM `GetParameter` with `WithDecryption=true` (a SecureString such as the join
@@ -320,6 +354,41 @@ fn xml_text(xml: &str, tag: &str) -> Option<String> {
     Some(xml[start..end].trim().to_string())
 }
 
+/// The timeouts of `hook` in a `DescribeLifecycleHooksResponse`
+/// (`<DescribeLifecycleHooksResult><LifecycleHooks><member>...`); `None` when no member
+/// is that hook.
+fn hook_timeouts(xml: &str, hook: &str) -> Result<Option<HookTimeouts>, String> {
+    let Some(hooks) = xml_text(xml, "LifecycleHooks") else {
+        // An empty list may come as `<LifecycleHooks/>`.
+        if xml.contains("DescribeLifecycleHooksResult") {
+            return Ok(None);
+        }
+        return Err("no LifecycleHooks element".into());
+    };
+    for member in hooks.split("<member>").skip(1) {
+        if xml_text(member, "LifecycleHookName").as_deref() != Some(hook) {
+            continue;
+        }
+        let seconds = |tag: &str| -> Result<Option<u64>, String> {
+            xml_text(member, tag)
+                .map(|t| {
+                    t.parse::<u64>()
+                        .map_err(|_| format!("{tag} of {hook} is `{t}`, not seconds"))
+                })
+                .transpose()
+        };
+        let heartbeat = seconds("HeartbeatTimeout")?
+            .ok_or_else(|| format!("{hook} has no HeartbeatTimeout"))?;
+        // AWS always reports it; should it not, it is what AWS documents as the limit.
+        let global = seconds("GlobalTimeout")?.unwrap_or((heartbeat * 100).min(172_800));
+        return Ok(Some(HookTimeouts {
+            heartbeat: Duration::from_secs(heartbeat),
+            global: Duration::from_secs(global),
+        }));
+    }
+    Ok(None)
+}
+
 /// Code and message of a query-protocol error (`<ErrorResponse><Error><Code>`...).
 fn xml_error(xml: &str) -> (String, String) {
     (
@@ -365,6 +434,45 @@ mod tests {
             ("AccessDenied".into(), "no cloudwatch:PutMetricData".into())
         );
         assert_eq!(xml_error("oops").0, "Unknown");
+    }
+
+    #[test]
+    fn a_hook_description_gives_its_timeouts() {
+        let xml = r#"<DescribeLifecycleHooksResponse xmlns="https://autoscaling.amazonaws.com/doc/2011-01-01/">
+  <DescribeLifecycleHooksResult>
+    <LifecycleHooks>
+      <member>
+        <DefaultResult>ABANDON</DefaultResult>
+        <LifecycleHookName>other</LifecycleHookName>
+        <GlobalTimeout>6000</GlobalTimeout>
+        <AutoScalingGroupName>my-asg</AutoScalingGroupName>
+        <HeartbeatTimeout>60</HeartbeatTimeout>
+        <LifecycleTransition>autoscaling:EC2_INSTANCE_LAUNCHING</LifecycleTransition>
+      </member>
+      <member>
+        <DefaultResult>CONTINUE</DefaultResult>
+        <LifecycleHookName>ryo-jitsi-drain</LifecycleHookName>
+        <GlobalTimeout>172800</GlobalTimeout>
+        <AutoScalingGroupName>my-asg</AutoScalingGroupName>
+        <HeartbeatTimeout>3600</HeartbeatTimeout>
+        <LifecycleTransition>autoscaling:EC2_INSTANCE_TERMINATING</LifecycleTransition>
+      </member>
+    </LifecycleHooks>
+  </DescribeLifecycleHooksResult>
+  <ResponseMetadata><RequestId>8d798a29-f083-11e1-bdfb-cb223EXAMPLE</RequestId></ResponseMetadata>
+</DescribeLifecycleHooksResponse>"#;
+        assert_eq!(
+            hook_timeouts(xml, "ryo-jitsi-drain"),
+            Ok(Some(HookTimeouts {
+                heartbeat: Duration::from_secs(3600),
+                global: Duration::from_secs(172_800),
+            }))
+        );
+        assert_eq!(hook_timeouts(xml, "missing"), Ok(None));
+        let empty = "<DescribeLifecycleHooksResponse><DescribeLifecycleHooksResult><LifecycleHooks/></DescribeLifecycleHooksResult></DescribeLifecycleHooksResponse>";
+        assert_eq!(hook_timeouts(empty, "ryo-jitsi-drain"), Ok(None));
+        let bad = xml.replace("<HeartbeatTimeout>3600<", "<HeartbeatTimeout>soon<");
+        assert!(hook_timeouts(&bad, "ryo-jitsi-drain").is_err());
     }
 
     #[test]

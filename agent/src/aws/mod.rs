@@ -1,6 +1,7 @@
 //! Calls to AWS from a videobridge in an Auto Scaling group: CloudWatch `PutMetricData`
 //! (the scaling signal), Auto Scaling `CompleteLifecycleAction` and
-//! `RecordLifecycleActionHeartbeat` (scale-in without cutting meetings) and SSM
+//! `RecordLifecycleActionHeartbeat` (scale-in without cutting meetings),
+//! `DescribeLifecycleHooks` (the drain's time limits, from the hook itself) and SSM
 //! `GetParameter` (the join token, a SecureString), all with the instance role's
 //! credentials from the instance metadata service (IMDSv2).
 //!
@@ -10,7 +11,7 @@
 //! crate is the one every AWS Rust SDK uses. It is pure Rust (hmac, sha2) and brings no
 //! HTTP client or TLS of its own, so the tree keeps reqwest with rustls and ring and no
 //! OpenSSL. The whole AWS SDK (aws-config, aws-sdk-*) is not used: it would add
-//! aws-lc-rs or a second HTTP stack and hundreds of crates for four calls.
+//! aws-lc-rs or a second HTTP stack and hundreds of crates for five calls.
 //!
 //! Wiring (not done here; the pipeline owns it): build an [`imds::Imds`] on
 //! `http://169.254.169.254` (the launch template must set `HttpTokens: required` and, for
@@ -21,7 +22,8 @@
 //! Least privilege for the bridges' instance role (for the CloudFormation template):
 //! `cloudwatch:PutMetricData` with the condition `cloudwatch:namespace = RyoJitsi`;
 //! `autoscaling:CompleteLifecycleAction` and `autoscaling:RecordLifecycleActionHeartbeat`
-//! on the bridges' group ARN only; `ssm:GetParameter` on the join token's parameter ARN
+//! on the bridges' group ARN only; `autoscaling:DescribeLifecycleHooks` on `*` (AWS's
+//! Describe actions take no resource-level permission); `ssm:GetParameter` on the join token's parameter ARN
 //! only, and `kms:Decrypt` on its key when that is not the account's `aws/ssm` key.
 
 pub mod api;

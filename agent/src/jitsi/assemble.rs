@@ -57,7 +57,7 @@ pub struct Inputs<'a> {
     pub bridges_tls: bool,
 }
 
-/// The region relays report when none is configured.
+/// The region relays report when neither `bridge.region` nor the instance source gives one.
 pub const DEFAULT_REGION: &str = "default";
 
 /// The bridge's name in the brewery MUC: the instance id on a bridge of a deployment
@@ -81,7 +81,13 @@ pub fn bridge_nickname(role: Role, instance_id: Option<&str>, secrets: &Secrets)
 pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
     let mut out = Vec::new();
     let role = i.roles.role;
-    let region = i.roles.region.as_deref().unwrap_or(DEFAULT_REGION);
+    // `bridge.region` wins; else the instance source's (EC2, Compute Engine) region.
+    let region = i
+        .roles
+        .region
+        .as_deref()
+        .or(i.identity.instance.region.as_deref())
+        .unwrap_or(DEFAULT_REGION);
     let nickname = bridge_nickname(role, i.instance_id, i.secrets);
     if role == Role::Videobridge {
         if let Some(token) = &i.roles.join {

@@ -11,11 +11,12 @@
 //! what was just observed and what was done so far; [`Runner`] observes, decides, acts.
 //!
 //! Wiring passes in: the [`LifecycleAction`] (group from the IMDS tag, the hook's name from
-//! configuration, the instance id from IMDS), [`Bounds`] matching the hook (its
-//! `HeartbeatTimeout`, and a wait no longer than its global timeout), and [`Logind`].
+//! configuration, the instance id from IMDS), [`Bounds`] from the hook itself
+//! ([`hook_bounds`]: its `HeartbeatTimeout`, and a wait that ends before its
+//! `GlobalTimeout`), and [`Logind`].
 
 use super::bridge::Bridge;
-use crate::aws::api::{Aws, LifecycleAction, LifecycleResult};
+use crate::aws::api::{Aws, HookTimeouts, LifecycleAction, LifecycleResult};
 use crate::aws::imds::{Imds, LifecycleState};
 use std::future::Future;
 use std::sync::Arc;
@@ -51,6 +52,57 @@ impl Default for Bounds {
             complete_attempts: 3,
         }
     }
+}
+
+impl Bounds {
+    /// The bounds of a drain held by a hook with `timeouts`: heartbeat before its heartbeat
+    /// timeout runs out (every half of it), and complete before its global timeout, with a
+    /// margin (a tenth of it, at most a minute) for the poll that notices the termination a
+    /// little after it began and for completing.
+    pub fn for_hook(timeouts: &HookTimeouts) -> Self {
+        let margin = (timeouts.global / 10).min(Duration::from_secs(60));
+        Self {
+            max_wait: timeouts.global.saturating_sub(margin),
+            heartbeat_timeout: timeouts.heartbeat,
+            ..Self::default()
+        }
+    }
+}
+
+/// The drain's bounds for `action`'s hook as Auto Scaling describes it
+/// (`DescribeLifecycleHooks`), with one line saying where they came from. When the hook
+/// cannot be read (no permission, no answer, no such hook) the defaults apply, matching the
+/// CloudFormation template's hook, and the line says why.
+pub async fn hook_bounds(aws: &Aws, action: &LifecycleAction) -> (Bounds, String) {
+    let found = aws
+        .describe_lifecycle_hook(&action.group, &action.hook)
+        .await;
+    let problem = match found {
+        Ok(Some(timeouts)) => {
+            let bounds = Bounds::for_hook(&timeouts);
+            let line = format!(
+                "drain bound from lifecycle hook {}: heartbeat timeout {}s, global timeout {}s; waiting at most {}s for conferences",
+                action.hook,
+                timeouts.heartbeat.as_secs(),
+                timeouts.global.as_secs(),
+                bounds.max_wait.as_secs()
+            );
+            return (bounds, line);
+        }
+        Ok(None) => format!(
+            "group {} has no lifecycle hook named {} (bridge.drain_hook)",
+            action.group, action.hook
+        ),
+        Err(e) => e.to_string(),
+    };
+    let bounds = Bounds::default();
+    let line = format!(
+        "could not read lifecycle hook {} ({problem}); using the default drain bound: heartbeat timeout {}s, waiting at most {}s for conferences",
+        action.hook,
+        bounds.heartbeat_timeout.as_secs(),
+        bounds.max_wait.as_secs()
+    );
+    (bounds, line)
 }
 
 /// What one poll saw.
@@ -210,8 +262,11 @@ pub fn decide(
         return Decision::RequestShutdown;
     }
     let since = progress.last_heartbeat.unwrap_or(started);
+    // Heartbeat when the wait can reach the hook's timeout; a tenth of slack so that a
+    // completion due at about the moment the hook would time out is not left to a race
+    // (the poll that completes may come a little after the deadline).
     if progress.hook
-        && deadline > since + bounds.heartbeat_timeout
+        && deadline + bounds.heartbeat_timeout / 10 >= since + bounds.heartbeat_timeout
         && now.saturating_sub(since) >= bounds.heartbeat_timeout / 2
     {
         return Decision::Heartbeat;
@@ -622,6 +677,42 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_hooks_timeouts_bound_the_drain() {
+        let b = Bounds::for_hook(&HookTimeouts {
+            heartbeat: s(3600),
+            global: s(172_800),
+        });
+        assert_eq!((b.heartbeat_timeout, b.max_wait), (s(3600), s(172_740)));
+        let b = Bounds::for_hook(&HookTimeouts {
+            heartbeat: s(30),
+            global: s(300),
+        });
+        assert_eq!((b.heartbeat_timeout, b.max_wait), (s(30), s(270)));
+        // Heartbeats come before the heartbeat timeout runs out, and the wait ends before
+        // the global timeout.
+        let mut p = hooked();
+        let mut last = s(0);
+        for now in (0..400).map(s) {
+            let o = observed(Some("Terminated"), false, Some(1));
+            p.note(now, &o);
+            match decide(now, &o, &p, &b) {
+                Heartbeat => {
+                    assert!(now - last < s(30), "late heartbeat at {now:?}");
+                    last = now;
+                    p.last_heartbeat = Some(now);
+                }
+                Complete(BoundReached(Some(1))) => {
+                    assert!(now < s(300) && now - last < s(30), "{now:?}");
+                    return;
+                }
+                Wait { .. } => {}
+                other => panic!("{other:?} at {now:?}"),
+            }
+        }
+        panic!("never completed");
     }
 
     #[test]

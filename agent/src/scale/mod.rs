@@ -7,9 +7,9 @@
 //! [`crate::aws::imds::Imds`], an [`crate::aws::api::Aws`] for the region, a
 //! [`bridge::Bridge`] on [`bridge::DEFAULT_BASE`], and then runs
 //! [`metrics::Publisher::tick`] every few seconds (it sends at most once a minute) and
-//! [`drain::Runner::run`] until it powers off. The lifecycle hook's name and timeouts come
-//! from configuration (they match the CloudFormation template's hook); the group name from
-//! the instance tags in metadata. Status shows [`metrics::Outcome`] and [`drain::Decision`].
+//! [`drain::Runner::run`] until it powers off. The lifecycle hook's name comes from
+//! configuration, its timeouts from Auto Scaling ([`drain::hook_bounds`]); the group name
+//! from the instance tags in metadata. Status shows [`metrics::Outcome`] and [`drain::Decision`].
 
 pub mod bridge;
 pub mod drain;

@@ -6,13 +6,13 @@
 //! completes the lifecycle action and powers off through logind.
 
 use super::bridge::Bridge;
-use super::drain::{Bounds, Logind, Runner};
+use super::drain::{hook_bounds, Logind, Runner};
 use super::metrics::{self, Publisher};
 use crate::aws::api::{Aws, Endpoints, LifecycleAction};
 use crate::aws::imds::Imds;
 use crate::config::schema::Role;
 use crate::config::Settings;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,15 +46,31 @@ fn save(paths: &crate::paths::Paths, report: &Report) {
     }
 }
 
-/// Runs until the machine powers off (scale-in or a spot interruption).
-pub async fn run(paths: &crate::paths::Paths, settings: &Settings, seams: &Seams) -> Result<()> {
+/// Why the loaded configuration does not want the service, if it does not: it runs only on
+/// a videobridge with `bridge.drain_hook`.
+pub fn not_wanted(settings: &Settings) -> Option<String> {
     let roles = &settings.roles;
     if roles.role != Role::Videobridge {
-        bail!(
-            "meet-agent scale runs on a videobridge (server.role = \"videobridge\"); this machine's role is \"{}\"",
+        return Some(format!(
+            "this machine's role is \"{}\", not \"videobridge\"",
             roles.role.as_str()
-        );
+        ));
     }
+    if roles.drain_hook.is_none() {
+        return Some("bridge.drain_hook is not set (no Auto Scaling lifecycle hook)".into());
+    }
+    None
+}
+
+/// Runs until the machine powers off (scale-in or a spot interruption). When the
+/// configuration does not want it (see [`not_wanted`]) it says so and returns at once: a
+/// success, so that systemd does not restart it and the start step's stop is not a failure.
+pub async fn run(paths: &crate::paths::Paths, settings: &Settings, seams: &Seams) -> Result<()> {
+    if let Some(why) = not_wanted(settings) {
+        tracing::info!("meet-agent scale has nothing to do: {why}; exiting");
+        return Ok(());
+    }
+    let roles = &settings.roles;
     let hook = roles.drain_hook.clone().ok_or_else(|| {
         anyhow!("bridge.drain_hook is not set: name the Auto Scaling group's termination lifecycle hook")
     })?;
@@ -90,16 +106,21 @@ pub async fn run(paths: &crate::paths::Paths, settings: &Settings, seams: &Seams
         &group,
         metrics::Settings::default(),
     );
+    let action = LifecycleAction {
+        group,
+        hook,
+        instance_id,
+    };
+    // The hook says how long a drain may take; read once at start (a hook changed later
+    // applies after the service restarts).
+    let (bounds, line) = hook_bounds(&aws, &action).await;
+    tracing::info!("{line}");
     let runner = Runner::new(
         imds,
         aws,
         Bridge::new(&base, timeout)?,
-        LifecycleAction {
-            group,
-            hook,
-            instance_id,
-        },
-        Bounds::default(),
+        action,
+        bounds,
         // AWS's advice for spot notices: look every 5 s.
         Duration::from_secs(5),
         Logind,

@@ -191,6 +191,11 @@ impl InstanceSource for Ec2 {
             self.get_text(&client, &token, &format!("{md}/ipv6"))
                 .await?,
         )?;
+        let region = super::region_name(
+            "EC2 instance",
+            self.get_text(&client, &token, &format!("{md}/placement/region"))
+                .await?,
+        );
         // The key pair the instance was launched with; 404 when it has none.
         let key_pair = self
             .get_text(&client, &token, &format!("{md}/public-keys/0/openssh-key"))
@@ -206,6 +211,7 @@ impl InstanceSource for Ec2 {
             public_ipv4,
             local_ipv4,
             ipv6,
+            region,
             key_pair,
             user_data_note: user_data.left_alone,
             config: user_data.config,

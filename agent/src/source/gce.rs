@@ -138,6 +138,13 @@ fn attribute_config(bytes: Vec<u8>) -> Result<crate::config::Fragment> {
     user_data::our_text(&origin, decoded.unwrap_or(bytes))
 }
 
+/// The region of a zone path (`projects/N/zones/europe-west1-b` gives `europe-west1`).
+fn zone_region(zone: &str) -> Option<String> {
+    let name = zone.rsplit('/').next()?;
+    let (region, letter) = name.rsplit_once('-')?;
+    (!region.is_empty() && !letter.is_empty()).then(|| region.to_string())
+}
+
 impl InstanceSource for Gce {
     fn name(&self) -> &'static str {
         "gce"
@@ -152,6 +159,15 @@ impl InstanceSource for Gce {
             .await?
             .and_then(|t| t.rsplit('/').next().map(str::to_string))
             .filter(|t| !t.is_empty());
+        // `projects/123456789/zones/europe-west1-b`: the region is the zone's name without
+        // its last `-letter` (europe-west1).
+        let region = super::region_name(
+            "Compute Engine",
+            self.get_text(&client, "instance/zone")
+                .await?
+                .as_deref()
+                .and_then(zone_region),
+        );
         let nic = "instance/network-interfaces/0";
         let public_ipv4 = parse_addr(
             "external-ip",
@@ -179,6 +195,7 @@ impl InstanceSource for Gce {
             public_ipv4,
             local_ipv4,
             ipv6,
+            region,
             config,
             ..Default::default()
         })
@@ -188,6 +205,17 @@ impl InstanceSource for Gce {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_path_gives_its_region() {
+        assert_eq!(
+            zone_region("projects/123456789012/zones/europe-west1-b").as_deref(),
+            Some("europe-west1")
+        );
+        assert_eq!(zone_region("us-central1-a").as_deref(), Some("us-central1"));
+        assert_eq!(zone_region("projects/1/zones/"), None);
+        assert_eq!(zone_region("nodash"), None);
+    }
 
     #[test]
     fn the_attribute_is_toml_or_base64_of_toml_or_of_gzip() {

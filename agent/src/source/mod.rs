@@ -33,6 +33,11 @@ pub struct InstanceData {
     pub local_ipv4: Option<Ipv4Addr>,
     /// IPv6 as the provider knows it.
     pub ipv6: Option<Ipv6Addr>,
+    /// The provider's region (EC2's `placement/region`, Compute Engine's zone without its
+    /// letter): the bridge's relay region and jicofo's local region when `bridge.region`
+    /// is not set, so bridges in one region of a deployment group together by themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// The public key of the instance's key pair (EC2's `public-keys/0/openssh-key`), as
     /// the provider gave it; the access step checks it before use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +140,27 @@ pub fn detect(paths: &Paths, choice: ProviderChoice, opts: &SourceOptions) -> Re
             }
         }
     })
+}
+
+/// A region name from a metadata service, if it looks like one (1 to 64 letters, digits,
+/// '-' or '_', as `bridge.region` must): it ends up quoted in jvb.conf and jicofo.conf, so
+/// anything else is dropped with a warning rather than trusted.
+pub fn region_name(provider: &str, value: Option<String>) -> Option<String> {
+    let value = value?;
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
+    if !ok {
+        tracing::warn!(
+            "{provider} metadata gave the region `{}`, which is not a region name; relays use bridge.region or \"{}\"",
+            value.escape_debug(),
+            crate::jitsi::assemble::DEFAULT_REGION
+        );
+        return None;
+    }
+    Some(value)
 }
 
 /// Turns raw instance configuration bytes (maybe gzip) into a fragment named `origin`.

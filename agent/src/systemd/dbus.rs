@@ -42,6 +42,18 @@ trait Manager {
     fn restart_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn reload(&self) -> zbus::Result<()>;
+    fn get_unit_file_state(&self, name: &str) -> zbus::Result<String>;
+    fn enable_unit_files(
+        &self,
+        files: &[&str],
+        runtime: bool,
+        force: bool,
+    ) -> zbus::Result<(bool, Vec<(String, String, String)>)>;
+    fn disable_unit_files(
+        &self,
+        files: &[&str],
+        runtime: bool,
+    ) -> zbus::Result<Vec<(String, String, String)>>;
 }
 
 #[zbus::proxy(
@@ -181,6 +193,41 @@ impl Systemd {
         timed(
             &format!("StopUnit({name})"),
             manager.stop_unit(name, "replace"),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The unit file's enablement as systemd reports it: `enabled`, `disabled`, `static`,
+    /// `masked`, `enabled-runtime`, ...
+    pub async fn unit_file_state(&self, name: &str) -> Result<String> {
+        let manager = self.manager().await?;
+        timed(
+            &format!("GetUnitFileState({name})"),
+            manager.get_unit_file_state(name),
+        )
+        .await
+    }
+
+    /// Enables `name` persistently (in /etc, not /run: it must hold across reboots), as
+    /// `systemctl enable` does; never forced over a conflicting link (an operator's mask
+    /// stays).
+    pub async fn enable(&self, name: &str) -> Result<()> {
+        let manager = self.manager().await?;
+        timed(
+            &format!("EnableUnitFiles({name})"),
+            manager.enable_unit_files(&[name], false, false),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Disables `name` persistently, as `systemctl disable` does.
+    pub async fn disable(&self, name: &str) -> Result<()> {
+        let manager = self.manager().await?;
+        timed(
+            &format!("DisableUnitFiles({name})"),
+            manager.disable_unit_files(&[name], false),
         )
         .await?;
         Ok(())

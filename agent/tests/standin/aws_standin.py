@@ -6,7 +6,7 @@ and that cannot run here:
   instance id, region, the group's name tag, the target lifecycle state, a spot notice and
   the instance role's temporary credentials;
 - an AWS API endpoint for CloudWatch PutMetricData, Auto Scaling CompleteLifecycleAction /
-  RecordLifecycleActionHeartbeat and SSM GetParameter, which VERIFIES each request's SigV4
+  RecordLifecycleActionHeartbeat / DescribeLifecycleHooks and SSM GetParameter, which VERIFIES each request's SigV4
   signature against the credentials the metadata stand-in handed out. The verification
   is written here from AWS's published algorithm with the standard library only
   (hashlib, hmac), independently of the Rust signer under test;
@@ -46,6 +46,11 @@ STATE = {
     # The bridge exits once graceful shutdown is on and its last conference is gone.
     "exit_when_idle": False,
     "parameters": {"/ryo-jitsi/join": "join-token-secret"},
+    # The termination hook's timeouts as DescribeLifecycleHooks reports them; a code in
+    # hooks_error (e.g. "AccessDenied") refuses that call.
+    "hook_heartbeat": 3600,
+    "hook_global": 172800,
+    "hooks_error": None,
 }
 ISSUED = {}  # access key id -> {secret, token, expires}
 IMDS_TOKENS = set()
@@ -155,7 +160,24 @@ QUERY_ACTIONS = {
     "PutMetricData": ("monitoring", "2010-08-01", "http://monitoring.amazonaws.com/doc/2010-08-01/"),
     "CompleteLifecycleAction": ("autoscaling", "2011-01-01", "http://autoscaling.amazonaws.com/doc/2011-01-01/"),
     "RecordLifecycleActionHeartbeat": ("autoscaling", "2011-01-01", "http://autoscaling.amazonaws.com/doc/2011-01-01/"),
+    "DescribeLifecycleHooks": ("autoscaling", "2011-01-01", "https://autoscaling.amazonaws.com/doc/2011-01-01/"),
 }
+
+
+def lifecycle_hooks_xml(xmlns, names):
+    """A DescribeLifecycleHooksResponse in the shape of AWS's API reference (its sample
+    response): the group's hooks, filtered by LifecycleHookNames.member.N when given."""
+    hooks = [{"LifecycleHookName": STATE["hook"], "AutoScalingGroupName": STATE["group"],
+              "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+              "HeartbeatTimeout": STATE["hook_heartbeat"], "GlobalTimeout": STATE["hook_global"],
+              "DefaultResult": "CONTINUE"}]
+    members = "".join(
+        "<member>" + "".join(f"<{k}>{v}</{k}>" for k, v in hook.items()) + "</member>"
+        for hook in hooks if not names or hook["LifecycleHookName"] in names)
+    return (f'<DescribeLifecycleHooksResponse xmlns="{xmlns}"><DescribeLifecycleHooksResult>'
+            f'<LifecycleHooks>{members}</LifecycleHooks></DescribeLifecycleHooksResult>'
+            f'<ResponseMetadata><RequestId>{secrets.token_hex(8)}</RequestId></ResponseMetadata>'
+            f'</DescribeLifecycleHooksResponse>')
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -288,6 +310,7 @@ class Handler(BaseHTTPRequestHandler):
         action = params.get("Action", "")
         entry["action"] = action
         entry["params"] = params
+        entry["body"] = body.decode()
         if action not in QUERY_ACTIONS:
             return self.answer(400, error_xml("InvalidAction", f"unknown action {action}"), "text/xml")
         service, version, xmlns = QUERY_ACTIONS[action]
@@ -298,6 +321,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(403, error_xml(*problem), "text/xml")
         if params.get("Version") != version:
             return self.answer(400, error_xml("InvalidParameterValue", "Version"), "text/xml")
+        if action == "DescribeLifecycleHooks":
+            if params.get("AutoScalingGroupName") != STATE["group"]:
+                return self.answer(400, error_xml("ValidationError", "no such group"), "text/xml")
+            if STATE["hooks_error"]:
+                return self.answer(403, error_xml(STATE["hooks_error"], "not authorized to perform "
+                                                  "autoscaling:DescribeLifecycleHooks"), "text/xml")
+            names = [v for k, v in params.items() if k.startswith("LifecycleHookNames.member.")]
+            entry["ok"] = True
+            return self.answer(200, lifecycle_hooks_xml(xmlns, names), "text/xml")
         if action != "PutMetricData":
             want = {"AutoScalingGroupName": STATE["group"], "LifecycleHookName": STATE["hook"],
                     "InstanceId": STATE["instance_id"]}

@@ -50,10 +50,9 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         message.push_str(&format!("; not installed: {}", list(&report.missing)));
     }
     if let Some(settings) = ctx.settings {
-        let roles = &settings.roles;
-        if roles.role == crate::config::schema::Role::Videobridge && roles.drain_hook.is_some() {
+        match crate::scale::service::not_wanted(settings) {
             // The metric and the drain run as their own service until power-off.
-            match systemd.start(SCALE_UNIT).await {
+            None => match systemd.start(SCALE_UNIT).await {
                 Ok(()) => message.push_str(&format!(
                     "; {SCALE_UNIT} started (stress metric and scale-in drain)"
                 )),
@@ -62,7 +61,30 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
                         "{message}; {SCALE_UNIT} not started: {e:#}"
                     )))
                 }
-            }
+            },
+            // Started by an earlier run whose role or hook is gone: left running it would
+            // publish for a group this machine has left, or drain and power it off.
+            Some(why) => match systemd.unit_status(SCALE_UNIT).await {
+                Ok(unit)
+                    if unit.installed()
+                        && matches!(
+                            unit.active_state.as_str(),
+                            "active" | "activating" | "reloading"
+                        ) =>
+                {
+                    match systemd.stop(SCALE_UNIT).await {
+                        Ok(()) => message.push_str(&format!("; {SCALE_UNIT} stopped: {why}")),
+                        Err(e) => {
+                            return Ok(Outcome::degraded(format!(
+                                "{message}; {SCALE_UNIT} not stopped ({why}): {e:#}"
+                            )))
+                        }
+                    }
+                }
+                Ok(_) => {}
+                // Nothing of this machine's own role depends on it.
+                Err(e) => tracing::warn!("cannot tell whether {SCALE_UNIT} runs: {e:#}"),
+            },
         }
     }
     if !report.stopped.is_empty() {
