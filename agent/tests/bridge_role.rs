@@ -28,8 +28,10 @@ const DOMAIN: &str = "meet.example.test";
 fn token() -> meet_agent::bridge::token::Token {
     let pair =
         meet_agent::bridge::xmpp_cert::generate(DOMAIN, time::OffsetDateTime::now_utc()).unwrap();
+    // An address, not a name: status probes the signaling node, and a name would be
+    // resolved through this machine's DNS (tests send nothing beyond loopback).
     meet_agent::bridge::token::Token::new(
-        "signal.example.test",
+        "127.0.0.1",
         5222,
         DOMAIN,
         "the-deployment-jvb-password",

@@ -35,8 +35,10 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
         time::OffsetDateTime::now_utc(),
     )
     .unwrap();
+    // An address, not a name: status probes the signaling node, and a name would be
+    // resolved through this machine's DNS (tests send nothing beyond loopback).
     let token = meet_agent::bridge::token::Token::new(
-        "signal.example.test",
+        "127.0.0.1",
         5222,
         "meet.example.test",
         "the-deployment-jvb-password",
@@ -158,10 +160,10 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
         .expect("meet-agent scale ends once powered off")
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    // The drain's bound came from the hook (the stand-in's: 3600 s, 48 h).
+    // The drain's bound came from the hook (the stand-in's: 3600 s, 48 h), capped at 2 h.
     assert!(
         text(&out).contains(
-            "drain bound from lifecycle hook ryo-jitsi-drain: heartbeat timeout 3600s, global timeout 172800s"
+            "drain bound from lifecycle hook ryo-jitsi-drain: heartbeat timeout 3600s, global timeout 172800s; waiting at most 7200s"
         ),
         "{}",
         text(&out)

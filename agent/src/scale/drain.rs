@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 /// The drain's time limits.
 #[derive(Debug, Clone)]
 pub struct Bounds {
-    /// Longest wait for conferences to end once the drain starts; at most the hook's
-    /// global timeout (AWS's limit: 48 hours or 100 heartbeat timeouts).
+    /// Longest wait for conferences to end once the drain starts: two hours, or less when
+    /// the hook's global timeout (AWS's: 100 heartbeat timeouts, at most 48 hours) is
+    /// shorter.
     pub max_wait: Duration,
     /// The hook's `HeartbeatTimeout`: without a heartbeat AWS goes on after this long.
     /// Heartbeats are sent every half of it, only when the wait can outlast it.
@@ -62,7 +63,13 @@ impl Bounds {
     pub fn for_hook(timeouts: &HookTimeouts) -> Self {
         let margin = (timeouts.global / 10).min(Duration::from_secs(60));
         Self {
-            max_wait: timeouts.global.saturating_sub(margin),
+            // Never longer than the default two hours either: AWS's global timeout is 100
+            // heartbeat timeouts (48 h with the template's hook), and a room someone left
+            // open in a browser tab must not keep a bridge billed for two days.
+            max_wait: timeouts
+                .global
+                .saturating_sub(margin)
+                .min(Self::default().max_wait),
             heartbeat_timeout: timeouts.heartbeat,
             ..Self::default()
         }
@@ -685,7 +692,13 @@ mod tests {
             heartbeat: s(3600),
             global: s(172_800),
         });
-        assert_eq!((b.heartbeat_timeout, b.max_wait), (s(3600), s(172_740)));
+        // The template's hook allows 48 h; the drain stops at two hours all the same.
+        assert_eq!((b.heartbeat_timeout, b.max_wait), (s(3600), s(7200)));
+        let b = Bounds::for_hook(&HookTimeouts {
+            heartbeat: s(60),
+            global: s(6000),
+        });
+        assert_eq!((b.heartbeat_timeout, b.max_wait), (s(60), s(5940)));
         let b = Bounds::for_hook(&HookTimeouts {
             heartbeat: s(30),
             global: s(300),
