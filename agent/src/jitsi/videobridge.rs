@@ -101,6 +101,9 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
         // DISABLE_CERTIFICATE_VERIFICATION = true. The shard's keys are those of
         // jitsi/jicoco jicoco-mucclient MucClientConfiguration.java (read 2026-12-01:
         // HOSTNAME, PORT default 5222, DOMAIN, USERNAME, PASSWORD, MUC_JIDS, MUC_NICKNAME).
+        // SECURITY_MODE stays unset: jicoco's MucClient.java (createXMPPTCPConnection-
+        // Configuration, 39ece75a) then requires TLS for every host but localhost,
+        // 127.0.0.1 and ::1, so the password never crosses the network in the clear.
         Signaling::Remote {
             host,
             port,
