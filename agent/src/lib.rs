@@ -15,6 +15,7 @@ pub mod effective;
 pub mod encoding;
 pub mod firewall;
 pub mod fsutil;
+pub mod http_body;
 pub mod instance;
 pub mod jitsi;
 pub mod logging;

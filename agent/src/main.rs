@@ -51,7 +51,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             .await
         }
         Command::Status { json, brief } => {
-            let report = status::collect(&paths).await?;
+            // The login banner (`--brief`) must not hold a login up on another machine:
+            // it leaves out the signaling probe and jicofo's per-bridge list.
+            let reach = if brief {
+                status::Reach::Local
+            } else {
+                status::Reach::Full
+            };
+            let report =
+                status::collect_over(&paths, &mut meet_agent::apply::Bus::new(), reach).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if brief {

@@ -187,9 +187,21 @@ pub struct BridgesSeen {
     pub list_error: Option<String>,
 }
 
+/// How far collecting the report may look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Everything `meet-agent status` shows, including the probe of the signaling node
+    /// (another machine) and jicofo's per-bridge `/debug` answer.
+    Full,
+    /// This machine's own state and loopback counters only: the console banner a run
+    /// writes while holding the run lock must not wait on another machine or make jicofo
+    /// serialise every conference.
+    Local,
+}
+
 /// The deployment part of the report, from the role of this boot's effective
 /// configuration; `None` on a single machine (or before a run).
-async fn deployment(paths: &Paths) -> Option<DeploymentView> {
+async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
     use crate::config::schema::Role;
     let role = match crate::effective::load(paths) {
         Ok(crate::effective::Found::Current(saved)) => saved.operations.role,
@@ -208,15 +220,17 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
             };
             // Both at once: the probe may wait its whole bound on a dropping firewall.
             let probe = async {
-                match crate::bridge::probe::target(paths) {
+                if reach == Reach::Local {
+                    return None;
+                }
+                Some(match crate::bridge::probe::target(paths) {
                     Ok(t) => crate::bridge::probe::probe(&t, crate::bridge::probe::TIMEOUT).await,
                     Err(e) => crate::bridge::probe::Probe::unknown(format!(
                         "cannot check the signaling node: {e}"
                     )),
-                }
+                })
             };
             let (answer, signaling) = tokio::join!(stats, probe);
-            let signaling = Some(signaling);
             Some(match answer {
                 Ok(st) => DeploymentView {
                     role: role.as_str(),
@@ -268,6 +282,9 @@ async fn deployment(paths: &Paths) -> Option<DeploymentView> {
                     serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
                         .map_err(|e| format!("jicofo at {url}: no bridge_selector ({e})"))?;
                 // Each bridge's state is only in /debug; without it the counts still stand.
+                if reach == Reach::Local {
+                    return Ok(seen);
+                }
                 match crate::jitsi::jicofo::bridges(&client, &base).await {
                     Ok(list) => seen.list = list,
                     Err(e) => seen.list_error = Some(e),
@@ -328,11 +345,16 @@ pub struct SecretsView {
 
 /// Builds the report from the state file, the installed certificate and systemd.
 pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
-    collect_over(paths, &mut crate::apply::Bus::new()).await
+    collect_over(paths, &mut crate::apply::Bus::new(), Reach::Full).await
 }
 
-/// As [`collect`], asking systemd over `bus`: a run's own connection, for its banner.
-pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow::Result<Report> {
+/// As [`collect`], asking systemd over `bus` (a run's own connection, for its banner) and
+/// looking only as far as `reach`.
+pub async fn collect_over(
+    paths: &Paths,
+    bus: &mut crate::apply::Bus,
+    reach: Reach,
+) -> anyhow::Result<Report> {
     let state = State::load(&paths.state_file())?;
     let steps: Vec<StepView> = StepName::ALL
         .iter()
@@ -374,7 +396,7 @@ pub async fn collect_over(paths: &Paths, bus: &mut crate::apply::Bus) -> anyhow:
             reasons.push(format!("{}: {}", s.name, s.message));
         }
     }
-    let deployment = deployment(paths).await;
+    let deployment = deployment(paths, reach).await;
     let bridge_only = deployment.as_ref().is_some_and(|d| d.role == "videobridge");
     match &certificate {
         // A videobridge serves no web site: no certificate is expected there.

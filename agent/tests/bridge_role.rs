@@ -338,6 +338,19 @@ fn status_on_a_bridge_says_whether_it_has_joined() {
             reasons.contains("this bridge has not joined its signaling node"),
             "{reasons}"
         );
+        // Nothing listens on the token's 127.0.0.1:5222 in this namespace: the probe says
+        // so, and that is the reason given, next to the generic one.
+        assert_eq!(
+            report["deployment"]["signaling"]["result"], "unreachable",
+            "{report:#}"
+        );
+        assert!(
+            reasons.contains("the signaling node at 127.0.0.1:5222 is unreachable"),
+            "{reasons}"
+        );
+        // The login banner (--brief) does not wait on another machine: no probe there.
+        let brief = text(&agent(&["status", "--brief"]));
+        assert!(!brief.contains("127.0.0.1:5222"), "{brief}");
     }
     // Nothing answers on 8080: status says so instead of guessing.
     let report = json(&agent(&["status", "--json"]));

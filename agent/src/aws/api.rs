@@ -338,7 +338,20 @@ impl Aws {
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(transport)?;
+        // AWS's answers here are a few KiB; a MiB ceiling keeps a stand-in or a proxy
+        // from filling memory.
+        let text = match crate::http_body::read_capped(response, 1 << 20).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(crate::http_body::BodyError::Transport(e)) => return Err(transport(e)),
+            Err(e) => {
+                return Err(AwsError::Transport {
+                    service,
+                    action,
+                    endpoint: endpoint.to_string(),
+                    detail: e.to_string(),
+                })
+            }
+        };
         if status == 403 && text.contains("ExpiredToken") {
             self.credentials.forget();
         }
@@ -380,7 +393,17 @@ fn hook_timeouts(xml: &str, hook: &str) -> Result<Option<HookTimeouts>, String> 
         let heartbeat = seconds("HeartbeatTimeout")?
             .ok_or_else(|| format!("{hook} has no HeartbeatTimeout"))?;
         // AWS always reports it; should it not, it is what AWS documents as the limit.
-        let global = seconds("GlobalTimeout")?.unwrap_or((heartbeat * 100).min(172_800));
+        let global =
+            seconds("GlobalTimeout")?.unwrap_or(heartbeat.saturating_mul(100).min(172_800));
+        // AWS documents HeartbeatTimeout 30..7200 s and GlobalTimeout at most 48 h. Beyond
+        // those bounds it is not Auto Scaling talking; the lower bound is looser (1 s) so
+        // the tests' stand-in can hold a drain for seconds, not minutes. Within them the
+        // drain's time arithmetic cannot overflow and a zero never means "heartbeat always".
+        if !(1..=7200).contains(&heartbeat) || !(heartbeat..=172_800).contains(&global) {
+            return Err(format!(
+                "{hook}'s timeouts (heartbeat {heartbeat} s, global {global} s) are outside AWS's ranges"
+            ));
+        }
         return Ok(Some(HookTimeouts {
             heartbeat: Duration::from_secs(heartbeat),
             global: Duration::from_secs(global),
@@ -468,6 +491,29 @@ mod tests {
                 global: Duration::from_secs(172_800),
             }))
         );
+        // Values no Auto Scaling hook can have are refused, not computed with.
+        for (heartbeat, global) in [
+            ("0", "100"),
+            ("18446744073709551615", "172800"),
+            ("60", "172801"),
+            ("60", "30"),
+        ] {
+            let odd = xml
+                .replace(
+                    "<HeartbeatTimeout>3600<",
+                    &format!("<HeartbeatTimeout>{heartbeat}<"),
+                )
+                .replace(
+                    "<GlobalTimeout>172800<",
+                    &format!("<GlobalTimeout>{global}<"),
+                );
+            let got = hook_timeouts(&odd, "ryo-jitsi-drain");
+            assert!(
+                got.as_ref()
+                    .is_err_and(|e| e.contains("outside AWS's ranges")),
+                "{heartbeat}/{global}: {got:?}"
+            );
+        }
         assert_eq!(hook_timeouts(xml, "missing"), Ok(None));
         let empty = "<DescribeLifecycleHooksResponse><DescribeLifecycleHooksResult><LifecycleHooks/></DescribeLifecycleHooksResult></DescribeLifecycleHooksResponse>";
         assert_eq!(hook_timeouts(empty, "ryo-jitsi-drain"), Ok(None));

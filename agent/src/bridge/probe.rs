@@ -24,6 +24,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -383,6 +384,14 @@ impl ServerCertVerifier for Recording {
 }
 
 /// Why the probe stopped short of a verified handshake.
+/// How far [`handshake`] got: connecting, the XMPP exchange before TLS, the TLS handshake.
+const PHASE_CONNECTING: u8 = 0;
+const PHASE_XMPP: u8 = 1;
+const PHASE_TLS: u8 = 2;
+
+/// Reads allowed before TLS (see [`read_more`]).
+const MAX_XMPP_READS: u32 = 256;
+
 enum Stop {
     Unreachable(String),
     NoStartTls(String),
@@ -428,17 +437,22 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
     // The connection gets most of the time, so that a dropping firewall is told apart from
     // a server that connects and then stalls.
     let connect_timeout = timeout.mul_f32(0.75);
+    // How far the exchange got, so that running out of time names the stage that stalled.
+    let phase = AtomicU8::new(PHASE_CONNECTING);
     let stopped = match tokio::time::timeout(
         timeout,
-        handshake(target, verifier.clone(), connect_timeout),
+        handshake(target, verifier.clone(), connect_timeout, &phase),
     )
     .await
     {
         Ok(r) => r,
-        Err(_) => Err(Stop::NoStartTls(format!(
-            "it did not complete STARTTLS within {} s",
-            timeout.as_secs()
-        ))),
+        Err(_) => Err(match phase.load(Ordering::Relaxed) {
+            PHASE_TLS => Stop::Tls(format!("it did not finish within {} s", timeout.as_secs())),
+            _ => Stop::NoStartTls(format!(
+                "it did not get through STARTTLS within {} s",
+                timeout.as_secs()
+            )),
+        }),
     };
     let seen = verifier.seen.lock().ok().and_then(|mut s| s.take());
     let presented = seen.as_ref().map(|(der, _)| {
@@ -544,6 +558,7 @@ async fn handshake(
     target: &Target,
     verifier: Arc<Recording>,
     connect_timeout: Duration,
+    phase: &AtomicU8,
 ) -> Result<(), Stop> {
     // Resolving and connecting share the bound; `resolved` tells which of them ran out.
     let mut resolved = false;
@@ -579,6 +594,8 @@ async fn handshake(
             )))
         }
     };
+    phase.store(PHASE_XMPP, Ordering::Relaxed);
+    let mut reads = 0u32;
     let header = format!(
         "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
         target.xmpp_domain
@@ -591,7 +608,7 @@ async fn handshake(
         if let Some(f) = features(&text) {
             break f;
         }
-        read_more(&mut tcp, &mut buf, "stream features").await?;
+        read_more(&mut tcp, &mut buf, &mut reads, "stream features").await?;
     };
     match offered {
         Features::StartTls => {}
@@ -620,10 +637,10 @@ async fn handshake(
         if let Some(r) = starttls_reply(&String::from_utf8_lossy(&buf), &prefix) {
             break r;
         }
-        read_more(&mut tcp, &mut buf, "an answer to <starttls/>").await?;
+        read_more(&mut tcp, &mut buf, &mut reads, "an answer to <starttls/>").await?;
     };
     match reply {
-        StartTlsReply::Proceed => {}
+        StartTlsReply::Proceed => phase.store(PHASE_TLS, Ordering::Relaxed),
         StartTlsReply::Failure => {
             return Err(Stop::NoStartTls(
                 "it answered <starttls/> with <failure/>".into(),
@@ -651,6 +668,8 @@ async fn handshake(
 /// The addresses of `host`: itself when it is an address, else from /etc/hosts and DNS
 /// through hickory, which is cancelled with the probe (the system resolver would run in a
 /// blocking thread that the runtime waits for at exit, holding status up past its bound).
+/// Other NSS sources that jvb's Java resolver would also ask (mDNS, LDAP) are not asked:
+/// a name only they know reads as "does not resolve".
 async fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, Stop> {
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
         return Ok(vec![std::net::SocketAddr::new(ip, port)]);
@@ -673,11 +692,20 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<std::net::SocketAddr>, Sto
 async fn read_more(
     tcp: &mut tokio::net::TcpStream,
     buf: &mut Vec<u8>,
+    reads: &mut u32,
     waiting_for: &str,
 ) -> Result<(), Stop> {
     if buf.len() > MAX_XMPP_BYTES {
         return Err(Stop::NoStartTls(format!(
             "it sent more than {MAX_XMPP_BYTES} bytes without {waiting_for}"
+        )));
+    }
+    // Each read rescans what came so far; a peer trickling a byte per segment would make
+    // that quadratic. prosody's whole pre-TLS exchange fits in a handful of reads.
+    *reads += 1;
+    if *reads > MAX_XMPP_READS {
+        return Err(Stop::NoStartTls(format!(
+            "it sent its answer in more than {MAX_XMPP_READS} pieces without {waiting_for}"
         )));
     }
     let mut chunk = [0u8; 4096];

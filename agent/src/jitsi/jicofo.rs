@@ -120,6 +120,9 @@ pub fn parse_debug(body: &serde_json::Value) -> Result<Vec<SeenBridge>, String> 
     Ok(list)
 }
 
+/// The most of jicofo's `/debug` answer read (it lists every conference too).
+const DEBUG_LIMIT: usize = 16 << 20;
+
 /// Asks jicofo's `/debug` at `base` (`http://127.0.0.1:8888`) for each bridge.
 pub async fn bridges(client: &reqwest::Client, base: &str) -> Result<Vec<SeenBridge>, String> {
     let url = format!("{base}/debug");
@@ -134,9 +137,11 @@ pub async fn bridges(client: &reqwest::Client, base: &str) -> Result<Vec<SeenBri
             resp.status()
         ));
     }
-    let body: serde_json::Value = resp
-        .json()
+    // /debug also carries every conference; a busy node's answer is large but bounded.
+    let bytes = crate::http_body::read_capped(resp, DEBUG_LIMIT)
         .await
+        .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
     parse_debug(&body).map_err(|e| format!("jicofo at {url}: {e}"))
 }

@@ -359,7 +359,7 @@ async fn run_without_config(
 /// Writes the console's pre-login summary (agetty shows it above the login prompt) and
 /// asks running agettys to show it again. A failure costs only the banner.
 async fn console_banner(paths: &Paths, bus: &mut apply::Bus) {
-    let report = match crate::status::collect_over(paths, bus).await {
+    let report = match crate::status::collect_over(paths, bus, crate::status::Reach::Local).await {
         Ok(report) => report,
         Err(e) => {
             tracing::warn!("no console banner: {e:#}");

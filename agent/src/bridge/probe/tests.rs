@@ -139,6 +139,8 @@ enum Server {
     StartTls,
     /// Stream features without STARTTLS.
     Plain,
+    /// STARTTLS granted, then nothing: a TLS handshake that never finishes.
+    StallAfterProceed,
 }
 
 /// A one-connection XMPP server on loopback (a stand-in for prosody's c2s STARTTLS, as
@@ -173,7 +175,7 @@ async fn serve(kind: Server, pair: &Pair) -> u16 {
                     .write_all(format!("{header}<stream:features/>").as_bytes())
                     .await;
             }
-            Server::StartTls => {
+            Server::StartTls | Server::StallAfterProceed => {
                 let _ = tcp.write_all(PROSODY_FEATURES.as_bytes()).await;
                 let mut seen = String::new();
                 while !seen.contains("/>") {
@@ -189,6 +191,10 @@ async fn serve(kind: Server, pair: &Pair) -> u16 {
                 let _ = tcp
                     .write_all(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
                     .await;
+                if let Server::StallAfterProceed = kind {
+                    tokio::time::sleep(TIMEOUT * 2).await;
+                    return;
+                }
                 let _ = tokio_rustls::TlsAcceptor::from(Arc::new(config))
                     .accept(tcp)
                     .await;
@@ -287,4 +293,20 @@ async fn no_starttls_and_a_closed_port_are_told_apart() {
     let p = probe(&named, TIMEOUT).await;
     assert_eq!(p.result, Outcome::Unreachable, "{}", p.message);
     assert!(p.message.contains("connection refused"), "{}", p.message);
+}
+
+#[tokio::test]
+async fn a_handshake_that_stalls_after_starttls_is_named_as_such() {
+    crate::install_crypto_provider();
+    let pair = auth_pair();
+    let port = serve(Server::StallAfterProceed, &pair).await;
+    let p = probe(&target(port, &pair), Duration::from_secs(1)).await;
+    assert_eq!(p.result, Outcome::TlsFailed, "{}", p.message);
+    assert!(
+        p.message.contains(
+            "granted STARTTLS but the TLS handshake failed (it did not finish within 1 s)"
+        ),
+        "{}",
+        p.message
+    );
 }

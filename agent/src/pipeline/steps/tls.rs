@@ -300,7 +300,14 @@ impl<'r, 'a> Tls<'r, 'a> {
         let changed = if same {
             // The same pair (at most a mode to correct): nothing a service must re-read, and
             // no record to write on every rerun.
-            tls::install_from(paths, &pair, origin)?
+            let changed = tls::install_from(paths, &pair, origin)?;
+            if changed {
+                // The observation was not what the disk held (changed behind the run
+                // lock's back): the readers must hear of it all the same. Recorded after
+                // the write here, so a kill in between costs this one reload.
+                self.apply.refreshes.expect(&Service::TLS_CONSUMERS)?;
+            }
+            changed
         } else {
             self.apply.refreshes.around(&Service::TLS_CONSUMERS, || {
                 tls::install_from(paths, &pair, origin)
