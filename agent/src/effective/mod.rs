@@ -60,8 +60,6 @@ pub struct Saved {
     pub version: u32,
     /// The boot it was written in; another boot's file is not used.
     pub boot_id: String,
-    /// When it was written (RFC 3339, UTC).
-    pub written_at: String,
     /// The values the operations commands act on.
     pub operations: OpsSettings,
     /// The whole merged configuration as `config show` prints it, secrets redacted.
@@ -90,7 +88,6 @@ impl Saved {
         Ok(Self {
             version: VERSION,
             boot_id: facts.boot_id(),
-            written_at: crate::state::rfc3339(facts.now()),
             operations: OpsSettings::from_settings(settings),
             // Secret and SecretMaterial serialize as redacted, as for `config show`.
             config: serde_json::to_value(config)
