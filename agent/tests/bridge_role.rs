@@ -9,8 +9,9 @@
 //!   here) runs in a network namespace of the test's own, so its port 8080 is the test's;
 //! - the start step, against a systemd stand-in on a private D-Bus: the services a role
 //!   does not run are stopped and disabled (so they stay down at the next boot even if the
-//!   configuration cannot be loaded then), those it runs are enabled again if disabled,
-//!   and meet-agent-scale.service runs only while the configuration wants it;
+//!   configuration cannot be loaded then), those it runs are started but never enabled
+//!   (the image keeps the stack disabled: the agent starts it each boot), and
+//!   meet-agent-scale.service runs only while the configuration wants it;
 //! - bad input: a truncated token, another domain's token and a web key on a bridge are
 //!   each one line naming the key, and nothing is written.
 
@@ -373,7 +374,8 @@ fn run_on(root: &Root, bus: &bus::Bus, args: &[&str]) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_keep_their_services_enabled_or_disabled_and_the_scale_unit_only_while_wanted() {
     let bus = bus::Bus::start();
-    // The image: the whole stack installed, enabled and (queued at boot) starting.
+    // The whole stack installed, running and enabled (the image leaves it disabled; here
+    // an operator or a package enabled it), which a videobridge must undo.
     let mut units = std::collections::BTreeMap::new();
     for unit in meet_agent::systemd::STACK_UNITS {
         units.insert(
@@ -469,8 +471,9 @@ async fn roles_keep_their_services_enabled_or_disabled_and_the_scale_unit_only_w
         text(&out)
     );
 
-    // The same machine made a signaling node: its services are enabled again and the
-    // bridge, which it no longer runs, is disabled; the scale unit (stopped) stays so.
+    // The same machine made a signaling node: its services are started (and stay
+    // disabled: each boot's start step starts them) and the bridge, which it no longer
+    // runs, is disabled; the scale unit (stopped) stays so.
     sd.calls.lock().unwrap().clear();
     root.config(
         "00.toml",
@@ -483,11 +486,15 @@ async fn roles_keep_their_services_enabled_or_disabled_and_the_scale_unit_only_w
     let calls = sd.calls();
     for unit in web_side {
         assert!(
-            calls.contains(&format!("EnableUnitFiles {unit} runtime=false force=false")),
-            "{unit} not enabled: {calls:?}"
+            calls.contains(&format!("StartUnit {unit} replace")),
+            "{unit} not started: {calls:?}"
         );
-        assert_eq!(sd.file_state(unit), "enabled");
+        assert_eq!(sd.file_state(unit), "disabled");
     }
+    assert!(
+        !calls.iter().any(|c| c.starts_with("EnableUnitFiles")),
+        "{calls:?}"
+    );
     assert_eq!(sd.file_state("jitsi-videobridge2.service"), "disabled");
     assert!(
         !calls

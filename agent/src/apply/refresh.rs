@@ -51,8 +51,6 @@ pub trait Refresher {
     async fn stop(&self, service: Service) -> Result<()>;
     /// Whether the service is enabled at boot.
     async fn enablement(&self, service: Service) -> Result<Enablement>;
-    /// Enables it persistently (`EnableUnitFiles`).
-    async fn enable(&self, service: Service) -> Result<()>;
     /// Disables it persistently (`DisableUnitFiles`).
     async fn disable(&self, service: Service) -> Result<()>;
 }
@@ -93,10 +91,6 @@ impl Refresher for Systemd {
         ))
     }
 
-    async fn enable(&self, service: Service) -> Result<()> {
-        Systemd::enable(self, service.unit()).await
-    }
-
     async fn disable(&self, service: Service) -> Result<()> {
         Systemd::disable(self, service.unit()).await
     }
@@ -118,9 +112,6 @@ pub struct Report {
     /// Services this role does not run, disabled so that they stay down at the next boot
     /// even if the configuration cannot be loaded then.
     pub disabled: Vec<Service>,
-    /// Services this role runs that were disabled, enabled again (a machine whose role
-    /// changed back).
-    pub enabled: Vec<Service>,
 }
 
 impl Report {
@@ -159,12 +150,13 @@ pub async fn bring_up<R: Refresher>(
 }
 
 /// [`bring_up`] for the services this machine's role runs (`wanted`); with
-/// `start_stopped` (the start step) the others are stopped, which at boot also replaces
-/// the start systemd queued for them behind meet-agent (a videobridge runs no prosody,
-/// nginx, coturn or jicofo, though the image has them enabled), and disabled, so that a
-/// later boot whose configuration cannot be loaded does not start them from the image's
-/// enablement; wanted services found disabled are enabled again. Enablement is the next
-/// boot's concern, so a failure there is logged and does not stop the bring-up.
+/// `start_stopped` (the start step) the others are stopped and, when something enabled
+/// them (an operator, a package), disabled, so that a later boot whose configuration
+/// cannot be loaded does not start them. Wanted services are never enabled: the image
+/// leaves the stack disabled on purpose (image/provision/provision.sh) so that nothing
+/// serves before this boot's run has written the instance's files, and the start step
+/// starts them each boot. Enablement is the next boot's concern, so a failure there is
+/// logged and does not stop the bring-up.
 pub async fn bring_up_role<R: Refresher>(
     refreshes: &mut Refreshes,
     systemd: &R,
@@ -180,7 +172,7 @@ pub async fn bring_up_role<R: Refresher>(
             if start_stopped {
                 let stop = async {
                     if systemd.state(service).await? != UnitState::Missing {
-                        enablement(systemd, service, false, &mut report).await;
+                        disable_if_enabled(systemd, service, &mut report).await;
                         systemd.stop(service).await?;
                         report.stopped.push(service);
                     }
@@ -204,9 +196,6 @@ pub async fn bring_up_role<R: Refresher>(
             failure = Some(e);
             break;
         }
-        if start_stopped && !report.missing.contains(&service) {
-            enablement(systemd, service, true, &mut report).await;
-        }
         if pending {
             done.push(service);
         }
@@ -218,37 +207,22 @@ pub async fn bring_up_role<R: Refresher>(
     }
 }
 
-/// Enables (`want`) or disables a service whose enablement says otherwise; a failure is
-/// logged (it matters at the next boot, and this boot's bring-up goes on).
-async fn enablement<R: Refresher>(systemd: &R, service: Service, want: bool, report: &mut Report) {
+/// Disables a service the role does not run if it is enabled; a failure is logged (it
+/// matters at the next boot, and this boot's bring-up goes on).
+async fn disable_if_enabled<R: Refresher>(systemd: &R, service: Service, report: &mut Report) {
     let change = async {
-        match (systemd.enablement(service).await?, want) {
-            (Enablement::Disabled, true) => {
-                systemd.enable(service).await?;
-                report.enabled.push(service);
-                tracing::info!(
-                    "enabled {} at boot: this machine's role runs it",
-                    service.unit()
-                );
-            }
-            (Enablement::Enabled, false) => {
-                systemd.disable(service).await?;
-                report.disabled.push(service);
-                tracing::info!(
-                    "disabled {} at boot: this machine's role does not run it",
-                    service.unit()
-                );
-            }
-            _ => {}
+        if systemd.enablement(service).await? == Enablement::Enabled {
+            systemd.disable(service).await?;
+            report.disabled.push(service);
+            tracing::info!(
+                "disabled {} at boot: this machine's role does not run it",
+                service.unit()
+            );
         }
         Ok::<(), anyhow::Error>(())
     };
     if let Err(e) = change.await {
-        tracing::warn!(
-            "could not {} {} at boot: {e:#}",
-            if want { "enable" } else { "disable" },
-            service.unit()
-        );
+        tracing::warn!("could not disable {} at boot: {e:#}", service.unit());
     }
 }
 
@@ -320,13 +294,6 @@ mod tests {
             } else {
                 Enablement::Enabled
             })
-        }
-        async fn enable(&self, service: Service) -> Result<()> {
-            self.disabled.borrow_mut().retain(|s| *s != service);
-            self.calls
-                .borrow_mut()
-                .push(format!("enable {}", service.short()));
-            Ok(())
         }
         async fn disable(&self, service: Service) -> Result<()> {
             self.disabled.borrow_mut().push(service);
@@ -420,15 +387,14 @@ mod tests {
     }
 
     #[test]
-    fn a_role_that_runs_a_disabled_service_enables_it_and_only_the_start_step_touches_enablement() {
+    fn services_the_role_runs_stay_disabled_and_only_the_start_step_touches_enablement() {
         let dir = tempfile::tempdir().unwrap();
         let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
         let systemd = running(None);
-        // A former videobridge, now all-in-one: its web side was disabled.
+        // The image leaves the stack disabled; the start step starts it and enables nothing.
         *systemd.disabled.borrow_mut() = vec![Service::Prosody, Service::Nginx];
         let report = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap();
-        assert_eq!(systemd.calls.take(), ["enable prosody", "enable nginx"]);
-        assert_eq!(report.enabled, [Service::Prosody, Service::Nginx]);
+        assert!(systemd.calls.take().is_empty());
         assert!(report.disabled.is_empty());
         // A run without the start step leaves enablement alone.
         *systemd.disabled.borrow_mut() = vec![Service::Prosody];

@@ -209,19 +209,6 @@ impl Systemd {
         .await
     }
 
-    /// Enables `name` persistently (in /etc, not /run: it must hold across reboots), as
-    /// `systemctl enable` does; never forced over a conflicting link (an operator's mask
-    /// stays).
-    pub async fn enable(&self, name: &str) -> Result<()> {
-        let manager = self.manager().await?;
-        timed(
-            &format!("EnableUnitFiles({name})"),
-            manager.enable_unit_files(&[name], false, false),
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Disables `name` persistently, as `systemctl disable` does.
     pub async fn disable(&self, name: &str) -> Result<()> {
         let manager = self.manager().await?;
