@@ -43,7 +43,9 @@ pub async fn load(paths: &Paths) -> Result<Effective, LoadError> {
     if let Some(fragment) = &instance.config {
         merged.add(fragment).map_err(LoadError::Config)?;
     }
-    config::ssm::resolve(&mut merged)
+    // Where AWS is asked comes from local configuration, like the source itself: the
+    // instance's own data cannot redirect signed requests.
+    config::ssm::resolve(&mut merged, &opts, instance.region.as_deref())
         .await
         .map_err(LoadError::Config)?;
     let (config, settings) = config::finish(&merged).map_err(LoadError::Config)?;
@@ -61,9 +63,11 @@ fn source_options(merged: &Merged) -> Result<(config::ProviderChoice, SourceOpti
         .try_into()
         .map_err(|e| anyhow!("local configuration does not match the schema: {e}"))?;
     for (key, endpoint) in [
-        ("source.ec2_endpoint", &config.source.ec2_endpoint),
-        ("source.gce_endpoint", &config.source.gce_endpoint),
+        ("source.ec2_endpoint", Some(&config.source.ec2_endpoint)),
+        ("source.gce_endpoint", Some(&config.source.gce_endpoint)),
+        ("source.aws_endpoint", config.source.aws_endpoint.as_ref()),
     ] {
+        let Some(endpoint) = endpoint else { continue };
         config::check_url(endpoint)
             .map_err(|reason| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key)))?;
     }
@@ -72,6 +76,7 @@ fn source_options(merged: &Merged) -> Result<(config::ProviderChoice, SourceOpti
         SourceOptions {
             ec2_endpoint: config.source.ec2_endpoint.clone(),
             gce_endpoint: config.source.gce_endpoint.clone(),
+            aws_endpoint: config.source.aws_endpoint.clone(),
             timeout: Duration::from_secs(config.source.timeout_seconds.clamp(1, 3600)),
         },
     ))

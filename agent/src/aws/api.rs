@@ -38,6 +38,15 @@ impl Endpoints {
             ssm: format!("https://ssm.{region}.amazonaws.com/"),
         }
     }
+
+    /// One base URL for every service (`source.aws_endpoint`, `scale --aws-endpoint`).
+    pub fn same(base: &str) -> Self {
+        Self {
+            cloudwatch: base.to_string(),
+            autoscaling: base.to_string(),
+            ssm: base.to_string(),
+        }
+    }
 }
 
 /// One data point for CloudWatch.
@@ -330,28 +339,25 @@ impl Aws {
         for (k, v) in headers.iter().chain(added.iter()) {
             request = request.header(k.as_str(), v.as_str());
         }
-        let transport = |e: reqwest::Error| AwsError::Transport {
+        let transport = |detail: String| AwsError::Transport {
             service,
             action,
             endpoint: endpoint.to_string(),
-            detail: one_line(&e),
+            detail,
         };
-        let response = request.send().await.map_err(transport)?;
+        let response = request.send().await.map_err(|e| transport(one_line(&e)))?;
         let status = response.status().as_u16();
         // AWS's answers here are a few KiB; a MiB ceiling keeps a stand-in or a proxy
         // from filling memory.
-        let text = match crate::http_body::read_capped(response, 1 << 20).await {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(crate::http_body::BodyError::Transport(e)) => return Err(transport(e)),
-            Err(e) => {
-                return Err(AwsError::Transport {
-                    service,
-                    action,
-                    endpoint: endpoint.to_string(),
-                    detail: e.to_string(),
+        let bytes = crate::http_body::read_capped(response, 1 << 20)
+            .await
+            .map_err(|e| {
+                transport(match e {
+                    crate::http_body::BodyError::Transport(e) => one_line(&e),
+                    too_large => too_large.to_string(),
                 })
-            }
-        };
+            })?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         if status == 403 && text.contains("ExpiredToken") {
             self.credentials.forget();
         }

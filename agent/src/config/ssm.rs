@@ -7,6 +7,7 @@
 use super::fragments::Merged;
 use crate::aws::api::{Aws, Endpoints};
 use crate::aws::imds::Imds;
+use crate::source::SourceOptions;
 use anyhow::{anyhow, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +18,15 @@ pub const KEYS: [(&str, &str); 2] = [("bridge", "join"), ("bridge", "auth_key")]
 /// The prefix naming a parameter.
 pub const PREFIX: &str = "ssm:";
 
-/// Replaces every `ssm:NAME` value of [`KEYS`] in `merged` with the parameter's value.
-/// Without such a value nothing is asked of AWS.
-pub async fn resolve(merged: &mut Merged) -> Result<()> {
+/// Replaces every `ssm:NAME` value of [`KEYS`] in `merged` with the parameter's value,
+/// asking AWS where the local configuration (`opts`) says, in `region` (the instance
+/// source's) or else the one the instance metadata names. Without such a value nothing is
+/// asked of AWS.
+pub async fn resolve(
+    merged: &mut Merged,
+    opts: &SourceOptions,
+    region: Option<&str>,
+) -> Result<()> {
     let wanted: Vec<(&str, &str, String)> = KEYS
         .iter()
         .filter_map(|(table, key)| {
@@ -32,28 +39,29 @@ pub async fn resolve(merged: &mut Merged) -> Result<()> {
     if wanted.is_empty() {
         return Ok(());
     }
-    let source = merged.table.get("source").and_then(|s| s.as_table());
-    let text = |key: &str| source.and_then(|s| s.get(key)).and_then(|v| v.as_str());
-    let imds_base = text("ec2_endpoint")
-        .unwrap_or("http://169.254.169.254")
-        .to_string();
-    let aws_base = text("aws_endpoint").map(str::to_string);
     let timeout = Duration::from_secs(10);
-    let imds = Arc::new(Imds::new(&imds_base, timeout)?);
+    let imds = Arc::new(Imds::new(&opts.ec2_endpoint, timeout)?);
     let (first_table, first_key, first_name) = &wanted[0];
     let first = format!("{first_table}.{first_key}");
     let first_origin = merged.origin_of(&first).to_string();
-    let region = imds.region().await.map_err(|e| {
-        anyhow!(
-            "{first_origin}: key `{first}`: ssm:{first_name} is read with the instance role on EC2, and the instance metadata did not say the region ({e}); give the token itself outside EC2"
-        )
-    })?;
-    let endpoints = match aws_base {
-        Some(base) => Endpoints {
-            cloudwatch: base.clone(),
-            autoscaling: base.clone(),
-            ssm: base,
-        },
+    let region = match region {
+        Some(region) => region.to_string(),
+        None => {
+            // It becomes part of the endpoint's host name: a region name or nothing.
+            let asked = match imds.region().await {
+                Ok(value) => crate::source::region_name("EC2", Some(value))
+                    .ok_or_else(|| "it gave no region name".to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            asked.map_err(|why| {
+                anyhow!(
+                    "{first_origin}: key `{first}`: ssm:{first_name} is read with the instance role on EC2, and the instance metadata did not say the region ({why}); give the token itself outside EC2"
+                )
+            })?
+        }
+    };
+    let endpoints = match &opts.aws_endpoint {
+        Some(base) => Endpoints::same(base),
         None => Endpoints::for_region(&region),
     };
     let aws = Aws::new(&region, endpoints, imds, timeout)?;

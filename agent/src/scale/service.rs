@@ -76,7 +76,9 @@ pub async fn run(paths: &crate::paths::Paths, settings: &Settings, seams: &Seams
     })?;
     let timeout = Duration::from_secs(5);
     let imds = Arc::new(Imds::new(&settings.ec2_endpoint, timeout)?);
-    let region = imds.region().await?;
+    // It becomes part of the endpoints' host names: a region name or nothing.
+    let region = crate::source::region_name("EC2", Some(imds.region().await?))
+        .ok_or_else(|| anyhow!("the instance metadata's region is not a region name"))?;
     let instance_id = imds.instance_id().await?;
     let group = imds.autoscaling_group().await?.ok_or_else(|| {
         anyhow!(
@@ -84,11 +86,7 @@ pub async fn run(paths: &crate::paths::Paths, settings: &Settings, seams: &Seams
         )
     })?;
     let endpoints = match &seams.aws {
-        Some(base) => Endpoints {
-            cloudwatch: base.clone(),
-            autoscaling: base.clone(),
-            ssm: base.clone(),
-        },
+        Some(base) => Endpoints::same(base),
         None => Endpoints::for_region(&region),
     };
     let aws = Arc::new(Aws::new(&region, endpoints, imds.clone(), timeout)?);

@@ -98,6 +98,8 @@ pub struct SourceOptions {
     pub ec2_endpoint: String,
     /// Compute Engine metadata base URL.
     pub gce_endpoint: String,
+    /// One base URL for AWS's APIs instead of the region's (`source.aws_endpoint`).
+    pub aws_endpoint: Option<String>,
     /// How long to keep trying a provider that does not answer yet.
     pub timeout: Duration,
 }
