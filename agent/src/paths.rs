@@ -64,14 +64,14 @@ impl Paths {
         ]
     }
 
-    /// The effective configuration of this boot's last successful load, secrets redacted,
-    /// which the operations commands read instead of asking the instance source again.
     /// What meet-agent-scale.service last did (`/run/meet-agent/scale.json`), for status.
     pub fn scale_file(&self) -> PathBuf {
         self.join("/run/meet-agent/scale.json")
     }
 
-    /// This boot's effective configuration (`/run/meet-agent/effective.json`).
+    /// The effective configuration of this boot's last successful load
+    /// (`/run/meet-agent/effective.json`), secrets redacted, which the operations commands
+    /// read instead of asking the instance source again.
     pub fn effective_file(&self) -> PathBuf {
         self.join("/run/meet-agent/effective.json")
     }

@@ -1,7 +1,8 @@
 //! Videobridges on machines of their own: what a bridge needs to join a signaling node.
 //!
-//! Self-contained for now; the `server.role` and `bridge.join` wiring (see
-//! docs/aws-scale-out.md) builds on these pieces.
+//! The jitsi step renders a bridge's jvb.conf from the token ([`token`]) and installs its
+//! certificate as a trust anchor ([`trust`]); status probes the signaling node with it
+//! ([`probe`]); docs/scale-out.md describes the whole.
 
 pub mod command;
 pub mod probe;

@@ -383,7 +383,6 @@ impl ServerCertVerifier for Recording {
     }
 }
 
-/// Why the probe stopped short of a verified handshake.
 /// How far [`handshake`] got: connecting, the XMPP exchange before TLS, the TLS handshake.
 const PHASE_CONNECTING: u8 = 0;
 const PHASE_XMPP: u8 = 1;
@@ -392,6 +391,7 @@ const PHASE_TLS: u8 = 2;
 /// Reads allowed before TLS (see [`read_more`]).
 const MAX_XMPP_READS: u32 = 256;
 
+/// Why the probe stopped short of a verified handshake.
 enum Stop {
     Unreachable(String),
     NoStartTls(String),

@@ -30,8 +30,6 @@ pub const VERSION: u32 = 1;
 pub const DEFAULT_PORT: u16 = 5222;
 /// The XMPP account every bridge of a deployment shares (upstream's `JVB_AUTH_USER`).
 pub const DEFAULT_USERNAME: &str = "jvb";
-/// The brewery room's name, as our jicofo renderer watches it.
-pub const DEFAULT_BREWERY_ROOM: &str = crate::plan::xmpp::BREWERY_ROOM;
 /// Longest token accepted, checked before any decoding: a real one is a few KiB.
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// Longest decompressed payload accepted (a small gzip can expand to gigabytes).

@@ -80,9 +80,9 @@ pub struct Bridge {
     /// The join token (`meet-agent bridge token` on the signaling node prints it). On a
     /// signaling node, a pre-made token (`--new`) it adopts.
     pub join: Option<Secret>,
-    /// The region of this machine in a deployment (default "default", the same on every
-    /// machine): a bridge reports it to jicofo for relays, a signaling node's jicofo uses it
-    /// as its own (`local-region`) in region-based selection.
+    /// The region of this machine in a deployment (unset: the instance source's region,
+    /// else "default"): a bridge reports it to jicofo for relays, a signaling node's jicofo
+    /// uses it as its own (`local-region`) in region-based selection.
     pub region: Option<String>,
     /// Signaling only, with a pre-made `join` token: the private key of the token's
     /// `auth.DOMAIN` certificate (`meet-agent bridge token --new --key-out` writes it), PEM

@@ -2,8 +2,9 @@
 //! ([`metrics`]) and leave the group without cutting meetings ([`drain`]), talking to the
 //! bridge's loopback REST API ([`bridge`]).
 //!
-//! Wiring (not done here; the pipeline owns it, for `server.role = "videobridge"` on
-//! EC2): a long-running service (not the first-boot oneshot) builds an
+//! Wiring ([`service`], `meet-agent scale` as meet-agent-scale.service, which the start
+//! step runs on a videobridge with `bridge.drain_hook`): a long-running service (not the
+//! first-boot oneshot) builds an
 //! [`crate::aws::imds::Imds`], an [`crate::aws::api::Aws`] for the region, a
 //! [`bridge::Bridge`] on [`bridge::DEFAULT_BASE`], and then runs
 //! [`metrics::Publisher::tick`] every few seconds (it sends at most once a minute) and

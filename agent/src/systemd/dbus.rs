@@ -43,12 +43,6 @@ trait Manager {
     fn stop_unit(&self, name: &str, mode: &str) -> zbus::Result<OwnedObjectPath>;
     fn reload(&self) -> zbus::Result<()>;
     fn get_unit_file_state(&self, name: &str) -> zbus::Result<String>;
-    fn enable_unit_files(
-        &self,
-        files: &[&str],
-        runtime: bool,
-        force: bool,
-    ) -> zbus::Result<(bool, Vec<(String, String, String)>)>;
     fn disable_unit_files(
         &self,
         files: &[&str],

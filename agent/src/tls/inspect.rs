@@ -89,16 +89,6 @@ pub fn summarize(der: &CertificateDer<'_>, now: OffsetDateTime) -> Result<CertSu
     })
 }
 
-/// Whether a certificate is due for renewal: less than a third of its lifetime left.
-pub fn due_for_renewal(der: &CertificateDer<'_>, now: OffsetDateTime) -> Result<bool> {
-    let cert = parse(der)?;
-    let (from, until) = (
-        cert.validity().not_before.to_datetime(),
-        cert.validity().not_after.to_datetime(),
-    );
-    Ok(until - now < (until - from) / 3)
-}
-
 #[cfg(test)]
 mod tests {
     use super::covers;

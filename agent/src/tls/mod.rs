@@ -8,7 +8,6 @@ pub mod inspect;
 pub mod material;
 pub mod schedule;
 pub mod selfsigned;
-pub mod stale;
 pub mod store;
 pub mod time_limit;
 pub mod verify;
@@ -22,11 +21,6 @@ use anyhow::Result;
 
 /// The group that may read the installed key (Debian's convention for TLS keys).
 pub const KEY_GROUP: &str = "ssl-cert";
-
-/// Installs `pair` with no record of who issued it; see [`install_from`].
-pub fn install(paths: &Paths, pair: &Pair) -> Result<bool> {
-    store::install(paths, pair, &Origin::Unknown)
-}
 
 /// Installs `pair`, recorded as coming from `origin`, at the stable paths as one unit (see
 /// [`store`]): the key 0640 root:ssl-cert (0600 where that group does not exist), the chain

@@ -9,7 +9,7 @@ use crate::plan::certificate::{self, AcmeState, CertificatePlan, Dns, Installed,
 use crate::state::rfc3339;
 use crate::tls::acme::{self, AcmeSettings};
 use crate::tls::schedule::{self, Schedule};
-use crate::tls::{self, inspect, material, selfsigned, stale, store, verify, Pair};
+use crate::tls::{self, inspect, material, selfsigned, store, verify, Pair};
 use anyhow::{Context as _, Result};
 use time::OffsetDateTime;
 
@@ -344,18 +344,15 @@ impl<'r, 'a> Tls<'r, 'a> {
     }
 }
 
-/// Removes what killed runs left in the tls folder (temporary files, one may be a copy of
-/// the private key, and version folders never made live), and moves an older agent's plain
-/// files behind the `live` link. A failure costs only the tidying.
+/// Removes the version folders killed runs never made live, and moves an older agent's
+/// plain files behind the `live` link (their temporary files, one of them maybe a copy of
+/// the private key, the runner's sweep has removed before any step). A failure costs only
+/// the tidying.
 fn remove_leftovers(ctx: &Input<'_>) {
     if let Err(e) = store::migrate(ctx.paths) {
         tracing::warn!("cannot move the installed certificate behind its link: {e:#}");
     }
-    let removed = stale::remove_temporary_files(&ctx.paths.tls_dir()).and_then(|mut files| {
-        files.extend(store::remove_unfinished_versions(ctx.paths)?);
-        Ok(files)
-    });
-    match removed {
+    match store::remove_unfinished_versions(ctx.paths) {
         Ok(files) => {
             for file in files {
                 tracing::info!("removed {}, left by a run that was killed", file.display());
