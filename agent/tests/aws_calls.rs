@@ -130,7 +130,12 @@ async fn forged(standin: &Standin, secret: &str, tamper: bool) -> (u16, String) 
     } else {
         body.to_string()
     };
-    let mut request = reqwest::Client::new().post(url).body(sent);
+    let mut request = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(url)
+        .body(sent);
     for (k, v) in headers.iter().chain(added.iter()) {
         request = request.header(k, v);
     }
@@ -161,7 +166,10 @@ async fn the_endpoint_standin_rejects_bad_signatures() {
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("SignatureDoesNotMatch"), "{body}");
     // Unsigned.
-    let response = reqwest::Client::new()
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
         .post(&standin.aws)
         .body("Action=PutMetricData&Version=2010-08-01")
         .send()

@@ -351,6 +351,7 @@ fn status_on_a_bridge_says_whether_it_has_joined() {
         );
         // The login banner (--brief) does not wait on another machine: no probe there.
         let brief = text(&agent(&["status", "--brief"]));
+        assert!(brief.contains("this bridge has not joined"), "{brief}");
         assert!(!brief.contains("127.0.0.1:5222"), "{brief}");
     }
     // Nothing answers on 8080: status says so instead of guessing.

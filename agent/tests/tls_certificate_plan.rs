@@ -131,6 +131,10 @@ fn self_signed_site(root: &Root) {
 /// The key of the live pair matches its certificate, by status's own check.
 fn status_says_matched(root: &Root) -> bool {
     let (_, status) = root.status_json(&[]);
+    // A report with its reasons and the installed certificate in it, or the answer means
+    // nothing.
+    assert!(status["reasons"].is_array(), "{status:#}");
+    assert!(status["certificate"]["path"].is_string(), "{status:#}");
     !status["reasons"].to_string().contains("does not belong")
 }
 
