@@ -117,6 +117,9 @@ if [[ $prosody_version != 13.* ]]; then
   exit 1
 fi
 log "prosody $prosody_version"
+# Jitsi's token (JWT) plugin needs basexx, cjson.safe, openssl.hmac and inspect in Prosody
+# 13's Lua 5.4; the build fails here if they do not load (see the script).
+bash "$RYO_FILES/provision/lua54-libraries.sh"
 
 missing_jitsi=""
 if [[ $RYO_JITSI_REPO == on ]]; then

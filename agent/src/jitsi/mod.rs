@@ -6,6 +6,7 @@ pub mod assemble;
 pub mod coturn;
 pub mod hocon;
 pub mod jicofo;
+pub mod jwt_check;
 pub mod leftovers;
 pub mod nginx;
 pub mod prosody;

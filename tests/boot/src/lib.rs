@@ -659,7 +659,6 @@ pub struct Served {
 }
 
 impl Report {
-    /// Asserts the healthy end state every boot scenario needs: status healthy, no failed unit.
     /// The status record of step `name`.
     pub fn step(&self, name: &str) -> &serde_json::Value {
         self.status["steps"]
@@ -668,6 +667,7 @@ impl Report {
             .unwrap_or_else(|| panic!("no step {name} in {:#}", self.status))
     }
 
+    /// Asserts the healthy end state every boot scenario needs: status healthy, no failed unit.
     pub fn assert_healthy(&self) {
         assert_eq!(self.status["health"], "healthy", "{:#}", self.status);
         assert!(
@@ -679,6 +679,42 @@ impl Report {
         );
     }
 }
+
+impl Report {
+    /// Asserts the end state of a JWT scenario on an image without Jitsi's plugins (every
+    /// image these machines can build): no failed unit, the jitsi step's own check found that
+    /// prosody's Lua 5.4 loads basexx, cjson.safe, openssl.hmac and inspect and, with them,
+    /// verifies a token signed with [`JWT_CONFIG`]'s secret and refuses a forged one; and the
+    /// missing plugins are the only reason the server is not healthy.
+    pub fn assert_jwt_checked_and_otherwise_healthy(&self) {
+        let jitsi = self.step("jitsi")["message"].as_str().unwrap_or("");
+        assert!(
+            jitsi.contains(
+                "JWT: prosody's Lua 5.4 verifies a token signed with jitsi.jwt_app_secret and refuses a forged one"
+            ),
+            "the jitsi step did not verify a token in prosody's Lua: {jitsi}"
+        );
+        let reasons: Vec<&str> = self.status["reasons"]
+            .as_array()
+            .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let expected = "jitsi: JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks";
+        assert!(
+            reasons.iter().all(|r| r.starts_with(expected)) && reasons.len() == 1,
+            "the missing plugins must be the only reason: {:#}",
+            self.status
+        );
+        assert!(
+            self.failed_units.is_empty(),
+            "failed units: {:?}\n{}",
+            self.failed_units,
+            self.failed_unit_logs.join("\n")
+        );
+    }
+}
+
+/// `[jitsi]` for JWT authentication with a configured `jwt_app_secret`.
+pub const JWT_CONFIG: &str = "[jitsi]\nauth = \"jwt\"\njwt_app_id = \"boot-test\"\njwt_app_secret = \"boot-test-jwt-secret-0123456789abcdef\"\n";
 
 /// What the guest reported.
 #[derive(Debug)]

@@ -78,14 +78,17 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
     );
 }
 
+/// Also JWT (issue 19): prosody's Lua 5.4 in the image loads what Jitsi's token plugin needs
+/// and verifies a token signed with the configured `jitsi.jwt_app_secret`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https() {
+async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https_and_checks_jwt() {
     let ca = test_certificate(DOMAIN);
     let config = format!(
-        "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n{}",
+        "[server]\ndomain = \"{DOMAIN}\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n{}{}",
         ca.chain_pem,
         ca.key_pem,
-        boot_tests::NO_FIRST_BOOT_UPDATES
+        boot_tests::NO_FIRST_BOOT_UPDATES,
+        boot_tests::JWT_CONFIG
     );
     let mut guest = Guest::boot(
         &BootSpec {
@@ -105,5 +108,5 @@ async fn pem_certificate_on_a_cidata_config_disk_serves_verified_https() {
         status["identity"]["instance"]["provider"], "config-disk",
         "{status:#}"
     );
-    report.assert_healthy();
+    report.assert_jwt_checked_and_otherwise_healthy();
 }

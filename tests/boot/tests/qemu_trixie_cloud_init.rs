@@ -3,7 +3,8 @@
 //! CIDATA disk whose `write_files` puts a meet-agent drop-in (domain and a supplied
 //! certificate) into /etc/meet-agent/config.d: cloud-init writes it, meet-agent runs after
 //! cloud-init, reads it, leaves the user-data itself alone (and says so), installs the
-//! certificate and serves HTTPS that verifies for the domain. Built by
+//! certificate and serves HTTPS that verifies for the domain. In JWT mode: the image's Lua
+//! 5.4 (Prosody 13's) verifies a token signed with the configured secret. Built by
 //! `OUT=build/image-trixie bash image/offline/build --suite trixie --cloud-init`.
 
 use boot_tests::{test_certificate, trixie_image_dir, BootSpec, Guest};
@@ -21,10 +22,12 @@ fn cloud_config(toml: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn trixie_with_cloud_init_reads_a_write_files_drop_in_and_serves_verified_https() {
+async fn trixie_with_cloud_init_reads_a_write_files_drop_in_serves_verified_https_and_checks_jwt() {
     let image = trixie_image_dir().unwrap_or_else(|e| panic!("{e:#}"));
     let ca = test_certificate(DOMAIN);
-    let toml = ca.gzip_base64_config(DOMAIN) + boot_tests::NO_FIRST_BOOT_UPDATES;
+    // JWT too: Debian 13 packages basexx and inspect for older Luas only, as 12 does.
+    let toml =
+        ca.gzip_base64_config(DOMAIN) + boot_tests::NO_FIRST_BOOT_UPDATES + boot_tests::JWT_CONFIG;
     let mut guest = Guest::boot(
         &BootSpec {
             cidata_files: vec![
@@ -61,7 +64,7 @@ async fn trixie_with_cloud_init_reads_a_write_files_drop_in_and_serves_verified_
         !identity.contains("cloud-init is not installed"),
         "{identity}"
     );
-    report.assert_healthy();
+    report.assert_jwt_checked_and_otherwise_healthy();
     eprintln!(
         "trixie + cloud-init boot-to-ready {:.1} s (QEMU start to first verified HTTPS)",
         served.boot_to_ready.as_secs_f64()

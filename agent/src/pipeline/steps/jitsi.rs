@@ -9,7 +9,9 @@ use crate::apply::Service;
 use crate::config::schema::Role;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::jitsi::secrets::Secrets;
-use crate::jitsi::{assemble, coturn, nginx, prosody, prosody_accounts, videobridge, web};
+use crate::jitsi::{
+    assemble, coturn, jwt_check, nginx, prosody, prosody_accounts, videobridge, web,
+};
 use crate::jitsi::{AuthMode, JitsiSettings};
 use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
 use anyhow::Result;
@@ -171,6 +173,20 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
             r.problems.push(
                 "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
             );
+        }
+        if let (AuthMode::Jwt, Some(app_id)) = (j.auth, j.jwt_app_id.as_deref()) {
+            // The libraries matter whether or not the plugins are there yet: checked with
+            // the secret prosody is given, as prosody's own interpreter would run them.
+            let secret = j
+                .jwt_app_secret
+                .as_ref()
+                .map_or(secrets.jwt_app_secret.as_str(), |s| s.expose());
+            match jwt_check::check(std::path::Path::new(jwt_check::LUA), app_id, d, secret) {
+                Ok(()) => r.done.push(
+                    "JWT: prosody's Lua 5.4 verifies a token signed with jitsi.jwt_app_secret and refuses a forged one".into(),
+                ),
+                Err(e) => r.problems.push(e),
+            }
         }
         match accounts(r.ctx, d, &secrets) {
             Ok(Some(message)) => r.done.push(message),
