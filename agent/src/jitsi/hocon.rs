@@ -9,9 +9,16 @@ pub fn quote(value: &str) -> String {
 
 /// The line that appends the operator's own HOCON file; HOCON ignores a missing file that is
 /// included without `required(...)`, so the file is optional.
+///
+/// The plain `include "PATH"` form, not `include file("PATH")`: jicofo's and the bridge's
+/// postinsts edit these files with Debian's ruby-hocon (`hocon -f FILE set ...`, jicofo
+/// debian/postinst at 7ebb13dc lines 76-102), which writes `file(...)` back without its `)`;
+/// the next `hocon` call then fails to parse and the postinst, under `set -e`, fails every
+/// later apt run. Typesafe config (jicofo, the bridge) reads an absolute path in the plain
+/// form as that file, so the meaning is the same.
 pub fn include_local(path: &str) -> String {
     format!(
-        "# Your additions and overrides: {path} (optional; later keys win).\ninclude file({})\n",
+        "# Your additions and overrides: {path} (optional; later keys win).\ninclude {}\n",
         quote(path)
     )
 }
