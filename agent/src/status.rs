@@ -150,6 +150,9 @@ pub struct DeploymentView {
     pub error: Option<String>,
     /// On a bridge of an Auto Scaling group: what meet-agent-scale.service last did.
     pub scaling: Option<crate::scale::service::Report>,
+    /// On a signaling node: jicofo's `/about/health`, `null` when healthy or not asked
+    /// (jicofo did not answer `/stats`), else what it said.
+    pub jicofo_unhealthy: Option<String>,
 }
 
 /// What a bridge says of itself.
@@ -246,6 +249,7 @@ async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
                     signaling,
                     error: None,
                     scaling: crate::fsutil::read_json(&paths.scale_file()),
+                    jicofo_unhealthy: None,
                 },
                 Err(e) => DeploymentView {
                     role: role.as_str(),
@@ -254,6 +258,7 @@ async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
                     signaling,
                     error: Some(e),
                     scaling: crate::fsutil::read_json(&paths.scale_file()),
+                    jicofo_unhealthy: None,
                 },
             })
         }
@@ -281,25 +286,28 @@ async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
                 let mut seen =
                     serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
                         .map_err(|e| format!("jicofo at {url}: no bridge_selector ({e})"))?;
+                // jicofo's own verdict (cached by jicofo, cheap): in the banner too.
+                let health = crate::jitsi::jicofo::health(&client, &base).await.err();
                 // Each bridge's state is only in /debug; without it the counts still stand.
                 if reach == Reach::Local {
-                    return Ok(seen);
+                    return Ok((seen, health));
                 }
                 match crate::jitsi::jicofo::bridges(&client, &base).await {
                     Ok(list) => seen.list = list,
                     Err(e) => seen.list_error = Some(e),
                 }
-                Ok(seen)
+                Ok((seen, health))
             }
             .await;
             Some(match answer {
-                Ok(seen) => DeploymentView {
+                Ok((seen, health)) => DeploymentView {
                     role: role.as_str(),
                     bridge: None,
                     bridges: Some(seen),
                     signaling: None,
                     error: None,
                     scaling: None,
+                    jicofo_unhealthy: health,
                 },
                 Err(e) => DeploymentView {
                     role: role.as_str(),
@@ -308,6 +316,7 @@ async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
                     signaling: None,
                     error: Some(e),
                     scaling: None,
+                    jicofo_unhealthy: None,
                 },
             })
         }
@@ -415,6 +424,9 @@ pub async fn collect_over(
     }
     if let Some(d) = &deployment {
         if let Some(e) = &d.error {
+            reasons.push(format!("deployment: {e}"));
+        }
+        if let Some(e) = &d.jicofo_unhealthy {
             reasons.push(format!("deployment: {e}"));
         }
         if let Some(b) = &d.bridge {

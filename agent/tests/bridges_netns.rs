@@ -509,7 +509,8 @@ fn status_text(ns: &str, root: &Root) -> String {
 /// with `bridge_selector` counts (jicofo/src/main/kotlin/org/jitsi/jicofo/JicofoServices.kt,
 /// getStats) and `/debug` with `bridge_selector.bridge`, each bridge keyed by its brewery
 /// occupant JID (JicofoServices.kt getDebugState; jicofo-selector's BridgeSelector.kt and
-/// Bridge.kt debugState, which writes an unknown region or version as "null").
+/// Bridge.kt debugState, which writes an unknown region or version as "null"), and
+/// `/about/health` failing as ktor/Application.kt answers a failed check.
 const JICOFO_STANDIN: &str = r#"
 import json
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -535,6 +536,13 @@ answers = {
 }
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
+        if self.path == "/about/health":
+            # jicofo's words when its test conference fails (health/JicofoHealthChecker.kt).
+            body = b"Test conference failed to start."
+            self.send_response(500)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers(); self.wfile.write(body); return
         if self.path not in answers:
             self.send_response(404); self.end_headers(); return
         body = json.dumps(answers[self.path]).encode()
@@ -608,6 +616,16 @@ fn status_on_a_signaling_node_lists_each_bridge_jicofo_sees() {
     let reasons = report["reasons"].to_string();
     assert!(
         reasons.contains("deployment: jicofo sees bridge jvb-i-0ccc but does not use it"),
+        "{reasons}"
+    );
+    // jicofo's own verdict, /about/health (issue 19 item 3).
+    assert_eq!(
+        report["deployment"]["jicofo_unhealthy"],
+        "jicofo reports itself unhealthy (http://127.0.0.1:8888/about/health answered 500: Test conference failed to start.); see `journalctl -u jicofo`",
+        "{report:#}"
+    );
+    assert!(
+        reasons.contains("deployment: jicofo reports itself unhealthy"),
         "{reasons}"
     );
 

@@ -146,6 +146,45 @@ pub async fn bridges(client: &reqwest::Client, base: &str) -> Result<Vec<SeenBri
     parse_debug(&body).map_err(|e| format!("jicofo at {url}: {e}"))
 }
 
+/// The most of jicofo's `/about/health` answer read ("OK" or one line of why not).
+const HEALTH_LIMIT: usize = 4096;
+
+/// Asks jicofo's `/about/health` at `base` (jicofo's own periodic checks: XMPP connected, a
+/// conference can be set up on a bridge; jicofo 7ebb13dc ktor/Application.kt and
+/// health/JicofoHealthChecker.kt): `Ok` on 200, else one sentence of what jicofo said.
+pub async fn health(client: &reqwest::Client, base: &str) -> Result<(), String> {
+    let url = format!("{base}/about/health");
+    let resp = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("jicofo at {url} does not answer ({e})"))?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::NOT_FOUND {
+        // The route exists only with the checks on, which the rendered jicofo.conf asks for.
+        return Err(format!(
+            "jicofo's health checks are off ({url} answers 404): remove any `health.enabled = false` from {LOCAL}"
+        ));
+    }
+    let body = crate::http_body::read_capped(resp, HEALTH_LIMIT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    if status.is_success() {
+        return Ok(());
+    }
+    let said: String = body
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    Err(format!(
+        "jicofo reports itself unhealthy ({url} answered {}: {}); see `journalctl -u jicofo`",
+        status.as_u16(),
+        said.trim()
+    ))
+}
+
 /// What is wrong with the bridges jicofo sees, one sentence each: a bridge jicofo does
 /// not use, and bridges of different versions (jicofo never mixes them in a conference).
 pub fn problems(list: &[SeenBridge]) -> Vec<String> {
@@ -232,6 +271,12 @@ pub fn render(i: &Inputs<'_>) -> String {
            rest {{\n    \
              host = \"127.0.0.1\"\n    \
              port = {REST_PORT}\n  \
+           }}\n  \
+           # /about/health answers (upstream's monitoring, docker's healthcheck.sh and\n  \
+           # meet-agent status use it) only with jicofo's own checks on; reference.conf's\n  \
+           # default is off (docker-jitsi-meet 2e6b31d8: JICOFO_ENABLE_HEALTH_CHECKS).\n  \
+           health {{\n    \
+             enabled = true\n  \
            }}",
         auth = quote(&n.auth),
         password = quote(&i.secrets.focus_password),
@@ -371,6 +416,43 @@ mod tests {
         let e = bridges(&client, &base).await.unwrap_err();
         assert!(e.contains("/debug answered 404"), "{e}");
         assert!(e.contains("jicofo.rest.debug.enabled"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn health_is_ok_on_200_and_says_why_otherwise() {
+        crate::install_crypto_provider();
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let base = answer_once("200 OK", "OK").await;
+        assert_eq!(health(&client, &base).await, Ok(()));
+        // jicofo 7ebb13dc's own words when no bridge is usable (JicofoHealthChecker.kt).
+        let base = answer_once(
+            "503 Service Unavailable",
+            "No operational bridges available (total bridge count: 0)\u{1b}[2J",
+        )
+        .await;
+        let e = health(&client, &base).await.unwrap_err();
+        assert!(
+            e.contains("jicofo reports itself unhealthy (")
+                && e.contains("/about/health answered 503: No operational bridges available (total bridge count: 0)"),
+            "{e}"
+        );
+        assert!(!e.contains('\u{1b}'), "control characters shown: {e}");
+        // Health checks off (reference.conf's default): the route does not exist.
+        let base = answer_once("404 Not Found", "").await;
+        let e = health(&client, &base).await.unwrap_err();
+        assert!(e.contains("health checks are off"), "{e}");
+        assert!(e.contains("health.enabled"), "{e}");
+    }
+
+    #[test]
+    fn the_rendered_file_turns_jicofos_health_checks_on() {
+        // What /about/health needs; the golden files and the reference.conf check cover
+        // the rest of the file.
+        let golden = include_str!("../../tests/golden/open-jitsi-present/jicofo.conf");
+        assert!(
+            golden.contains("  health {\n    enabled = true\n  }\n"),
+            "{golden}"
+        );
     }
 
     #[test]
