@@ -42,6 +42,7 @@ const ALLOWED_MISSING: &[&str] = &[
     "muc_meeting_id",
     "muc_password_whitelist",
     "muc_rate_limit",
+    "muc_resource_validate",
     "polls_component",
     "room_metadata_component",
     "speakerstats_component",
@@ -50,7 +51,8 @@ const ALLOWED_MISSING: &[&str] = &[
 
 /// A prosody main configuration of the test's own (loopback ports, data and logs in the
 /// test folder), shaped like Debian's /etc/prosody/prosody.cfg.lua: it asks for every
-/// address, enables dialback, ends with a VirtualHost and then includes the agent's file.
+/// address, enables dialback and, as Debian's (Prosody 13) does, in-band registration,
+/// invites and the admin shell, ends with a VirtualHost and then includes the agent's file.
 struct Setup {
     root: Root,
     dir: PathBuf,
@@ -124,7 +126,9 @@ impl Setup {
                  c2s_ports = {{ {} }}\nhttp_ports = {{ {} }}\ns2s_ports = {{ {} }}\ncomponent_ports = {{ }}\n\
                  c2s_interfaces = {{ \"*\"; \"::\" }}\nhttp_interfaces = {{ \"*\"; \"::\" }}\n\
                  certificates = \"{d}/certs\"\n\
-                 modules_enabled = {{ \"roster\"; \"saslauth\"; \"tls\"; \"disco\"; \"ping\"; \"dialback\" }}\n\
+                 modules_enabled = {{ \"roster\"; \"saslauth\"; \"tls\"; \"disco\"; \"ping\"; \"dialback\";\n\
+                   \"register\"; \"invites\"; \"invites_adhoc\"; \"invites_register\"; \"admin_shell\" }}\n\
+                 admin_socket = \"{d}/admin.sock\"\n\
                  modules_disabled = {{ }}\n\
                  VirtualHost \"localhost\"\n\
                  Include \"{}\"\n",
@@ -648,4 +652,103 @@ fn open_mode_has_no_users_to_manage() {
     let out = s.agent(&["user", "add", "alice"], "correct horse battery\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("no users to manage"), "{}", text(&out));
+}
+
+/// `prosodyctl shell ARGS` against the running server (its admin socket), as prosody's user.
+fn shell(s: &Setup, serve: &Path, args: &[&str]) -> String {
+    let user = nix::unistd::User::from_name("prosody")
+        .unwrap()
+        .expect("prosody user");
+    let out = Command::new("prosodyctl")
+        .arg("--config")
+        .arg(serve)
+        .arg("shell")
+        .args(args)
+        .uid(user.uid.as_raw())
+        .gid(user.gid.as_raw())
+        .stdin(Stdio::null())
+        .output()
+        .expect("prosodyctl");
+    let said = text(&out);
+    assert!(
+        out.status.success(),
+        "prosodyctl shell {args:?}: {said}\n{}",
+        s.log()
+    );
+    said
+}
+
+/// The SASL mechanisms c2s offers for `host` before any login (a raw stream header).
+fn mechanisms(port: u16, host: &str) -> Vec<String> {
+    let script = r#"
+import re, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(("<?xml version='1.0'?><stream:stream to='%s' version='1.0' xmlns='jabber:client' "
+           "xmlns:stream='http://etherx.jabber.org/streams'>" % sys.argv[2]).encode())
+data = b""
+while b"</stream:features>" not in data:
+    chunk = s.recv(4096)
+    if not chunk: break
+    data += chunk
+print(" ".join(re.findall(r"<mechanism>([^<]+)</mechanism>", data.decode())) or "NONE " + data.decode())
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .args([&port.to_string(), host])
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Issue 19 items 5-7, with the real Prosody 13 and a main file that, like Debian's,
+/// enables in-band registration and invites: the rendered file leaves no module loaded that
+/// stores offline messages or creates accounts over XMPP, keeps mod_smacks' counters in
+/// memory, and (secure-domain, internal_hashed) offers neither DIGEST-MD5 nor OAUTHBEARER.
+#[test]
+fn no_account_creation_or_offline_storage_and_only_usable_sasl_mechanisms() {
+    for auth in ["secure-domain", "open"] {
+        let s = Setup::new(auth, false);
+        s.run_agent();
+        let prosody = s.start();
+        let serve = s.dir.join("serve.cfg.lua");
+        for host in [DOMAIN.to_string(), format!("auth.{DOMAIN}")] {
+            let list = shell(&s, &serve, &["module", "list", &host]);
+            for module in [
+                "offline",
+                "register",
+                "register_ibr",
+                "invites",
+                "invites_adhoc",
+                "invites_register",
+                "s2s",
+            ] {
+                assert!(
+                    !list.split_whitespace().any(|w| w == module),
+                    "{auth}: {module} is loaded on {host}:\n{list}"
+                );
+            }
+            // The check can see a module: saslauth is always there.
+            assert!(list.split_whitespace().any(|w| w == "saslauth"), "{list}");
+        }
+        let smacks_h = shell(&s, &serve, &["config", "get", "*", "storage"]);
+        assert!(
+            smacks_h.contains("smacks_h") && smacks_h.contains("memory"),
+            "{auth}: global storage: {smacks_h}"
+        );
+        let offered = mechanisms(s.port, DOMAIN);
+        assert!(!offered.is_empty(), "{auth}: no mechanisms\n{}", s.log());
+        if auth == "secure-domain" {
+            for refused in ["DIGEST-MD5", "OAUTHBEARER"] {
+                assert!(
+                    !offered.iter().any(|m| m == refused),
+                    "{auth}: {refused} offered: {offered:?}"
+                );
+            }
+        }
+        drop(prosody);
+    }
 }

@@ -190,6 +190,8 @@ fn config_js_carries_the_quality_settings() {
         assert_eq!(c[key], true, "{key}");
     }
     assert_eq!(c["resolution"], 1080);
+    // docker-jitsi-meet's default since 403d6188 (issue 19 item 8).
+    assert_eq!(c["virtualBackground"]["enableV2"], true);
     assert_eq!(c["constraints"]["video"]["height"]["max"], 1080);
     assert_eq!(c["constraints"]["video"]["width"]["max"], 1920);
     assert_eq!(

@@ -57,6 +57,7 @@ pub const JITSI_MODULES: &[&str] = &[
     "muc_meeting_id",
     "muc_password_whitelist",
     "muc_rate_limit",
+    "muc_resource_validate",
     "polls_component",
     "room_metadata_component",
     "speakerstats_component",
@@ -173,8 +174,16 @@ fn exposure(o: &mut String, bridges: bool) {
     o.push_str(c2s);
     o.push_str(
         "http_interfaces = { \"127.0.0.1\"; \"::1\" }\n\
-         https_ports = { }\n\
-         modules_disabled = { \"s2s\" }\n\n",
+         https_ports = { }\n",
+    );
+    // Replaces the main file's list, so it names everything DOCKER_MAIN (65c08f7e) disables
+    // that Debian's main file enables: no offline storage and no account creation over
+    // XMPP (in-band registration and Prosody 13's invites; accounts are made with
+    // `meet-agent user add`, which writes the store through prosodyctl).
+    o.push_str(
+        "-- DOCKER_MAIN: nothing stored for offline users, no account creation over XMPP.\n\
+         modules_disabled = { \"s2s\"; \"offline\"; \"register\"; \"invites\"; \"invites_adhoc\"; \"invites_register\" }\n\
+         allow_registration = false\n\n",
     );
 }
 
@@ -197,6 +206,10 @@ fn globals(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     o.push_str(
         "smacks_max_unacked_stanzas = 5\nsmacks_hibernation_time = 60\nsmacks_max_old_sessions = 1\n",
     );
+    // DOCKER_SITE fbbec37d (2026-07-08): mod_smacks' hibernation counters in memory (they
+    // are worthless after a restart), every other store the default; the MUCs below set
+    // their own.
+    o.push_str("storage = { smacks_h = \"memory\" }\n");
     let _ = writeln!(
         o,
         "external_service_secret = {}",
@@ -251,6 +264,16 @@ fn main_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
         (AuthMode::Jwt, false) => "internal_hashed",
     };
     opt(o, "authentication", lua(auth));
+    if auth == "internal_hashed" {
+        // DOCKER_SITE 6668c1ba "Fixes auth type internal with prosody 13": Prosody 13
+        // offers DIGEST-MD5 (needs plain passwords, which internal_hashed does not keep)
+        // and OAUTHBEARER, which the web app's client cannot use for a password login.
+        opt(
+            o,
+            "disable_sasl_mechanisms",
+            list(&["DIGEST-MD5", "OAUTHBEARER"]),
+        );
+    }
     if let (AuthMode::Jwt, true, Some((app_id, secret))) = (i.auth, i.jitsi_plugins, i.jwt) {
         opt(o, "app_id", lua(app_id));
         opt(o, "app_secret", lua(secret));
@@ -373,18 +396,23 @@ fn conference_muc(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     opt(o, "admins", list(&[&h.focus_jid]));
     muc_common(o, 10_000);
     if i.jitsi_plugins {
+        // muc_resource_validate: DOCKER_SITE's default since 43ec99cb (2026-04-21): an
+        // occupant's nick must be plain [a-zA-Z0-9_] and may not change; not strict about
+        // anonymous users' nicks (anonymous_strict = false, DOCKER_SITE's default).
         let mut modules = vec![
             "muc_hide_all",
             "muc_meeting_id",
             "muc_domain_mapper",
             "muc_rate_limit",
             "muc_password_whitelist",
+            "muc_resource_validate",
         ];
         if i.auth == AuthMode::Jwt {
             modules.push("token_verification");
         }
         opt(o, "modules_enabled", list(&modules));
         opt(o, "muc_password_whitelist", list(&[&h.focus_jid]));
+        opt(o, "anonymous_strict", "false");
     }
     o.push('\n');
 }
@@ -580,6 +608,57 @@ mod tests {
                     "{auth:?}: {m} is neither Prosody's nor in JITSI_MODULES"
                 );
             }
+        }
+    }
+
+    /// The text of the section that starts with `header` (up to the next blank line).
+    fn section<'t>(text: &'t str, header: &str) -> &'t str {
+        let start = text
+            .find(header)
+            .unwrap_or_else(|| panic!("{header}: {text}"));
+        let rest = &text[start..];
+        &rest[..rest.find("\n\n").unwrap_or(rest.len())]
+    }
+
+    /// Issue 19 item 4: the conference MUC validates occupant nicks with Jitsi's
+    /// muc_resource_validate, not strict about anonymous users (docker's defaults), in
+    /// every mode with the plugins and never without them.
+    #[test]
+    fn the_conference_muc_validates_occupant_resources_as_docker_does() {
+        for auth in [AuthMode::Open, AuthMode::SecureDomain, AuthMode::Jwt] {
+            let text = render_with(auth, true);
+            let muc = section(&text, "Component \"conference.meet.example.test\" \"muc\"");
+            assert!(
+                modules(muc).contains(&"muc_resource_validate".to_string()),
+                "{muc}"
+            );
+            assert!(
+                muc.lines().any(|l| l == "    anonymous_strict = false"),
+                "{muc}"
+            );
+            let text = render_with(auth, false);
+            assert!(!text.contains("muc_resource_validate"), "{text}");
+        }
+    }
+
+    /// Issue 19 item 6: where the site's host keeps hashed passwords (secure-domain, and
+    /// jwt without the token plugin), Prosody 13's DIGEST-MD5 and OAUTHBEARER are off.
+    #[test]
+    fn internal_hashed_hosts_offer_neither_digest_md5_nor_oauthbearer() {
+        for (auth, plugins, off) in [
+            (AuthMode::SecureDomain, true, true),
+            (AuthMode::SecureDomain, false, true),
+            (AuthMode::Jwt, false, true),
+            (AuthMode::Jwt, true, false),
+            (AuthMode::Open, true, false),
+        ] {
+            let text = render_with(auth, plugins);
+            let host = section(&text, "VirtualHost \"meet.example.test\"");
+            assert_eq!(
+                host.contains("disable_sasl_mechanisms = { \"DIGEST-MD5\"; \"OAUTHBEARER\" }"),
+                off,
+                "{auth:?} plugins {plugins}: {host}"
+            );
         }
     }
 

@@ -79,7 +79,9 @@ pub fn render(domain: &str, j: &JitsiSettings, local: Option<&str>) -> String {
         "disableAGC": processing_off,
         "prejoinConfig": { "enabled": j.prejoin },
         "securityUi": { "hideLobbyButton": !j.lobby },
-        "e2ee": { "disabled": !j.e2ee }
+        "e2ee": { "disabled": !j.e2ee },
+        // settings-config.js 403d6188 (2026-06-25): ENABLE_VIRTUAL_BACKGROUND_V2 defaults true.
+        "virtualBackground": { "enableV2": true }
     });
     // A `json!` value always serializes.
     let body = serde_json::to_string_pretty(&config).unwrap_or_default();

@@ -20,7 +20,9 @@
 c2s_interfaces = { "127.0.0.1"; "::1" }
 http_interfaces = { "127.0.0.1"; "::1" }
 https_ports = { }
-modules_disabled = { "s2s" }
+-- DOCKER_MAIN: nothing stored for offline users, no account creation over XMPP.
+modules_disabled = { "s2s"; "offline"; "register"; "invites"; "invites_adhoc"; "invites_register" }
+allow_registration = false
 
 -- Globals: DEBIAN and DOCKER_SITE; component_admins_as_room_owners from DOCKER_MAIN
 -- (Prosody 13 no longer makes admins room owners, and jicofo must own every room).
@@ -32,6 +34,7 @@ consider_websocket_secure = true
 smacks_max_unacked_stanzas = 5
 smacks_hibernation_time = 60
 smacks_max_old_sessions = 1
+storage = { smacks_h = "memory" }
 external_service_secret = "turn-secret-golden"
 external_services = {
     { type = "stun", host = "meet.example.test", port = 3478, transport = "udp" },
@@ -45,6 +48,7 @@ external_services = {
 -- disco identities, the components below (the web app and jicofo find them there).
 VirtualHost "meet.example.test"
     authentication = "internal_hashed"
+    disable_sasl_mechanisms = { "DIGEST-MD5"; "OAUTHBEARER" }
     ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
     modules_enabled = { "bosh"; "websocket"; "smacks"; "ping"; "external_services" }
     c2s_require_encryption = false

@@ -66,5 +66,8 @@ var config = {
       "H264"
     ]
   },
+  "virtualBackground": {
+    "enableV2": true
+  },
   "websocket": "wss://meet.example.test/xmpp-websocket"
 };

@@ -23,7 +23,9 @@
 c2s_interfaces = { "*"; "::" }
 http_interfaces = { "127.0.0.1"; "::1" }
 https_ports = { }
-modules_disabled = { "s2s" }
+-- DOCKER_MAIN: nothing stored for offline users, no account creation over XMPP.
+modules_disabled = { "s2s"; "offline"; "register"; "invites"; "invites_adhoc"; "invites_register" }
+allow_registration = false
 
 -- Globals: DEBIAN and DOCKER_SITE; component_admins_as_room_owners from DOCKER_MAIN
 -- (Prosody 13 no longer makes admins room owners, and jicofo must own every room).
@@ -37,6 +39,7 @@ consider_websocket_secure = true
 smacks_max_unacked_stanzas = 5
 smacks_hibernation_time = 60
 smacks_max_old_sessions = 1
+storage = { smacks_h = "memory" }
 external_service_secret = "turn-secret-golden"
 external_services = {
     { type = "stun", host = "meet.example.test", port = 3478, transport = "udp" },
@@ -76,8 +79,9 @@ Component "conference.meet.example.test" "muc"
     muc_room_cache_size = 10000
     muc_tombstones = false
     muc_room_allow_persistent = false
-    modules_enabled = { "muc_hide_all"; "muc_meeting_id"; "muc_domain_mapper"; "muc_rate_limit"; "muc_password_whitelist" }
+    modules_enabled = { "muc_hide_all"; "muc_meeting_id"; "muc_domain_mapper"; "muc_rate_limit"; "muc_password_whitelist"; "muc_resource_validate" }
     muc_password_whitelist = { "focus@auth.meet.example.test" }
+    anonymous_strict = false
 
 -- jicofo and the bridges: DOCKER_SITE's Component XMPP_INTERNAL_MUC_DOMAIN (2e6b31d8,
 -- 2026-08-20) under DEBIAN's name; muc_filter_access admits only auth. users.
