@@ -30,8 +30,24 @@ done
 # The build-time host of Jitsi's packages (generalize.sh names the postinsts that make each).
 host=meet.invalid
 exists() { [[ -e $root/$1 || -L $root/$1 ]]; }
+# generalize.sh's placeholders for jitsi-meet-prosody's upgrade checks: a host file of
+# comments only and .crt files that are one line of text, each starting with the marker.
+marker="ryo-jitsi placeholder (image/provision/generalize.sh)"
+placeholder() {
+  local f=$root/$1
+  [[ -f $f && ! -L $f ]] || return 1
+  case $1 in
+    *.cfg.lua) head -1 "$f" | grep -qF -- "-- $marker" && ! grep -qvE '^--' "$f" ;;
+    *.crt) [[ $(wc -l <"$f") -eq 1 ]] && head -1 "$f" | grep -qF "$marker" ;;
+    *) return 1 ;;
+  esac
+}
+placeholders=("etc/prosody/conf.avail/$host.cfg.lua" "var/lib/prosody/$host.crt" "var/lib/prosody/auth.$host.crt")
+for f in "${placeholders[@]}"; do
+  if exists "$f" && ! placeholder "$f"; then bad "/$f is not generalize.sh's placeholder"; fi
+done
 for f in "etc/nginx/sites-available/$host.conf" "etc/nginx/sites-enabled/$host.conf" \
-  "etc/prosody/conf.avail/$host.cfg.lua" "etc/prosody/conf.d/$host.cfg.lua" \
+  "etc/prosody/conf.d/$host.cfg.lua" \
   "etc/jitsi/meet/$host-config.js" "usr/local/share/ca-certificates/auth.$host.crt" \
   "etc/ssl/certs/auth.$host.pem" "etc/prosody/certs/$host.crt" "etc/prosody/certs/auth.$host.crt"; do
   if exists "$f"; then bad "the build-time host's /$f"; fi
@@ -42,7 +58,10 @@ done
 compgen -G "$root/etc/prosody/certs/*.key" >/dev/null && bad "prosody keys in /etc/prosody/certs"
 # Any other file of /etc or prosody's data that still names the host.
 while IFS= read -r f; do
-  bad "${f#"$root"} names the build-time host $host"
+  rel=${f#"$root"}
+  rel=${rel#/}
+  if [[ " ${placeholders[*]} " == *" $rel "* ]] && placeholder "$rel"; then continue; fi
+  bad "/$rel names the build-time host $host"
 done < <(grep -rlIF "$host" "$root/etc" "$root/var/lib/prosody" 2>/dev/null || true)
 # Install-time secrets: jicofo's and the bridge's account passwords, the TURN secret.
 for f in etc/jitsi/jicofo/jicofo.conf etc/jitsi/videobridge/jvb.conf; do

@@ -57,6 +57,32 @@ for h in "$host" "auth.$host"; do
   fi
 done
 if [[ -n ${removed_ca:-} ]]; then in_root update-ca-certificates --fresh >/dev/null; fi
+# ... but jitsi-meet-prosody's postinst (jitsi/jitsi-meet debian/jitsi-meet-prosody.postinst,
+# read 2026-12) takes a missing conf.avail/HOST.cfg.lua for a first install and a missing
+# /var/lib/prosody/HOST.crt or auth.HOST.crt for new hosts: its first upgrade would register
+# the accounts again, make both certificates, put auth.HOST into the system's and Java's trust
+# stores and restart prosody (and the bridge) in the middle of meetings. So placeholders stay
+# that answer every check it makes on an upgrade (the host file exists and already has the
+# internal MUC, restrict_room_creation and unlimited_jids; both .crt exist), hold no secret,
+# and are read by nothing: the host file is all comments and has no conf.d link, the .crt
+# files are not certificates and /var/lib/prosody is not prosody's certificate folder.
+# check-generic.sh accepts exactly these. Only where jitsi-meet-prosody is installed.
+if [[ -f $r/var/lib/dpkg/info/jitsi-meet-prosody.list ]]; then
+  mkdir -p "$r/etc/prosody/conf.avail" "$r/var/lib/prosody"
+  cat >"$r/etc/prosody/conf.avail/$host.cfg.lua" <<PLACEHOLDER
+-- ryo-jitsi placeholder (image/provision/generalize.sh): not configuration, never included.
+-- Its presence keeps jitsi-meet-prosody's upgrades from redoing a first install for the
+-- image's build-time host; meet-agent renders the real domain's file at first boot
+-- (/etc/prosody/conf.d/ryo-jitsi.cfg.lua). The lines below only answer that postinst's checks:
+-- Component "conference.$host" "muc"
+--     restrict_room_creation = true
+-- Component "internal.auth.$host" "muc"
+-- unlimited_jids
+PLACEHOLDER
+  for h in "$host" "auth.$host"; do
+    printf 'ryo-jitsi placeholder (image/provision/generalize.sh): not a certificate.\n' >"$r/var/lib/prosody/$h.crt"
+  done
+fi
 # jicofo and the bridge: their HOCON files hold the install-time passwords of those accounts
 # (the agent renders both at first boot); older postinsts also wrote them, and the bridge's
 # secret, into /etc/jitsi/*/config and sip-communicator.properties (with the host name,

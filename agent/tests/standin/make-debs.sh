@@ -52,34 +52,55 @@ if [ ! -f "$R/etc/nginx/sites-available/$HOST.conf" ]; then
   [ -e "$R/etc/nginx/sites-enabled/$HOST.conf" ] || ln -s "/etc/nginx/sites-available/$HOST.conf" "$R/etc/nginx/sites-enabled/$HOST.conf"
 fi'
 
-# jitsi/jitsi-meet debian/jitsi-meet-prosody.postinst (3c2247a2): when conf.avail/HOST.cfg.lua
-# is missing, the host file (TURN secret as a global) and its conf.d link, focus@auth.HOST
-# registered; jvb@auth.HOST registered when missing; the hosts' certificates when missing,
-# the auth one linked into /etc/prosody/certs and the system's CA folder.
+# jitsi/jitsi-meet debian/jitsi-meet-prosody.postinst (3c2247a2; its checks re-read 2026-12):
+# when conf.avail/HOST.cfg.lua is missing, a first install: the host file (TURN secret as a
+# global, the internal MUC, restrict_room_creation, unlimited_jids) and its conf.d link,
+# focus@auth.HOST registered, prosody restarted; jvb@auth.HOST registered when missing; on
+# every configure the migrations: the internal MUC appended when the file lacks it,
+# restrict_room_creation added after the conference MUC line when the two lines after it lack
+# it, unlimited_jids when missing (each of the last two restarts prosody); each host's
+# certificate made when /var/lib/prosody/HOST.crt is missing, the auth one also linked into
+# /etc/prosody/certs and the system's CA folder (a restart). A restart is recorded in
+# /var/lib/standin/prosody-restarts (the stand-in has no prosody to restart).
 package jitsi-meet-prosody '
 avail=$R/etc/prosody/conf.avail/$HOST.cfg.lua
-mkdir -p "$R/etc/prosody/conf.avail" "$R/etc/prosody/conf.d" "$R/etc/prosody/certs" "$R/var/lib/prosody" "$R/usr/local/share/ca-certificates"
+mkdir -p "$R/etc/prosody/conf.avail" "$R/etc/prosody/conf.d" "$R/etc/prosody/certs" "$R/var/lib/prosody" "$R/usr/local/share/ca-certificates" "$R/var/lib/standin"
+restart=""
 account() { # USER PASSWORD
   d=$R/var/lib/prosody/auth%2emeet%2einvalid/accounts
   mkdir -p "$d"
   printf "return {\n\t[\"password\"] = \"%s\";\n};\n" "$2" >"$d/$1.dat"
 }
 if [ ! -f "$avail" ]; then
-  printf "plugin_paths = { \"/usr/share/jitsi-meet/prosody-plugins/\" }\nexternal_service_secret = \"%s\";\nexternal_services = {\n     { type = \"stun\", host = \"%s\", port = 3478 },\n};\nVirtualHost \"%s\"\n    authentication = \"jitsi-anonymous\"\nComponent \"conference.%s\" \"muc\"\nVirtualHost \"auth.%s\"\n" \
-    "$(secret)" "$HOST" "$HOST" "$HOST" "$HOST" >"$avail"
+  printf "unlimited_jids = { \"focus@auth.%s\" }\nplugin_paths = { \"/usr/share/jitsi-meet/prosody-plugins/\" }\nexternal_service_secret = \"%s\";\nexternal_services = {\n     { type = \"stun\", host = \"%s\", port = 3478 },\n};\nVirtualHost \"%s\"\n    authentication = \"jitsi-anonymous\"\nComponent \"conference.%s\" \"muc\"\n    restrict_room_creation = true\nVirtualHost \"auth.%s\"\nComponent \"internal.auth.%s\" \"muc\"\n" \
+    "$HOST" "$(secret)" "$HOST" "$HOST" "$HOST" "$HOST" "$HOST" >"$avail"
   [ -e "$R/etc/prosody/conf.d/$HOST.cfg.lua" ] || ln -s "/etc/prosody/conf.avail/$HOST.cfg.lua" "$R/etc/prosody/conf.d/$HOST.cfg.lua"
   account focus "$(secret)"
+  restart="first install"
 fi
 [ -f "$R/var/lib/prosody/auth%2emeet%2einvalid/accounts/jvb.dat" ] || account jvb "$(secret)"
+grep -q "internal.auth.$HOST" "$avail" || printf "Component \"internal.auth.%s\" \"muc\"\n" "$HOST" >>"$avail"
+if ! grep -A 2 -- "Component \"conference.$HOST\" \"muc\"" "$avail" | grep -q restrict_room_creation; then
+  printf "Component \"conference.%s\" \"muc\"\n    restrict_room_creation = true\n" "$HOST" >>"$avail"
+  restart="$restart restrict_room_creation"
+fi
+if ! grep -q unlimited_jids "$avail"; then
+  printf "unlimited_jids = { \"focus@auth.%s\" }\n" "$HOST" >>"$avail"
+  restart="$restart unlimited_jids"
+fi
 for h in "$HOST" "auth.$HOST"; do
   if [ ! -f "$R/var/lib/prosody/$h.crt" ]; then
     printf "STAND-IN KEY %s\n" "$(secret)" >"$R/var/lib/prosody/$h.key"
     printf "STAND-IN CERTIFICATE for %s\n" "$h" >"$R/var/lib/prosody/$h.crt"
     ln -sf "/var/lib/prosody/$h.key" "$R/etc/prosody/certs/$h.key"
     ln -sf "/var/lib/prosody/$h.crt" "$R/etc/prosody/certs/$h.crt"
+    if [ "$h" = "auth.$HOST" ]; then
+      ln -sf "/var/lib/prosody/auth.$HOST.crt" "$R/usr/local/share/ca-certificates/auth.$HOST.crt"
+    fi
+    restart="$restart certificate-$h"
   fi
 done
-ln -sf "/var/lib/prosody/auth.$HOST.crt" "$R/usr/local/share/ca-certificates/auth.$HOST.crt"'
+[ -z "$restart" ] || echo "prosody restarted:$restart" >>"$R/var/lib/standin/prosody-restarts"'
 
 # jitsi/jicofo debian/postinst (7ebb13dc): /etc/jitsi/jicofo/config rewritten; jicofo.conf made
 # with the focus password when missing; client-proxy set to focus.HOST on every configure
