@@ -10,7 +10,8 @@
 //!    passes;
 //! 2. meet-agent's first run renders its files (the turnserver.conf with the marker lines);
 //! 3. an "upgrade" to a newer stand-in version rewrites jicofo's client-proxy and makes the
-//!    build-time host's nginx site and prosody host again; apt's hook
+//!    build-time host's nginx site again (not the prosody host: generalize.sh's placeholders
+//!    answer jitsi-meet-prosody's checks); apt's hook
 //!    (image/files/usr/lib/ryo-jitsi/after-dpkg) puts the agent's files back, moves the
 //!    leftovers aside and names the services to restart, and does nothing when no Jitsi
 //!    package changed.
@@ -365,4 +366,81 @@ fn a_turnserver_conf_without_the_markers_is_replaced_by_the_standin_postinst() {
         "static-auth-secret=ours\n"
     );
     assert!(!read(root.path(), "etc/turnserver.conf").contains("=ours"));
+}
+
+/// A package named `nginx-common` (the owner of /etc/nginx/mime.types) at `version`, whose
+/// only file is that table with `extra` appended to Debian's (this machine's) mappings.
+fn nginx_common(dir: &Path, version: &str, extra: &str) -> PathBuf {
+    let pkg = dir.join(format!("nginx-common-{version}"));
+    std::fs::create_dir_all(pkg.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(pkg.join("etc/nginx")).unwrap();
+    std::fs::write(
+        pkg.join("DEBIAN/control"),
+        format!(
+            "Package: nginx-common\nVersion: {version}\nArchitecture: all\n\
+             Maintainer: ryo-jitsi tests <tests@ryo-jitsi.invalid>\n\
+             Description: STAND-IN for nginx-common's mime.types (ryo-jitsi tests only)\n"
+        ),
+    )
+    .unwrap();
+    let debian = std::fs::read_to_string("/etc/nginx/mime.types").expect("nginx's mime.types");
+    let table = debian.replacen("types {", &format!("types {{\n{extra}"), 1);
+    std::fs::write(pkg.join("etc/nginx/mime.types"), table).unwrap();
+    let deb = dir.join(format!("nginx-common_{version}_all.deb"));
+    ok(
+        run(Command::new("dpkg-deb")
+            .args(["--root-owner-group", "--build"])
+            .arg(&pkg)
+            .arg(&deb)),
+        "dpkg-deb (nginx-common stand-in)",
+    );
+    deb
+}
+
+/// Issue 19 item 10: the site adds only the types nginx's table lacks (Debian 12's maps wasm,
+/// not wav), so `nginx -t` warns of no duplicate extension; when an nginx-common upgrade
+/// starts mapping one of them, apt's hook renders the site again and the site's own mapping
+/// goes, instead of warning until the next boot.
+#[test]
+fn an_nginx_common_upgrade_that_maps_wav_renders_the_site_without_its_own_mapping() {
+    let site = Root::new();
+    let root = site.path();
+    let scratch = tempfile::tempdir().unwrap();
+    dpkg_install(root, &[nginx_common(scratch.path(), "1.0-standin1", "")]);
+    site.write("/etc/machine-id", "0123456789abcdef0123456789abcdef\n");
+    site.write(
+        "/usr/lib/meet-agent/config.d/00-test-machine.toml",
+        "[updates]\nfirst_boot = false\nreboot_window = \"\"\n",
+    );
+    site.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\npublic_ipv4 = \"203.0.113.7\"\n"),
+    );
+    ok(
+        site.run(&["run", "--step", "secrets"]),
+        "run --step secrets",
+    );
+    ok(site.run(&["run", "--step", "jitsi"]), "run --step jitsi");
+    let nginx_site = "etc/nginx/sites-available/ryo-jitsi.conf";
+    assert!(read(root, nginx_site).contains("audio/wav wav;"));
+    assert!(!read(root, nginx_site).contains("application/wasm wasm;"));
+    ok(
+        before_start(root),
+        "after-dpkg --before-start (first start)",
+    );
+
+    dpkg_install(
+        root,
+        &[nginx_common(
+            scratch.path(),
+            "2.0-standin1",
+            "    audio/wav                             wav;\n",
+        )],
+    );
+    let said = ok(hook(root), "after-dpkg (nginx-common upgraded)");
+    assert!(said.contains("renders its files again"), "{said}");
+    assert!(
+        !read(root, nginx_site).contains("audio/wav"),
+        "the site still maps wav, which nginx's table now maps too: {said}"
+    );
 }
