@@ -752,3 +752,57 @@ fn no_account_creation_or_offline_storage_and_only_usable_sasl_mechanisms() {
         drop(prosody);
     }
 }
+
+/// Issue 19 item 1, in prosody itself: Prosody 13 (Lua 5.4, with prosody's own package
+/// path) loads a module of ours that requires what Jitsi's token plugin requires (basexx,
+/// cjson.safe, openssl.hmac, inspect) and signs with them, through the operator's local
+/// file, so that a library missing from prosody's path fails this test the way
+/// `auth_token` fails to load (Jitsi's plugins themselves cannot be installed here).
+#[test]
+fn prosody_loads_the_libraries_jitsis_token_plugin_needs() {
+    let s = Setup::new("jwt", false);
+    s.run_agent();
+    let plugins = s.dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        plugins.join("mod_ryo_jwt_libs.lua"),
+        "local basexx = require \"basexx\";\n\
+         local json = require \"cjson.safe\";\n\
+         local hmac = require \"openssl.hmac\";\n\
+         local inspect = require \"inspect\";\n\
+         local mac = basexx.to_url64(hmac.new(\"k\", \"sha256\"):final(\"x\"));\n\
+         module:log(\"info\", \"ryo-jwt-libs loaded: %s %s\", inspect(mac), json.encode({ ok = true }));\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        plugins.join("mod_ryo_jwt_libs.lua"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    s.root.write(
+        "/etc/prosody/ryo-jitsi.local.cfg.lua",
+        format!(
+            "plugin_paths = {{ \"{}\" }}\nComponent \"jwt-libs.{DOMAIN}\" \"ryo_jwt_libs\"\n",
+            plugins.display()
+        ),
+    );
+    let prosody = s.start();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !s.log().contains("ryo-jwt-libs loaded") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = s.log();
+    drop(prosody);
+    // HMAC-SHA256("k", "x") in base64url, computed by prosody's libraries.
+    let expected = {
+        use base64::Engine;
+        let mac = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"k"), b"x");
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.as_ref())
+    };
+    assert!(
+        log.contains(&format!("ryo-jwt-libs loaded: \"{expected}")),
+        "prosody did not load the token plugin's libraries:\n{log}"
+    );
+    assert!(!log.contains("Error initializing module"), "{log}");
+}
