@@ -181,14 +181,31 @@ fn process_alive(pid: i32) -> bool {
     }
 }
 
+/// A lock file that is not one: something other than a regular file sits at the lock's
+/// path (a symbolic link, a folder, a FIFO). meet-agent never makes such a thing, so it was
+/// planted or left by hand; the caller reports it as an expected failure (exit 1), since
+/// removing it is all it takes.
+#[derive(Debug, thiserror::Error)]
+#[error("refused to use the lock {}: it is {}, which meet-agent never makes there; remove it (`rm {}`, or `rm -r` for a folder) and run the command again", .path.display(), .what, .path.display())]
+pub struct LockRefused {
+    /// The lock's path.
+    pub path: PathBuf,
+    /// What is there instead (`a symbolic link`, `a FIFO`).
+    pub what: &'static str,
+}
+
 /// Opens (creating, mode 0600) the lock file at `path` without following a link, and
-/// refuses anything but a regular file, so that a link planted there never makes root
-/// create or lock a file elsewhere.
+/// refuses anything but a regular file with [`LockRefused`], so that a link planted there
+/// never makes root create or lock a file elsewhere, and a FIFO never blocks the open.
 pub fn open_lock_file(path: &Path) -> Result<File> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)
             .with_context(|| format!("failed to create folder {}", dir.display()))?;
     }
+    let refused = |what| LockRefused {
+        path: path.to_path_buf(),
+        what,
+    };
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -197,25 +214,85 @@ pub fn open_lock_file(path: &Path) -> Result<File> {
         .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
         .open(path)
         .map_err(|e| {
-            if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                anyhow::anyhow!(
-                    "refused to open the lock {}: it is a symbolic link; remove it",
-                    path.display()
-                )
-            } else {
-                anyhow::anyhow!("failed to open the lock {}: {e}", path.display())
+            // ELOOP (a link), EISDIR (a folder), ENXIO (a FIFO nobody reads): whatever sits
+            // there is named by what lstat sees, not by the errno.
+            match fs::symlink_metadata(path) {
+                Ok(meta) if !meta.file_type().is_file() => {
+                    anyhow::Error::new(refused(kind_name(&meta.file_type())))
+                }
+                _ => anyhow::anyhow!("failed to open the lock {}: {e}", path.display()),
             }
         })?;
     let meta = file
         .metadata()
         .with_context(|| format!("failed to inspect the lock {}", path.display()))?;
     if !meta.file_type().is_file() {
-        anyhow::bail!(
-            "refused to use the lock {}: it is not a regular file; remove it",
-            path.display()
-        );
+        return Err(refused(kind_name(&meta.file_type())).into());
     }
     Ok(file)
+}
+
+/// Opens the existing lock file at `path` for reading, as [`open_lock_file`] does (no link
+/// followed, no blocking on a FIFO, nothing but a regular file), without creating it:
+/// `Ok(None)` when there is none.
+pub fn open_existing_lock_file(path: &Path) -> Result<Option<File>> {
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(
+            (nix::fcntl::OFlag::O_NOFOLLOW
+                | nix::fcntl::OFlag::O_NONBLOCK
+                | nix::fcntl::OFlag::O_NOCTTY)
+                .bits(),
+        )
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(match fs::symlink_metadata(path) {
+                Ok(meta) if !meta.file_type().is_file() => LockRefused {
+                    path: path.to_path_buf(),
+                    what: kind_name(&meta.file_type()),
+                }
+                .into(),
+                _ => anyhow::anyhow!("failed to open the lock {}: {e}", path.display()),
+            })
+        }
+    };
+    let kind = file
+        .metadata()
+        .with_context(|| format!("failed to inspect the lock {}", path.display()))?
+        .file_type();
+    if !kind.is_file() {
+        return Err(LockRefused {
+            path: path.to_path_buf(),
+            what: kind_name(&kind),
+        }
+        .into());
+    }
+    Ok(Some(file))
+}
+
+/// What a file type is, in words (`a symbolic link`, `a FIFO`).
+fn kind_name(kind: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_symlink() {
+        "a symbolic link"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_dir() {
+        "a folder"
+    } else if kind.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Largest configuration file (drop-in or instance data) the agent reads: 1 MiB.

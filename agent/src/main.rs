@@ -277,7 +277,13 @@ async fn run(paths: &Paths, selection: Selection) -> anyhow::Result<u8> {
         Ok(RunResult::StepFailed) => 1,
         Ok(RunResult::NotStarted) => 2,
         // An expected failure (a full disk), not a bug: reported as a failed step is.
-        Err(e) if e.downcast_ref::<meet_agent::state::SaveError>().is_some() => {
+        // Also expected: something planted at the run lock's path; the sentence names it
+        // and says to remove it.
+        Err(e)
+            if e.downcast_ref::<meet_agent::state::SaveError>().is_some()
+                || e.downcast_ref::<meet_agent::fsutil::LockRefused>()
+                    .is_some() =>
+        {
             eprintln!("meet-agent: {e:#}");
             1
         }

@@ -29,12 +29,21 @@ pub struct IdleState {
     pub message: String,
 }
 
-/// Whether `meet-agent run` (or renew) holds its lock right now.
+/// Whether `meet-agent run` (or renew) holds its lock right now. The lock is opened as the
+/// run opens it (no link followed, no blocking on a FIFO): a thing planted at its path is
+/// not a run in progress (no run can take it), and the check goes on with a warning that
+/// says what to remove.
 fn agent_running(paths: &Paths) -> bool {
-    let Ok(file) = std::fs::File::open(paths.run_lock()) else {
-        return false;
-    };
-    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+    match crate::fsutil::open_existing_lock_file(&paths.run_lock()) {
+        Ok(Some(file)) => {
+            nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
+        }
+        Ok(None) => false,
+        Err(e) => {
+            tracing::warn!("{e:#}");
+            false
+        }
+    }
 }
 
 /// One check: reads the stack's statistics, updates the idle clock, powers off when due.
