@@ -84,6 +84,14 @@ pub fn validate(
             ),
         )
     };
+    // A key the role requires but nobody set has no file of its own: the error names the
+    // file that set server.role, which is where the missing key belongs.
+    let needs = |key: &str, what: &str| {
+        fail(
+            "server.role",
+            format!("is \"{}\", which needs `{key}`: {what}", role.as_str()),
+        )
+    };
     let mut bridge_sources = Vec::new();
     for (i, text) in b.allow_cidrs.iter().enumerate() {
         bridge_sources.push(
@@ -141,9 +149,9 @@ pub fn validate(
             ));
         }
         if j.join.is_none() {
-            return Err(fail(
+            return Err(needs(
                 "bridge.join",
-                "a videobridge needs the join token of its signaling node; print it there with `meet-agent bridge token`".into(),
+                "the join token of its signaling node; print it there with `meet-agent bridge token` and set bridge.join beside server.role",
             ));
         }
     }
@@ -159,9 +167,15 @@ pub fn validate(
         }
     };
     if role == Role::Signaling && join.is_some() != j.auth_key.is_some() {
+        // Named by the key that is set: the missing one has no file to name.
+        let (set, unset) = if join.is_some() {
+            ("bridge.join", "bridge.auth_key")
+        } else {
+            ("bridge.auth_key", "bridge.join")
+        };
         return Err(fail(
-            if join.is_some() { "bridge.auth_key" } else { "bridge.join" },
-            "a signaling node adopting a pre-made token needs both bridge.join and bridge.auth_key (`meet-agent bridge token --new --key-out FILE` makes the pair)".into(),
+            set,
+            format!("is set but `{unset}` is not; a signaling node adopting a pre-made token needs both bridge.join and bridge.auth_key (`meet-agent bridge token --new --key-out FILE` makes the pair)"),
         ));
     }
     let signaling_host = match &j.signaling_host {
