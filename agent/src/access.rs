@@ -14,6 +14,9 @@ pub const ISSUE: &str = "/etc/issue.d/ryo-jitsi.issue";
 
 /// The longest key line accepted (an RSA key of 16384 bits is about 2.8 KiB).
 pub const MAX_KEY_BYTES: usize = 8192;
+/// Most distinct keys `[access] ssh_authorized_keys` may list: far more people than
+/// administer one server, few enough that every key still fits in the status line.
+pub const MAX_KEYS: usize = 100;
 
 /// Key types OpenSSH accepts for user authentication.
 const KEY_TYPES: [&str; 6] = [
@@ -30,18 +33,35 @@ const SK_ECDSA: &str = "sk-ecdsa-sha2-nistp256@openssh.com";
 /// Checks one `authorized_keys` line as `ssh-keygen` would print a public key: `TYPE BASE64
 /// [COMMENT]`, one line, a known type, and a key blob that names the same type. Options
 /// (`command=...`, `from=...`) are refused: the agent grants plain logins only.
+///
+/// Fields are separated by spaces and tabs only, as sshd separates them: any other
+/// whitespace or control character (a no-break space, `\r`, `\v`, ESC) is refused, since
+/// sshd would not read such a line as the key the status reports. Spaces, tabs and line
+/// breaks around the line are dropped.
 pub fn check_key(line: &str) -> Result<String, String> {
-    let line = line.trim();
+    let line = line.trim_matches([' ', '\t', '\r', '\n']);
     if line.len() > MAX_KEY_BYTES {
         return Err(format!(
             "is {} bytes; a public key line is at most {MAX_KEY_BYTES}",
             line.len()
         ));
     }
-    if line.contains(['\n', '\r', '\0']) {
-        return Err("holds a line break or NUL; give one key per list entry".into());
+    if let Some(c) = line.chars().find(|c| matches!(c, '\n' | '\r' | '\0')) {
+        return Err(format!(
+            "holds a line break or NUL (U+{:04X}); give one key per list entry",
+            c as u32
+        ));
     }
-    let mut fields = line.split_ascii_whitespace();
+    if let Some(bad) = line
+        .chars()
+        .find(|&c| c != ' ' && c != '\t' && (c.is_whitespace() || c.is_control()))
+    {
+        return Err(format!(
+            "holds the character U+{:04X} (other whitespace or a control character), which sshd does not read as part of a key line; separate the fields with spaces only, as the .pub file does",
+            bad as u32
+        ));
+    }
+    let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
     let kind = fields.next().unwrap_or_default();
     if !KEY_TYPES.contains(&kind) && kind != SK_ECDSA {
         return Err(format!(
@@ -67,6 +87,47 @@ pub fn check_key(line: &str) -> Result<String, String> {
         ));
     }
     Ok(line.to_string())
+}
+
+/// What makes two key lines the same key for sshd: the type and the key blob, whatever
+/// the comment (`None` for a line [`check_key`] would refuse).
+pub fn key_identity(line: &str) -> Option<(&str, &str)> {
+    let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
+    Some((fields.next()?, fields.next()?))
+}
+
+/// Checked keys, each once, and how many repeats were dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keys {
+    /// The distinct keys, in the order first given.
+    pub keys: Vec<String>,
+    /// How many entries repeated a key listed before them (same type and key data).
+    pub duplicates: usize,
+}
+
+/// Checks every entry of `lines` with [`check_key`], keeps the first of each key (type and
+/// key data; a second comment does not make a second key) and refuses more than
+/// [`MAX_KEYS`] distinct keys. The error names the entry (from 1) or the count.
+pub fn check_keys(lines: &[String]) -> Result<Keys, String> {
+    let mut out = Keys::default();
+    let mut seen = std::collections::HashSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        let key = check_key(line).map_err(|r| format!("entry {}: {r}", i + 1))?;
+        let identity = key_identity(&key)
+            .map(|(kind, blob)| format!("{kind} {blob}"))
+            .unwrap_or_else(|| key.clone());
+        if !seen.insert(identity) {
+            out.duplicates += 1;
+            continue;
+        }
+        if out.keys.len() == MAX_KEYS {
+            return Err(format!(
+                "lists more than {MAX_KEYS} different keys; list at most {MAX_KEYS} (one per person who administers the server)"
+            ));
+        }
+        out.keys.push(key);
+    }
+    Ok(out)
 }
 
 /// The authorized keys file for `keys` (already checked).
@@ -125,6 +186,40 @@ mod tests {
             let err = check_key(&line).expect_err(&line);
             assert!(err.contains(reason), "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn only_spaces_and_tabs_separate_fields() {
+        let (kind, blob) = ED25519.split_once(' ').unwrap();
+        assert!(check_key(&format!("{kind}\t{blob}")).is_ok());
+        for c in [
+            '\u{a0}', '\u{2003}', '\u{3000}', '\u{85}', '\u{b}', '\u{c}', '\u{1b}',
+        ] {
+            for line in [
+                format!("{kind}{c}{blob} a"),
+                format!("{kind} {blob} a{c}b"),
+                format!("{ED25519}{c}"),
+            ] {
+                let err = check_key(&line).expect_err(&line);
+                assert!(err.contains(&format!("U+{:04X}", c as u32)), "{err}");
+            }
+        }
+    }
+
+    #[test]
+    fn repeated_keys_are_kept_once_and_counted_and_the_count_is_capped() {
+        let lines = vec![
+            format!("{ED25519} first"),
+            format!("{ED25519}  second"),
+            ED25519.to_string(),
+        ];
+        let keys = check_keys(&lines).unwrap();
+        assert_eq!(keys.keys, [format!("{ED25519} first")]);
+        assert_eq!(keys.duplicates, 2);
+        // Repeats do not count towards the cap.
+        assert!(check_keys(&vec![ED25519.to_string(); MAX_KEYS + 50]).is_ok());
+        let err = check_keys(&[ED25519.to_string(), "ssh-ed25519".into()]).unwrap_err();
+        assert!(err.starts_with("entry 2: "), "{err}");
     }
 
     #[test]

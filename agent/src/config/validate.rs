@@ -43,8 +43,8 @@ pub struct Settings {
     pub updates: super::schema::Updates,
     /// The host firewall (ports checked non-zero).
     pub firewall: super::schema::Firewall,
-    /// SSH public keys that may log in as root, each checked.
-    pub ssh_authorized_keys: Vec<String>,
+    /// SSH public keys that may log in as root, each checked and listed once.
+    pub ssh_authorized_keys: crate::access::Keys,
     /// Every configured credential, for removing from text that came from outside (a
     /// provider's or a CA's answer) before it reaches a log line or the state file.
     pub redactor: super::Redactor,
@@ -153,16 +153,8 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     let roles = super::validate_roles::validate(config, domain.as_deref(), &fail)?;
     check_tune(&config.tune, &fail)?;
     check_operations(&config.schedule, &config.updates, &fail)?;
-    let ssh_authorized_keys = (config.access.ssh_authorized_keys.iter().enumerate())
-        .map(|(i, line)| {
-            crate::access::check_key(line).map_err(|r| {
-                fail(
-                    "access.ssh_authorized_keys",
-                    format!("entry {}: {r}", i + 1),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let ssh_authorized_keys = crate::access::check_keys(&config.access.ssh_authorized_keys)
+        .map_err(|r| fail("access.ssh_authorized_keys", r))?;
     for (key, ports) in [
         ("firewall.allow_tcp", &config.firewall.allow_tcp),
         ("firewall.allow_udp", &config.firewall.allow_udp),

@@ -7,7 +7,7 @@
 //! image without cloud-init: where cloud-init is installed it gives that key to the image's
 //! default user, and a second way in that nobody asked for would be a surprise.
 
-use crate::access::{check_key, render_authorized_keys, AUTHORIZED_KEYS};
+use crate::access::{check_key, key_identity, render_authorized_keys, AUTHORIZED_KEYS};
 use crate::fsutil::write_atomic;
 use crate::pipeline::{settings, Input, Outcome, Runs, Step, StepName};
 use crate::source::user_data::CLOUD_INIT;
@@ -26,7 +26,8 @@ const SSHD_DROP_IN: &str = "/etc/ssh/sshd_config.d/50-ryo-jitsi.conf";
 
 /// Runs the access step.
 pub fn run(ctx: &Input<'_>) -> Result<Outcome> {
-    let keys = &settings(ctx)?.ssh_authorized_keys;
+    let configured = &settings(ctx)?.ssh_authorized_keys;
+    let keys = &configured.keys;
     let path = ctx.paths.join(AUTHORIZED_KEYS);
     let pair = key_pair(ctx, keys);
     let (key_pair, note) = match &pair {
@@ -64,8 +65,13 @@ pub fn run(ctx: &Input<'_>) -> Result<Outcome> {
         prints.push(fingerprint(key, Some(from)));
     }
     write_atomic(&path, text.as_bytes(), 0o644)?;
+    let dropped = match configured.duplicates {
+        0 => String::new(),
+        1 => " (1 repeated entry of access.ssh_authorized_keys dropped)".to_string(),
+        n => format!(" ({n} repeated entries of access.ssh_authorized_keys dropped)"),
+    };
     let message = with_note(format!(
-        "{} SSH key{} may log in as root: {}",
+        "{} SSH key{} may log in as root{dropped}: {}",
         prints.len(),
         if prints.len() == 1 { "" } else { "s" },
         prints.join(", ")
@@ -107,7 +113,12 @@ fn key_pair(ctx: &Input<'_>, configured: &[String]) -> KeyPair {
         ));
     }
     match check_key(line) {
-        Ok(key) if configured.contains(&key) => {
+        // The same key under another comment is the same key.
+        Ok(key)
+            if configured
+                .iter()
+                .any(|k| key_identity(k).is_some() && key_identity(k) == key_identity(&key)) =>
+        {
             KeyPair::Skipped(format!("{from} is among access.ssh_authorized_keys"))
         }
         Ok(key) => KeyPair::Add { key, from },
@@ -121,7 +132,7 @@ fn key_pair(ctx: &Input<'_>, configured: &[String]) -> KeyPair {
 /// the key blob's digest), with its comment and, for the instance's key pair, where it came
 /// from.
 fn fingerprint(line: &str, from: Option<&str>) -> String {
-    let mut fields = line.split_ascii_whitespace();
+    let mut fields = line.split([' ', '\t']).filter(|f| !f.is_empty());
     let _kind = fields.next();
     let blob = fields
         .next()
