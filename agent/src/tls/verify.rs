@@ -21,13 +21,139 @@ pub struct Checked {
 
 /// Checks that the private key belongs to the leaf certificate.
 pub fn key_matches(pair: &Pair) -> Result<()> {
-    let provider = rustls::crypto::ring::default_provider();
-    if let Err(e) =
-        rustls::sign::CertifiedKey::from_der(pair.chain.clone(), pair.key.der()?, &provider)
-    {
-        bail!("the private key does not belong to the certificate ({e}); supply the key the certificate was issued for");
+    let key = signing_key(pair)?;
+    let leaf = pair
+        .chain
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the certificate chain is empty"))?;
+    match belongs(&key, leaf) {
+        Belongs::Yes | Belongs::CannotTell => Ok(()),
+        Belongs::No => bail!("the private key does not belong to the certificate; supply the key the certificate was issued for"),
+        Belongs::Unreadable => bail!("the first certificate cannot be read as an X.509 certificate; supply the certificate as the CA issued it"),
     }
-    Ok(())
+}
+
+/// A supplied chain and key (PEM text), parsed and put in the order servers send:
+/// [`leaf_first`]. Both `config check` and the tls step take supplied material through
+/// here, so they agree on what is accepted.
+pub fn supplied(chain: &[u8], key: &[u8]) -> Result<Arranged> {
+    leaf_first(Pair::from_pem(chain, key)?)
+}
+
+/// A pair as [`leaf_first`] arranged it.
+#[derive(Clone)]
+pub struct Arranged {
+    /// The pair, the key's certificate first.
+    pub pair: Pair,
+    /// Whether the certificates were given in another order.
+    pub reordered: bool,
+}
+
+/// Puts the certificate the private key belongs to first, then its issuer, that one's
+/// issuer and so on as far as the chain names them, then any other certificates in the
+/// order given: nginx, prosody and coturn send the chain as the file lists it, and a
+/// client takes the first certificate for the server's. A chain given leaf last (as some
+/// CAs' bundles are) is thus installed as it should be. When no certificate holds the
+/// key's public key, the error says so in one sentence; when the key's public half cannot
+/// be had, the order is kept as given.
+pub fn leaf_first(pair: Pair) -> Result<Arranged> {
+    let key = signing_key(&pair)?;
+    let mut leaf = None;
+    for (i, cert) in pair.chain.iter().enumerate() {
+        match belongs(&key, cert) {
+            Belongs::Yes => {
+                leaf = Some(i);
+                break;
+            }
+            Belongs::No => {}
+            Belongs::CannotTell => {
+                return Ok(Arranged {
+                    pair,
+                    reordered: false,
+                })
+            }
+            Belongs::Unreadable => bail!(
+                "certificate {} of {} cannot be read as an X.509 certificate; supply the certificates as the CA issued them",
+                i + 1,
+                pair.chain.len()
+            ),
+        }
+    }
+    let Some(leaf) = leaf else {
+        bail!(
+            "the private key does not belong to the certificate{}; supply the key the certificate was issued for, or the certificate issued for this key",
+            match pair.chain.len() {
+                1 => String::new(),
+                n => format!(" (nor to any other of the {n} certificates given)"),
+            }
+        );
+    };
+    let mut rest: Vec<_> = pair.chain.clone();
+    let mut chain = vec![rest.remove(leaf)];
+    // Each certificate's issuer next, as long as the chain holds it.
+    while let Some(last) = chain.last().and_then(|c| parse(c).ok()) {
+        let issuer = last.issuer().as_raw().to_vec();
+        if last.subject().as_raw() == issuer.as_slice() {
+            break; // self-signed: the end of the chain
+        }
+        let next = rest.iter().position(|c| {
+            parse(c)
+                .map(|p| p.subject().as_raw() == issuer.as_slice())
+                .unwrap_or(false)
+        });
+        match next {
+            Some(i) => chain.push(rest.remove(i)),
+            None => break,
+        }
+    }
+    chain.extend(rest);
+    let reordered = chain != pair.chain;
+    Ok(Arranged {
+        pair: Pair {
+            chain,
+            key: pair.key,
+        },
+        reordered,
+    })
+}
+
+/// Whether a private key belongs to a certificate.
+enum Belongs {
+    /// The certificate holds the key's public half.
+    Yes,
+    /// It holds another public key.
+    No,
+    /// The key type does not give its public half; nothing can be said.
+    CannotTell,
+    /// The certificate does not parse.
+    Unreadable,
+}
+
+/// The private key of `pair` as rustls loads it, or one sentence on why it cannot be used.
+fn signing_key(pair: &Pair) -> Result<std::sync::Arc<dyn rustls::sign::SigningKey>> {
+    let provider = rustls::crypto::ring::default_provider();
+    provider
+        .key_provider
+        .load_private_key(pair.key.der()?)
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "the private key cannot be used: it is not an RSA, ECDSA (P-256 or P-384) or Ed25519 key, or it is damaged; supply the key the certificate was issued for"
+            )
+        })
+}
+
+/// Compares the key's public half with `cert`'s, as rustls does before it serves a pair.
+fn belongs(
+    key: &std::sync::Arc<dyn rustls::sign::SigningKey>,
+    cert: &rustls_pki_types::CertificateDer<'static>,
+) -> Belongs {
+    use rustls::{Error, InconsistentKeys};
+    match rustls::sign::CertifiedKey::new(vec![cert.clone()], key.clone()).keys_match() {
+        Ok(()) => Belongs::Yes,
+        Err(Error::InconsistentKeys(InconsistentKeys::KeyMismatch)) => Belongs::No,
+        Err(Error::InconsistentKeys(InconsistentKeys::Unknown)) => Belongs::CannotTell,
+        Err(_) => Belongs::Unreadable,
+    }
 }
 
 /// Checks that each certificate of the chain was issued by the next one.

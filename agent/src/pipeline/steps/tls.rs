@@ -193,16 +193,17 @@ impl<'r, 'a> Tls<'r, 'a> {
         // TURN name, which costs only TURN on port 443.
         let wanted = site_names(self.ctx);
         let now = OffsetDateTime::now_utc();
-        let checked = (|| -> Result<(Pair, verify::Checked)> {
+        let checked = (|| -> Result<(verify::Arranged, verify::Checked)> {
             let chain = material::read(&supplied.certificate, "certificate")?;
             let key = material::read(supplied.key.expose(), "key")?;
-            let pair = Pair::from_pem(&chain, &key).context("supplied certificate")?;
-            let checked =
-                verify::check(&pair, &wanted, now).context("supplied certificate not installed")?;
-            Ok((pair, checked))
+            let arranged = verify::supplied(&chain, &key).context("supplied certificate")?;
+            let checked = verify::check(&arranged.pair, &wanted, now)
+                .context("supplied certificate not installed")?;
+            Ok((arranged, checked))
         })();
         match checked {
-            Ok((pair, checked)) => {
+            Ok((arranged, checked)) => {
+                let pair = arranged.pair;
                 let changed = self.install(pair, &Origin::Supplied)?;
                 let mut message = format!(
                     "supplied certificate for {} from {}, {} days left{}",
@@ -215,6 +216,9 @@ impl<'r, 'a> Tls<'r, 'a> {
                         ", unchanged"
                     }
                 );
+                if arranged.reordered {
+                    message.push_str(" (tls.certificate did not list the key's certificate first; installed with it first, then its issuers)");
+                }
                 if let Some(warning) = checked.warnings.first() {
                     message = format!("{message}; {warning}");
                 }
