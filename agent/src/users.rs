@@ -206,27 +206,36 @@ fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
 
 /// A user name as prosody stores it, or why it is refused.
 ///
-/// prosody prepares the local part of a JID with nodeprep (RFC 3491 stringprep): Unicode
-/// compatibility forms are folded (NFKC: `ﬀ` is `ff`, `ＡＢＣ` is `ABC`) and upper case is
-/// folded to lower case. This does the same for the names we allow, so that the name
-/// printed is the one stored. Allowed: 1 to 64 characters and at most 80 bytes of UTF-8,
-/// letters, digits, `.`, `-` and `_`, beginning with a letter or a digit (so no name is
-/// read as an option).
+/// prosody prepares the local part of a JID with XMPP's nodeprep (RFC 3920 appendix A, a
+/// stringprep profile) in strict mode, and refuses what fails it. The same preparation is
+/// made here first, so that the name printed is the one stored and a name prosody would
+/// refuse is refused in our words: characters that map to nothing are dropped, case is
+/// folded and Unicode compatibility forms are folded (NFKC: `ﬀ` is `ff`, `ＡＢＣ` is `abc`);
+/// spaces, controls, private-use characters and `"&'/:<>@` are refused; right-to-left text
+/// must not mix with left-to-right letters; and every character must exist in Unicode 3.2,
+/// the version the profile's tables come from. On top of that, our own rule: 1 to 64
+/// characters and at most 80 bytes of UTF-8, letters, digits, `.`, `-` and `_`, beginning
+/// with a letter or a digit (so no name is read as an option).
 pub fn prepare_name(name: &str) -> Result<String> {
-    let nfkc = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
-    let folded: String = nfkc
-        .normalize(name)
-        .chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            // Case folding differs from lower-casing for these (stringprep table B.2).
-            'ς' => "σ".to_string(),
-            'ß' => "ss".to_string(),
-            c => c.to_string(),
-        })
-        .collect();
-    let prepared = nfkc.normalize(&folded).into_owned();
     let shown = name.escape_debug();
+    // Checked on the input too, not only on nodeprep's output as the profile says: prosody
+    // (ICU) normalizes with Unicode 3.2's data, under which a newer character stays itself
+    // and is refused, while a normalizer with newer data may fold it to an older one
+    // (U+1F130 SQUARED LATIN CAPITAL LETTER A to `A`).
+    if let Some(new) = name
+        .chars()
+        .find(|&c| stringprep::tables::unassigned_code_point(c))
+    {
+        bail!(
+            "`{shown}` is not a user name: `{}` (U+{:04X}) came into Unicode after version 3.2, and XMPP user names may only hold characters of 3.2 (prosody would refuse it); choose a name without it",
+            new.escape_debug(),
+            new as u32
+        );
+    }
+    let prepared = match stringprep::nodeprep(name) {
+        Ok(prepared) => prepared.into_owned(),
+        Err(_) => bail!("`{shown}` is not a user name: {}", nodeprep_refusal(name)),
+    };
     let Some(first) = prepared.chars().next() else {
         bail!("a user name cannot be empty");
     };
@@ -253,6 +262,26 @@ pub fn prepare_name(name: &str) -> Result<String> {
         );
     }
     Ok(prepared)
+}
+
+/// Why nodeprep refused `name`, in our words: the first character it refuses on its own,
+/// else (every character passes alone) the mix of writing directions.
+fn nodeprep_refusal(name: &str) -> String {
+    let mut one = [0u8; 4];
+    match name
+        .chars()
+        .find(|c| stringprep::nodeprep(c.encode_utf8(&mut one)).is_err())
+    {
+        Some(c) if c.is_ascii_graphic() => format!(
+            "`{c}` is not allowed in XMPP user names (prosody would refuse it); use letters, digits, `.`, `-` and `_`"
+        ),
+        Some(c) => format!(
+            "`{}` (U+{:04X}) is not allowed in XMPP user names (prosody would refuse it); use letters, digits, `.`, `-` and `_`",
+            c.escape_debug(),
+            c as u32
+        ),
+        None => "it mixes right-to-left letters (such as Hebrew or Arabic) with left-to-right ones, or does not begin and end with a right-to-left letter, which XMPP user names may not (prosody would refuse it); write it in one direction".to_string(),
+    }
 }
 
 /// Checks a password before prosody sees it: 8 or more characters, at most 1000 bytes
@@ -344,6 +373,26 @@ mod tests {
         assert_eq!(prepare_name("Straße").unwrap(), "strasse");
         assert_eq!(prepare_name("ΟΔΟΣ").unwrap(), "οδοσ");
         assert_eq!(prepare_name("j.doe-2_x").unwrap(), "j.doe-2_x");
+        // Mapped to nothing by nodeprep (table B.1), as prosody does.
+        assert_eq!(prepare_name("bo\u{ad}b").unwrap(), "bob");
+        assert_eq!(prepare_name("שלום").unwrap(), "שלום");
+    }
+
+    #[test]
+    fn names_prosodys_nodeprep_refuses_are_refused_first() {
+        for (name, words) in [
+            // Newer than Unicode 3.2, even where NFKC would fold it to an older letter.
+            ("ꭰꭱ", "U+AB70"),
+            ("\u{1F130}b", "U+1F130"),
+            ("\u{1E900}", "U+1E900"),
+            ("aא", "right-to-left"),
+            ("سلام1", "right-to-left"),
+            ("a:b", "`:` is not allowed in XMPP"),
+            ("a\u{e000}", "U+E000"),
+        ] {
+            let err = prepare_name(name).unwrap_err().to_string();
+            assert!(err.contains(words), "{name:?}: {err}");
+        }
     }
 
     #[test]
