@@ -170,6 +170,7 @@ mod tests {
     #[tokio::test]
     async fn an_endless_or_huge_address_answer_is_refused_naming_the_setting() {
         use std::io::{Read, Write};
+        crate::install_crypto_provider();
         for declared in [true, false] {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             let url = format!("http://{}/ip", listener.local_addr().unwrap());
