@@ -23,6 +23,7 @@ pub mod ops;
 pub mod paths;
 pub mod pipeline;
 pub mod plan;
+pub mod printable;
 pub mod scale;
 pub mod source;
 pub mod state;

@@ -26,10 +26,16 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("meet-agent: {e:#}");
+            say(format!("{e:#}"));
             ExitCode::from(3)
         }
     }
+}
+
+/// Prints an error for the operator. Errors quote what came from outside (a domain from
+/// user-data, a key comment, an answer), so they pass the one terminal filter.
+fn say(text: String) {
+    eprintln!("meet-agent: {}", meet_agent::printable::terminal(&text));
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
@@ -71,21 +77,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Config { action } => match instance::load(&paths).await {
             Err(e) => {
-                eprintln!("meet-agent: {:#}", e.error());
+                say(format!("{:#}", e.error()));
                 Ok(1)
             }
             Ok(effective) => {
                 match action {
                     ConfigAction::Check => {
                         if let Err(e) = config::check_calendars(&effective.settings.calendars) {
-                            eprintln!("meet-agent: {e:#}");
+                            say(format!("{e:#}"));
                             return Ok(1);
                         }
                         if let Some(supplied) = &effective.settings.tls_supplied {
                             let now = meet_agent::effective::host::facts(&paths)?.now();
                             let domain = effective.settings.domain.as_deref();
                             if let Err(e) = config::check_supplied(supplied, domain, now) {
-                                eprintln!("meet-agent: {e:#}");
+                                say(format!("{e:#}"));
                                 return Ok(1);
                             }
                         }
@@ -104,7 +110,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             Some(settings) => match meet_agent::users::run(&paths, &settings, &action) {
                 Ok(()) => Ok(0),
                 Err(e) => {
-                    eprintln!("meet-agent: {e:#}");
+                    say(format!("{e:#}"));
                     Ok(1)
                 }
             },
@@ -120,7 +126,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             bridge_url,
         } => match instance::load(&paths).await {
             Err(e) => {
-                eprintln!("meet-agent: {:#}", e.error());
+                say(format!("{:#}", e.error()));
                 Ok(1)
             }
             Ok(effective) => {
@@ -131,7 +137,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 match meet_agent::scale::service::run(&paths, &effective.settings, &seams).await {
                     Ok(()) => Ok(0),
                     Err(e) => {
-                        eprintln!("meet-agent: {e:#}");
+                        say(format!("{e:#}"));
                         Ok(1)
                     }
                 }
@@ -170,7 +176,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     Ok(0)
                 }
                 Err(e) => {
-                    eprintln!("meet-agent: {e:#}");
+                    say(format!("{e:#}"));
                     Ok(1)
                 }
             }
@@ -194,7 +200,7 @@ async fn settings(paths: &Paths) -> Option<OpsSettings> {
     match effective::ops_settings(paths).await {
         Ok(settings) => Some(settings),
         Err(e) => {
-            eprintln!("meet-agent: {e:#}");
+            say(format!("{e:#}"));
             None
         }
     }
@@ -241,7 +247,7 @@ async fn shutdown(
         Ok(ops::shutdown::Ended::Requested) => Ok(0),
         Ok(ops::shutdown::Ended::GaveUp) => Ok(1),
         Err(e) => {
-            eprintln!("meet-agent: {e:#}");
+            say(format!("{e:#}"));
             Ok(1)
         }
     }
@@ -265,7 +271,7 @@ async fn idle_check(paths: &Paths, minute: std::time::Duration) -> anyhow::Resul
     {
         Ok(()) => Ok(0),
         Err(e) => {
-            eprintln!("meet-agent: {e:#}");
+            say(format!("{e:#}"));
             Ok(1)
         }
     }
@@ -284,7 +290,7 @@ async fn run(paths: &Paths, selection: Selection) -> anyhow::Result<u8> {
                 || e.downcast_ref::<meet_agent::fsutil::LockRefused>()
                     .is_some() =>
         {
-            eprintln!("meet-agent: {e:#}");
+            say(format!("{e:#}"));
             1
         }
         Err(e) => return Err(e),

@@ -266,7 +266,7 @@ async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
             let base = format!("http://127.0.0.1:{}", crate::jitsi::jicofo::REST_PORT);
             let url = format!("{base}/stats");
             let answer = async {
-                let client = reqwest::Client::builder()
+                let client = crate::http_body::builder()
                     .timeout(timeout)
                     .no_proxy()
                     .build()
@@ -279,9 +279,10 @@ async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
                 if !resp.status().is_success() {
                     return Err(format!("jicofo at {url} answered {}", resp.status()));
                 }
-                let body: serde_json::Value = resp
-                    .json()
+                let body = crate::http_body::read_capped(resp, crate::ops::stats::STATS_LIMIT)
                     .await
+                    .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
+                let body: serde_json::Value = serde_json::from_slice(&body)
                     .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
                 let mut seen =
                     serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
@@ -572,7 +573,8 @@ pub fn render_brief(report: &Report) -> String {
         let _ = writeln!(out, "  ... and {} more", report.reasons.len() - SHOWN);
     }
     out.push_str("The whole report: meet-agent status\n");
-    out
+    // The banner is shown before login: nothing from outside may act on the terminal.
+    crate::printable::terminal(&out)
 }
 
 /// The one-screen human rendering.
@@ -738,5 +740,6 @@ pub fn render(report: &Report) -> String {
         };
         let _ = writeln!(out, "  {:<27} {state}", u.name);
     }
-    out
+    // Domains, key comments, errors and answers quoted here came from outside.
+    crate::printable::terminal(&out)
 }

@@ -112,7 +112,7 @@ impl Aws {
         imds: Arc<Imds>,
         timeout: Duration,
     ) -> Result<Self, AwsError> {
-        let http = reqwest::Client::builder()
+        let http = crate::http_body::builder()
             .timeout(timeout)
             .build()
             .map_err(|e| AwsError::Transport {
@@ -420,9 +420,19 @@ fn hook_timeouts(xml: &str, hook: &str) -> Result<Option<HookTimeouts>, String> 
 
 /// Code and message of a query-protocol error (`<ErrorResponse><Error><Code>`...).
 fn xml_error(xml: &str) -> (String, String) {
-    (
+    let (code, message) = (
         xml_text(xml, "Code").unwrap_or_else(|| "Unknown".into()),
         xml_text(xml, "Message").unwrap_or_else(|| short(xml)),
+    );
+    shown(code, message)
+}
+
+/// An error's code and message as they may be logged and shown: whoever answered (AWS, or
+/// whatever answers in its place) chose them, so they pass the one terminal filter.
+fn shown(code: String, message: String) -> (String, String) {
+    (
+        crate::printable::printable(&code, 100),
+        crate::printable::printable(&message, 300),
     )
 }
 
@@ -440,7 +450,7 @@ fn json_error(text: &str) -> (String, String) {
         .find_map(|k| v.get(k).and_then(|m| m.as_str()))
         .map(str::to_string)
         .unwrap_or_else(|| short(text));
-    (code, message)
+    shown(code, message)
 }
 
 fn short(text: &str) -> String {
@@ -463,6 +473,14 @@ mod tests {
             ("AccessDenied".into(), "no cloudwatch:PutMetricData".into())
         );
         assert_eq!(xml_error("oops").0, "Unknown");
+        // Whatever answers chooses the text: no control character reaches a log or status.
+        let hostile = "<Error><Code>Access\u{1b}]0;x\u{7}Denied</Code><Message>a\u{1b}[2Jb\nc</Message></Error>";
+        assert_eq!(
+            xml_error(hostile),
+            ("Access?]0;x?Denied".into(), "a?[2Jb?c".into())
+        );
+        let json = "{\"__type\":\"X\\u001b[31m\",\"message\":\"m\\u0007\"}";
+        assert_eq!(json_error(json), ("X?[31m".into(), "m?".into()));
     }
 
     #[test]

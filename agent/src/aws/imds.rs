@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 const TOKEN_TTL_SECONDS: u64 = 21600;
 const TOKEN_REUSE: Duration = Duration::from_secs(TOKEN_TTL_SECONDS - 600);
 
+/// The most read of one answer: every value read here (a token, an id, a state, the spot
+/// notice's JSON, role credentials) is well under a KiB; an endless answer is refused.
+const ANSWER_LIMIT: usize = 64 << 10;
+
 /// Where the instance is in Auto Scaling's lifecycle, from
 /// `autoscaling/target-lifecycle-state`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +65,7 @@ pub struct Imds {
 impl Imds {
     /// A client for the metadata service at `base`; each request gives up after `timeout`.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, AwsError> {
-        let http = reqwest::Client::builder()
+        let http = crate::http_body::builder()
             .timeout(timeout)
             .no_proxy()
             .build()
@@ -88,6 +92,14 @@ impl Imds {
         }
     }
 
+    /// A redirect: the metadata service never sends one, so whoever did gets nothing more
+    /// (not the token, not the next request).
+    fn redirected(&self, method: &str, path: &str, status: StatusCode) -> AwsError {
+        self.error(format!(
+            "{method} {path} answered {status}, a redirect, which the metadata service never sends (not followed)"
+        ))
+    }
+
     async fn token(&self) -> Result<String, AwsError> {
         if let Ok(guard) = self.token.lock() {
             if let Some((token, at)) = guard.as_ref() {
@@ -108,10 +120,12 @@ impl Imds {
             .await
             .map_err(|e| self.error(format!("PUT {path} {}", one_line(&e))))?;
         let status = response.status();
-        let body = response
-            .text()
+        if status.is_redirection() {
+            return Err(self.redirected("PUT", path, status));
+        }
+        let body = crate::http_body::read_capped_text(response, ANSWER_LIMIT)
             .await
-            .map_err(|e| self.error(format!("PUT {path}: {}", one_line(&e))))?;
+            .map_err(|e| self.error(format!("PUT {path}: {e}")))?;
         if status != StatusCode::OK {
             return Err(self.error(format!("PUT {path} answered {status}")));
         }
@@ -141,10 +155,12 @@ impl Imds {
                 }
                 continue;
             }
-            let body = response
-                .text()
+            if status.is_redirection() {
+                return Err(self.redirected("GET", path, status));
+            }
+            let body = crate::http_body::read_capped_text(response, ANSWER_LIMIT)
                 .await
-                .map_err(|e| self.error(format!("GET {path}: {}", one_line(&e))))?;
+                .map_err(|e| self.error(format!("GET {path}: {e}")))?;
             return match status {
                 StatusCode::OK => Ok(Some(body.trim().to_string())),
                 StatusCode::NOT_FOUND => Ok(None),

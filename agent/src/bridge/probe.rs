@@ -75,7 +75,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Presented {
     /// Its DNS names (subjectAltName, else the common name): the first five, then
-    /// `and N more`; characters other than printable ASCII shown as `?`.
+    /// `and N more`; control characters shown as `?` ([`crate::printable`]).
     pub names: Vec<String>,
     /// SHA-256 of its DER, as `openssl x509 -fingerprint -sha256` prints it.
     pub sha256: String,
@@ -132,21 +132,8 @@ pub fn fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
-/// `text` as it may be shown on a terminal: at most `max` characters, anything but
-/// printable ASCII replaced by `?`. What the other end sends (certificate names, XML,
-/// jicofo's JSON) could otherwise carry terminal escape sequences into status.
-pub fn printable(text: &str, max: usize) -> String {
-    text.chars()
-        .take(max)
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '?'
-            }
-        })
-        .collect()
-}
+/// What the other end sends is shown through the agent's one terminal filter.
+pub use crate::printable::printable;
 
 /// At most this many of a presented certificate's names are shown.
 const NAMES_SHOWN: usize = 5;

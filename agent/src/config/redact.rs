@@ -55,6 +55,10 @@ impl Redactor {
                 self.literals.push(engine.encode(bytes));
             }
         }
+        // Hex of the bytes, as providers that echo a digest input or a binary field do.
+        let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+        self.literals.push(hex.to_ascii_uppercase());
+        self.literals.push(hex);
         // Inside a longer base64 text the secret starts at any of three byte offsets; the
         // characters that depend only on the secret's bytes are the same wherever it is.
         for offset in 0..3 {
@@ -137,22 +141,20 @@ fn forms(text: &str, c: char) -> Vec<usize> {
         found.push(c.len_utf8());
     }
     let bytes = text.as_bytes();
-    // Percent-encoding of every UTF-8 byte of `c`.
+    // Percent-encoding of every UTF-8 byte of `c`, once or more (`%2520` is a space
+    // encoded twice, as a provider that encodes the URL it was given echoes it).
     let mut buf = [0u8; 4];
     let utf8 = c.encode_utf8(&mut buf).as_bytes();
-    let mut at = 0;
-    let percent = utf8.iter().all(|b| {
-        let ok = bytes.len() >= at + 3
-            && bytes[at] == b'%'
-            && std::str::from_utf8(&bytes[at + 1..at + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                == Some(*b);
-        at += 3;
-        ok
-    });
-    if percent {
-        found.push(utf8.len() * 3);
+    for times in 0..3 {
+        let mut at = 0;
+        let percent = utf8.iter().all(|b| {
+            let ok = percent_byte(bytes.get(at..).unwrap_or_default(), times) == Some(*b);
+            at += 3 + 2 * times;
+            ok
+        });
+        if percent {
+            found.push(at);
+        }
     }
     if c == ' ' && text.starts_with('+') {
         found.push(1);
@@ -219,6 +221,18 @@ fn forms(text: &str, c: char) -> Vec<usize> {
     found
 }
 
+/// The byte that `text` starts with percent-encoded and then encoded `again` more times
+/// (`%XX`, `%25XX`, `%2525XX`; hex in either case), if it does.
+fn percent_byte(text: &[u8], again: usize) -> Option<u8> {
+    let rest = text.strip_prefix(b"%")?;
+    let mut rest = rest;
+    for _ in 0..again {
+        rest = rest.strip_prefix(b"25")?;
+    }
+    let hex = std::str::from_utf8(rest.get(..2)?).ok()?;
+    u8::from_str_radix(hex, 16).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +283,52 @@ mod tests {
         let mut quoted = Redactor::new();
         quoted.add("ECHOPASS p&ss+1/=\"", None);
         assert!(!quoted.redact(&json).contains("ECHOPASS"));
+    }
+
+    /// Every encoding a provider may echo a credential in, for a secret with letters,
+    /// a space, reserved and non-ASCII characters: none of them survives.
+    #[test]
+    fn hex_and_double_and_lower_case_url_encodings_are_redacted_too() {
+        let secret = "ECHOPASS p&ss+1/=\"é";
+        let mut r = Redactor::new();
+        r.add(secret, Some("echouser"));
+        let hex_upper: String = secret.bytes().map(|b| format!("{b:02X}")).collect();
+        let hex_lower = hex_upper.to_lowercase();
+        let all_upper: String = secret.bytes().map(|b| format!("%{b:02X}")).collect();
+        let all_lower = all_upper.to_lowercase();
+        let component = |s: &str| {
+            percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        };
+        let once = component(secret);
+        let twice = component(&once);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let forms = [
+            secret.to_string(),
+            once.clone(),
+            once.to_lowercase().replace("echopass", "ECHOPASS"),
+            twice.clone(),
+            twice.to_lowercase().replace("echopass", "ECHOPASS"),
+            component(&twice),
+            all_upper.clone(),
+            all_lower.clone(),
+            component(&all_upper),
+            hex_upper.clone(),
+            hex_lower.clone(),
+            b64.encode(secret),
+            b64.encode(format!("echouser:{secret}")),
+        ];
+        for form in forms {
+            let out = r.redact(&format!("echo: pw={form}&x=1 end"));
+            assert!(!out.contains("ECHOPASS"), "{form} survived: {out}");
+            assert!(!out.contains(&hex_upper[..16]), "{form} survived: {out}");
+            assert!(!out.contains(&hex_lower[..16]), "{form} survived: {out}");
+            assert!(!out.contains(&all_upper[..24]), "{form} survived: {out}");
+            assert!(!out.contains(&all_lower[..24]), "{form} survived: {out}");
+            assert!(
+                out.contains(REDACTED) && out.ends_with("&x=1 end"),
+                "{form}: {out}"
+            );
+        }
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl UrlUpdate {
 
     /// Sends the update once.
     pub async fn send(&self, target: &Target) -> Result<String, UpdateError> {
-        let mut builder = reqwest::Client::builder();
+        let mut builder = crate::http_body::builder();
         if self.url.starts_with("http://") {
             // No TLS will happen: skip loading the system's CA roots, which costs most of
             // this step on a small (or emulated) CPU.

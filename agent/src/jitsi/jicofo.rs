@@ -94,17 +94,17 @@ pub fn parse_debug(body: &serde_json::Value) -> Result<Vec<SeenBridge>, String> 
         v.get(key)
             .and_then(|x| x.as_str())
             .filter(|x| !x.is_empty() && *x != "null")
-            .map(|x| crate::bridge::probe::printable(x, 100))
+            .map(|x| crate::printable::printable(x, 100))
     };
     let flag = |v: &serde_json::Value, key: &str| v.get(key).and_then(|x| x.as_bool());
     let mut list: Vec<SeenBridge> = bridges
         .iter()
         .map(|(jid, v)| SeenBridge {
-            id: crate::bridge::probe::printable(
+            id: crate::printable::printable(
                 jid.rsplit_once('/').map_or(jid.as_str(), |(_, nick)| nick),
                 100,
             ),
-            jid: crate::bridge::probe::printable(jid, 300),
+            jid: crate::printable::printable(jid, 300),
             stress: v.get("stress").and_then(|x| x.as_f64()).unwrap_or(0.0),
             version: text(v, "version"),
             region: text(v, "region"),
@@ -173,15 +173,10 @@ pub async fn health(client: &reqwest::Client, base: &str) -> Result<(), String> 
     if status.is_success() {
         return Ok(());
     }
-    let said: String = body
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(200)
-        .collect();
+    let said = crate::printable::printable(body.trim(), 200);
     Err(format!(
-        "jicofo reports itself unhealthy ({url} answered {}: {}); see `journalctl -u jicofo`",
-        status.as_u16(),
-        said.trim()
+        "jicofo reports itself unhealthy ({url} answered {}: {said}); see `journalctl -u jicofo`",
+        status.as_u16()
     ))
 }
 
@@ -407,7 +402,7 @@ mod tests {
     #[tokio::test]
     async fn debug_is_asked_and_its_absence_is_explained() {
         crate::install_crypto_provider();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let client = crate::http_body::builder().no_proxy().build().unwrap();
         let base = answer_once("200 OK", &debug_answer().to_string()).await;
         let list = bridges(&client, &base).await.unwrap();
         assert_eq!(list.len(), 2);
@@ -421,7 +416,7 @@ mod tests {
     #[tokio::test]
     async fn health_is_ok_on_200_and_says_why_otherwise() {
         crate::install_crypto_provider();
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let client = crate::http_body::builder().no_proxy().build().unwrap();
         let base = answer_once("200 OK", "OK").await;
         assert_eq!(health(&client, &base).await, Ok(()));
         // jicofo 7ebb13dc's own words when no bridge is usable (JicofoHealthChecker.kt).

@@ -98,7 +98,7 @@ pub async fn read(endpoints: &Endpoints) -> Activity {
 fn loopback_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
     // reqwest needs the process's rustls provider even for plain HTTP.
     crate::install_crypto_provider();
-    reqwest::Client::builder()
+    crate::http_body::builder()
         .timeout(timeout)
         .no_proxy()
         .build()
@@ -121,13 +121,19 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<serde_json::Value,
     })?;
     let status = response.status();
     if !status.is_success() {
+        // Redirects are not followed (the stack's REST never sends one): this says so too.
         return Err(format!("answered {status}"));
     }
-    response
-        .json()
+    let body = crate::http_body::read_capped(response, STATS_LIMIT)
         .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    serde_json::from_slice(&body)
         .map_err(|e| format!("answered something that is not its statistics JSON ({e})"))
 }
+
+/// The most read of a statistics answer: both services' `/stats` are a few KiB; an
+/// endless answer is refused rather than held in memory.
+pub const STATS_LIMIT: usize = 1 << 20;
 
 /// Asks the videobridge to shut down gracefully: it takes no new conferences and ends when
 /// the running ones have (needs `videobridge.rest.shutdown.enabled`, which jvb.conf sets).

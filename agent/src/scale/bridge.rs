@@ -55,7 +55,7 @@ impl Bridge {
     /// `timeout`.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, BridgeError> {
         let base = base.trim_end_matches('/').to_string();
-        let http = reqwest::Client::builder()
+        let http = crate::http_body::builder()
             .timeout(timeout)
             .no_proxy()
             .build()
@@ -76,11 +76,15 @@ impl Bridge {
         if !status.is_success() {
             return Err(BridgeError::Answer(url, format!("status {status}")));
         }
-        let body = response
-            .text()
+        let body = crate::http_body::read_capped(response, crate::ops::stats::STATS_LIMIT)
             .await
-            .map_err(|e| BridgeError::Unreachable(url.clone(), crate::aws::one_line(&e)))?;
-        serde_json::from_str(&body)
+            .map_err(|e| match e {
+                crate::http_body::BodyError::Transport(e) => {
+                    BridgeError::Unreachable(url.clone(), crate::aws::one_line(&e))
+                }
+                too_large => BridgeError::Answer(url.clone(), too_large.to_string()),
+            })?;
+        serde_json::from_slice(&body)
             .map_err(|e| BridgeError::Answer(url, format!("not the stats JSON: {e}")))
     }
 

@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 
 const TOKEN_TTL_SECONDS: &str = "21600";
 
+/// The most read of any one metadata answer: user-data is our configuration (at most
+/// [`crate::fsutil::CONFIG_LIMIT`] once unpacked, and EC2 itself allows 16 KiB), and every
+/// other value is a line. An endless or huge answer is refused, not held in memory.
+pub const METADATA_LIMIT: usize = crate::fsutil::CONFIG_LIMIT as usize;
+
 /// How long and how often to retry a metadata service that does not answer yet (early in
 /// boot the link-local route may be missing for a moment).
 #[derive(Debug, Clone)]
@@ -59,7 +64,7 @@ impl Ec2 {
     }
 
     fn client(&self) -> Result<reqwest::Client> {
-        reqwest::Client::builder()
+        crate::http_body::builder()
             .timeout(self.retry.request_timeout)
             .no_proxy()
             .build()
@@ -84,13 +89,23 @@ impl Ec2 {
                 None => request.header("X-aws-ec2-metadata-token-ttl-seconds", TOKEN_TTL_SECONDS),
             };
             let problem = match request.send().await {
+                Ok(response) if response.status().is_redirection() => bail!(
+                    "EC2 instance metadata at {}: {method} {path} answered {}, a redirect, which the metadata service never sends: something else answers there, so nothing is sent on; check source.ec2_endpoint, or set source.provider",
+                    self.base,
+                    response.status()
+                ),
                 Ok(response) if !response.status().is_server_error() => {
                     let status = response.status();
-                    let body = response
-                        .bytes()
+                    let body = crate::http_body::read_capped(response, METADATA_LIMIT)
                         .await
-                        .with_context(|| format!("failed to read the answer to {method} {url}"))?;
-                    return Ok((status, body.to_vec()));
+                        .map_err(|e| {
+                            anyhow!(
+                                "EC2 instance metadata at {}: {method} {path}: {e}; instance configuration and metadata are limited to {}",
+                                self.base,
+                                crate::http_body::size(METADATA_LIMIT)
+                            )
+                        })?;
+                    return Ok((status, body));
                 }
                 Ok(response) => format!("answered {}", response.status()),
                 Err(e) => format!("did not answer ({})", without_url(&e)),

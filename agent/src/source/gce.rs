@@ -6,7 +6,7 @@
 //! Google's DNS or the guest environment's /etc/hosts entry, neither of which a first boot
 //! of our image can count on before the network is fully up.
 
-use super::ec2::{without_url, Retry};
+use super::ec2::{without_url, Retry, METADATA_LIMIT};
 use super::{user_data, InstanceData, InstanceSource};
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
@@ -45,11 +45,9 @@ impl Gce {
     }
 
     fn client(&self) -> Result<reqwest::Client> {
-        reqwest::Client::builder()
+        crate::http_body::builder()
             .timeout(self.retry.request_timeout)
             .no_proxy()
-            // The metadata server never redirects; a redirect means something else answers.
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .context("failed to build the HTTP client")
     }
@@ -76,12 +74,23 @@ impl Gce {
                             self.base
                         );
                     }
-                    let body = response
-                        .bytes()
+                    if status.is_redirection() {
+                        bail!(
+                            "Compute Engine metadata at {}: GET {path} answered {status}, a redirect, which the metadata server never sends; nothing is followed: check source.gce_endpoint, or set source.provider",
+                            self.base
+                        );
+                    }
+                    let body = crate::http_body::read_capped(response, METADATA_LIMIT)
                         .await
-                        .with_context(|| format!("failed to read the answer to GET {url}"))?;
+                        .map_err(|e| {
+                            anyhow!(
+                                "Compute Engine metadata at {}: GET {path}: {e}; the {CONFIG_ATTRIBUTE} attribute and other metadata are limited to {}",
+                                self.base,
+                                crate::http_body::size(METADATA_LIMIT)
+                            )
+                        })?;
                     return match status {
-                        StatusCode::OK => Ok(Some(body.to_vec())),
+                        StatusCode::OK => Ok(Some(body)),
                         StatusCode::NOT_FOUND => Ok(None),
                         other => bail!(
                             "Compute Engine metadata at {}: GET {path} answered {other}",

@@ -2,7 +2,7 @@
 
 use super::{config_fragment, InstanceData, InstanceSource};
 use anyhow::{anyhow, bail, Context, Result};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -14,6 +14,10 @@ use tokio::net::UnixStream;
 
 /// The instance configuration key holding our TOML.
 pub const CONFIG_KEY: &str = "user.meet-agent.config";
+
+/// The most read of any one devlxd answer: our configuration is at most
+/// [`crate::fsutil::CONFIG_LIMIT`], the rest is small JSON; more is refused, not held.
+const ANSWER_LIMIT: usize = super::ec2::METADATA_LIMIT;
 
 /// A devlxd client on a Unix socket path.
 pub struct Lxd {
@@ -62,12 +66,28 @@ impl Lxd {
                 .await
                 .with_context(|| format!("LXD guest API at {sock}: GET {path} failed"))?;
             let status = response.status();
-            let body = response
-                .into_body()
+            let too_large = || {
+                anyhow!(
+                    "LXD guest API at {sock}: GET {path}: {}; {CONFIG_KEY} and other values are limited to it",
+                    crate::http_body::BodyError::TooLarge(ANSWER_LIMIT)
+                )
+            };
+            let declared = response
+                .headers()
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if crate::http_body::declared_too_large(declared, ANSWER_LIMIT) {
+                return Err(too_large());
+            }
+            let body = match Limited::new(response.into_body(), ANSWER_LIMIT)
                 .collect()
                 .await
-                .with_context(|| format!("LXD guest API at {sock}: reading GET {path} failed"))?
-                .to_bytes();
+            {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) if e.is::<LengthLimitError>() => return Err(too_large()),
+                Err(e) => bail!("LXD guest API at {sock}: reading GET {path} failed: {e}"),
+            };
             match status {
                 StatusCode::OK => Ok(Some(body)),
                 StatusCode::NOT_FOUND => Ok(None),

@@ -187,6 +187,13 @@ fn read_mime(origin: &str, bytes: &[u8]) -> Result<UserData> {
             )),
         });
     }
+    if found.ours.is_empty() && contains_our_type(bytes) {
+        // The message names our type, yet no part of it was found: a mangled header or
+        // delimiter. Reading on without our configuration would be a silent fallback.
+        bail!(
+            "{origin}: MIME message names {OUR_PART_TYPE} but has no part of that type that meet-agent can find (is `Content-Type: {OUR_PART_TYPE}` in that part's own headers, with its delimiter line matching the boundary?); write it as cloud-init's `make-mime` or Python's email package does"
+        );
+    }
     let others = if found.others.is_empty() {
         None
     } else {
@@ -250,7 +257,17 @@ fn walk(entity: &[u8], depth: usize, found: &mut Found) -> Result<(), String> {
         if boundary.is_empty() || boundary.len() > 70 {
             return Err("a multipart boundary must be 1 to 70 characters".into());
         }
-        for part in split_parts(body, boundary) {
+        let parts = split_parts(body, boundary);
+        if parts.is_empty() {
+            // Its parts are somewhere, but not between lines of this boundary: a message
+            // we would otherwise read as empty (and silently drop our part from).
+            return Err(format!(
+                "{media_type} declares the boundary `{}`, but no line of its body is `--{}`",
+                shorten(boundary),
+                shorten(boundary)
+            ));
+        }
+        for part in parts {
             found.parts += 1;
             if found.parts > MAX_PARTS {
                 return Err(format!("more than {MAX_PARTS} parts"));
@@ -300,13 +317,28 @@ fn split_headers(entity: &[u8]) -> Result<(Headers, &[u8]), String> {
         if headers.len() >= MAX_HEADERS {
             return Err(format!("more than {MAX_HEADERS} header lines in one part"));
         }
-        let (name, value) = text
+        // A line that is not `name: value` ends the headers and starts the body, as in
+        // Python's email package (cloud-init's reader; feedparser's
+        // MissingHeaderBodySeparatorDefect): cloud-init takes such a part, so do we.
+        let Some((name, value)) = text
             .split_once(':')
-            .ok_or_else(|| format!("header line `{}` has no colon", shorten(&text)))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+            .filter(|(name, _)| is_header_name(name))
+        else {
+            return Ok((headers, entity.get(pos - line.len()..).unwrap_or_default()));
+        };
+        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
     }
     // Headers only, no body.
     Ok((headers, &[]))
+}
+
+/// Whether `name` is a header field name as Python's email package accepts one: printable
+/// ASCII other than `:` and space, at least one character (its `headerRE`).
+fn is_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| (b'!'..=b'~').contains(&b) && b != b':')
 }
 
 /// The line starting at `pos`, with its line break, if any is left.
@@ -707,6 +739,56 @@ mod tests {
         assert!(note
             .unwrap()
             .contains("cannot read (multipart/mixed without a boundary"));
+    }
+
+    /// What plainly is MIME and names our type, but whose part of our type cannot be
+    /// found, is an error naming our type: never a run without our configuration.
+    #[test]
+    fn our_part_that_cannot_be_found_in_plain_mime_is_an_error() {
+        let good = mime(&our_part("7bit", TOML));
+        let declared = "boundary=\"===============4291038100093149247==\"";
+        let cases = [
+            // The declared boundary matches no delimiter line (another, or another case).
+            good.replacen(declared, "boundary=\"===============0000000000000000000==\"", 1),
+            good.replacen(declared, "boundary=other", 1),
+            good.replacen("4291038100093149247==\"", "4291038100093149247==X\"", 1),
+            // Our part's type is not in its own headers (an empty line before it).
+            mime("--===============4291038100093149247==\n\nContent-Type: text/x-meet-agent\n\n[server]\n"),
+            // A single-part message whose type line is not a header.
+            format!("MIME-Version: 1.0\nContent-Type : text/x-meet-agent\n\n{TOML}"),
+        ];
+        for text in cases {
+            let err = match read("EC2 user-data", text.as_bytes()) {
+                Ok(data) => panic!("read without error ({:?}): {text}", data.left_alone),
+                Err(e) => format!("{e:#}"),
+            };
+            assert!(err.starts_with("EC2 user-data: MIME message"), "{err}");
+            assert!(err.contains(OUR_PART_TYPE), "{err}");
+        }
+        // The same mismatch without our type is cloud-init's, and said to be unreadable.
+        let theirs = mime("").replacen(declared, "boundary=other", 1);
+        let (config, note) = outcome(theirs.as_bytes());
+        assert_eq!(config, None);
+        assert!(note.unwrap().contains("no line of its body is `--other`"));
+    }
+
+    /// A part of cloud-init's that Python's email package reads (cloud-init's reader) does
+    /// not keep us from our part: a header line without a colon ends that part's headers.
+    #[test]
+    fn other_parts_are_read_as_leniently_as_cloud_init_reads_them() {
+        for odd in [
+            "X-Note without a colon\n",
+            "Content-Type : text/plain\n",
+            "\u{1}binary junk\n",
+        ] {
+            let part = format!(
+                "--===============4291038100093149247==\nContent-Type: text/cloud-config\n{odd}\n#cloud-config\n"
+            );
+            let text = mime(&format!("{part}{}", our_part("7bit", TOML)));
+            let (config, note) = outcome(text.as_bytes());
+            assert_eq!(config.as_deref(), Some(TOML), "{odd:?}");
+            assert!(note.unwrap().contains("text/cloud-config"), "{odd:?}");
+        }
     }
 
     #[test]

@@ -121,7 +121,7 @@ fn the_target_is_read_from_the_rendered_jvb_conf() {
 #[test]
 fn what_the_other_end_sends_is_shown_printable_and_short() {
     assert_eq!(printable("auth.example.org", 253), "auth.example.org");
-    assert_eq!(printable("a\u{1b}[2Jb\nc\u{e9}", 253), "a?[2Jb?c?");
+    assert_eq!(printable("a\u{1b}[2Jb\nc\u{e9}", 253), "a?[2Jb?c\u{e9}");
     assert_eq!(printable(&"x".repeat(300), 253).len(), 253);
 }
 

@@ -111,7 +111,7 @@ pub fn run(ctx: &Input<'_>) -> Result<Outcome> {
 
 /// Asks a "what is my IP" service; the answer is the address as plain text.
 async fn ask_public_ip(url: &str) -> Result<IpAddr, String> {
-    let client = reqwest::Client::builder()
+    let client = crate::http_body::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -121,10 +121,10 @@ async fn ask_public_ip(url: &str) -> Result<IpAddr, String> {
         .await
         .map_err(|e| format!("{url} did not answer: {e}"))?;
     let status = response.status();
-    let body = response
-        .text()
+    // An address is a line: a few hundred bytes are plenty, an endless answer is refused.
+    let body = crate::http_body::read_capped_text(response, 4 << 10)
         .await
-        .map_err(|e| format!("{url}: cannot read the answer: {e}"))?;
+        .map_err(|e| format!("{url} (server.public_ip_url): {e}"))?;
     if !status.is_success() {
         return Err(format!("{url} answered HTTP {}", status.as_u16()));
     }
@@ -164,6 +164,50 @@ fn is_public_v6(ip: &Ipv6Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A "what is my IP" service that answers without end, or declares 200 MB: refused at
+    /// once, naming the setting, instead of read whole.
+    #[tokio::test]
+    async fn an_endless_or_huge_address_answer_is_refused_naming_the_setting() {
+        use std::io::{Read, Write};
+        crate::install_crypto_provider();
+        for declared in [true, false] {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}/ip", listener.local_addr().unwrap());
+            std::thread::spawn(move || {
+                let Ok((mut conn, _)) = listener.accept() else {
+                    return;
+                };
+                let mut head = [0u8; 4096];
+                let _ = conn.read(&mut head);
+                let length = if declared {
+                    "Content-Length: 200000000\r\n"
+                } else {
+                    "Transfer-Encoding: chunked\r\n"
+                };
+                let _ = write!(conn, "HTTP/1.1 200 OK\r\n{length}\r\n");
+                // At most 64 MiB, so that a reader without a ceiling ends too.
+                for _ in 0..1024 {
+                    let chunk = [b'1'; 65536];
+                    let ok = if declared {
+                        conn.write_all(&chunk).is_ok()
+                    } else {
+                        write!(conn, "10000\r\n").is_ok()
+                            && conn.write_all(&chunk).is_ok()
+                            && conn.write_all(b"\r\n").is_ok()
+                    };
+                    if !ok {
+                        return;
+                    }
+                }
+            });
+            let err = ask_public_ip(&url).await.unwrap_err();
+            assert!(
+                err.contains("server.public_ip_url") && err.contains("larger than 4 KiB"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn public_address_rules() {
