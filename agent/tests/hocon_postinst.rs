@@ -10,11 +10,11 @@
 //! variants without Jitsi's prosody plugins (which have no `focus.` component to point at;
 //! on the images with jicofo the plugins are there and the key is already ours).
 
+mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const HOST: &str = "meet.example.test";
-const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
 
 fn goldens(name: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
@@ -59,26 +59,9 @@ fn set_unless_present(file: &Path, key: &str, value: &str) {
     }
 }
 
-/// The whole file as JSON through pyhocon (includes of absent files are skipped, as the
-/// components do).
+/// The whole file as JSON through pyhocon.
 fn tree(file: &Path) -> serde_json::Value {
-    let out = Command::new("/usr/bin/python3")
-        .env("PYTHONPATH", PYHOCON)
-        .args([
-            "-c",
-            "import sys; from pyhocon import ConfigFactory, HOCONConverter; \
-             print(HOCONConverter.to_json(ConfigFactory.parse_file(sys.argv[1])))",
-        ])
-        .arg(file)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "pyhocon ({PYHOCON}) cannot parse {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::pyhocon_json(file)
 }
 
 /// Copies `golden` to a scratch file, runs `postinst` on it, checks what the module doc says.

@@ -200,22 +200,9 @@ fn a_secret_of_the_wrong_type_is_named_but_never_quoted() {
 /// Debian), its data folder below the root and owned by prosody, and a secure-domain site.
 fn user_root() -> Root {
     let root = Root::new();
-    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::prosody_user_store(&root, DOMAIN);
     site(&root);
     root.config("10-auth.toml", "[jitsi]\nauth = \"secure-domain\"\n");
-    root.write(
-        "/etc/prosody/prosody.cfg.lua",
-        format!("modules_enabled = {{ }}\nVirtualHost \"{DOMAIN}\"\n    authentication = \"internal_hashed\"\n"),
-    );
-    let data = root.join("/var/lib/prosody");
-    std::fs::create_dir_all(&data).unwrap();
-    for dir in [root.join("/var"), root.join("/var/lib")] {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let prosody = nix::unistd::User::from_name("prosody")
-        .unwrap()
-        .expect("prosody must be installed");
-    nix::unistd::chown(&data, Some(prosody.uid), Some(prosody.gid)).unwrap();
     root
 }
 

@@ -176,21 +176,8 @@ fn more_ssh_keys_than_the_cap_are_refused_with_the_cap_named() {
 
 /// A root where `user add` gets as far as the lock (secure-domain, a prosody config).
 fn user_site(root: &Root) {
-    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::prosody_user_store(root, DOMAIN);
     site(root, "[jitsi]\nauth = \"secure-domain\"\n");
-    root.write(
-        "/etc/prosody/prosody.cfg.lua",
-        format!("modules_enabled = {{ }}\nVirtualHost \"{DOMAIN}\"\n    authentication = \"internal_hashed\"\n"),
-    );
-    let data = root.join("/var/lib/prosody");
-    std::fs::create_dir_all(&data).unwrap();
-    for dir in [root.join("/var"), root.join("/var/lib")] {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let prosody = nix::unistd::User::from_name("prosody")
-        .unwrap()
-        .expect("prosody must be installed");
-    nix::unistd::chown(&data, Some(prosody.uid), Some(prosody.gid)).unwrap();
 }
 
 /// Puts something at the lock's path.

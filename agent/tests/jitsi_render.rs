@@ -16,7 +16,6 @@ use turn::Turnserver;
 
 const DOMAIN: &str = "meet.example.test";
 const TURN_HOST: &str = "turn.meet.example.test";
-const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
 
 fn site(instance: &str, extra: &str) -> Root {
     let root = Root::new();
@@ -51,22 +50,7 @@ fn hocon(root: &Root, path: &str) -> serde_json::Value {
         "/tmp/parsed.conf",
         read(root, path).replace("\"/etc/meet-agent", &format!("\"{local}")),
     );
-    let out = Command::new("/usr/bin/python3")
-        .env("PYTHONPATH", PYHOCON)
-        .args([
-            "-c",
-            "import sys; from pyhocon import ConfigFactory, HOCONConverter; \
-             print(HOCONConverter.to_json(ConfigFactory.parse_file(sys.argv[1])))",
-        ])
-        .arg(copy)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "pyhocon ({PYHOCON}, from tests/install-deps) could not parse {path}: {}",
-        text(&out)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    common::pyhocon_json(&copy)
 }
 
 /// config.js checked by node, then evaluated and its `config` object returned.

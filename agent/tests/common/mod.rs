@@ -451,3 +451,49 @@ pub fn installed_subject(root: &Root) -> String {
     let (_, cert) = x509_parser::parse_x509_certificate(first.contents()).unwrap();
     cert.subject().to_string()
 }
+
+/// A root where `meet-agent user` can reach prosody's store: a prosody main file with the
+/// site's host (internal_hashed, as secure-domain renders it) and the data folder below the
+/// root, owned by prosody and reachable by its user.
+pub fn prosody_user_store(root: &Root, domain: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    root.write(
+        "/etc/prosody/prosody.cfg.lua",
+        format!("modules_enabled = {{ }}\nVirtualHost \"{domain}\"\n    authentication = \"internal_hashed\"\n"),
+    );
+    let data = root.join("/var/lib/prosody");
+    std::fs::create_dir_all(&data).unwrap();
+    for dir in [root.join("/var"), root.join("/var/lib")] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let prosody = nix::unistd::User::from_name("prosody")
+        .unwrap()
+        .expect("prosody must be installed");
+    nix::unistd::chown(&data, Some(prosody.uid), Some(prosody.gid)).unwrap();
+}
+
+/// Where tests/install-deps puts pyhocon (not packaged by Debian).
+pub const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
+
+/// The HOCON file `file` as JSON, parsed by pyhocon (includes of absent files skipped, as
+/// the components skip them).
+pub fn pyhocon_json(file: &Path) -> serde_json::Value {
+    let out = std::process::Command::new("/usr/bin/python3")
+        .env("PYTHONPATH", PYHOCON)
+        .args([
+            "-c",
+            "import sys; from pyhocon import ConfigFactory, HOCONConverter; \
+             print(HOCONConverter.to_json(ConfigFactory.parse_file(sys.argv[1])))",
+        ])
+        .arg(file)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "pyhocon ({PYHOCON}, from tests/install-deps) cannot parse {}: {}",
+        file.display(),
+        text(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
