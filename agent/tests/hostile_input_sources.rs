@@ -440,6 +440,106 @@ async fn a_redirect_from_any_metadata_service_is_an_error_and_the_other_host_get
     );
 }
 
+// ---- Item 13: our part, unfindable in what is plainly MIME, is an error ----
+
+/// MIME user-data as cloud-init's `make-mime` writes it, with `declared` as the boundary
+/// parameter and `other_headers` in the cloud-config part: that part, then ours.
+fn make_mime(declared: &str, other_headers: &str) -> String {
+    let b = "===============0035287898381899620==";
+    format!(
+        "Content-Type: multipart/mixed; boundary=\"{declared}\"\r\nMIME-Version: 1.0\r\n\r\n\
+         --{b}\r\nContent-Type: text/cloud-config; charset=\"us-ascii\"\r\n{other_headers}\
+         MIME-Version: 1.0\r\nContent-Transfer-Encoding: 7bit\r\n\r\n#cloud-config\r\npackages: [htop]\r\n\r\n\
+         --{b}\r\nContent-Type: text/x-meet-agent; charset=\"us-ascii\"\r\nMIME-Version: 1.0\r\n\
+         Content-Transfer-Encoding: 7bit\r\n\r\n[server]\r\ndomain = \"mime.example.org\"\r\n\r\n\
+         --{b}--\r\n"
+    )
+}
+
+/// A root whose source is the EC2 stand-in at `base`.
+fn ec2_root(base: &str) -> Root {
+    let root = Root::new();
+    root.write("/etc/machine-id", "13131313131313131313131313131313\n");
+    root.config(
+        "00-source.toml",
+        &format!(
+            "[source]\nprovider = \"ec2\"\nec2_endpoint = \"{base}\"\ntimeout_seconds = 2\n[dns.wait]\nenabled = false\n"
+        ),
+    );
+    root
+}
+
+#[test]
+fn mime_user_data_whose_boundary_misses_our_part_fails_config_check_and_run() {
+    let b = "===============0035287898381899620==";
+    // Another boundary, one character longer, one shorter (a prefix of every delimiter
+    // line, which only a reader that matches prefixes would take), a short word.
+    let mismatched = [
+        "===============9999999999999999999==".to_string(),
+        format!("{b}X"),
+        b[..b.len() - 1].to_string(),
+        "other".to_string(),
+    ];
+    for declared in &mismatched {
+        let user_data = make_mime(declared, "").into_bytes();
+        let server = ec2_service("/latest/user-data", Answer::Plain(200, user_data));
+        let root = ec2_root(&server.base);
+        let check = root.run(&["config", "check"]);
+        let said = String::from_utf8_lossy(&check.stderr).into_owned();
+        assert_eq!(check.status.code(), Some(1), "{declared}: {}", text(&check));
+        assert!(
+            said.contains("EC2 user-data") && said.contains("text/x-meet-agent"),
+            "{declared}: {said}"
+        );
+        let run = root.run(&["run"]);
+        assert_ne!(run.status.code(), Some(0), "{declared}: {}", text(&run));
+        assert!(
+            text(&run).contains("text/x-meet-agent"),
+            "{declared}: {}",
+            text(&run)
+        );
+    }
+}
+
+#[test]
+fn mime_user_data_with_odd_headers_in_cloud_inits_part_still_gives_our_part() {
+    // Each is what Python's email package (cloud-init's reader) takes with a defect noted:
+    // a line without a colon, a name with a space before its colon, a first header line
+    // that is a continuation, and more header lines than anyone writes.
+    let many: String = (0..100).map(|i| format!("X-Note-{i}: {i}\r\n")).collect();
+    for odd in [
+        "X-Note without a colon\r\n",
+        "Content-Disposition : attachment\r\n",
+        many.as_str(),
+    ] {
+        let user_data = make_mime("===============0035287898381899620==", odd);
+        let server = ec2_service(
+            "/latest/user-data",
+            Answer::Plain(200, user_data.into_bytes()),
+        );
+        let root = ec2_root(&server.base);
+        let check = root.run(&["config", "check"]);
+        assert_eq!(check.status.code(), Some(0), "{odd:?}: {}", text(&check));
+        let run = root.run(&["run", "--step", "identity"]);
+        assert_eq!(run.status.code(), Some(0), "{odd:?}: {}", text(&run));
+        let (_, status) = root.status_json(&[]);
+        assert_eq!(status["identity"]["domain"], "mime.example.org", "{odd:?}");
+    }
+    // A part whose headers open with a continuation line (Python drops that line).
+    let user_data = make_mime("===============0035287898381899620==", "").replacen(
+        "--===============0035287898381899620==\r\nContent-Type: text/cloud-config",
+        "--===============0035287898381899620==\r\n  folded first\r\nContent-Type: text/cloud-config",
+        1,
+    );
+    let server = ec2_service(
+        "/latest/user-data",
+        Answer::Plain(200, user_data.into_bytes()),
+    );
+    let root = ec2_root(&server.base);
+    let check = root.run(&["config", "check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+}
+
 // ---- Item 14: nothing from outside reaches a terminal with its control characters ----
 
 /// Whether `bytes` hold a control character other than a line break.

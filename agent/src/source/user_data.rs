@@ -34,8 +34,10 @@ pub const MAX_DECODED_BYTES: usize = crate::fsutil::CONFIG_LIMIT as usize;
 const MAX_PARTS: usize = 64;
 /// At most this many nested multipart levels are read.
 const MAX_DEPTH: usize = 4;
-/// At most this many header lines in one MIME header block.
-const MAX_HEADERS: usize = 64;
+/// The headers a part is read for; others are skipped (not kept), so that any number of
+/// header lines costs no memory, as Python's email package (cloud-init's reader) takes
+/// any number.
+const HEADERS_READ: [&str; 2] = ["content-type", "content-transfer-encoding"];
 
 /// cloud-init's markers for the start of user-data, matched as cloud-init does: lower case,
 /// after leading white space, longest first (`#include-once` before `#include`).
@@ -241,7 +243,7 @@ fn walk(entity: &[u8], depth: usize, found: &mut Found) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("multipart nested deeper than {MAX_DEPTH} levels"));
     }
-    let (headers, body) = split_headers(entity)?;
+    let (headers, body) = split_headers(entity);
     let (mut media_type, params) =
         parse_content_type(header(&headers, "content-type").unwrap_or_default());
     if media_type.is_empty() {
@@ -288,34 +290,33 @@ fn walk(entity: &[u8], depth: usize, found: &mut Found) -> Result<(), String> {
     Ok(())
 }
 
-/// A part's headers: lower-case name and unfolded value, in order.
+/// A part's headers among [`HEADERS_READ`]: lower-case name and unfolded value, in order.
 type Headers = Vec<(String, String)>;
 
-/// Splits an entity at its first empty line into unfolded headers (name in lower case,
-/// value) and the body.
-fn split_headers(entity: &[u8]) -> Result<(Headers, &[u8]), String> {
+/// Splits an entity at its first empty line into the unfolded headers of [`HEADERS_READ`]
+/// (name in lower case, value) and the body. What Python's email package takes with a
+/// defect noted is taken here too, since cloud-init reads the same message with it.
+fn split_headers(entity: &[u8]) -> (Headers, &[u8]) {
     let mut headers = Headers::new();
+    // Whether the last header line was kept, so that its continuation lines join it.
+    let mut last_kept = false;
     let mut pos = 0;
     // The first empty line ends the headers (a part may start with it: no headers).
     while let Some(line) = line_at(entity, pos) {
         pos += line.len();
         let text = trim_line(line);
         if text.is_empty() {
-            return Ok((headers, entity.get(pos..).unwrap_or_default()));
+            return (headers, entity.get(pos..).unwrap_or_default());
         }
         let text = String::from_utf8_lossy(text);
         if text.starts_with([' ', '\t']) {
-            match headers.last_mut() {
-                Some((_, value)) => {
-                    value.push(' ');
-                    value.push_str(text.trim());
-                    continue;
-                }
-                None => return Err("headers start with a continuation line".into()),
+            // A continuation of a header that is not kept, or one with no header before
+            // it (Python's FirstHeaderLineIsContinuationDefect: the line is dropped).
+            if let (true, Some((_, value))) = (last_kept, headers.last_mut()) {
+                value.push(' ');
+                value.push_str(text.trim());
             }
-        }
-        if headers.len() >= MAX_HEADERS {
-            return Err(format!("more than {MAX_HEADERS} header lines in one part"));
+            continue;
         }
         // A line that is not `name: value` ends the headers and starts the body, as in
         // Python's email package (cloud-init's reader; feedparser's
@@ -324,12 +325,16 @@ fn split_headers(entity: &[u8]) -> Result<(Headers, &[u8]), String> {
             .split_once(':')
             .filter(|(name, _)| is_header_name(name))
         else {
-            return Ok((headers, entity.get(pos - line.len()..).unwrap_or_default()));
+            return (headers, entity.get(pos - line.len()..).unwrap_or_default());
         };
-        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+        let name = name.to_ascii_lowercase();
+        last_kept = HEADERS_READ.contains(&name.as_str());
+        if last_kept {
+            headers.push((name, value.trim().to_string()));
+        }
     }
     // Headers only, no body.
-    Ok((headers, &[]))
+    (headers, &[])
 }
 
 /// Whether `name` is a header field name as Python's email package accepts one: printable
