@@ -52,6 +52,7 @@ pub fn init(verbosity: u8) {
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
+                .fmt_fields(printable_fields())
                 .with_writer(std::io::stderr)
                 .without_time()
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -59,4 +60,27 @@ pub fn init(verbosity: u8) {
         )
         .with(filter)
         .init();
+}
+
+/// How an event's fields are written to stderr: the message as it is, other fields as
+/// `name=value`, each through [`crate::printable::terminal`]. Log lines quote what came
+/// from outside (a provider's answer, a lookup's, AWS's), and stderr is often a terminal;
+/// tracing's own escaping covers ESC, BEL and C1 only, not the other controls and the
+/// direction overrides that the one filter covers.
+fn printable_fields() -> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        // `log.*` fields are the log crate's metadata, which tracing's own formatter
+        // leaves out too.
+        if field.name().starts_with("log.") {
+            return Ok(());
+        }
+        let text = if field.name() == "message" {
+            format!("{value:?}")
+        } else {
+            format!("{}={value:?}", field.name())
+        };
+        write!(writer, "{}", crate::printable::terminal(&text))
+    })
+    .delimited(" ")
 }

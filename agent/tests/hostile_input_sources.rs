@@ -595,6 +595,50 @@ fn escape_sequences_from_config_reach_no_terminal_output() {
     }
 }
 
+#[test]
+fn escape_sequences_in_a_providers_answer_reach_no_log_line_or_status() {
+    // What a DDNS provider and the public address lookup answer is quoted in step messages
+    // and log lines: every control character and direction override of them, not only
+    // those the log library escapes itself (ESC, BEL, C1).
+    const HOSTILE: &str =
+        "no\u{1b}]0;owned\u{7} \u{e}shift\u{f} \u{202e}desrever\u{202c} \u{9b}31m \u{8}\u{8}ok";
+    let answer = HOSTILE.as_bytes().to_vec();
+    let provider = Hostile::tcp("", move |line| {
+        let status = if line.contains(" /ip ") { 200 } else { 400 };
+        Answer::Plain(status, answer.clone())
+    });
+    let root = Root::new();
+    root.write("/etc/machine-id", "14141414141414141414141414141414\n");
+    root.config(
+        "00-site.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.org\"\npublic_ipv6 = \"2001:db8::14\"\npublic_ip_url = \"{base}/ip\"\n[dns.wait]\nenabled = false\n[dns]\nupdate_timeout_seconds = 1\n[[dns.update]]\ntype = \"url\"\nurl = \"{base}/nic/update\"\n",
+            base = provider.base
+        ),
+    );
+    let identity = root.run(&["run", "--step", "identity"]);
+    let ddns = root.run(&["run", "--step", "ddns"]);
+    assert!(
+        root.message("ddns").contains("shift"),
+        "the answer was not quoted: {}",
+        text(&ddns)
+    );
+    let status = root.run(&["status"]);
+    let brief = root.run(&["status", "--brief"]);
+    for (what, out) in [
+        ("run --step identity", &identity),
+        ("run --step ddns", &ddns),
+        ("status", &status),
+        ("status --brief", &brief),
+    ] {
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            if let Some(found) = control_in(bytes) {
+                panic!("{what} {stream}: {found}");
+            }
+        }
+    }
+}
+
 // ---- Item 15: a provider echoing the credential in more encodings ----
 
 #[test]
