@@ -433,6 +433,46 @@ async fn a_redirect_from_any_metadata_service_is_an_error_and_the_other_host_get
             "{path}: {said}"
         );
     }
+    // A signed AWS request (it carries the role's session token) redirected elsewhere.
+    let imds = Hostile::tcp("", |line| {
+        if line.starts_with("PUT /latest/api/token") {
+            Answer::Plain(200, b"token-123".to_vec())
+        } else if line.contains("/iam/security-credentials/ ") {
+            Answer::Plain(200, b"role".to_vec())
+        } else if line.contains("/iam/security-credentials/role ") {
+            let json = serde_json::json!({
+                "Code": "Success",
+                "AccessKeyId": "ASIAREDIRECTTEST0001",
+                "SecretAccessKey": "redirect-secret",
+                "Token": "redirect-session-token",
+                "Expiration": "2099-01-01T00:00:00Z",
+            });
+            Answer::Plain(200, json.to_string().into_bytes())
+        } else {
+            Answer::Plain(404, Vec::new())
+        }
+    });
+    let to_aws = to.clone();
+    let aws_endpoint = Hostile::tcp("", move |_| Answer::Redirect(to_aws.clone()));
+    let endpoint = format!("{}/", aws_endpoint.base);
+    let aws = meet_agent::aws::api::Aws::new(
+        "eu-west-1",
+        meet_agent::aws::api::Endpoints {
+            cloudwatch: endpoint.clone(),
+            autoscaling: endpoint.clone(),
+            ssm: endpoint,
+        },
+        Arc::new(meet_agent::aws::imds::Imds::new(&imds.base, Duration::from_secs(5)).unwrap()),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let said = debug(aws.get_parameter("/ryo-jitsi/join").await);
+    assert!(
+        said.contains("GetParameter") && said.contains("redirect"),
+        "{said}"
+    );
+    assert_eq!(aws_endpoint.heads().len(), 1, "{said}");
+
     assert!(
         elsewhere.heads().is_empty(),
         "the redirect was followed: {:?}",

@@ -347,6 +347,16 @@ impl Aws {
         };
         let response = request.send().await.map_err(|e| transport(one_line(&e)))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            // The client follows no redirect (http_body::builder); one is refused here so
+            // that it is not taken for AWS's error answer.
+            return Err(AwsError::Redirect {
+                service,
+                action,
+                endpoint: endpoint.to_string(),
+                status,
+            });
+        }
         // AWS's answers here are a few KiB; a MiB ceiling keeps a stand-in or a proxy
         // from filling memory.
         let bytes = crate::http_body::read_capped(response, 1 << 20)

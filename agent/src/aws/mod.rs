@@ -69,6 +69,20 @@ pub enum AwsError {
         /// AWS's message.
         message: String,
     },
+    /// The endpoint answered with a redirect, which AWS's query and JSON APIs never send:
+    /// whatever answers there is not AWS, and the signed request (with the role's session
+    /// token) is not sent on to where it points.
+    #[error("AWS {service} {action} at {endpoint} answered HTTP {status}, a redirect, which AWS never sends (not followed); check source.aws_endpoint and the network path to the endpoint")]
+    Redirect {
+        /// The service.
+        service: &'static str,
+        /// The API action.
+        action: &'static str,
+        /// The endpoint URL.
+        endpoint: String,
+        /// The HTTP status (3xx).
+        status: u16,
+    },
     /// AWS answered success with a body we could not read.
     #[error("AWS {service} {action} answered something unreadable ({detail}); the endpoint may not be AWS")]
     Answer {
