@@ -16,7 +16,9 @@ what the script asks, in the APIs' JSON shapes:
 - Resource Manager v1 (`/cloudresourcemanager/v1/...`): the project (gcloud looks it up
   for some commands).
 - The instance metadata server (`/computeMetadata/v1/...`, `Metadata-Flavor: Google`
-  required), for the startup and shutdown scripts' tests.
+  required), and a videobridge's private REST API (`/colibri/stats`, `/colibri/shutdown`:
+  after a graceful shutdown each stats request shows one conference fewer), for the
+  tests of the guest scripts.
 
 Every request is recorded (method, path, query, headers, body) in REQUESTS. A test can
 make the next insert of a collection fail with a quota error (`inject_quota_error`), as
@@ -45,6 +47,7 @@ OPERATIONS = {}
 FAULTS = []  # dict(method, collection_suffix, kind, message)
 SERIAL = {}  # instance path -> serial console text
 METADATA = {"attributes": {}, "token": "ya29.standin-instance-token"}
+COLIBRI = {"conferences": 0, "graceful": False}
 IDS = itertools.count(1000000000000000001)
 PROJECT_NUMBER = "123456789012"
 BASE = {"url": "http://127.0.0.1:0"}
@@ -76,6 +79,7 @@ def reset(project="standin-project", region="europe-west3", zones=("a", "b", "c"
         FAULTS.clear()
         SERIAL.clear()
         METADATA["attributes"] = {}
+        COLIBRI.update(conferences=0, graceful=False)
         p = f"projects/{project}"
         zone_names = [f"{region}-{z}" for z in zones]
         _put(f"compute/v1/{p}", {"kind": "compute#project", "name": project,
@@ -168,10 +172,15 @@ def _operation(collection_path, target_path, op_type, error=None):
     return op
 
 
+def _fingerprint():
+    """Fingerprints are bytes in the API: base64 in JSON (gcloud decodes them)."""
+    return base64.b64encode(next(IDS).to_bytes(8, "big")).decode()
+
+
 def _merge_labels(resource, body):
     labels = dict(body.get("labels") or {})
     resource["labels"] = labels
-    resource["labelFingerprint"] = base64.b64encode(json.dumps(labels, sort_keys=True).encode()[:8]).decode()
+    resource["labelFingerprint"] = _fingerprint()
 
 
 def _compute(method, path, query, body):
@@ -237,13 +246,13 @@ def _compute(method, path, query, body):
                     nic.setdefault("networkIP", "10.156.0.2")
                     for ac in nic.get("accessConfigs", []):
                         ac.setdefault("natIP", "203.0.113.99")
-                resource.setdefault("metadata", {}).setdefault("fingerprint", "fp-1")
+                resource.setdefault("metadata", {}).setdefault("fingerprint", _fingerprint())
                 SERIAL[target] = ("meet-agent: ryo-jitsi status (stand-in serial console)\n"
                                   "ryo-jitsi  signaling  ok\n")
             if collection == "instanceGroupManagers":
                 resource["status"] = {"isStable": True}
                 resource["currentActions"] = {"none": resource.get("targetSize", 0)}
-                resource["fingerprint"] = "igm-fp-1"
+                resource["fingerprint"] = _fingerprint()
             if collection == "autoscalers":
                 igm = resource.get("target", "")
                 igm_path = igm.split(BASE["url"] + "/", 1)[-1]
@@ -275,7 +284,7 @@ def _compute(method, path, query, body):
             _merge_labels(resource, body)
             return 200, _operation(target, target, "setLabels")
         if method == "POST" and action == "setMetadata":
-            resource["metadata"] = dict(body, fingerprint=f"fp-{next(IDS)}")
+            resource["metadata"] = dict(body, fingerprint=_fingerprint())
             return 200, _operation(target, target, "setMetadata")
         if method == "POST" and action == "setInstanceTemplate":
             resource["instanceTemplate"] = body.get("instanceTemplate")
@@ -379,6 +388,11 @@ def _iam(method, path, query, body):
                       email=email, projectId=m.group(1), uniqueId=str(next(IDS)), etag="MDEwMjE5MjA=")
             STORE[target] = sa
             return 200, sa
+    m = re.match(r"iam/v1/projects/([^/]+)/serviceAccounts/([^/:]+)$", path)
+    if m and m.group(1) == "-":
+        # "-": the project the account's email names, as IAM reads it.
+        project = m.group(2).split("@", 1)[-1].split(".", 1)[0]
+        path = f"iam/v1/projects/{project}/serviceAccounts/{m.group(2)}"
     m = re.match(r"(iam/v1/projects/[^/]+/serviceAccounts/[^/:]+)$", path)
     if m:
         sa = STORE.get(m.group(1))
@@ -414,6 +428,18 @@ def _metadata(method, path, headers):
     return 404, "not found\n"
 
 
+def _colibri(method, path):
+    if path == "colibri/shutdown" and method == "POST":
+        COLIBRI["graceful"] = True
+        return 200, {}
+    if path == "colibri/stats" and method == "GET":
+        if COLIBRI["graceful"] and COLIBRI["conferences"] > 0:
+            COLIBRI["conferences"] -= 1
+        return 200, {"conferences": COLIBRI["conferences"], "graceful_shutdown": COLIBRI["graceful"],
+                     "stress_level": 0.1}
+    return 404, {}
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -441,6 +467,8 @@ class Handler(BaseHTTPRequestHandler):
                 code, answer = _iam(self.command, path, query, body)
             elif path.startswith("cloudresourcemanager/v1/"):
                 code, answer = _resourcemanager(self.command, path, query, body)
+            elif path.startswith("colibri/"):
+                code, answer = _colibri(self.command, path)
             elif path.startswith("computeMetadata/v1/"):
                 code, answer = _metadata(self.command, path, self.headers)
             else:

@@ -7,7 +7,7 @@
 # RYO_DRAIN_SECONDS (75). Conferences still on it when the VM goes are moved by jicofo to
 # another bridge: a media break of a few seconds for their participants, not an end.
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source=SCRIPTDIR/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh" # deploy/gcp/ryo-jitsi inlines common.sh here
 COLIBRI=${RYO_COLIBRI_URL:-http://127.0.0.1:8080/colibri}
 DEADLINE=$((SECONDS + ${RYO_DRAIN_SECONDS:-75}))

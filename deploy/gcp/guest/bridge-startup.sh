@@ -9,7 +9,7 @@
 # progress: the agent takes a lock). meet-agent cannot read Secret Manager itself, hence
 # this script. The token never reaches a log: only its fingerprint does.
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source=SCRIPTDIR/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh" # deploy/gcp/ryo-jitsi inlines common.sh here
 DEADLINE=$((SECONDS + ${RYO_DEADLINE_SECONDS:-21600}))
 CONFIG_DIR=${RYO_CONFIG_DIR:-/etc/meet-agent/config.d}

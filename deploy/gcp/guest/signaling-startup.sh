@@ -8,7 +8,7 @@
 # rule for 5222 matches internal traffic only). The token never reaches a log: only its
 # fingerprint does.
 set -euo pipefail
-# shellcheck source=common.sh
+# shellcheck source=SCRIPTDIR/common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh" # deploy/gcp/ryo-jitsi inlines common.sh here
 DEADLINE=$((SECONDS + ${RYO_DEADLINE_SECONDS:-21600}))
 

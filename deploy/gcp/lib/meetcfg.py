@@ -7,7 +7,8 @@ out of gcloud's JSON. Needs Python 3.11 (tomllib). Never prints a secret to stde
   meetcfg.py bridge --domain D --region R [--site FILE]
   meetcfg.py attr KEY < instance.json          the value of metadata item KEY (exit 1: none)
   meetcfg.py field PATH < resource.json        a dotted field (exit 1: none)
-  meetcfg.py has-binding ROLE MEMBER < policy.json   exit 0 when the policy binds them
+  meetcfg.py find NAME < list.json             the item of a gcloud list named (or whose
+                                               email is) NAME, as JSON (exit 1: none)
 """
 
 import argparse
@@ -133,9 +134,7 @@ def main():
             p.add_argument("--allow-cidr", required=True)
     sub.add_parser("attr").add_argument("key")
     sub.add_parser("field").add_argument("path")
-    p = sub.add_parser("has-binding")
-    p.add_argument("role")
-    p.add_argument("member")
+    sub.add_parser("find").add_argument("name")
     args = ap.parse_args()
     if args.cmd in ("signaling", "bridge"):
         args.role = "signaling" if args.cmd == "signaling" else "videobridge"
@@ -154,9 +153,10 @@ def main():
             sys.exit(1)
         print(value if isinstance(value, str) else json.dumps(value, sort_keys=True))
         return
-    if args.cmd == "has-binding":
-        for b in doc.get("bindings", []):
-            if b.get("role") == args.role and args.member in b.get("members", []):
+    if args.cmd == "find":
+        for item in doc or []:
+            if args.name in (item.get("name"), item.get("email")):
+                print(json.dumps(item))
                 return
         sys.exit(1)
 
