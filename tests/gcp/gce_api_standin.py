@@ -46,6 +46,7 @@ STORE = {}  # resource path (below /compute/v1/, /secretmanager/v1/, ...) -> res
 OPERATIONS = {}
 FAULTS = []  # dict(method, collection_suffix, kind, message)
 SERIAL = {}  # instance path -> serial console text
+BANNER_ON_BOOT = True  # whether a new instance's console shows meet-agent's status line
 METADATA = {"attributes": {}, "token": "ya29.standin-instance-token"}
 COLIBRI = {"conferences": 0, "graceful": False}
 IDS = itertools.count(1000000000000000001)
@@ -78,6 +79,8 @@ def reset(project="standin-project", region="europe-west3", zones=("a", "b", "c"
         OPERATIONS.clear()
         FAULTS.clear()
         SERIAL.clear()
+        global BANNER_ON_BOOT
+        BANNER_ON_BOOT = True
         METADATA["attributes"] = {}
         COLIBRI.update(conferences=0, graceful=False)
         p = f"projects/{project}"
@@ -247,8 +250,16 @@ def _compute(method, path, query, body):
                     for ac in nic.get("accessConfigs", []):
                         ac.setdefault("natIP", "203.0.113.99")
                 resource.setdefault("metadata", {}).setdefault("fingerprint", _fingerprint())
-                SERIAL[target] = ("meet-agent: ryo-jitsi status (stand-in serial console)\n"
-                                  "ryo-jitsi  signaling  ok\n")
+                # What meet-agent prints on the console at the end of its run (the banner:
+                # `ryo-jitsi  https://DOMAIN/  HEALTH`), for the domain of the instance's
+                # meet-agent-config; nothing when a test turned the first run off.
+                config = next((i.get("value", "") for i in resource.get("metadata", {}).get("items", [])
+                               if i.get("key") == "meet-agent-config"), "")
+                domain = re.search(r'domain\s*=\s*"([^"]+)"', config)
+                SERIAL[target] = "[  OK  ] Started meet-agent.service (stand-in serial console)\r\n"
+                if BANNER_ON_BOOT and domain:
+                    SERIAL[target] += (f"ryo-jitsi  https://{domain.group(1)}/  healthy\r\n"
+                                       "The whole report: meet-agent status\r\n")
             if collection == "instanceGroupManagers":
                 resource["status"] = {"isStable": True}
                 resource["currentActions"] = {"none": resource.get("targetSize", 0)}
@@ -275,8 +286,9 @@ def _compute(method, path, query, body):
             return 200, resource
         if method == "GET" and action == "serialPort":
             text = SERIAL.get(target, "")
-            return 200, {"kind": "compute#serialPortOutput", "contents": text, "start": "0",
-                         "next": str(len(text)), "selfLink": _link(path)}
+            start = min(int(query.get("start", ["0"])[0] or 0), len(text))
+            return 200, {"kind": "compute#serialPortOutput", "contents": text[start:],
+                         "start": str(start), "next": str(len(text)), "selfLink": _link(path)}
         if method == "DELETE" and action is None:
             del STORE[target]
             return 200, _operation(target.rsplit("/", 2)[0] + "/" + target.split("/")[-2], target, "delete")

@@ -16,6 +16,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 import sys
 import tempfile
 import unittest
@@ -108,6 +109,14 @@ class GcpDeploy(unittest.TestCase):
             "HTTPS_PROXY": "", "https_proxy": "", "HTTP_PROXY": "", "http_proxy": "",
             "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
         }
+        # gcloud asks the metadata server once per configuration folder whether it runs on
+        # Compute Engine (project/numeric-project-id) and caches the answer in the folder's
+        # `gce` file, whatever the credentials. This machine is no GCE VM: the answer is
+        # given beforehand, so that the request log holds only what ryo-jitsi causes and a
+        # credentials lookup on the metadata server still shows up in it.
+        os.makedirs(cls.env["CLOUDSDK_CONFIG"], exist_ok=True)
+        with open(os.path.join(cls.env["CLOUDSDK_CONFIG"], "gce"), "w") as f:
+            f.write("False")
         cls.site = os.path.join(tmp, "site.toml")
         with open(cls.site, "w") as f:
             f.write(SITE)
@@ -331,6 +340,25 @@ class GcpDeploy(unittest.TestCase):
         self.assertEqual(made, ["instanceGroupManagers", "autoscalers"], "the second up redid more than the group")
         self.assertIsNotNone(self.compute(f"regions/{REGION}/instanceGroupManagers/meet-bridges"))
 
+    # ------------------------------------------------------------ ready
+    def test_up_waits_for_meet_agents_status_line_on_the_console_then_prints_the_url(self):
+        proc = self.up()
+        self.assertIn(f"Ready: https://{DOMAIN}/ (healthy", proc.stdout)
+        reads = [r for r in standin.requests_seen() if r["path"].endswith("/serialPort")]
+        self.assertTrue(reads, "up did not read the serial console")
+
+    def test_up_stops_waiting_at_its_bound_and_says_where_to_look(self):
+        standin.BANNER_ON_BOOT = False
+        started = time.monotonic()
+        proc = self.up("--wait=3")
+        self.assertLess(time.monotonic() - started, 120)
+        self.assertNotIn("Ready:", proc.stdout)
+        self.assertIn("has not reported on meet-signaling's serial console within 3 s", proc.stderr)
+        reads = [r for r in standin.requests_seen() if r["path"].endswith("/serialPort")]
+        self.assertGreaterEqual(len(reads), 1)
+        # Later reads start where the last one ended (gcloud's --start).
+        self.assertTrue(all("start=" in r["query"] for r in reads), [r["query"] for r in reads])
+
     # ------------------------------------------------------------ secrets
     def test_status_and_no_url_query_label_or_command_line_carries_the_token_or_a_password(self):
         self.up()
@@ -339,7 +367,7 @@ class GcpDeploy(unittest.TestCase):
         self.assertIn("no token yet", out)
         self.assertIn("meet-bridges: 1 bridge(s)", out)
         self.assertIn("meet-signaling RUNNING", out)
-        self.assertIn("ryo-jitsi  signaling  ok", out, "the serial console's status lines")
+        self.assertIn(f"ryo-jitsi  https://{DOMAIN}/  healthy", out, "the serial console's status line")
         self.publish_token()
         self.up()
         out = self.run_script("status", "--serial").stdout
