@@ -16,24 +16,13 @@ const DOMAIN: &str = "hostile.example.test";
 /// Runs `cmd` to its end, or kills it after `limit` and fails the test: a hang is the
 /// finding some of these tests reproduce.
 fn finishes_within(mut cmd: Command, limit: Duration, what: &str) -> Output {
-    let mut child = cmd
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("{what} hung for {limit:?}: {}", text(&out));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_bounded(child, limit, what)
 }
 
 fn agent(root: &Root, args: &[&str]) -> Command {

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const DOMAIN: &str = "local.example.test";
 
@@ -51,18 +51,7 @@ fn finishes_within(mut cmd: Command, stdin: &str, limit: Duration, what: &str) -
         .unwrap();
     // The agent may be gone before it reads stdin: no error then.
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("{what} hung for {limit:?}: {}", text(&out));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    common::wait_bounded(child, limit, what)
 }
 
 // ---- 16. SSH keys ----
