@@ -11,7 +11,7 @@
 //! list, plus what our coturn serves besides (3478/tcp and the relay range it allocates
 //! from).
 
-use crate::config::validate_roles::Cidr;
+use crate::well_formed::Cidr;
 use crate::jitsi::coturn::TurnSettings;
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -19,7 +19,7 @@ use std::fmt::Write;
 /// Where the ruleset goes.
 pub const PATH: &str = "/etc/meet-agent/firewall.nft";
 /// The unit that loads it.
-pub const UNIT: &str = "meet-agent-firewall.service";
+pub const UNIT: &str = crate::vocab::Service::Firewall.unit();
 /// nftables table the ruleset owns (replaced whole at each load; other tables are left alone).
 pub const TABLE: &str = "ryo_jitsi";
 
@@ -93,7 +93,7 @@ pub struct Inputs<'a> {
 }
 
 /// prosody's client port, which a signaling node opens to its bridges only.
-pub const XMPP_PORT: u16 = 5222;
+pub const XMPP_PORT: u16 = crate::vocab::ports::XMPP_CLIENT;
 
 /// Every inbound opening, sorted and without duplicates.
 pub fn openings(i: &Inputs<'_>) -> Vec<Opening> {
@@ -333,8 +333,8 @@ mod tests {
         );
         // Its bridges' addresses, and only they, reach 5222.
         let sources = [
-            crate::config::validate_roles::parse_cidr("10.0.0.0/16").unwrap(),
-            crate::config::validate_roles::parse_cidr("2001:db8::/48").unwrap(),
+            crate::well_formed::parse_cidr("10.0.0.0/16").unwrap(),
+            crate::well_formed::parse_cidr("2001:db8::/48").unwrap(),
         ];
         let text = render(&openings(&inputs(true, false)), &sources);
         assert!(

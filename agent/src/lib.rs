@@ -24,7 +24,9 @@ pub mod paths;
 pub mod pipeline;
 pub mod plan;
 pub mod printable;
+pub mod redact;
 pub mod scale;
+pub mod secret;
 pub mod source;
 pub mod state;
 pub mod status;
@@ -32,6 +34,8 @@ pub mod systemd;
 pub mod tls;
 pub mod tune;
 pub mod users;
+pub mod vocab;
+pub mod well_formed;
 
 /// Installs ring as the process-wide rustls crypto provider.
 ///

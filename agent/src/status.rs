@@ -205,7 +205,7 @@ pub enum Reach {
 /// The deployment part of the report, from the role of this boot's effective
 /// configuration; `None` on a single machine (or before a run).
 async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
-    use crate::config::schema::Role;
+    use crate::vocab::Role;
     let role = match crate::effective::load(paths) {
         Ok(crate::effective::Found::Current(saved)) => saved.operations.role,
         _ => return None,

@@ -10,12 +10,12 @@ mod beneath;
 mod bus;
 mod pending;
 mod refresh;
-mod service;
+
 mod stale;
 
 pub use beneath::{write_beneath, Owner};
 pub use bus::Bus;
 pub use pending::{Refreshes, PENDING_REFRESH};
 pub use refresh::{bring_up, bring_up_role, Refresher, Report, UnitState};
-pub use service::{Refresh, Service};
+pub use crate::vocab::{Refresh, Service};
 pub use stale::remove_stale_temporaries;

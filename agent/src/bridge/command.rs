@@ -5,7 +5,7 @@
 //! password, so that one deployment can hand the same token to every machine at once.
 
 use super::{token::Token, xmpp_cert};
-use crate::config::schema::Role;
+use crate::vocab::Role;
 use crate::jitsi::secrets::Secrets;
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
@@ -17,7 +17,7 @@ use std::path::Path;
 /// certificate's private key to `key_out` (mode 0600; an existing file is refused).
 pub fn new_token(domain: &str, host: Option<&str>, key_out: &Path) -> Result<String> {
     let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-    crate::config::check_domain(&domain).map_err(|r| {
+    crate::well_formed::check_fqdn(&domain).map_err(|r| {
         anyhow!("--domain {domain}: {r}; give the deployment's domain such as meet.example.org")
     })?;
     let pair = xmpp_cert::generate(&domain, time::OffsetDateTime::now_utc())?;

@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod probe;
+pub mod roles;
 pub mod token;
 pub mod trust;
 pub mod xmpp_cert;

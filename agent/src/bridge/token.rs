@@ -27,7 +27,7 @@ pub const PREFIX: &str = "ryojvb";
 /// The token format this agent writes and reads.
 pub const VERSION: u32 = 1;
 /// The XMPP client port a bridge connects to on the signaling node (upstream's default).
-pub const DEFAULT_PORT: u16 = 5222;
+pub const DEFAULT_PORT: u16 = crate::vocab::ports::XMPP_CLIENT;
 /// The XMPP account every bridge of a deployment shares (upstream's `JVB_AUTH_USER`).
 pub const DEFAULT_USERNAME: &str = "jvb";
 /// Longest token accepted, checked before any decoding: a real one is a few KiB.

@@ -2,7 +2,7 @@
 //! [`Settings`]. Nothing is acted on until validation has produced typed settings.
 
 pub mod fragments;
-pub mod redact;
+
 pub mod schema;
 pub mod ssm;
 mod validate;
@@ -13,7 +13,7 @@ mod validate_tls;
 pub(crate) use validate::check_url;
 
 pub use fragments::{Fragment, Merged};
-pub use redact::Redactor;
+pub use crate::redact::Redactor;
 pub use schema::{Config, ProviderChoice, SecretMaterial};
 pub use validate::{check_calendars, check_fqdn as check_domain, Calendar, Settings, TlsSupplied};
 pub use validate_tls::check_supplied;

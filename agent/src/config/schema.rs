@@ -4,8 +4,12 @@
 //! deserializes completely. Unknown keys are rejected (`deny_unknown_fields`). The shipped,
 //! commented default file `image/config/00-defaults.toml` documents every key.
 
-use serde::{Deserialize, Serialize, Serializer};
-use std::fmt;
+pub use crate::secret::{is_path, Secret, SecretMaterial};
+pub use crate::jitsi::settings::Quality;
+pub use crate::tls::acme::ChallengeChoice;
+pub use crate::tune::settings::Tune;
+pub use crate::vocab::{AuthMode, Role};
+use serde::{Deserialize, Serialize};
 
 /// The whole configuration, as merged from drop-in files and the instance source.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -37,30 +41,6 @@ pub struct Config {
     pub bridge: Bridge,
 }
 
-/// `server.role`: what this machine is in a deployment.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Role {
-    /// The whole stack on one machine (prosody, jicofo, the web app, coturn and a bridge).
-    #[default]
-    All,
-    /// prosody, jicofo, the web app and coturn; videobridges join it from other machines
-    /// (and a local one with `bridges.local = true`).
-    Signaling,
-    /// Only jitsi-videobridge2 (and the agent), joining a signaling node with `bridge.join`.
-    Videobridge,
-}
-
-impl Role {
-    /// The name in the configuration and in status.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::All => "all",
-            Role::Signaling => "signaling",
-            Role::Videobridge => "videobridge",
-        }
-    }
-}
 
 /// `[bridges]`: on a signaling node, the videobridges that join it.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
@@ -293,114 +273,6 @@ impl Default for DnsWait {
     }
 }
 
-/// A password or token: never printed, whatever it looks like.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        secret_string(d).map(Secret)
-    }
-}
-
-/// A string from a secret key. serde's own type errors quote the value they got
-/// (`invalid type: integer `98765432109876``); this visitor's errors name only the kind of
-/// value, so a secret given with the wrong type never reaches an error message.
-fn secret_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    d.deserialize_string(SecretVisitor)
-}
-
-struct SecretVisitor;
-
-impl SecretVisitor {
-    fn wrong<E: serde::de::Error>(kind: &str) -> E {
-        E::custom(format!(
-            "invalid type: {kind} (value not shown), expected a string; quote it"
-        ))
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for SecretVisitor {
-    type Value = String;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
-        Ok(v.to_string())
-    }
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<String, E> {
-        Ok(v)
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<String, E> {
-        Err(Self::wrong("boolean"))
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<String, E> {
-        Err(Self::wrong("integer"))
-    }
-    fn visit_i128<E: serde::de::Error>(self, _: i128) -> Result<String, E> {
-        Err(Self::wrong("integer"))
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<String, E> {
-        Err(Self::wrong("integer"))
-    }
-    fn visit_u128<E: serde::de::Error>(self, _: u128) -> Result<String, E> {
-        Err(Self::wrong("integer"))
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<String, E> {
-        Err(Self::wrong("float"))
-    }
-    fn visit_bytes<E: serde::de::Error>(self, _: &[u8]) -> Result<String, E> {
-        Err(Self::wrong("bytes"))
-    }
-    fn visit_none<E: serde::de::Error>(self) -> Result<String, E> {
-        Err(Self::wrong("nothing"))
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
-        Err(Self::wrong("nothing"))
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, _: D) -> Result<String, D::Error> {
-        Err(Self::wrong("option"))
-    }
-    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, _: D) -> Result<String, D::Error> {
-        Err(Self::wrong("value"))
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(Self::wrong("array"))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        // TOML dates and times arrive as maps too.
-        Err(Self::wrong("table or date"))
-    }
-    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, _: A) -> Result<String, A::Error> {
-        Err(Self::wrong("value"))
-    }
-}
-
-impl Secret {
-    /// Wraps a value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The raw value, for the code that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl Serialize for Secret {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str("<redacted>")
-    }
-}
-
 /// `[tls]`: a supplied certificate, ACME, or nothing for the fallback.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -439,18 +311,6 @@ pub struct Acme {
     pub staging_dry_run: bool,
     /// The staging directory for the dry run (default: Let's Encrypt staging).
     pub dry_run_directory: Option<String>,
-}
-
-/// The `tls.acme.challenge` choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChallengeChoice {
-    /// A file over HTTP on port 80.
-    #[serde(rename = "http-01")]
-    Http01,
-    /// A special certificate over TLS on port 443.
-    #[serde(rename = "tls-alpn-01")]
-    TlsAlpn01,
 }
 
 impl Default for Acme {
@@ -506,106 +366,6 @@ impl Default for Jitsi {
             quality: Quality::default(),
         }
     }
-}
-
-/// `[jitsi.quality]`: what the web app asks of browsers.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Quality {
-    /// Opus maximum average bitrate in bit/s (6000..=510000); unset: Jitsi's default.
-    pub opus_max_average_bitrate: Option<u32>,
-    /// Stereo audio.
-    pub stereo: bool,
-    /// Browser audio processing (echo cancellation, noise suppression, gain control,
-    /// high-pass filter); false sends the microphone as it is, for music.
-    pub audio_processing: bool,
-    /// Highest camera resolution (video height, 180..=1080).
-    pub max_resolution: u32,
-    /// Video codecs in order of preference: VP8, VP9, H264, AV1.
-    pub codec_preference: Vec<String>,
-    /// Simulcast (each sender sends several qualities; the bridge picks per receiver).
-    pub simulcast: bool,
-}
-
-impl Default for Quality {
-    fn default() -> Self {
-        Self {
-            opus_max_average_bitrate: None,
-            stereo: false,
-            audio_processing: true,
-            max_resolution: 720,
-            codec_preference: ["AV1", "VP9", "VP8", "H264"].map(String::from).to_vec(),
-            simulcast: true,
-        }
-    }
-}
-
-/// `[tune]`: the kernel and the stack sized to this machine.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Tune {
-    /// Whether the tune step writes anything.
-    pub enabled: bool,
-    /// The videobridge's Java heap in MiB; 0 sizes it from the machine's memory.
-    pub videobridge_heap_mib: u32,
-    /// jicofo's Java heap in MiB; 0 sizes it from the machine's memory.
-    pub jicofo_heap_mib: u32,
-    /// net.core.rmem_max and wmem_max, bytes.
-    pub udp_buffer_bytes: u32,
-    /// net.core.netdev_max_backlog, packets.
-    pub netdev_max_backlog: u32,
-    /// LimitNOFILE for the videobridge and jicofo.
-    pub nofile: u32,
-    /// TasksMax for the videobridge and jicofo.
-    pub tasks_max: u32,
-    /// The machine's network bandwidth in Mbit/s for the capacity estimate; 0 reads the
-    /// interface's link speed where it reports one.
-    pub bandwidth_mbit: u32,
-    /// Participants one CPU carries, for the capacity estimate.
-    pub participants_per_cpu: u32,
-    /// Participants in a typical meeting, for the capacity estimate.
-    pub meeting_size: u32,
-}
-
-impl Default for Tune {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            videobridge_heap_mib: 0,
-            jicofo_heap_mib: 0,
-            udp_buffer_bytes: 10_485_760,
-            netdev_max_backlog: 100_000,
-            nofile: 65_000,
-            tasks_max: 65_000,
-            bandwidth_mbit: 0,
-            participants_per_cpu: 20,
-            meeting_size: 10,
-        }
-    }
-}
-
-impl AuthMode {
-    /// The value as written in the configuration.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMode::Open => "open",
-            AuthMode::SecureDomain => "secure-domain",
-            AuthMode::Jwt => "jwt",
-        }
-    }
-}
-
-/// The `jitsi.auth` choice.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthMode {
-    /// Anyone may create rooms.
-    #[default]
-    Open,
-    /// Registered users create rooms; guests may join them.
-    SecureDomain,
-    /// A signed token (JWT) is needed; moderator rights come from its claims.
-    Jwt,
 }
 
 /// `[jitsi.turn]`: coturn, for clients whose network blocks the bridge's UDP port.
@@ -738,53 +498,3 @@ pub struct Access {
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Reserved {}
-
-/// Key material given inline or as an absolute path. Inline material never appears in
-/// `config show`, `Debug` output or logs; a path does, since it helps and reveals nothing.
-#[derive(Clone)]
-pub struct SecretMaterial(String);
-
-impl<'de> Deserialize<'de> for SecretMaterial {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        secret_string(d).map(SecretMaterial)
-    }
-}
-
-impl SecretMaterial {
-    /// Wraps a value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The raw value, for the code that decodes it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    fn shown(&self) -> &str {
-        if is_path(&self.0) {
-            &self.0
-        } else {
-            "<redacted>"
-        }
-    }
-}
-
-impl fmt::Debug for SecretMaterial {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.shown())
-    }
-}
-
-impl Serialize for SecretMaterial {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.shown())
-    }
-}
-
-/// Whether a material value names a file rather than holding the data: an absolute path.
-/// No valid inline form starts with `/` (PEM starts with `-`, base64 of PEM with `L`,
-/// base64 of gzip with `H`).
-pub fn is_path(value: &str) -> bool {
-    value.starts_with('/') && !value.contains('\n')
-}

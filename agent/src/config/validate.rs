@@ -1,6 +1,7 @@
 //! Value checks that the schema cannot express, producing typed settings.
 
 use super::fragments::Merged;
+pub use crate::well_formed::{check_fqdn, check_url};
 use super::schema::{Config, ProviderChoice, SecretMaterial};
 use anyhow::{anyhow, Result};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -630,45 +631,6 @@ fn parse_ip<T: std::str::FromStr>(value: &Option<String>) -> Result<Option<T>, S
     }
 }
 
-/// Checks a fully qualified domain name: at least two labels of letters, digits and
-/// inner hyphens, 63 bytes a label, 253 in all, and a top-level label that is not numeric.
-pub fn check_fqdn(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 253 {
-        return Err(format!(
-            "`{name}` is not a valid domain name (1 to 253 characters)"
-        ));
-    }
-    let labels: Vec<&str> = name.split('.').collect();
-    if labels.len() < 2 {
-        return Err(format!(
-            "`{name}` is not fully qualified (it needs at least one dot)"
-        ));
-    }
-    for label in &labels {
-        let ok = !label.is_empty()
-            && label.len() <= 63
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ok {
-            return Err(format!(
-                "`{name}` is not a valid domain name (label `{label}`: letters, digits and inner hyphens, at most 63)"
-            ));
-        }
-    }
-    if labels
-        .last()
-        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(format!(
-            "`{name}` is not a domain name (it looks like an IP address)"
-        ));
-    }
-    Ok(())
-}
-
 fn check_email(email: &str) -> Result<(), String> {
     let malformed = || format!("`{email}` is not an email address (expected name@domain.example)");
     let (local, domain) = email.split_once('@').ok_or_else(malformed)?;
@@ -676,17 +638,6 @@ fn check_email(email: &str) -> Result<(), String> {
         return Err(malformed());
     }
     check_fqdn(domain).map_err(|_| malformed())
-}
-
-pub(crate) fn check_url(url: &str) -> Result<(), String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
-    match parsed.scheme() {
-        "http" | "https" if parsed.host().is_some() => Ok(()),
-        "http" | "https" => Err(format!("`{url}` has no host")),
-        other => Err(format!(
-            "`{url}` uses `{other}`; only http and https URLs are allowed"
-        )),
-    }
 }
 
 #[cfg(test)]

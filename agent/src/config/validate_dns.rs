@@ -1,7 +1,7 @@
 //! Value checks for `[dns]`: update providers and the DNS wait.
 
 use super::schema::{Dns, DnsUpdate, UpdateKind, UpdateOn};
-use super::validate::check_url;
+use crate::well_formed::{check_url, socket_addr};
 use crate::dns::rfc2136::Rfc2136Update;
 use crate::dns::url_update::UrlUpdate;
 use crate::dns::{DnsSettings, Update, WaitSettings};
@@ -263,19 +263,6 @@ fn with_dns_port(server: &str) -> String {
     } else {
         format!("{server}:53")
     }
-}
-
-/// `host[:port]` or `[v6]:port` with a default port.
-pub fn socket_addr(text: &str, default_port: u16) -> Result<SocketAddr, String> {
-    if let Ok(a) = text.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    if let Ok(ip) = text.parse::<std::net::IpAddr>() {
-        return Ok(SocketAddr::new(ip, default_port));
-    }
-    Err(format!(
-        "`{text}` is not an IP address or address:port such as 192.0.2.53 or 192.0.2.53:5353"
-    ))
 }
 
 #[cfg(test)]

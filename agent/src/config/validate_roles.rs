@@ -2,69 +2,10 @@
 //! videobridges) and `[bridge]` (a videobridge's signaling node), and the keys that make no
 //! sense for a role, refused with the key named rather than silently ignored.
 
-use super::schema::{Config, Role, SecretMaterial};
+use super::schema::{Config, Role};
+pub use crate::bridge::roles::RoleSettings;
+pub use crate::well_formed::{parse_cidr, Cidr};
 use anyhow::Result;
-use std::net::IpAddr;
-
-/// An address block the signaling node lets reach its XMPP client port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    /// The network address (host bits as given).
-    pub addr: IpAddr,
-    /// The prefix length (32 or 128 for a single address).
-    pub prefix: u8,
-}
-
-impl std::fmt::Display for Cidr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-/// Parses `10.0.0.0/16`, `2001:db8::/48` or a single address (a /32 or /128).
-pub fn parse_cidr(text: &str) -> Result<Cidr, String> {
-    let (addr, prefix) = match text.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (text, None),
-    };
-    let addr: IpAddr = addr
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not an IP address or CIDR such as 10.0.0.0/16"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix = match prefix {
-        None => max,
-        Some(p) => p
-            .trim()
-            .parse::<u8>()
-            .ok()
-            .filter(|p| *p <= max)
-            .ok_or_else(|| format!("`{text}`: the prefix length must be 0 to {max}"))?,
-    };
-    Ok(Cidr { addr, prefix })
-}
-
-/// What the roles' keys amount to, checked.
-#[derive(Debug, Clone, Default)]
-pub struct RoleSettings {
-    /// This machine's role.
-    pub role: Role,
-    /// A signaling node also runs a bridge (always true for `all`).
-    pub local_bridge: bool,
-    /// Where bridges may connect from (signaling).
-    pub bridge_sources: Vec<Cidr>,
-    /// The join token (videobridge: the signaling node to join; signaling: a pre-made one
-    /// to adopt).
-    pub join: Option<crate::bridge::token::Token>,
-    /// The key for a pre-made token's certificate (signaling).
-    pub auth_key: Option<SecretMaterial>,
-    /// Where a bridge connects instead of the token's host.
-    pub signaling_host: Option<String>,
-    /// The lifecycle hook a bridge completes after draining.
-    pub drain_hook: Option<String>,
-    /// The bridge's region for relays, when configured.
-    pub region: Option<String>,
-}
 
 /// Checks `server.role`, `[bridges]` and `[bridge]` together; errors name the key.
 pub fn validate(
@@ -181,7 +122,7 @@ pub fn validate(
     let signaling_host = match &j.signaling_host {
         None => None,
         Some(h) => {
-            let ok = h.parse::<IpAddr>().is_ok() || super::validate::check_fqdn(h).is_ok();
+            let ok = h.parse::<std::net::IpAddr>().is_ok() || crate::well_formed::check_fqdn(h).is_ok();
             if !ok {
                 return Err(fail(
                     "bridge.signaling_host",

@@ -37,7 +37,7 @@ pub struct OpsSettings {
     pub updates: Updates,
     /// `server.role` (status shows a deployment's bridges or signaling node by it).
     #[serde(default)]
-    pub role: crate::config::schema::Role,
+    pub role: crate::vocab::Role,
 }
 
 impl OpsSettings {
@@ -227,7 +227,7 @@ mod tests {
                 ..Default::default()
             },
             updates: Updates::default(),
-            role: crate::config::schema::Role::Videobridge,
+            role: crate::vocab::Role::Videobridge,
         };
         let text = serde_json::to_string(&ops).unwrap();
         let back: OpsSettings = serde_json::from_str(&text).unwrap();

@@ -8,8 +8,8 @@ use super::secrets::Secrets;
 use super::{coturn, jicofo, nginx, prosody, videobridge, web, JitsiSettings};
 use crate::apply::Service;
 use crate::bridge::xmpp_cert;
-use crate::config::schema::Role;
-use crate::config::validate_roles::RoleSettings;
+use crate::vocab::Role;
+use crate::bridge::roles::RoleSettings;
 use crate::paths::{TLS_FULLCHAIN, TLS_PRIVKEY};
 use crate::state::Identity;
 
@@ -58,7 +58,7 @@ pub struct Inputs<'a> {
 }
 
 /// The region relays report when neither `bridge.region` nor the instance source gives one.
-pub const DEFAULT_REGION: &str = "default";
+pub const DEFAULT_REGION: &str = crate::vocab::ports::DEFAULT_REGION;
 
 /// The bridge's name in the brewery MUC: the instance id on a bridge of a deployment
 /// (bridges share the `jvb` account, so the nickname tells them apart), else the name

@@ -19,7 +19,7 @@ pub const CONF: &str = "/etc/jitsi/jicofo/jicofo.conf";
 /// The operator's HOCON additions, included last.
 pub const LOCAL: &str = "/etc/meet-agent/jicofo.local.conf";
 /// jicofo's REST port (loopback).
-pub const REST_PORT: u16 = 8888;
+pub const REST_PORT: u16 = crate::vocab::ports::JICOFO_REST;
 
 /// One videobridge as jicofo's `/debug` describes it.
 ///

@@ -24,7 +24,7 @@ pub const LOCAL: &str = "/etc/meet-agent/jvb.local.conf";
 /// The media port (UDP) clients send to.
 pub const MEDIA_PORT: u16 = 10000;
 /// The private REST port (loopback): `/colibri/stats`, `/colibri/shutdown`.
-pub const REST_PORT: u16 = 8080;
+pub const REST_PORT: u16 = crate::vocab::ports::VIDEOBRIDGE_REST;
 
 /// What the renderer needs.
 pub struct Inputs<'a> {

@@ -10,7 +10,7 @@ use super::drain::{hook_bounds, Logind, Runner};
 use super::metrics::{self, Publisher};
 use crate::aws::api::{Aws, Endpoints, LifecycleAction};
 use crate::aws::imds::Imds;
-use crate::config::schema::Role;
+use crate::vocab::Role;
 use crate::config::Settings;
 use anyhow::{anyhow, Result};
 use std::sync::Arc;

@@ -158,7 +158,7 @@ pub fn region_name(provider: &str, value: Option<String>) -> Option<String> {
         tracing::warn!(
             "{provider} metadata gave the region `{}`, which is not a region name; relays use bridge.region or \"{}\"",
             value.escape_debug(),
-            crate::jitsi::assemble::DEFAULT_REGION
+            crate::vocab::ports::DEFAULT_REGION
         );
         return None;
     }

@@ -3,11 +3,11 @@
 //! IP addresses), answered by HTTP-01 or TLS-ALPN-01, an optional staging dry run before
 //! the first production order, and the CA's Retry-After kept for the retry timer.
 
+use serde::{Deserialize, Serialize};
 use super::acme_http::{RecordingClient, RetryAfter};
 use super::challenge::Responder;
 use super::material::Pair;
 use super::time_limit::{self, MAX_WAIT};
-use crate::config::schema::ChallengeChoice;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
@@ -19,6 +19,18 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
+
+/// The `tls.acme.challenge` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChallengeChoice {
+    /// A file over HTTP on port 80.
+    #[serde(rename = "http-01")]
+    Http01,
+    /// A special certificate over TLS on port 443.
+    #[serde(rename = "tls-alpn-01")]
+    TlsAlpn01,
+}
 
 /// What the tls step needs to talk to a CA.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@
 //! config file on every upgrade, and a value in the bridge's file would override ours.
 
 use super::heap::Heaps;
-use crate::config::schema::Tune;
+use crate::tune::settings::Tune;
 
 /// The sysctl drop-in (systemd-sysctl applies it at every boot; the step applies it now).
 pub const SYSCTL: &str = "/etc/sysctl.d/60-ryo-jitsi.conf";

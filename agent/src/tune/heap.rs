@@ -2,7 +2,7 @@
 //! and a cap, and never more than the machine holds alongside the rest of the stack.
 //! (Jitsi's packages default to 3 GiB each, which a 2 GiB VM cannot hold.)
 
-use crate::config::schema::Tune;
+use crate::tune::settings::Tune;
 
 /// Memory kept for the system, prosody, nginx, coturn and the two JVMs' memory outside
 /// their heaps (metaspace, threads, buffers), in MiB.

@@ -4,3 +4,4 @@
 pub mod capacity;
 pub mod files;
 pub mod heap;
+pub mod settings;

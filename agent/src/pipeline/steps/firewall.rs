@@ -6,7 +6,7 @@
 //! step says which ports the host must let in.
 
 use crate::apply::Service;
-use crate::config::schema::Role;
+use crate::vocab::Role;
 use crate::firewall::{self, Inputs};
 use crate::jitsi::videobridge::MEDIA_PORT;
 use crate::paths::Paths;

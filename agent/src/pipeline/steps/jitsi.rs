@@ -6,7 +6,7 @@
 //! services whose files changed are reloaded or restarted by the start step.
 
 use crate::apply::Service;
-use crate::config::schema::Role;
+use crate::vocab::Role;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::jitsi::secrets::Secrets;
 use crate::jitsi::{
@@ -235,7 +235,7 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
 fn signaling_certificate(
     r: &mut Renders<'_, '_>,
     domain: &str,
-    roles: &crate::config::validate_roles::RoleSettings,
+    roles: &crate::bridge::roles::RoleSettings,
 ) -> Result<bool> {
     let key = match &roles.auth_key {
         Some(k) => Some(crate::tls::material::read(k.expose(), "bridge.auth_key")?),

@@ -106,7 +106,7 @@ fn wanted(ctx: &Input<'_>) -> Vec<Service> {
         .into_iter()
         .filter(|s| match (roles.role, s) {
             (_, Service::Firewall) => true,
-            (crate::config::schema::Role::Videobridge, s) => *s == Service::Videobridge,
+            (crate::vocab::Role::Videobridge, s) => *s == Service::Videobridge,
             (_, Service::Videobridge) => roles.local_bridge,
             _ => true,
         })

@@ -123,7 +123,7 @@ pub(crate) fn dns(ctx: &Input<'_>) -> Dns {
 /// Runs the tls step. Its effect: the pair it leaves installed, for the later steps.
 pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
     let settings = settings(ctx)?;
-    if settings.roles.role == crate::config::schema::Role::Videobridge {
+    if settings.roles.role == crate::vocab::Role::Videobridge {
         return Ok(Outcome::not_configured(
             "a videobridge serves no web site, so it needs no web certificate (its signaling node's is verified through the join token)",
         ).into());

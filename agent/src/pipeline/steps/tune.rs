@@ -101,7 +101,7 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
 /// Applies the sysctl values now (systemd-sysctl has run before us at this boot); values
 /// already higher are left alone. In a container these settings belong to the host and are
 /// read-only: that is said, not counted as a fault of this server.
-fn apply_sysctls(ctx: &Input<'_>, tune: &crate::config::schema::Tune) -> Option<String> {
+fn apply_sysctls(ctx: &Input<'_>, tune: &crate::tune::settings::Tune) -> Option<String> {
     let mut refused = Vec::new();
     for (name, value) in files::sysctls(tune) {
         let path = ctx

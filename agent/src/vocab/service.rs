@@ -52,7 +52,7 @@ impl Service {
     /// The systemd unit name.
     pub const fn unit(self) -> &'static str {
         match self {
-            Service::Firewall => crate::firewall::UNIT,
+            Service::Firewall => "meet-agent-firewall.service",
             Service::Prosody => "prosody.service",
             Service::Jicofo => "jicofo.service",
             Service::Videobridge => "jitsi-videobridge2.service",
