@@ -11,8 +11,8 @@
 //! list, plus what our coturn serves besides (3478/tcp and the relay range it allocates
 //! from).
 
-use crate::well_formed::Cidr;
 use crate::jitsi::coturn::TurnSettings;
+use crate::well_formed::Cidr;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 

@@ -45,7 +45,7 @@ pub async fn load(paths: &Paths) -> Result<Effective, LoadError> {
     }
     // Where AWS is asked comes from local configuration, like the source itself: the
     // instance's own data cannot redirect signed requests.
-    config::ssm::resolve(&mut merged, &opts, instance.region.as_deref())
+    source::ssm::resolve(&mut merged, &opts, instance.region.as_deref())
         .await
         .map_err(LoadError::Config)?;
     let (config, settings) = config::finish(&merged).map_err(LoadError::Config)?;

@@ -16,6 +16,7 @@ pub mod encoding;
 pub mod firewall;
 pub mod fsutil;
 pub mod http_body;
+pub mod identity;
 pub mod instance;
 pub mod jitsi;
 pub mod logging;

@@ -4,11 +4,11 @@
 //! (waiting for DNS) runs, and so a crash never leaves a torn file.
 
 use crate::fsutil::{read_optional, write_atomic};
-use crate::source::InstanceData;
+pub use crate::identity::Identity;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+
 use std::path::Path;
 
 /// Version of the state file's shape.
@@ -61,55 +61,6 @@ pub struct StepRecord {
     pub last_error: Option<String>,
     /// The instance this record belongs to (for once-per-instance steps).
     pub instance_id: Option<String>,
-}
-
-/// Addresses and size of this machine, as the identity step settled them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct Identity {
-    /// The configured domain.
-    pub domain: Option<String>,
-    /// Public IPv4 and where it came from.
-    pub public_ipv4: Option<Ipv4Addr>,
-    /// `config`, the provider's name, or `interface`.
-    pub public_ipv4_source: Option<String>,
-    /// Private IPv4.
-    pub local_ipv4: Option<Ipv4Addr>,
-    /// Public IPv6.
-    pub public_ipv6: Option<Ipv6Addr>,
-    /// Where the IPv6 address came from.
-    pub public_ipv6_source: Option<String>,
-    /// What the provider said.
-    pub instance: InstanceData,
-    /// Online CPUs.
-    pub cpus: usize,
-    /// Total memory in MiB.
-    pub memory_mib: u64,
-}
-
-impl Identity {
-    /// One line of addresses, each public one with where it came from, as the identity step
-    /// and `status` show them.
-    pub fn addresses(&self) -> String {
-        fn with_source(ip: Option<String>, from: &Option<String>) -> String {
-            match (ip, from) {
-                (Some(ip), Some(from)) => format!("{ip} (from {from})"),
-                (Some(ip), None) => ip,
-                (None, _) => "none".into(),
-            }
-        }
-        format!(
-            "public IPv4 {}, local IPv4 {}, IPv6 {}",
-            with_source(
-                self.public_ipv4.map(|i| i.to_string()),
-                &self.public_ipv4_source
-            ),
-            self.local_ipv4.map_or("none".into(), |i| i.to_string()),
-            with_source(
-                self.public_ipv6.map(|i| i.to_string()),
-                &self.public_ipv6_source
-            ),
-        )
-    }
 }
 
 /// The whole state file.

@@ -255,7 +255,10 @@ fn re_exports(code: &str, module: &[String], children: &[String]) -> BTreeMap<St
                 let mut m = module.to_vec();
                 m.pop();
                 (m, j + 7)
-            } else if children.iter().any(|c| b[j..].starts_with(format!("{c}::").as_bytes())) {
+            } else if children
+                .iter()
+                .any(|c| b[j..].starts_with(format!("{c}::").as_bytes()))
+            {
                 (module.to_vec(), j)
             } else {
                 continue;
@@ -356,9 +359,9 @@ fn graph(src: &Path) -> (Graph, BTreeMap<Vec<String>, PathBuf>) {
             }
             let word = &child[own.len()];
             let b = code.as_bytes();
-            let hit = code.match_indices(&format!("{word}::")).any(|(at, _)| {
-                at == 0 || !is_ident(b[at - 1]) && b[at - 1] != b':'
-            });
+            let hit = code
+                .match_indices(&format!("{word}::"))
+                .any(|(at, _)| at == 0 || !is_ident(b[at - 1]) && b[at - 1] != b':');
             if hit && child != module {
                 targets.insert(child.clone());
             }
@@ -487,9 +490,18 @@ fn the_file_import_graph_has_no_cycle() {
     }
     let l = layers(&g);
     let top = l.values().max().copied().unwrap_or(0);
-    println!("{} files, {} import edges, {} layers", g.len(), g.values().map(BTreeSet::len).sum::<usize>(), top);
+    println!(
+        "{} files, {} import edges, {} layers",
+        g.len(),
+        g.values().map(BTreeSet::len).sum::<usize>(),
+        top
+    );
     for n in (1..=top).rev() {
-        let at: Vec<String> = l.iter().filter(|(_, &x)| x == n).map(|(k, _)| name(k)).collect();
+        let at: Vec<String> = l
+            .iter()
+            .filter(|(_, &x)| x == n)
+            .map(|(k, _)| name(k))
+            .collect();
         println!("layer {n:2}: {}", at.join(" "));
     }
     assert!(found.is_empty(), "the import graph has cycles:\n{report}");

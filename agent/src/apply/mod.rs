@@ -13,9 +13,9 @@ mod refresh;
 
 mod stale;
 
+pub use crate::vocab::{Refresh, Service};
 pub use beneath::{write_beneath, Owner};
 pub use bus::Bus;
 pub use pending::{Refreshes, PENDING_REFRESH};
 pub use refresh::{bring_up, bring_up_role, Refresher, Report, UnitState};
-pub use crate::vocab::{Refresh, Service};
 pub use stale::remove_stale_temporaries;

@@ -5,9 +5,9 @@
 //! password, so that one deployment can hand the same token to every machine at once.
 
 use super::{token::Token, xmpp_cert};
-use crate::vocab::Role;
 use crate::jitsi::secrets::Secrets;
 use crate::paths::Paths;
+use crate::vocab::Role;
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;

@@ -2,19 +2,11 @@
 
 use super::schema::Config;
 use crate::fsutil::{read_regular, CONFIG_LIMIT};
+pub use crate::vocab::Fragment;
 use anyhow::{anyhow, Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use toml::{Table, Value};
-
-/// One piece of configuration text and where it came from (a path or a source description).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fragment {
-    /// Where the text came from, as shown in error messages.
-    pub origin: String,
-    /// The TOML text.
-    pub text: String,
-}
 
 /// The drop-in files in `dirs` (lowest precedence first), in the order they merge: by file
 /// name, a later folder's file replacing an earlier folder's file of the same name.

@@ -4,7 +4,7 @@
 pub mod fragments;
 
 pub mod schema;
-pub mod ssm;
+
 mod validate;
 mod validate_dns;
 pub mod validate_roles;
@@ -12,8 +12,8 @@ mod validate_tls;
 
 pub(crate) use validate::check_url;
 
-pub use fragments::{Fragment, Merged};
 pub use crate::redact::Redactor;
+pub use fragments::{Fragment, Merged};
 pub use schema::{Config, ProviderChoice, SecretMaterial};
 pub use validate::{check_calendars, check_fqdn as check_domain, Calendar, Settings, TlsSupplied};
 pub use validate_tls::check_supplied;

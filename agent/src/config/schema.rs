@@ -4,8 +4,8 @@
 //! deserializes completely. Unknown keys are rejected (`deny_unknown_fields`). The shipped,
 //! commented default file `image/config/00-defaults.toml` documents every key.
 
-pub use crate::secret::{is_path, Secret, SecretMaterial};
 pub use crate::jitsi::settings::Quality;
+pub use crate::secret::{is_path, Secret, SecretMaterial};
 pub use crate::tls::acme::ChallengeChoice;
 pub use crate::tune::settings::Tune;
 pub use crate::vocab::{AuthMode, Role};
@@ -40,7 +40,6 @@ pub struct Config {
     /// A videobridge's signaling node (`server.role = "videobridge"`).
     pub bridge: Bridge,
 }
-
 
 /// `[bridges]`: on a signaling node, the videobridges that join it.
 #[derive(Debug, Default, Clone, Deserialize, Serialize)]

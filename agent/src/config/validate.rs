@@ -1,8 +1,8 @@
 //! Value checks that the schema cannot express, producing typed settings.
 
 use super::fragments::Merged;
-pub use crate::well_formed::{check_fqdn, check_url};
 use super::schema::{Config, ProviderChoice, SecretMaterial};
+pub use crate::well_formed::{check_fqdn, check_url};
 use anyhow::{anyhow, Result};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! Value checks for `[dns]`: update providers and the DNS wait.
 
 use super::schema::{Dns, DnsUpdate, UpdateKind, UpdateOn};
-use crate::well_formed::{check_url, socket_addr};
 use crate::dns::rfc2136::Rfc2136Update;
 use crate::dns::url_update::UrlUpdate;
 use crate::dns::{DnsSettings, Update, WaitSettings};
+use crate::well_formed::{check_url, socket_addr};
 use base64::Engine;
 use hickory_proto::dnssec::rdata::tsig::TsigAlgorithm;
 use std::net::SocketAddr;

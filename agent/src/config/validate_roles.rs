@@ -122,7 +122,8 @@ pub fn validate(
     let signaling_host = match &j.signaling_host {
         None => None,
         Some(h) => {
-            let ok = h.parse::<std::net::IpAddr>().is_ok() || crate::well_formed::check_fqdn(h).is_ok();
+            let ok =
+                h.parse::<std::net::IpAddr>().is_ok() || crate::well_formed::check_fqdn(h).is_ok();
             if !ok {
                 return Err(fail(
                     "bridge.signaling_host",

@@ -2,8 +2,8 @@
 //! token header, the answer checked by HTTP status and an optional body pattern.
 
 use super::{Target, UpdateError};
-use crate::secret::Secret;
 use crate::redact::Redactor;
+use crate::secret::Secret;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::time::Duration;
 

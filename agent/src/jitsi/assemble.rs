@@ -7,11 +7,11 @@
 use super::secrets::Secrets;
 use super::{coturn, jicofo, nginx, prosody, videobridge, web, JitsiSettings};
 use crate::apply::Service;
-use crate::bridge::xmpp_cert;
-use crate::vocab::Role;
 use crate::bridge::roles::RoleSettings;
+use crate::bridge::xmpp_cert;
 use crate::paths::{TLS_FULLCHAIN, TLS_PRIVKEY};
 use crate::state::Identity;
+use crate::vocab::Role;
 
 /// One file to write.
 #[derive(Debug, Clone, PartialEq, Eq)]

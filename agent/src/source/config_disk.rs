@@ -2,8 +2,10 @@
 //! or, failing that, a `user-data` file read by the rules of [`super::user_data`] (our
 //! TOML or a `text/x-meet-agent` MIME part; cloud-init's content is left alone).
 
-use super::{config_fragment, user_data, InstanceData, InstanceSource};
+use super::common::{config_fragment, InstanceSource};
+use super::user_data;
 use crate::fsutil::CONFIG_LIMIT;
+use crate::identity::InstanceData;
 use crate::paths::Paths;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

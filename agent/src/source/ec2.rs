@@ -1,7 +1,9 @@
 //! EC2 instance metadata, IMDSv2: a session token from `PUT /latest/api/token`, then every
 //! read with that token.
 
-use super::{user_data, InstanceData, InstanceSource};
+use super::common::InstanceSource;
+use super::user_data;
+use crate::identity::InstanceData;
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::{Method, StatusCode};
@@ -206,7 +208,7 @@ impl InstanceSource for Ec2 {
             self.get_text(&client, &token, &format!("{md}/ipv6"))
                 .await?,
         )?;
-        let region = super::region_name(
+        let region = super::common::region_name(
             "EC2 instance",
             self.get_text(&client, &token, &format!("{md}/placement/region"))
                 .await?,

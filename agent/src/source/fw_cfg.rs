@@ -1,7 +1,8 @@
 //! QEMU fw_cfg: `-fw_cfg name=opt/meet-agent/config,file=...` appears (with the
 //! `qemu_fw_cfg` kernel module loaded) as a file in sysfs.
 
-use super::{config_fragment, InstanceData, InstanceSource};
+use super::common::{config_fragment, InstanceSource};
+use crate::identity::InstanceData;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 

@@ -6,8 +6,10 @@
 //! Google's DNS or the guest environment's /etc/hosts entry, neither of which a first boot
 //! of our image can count on before the network is fully up.
 
+use super::common::InstanceSource;
 use super::ec2::{without_url, Retry, METADATA_LIMIT};
-use super::{user_data, InstanceData, InstanceSource};
+use super::user_data;
+use crate::identity::InstanceData;
 use crate::paths::Paths;
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::StatusCode;
@@ -170,7 +172,7 @@ impl InstanceSource for Gce {
             .filter(|t| !t.is_empty());
         // `projects/123456789/zones/europe-west1-b`: the region is the zone's name without
         // its last `-letter` (europe-west1).
-        let region = super::region_name(
+        let region = super::common::region_name(
             "Compute Engine",
             self.get_text(&client, "instance/zone")
                 .await?

@@ -1,6 +1,7 @@
 //! LXD's guest API (devlxd): HTTP over the Unix socket `/dev/lxd/sock`.
 
-use super::{config_fragment, InstanceData, InstanceSource};
+use super::common::{config_fragment, InstanceSource};
+use crate::identity::InstanceData;
 use anyhow::{anyhow, bail, Context, Result};
 use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper::body::Bytes;

@@ -13,7 +13,7 @@
 //! e-mail bring every legacy charset table with them (or need a newer compiler than ours).
 //! Every size and count is bounded and no input can make it panic.
 
-use crate::config::Fragment;
+use crate::vocab::Fragment;
 use anyhow::{anyhow, bail, Result};
 use base64::Engine;
 use std::io::Read;
@@ -26,7 +26,7 @@ pub const OUR_PART_TYPE: &str = "text/x-meet-agent";
 pub const CLOUD_INIT: &str = "/usr/bin/cloud-init";
 
 /// The most of user-data that is looked at once gzip is undone (our part is then held to
-/// the same limit by [`super::config_fragment`]). EC2 allows 16 KiB of user-data; this
+/// the same limit by [`super::common::config_fragment`]). EC2 allows 16 KiB of user-data; this
 /// leaves room for generous cidata disks while stopping a gzip bomb.
 pub const MAX_DECODED_BYTES: usize = crate::fsutil::CONFIG_LIMIT as usize;
 
@@ -137,9 +137,9 @@ fn contains_our_type(bytes: &[u8]) -> bool {
 
 /// Our configuration from bytes that are ours whatever they hold (an LXD key, a fw_cfg
 /// entry, a Compute Engine attribute, our MIME part): gzip undone (bounded), then UTF-8
-/// text; the one path all sources share ([`super::config_fragment`]).
+/// text; the one path all sources share ([`super::common::config_fragment`]).
 pub fn our_text(origin: &str, bytes: Vec<u8>) -> Result<Fragment> {
-    super::config_fragment(origin, bytes)
+    super::common::config_fragment(origin, bytes)
 }
 
 /// The bytes from the first one that is not white space.

@@ -3,7 +3,6 @@
 //! IP addresses), answered by HTTP-01 or TLS-ALPN-01, an optional staging dry run before
 //! the first production order, and the CA's Retry-After kept for the retry timer.
 
-use serde::{Deserialize, Serialize};
 use super::acme_http::{RecordingClient, RetryAfter};
 use super::challenge::Responder;
 use super::material::Pair;
@@ -15,6 +14,7 @@ use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, ExternalAccountKey,
     Identifier, NewAccount, NewOrder, OrderStatus, RetryPolicy,
 };
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,8 +1,8 @@
 //! Certificate and key material: reading it from a path or inline, in PEM, base64 of PEM or
 //! gzip+base64 of PEM, and holding it as parsed DER.
 
-use crate::secret::is_path;
 use crate::encoding::{base64_decode, maybe_gunzip};
+use crate::secret::is_path;
 use anyhow::{anyhow, bail, Context, Result};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 

@@ -14,13 +14,11 @@ pub mod verify;
 
 pub use inspect::CertSummary;
 pub use material::{KeyPem, Pair};
+pub use store::KEY_GROUP;
 
 use crate::paths::Paths;
 use crate::plan::certificate::Origin;
 use anyhow::Result;
-
-/// The group that may read the installed key (Debian's convention for TLS keys).
-pub const KEY_GROUP: &str = "ssl-cert";
 
 /// Installs `pair`, recorded as coming from `origin`, at the stable paths as one unit (see
 /// [`store`]): the key 0640 root:ssl-cert (0600 where that group does not exist), the chain

@@ -8,7 +8,6 @@
 //! certificate. A version folder written but never made live is removed at the next run.
 
 use super::material::Pair;
-use super::KEY_GROUP;
 use crate::fsutil::{write_atomic, write_atomic_for_group};
 use crate::paths::Paths;
 use crate::plan::certificate::Origin;
@@ -17,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+
+/// The group that may read the installed key (Debian's convention for TLS keys).
+pub const KEY_GROUP: &str = "ssl-cert";
 
 /// The symlink naming the version in use.
 pub const LIVE: &str = "live";

@@ -6,11 +6,11 @@
 //! step says which ports the host must let in.
 
 use crate::apply::Service;
-use crate::vocab::Role;
 use crate::firewall::{self, Inputs};
 use crate::jitsi::videobridge::MEDIA_PORT;
 use crate::paths::Paths;
 use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
+use crate::vocab::Role;
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.

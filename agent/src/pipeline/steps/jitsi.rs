@@ -6,7 +6,6 @@
 //! services whose files changed are reloaded or restarted by the start step.
 
 use crate::apply::Service;
-use crate::vocab::Role;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::jitsi::secrets::Secrets;
 use crate::jitsi::{
@@ -14,6 +13,7 @@ use crate::jitsi::{
 };
 use crate::jitsi::{AuthMode, JitsiSettings};
 use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
+use crate::vocab::Role;
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.

@@ -4,10 +4,10 @@
 //! and decrypted by SSM before the configuration is validated. The value then counts as
 //! set by the same file, with the parameter's name in its origin.
 
-use super::fragments::Merged;
+use super::provider::SourceOptions;
 use crate::aws::api::{Aws, Endpoints};
 use crate::aws::imds::Imds;
-use crate::source::SourceOptions;
+use crate::config::fragments::Merged;
 use anyhow::{anyhow, Result};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +49,7 @@ pub async fn resolve(
         None => {
             // It becomes part of the endpoint's host name: a region name or nothing.
             let asked = match imds.region().await {
-                Ok(value) => crate::source::region_name("EC2", Some(value))
+                Ok(value) => super::common::region_name("EC2", Some(value))
                     .ok_or_else(|| "it gave no region name".to_string()),
                 Err(e) => Err(e.to_string()),
             };
