@@ -17,21 +17,6 @@ pub struct Cli {
         env = "MEET_AGENT_ROOT"
     )]
     pub root: PathBuf,
-    /// Read this machine's facts (memory, CPUs, interface addresses, boot id, clock) from
-    /// a JSON file instead of the running system: a fixture root's machine (tests).
-    #[arg(long, global = true, value_name = "FILE", hide = true)]
-    pub host_facts: Option<PathBuf>,
-    /// How many seconds a configured "minute" lasts (tests watch a postponement of "two
-    /// minutes" in seconds); bounded so that minutes times a count cannot overflow.
-    #[arg(
-        long,
-        global = true,
-        value_name = "SECONDS",
-        hide = true,
-        default_value_t = 60,
-        value_parser = clap::value_parser!(u64).range(1..=3600)
-    )]
-    pub minute_seconds: u64,
     /// More log detail: -v debug, -vv trace, -vvv trace for libraries too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

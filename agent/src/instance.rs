@@ -1,7 +1,7 @@
 //! The effective configuration of this instance: the local drop-in folders, then what the
 //! instance source carries, merged and validated.
 
-use crate::config::{self, Config, Merged, Settings};
+use crate::config::{self, Config, Local, Settings};
 use crate::paths::Paths;
 use crate::source::{self, InstanceData, SourceOptions};
 use anyhow::{anyhow, Result};
@@ -34,11 +34,18 @@ impl LoadError {
     }
 }
 
-/// Reads the drop-ins, asks the instance source, merges its config, validates.
-pub async fn load(paths: &Paths) -> Result<Effective, LoadError> {
-    let mut merged = config::load_local(paths).map_err(LoadError::Config)?;
-    let (choice, opts) = source_options(&merged).map_err(LoadError::Config)?;
-    let provider = source::detect(paths, choice, &opts).map_err(LoadError::Source)?;
+/// Asks the instance source the drop-ins choose, merges its configuration over them,
+/// resolves `ssm:` values and validates: the one full load of a command.
+pub async fn load(paths: &Paths, local: &Local) -> Result<Effective, LoadError> {
+    let mut merged = local.merged().map_err(LoadError::Config)?.clone();
+    let source = local.source().map_err(LoadError::Config)?;
+    let opts = SourceOptions {
+        ec2_endpoint: source.ec2_endpoint.clone(),
+        gce_endpoint: source.gce_endpoint.clone(),
+        aws_endpoint: source.aws_endpoint.clone(),
+        timeout: Duration::from_secs(source.timeout_seconds.clamp(1, 3600)),
+    };
+    let provider = source::detect(paths, source.provider, &opts).map_err(LoadError::Source)?;
     let instance = provider.fetch().await.map_err(LoadError::Source)?;
     if let Some(fragment) = &instance.config {
         merged.add(fragment).map_err(LoadError::Config)?;
@@ -54,32 +61,6 @@ pub async fn load(paths: &Paths) -> Result<Effective, LoadError> {
         settings,
         instance,
     })
-}
-
-/// The source choice from local configuration alone (instance data cannot choose its own
-/// source).
-fn source_options(merged: &Merged) -> Result<(config::ProviderChoice, SourceOptions)> {
-    let config: Config = toml::Value::Table(merged.table.clone())
-        .try_into()
-        .map_err(|e| anyhow!("local configuration does not match the schema: {e}"))?;
-    for (key, endpoint) in [
-        ("source.ec2_endpoint", Some(&config.source.ec2_endpoint)),
-        ("source.gce_endpoint", Some(&config.source.gce_endpoint)),
-        ("source.aws_endpoint", config.source.aws_endpoint.as_ref()),
-    ] {
-        let Some(endpoint) = endpoint else { continue };
-        config::check_url(endpoint)
-            .map_err(|reason| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key)))?;
-    }
-    Ok((
-        config.source.provider,
-        SourceOptions {
-            ec2_endpoint: config.source.ec2_endpoint.clone(),
-            gce_endpoint: config.source.gce_endpoint.clone(),
-            aws_endpoint: config.source.aws_endpoint.clone(),
-            timeout: Duration::from_secs(config.source.timeout_seconds.clamp(1, 3600)),
-        },
-    ))
 }
 
 /// This instance's id: the instance source's, else systemd's machine-id, made here first

@@ -9,6 +9,7 @@ pub mod apply;
 pub mod aws;
 pub mod bridge;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod dns;
 pub mod effective;

@@ -17,29 +17,12 @@ pub const TLS_PRIVKEY: &str = "/etc/meet-agent/tls/privkey.pem";
 #[derive(Debug, Clone)]
 pub struct Paths {
     root: PathBuf,
-    host_facts: Option<PathBuf>,
 }
 
 impl Paths {
     /// Paths below `root` (use `/` on a real machine).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self {
-            root: root.into(),
-            host_facts: None,
-        }
-    }
-
-    /// The same paths, with this machine's facts (memory, CPUs, interfaces, boot id, clock)
-    /// read from the JSON file `file` instead of the running system: a fixture root
-    /// describes a machine of its own, the way it holds files of its own.
-    pub fn with_host_facts(mut self, file: Option<PathBuf>) -> Self {
-        self.host_facts = file;
-        self
-    }
-
-    /// The host facts file given with [`Paths::with_host_facts`], if any.
-    pub fn host_facts_file(&self) -> Option<&Path> {
-        self.host_facts.as_deref()
+        Self { root: root.into() }
     }
 
     /// The root directory everything else is relative to.
@@ -114,17 +97,6 @@ impl Paths {
     /// The lock one `run` (or `renew`) holds while it works.
     pub fn run_lock(&self) -> PathBuf {
         self.join("/var/lib/meet-agent/run.lock")
-    }
-
-    /// This boot's id as the kernel gives it ("" where there is none, as below a test root).
-    pub fn boot_id(&self) -> String {
-        match crate::effective::host::facts(self) {
-            Ok(facts) => facts.boot_id(),
-            Err(e) => {
-                tracing::warn!("{e:#}; using this system's boot id");
-                crate::effective::HostFacts::boot_id(&crate::effective::host::System::new(self))
-            }
-        }
     }
 
     /// What the image build recorded about itself (OS, missing Jitsi packages).

@@ -204,9 +204,9 @@ pub enum Reach {
 
 /// The deployment part of the report, from the role of this boot's effective
 /// configuration; `None` on a single machine (or before a run).
-async fn deployment(paths: &Paths, reach: Reach) -> Option<DeploymentView> {
+async fn deployment(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<DeploymentView> {
     use crate::vocab::Role;
-    let role = match crate::effective::load(paths) {
+    let role = match crate::effective::load(paths, seen.facts, seen.drop_ins) {
         Ok(crate::effective::Found::Current(saved)) => saved.operations.role,
         _ => return None,
     };
@@ -335,8 +335,8 @@ pub struct OperationsView {
     pub reboot_required: bool,
 }
 
-fn operations(paths: &Paths) -> OperationsView {
-    let boot = paths.boot_id();
+fn operations(paths: &Paths, facts: &dyn crate::effective::HostFacts) -> OperationsView {
+    let boot = facts.boot_id();
     OperationsView {
         shutdown: crate::ops::shutdown::load(paths).filter(|p| p.state != "requested"),
         idle: crate::ops::idle::load(paths).filter(|i| i.boot_id == boot),
@@ -353,15 +353,21 @@ pub struct SecretsView {
     pub fingerprints: std::collections::BTreeMap<&'static str, String>,
 }
 
-/// Builds the report from the state file, the installed certificate and systemd.
-pub async fn collect(paths: &Paths) -> anyhow::Result<Report> {
-    collect_over(paths, &mut crate::apply::Bus::new(), Reach::Full).await
+/// What the command already read that status needs: this machine's facts (its boot id) and
+/// the drop-ins' digest (whether this boot's effective.json still describes them).
+#[derive(Clone, Copy)]
+pub struct Seen<'a> {
+    /// This machine's facts.
+    pub facts: &'a dyn crate::effective::HostFacts,
+    /// [`crate::config::Local::digest`].
+    pub drop_ins: &'a str,
 }
 
-/// As [`collect`], asking systemd over `bus` (a run's own connection, for its banner) and
-/// looking only as far as `reach`.
+/// Builds the report from the state file, the installed certificate and systemd (asked
+/// over `bus`), looking only as far as `reach`.
 pub async fn collect_over(
     paths: &Paths,
+    seen: Seen<'_>,
     bus: &mut crate::apply::Bus,
     reach: Reach,
 ) -> anyhow::Result<Report> {
@@ -406,7 +412,7 @@ pub async fn collect_over(
             reasons.push(format!("{}: {}", s.name, s.message));
         }
     }
-    let deployment = deployment(paths, reach).await;
+    let deployment = deployment(paths, seen, reach).await;
     let bridge_only = deployment.as_ref().is_some_and(|d| d.role == "videobridge");
     match &certificate {
         // A videobridge serves no web site: no certificate is expected there.
@@ -488,7 +494,7 @@ pub async fn collect_over(
             }),
         steps,
         services,
-        operations: operations(paths),
+        operations: operations(paths, seen.facts),
         deployment,
     })
 }

@@ -185,15 +185,17 @@ fn site(extra: &str) -> Root {
         "00.toml",
         &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n[updates]\nfirst_boot = false\n{extra}"),
     );
+    // One-second "minutes" (the test harness's key), in a file of its own so that `extra`
+    // may have a [schedule] of its own.
+    root.config("99-minutes.toml", "[schedule]\nminute_seconds = 1\n");
     root
 }
 
-/// Runs the agent with the private bus and one-second "minutes".
+/// Runs the agent with the private bus (the site's "minutes" last a second).
 async fn agent(root: &Root, bus: &Bus, args: &[&str]) -> std::process::Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
         .arg("--root")
         .arg(root.path())
-        .args(["--minute-seconds", "1"])
         .args(args)
         .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
         .output()
@@ -270,7 +272,7 @@ async fn scheduled_shutdown_waits_for_meetings_then_drains_the_bridge() {
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
         .arg("--root")
         .arg(root.path())
-        .args(["--minute-seconds", "1", "shutdown", "--reason", "scheduled"])
+        .args(["shutdown", "--reason", "scheduled"])
         .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
         .spawn()
         .unwrap();

@@ -123,9 +123,9 @@ fn configured_heaps_are_used_when_they_fit_and_replaced_when_they_do_not() {
     // the bridge installed) a warning naming the key.
     let root = machine("[tune]\nvideobridge_heap_mib = 65536\n");
     root.write("/usr/share/jitsi-videobridge/jvb.sh", "");
-    let facts = root.write("/facts.json", r#"{"memory_mib": 4096, "cpus": 2}"#);
-    let facts = facts.display().to_string();
-    root.run(&["--host-facts", &facts, "run"]);
+    root.write("/facts.json", r#"{"memory_mib": 4096, "cpus": 2}"#);
+    root.config("99-facts.toml", "[source]\nhost_facts = \"/facts.json\"\n");
+    root.run(&["run"]);
     let tune = root.step("tune");
     assert_eq!(root.state()["identity"]["memory_mib"], 4096);
     assert_eq!(tune["state"], "degraded", "{tune}");
@@ -141,7 +141,7 @@ fn configured_heaps_are_used_when_they_fit_and_replaced_when_they_do_not() {
 
     // A machine with room for it (128 GiB): used as configured.
     root.write("/facts.json", r#"{"memory_mib": 131072, "cpus": 32}"#);
-    root.run(&["--host-facts", &facts, "run"]);
+    root.run(&["run"]);
     let tune = root.step("tune");
     assert_eq!(tune["state"], "ok", "{tune}");
     let dropin = read(&root, "/var/lib/meet-agent/tune/jitsi-videobridge2.env");

@@ -64,7 +64,7 @@ pub fn read_files(files: &[PathBuf]) -> Result<Vec<Fragment>> {
 }
 
 /// Merged configuration plus, for every leaf key, the origin of the fragment that set it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Merged {
     /// The merged TOML table.
     pub table: Table,

@@ -21,14 +21,94 @@ pub use validate_tls::check_supplied;
 use crate::paths::Paths;
 use anyhow::{anyhow, Result};
 
-/// Reads and merges the drop-in folders below `paths` (no instance source).
-pub fn load_local(paths: &Paths) -> Result<Merged> {
-    let files = fragments::drop_in_files(&paths.config_dirs())?;
-    let mut merged = Merged::default();
-    for fragment in fragments::read_files(&files)? {
-        merged.add(&fragment)?;
+/// The drop-in folders, read once per command: what every later stage (the host facts
+/// file, the instance source's choice, the merge with instance data, effective.json's
+/// freshness check) works from.
+#[derive(Debug)]
+pub struct Local {
+    /// Digest of the files' names and contents in merge order: effective.json records it,
+    /// so an operator's edit since the run is noticed.
+    pub digest: String,
+    /// The files checked and merged, or why one of them cannot be used.
+    pub merged: Result<Merged>,
+}
+
+/// Reads the drop-in folders below `paths` (no instance source). What cannot be used (a
+/// file that cannot be read, does not parse or fails the schema) is kept in
+/// [`Local::merged`] for the command to report; the digest stands whenever the files could
+/// be read, so that effective.json's freshness and the host facts never depend on it.
+pub fn load_local(paths: &Paths) -> Local {
+    let read = fragments::drop_in_files(&paths.config_dirs())
+        .and_then(|files| fragments::read_files(&files));
+    match read {
+        Ok(read) => {
+            let mut merged = Merged::default();
+            let merged = read
+                .iter()
+                .try_for_each(|fragment| merged.add(fragment))
+                .map(|()| merged);
+            Local {
+                digest: digest(&read),
+                merged,
+            }
+        }
+        Err(e) => Local {
+            // Matches no saved digest: the commands load (and report) for themselves.
+            digest: String::new(),
+            merged: Err(e),
+        },
     }
-    Ok(merged)
+}
+
+/// A digest of fragments' origins and texts, in merge order.
+fn digest(fragments: &[Fragment]) -> String {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    for fragment in fragments {
+        for part in [fragment.origin.as_bytes(), fragment.text.as_bytes()] {
+            context.update(&(part.len() as u64).to_le_bytes());
+            context.update(part);
+        }
+    }
+    format!("sha256:{}", crate::encoding::hex(context.finish().as_ref()))
+}
+
+impl Local {
+    /// The merged drop-ins, or the error that names the file that cannot be used.
+    pub fn merged(&self) -> Result<&Merged> {
+        self.merged.as_ref().map_err(|e| anyhow!("{e:#}"))
+    }
+
+    /// The `[source]` section of the drop-ins alone, deserialized on its own: where instance
+    /// data and host facts come from is never instance data's own choice. Endpoint keys are
+    /// checked here, naming the file.
+    pub fn source(&self) -> Result<schema::Source> {
+        let merged = self.merged()?;
+        let source: schema::Source = match merged.table.get("source") {
+            Some(table) => table.clone().try_into().map_err(|e| {
+                anyhow!("local configuration's [source] does not match the schema: {e}")
+            })?,
+            None => schema::Source::default(),
+        };
+        for (key, endpoint) in [
+            ("source.ec2_endpoint", Some(&source.ec2_endpoint)),
+            ("source.gce_endpoint", Some(&source.gce_endpoint)),
+            ("source.aws_endpoint", source.aws_endpoint.as_ref()),
+        ] {
+            let Some(endpoint) = endpoint else { continue };
+            check_url(endpoint)
+                .map_err(|reason| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key)))?;
+        }
+        if let Some(file) = &source.host_facts {
+            if !file.starts_with('/') {
+                let key = "source.host_facts";
+                return Err(anyhow!(
+                    "{}: key `{key}`: `{file}` is not an absolute path; name the facts file from /",
+                    merged.origin_of(key)
+                ));
+            }
+        }
+        Ok(source)
+    }
 }
 
 /// Turns a merged table into the typed, checked configuration.

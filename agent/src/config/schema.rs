@@ -109,6 +109,9 @@ pub struct Source {
     /// One base URL for the AWS APIs (SSM for `ssm:NAME` values, CloudWatch, Auto
     /// Scaling) instead of the region's public endpoints: a VPC interface endpoint.
     pub aws_endpoint: Option<String>,
+    /// A JSON file that states this machine's facts (memory, CPUs, interface addresses,
+    /// boot id, clock) instead of the running system: a fixture root's machine in tests.
+    pub host_facts: Option<String>,
 }
 
 impl Default for Source {
@@ -119,6 +122,7 @@ impl Default for Source {
             gce_endpoint: "http://169.254.169.254".into(),
             timeout_seconds: 30,
             aws_endpoint: None,
+            host_facts: None,
         }
     }
 }
@@ -416,6 +420,9 @@ pub struct Schedule {
     pub videobridge_stats_url: String,
     /// jicofo's statistics (loopback).
     pub jicofo_stats_url: String,
+    /// How many seconds a "minute" above lasts (1..=3600): tests watch a postponement of
+    /// "two minutes" pass in two seconds.
+    pub minute_seconds: u64,
 }
 
 impl Default for Schedule {
@@ -427,6 +434,7 @@ impl Default for Schedule {
             postpone_limit_minutes: 120,
             videobridge_stats_url: crate::ops::stats::VIDEOBRIDGE_STATS.into(),
             jicofo_stats_url: crate::ops::stats::JICOFO_STATS.into(),
+            minute_seconds: 60,
         }
     }
 }

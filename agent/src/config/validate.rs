@@ -428,6 +428,13 @@ fn check_operations(
         (30, 3_600),
         fail,
     )?;
+    // Bounded so that a count of minutes times it cannot overflow a Duration.
+    in_range(
+        "schedule.minute_seconds",
+        s.minute_seconds,
+        (1, 3_600),
+        fail,
+    )?;
     for (key, url) in [
         ("schedule.videobridge_stats_url", &s.videobridge_stats_url),
         ("schedule.jicofo_stats_url", &s.jicofo_stats_url),

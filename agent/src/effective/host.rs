@@ -1,6 +1,6 @@
 //! Facts about the machine the agent runs on (interfaces, memory, CPUs, boot id, clock),
 //! behind one small trait: the running system answers them in production, a JSON file
-//! (`--host-facts FILE`, hidden) answers them for a fixture root, so that a test can say
+//! (`source.host_facts` in the drop-ins) answers them for a fixture root, so that a test can say
 //! "a machine with 4 GiB and 2 CPUs" instead of asserting whatever the build host has.
 
 use crate::paths::Paths;
@@ -155,10 +155,12 @@ impl HostFacts for Fixed {
     }
 }
 
-/// The facts for `paths`: its host facts file when it names one, else the running system.
-pub fn facts(paths: &Paths) -> Result<Box<dyn HostFacts>> {
-    Ok(match paths.host_facts_file() {
-        Some(file) => Box::new(Fixed::read(file, paths)?),
+/// The facts for `paths`: the file `source.host_facts` names (below the root, like every
+/// path) when the drop-ins name one, else the running system. Read once per command, in
+/// main, and handed to whatever asks.
+pub fn facts(paths: &Paths, file: Option<&str>) -> Result<Box<dyn HostFacts>> {
+    Ok(match file {
+        Some(file) => Box::new(Fixed::read(&paths.join(file), paths)?),
         None => Box::new(System::new(paths)),
     })
 }
@@ -176,8 +178,8 @@ mod tests {
             r#"{"memory_mib": 131072, "cpus": 3, "boot_id": "b-1", "interfaces": ["203.0.113.5"], "now": "2030-01-02T03:04:05Z"}"#,
         )
         .unwrap();
-        let paths = Paths::new(dir.path()).with_host_facts(Some(file.clone()));
-        let facts = facts(&paths).unwrap();
+        let paths = Paths::new(dir.path());
+        let facts = facts(&paths, Some("/facts.json")).unwrap();
         assert_eq!(facts.memory_mib(), 131072);
         assert_eq!(facts.cpus(), 3);
         assert_eq!(facts.boot_id(), "b-1");
@@ -188,13 +190,16 @@ mod tests {
         assert_eq!(facts.now().year(), 2030);
 
         std::fs::write(&file, r#"{"cpus": 2}"#).unwrap();
-        let facts = super::facts(&paths).unwrap();
+        let facts = super::facts(&paths, Some("/facts.json")).unwrap();
         assert_eq!(facts.cpus(), 2);
         // Not in the file: below a fixture root there is no boot id.
         assert_eq!(facts.boot_id(), "");
 
         std::fs::write(&file, r#"{"memory": 2}"#).unwrap();
-        let err = super::facts(&paths).err().unwrap().to_string();
+        let err = super::facts(&paths, Some("/facts.json"))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
             err.contains("host facts file") && err.contains("memory"),
             "{err}"

@@ -14,7 +14,6 @@ use crate::config::schema::{AuthMode, Schedule, Updates};
 use crate::config::{Config, Settings};
 use crate::fsutil::{read_optional, write_atomic};
 use crate::paths::Paths;
-use crate::source::InstanceData;
 use crate::state::Identity;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -22,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use host::HostFacts;
 
 /// Version of the file's shape.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// What the operations commands act on, typed as validation produced it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,9 +63,8 @@ pub struct Saved {
     pub operations: OpsSettings,
     /// The whole merged configuration as `config show` prints it, secrets redacted.
     pub config: serde_json::Value,
-    /// What the instance source reported (its configuration text left out).
-    pub instance: InstanceData,
-    /// Domain, addresses and size as the run settled them.
+    /// Domain, addresses and size as the run settled them, with what the instance source
+    /// reported (its configuration text left out).
     pub identity: Identity,
     /// This instance's id.
     pub instance_id: Option<String>,
@@ -78,13 +76,13 @@ pub struct Saved {
 impl Saved {
     /// The record of one successful load.
     pub fn new(
-        paths: &Paths,
+        facts: &dyn HostFacts,
+        drop_ins: &str,
         config: &Config,
         settings: &Settings,
         identity: &Identity,
         instance_id: Option<String>,
     ) -> Result<Self> {
-        let facts = host::facts(paths)?;
         Ok(Self {
             version: VERSION,
             boot_id: facts.boot_id(),
@@ -92,10 +90,9 @@ impl Saved {
             // Secret and SecretMaterial serialize as redacted, as for `config show`.
             config: serde_json::to_value(config)
                 .context("failed to record the effective configuration")?,
-            instance: identity.instance.clone(),
             identity: identity.clone(),
             instance_id,
-            drop_ins: drop_in_digest(paths)?,
+            drop_ins: drop_ins.to_string(),
         })
     }
 
@@ -157,24 +154,8 @@ impl Found {
     }
 }
 
-/// A digest of the drop-in files' names and contents, in merge order.
-pub fn drop_in_digest(paths: &Paths) -> Result<String> {
-    let files = crate::config::fragments::drop_in_files(&paths.config_dirs())?;
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    for fragment in crate::config::fragments::read_files(&files)? {
-        for part in [fragment.origin.as_bytes(), fragment.text.as_bytes()] {
-            context.update(&(part.len() as u64).to_le_bytes());
-            context.update(part);
-        }
-    }
-    Ok(format!(
-        "sha256:{}",
-        crate::encoding::hex(context.finish().as_ref())
-    ))
-}
-
 /// This boot's saved file, if it is there and still describes the drop-ins.
-pub fn load(paths: &Paths) -> Result<Found> {
+pub fn load(paths: &Paths, facts: &dyn HostFacts, drop_ins: &str) -> Result<Found> {
     let path = paths.effective_file();
     let Some(bytes) = read_optional(&path)? else {
         return Ok(Found::Missing);
@@ -185,10 +166,10 @@ pub fn load(paths: &Paths) -> Result<Found> {
             path.display()
         )
     })?;
-    if saved.version != VERSION || saved.boot_id != host::facts(paths)?.boot_id() {
+    if saved.version != VERSION || saved.boot_id != facts.boot_id() {
         return Ok(Found::Stale);
     }
-    if saved.drop_ins != drop_in_digest(paths)? {
+    if saved.drop_ins != drop_ins {
         return Ok(Found::Changed);
     }
     Ok(Found::Current(Box::new(saved)))
@@ -196,8 +177,12 @@ pub fn load(paths: &Paths) -> Result<Found> {
 
 /// The operations settings: from this boot's saved file, else (saying so on stderr) from a
 /// full load of the configuration and the instance source.
-pub async fn ops_settings(paths: &Paths) -> Result<OpsSettings> {
-    match load(paths) {
+pub async fn ops_settings(
+    paths: &Paths,
+    facts: &dyn HostFacts,
+    local: &crate::config::Local,
+) -> Result<OpsSettings> {
+    match load(paths, facts, &local.digest) {
         Ok(Found::Current(saved)) => return Ok(saved.operations),
         Ok(other) => eprintln!(
             "meet-agent: {}; reading the configuration and instance data instead",
@@ -207,7 +192,7 @@ pub async fn ops_settings(paths: &Paths) -> Result<OpsSettings> {
             eprintln!("meet-agent: {e:#}; reading the configuration and instance data instead")
         }
     }
-    let effective = crate::instance::load(paths)
+    let effective = crate::instance::load(paths, local)
         .await
         .map_err(|e| anyhow!("{:#}", e.error()))?;
     Ok(OpsSettings::from_settings(&effective.settings))

@@ -50,6 +50,7 @@ fn agent_running(paths: &Paths) -> bool {
 /// `minute` is how long a configured minute lasts ([`super::MINUTE`] on a real machine).
 pub async fn check(
     paths: &Paths,
+    facts: &dyn crate::effective::HostFacts,
     idle_minutes: u32,
     endpoints: &Endpoints,
     minute: std::time::Duration,
@@ -59,7 +60,6 @@ pub async fn check(
         tracing::info!("meet-agent run is in progress; the idle clock waits for it");
         return Ok(());
     }
-    let facts = crate::effective::host::facts(paths)?;
     let boot = facts.boot_id();
     // Another boot's clock does not count.
     let saved_since = load(paths)

@@ -50,7 +50,13 @@ pub enum RunResult {
 
 /// Runs the selected steps in order, recording each in the state file. One run at a time:
 /// the boot's run, the renewal timer's and the retry timer's wait for each other.
-pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
+/// `local` is the drop-ins as the command read them, `facts` this machine's.
+pub async fn run(
+    paths: &Paths,
+    local: &crate::config::Local,
+    facts: &dyn crate::effective::HostFacts,
+    selection: Selection,
+) -> Result<RunResult> {
     let _lock = lock(paths)?;
     // Under the lock and before anything is written: what killed runs left half-written.
     apply::remove_stale_temporaries(paths);
@@ -72,14 +78,18 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     state.last_run_at = Some(now_rfc3339());
     notify::status("reading configuration and instance data");
 
-    let effective = match instance::load(paths).await {
+    let effective = match instance::load(paths, local).await {
         Ok(effective) => effective,
         Err(load_error) => {
             // The commands that read it load (and report the error) for themselves.
             if let Err(e) = crate::effective::forget(paths) {
                 tracing::warn!("{e:#}");
             }
-            return run_without_config(paths, &mut state, load_error).await;
+            let seen = crate::status::Seen {
+                facts,
+                drop_ins: &local.digest,
+            };
+            return run_without_config(paths, seen, &mut state, load_error).await;
         }
     };
     if selection == Selection::Retry && effective.settings.acme.is_none() {
@@ -98,12 +108,11 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
         }
     };
     state.instance_id = instance_id.clone();
-    let facts = crate::effective::host::facts(paths)?;
 
     let mut input = Input {
         paths,
         settings: Some(&effective.settings),
-        identity: identity::resolve(&effective.settings, &effective.instance, facts.as_ref()).await,
+        identity: identity::resolve(&effective.settings, &effective.instance, facts).await,
         first_boot: !ran_before || previous_instance != instance_id,
         instance_id: instance_id.clone(),
         observed: Observations::default(),
@@ -115,7 +124,8 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     };
     state.identity = Some(input.identity.clone());
     let saved = crate::effective::Saved::new(
-        paths,
+        facts,
+        &local.digest,
         &effective.config,
         &effective.settings,
         &input.identity,
@@ -174,7 +184,11 @@ pub async fn run(paths: &Paths, selection: Selection) -> Result<RunResult> {
     let summary = summary_line(&state);
     notify::ready(&summary);
     tracing::info!("{summary}");
-    console_banner(paths, &mut apply.bus).await;
+    let seen = crate::status::Seen {
+        facts,
+        drop_ins: &local.digest,
+    };
+    console_banner(paths, seen, &mut apply.bus).await;
     if let Some(plan) = timers {
         // After READY: the stack is starting and serving meanwhile.
         if let Err(problem) = schedule::apply(&plan, &mut apply.bus, &mut apply.refreshes).await {
@@ -314,6 +328,7 @@ fn record(
 /// the server reachable (a fallback certificate) and say why in the state file.
 async fn run_without_config(
     paths: &Paths,
+    seen: crate::status::Seen<'_>,
     state: &mut State,
     load_error: LoadError,
 ) -> Result<RunResult> {
@@ -352,20 +367,21 @@ async fn run_without_config(
     refresh_without_start(&mut apply, None).await;
     state.save(&paths.state_file())?;
     notify::ready(&format!("failed: {error}"));
-    console_banner(paths, &mut apply.bus).await;
+    console_banner(paths, seen, &mut apply.bus).await;
     Ok(RunResult::NotStarted)
 }
 
 /// Writes the console's pre-login summary (agetty shows it above the login prompt) and
 /// asks running agettys to show it again. A failure costs only the banner.
-async fn console_banner(paths: &Paths, bus: &mut apply::Bus) {
-    let report = match crate::status::collect_over(paths, bus, crate::status::Reach::Local).await {
-        Ok(report) => report,
-        Err(e) => {
-            tracing::warn!("no console banner: {e:#}");
-            return;
-        }
-    };
+async fn console_banner(paths: &Paths, seen: crate::status::Seen<'_>, bus: &mut apply::Bus) {
+    let report =
+        match crate::status::collect_over(paths, seen, bus, crate::status::Reach::Local).await {
+            Ok(report) => report,
+            Err(e) => {
+                tracing::warn!("no console banner: {e:#}");
+                return;
+            }
+        };
     let text = crate::access::issue_text(&crate::status::render_brief(&report));
     let issue = paths.join(crate::access::ISSUE);
     if let Err(e) = crate::fsutil::write_atomic(&issue, format!("{text}\n").as_bytes(), 0o644) {

@@ -1,0 +1,38 @@
+//! `bridge token`: the join token of a deployment.
+
+use super::context::{say, Context};
+use crate::cli::BridgeAction;
+use std::io::Write;
+
+/// `meet-agent bridge token [--new --domain D --key-out F] [--host H]`.
+pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
+    let BridgeAction::Token {
+        new,
+        domain,
+        host,
+        key_out,
+    } = action;
+    let made = if new {
+        match (domain.as_deref(), key_out.as_deref()) {
+            (Some(domain), Some(key_out)) => {
+                crate::bridge::command::new_token(domain, host.as_deref(), key_out)
+            }
+            _ => Err(anyhow::anyhow!("--new needs --domain and --key-out")),
+        }
+    } else {
+        let Some(effective) = ctx.effective().await else {
+            return Ok(1);
+        };
+        crate::bridge::command::node_token(&ctx.paths, &effective.settings, host.as_deref())
+    };
+    match made {
+        Ok(token) => {
+            writeln!(std::io::stdout().lock(), "{token}")?;
+            Ok(0)
+        }
+        Err(e) => {
+            say(format!("{e:#}"));
+            Ok(1)
+        }
+    }
+}
