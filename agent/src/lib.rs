@@ -16,6 +16,7 @@ pub mod effective;
 pub mod encoding;
 pub mod firewall;
 pub mod fsutil;
+pub mod host;
 pub mod http_body;
 pub mod identity;
 pub mod instance;

@@ -335,7 +335,7 @@ pub struct OperationsView {
     pub reboot_required: bool,
 }
 
-fn operations(paths: &Paths, facts: &dyn crate::effective::HostFacts) -> OperationsView {
+fn operations(paths: &Paths, facts: &dyn crate::host::HostFacts) -> OperationsView {
     let boot = facts.boot_id();
     OperationsView {
         shutdown: crate::ops::shutdown::load(paths).filter(|p| p.state != "requested"),
@@ -358,7 +358,7 @@ pub struct SecretsView {
 #[derive(Clone, Copy)]
 pub struct Seen<'a> {
     /// This machine's facts.
-    pub facts: &'a dyn crate::effective::HostFacts,
+    pub facts: &'a dyn crate::host::HostFacts,
     /// [`crate::config::Local::digest`].
     pub drop_ins: &'a str,
 }

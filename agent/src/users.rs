@@ -6,7 +6,6 @@
 //! (see [`prepare_name`] and [`check_password`]); changes take the agent's run lock so that
 //! two of them (or one and a `run`) never interleave; every path is below `--root`.
 
-use crate::effective::OpsSettings;
 use crate::jitsi::prosodyctl::{self, Prosodyctl};
 use crate::jitsi::AuthMode;
 use crate::paths::Paths;
@@ -48,18 +47,16 @@ pub enum UserAction {
     List,
 }
 
-/// Runs `action` for the site in `settings` (the effective configuration's domain and auth
-/// mode), below the root of `paths`; prints one line of outcome naming the account as
-/// prosody stores it.
-pub fn run(paths: &Paths, settings: &OpsSettings, action: &UserAction) -> Result<()> {
-    let domain = settings
-        .domain
-        .as_deref()
+/// Runs `action` for the site of `domain` (`server.domain`) whose `jitsi.auth` is `auth`,
+/// below the root of `paths`; prints one line of outcome naming the account as prosody
+/// stores it.
+pub fn run(paths: &Paths, domain: Option<&str>, auth: AuthMode, action: &UserAction) -> Result<()> {
+    let domain = domain
         .ok_or_else(|| anyhow!("server.domain is not set; users belong to the site's domain"))?;
-    if settings.auth != AuthMode::SecureDomain {
+    if auth != AuthMode::SecureDomain {
         bail!(
             "jitsi.auth is \"{}\", so there are no users to manage; set jitsi.auth = \"secure-domain\" for registered users who open rooms",
-            settings.auth.as_str()
+            auth.as_str()
         );
     }
     let site = Site::new(paths);

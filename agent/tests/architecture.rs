@@ -333,7 +333,7 @@ fn graph(src: &Path) -> (Graph, BTreeMap<Vec<String>, PathBuf>) {
             module.clone()
         };
         let mut targets = BTreeSet::new();
-        for named in named_paths(&code, &own) {
+        for named in named_paths(code, &own) {
             if let Some(to) = resolve(&named, &files, &faces) {
                 if to != module && !to.is_empty() {
                     targets.insert(to.clone());
@@ -505,6 +505,79 @@ fn the_file_import_graph_has_no_cycle() {
         println!("layer {n:2}: {}", at.join(" "));
     }
     assert!(found.is_empty(), "the import graph has cycles:\n{report}");
+}
+
+/// The layers, lowest first (docs/architecture.md): a file imports only from its own
+/// layer or a lower one. Each names the top-level modules (files or folders) it holds.
+const LAYERS: [(&str, &[&str]); 7] = [
+    (
+        "leaf",
+        &[
+            "lib",
+            "vocab",
+            "secret",
+            "redact",
+            "well_formed",
+            "fsutil",
+            "encoding",
+            "printable",
+            "http_body",
+            "logging",
+            "paths",
+            "host",
+            "identity",
+        ],
+    ),
+    (
+        "domain",
+        &[
+            "aws", "systemd", "dns", "tls", "jitsi", "tune", "firewall", "access", "users", "ops",
+            "bridge", "scale", "plan", "apply", "state",
+        ],
+    ),
+    ("config", &["config"]),
+    ("loading", &["source", "instance", "effective"]),
+    ("pipeline and status", &["pipeline", "status"]),
+    ("commands", &["commands", "cli"]),
+    ("main", &["<main>"]),
+];
+
+fn layer_of(module: &[String]) -> Option<usize> {
+    let top = module.first().map_or("lib", String::as_str);
+    LAYERS.iter().position(|(_, tops)| tops.contains(&top))
+}
+
+#[test]
+fn every_file_has_a_layer_and_imports_only_downwards() {
+    let (g, _) = graph(&src());
+    let mut wrong = Vec::new();
+    for (from, targets) in &g {
+        let Some(lf) = layer_of(from) else {
+            wrong.push(format!(
+                "{} is in no layer: add its module to LAYERS",
+                name(from)
+            ));
+            continue;
+        };
+        for to in targets {
+            if let Some(lt) = layer_of(to) {
+                if lt > lf {
+                    wrong.push(format!(
+                        "{} ({}) imports {} ({})",
+                        name(from),
+                        LAYERS[lf].0,
+                        name(to),
+                        LAYERS[lt].0
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "imports that run upwards:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -48,13 +48,14 @@ pub fn new_token(domain: &str, host: Option<&str>, key_out: &Path) -> Result<Str
 }
 
 /// The token of this signaling node, from its configuration, its `auth.DOMAIN` certificate
-/// (made by its first run) and its `jvb` password.
+/// (made by its first run) and its `jvb` password. `roles` and `domain` are the node's
+/// settings.
 pub fn node_token(
     paths: &Paths,
-    settings: &crate::config::Settings,
+    roles: &super::roles::RoleSettings,
+    domain: Option<&str>,
     host: Option<&str>,
 ) -> Result<String> {
-    let roles = &settings.roles;
     if roles.role != Role::Signaling {
         bail!(
             "this machine's server.role is \"{}\": only a signaling node has a token for bridges (set server.role = \"signaling\", or make one with --new)",
@@ -65,7 +66,7 @@ pub fn node_token(
         // A pre-made token: the node adopted it; the same one goes to every bridge.
         return Ok(token.encode());
     }
-    let domain = settings.domain.as_deref().ok_or_else(|| {
+    let domain = domain.ok_or_else(|| {
         anyhow!("server.domain is not set; a token names the deployment's domain")
     })?;
     let pair = xmpp_cert::installed(paths).ok_or_else(|| {

@@ -23,7 +23,9 @@ pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
         let Some(effective) = ctx.effective().await else {
             return Ok(1);
         };
-        crate::bridge::command::node_token(&ctx.paths, &effective.settings, host.as_deref())
+        let settings = &effective.settings;
+        let domain = settings.domain.as_deref();
+        crate::bridge::command::node_token(&ctx.paths, &settings.roles, domain, host.as_deref())
     };
     match made {
         Ok(token) => {

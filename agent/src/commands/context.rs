@@ -2,7 +2,7 @@
 //! is said.
 
 use crate::config::Local;
-use crate::effective::HostFacts;
+use crate::host::HostFacts;
 use crate::paths::Paths;
 
 /// What every command starts from, read once per process: where things are, the drop-in
@@ -22,8 +22,11 @@ impl Context {
     /// cannot be used leave the running system's facts; the command reports them.
     pub fn new(paths: Paths) -> anyhow::Result<Self> {
         let local = crate::config::load_local(&paths);
-        let file = local.source().ok().and_then(|source| source.host_facts);
-        let facts = crate::effective::host::facts(&paths, file.as_deref())?;
+        let file = local
+            .source()
+            .ok()
+            .and_then(|source| source.host_facts.clone());
+        let facts = crate::host::facts(&paths, file.as_deref())?;
         Ok(Self {
             paths,
             local,

@@ -11,11 +11,13 @@ pub async fn scale(
     let Some(effective) = ctx.effective().await else {
         return Ok(1);
     };
+    let settings = &effective.settings;
     let seams = crate::scale::service::Seams {
         aws: aws_endpoint.or_else(|| effective.config.source.aws_endpoint.clone()),
         bridge: bridge_url,
     };
     Ok(said(
-        crate::scale::service::run(&ctx.paths, &effective.settings, &seams).await,
+        crate::scale::service::run(&ctx.paths, &settings.roles, &settings.ec2_endpoint, &seams)
+            .await,
     ))
 }

@@ -8,5 +8,11 @@ pub async fn user(ctx: &Context, action: &crate::users::UserAction) -> anyhow::R
     let Some(settings) = ops_settings(ctx).await else {
         return Ok(1);
     };
-    Ok(said(crate::users::run(&ctx.paths, &settings, action)))
+    let domain = settings.domain.as_deref();
+    Ok(said(crate::users::run(
+        &ctx.paths,
+        domain,
+        settings.auth,
+        action,
+    )))
 }

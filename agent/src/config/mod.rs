@@ -31,6 +31,8 @@ pub struct Local {
     pub digest: String,
     /// The files checked and merged, or why one of them cannot be used.
     pub merged: Result<Merged>,
+    /// Their `[source]` section, deserialized on its own (see [`Local::source`]).
+    source: Result<schema::Source>,
 }
 
 /// Reads the drop-in folders below `paths` (no instance source). What cannot be used (a
@@ -47,14 +49,17 @@ pub fn load_local(paths: &Paths) -> Local {
                 .iter()
                 .try_for_each(|fragment| merged.add(fragment))
                 .map(|()| merged);
+            let source = section_source(&merged);
             Local {
                 digest: digest(&read),
                 merged,
+                source,
             }
         }
         Err(e) => Local {
             // Matches no saved digest: the commands load (and report) for themselves.
             digest: String::new(),
+            source: Err(anyhow!("{e:#}")),
             merged: Err(e),
         },
     }
@@ -78,37 +83,42 @@ impl Local {
         self.merged.as_ref().map_err(|e| anyhow!("{e:#}"))
     }
 
-    /// The `[source]` section of the drop-ins alone, deserialized on its own: where instance
-    /// data and host facts come from is never instance data's own choice. Endpoint keys are
-    /// checked here, naming the file.
-    pub fn source(&self) -> Result<schema::Source> {
-        let merged = self.merged()?;
-        let source: schema::Source = match merged.table.get("source") {
-            Some(table) => table.clone().try_into().map_err(|e| {
-                anyhow!("local configuration's [source] does not match the schema: {e}")
-            })?,
-            None => schema::Source::default(),
-        };
-        for (key, endpoint) in [
-            ("source.ec2_endpoint", Some(&source.ec2_endpoint)),
-            ("source.gce_endpoint", Some(&source.gce_endpoint)),
-            ("source.aws_endpoint", source.aws_endpoint.as_ref()),
-        ] {
-            let Some(endpoint) = endpoint else { continue };
-            check_url(endpoint)
-                .map_err(|reason| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key)))?;
-        }
-        if let Some(file) = &source.host_facts {
-            if !file.starts_with('/') {
-                let key = "source.host_facts";
-                return Err(anyhow!(
-                    "{}: key `{key}`: `{file}` is not an absolute path; name the facts file from /",
-                    merged.origin_of(key)
-                ));
-            }
-        }
-        Ok(source)
+    /// The `[source]` section of the drop-ins alone, deserialized once on its own: where
+    /// instance data and host facts come from is never instance data's own choice.
+    pub fn source(&self) -> Result<&schema::Source> {
+        self.source.as_ref().map_err(|e| anyhow!("{e:#}"))
     }
+}
+
+/// The `[source]` section of `merged`, with its endpoint keys and the host facts path
+/// checked, naming the file.
+fn section_source(merged: &Result<Merged>) -> Result<schema::Source> {
+    let merged = merged.as_ref().map_err(|e| anyhow!("{e:#}"))?;
+    let source: schema::Source = match merged.table.get("source") {
+        Some(table) => table.clone().try_into().map_err(|e| {
+            anyhow!("local configuration's [source] does not match the schema: {e}")
+        })?,
+        None => schema::Source::default(),
+    };
+    for (key, endpoint) in [
+        ("source.ec2_endpoint", Some(&source.ec2_endpoint)),
+        ("source.gce_endpoint", Some(&source.gce_endpoint)),
+        ("source.aws_endpoint", source.aws_endpoint.as_ref()),
+    ] {
+        let Some(endpoint) = endpoint else { continue };
+        check_url(endpoint)
+            .map_err(|reason| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key)))?;
+    }
+    if let Some(file) = &source.host_facts {
+        if !file.starts_with('/') {
+            let key = "source.host_facts";
+            return Err(anyhow!(
+                "{}: key `{key}`: `{file}` is not an absolute path; name the facts file from /",
+                merged.origin_of(key)
+            ));
+        }
+    }
+    Ok(source)
 }
 
 /// Turns a merged table into the typed, checked configuration.

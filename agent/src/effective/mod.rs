@@ -8,8 +8,6 @@
 //! tmpfs) starts empty at every boot, so a missing file means "no successful run yet this
 //! boot"; the commands then load everything themselves and say so.
 
-pub mod host;
-
 use crate::config::schema::{AuthMode, Schedule, Updates};
 use crate::config::{Config, Settings};
 use crate::fsutil::{read_optional, write_atomic};
@@ -18,7 +16,7 @@ use crate::state::Identity;
 use anyhow::{anyhow, Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use host::HostFacts;
+use crate::host::HostFacts;
 
 /// Version of the file's shape.
 pub const VERSION: u32 = 2;

@@ -50,7 +50,7 @@ fn agent_running(paths: &Paths) -> bool {
 /// `minute` is how long a configured minute lasts ([`super::MINUTE`] on a real machine).
 pub async fn check(
     paths: &Paths,
-    facts: &dyn crate::effective::HostFacts,
+    facts: &dyn crate::host::HostFacts,
     idle_minutes: u32,
     endpoints: &Endpoints,
     minute: std::time::Duration,

@@ -54,7 +54,7 @@ pub enum RunResult {
 pub async fn run(
     paths: &Paths,
     local: &crate::config::Local,
-    facts: &dyn crate::effective::HostFacts,
+    facts: &dyn crate::host::HostFacts,
     selection: Selection,
 ) -> Result<RunResult> {
     let _lock = lock(paths)?;

@@ -10,7 +10,7 @@ use super::drain::{hook_bounds, Logind, Runner};
 use super::metrics::{self, Publisher};
 use crate::aws::api::{Aws, Endpoints, LifecycleAction};
 use crate::aws::imds::Imds;
-use crate::config::Settings;
+use crate::bridge::roles::RoleSettings;
 use crate::vocab::Role;
 use anyhow::{anyhow, Result};
 use std::sync::Arc;
@@ -48,8 +48,7 @@ fn save(paths: &crate::paths::Paths, report: &Report) {
 
 /// Why the loaded configuration does not want the service, if it does not: it runs only on
 /// a videobridge with `bridge.drain_hook`.
-pub fn not_wanted(settings: &Settings) -> Option<String> {
-    let roles = &settings.roles;
+pub fn not_wanted(roles: &RoleSettings) -> Option<String> {
     if roles.role != Role::Videobridge {
         return Some(format!(
             "this machine's role is \"{}\", not \"videobridge\"",
@@ -65,17 +64,23 @@ pub fn not_wanted(settings: &Settings) -> Option<String> {
 /// Runs until the machine powers off (scale-in or a spot interruption). When the
 /// configuration does not want it (see [`not_wanted`]) it says so and returns at once: a
 /// success, so that systemd does not restart it and the start step's stop is not a failure.
-pub async fn run(paths: &crate::paths::Paths, settings: &Settings, seams: &Seams) -> Result<()> {
-    if let Some(why) = not_wanted(settings) {
+///
+/// `roles` are this machine's role settings; `ec2_endpoint` is `source.ec2_endpoint`.
+pub async fn run(
+    paths: &crate::paths::Paths,
+    roles: &RoleSettings,
+    ec2_endpoint: &str,
+    seams: &Seams,
+) -> Result<()> {
+    if let Some(why) = not_wanted(roles) {
         tracing::info!("meet-agent scale has nothing to do: {why}; exiting");
         return Ok(());
     }
-    let roles = &settings.roles;
     let hook = roles.drain_hook.clone().ok_or_else(|| {
         anyhow!("bridge.drain_hook is not set: name the Auto Scaling group's termination lifecycle hook")
     })?;
     let timeout = Duration::from_secs(5);
-    let imds = Arc::new(Imds::new(&settings.ec2_endpoint, timeout)?);
+    let imds = Arc::new(Imds::new(ec2_endpoint, timeout)?);
     // It becomes part of the endpoints' host names: a region name or nothing.
     let region = crate::source::region_name("EC2", Some(imds.region().await?))
         .ok_or_else(|| anyhow!("the instance metadata's region is not a region name"))?;

@@ -20,7 +20,7 @@ pub const STEP: Step = Step {
 pub async fn resolve(
     settings: &Settings,
     instance: &InstanceData,
-    facts: &dyn crate::effective::HostFacts,
+    facts: &dyn crate::host::HostFacts,
 ) -> Identity {
     let interfaces = facts.interfaces();
     let global_v4 = interfaces.iter().find_map(|ip| match ip {

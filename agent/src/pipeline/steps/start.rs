@@ -50,7 +50,7 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         message.push_str(&format!("; not installed: {}", list(&report.missing)));
     }
     if let Some(settings) = ctx.settings {
-        match crate::scale::service::not_wanted(settings) {
+        match crate::scale::service::not_wanted(&settings.roles) {
             // The metric and the drain run as their own service until power-off.
             None => match systemd.start(SCALE_UNIT).await {
                 Ok(()) => message.push_str(&format!(
