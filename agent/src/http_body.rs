@@ -23,7 +23,7 @@ pub enum BodyError {
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BodyError::Transport(e) => write!(f, "{}", crate::aws::one_line(e)),
+            BodyError::Transport(e) => write!(f, "{}", one_line(e)),
             BodyError::TooLarge(limit) => write!(
                 f,
                 "the answer is larger than {}, the most that is read from it",
@@ -120,4 +120,23 @@ mod tests {
         assert_eq!(super::size(64 << 10), "64 KiB");
         assert_eq!(super::size(100), "100 bytes");
     }
+}
+
+/// A reqwest error as one line without the URL (the caller names it): kind and causes.
+pub fn one_line(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
+    .to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

@@ -13,6 +13,11 @@ pub const TLS_FULLCHAIN: &str = "/etc/meet-agent/tls/fullchain.pem";
 /// The installed private key.
 pub const TLS_PRIVKEY: &str = "/etc/meet-agent/tls/privkey.pem";
 
+/// prosody's data folder (accounts, rosters), as Debian's prosody package sets it.
+pub const PROSODY_DATA: &str = "/var/lib/prosody";
+/// The videobridge's configuration file.
+pub const VIDEOBRIDGE_CONF: &str = "/etc/jitsi/videobridge/jvb.conf";
+
 /// The locations the agent reads and writes, all below one root directory.
 #[derive(Debug, Clone)]
 pub struct Paths {

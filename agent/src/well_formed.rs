@@ -106,3 +106,16 @@ pub fn parse_cidr(text: &str) -> Result<Cidr, String> {
     };
     Ok(Cidr { addr, prefix })
 }
+
+/// Whether `names` (from a certificate) cover `wanted`, with one-label wildcards.
+pub fn covers(names: &[String], wanted: &str) -> bool {
+    let wanted = wanted.to_ascii_lowercase();
+    names.iter().any(|n| {
+        n == &wanted
+            || n.strip_prefix("*.").is_some_and(|suffix| {
+                wanted
+                    .split_once('.')
+                    .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix)
+            })
+    })
+}

@@ -580,6 +580,47 @@ fn every_file_has_a_layer_and_imports_only_downwards() {
     );
 }
 
+/// The graph with each file replaced by its top-level module (a folder is one room).
+fn top_level(g: &Graph) -> Graph {
+    let top = |m: &Vec<String>| vec![m.first().cloned().unwrap_or_else(|| "lib".into())];
+    let mut out = Graph::new();
+    for (from, targets) in g {
+        let entry = out.entry(top(from)).or_default();
+        for to in targets {
+            if top(to) != top(from) {
+                entry.insert(top(to));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_top_level_modules_import_one_way() {
+    let (g, _) = graph(&src());
+    let top = top_level(&g);
+    let mut report = String::new();
+    for comp in cycles(&top) {
+        report.push_str("cycle:\n");
+        for v in &comp {
+            for (from, targets) in &g {
+                if from.first() != v.first() {
+                    continue;
+                }
+                for to in targets {
+                    if to.first() != from.first() && comp.iter().any(|c| c.first() == to.first()) {
+                        report.push_str(&format!("  {} -> {}\n", name(from), name(to)));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "top-level modules that import each other:\n{report}"
+    );
+}
+
 #[test]
 fn the_parser_sees_use_trees_and_relative_paths() {
     let code = code_only(

@@ -11,7 +11,7 @@ const FOLDERS: [(&str, u32); 15] = [
     ("/etc/meet-agent", 3),
     ("/var/lib/meet-agent", 3),
     // prosody's storage: HOST/accounts and HOST/roster.
-    (crate::jitsi::prosodyctl::DATA, 2),
+    (crate::paths::PROSODY_DATA, 2),
     ("/etc/jitsi", 2),
     ("/etc/prosody", 1),
     ("/etc/nginx/sites-available", 0),

@@ -115,21 +115,4 @@ impl AwsError {
     }
 }
 
-/// A reqwest error as one line without the URL (the caller names it): kind and causes.
-pub(crate) fn one_line(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    }
-    .to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub(crate) use crate::http_body::one_line;

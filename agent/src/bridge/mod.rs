@@ -4,7 +4,6 @@
 //! certificate as a trust anchor ([`trust`]); status probes the signaling node with it
 //! ([`probe`]); docs/scale-out.md describes the whole.
 
-pub mod command;
 pub mod probe;
 pub mod roles;
 pub mod token;

@@ -140,7 +140,7 @@ const NAMES_SHOWN: usize = 5;
 
 /// What to probe, from the bridge's rendered jvb.conf and the installed trust anchor.
 pub fn target(paths: &Paths) -> Result<Target, String> {
-    let conf_path = paths.join(crate::jitsi::videobridge::CONF);
+    let conf_path = paths.join(crate::paths::VIDEOBRIDGE_CONF);
     let conf = std::fs::read_to_string(&conf_path).map_err(|e| {
         format!(
             "cannot read {} ({e}); run `meet-agent run`",

@@ -15,7 +15,7 @@ pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
     let made = if new {
         match (domain.as_deref(), key_out.as_deref()) {
             (Some(domain), Some(key_out)) => {
-                crate::bridge::command::new_token(domain, host.as_deref(), key_out)
+                super::bridge_token::new_token(domain, host.as_deref(), key_out)
             }
             _ => Err(anyhow::anyhow!("--new needs --domain and --key-out")),
         }
@@ -25,7 +25,7 @@ pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
         };
         let settings = &effective.settings;
         let domain = settings.domain.as_deref();
-        crate::bridge::command::node_token(&ctx.paths, &settings.roles, domain, host.as_deref())
+        super::bridge_token::node_token(&ctx.paths, &settings.roles, domain, host.as_deref())
     };
     match made {
         Ok(token) => {

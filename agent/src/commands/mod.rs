@@ -5,6 +5,7 @@
 //! an `Err` returned from [`dispatch`] is a bug or an unexpected failure (exit 3).
 
 mod bridge;
+mod bridge_token;
 mod cert;
 mod config;
 mod context;

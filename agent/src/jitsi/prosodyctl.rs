@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// prosody's data directory on Debian.
-pub const DATA: &str = "/var/lib/prosody";
+pub const DATA: &str = crate::paths::PROSODY_DATA;
 
 /// How to run prosodyctl.
 #[derive(Debug, Clone)]

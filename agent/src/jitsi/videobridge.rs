@@ -16,7 +16,7 @@ use std::fmt::Write;
 use std::net::Ipv4Addr;
 
 /// The bridge's configuration.
-pub const CONF: &str = "/etc/jitsi/videobridge/jvb.conf";
+pub const CONF: &str = crate::paths::VIDEOBRIDGE_CONF;
 /// The environment the bridge's unit reads (Debian's `EnvironmentFile`).
 pub const ENV: &str = "/etc/jitsi/videobridge/config";
 /// The operator's HOCON additions, included last.

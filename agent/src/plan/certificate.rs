@@ -5,7 +5,7 @@
 //! again with the DNS outcome and acts on the answer. Both describe the situation through
 //! [`Situation`], so the two steps never disagree on what "due" means.
 
-use crate::tls::inspect::covers;
+use crate::well_formed::covers;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::{Duration, OffsetDateTime};

@@ -1,5 +1,6 @@
 //! What a certificate says: names, issuer, validity. Used by validation and by `status`.
 
+pub use crate::well_formed::covers;
 use ::time::OffsetDateTime;
 use anyhow::{anyhow, Result};
 use rustls_pki_types::CertificateDer;
@@ -54,19 +55,6 @@ fn ip_from_bytes(bytes: &[u8]) -> Option<std::net::IpAddr> {
         16 => <[u8; 16]>::try_from(bytes).ok().map(std::net::IpAddr::from),
         _ => None,
     }
-}
-
-/// Whether `names` (from a certificate) cover `wanted`, with one-label wildcards.
-pub fn covers(names: &[String], wanted: &str) -> bool {
-    let wanted = wanted.to_ascii_lowercase();
-    names.iter().any(|n| {
-        n == &wanted
-            || n.strip_prefix("*.").is_some_and(|suffix| {
-                wanted
-                    .split_once('.')
-                    .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix)
-            })
-    })
 }
 
 /// Summarises a leaf certificate as of `now`.

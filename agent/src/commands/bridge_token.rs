@@ -4,7 +4,7 @@
 //! key written to `--key-out`, for the signaling node's `bridge.auth_key`) and a new
 //! password, so that one deployment can hand the same token to every machine at once.
 
-use super::{token::Token, xmpp_cert};
+use crate::bridge::{roles::RoleSettings, token::Token, xmpp_cert};
 use crate::jitsi::secrets::Secrets;
 use crate::paths::Paths;
 use crate::vocab::Role;
@@ -21,10 +21,10 @@ pub fn new_token(domain: &str, host: Option<&str>, key_out: &Path) -> Result<Str
         anyhow!("--domain {domain}: {r}; give the deployment's domain such as meet.example.org")
     })?;
     let pair = xmpp_cert::generate(&domain, time::OffsetDateTime::now_utc())?;
-    let password = super::token::generate_password()?;
+    let password = crate::bridge::token::generate_password()?;
     let token = Token::new(
         host.unwrap_or(&domain),
-        super::token::DEFAULT_PORT,
+        crate::bridge::token::DEFAULT_PORT,
         &domain,
         &password,
         &pair.chain_pem(),
@@ -52,7 +52,7 @@ pub fn new_token(domain: &str, host: Option<&str>, key_out: &Path) -> Result<Str
 /// settings.
 pub fn node_token(
     paths: &Paths,
-    roles: &super::roles::RoleSettings,
+    roles: &RoleSettings,
     domain: Option<&str>,
     host: Option<&str>,
 ) -> Result<String> {
@@ -79,7 +79,7 @@ pub fn node_token(
         .ok_or_else(|| anyhow!("no per-instance secrets yet: run `meet-agent run` first"))?;
     Ok(Token::new(
         host.unwrap_or(domain),
-        super::token::DEFAULT_PORT,
+        crate::bridge::token::DEFAULT_PORT,
         domain,
         &secrets.jvb_password,
         &pair.chain_pem(),
