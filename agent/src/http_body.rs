@@ -78,6 +78,25 @@ pub async fn read_capped_text(
         .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
+/// A reqwest error as one line without the URL (the caller names it): kind and causes.
+pub fn one_line(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
+    .to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     /// Every HTTP client in the agent's source is made by [`super::builder`]: one made
@@ -120,23 +139,4 @@ mod tests {
         assert_eq!(super::size(64 << 10), "64 KiB");
         assert_eq!(super::size(100), "100 bytes");
     }
-}
-
-/// A reqwest error as one line without the URL (the caller names it): kind and causes.
-pub fn one_line(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    }
-    .to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
