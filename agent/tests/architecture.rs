@@ -469,8 +469,13 @@ fn name(m: &[String]) -> String {
     }
 }
 
+/// This crate's `src/`, or the folder `ARCHITECTURE_SRC` names (to measure another
+/// checkout: `ARCHITECTURE_SRC=/old/agent/src cargo test --test architecture -- --nocapture`).
 fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    match std::env::var_os("ARCHITECTURE_SRC") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+    }
 }
 
 #[test]
