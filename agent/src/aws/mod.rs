@@ -29,6 +29,7 @@
 pub mod api;
 pub mod credentials;
 pub mod imds;
+pub mod s3;
 pub mod sign;
 
 /// What went wrong talking to the metadata service or an AWS API; callers branch on the
@@ -91,6 +92,12 @@ pub enum AwsError {
         /// The API action.
         action: &'static str,
         /// What was wrong with it.
+        detail: String,
+    },
+    /// A local file to send could not be read, or cannot be sent as it is.
+    #[error("{detail}")]
+    File {
+        /// What and why, naming the path.
         detail: String,
     },
     /// The request could not be signed (bad endpoint URL or credentials).

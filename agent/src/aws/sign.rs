@@ -37,6 +37,43 @@ pub fn sign_request(
     time: SystemTime,
     request: &Unsigned<'_>,
 ) -> Result<Vec<(String, String)>, String> {
+    sign_with(
+        credentials,
+        region,
+        service,
+        time,
+        request,
+        SigningSettings::default(),
+    )
+}
+
+/// Signs `request` for S3 in `region` at `time`: S3 wants the payload's SHA-256 in an
+/// `x-amz-content-sha256` header and the path signed as sent (no normalization, single
+/// percent-encoding), as AWS's SDKs sign it.
+pub fn sign_s3_request(
+    credentials: &RoleCredentials,
+    region: &str,
+    time: SystemTime,
+    request: &Unsigned<'_>,
+) -> Result<Vec<(String, String)>, String> {
+    use aws_sigv4::http_request::{
+        PayloadChecksumKind, PercentEncodingMode, UriPathNormalizationMode,
+    };
+    let mut settings = SigningSettings::default();
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    sign_with(credentials, region, "s3", time, request, settings)
+}
+
+fn sign_with(
+    credentials: &RoleCredentials,
+    region: &str,
+    service: &str,
+    time: SystemTime,
+    request: &Unsigned<'_>,
+    settings: SigningSettings,
+) -> Result<Vec<(String, String)>, String> {
     let identity = aws_credential_types::Credentials::new(
         credentials.access_key_id.clone(),
         credentials.secret_access_key.clone(),
@@ -50,7 +87,7 @@ pub fn sign_request(
         .region(region)
         .name(service)
         .time(time)
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .map_err(|e| e.to_string())?
         .into();
