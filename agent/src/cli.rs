@@ -35,6 +35,7 @@ const EXIT_CODES: &str = "Exit codes:
   user          0 done, 1 refused (the message says why)
   shutdown      0 requested or not required, 1 gave up or failed
   idle-check    0 checked (and powered off when due), 1 failed
+  recording     0 done, 1 something failed (the files stay, the message says why)
   any command   2 on a usage error, 3 on an unexpected error";
 
 /// Subcommands.
@@ -105,6 +106,13 @@ pub enum Command {
         #[arg(long, hide = true)]
         bridge_url: Option<String>,
     },
+    /// Recordings: place a finished jibri session, list, upload to S3, prune
+    /// (docs/recording.md).
+    Recording {
+        /// What to do.
+        #[command(subcommand)]
+        action: RecordingAction,
+    },
     /// Videobridges on machines of their own (server.role = "signaling" / "videobridge").
     Bridge {
         /// What to do.
@@ -133,6 +141,29 @@ pub enum BridgeAction {
         #[arg(long)]
         key_out: Option<PathBuf>,
     },
+}
+
+/// `recording` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RecordingAction {
+    /// Place the videos of jibri's session folder DIR under
+    /// /var/lib/ryo-jitsi/recordings/<room>/<time>.mp4, then upload them when
+    /// recording.s3_bucket is set (jibri's finalize script runs this).
+    Finalize {
+        /// jibri's session folder (the videos and metadata.json).
+        dir: PathBuf,
+    },
+    /// List the recordings on disk, and which wait for their upload and why.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Upload every recording on disk to recording.s3_bucket (deleting each local copy
+    /// once S3 confirmed it).
+    Upload,
+    /// Delete recordings on disk older than recording.keep_days.
+    Prune,
 }
 
 /// `config` subcommands.

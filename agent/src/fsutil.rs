@@ -97,6 +97,13 @@ fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>)
     Ok(true)
 }
 
+/// Makes the entries of `dir` (a rename into it, a removal) durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("cannot sync the folder {}", dir.display()))
+}
+
 /// The temporary name [`write_atomic`] writes `name` under: `.NAME.tmp-PID`, so that a
 /// later run can tell a killed run's leftover (see [`remove_stale_temporaries`]).
 pub fn temporary_name(name: &str) -> String {

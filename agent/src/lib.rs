@@ -27,6 +27,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod plan;
 pub mod printable;
+pub mod recording;
 pub mod redact;
 pub mod scale;
 pub mod secret;

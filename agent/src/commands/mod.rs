@@ -10,6 +10,7 @@ mod cert;
 mod config;
 mod context;
 mod ops;
+mod recording;
 mod run;
 mod scale;
 mod status;
@@ -38,6 +39,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             aws_endpoint,
             bridge_url,
         } => scale::scale(&ctx, aws_endpoint, bridge_url).await,
+        Command::Recording { action } => recording::recording(&ctx, action).await,
         Command::Bridge { action } => bridge::bridge(&ctx, action).await,
         Command::Cert { action } => cert::cert(action),
     }

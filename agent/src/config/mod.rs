@@ -7,6 +7,7 @@ pub mod schema;
 
 mod validate;
 mod validate_dns;
+mod validate_recording;
 pub mod validate_roles;
 mod validate_tls;
 

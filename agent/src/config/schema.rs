@@ -35,6 +35,8 @@ pub struct Config {
     pub firewall: Firewall,
     /// Administrative access.
     pub access: Access,
+    /// Recordings made by jibri (`server.role = "recorder"`): where they go.
+    pub recording: Recording,
     /// A signaling node's videobridges (`server.role = "signaling"`).
     pub bridges: Bridges,
     /// A videobridge's signaling node (`server.role = "videobridge"`).
@@ -498,6 +500,34 @@ impl Default for Firewall {
 pub struct Access {
     /// SSH public keys (one `authorized_keys` line each) that may log in as root.
     pub ssh_authorized_keys: Vec<String>,
+}
+
+/// `[recording]`: where recordings go and how long they stay on disk.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Recording {
+    /// Upload finished recordings to this S3 bucket, then delete the local copy.
+    pub s3_bucket: Option<String>,
+    /// Prepended to `<room>/<time>.mp4` in the bucket (empty, or ending in `/`).
+    pub s3_prefix: String,
+    /// An S3-compatible store's URL instead of AWS's regional endpoint (path-style).
+    pub s3_endpoint: Option<String>,
+    /// Files larger than this many MiB go up in parts of this size (5 to 512).
+    pub s3_part_mib: u32,
+    /// Delete recordings on disk older than this many days; 0 keeps them.
+    pub keep_days: u32,
+}
+
+impl Default for Recording {
+    fn default() -> Self {
+        Self {
+            s3_bucket: None,
+            s3_prefix: String::new(),
+            s3_endpoint: None,
+            s3_part_mib: 16,
+            keep_days: 30,
+        }
+    }
 }
 
 /// A section whose keys arrive with a later release: present so the layout is stable, and

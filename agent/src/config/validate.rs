@@ -51,6 +51,8 @@ pub struct Settings {
     pub redactor: super::Redactor,
     /// The machine's role in a deployment, with its bridges' or signaling node's keys.
     pub roles: super::validate_roles::RoleSettings,
+    /// Where recordings go.
+    pub recording: crate::recording::RecordingSettings,
     /// The calendar expressions, checked where they are used (`config check` and the
     /// schedule step) rather than at every load: systemd's parser is a process start.
     pub calendars: Vec<Calendar>,
@@ -152,6 +154,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     };
     let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
     let roles = super::validate_roles::validate(config, domain.as_deref(), &fail)?;
+    let recording = super::validate_recording::validate(&config.recording, &fail)?;
     check_tune(&config.tune, &fail)?;
     check_operations(&config.schedule, &config.updates, &fail)?;
     let ssh_authorized_keys = crate::access::check_keys(&config.access.ssh_authorized_keys)
@@ -182,6 +185,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
         ));
     }
     Ok(Settings {
+        recording,
         redactor: redactor(config, &roles),
         roles,
         calendars,
