@@ -85,7 +85,7 @@ impl Refreshes {
 
     /// Records the unit file of `unit` as about to change (written or removed), durably,
     /// so that its daemon-reload and restart or stop survive a killed run.
-    pub fn expect_unit(&mut self, unit: &str) -> Result<()> {
+    pub fn mark_unit_pending(&mut self, unit: &str) -> Result<()> {
         if self.units.insert(unit.to_string()) {
             self.save()?;
         }
@@ -103,7 +103,7 @@ impl Refreshes {
         if fsutil::is_current(path, contents, 0o644) {
             return Ok(false);
         }
-        self.expect_unit(unit)?;
+        self.mark_unit_pending(unit)?;
         fsutil::write_atomic(path, contents, 0o644)
     }
 
@@ -122,7 +122,7 @@ impl Refreshes {
 
     /// Records `services` as pending, durably, before the caller changes their files.
     /// Writes the record only when it grows.
-    pub fn expect(&mut self, services: &[Service]) -> Result<()> {
+    pub fn mark_pending(&mut self, services: &[Service]) -> Result<()> {
         let before = self.pending.len();
         self.pending.extend(services.iter().copied());
         if self.pending.len() != before {
@@ -149,7 +149,7 @@ impl Refreshes {
         if current {
             return Ok(false);
         }
-        self.expect(&[service])?;
+        self.mark_pending(&[service])?;
         match group {
             Some(group) => fsutil::write_atomic_for_group(path, contents, mode, group),
             None => fsutil::write_atomic(path, contents, mode),
@@ -170,7 +170,7 @@ impl Refreshes {
             .copied()
             .filter(|s| !self.pending.contains(s))
             .collect();
-        self.expect(&added)?;
+        self.mark_pending(&added)?;
         let changed = change()?;
         if !changed {
             self.done(&added)?;
@@ -249,7 +249,7 @@ mod tests {
     fn around_keeps_what_was_pending_and_drops_only_its_own_unchanged_additions() {
         let dir = tempfile::tempdir().unwrap();
         let mut refreshes = Refreshes::at(record(dir.path()));
-        refreshes.expect(&[Service::Prosody]).unwrap();
+        refreshes.mark_pending(&[Service::Prosody]).unwrap();
         let seen = std::cell::Cell::new(Vec::new());
         let changed = refreshes
             .around(&Service::TLS_CONSUMERS, || {
@@ -301,7 +301,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut refreshes = Refreshes::at(record(dir.path()));
         refreshes
-            .expect(&[Service::Nginx, Service::Jicofo])
+            .mark_pending(&[Service::Nginx, Service::Jicofo])
             .unwrap();
         refreshes.done(&[Service::Jicofo]).unwrap();
         assert_eq!(

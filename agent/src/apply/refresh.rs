@@ -341,7 +341,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
         refreshes
-            .expect(&[Service::Prosody, Service::Videobridge])
+            .mark_pending(&[Service::Prosody, Service::Videobridge])
             .unwrap();
         let mut systemd = running(None);
         // Queued behind meet-agent at boot, not yet running.
@@ -408,9 +408,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
         // The certificate (tls step) and prosody's file (jitsi step) both changed.
-        refreshes.expect(&Service::TLS_CONSUMERS).unwrap();
+        refreshes.mark_pending(&Service::TLS_CONSUMERS).unwrap();
         refreshes
-            .expect(&[Service::Prosody, Service::Jicofo])
+            .mark_pending(&[Service::Prosody, Service::Jicofo])
             .unwrap();
         let systemd = running(None);
         let report = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap();
@@ -435,7 +435,7 @@ mod tests {
     fn what_a_killed_run_left_pending_is_refreshed_though_no_file_changed() {
         let dir = tempfile::tempdir().unwrap();
         Refreshes::at(dir.path().join("pending.json"))
-            .expect(&[Service::Nginx])
+            .mark_pending(&[Service::Nginx])
             .unwrap();
         let mut next_run = Refreshes::at(dir.path().join("pending.json"));
         let systemd = running(None);
@@ -449,7 +449,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
         refreshes
-            .expect(&[Service::Prosody, Service::Nginx])
+            .mark_pending(&[Service::Prosody, Service::Nginx])
             .unwrap();
         let systemd = running(Some(Service::Nginx));
         let err = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap_err();
@@ -465,7 +465,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut refreshes = Refreshes::at(dir.path().join("pending.json"));
         refreshes
-            .expect(&[Service::Coturn, Service::Nginx])
+            .mark_pending(&[Service::Coturn, Service::Nginx])
             .unwrap();
         let systemd = Recorder {
             states: vec![(Service::Nginx, UnitState::Stopped)],

@@ -67,7 +67,7 @@ pub async fn check(
         .and_then(|s| s.idle_since);
     let activity = stats::read(endpoints).await;
     let now = facts.now().unix_timestamp();
-    let limit = i64::from(idle_minutes) * minute.as_secs() as i64;
+    let limit = i64::from(idle_minutes).saturating_mul(super::seconds(minute));
     let idle_since = if activity.idle() {
         Some(saved_since.unwrap_or(now))
     } else {
@@ -75,7 +75,7 @@ pub async fn check(
     };
     let idle_for = idle_since.map(|since| now - since);
     let due = idle_for.is_some_and(|s| s >= limit);
-    let unit = minute.as_secs().max(1) as i64;
+    let unit = super::seconds(minute).max(1);
     let message = match idle_for {
         None => format!("not idle: {}", activity.summary()),
         Some(s) if due => format!(

@@ -73,7 +73,7 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
         state: "waiting".into(),
         activity: String::new(),
         next_check_at: None,
-        limit_at: rfc3339_at(due + policy.limit.as_secs() as i64),
+        limit_at: rfc3339_at(due.saturating_add(super::seconds(policy.limit))),
         message: String::new(),
     };
     loop {
@@ -108,7 +108,7 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
             activity.summary(),
             progress.limit_at
         );
-        progress.next_check_at = Some(rfc3339_at(unix_now() + wait.as_secs() as i64));
+        progress.next_check_at = Some(rfc3339_at(unix_now().saturating_add(super::seconds(wait))));
         save(paths, &progress)?;
         tracing::info!("{}", progress.message);
         tokio::time::sleep(wait).await;
@@ -135,7 +135,9 @@ async fn drain_then_power_off(
             progress.reason
         ),
     };
-    progress.next_check_at = Some(rfc3339_at(unix_now() + policy.step.as_secs() as i64));
+    progress.next_check_at = Some(rfc3339_at(
+        unix_now().saturating_add(super::seconds(policy.step)),
+    ));
     save(paths, &progress)?;
     tracing::info!("{}", progress.message);
     // Checking every few seconds, so that the end of the last conference ends the wait.

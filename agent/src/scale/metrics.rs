@@ -104,10 +104,14 @@ impl Publisher {
     pub async fn tick(&mut self, now: Instant) -> Outcome {
         if let Some(last) = self.last_request {
             let since = now.saturating_duration_since(last);
-            if since < self.settings.every {
-                return Outcome::NotDue {
-                    next_in: self.settings.every - since,
-                };
+            // Not yet due: what is left of the interval (none left means due now).
+            if let Some(next_in) = self
+                .settings
+                .every
+                .checked_sub(since)
+                .filter(|d| !d.is_zero())
+            {
+                return Outcome::NotDue { next_in };
             }
         }
         let stats = match self.bridge.stats().await {

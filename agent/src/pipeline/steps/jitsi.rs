@@ -91,7 +91,7 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         // again).
         let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
         let disabled = crate::jitsi::leftovers::disable_with(paths, domain.as_deref(), |service| {
-            refreshes.expect(&[service])
+            refreshes.mark_pending(&[service])
         });
         match disabled {
             Ok(moved) => r.done.extend(moved.into_iter().map(|m| m.message)),
@@ -116,7 +116,7 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
             let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
             // The bridge reads the Java store at its start: a changed anchor restarts it.
             match crate::bridge::trust::install(paths, token, || {
-                refreshes.expect(&[Service::Videobridge])
+                refreshes.mark_pending(&[Service::Videobridge])
             }) {
                 Ok(Some(message)) => r.done.push(message),
                 Ok(None) => {}
@@ -164,7 +164,7 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     }
     let stream = paths.join(nginx::STREAM);
     if turn_on_443.is_none() && stream.exists() {
-        r.apply.refreshes.expect(&[Service::Nginx])?;
+        r.apply.refreshes.mark_pending(&[Service::Nginx])?;
         std::fs::remove_file(&stream)?;
         r.done.push(format!("{} removed", nginx::STREAM));
     }
@@ -248,7 +248,7 @@ fn signaling_certificate(
         domain,
         adopted,
         time::OffsetDateTime::now_utc(),
-        || refreshes.expect(&[Service::Prosody]),
+        || refreshes.mark_pending(&[Service::Prosody]),
     ) {
         Ok((_, outcome)) => {
             use crate::bridge::xmpp_cert::Outcome as O;

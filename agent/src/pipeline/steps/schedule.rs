@@ -72,7 +72,7 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
             }
             None if left && old.is_none() => stopped.push(*unit),
             None if old.is_some() => {
-                apply.refreshes.expect_unit(unit)?;
+                apply.refreshes.mark_unit_pending(unit)?;
                 std::fs::remove_file(&path)?;
                 // Stopped below; a unit whose file is gone is dropped once stopped.
                 stopped.push(*unit);

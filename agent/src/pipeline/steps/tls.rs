@@ -309,7 +309,7 @@ impl<'r, 'a> Tls<'r, 'a> {
                 // The observation was not what the disk held (changed behind the run
                 // lock's back): the readers must hear of it all the same. Recorded after
                 // the write here, so a kill in between costs this one reload.
-                self.apply.refreshes.expect(&Service::TLS_CONSUMERS)?;
+                self.apply.refreshes.mark_pending(&Service::TLS_CONSUMERS)?;
             }
             changed
         } else {
