@@ -259,3 +259,32 @@ fn without_supplied_certificate_a_self_signed_one_is_made_once() {
     root.run(&["run", "--step", "tls"]);
     assert_ne!(installed(&root), first);
 }
+
+/// Without `server.domain` the boot wants the certificate to cover the public address:
+/// `config check` asks the same, instead of passing what the boot then refuses.
+#[test]
+fn config_check_refuses_what_the_boot_refuses_without_a_domain() {
+    let ca = TestCa::new();
+    let leaf = ca.leaf(&["other.example.test"]);
+    let root = Root::new();
+    root.config("00-source.toml", "[source]\nprovider = \"none\"\n");
+    root.config(
+        "10-site.toml",
+        &format!(
+            "[server]\npublic_ipv4 = \"198.51.100.7\"\n[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+            ca.chain(&leaf),
+            leaf.key_pem
+        ),
+    );
+    let out = root.run(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("key `tls.certificate`") && text(&out).contains("198.51.100.7"),
+        "{}",
+        text(&out)
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let message = tls_step(&root)["message"].as_str().unwrap().to_string();
+    assert!(message.contains("198.51.100.7"), "{message}");
+}

@@ -10,7 +10,7 @@ pub async fn config(ctx: &Context, action: ConfigAction) -> anyhow::Result<u8> {
     };
     match action {
         ConfigAction::Check => {
-            if let Err(e) = check(ctx, &effective.settings) {
+            if let Err(e) = check(ctx, &effective.settings, &effective.instance) {
                 say(format!("{e:#}"));
                 return Ok(1);
             }
@@ -25,12 +25,17 @@ pub async fn config(ctx: &Context, action: ConfigAction) -> anyhow::Result<u8> {
 }
 
 /// What validation leaves to a check against the world: calendars (systemd's parser) and
-/// supplied certificate material as of now.
-fn check(ctx: &Context, settings: &crate::config::Settings) -> anyhow::Result<()> {
+/// supplied certificate material as of now, for the names the boot will want of it.
+fn check(
+    ctx: &Context,
+    settings: &crate::config::Settings,
+    instance: &crate::identity::InstanceData,
+) -> anyhow::Result<()> {
     crate::config::check_calendars(&settings.calendars)?;
     if let Some(supplied) = &settings.tls_supplied {
         let domain = settings.domain.as_deref();
-        crate::config::check_supplied(supplied, domain, ctx.facts.now())?;
+        let ip = crate::pipeline::public_ipv4_known(settings, instance, &*ctx.facts);
+        crate::config::check_supplied(supplied, domain, ip, ctx.facts.now())?;
     }
     Ok(())
 }

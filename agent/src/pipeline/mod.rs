@@ -19,6 +19,7 @@ mod runner;
 mod steps;
 
 pub use runner::{run, RunResult, Selection};
+pub use steps::identity::public_ipv4_known;
 pub use steps::updates::REBOOT_REQUIRED;
 
 use crate::apply;

@@ -33,6 +33,34 @@ pub fn key_matches(pair: &Pair) -> Result<()> {
     }
 }
 
+/// The names the site's certificate must cover: its domain, else its public IPv4 address,
+/// else `localhost`. The tls step and `config check` both ask this, so `config check` does
+/// not pass a certificate that the boot would refuse.
+pub fn site_names(domain: Option<&str>, public_ipv4: Option<std::net::Ipv4Addr>) -> Vec<String> {
+    match (domain, public_ipv4) {
+        (Some(domain), _) => vec![domain.to_string()],
+        (None, Some(ip)) => vec![ip.to_string()],
+        (None, None) => vec!["localhost".to_string()],
+    }
+}
+
+/// The one check of supplied material (`tls.certificate` and `tls.key`, inline or files;
+/// PEM, base64 or gzip+base64): decoded, put leaf first ([`supplied`]), and checked for
+/// `names` ([`site_names`]) as of `now` ([`check`]). The tls step installs what passes;
+/// `config check` installs nothing.
+pub fn check_supplied(
+    certificate: &str,
+    key: &str,
+    names: &[String],
+    now: OffsetDateTime,
+) -> Result<(Arranged, Checked)> {
+    let chain = super::material::read(certificate, "tls.certificate")?;
+    let key = super::material::read(key, "tls.key")?;
+    let arranged = supplied(&chain, &key)?;
+    let checked = check(&arranged.pair, names, now)?;
+    Ok((arranged, checked))
+}
+
 /// A supplied chain and key (PEM text), parsed and put in the order servers send:
 /// [`leaf_first`]. Both `config check` and the tls step take supplied material through
 /// here, so they agree on what is accepted.

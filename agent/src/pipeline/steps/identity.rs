@@ -15,6 +15,22 @@ pub const STEP: Step = Step {
     renews: false,
 };
 
+/// The public IPv4 address the identity step would settle on without asking
+/// `server.public_ip_url` (a network call): config, then the instance source, then a
+/// global interface address. `config check` checks a supplied certificate for it.
+pub fn public_ipv4_known(
+    settings: &Settings,
+    instance: &InstanceData,
+    facts: &dyn crate::host::HostFacts,
+) -> Option<Ipv4Addr> {
+    settings.public_ipv4.or(instance.public_ipv4).or_else(|| {
+        facts.interfaces().iter().find_map(|ip| match ip {
+            IpAddr::V4(v4) if is_public_v4(v4) => Some(*v4),
+            _ => None,
+        })
+    })
+}
+
 /// Works out the identity; config beats the instance source, which beats the interfaces,
 /// which beat the "what is my IP" URL (asked only when nothing else knows an address).
 pub async fn resolve(

@@ -9,7 +9,7 @@ use crate::plan::certificate::{self, AcmeState, CertificatePlan, Dns, Installed,
 use crate::state::rfc3339;
 use crate::tls::acme::{self, AcmeSettings};
 use crate::tls::schedule::{self, Schedule};
-use crate::tls::{self, inspect, material, selfsigned, store, verify, Pair};
+use crate::tls::{self, inspect, selfsigned, store, verify, Pair};
 use anyhow::{Context as _, Result};
 use time::OffsetDateTime;
 
@@ -193,14 +193,9 @@ impl<'r, 'a> Tls<'r, 'a> {
         // TURN name, which costs only TURN on port 443.
         let wanted = site_names(self.ctx);
         let now = OffsetDateTime::now_utc();
-        let checked = (|| -> Result<(verify::Arranged, verify::Checked)> {
-            let chain = material::read(&supplied.certificate, "certificate")?;
-            let key = material::read(supplied.key.expose(), "key")?;
-            let arranged = verify::supplied(&chain, &key).context("supplied certificate")?;
-            let checked = verify::check(&arranged.pair, &wanted, now)
-                .context("supplied certificate not installed")?;
-            Ok((arranged, checked))
-        })();
+        let checked =
+            verify::check_supplied(&supplied.certificate, supplied.key.expose(), &wanted, now)
+                .context("supplied certificate not installed");
         match checked {
             Ok((arranged, checked)) => {
                 let pair = arranged.pair;
@@ -386,11 +381,7 @@ pub(super) fn keep_message(observed: &Observed) -> String {
 
 /// The names the site needs: the domain, or the public IP without one.
 fn site_names(ctx: &Input<'_>) -> Vec<String> {
-    match (&ctx.identity.domain, ctx.identity.public_ipv4) {
-        (Some(domain), _) => vec![domain.clone()],
-        (None, Some(ip)) => vec![ip.to_string()],
-        (None, None) => vec!["localhost".to_string()],
-    }
+    verify::site_names(ctx.identity.domain.as_deref(), ctx.identity.public_ipv4)
 }
 
 /// The names a certificate the agent obtains or makes covers: the site's, and the TURN
