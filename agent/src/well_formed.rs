@@ -1,5 +1,5 @@
-//! Whether a value is well formed: domain names, endpoint URLs, socket addresses and
-//! address blocks. A leaf: configuration validates keys with these, and the domain modules
+//! Whether a value is well formed: domain names, region names, endpoint URLs, socket
+//! addresses and address blocks. A leaf: configuration validates keys with these, and the domain modules
 //! and commands that take the same values from elsewhere (a token, a command line) check
 //! them the same way.
 
@@ -44,6 +44,17 @@ pub fn check_fqdn(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `value` is a region name: 1 to 64 ASCII letters, digits, `-` or `_` (such as
+/// `eu-central-1` or `europe-west1`). Checked once for every place a region comes from
+/// (`bridge.region`, the EC2 and Compute Engine metadata): it ends up quoted in jvb.conf
+/// and jicofo.conf and, on AWS, inside the API endpoints' host names.
+pub fn is_region_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
 /// Checks an endpoint URL: http or https, with a host.
 pub fn check_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("`{url}` is not a URL: {e}"))?;
@@ -118,4 +129,16 @@ pub fn covers(names: &[String], wanted: &str) -> bool {
                     .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix)
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_region_name;
+
+    #[test]
+    fn region_names_are_plain_words() {
+        assert!(is_region_name("eu-central-1") && is_region_name("rack_7"));
+        assert!(!is_region_name("") && !is_region_name("eu.central") && !is_region_name("a\"b"));
+        assert!(!is_region_name(&"a".repeat(65)) && is_region_name(&"a".repeat(64)));
+    }
 }

@@ -182,9 +182,19 @@ impl Imds {
         self.required("/latest/meta-data/instance-id").await
     }
 
-    /// The region the instance runs in (for the API endpoints and the signature scope).
+    /// The region the instance runs in (for the API endpoints and the signature scope);
+    /// it becomes part of the endpoints' host names, so a value that is not a region name
+    /// ([`crate::well_formed::is_region_name`]) is an error.
     pub async fn region(&self) -> Result<String, AwsError> {
-        self.required("/latest/meta-data/placement/region").await
+        let path = "/latest/meta-data/placement/region";
+        let region = self.required(path).await?;
+        if !crate::well_formed::is_region_name(&region) {
+            return Err(self.error(format!(
+                "GET {path} is `{}`, not a region name",
+                crate::printable::printable(&region, 100)
+            )));
+        }
+        Ok(region)
     }
 
     /// The Auto Scaling group's name, from the instance tag `aws:autoscaling:groupName`;

@@ -148,12 +148,7 @@ pub fn validate(
         }
     }
     if let Some(region) = &j.region {
-        if region.is_empty()
-            || region.len() > 64
-            || !region
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        {
+        if !crate::well_formed::is_region_name(region) {
             return Err(fail(
                 "bridge.region",
                 "use 1 to 64 letters, digits, '-' or '_' (such as eu-central-1)".into(),

@@ -81,9 +81,7 @@ pub async fn run(
     })?;
     let timeout = Duration::from_secs(5);
     let imds = Arc::new(Imds::new(ec2_endpoint, timeout)?);
-    // It becomes part of the endpoints' host names: a region name or nothing.
-    let region = crate::source::region_name("EC2", Some(imds.region().await?))
-        .ok_or_else(|| anyhow!("the instance metadata's region is not a region name"))?;
+    let region = imds.region().await?;
     let instance_id = imds.instance_id().await?;
     let group = imds.autoscaling_group().await?.ok_or_else(|| {
         anyhow!(

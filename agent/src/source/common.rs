@@ -29,17 +29,12 @@ pub fn config_fragment(origin: &str, bytes: Vec<u8>) -> Result<Fragment> {
     })
 }
 
-/// A region name from a metadata service, if it looks like one (1 to 64 letters, digits,
-/// '-' or '_', as `bridge.region` must): it ends up quoted in jvb.conf and jicofo.conf, so
+/// A region name from a metadata service, if it is one
+/// ([`crate::well_formed::is_region_name`], as `bridge.region` must be): it ends up quoted in jvb.conf and jicofo.conf, so
 /// anything else is dropped with a warning rather than trusted.
 pub fn region_name(provider: &str, value: Option<String>) -> Option<String> {
     let value = value?;
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
-    if !ok {
+    if !crate::well_formed::is_region_name(&value) {
         tracing::warn!(
             "{provider} metadata gave the region `{}`, which is not a region name; relays use bridge.region or \"{}\"",
             value.escape_debug(),

@@ -47,13 +47,7 @@ pub async fn resolve(
     let region = match region {
         Some(region) => region.to_string(),
         None => {
-            // It becomes part of the endpoint's host name: a region name or nothing.
-            let asked = match imds.region().await {
-                Ok(value) => super::common::region_name("EC2", Some(value))
-                    .ok_or_else(|| "it gave no region name".to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            asked.map_err(|why| {
+            imds.region().await.map_err(|why| {
                 anyhow!(
                     "{first_origin}: key `{first}`: ssm:{first_name} is read with the instance role on EC2, and the instance metadata did not say the region ({why}); give the token itself outside EC2"
                 )
