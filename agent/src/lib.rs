@@ -29,6 +29,7 @@ pub mod plan;
 pub mod printable;
 pub mod recording;
 pub mod redact;
+pub mod retry;
 pub mod scale;
 pub mod secret;
 pub mod source;

@@ -527,6 +527,7 @@ const LAYERS: [(&str, &[&str]); 7] = [
             "encoding",
             "printable",
             "http_body",
+            "retry",
             "logging",
             "paths",
             "host",

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{text, Root};
-use meet_agent::source::ec2::{Ec2, Retry};
+use meet_agent::retry::Retry;
+use meet_agent::source::ec2::Ec2;
 use meet_agent::source::gce::Gce;
 use meet_agent::source::lxd::Lxd;
 use meet_agent::source::InstanceSource;
@@ -176,6 +177,7 @@ fn retry() -> Retry {
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(100),
         request_timeout: Duration::from_secs(15),
+        max_attempts: u32::MAX,
     }
 }
 

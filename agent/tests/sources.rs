@@ -4,8 +4,9 @@
 
 mod common;
 use common::{serve_tcp, serve_tcp_with_headers, serve_unix, text, Handler, HeadersHandler, Root};
+use meet_agent::retry::Retry;
 use meet_agent::source::config_disk::ConfigDisk;
-use meet_agent::source::ec2::{Ec2, Retry};
+use meet_agent::source::ec2::Ec2;
 use meet_agent::source::fw_cfg::FwCfg;
 use meet_agent::source::gce::Gce;
 use meet_agent::source::lxd::Lxd;
@@ -57,6 +58,7 @@ fn quick() -> Retry {
         backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(100),
         request_timeout: Duration::from_secs(2),
+        max_attempts: u32::MAX,
     }
 }
 

@@ -1,13 +1,16 @@
-//! The instance metadata an Auto Scaling bridge reads while it runs, over IMDSv2 like
-//! [`crate::source::ec2`]: a session token from `PUT /latest/api/token`, then each read with
-//! the token. Reads are single attempts with a short timeout: the callers (the metrics
-//! loop, the drain runner) poll, so a miss is simply retried on their next tick.
+//! The agent's one IMDSv2 client, for the instance-data source ([`crate::source::ec2`]) and
+//! for what an Auto Scaling bridge reads while it runs (region, role credentials, lifecycle
+//! state): a session token from `PUT /latest/api/token` (with its TTL header), then each
+//! read with the token; no redirect followed, every answer capped. Each request follows a
+//! [`Retry`] policy: the boot source retries until its deadline, the scaling loop and the
+//! drain runner make single attempts ([`Imds::new`]) since they poll anyway.
 //!
 //! The Auto Scaling group name comes from the instance's tags in metadata
 //! (`tags/instance/aws:autoscaling:groupName`), which AWS serves only when the launch
 //! template sets `MetadataOptions: InstanceMetadataTags: enabled`.
 
 use super::{one_line, AwsError};
+use crate::retry::{Failed, Retry};
 use reqwest::{Method, StatusCode};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,9 +19,11 @@ use std::time::{Duration, Instant};
 const TOKEN_TTL_SECONDS: u64 = 21600;
 const TOKEN_REUSE: Duration = Duration::from_secs(TOKEN_TTL_SECONDS - 600);
 
-/// The most read of one answer: every value read here (a token, an id, a state, the spot
-/// notice's JSON, role credentials) is well under a KiB; an endless answer is refused.
-const ANSWER_LIMIT: usize = 64 << 10;
+/// The most read of any one metadata answer: user-data is our configuration (at most
+/// [`crate::fsutil::CONFIG_LIMIT`] once unpacked, and EC2 itself allows 16 KiB), and every
+/// other value (a token, an id, the spot notice's JSON, role credentials) is a line or a
+/// small document. An endless or huge answer is refused, not held in memory.
+pub const METADATA_LIMIT: usize = crate::fsutil::CONFIG_LIMIT as usize;
 
 /// Where the instance is in Auto Scaling's lifecycle, from
 /// `autoscaling/target-lifecycle-state`.
@@ -59,14 +64,22 @@ pub struct SpotNotice {
 pub struct Imds {
     base: String,
     http: reqwest::Client,
+    retry: Retry,
     token: Mutex<Option<(String, Instant)>>,
 }
 
 impl Imds {
-    /// A client for the metadata service at `base`; each request gives up after `timeout`.
+    /// A client for the metadata service at `base` making single attempts that give up
+    /// after `timeout` (for callers that poll).
     pub fn new(base: &str, timeout: Duration) -> Result<Self, AwsError> {
+        Self::with_retry(base, Retry::once(timeout))
+    }
+
+    /// A client for the metadata service at `base` retrying each request as `retry` says:
+    /// connection errors and 5xx answers are tried again, anything else is the answer.
+    pub fn with_retry(base: &str, retry: Retry) -> Result<Self, AwsError> {
         let http = crate::http_body::builder()
-            .timeout(timeout)
+            .timeout(retry.request_timeout)
             .no_proxy()
             .build()
             .map_err(|e| AwsError::Imds {
@@ -76,6 +89,7 @@ impl Imds {
         Ok(Self {
             base: base.trim_end_matches('/').to_string(),
             http,
+            retry,
             token: Mutex::new(None),
         })
     }
@@ -92,12 +106,47 @@ impl Imds {
         }
     }
 
-    /// A redirect: the metadata service never sends one, so whoever did gets nothing more
-    /// (not the token, not the next request).
-    fn redirected(&self, method: &str, path: &str, status: StatusCode) -> AwsError {
-        self.error(format!(
-            "{method} {path} answered {status}, a redirect, which the metadata service never sends (not followed)"
-        ))
+    /// One request under the retry policy. A redirect is never followed: the metadata
+    /// service never sends one, so whoever did gets nothing more (not the token, not the
+    /// next request).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> Result<(StatusCode, Vec<u8>), AwsError> {
+        let url = format!("{}{path}", self.base);
+        let label = format!("EC2 instance metadata {method} {url}");
+        let attempt = || async {
+            let request = self.http.request(method.clone(), &url);
+            let request = match token {
+                Some(t) => request.header("X-aws-ec2-metadata-token", t),
+                None => request.header(
+                    "X-aws-ec2-metadata-token-ttl-seconds",
+                    TOKEN_TTL_SECONDS.to_string(),
+                ),
+            };
+            let response = request.send().await.map_err(|e| {
+                Failed::Again(format!("{method} {path} did not answer ({})", one_line(&e)))
+            })?;
+            let status = response.status();
+            if status.is_server_error() {
+                return Err(Failed::Again(format!("{method} {path} answered {status}")));
+            }
+            if status.is_redirection() {
+                return Err(Failed::Stop(format!(
+                    "{method} {path} answered {status}, a redirect, which the metadata service never sends (not followed, and nothing more is sent there)"
+                )));
+            }
+            let body = crate::http_body::read_capped(response, METADATA_LIMIT)
+                .await
+                .map_err(|e| Failed::Stop(format!("{method} {path}: {e}")))?;
+            Ok((status, body))
+        };
+        self.retry
+            .run(&label, attempt)
+            .await
+            .map_err(|gave_up| self.error(gave_up.message()))
     }
 
     async fn token(&self) -> Result<String, AwsError> {
@@ -109,65 +158,47 @@ impl Imds {
             }
         }
         let path = "/latest/api/token";
-        let response = self
-            .http
-            .request(Method::PUT, format!("{}{path}", self.base))
-            .header(
-                "X-aws-ec2-metadata-token-ttl-seconds",
-                TOKEN_TTL_SECONDS.to_string(),
-            )
-            .send()
-            .await
-            .map_err(|e| self.error(format!("PUT {path} {}", one_line(&e))))?;
-        let status = response.status();
-        if status.is_redirection() {
-            return Err(self.redirected("PUT", path, status));
-        }
-        let body = crate::http_body::read_capped_text(response, ANSWER_LIMIT)
-            .await
-            .map_err(|e| self.error(format!("PUT {path}: {e}")))?;
-        if status != StatusCode::OK {
-            return Err(self.error(format!("PUT {path} answered {status}")));
-        }
-        let token = body.trim().to_string();
+        let token = match self.send(Method::PUT, path, None).await? {
+            (StatusCode::OK, body) => String::from_utf8_lossy(&body).trim().to_string(),
+            (status, _) => {
+                return Err(self.error(format!(
+                    "PUT {path} answered {status}; IMDSv2 tokens are required"
+                )))
+            }
+        };
         if let Ok(mut guard) = self.token.lock() {
             *guard = Some((token.clone(), Instant::now()));
         }
         Ok(token)
     }
 
-    /// Reads `path` (under the base, e.g. `/latest/meta-data/instance-id`); `None` on 404.
+    /// Reads `path` (under the base, e.g. `/latest/user-data`) as it is; `None` on 404.
     /// A 401 (the token expired or the service restarted) gets one fresh token.
-    pub async fn get(&self, path: &str) -> Result<Option<String>, AwsError> {
+    pub async fn get_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, AwsError> {
         for attempt in 0..2 {
             let token = self.token().await?;
-            let response = self
-                .http
-                .get(format!("{}{path}", self.base))
-                .header("X-aws-ec2-metadata-token", token)
-                .send()
-                .await
-                .map_err(|e| self.error(format!("GET {path} {}", one_line(&e))))?;
-            let status = response.status();
+            let (status, body) = self.send(Method::GET, path, Some(&token)).await?;
             if status == StatusCode::UNAUTHORIZED && attempt == 0 {
                 if let Ok(mut guard) = self.token.lock() {
                     *guard = None;
                 }
                 continue;
             }
-            if status.is_redirection() {
-                return Err(self.redirected("GET", path, status));
-            }
-            let body = crate::http_body::read_capped_text(response, ANSWER_LIMIT)
-                .await
-                .map_err(|e| self.error(format!("GET {path}: {e}")))?;
             return match status {
-                StatusCode::OK => Ok(Some(body.trim().to_string())),
+                StatusCode::OK => Ok(Some(body)),
                 StatusCode::NOT_FOUND => Ok(None),
                 other => Err(self.error(format!("GET {path} answered {other}"))),
             };
         }
         Err(self.error(format!("GET {path} answered 401 with a fresh token")))
+    }
+
+    /// Reads `path` as text, trimmed (invalid UTF-8 replaced); `None` on 404.
+    pub async fn get(&self, path: &str) -> Result<Option<String>, AwsError> {
+        Ok(self
+            .get_bytes(path)
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string()))
     }
 
     async fn required(&self, path: &str) -> Result<String, AwsError> {

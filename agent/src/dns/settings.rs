@@ -4,6 +4,7 @@
 use super::target::{Target, UpdateError};
 use super::wait::WaitSettings;
 use super::{rfc2136, url_update};
+use crate::retry::Failed;
 use std::time::Duration;
 
 /// Validated `[dns]` settings.
@@ -51,31 +52,25 @@ impl Update {
     /// Sends the update, retrying retryable failures with backoff (1 s doubling to 30 s)
     /// until `timeout` has passed.
     pub async fn send(&self, target: &Target, timeout: Duration) -> Result<String, String> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut delay = Duration::from_secs(1);
-        let mut attempt = 1;
-        loop {
-            match self.send_once(target).await {
-                Ok(answer) => return Ok(answer),
-                Err(e) if e.retryable && tokio::time::Instant::now() + delay < deadline => {
-                    tracing::info!(
-                        "ddns: {} attempt {attempt} failed ({}); retrying in {delay:?}",
-                        self.label(),
-                        e.message
-                    );
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                    attempt += 1;
-                }
-                Err(e) => {
-                    let tries = if attempt > 1 {
-                        format!(" (after {attempt} attempts)")
+        let policy = crate::retry::Retry {
+            deadline: timeout,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            request_timeout: timeout,
+            max_attempts: u32::MAX,
+        };
+        let label = format!("ddns: {}", self.label());
+        policy
+            .run(&label, || async {
+                self.send_once(target).await.map_err(|e| {
+                    if e.retryable {
+                        Failed::Again(e.message)
                     } else {
-                        String::new()
-                    };
-                    return Err(format!("{}: {}{tries}", self.label(), e.message));
-                }
-            }
-        }
+                        Failed::Stop(e.message)
+                    }
+                })
+            })
+            .await
+            .map_err(|gave_up| format!("{}: {}", self.label(), gave_up.message()))
     }
 }

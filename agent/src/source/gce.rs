@@ -7,13 +7,14 @@
 //! of our image can count on before the network is fully up.
 
 use super::common::InstanceSource;
-use super::ec2::{without_url, Retry, METADATA_LIMIT};
+use super::ec2::without_url;
 use super::user_data;
+use crate::aws::imds::METADATA_LIMIT;
 use crate::identity::InstanceData;
 use crate::paths::Paths;
+use crate::retry::{Failed, Retry};
 use anyhow::{anyhow, bail, Context, Result};
 use reqwest::StatusCode;
-use std::time::Instant;
 
 /// The instance attribute that holds our TOML (optionally gzip+base64).
 pub const CONFIG_ATTRIBUTE: &str = "meet-agent-config";
@@ -58,62 +59,87 @@ impl Gce {
     /// 5xx answers until the deadline; `None` for 404 (the key does not apply here).
     async fn get(&self, client: &reqwest::Client, key: &str) -> Result<Option<Vec<u8>>> {
         let path = format!("/computeMetadata/v1/{key}");
-        let url = format!("{}{path}", self.base);
-        let start = Instant::now();
-        let mut pause = self.retry.backoff;
-        loop {
-            let request = client.get(&url).header(FLAVOR_HEADER, FLAVOR);
-            let problem = match request.send().await {
-                Ok(response) if !response.status().is_server_error() => {
-                    let status = response.status();
-                    let flavor = response
-                        .headers()
-                        .get(FLAVOR_HEADER)
-                        .is_some_and(|v| v.as_bytes() == FLAVOR.as_bytes());
-                    if !flavor {
-                        bail!(
-                            "Compute Engine metadata at {}: GET {path} answered {status} without `{FLAVOR_HEADER}: {FLAVOR}`, so it is not the metadata server; check source.gce_endpoint, or set source.provider",
-                            self.base
-                        );
-                    }
-                    if status.is_redirection() {
-                        bail!(
-                            "Compute Engine metadata at {}: GET {path} answered {status}, a redirect, which the metadata server never sends; nothing is followed: check source.gce_endpoint, or set source.provider",
-                            self.base
-                        );
-                    }
-                    let body = crate::http_body::read_capped(response, METADATA_LIMIT)
-                        .await
-                        .map_err(|e| {
-                            anyhow!(
-                                "Compute Engine metadata at {}: GET {path}: {e}; the {CONFIG_ATTRIBUTE} attribute and other metadata are limited to {}",
-                                self.base,
-                                crate::http_body::size(METADATA_LIMIT)
-                            )
-                        })?;
-                    return match status {
-                        StatusCode::OK => Ok(Some(body)),
-                        StatusCode::NOT_FOUND => Ok(None),
-                        other => bail!(
-                            "Compute Engine metadata at {}: GET {path} answered {other}",
-                            self.base
-                        ),
-                    };
-                }
-                Ok(response) => format!("answered {}", response.status()),
-                Err(e) => format!("did not answer ({})", without_url(&e)),
-            };
-            if start.elapsed() + pause > self.retry.deadline {
-                bail!(
-                    "Compute Engine metadata at {}: GET {path} {problem} (gave up after {:.0?}); check that the instance can reach its metadata server, or set source.provider",
+        let label = format!("Compute Engine metadata GET {}{path}", self.base);
+        let answer = self
+            .retry
+            .run(&label, || self.attempt(client, &path))
+            .await
+            .map_err(|gave_up| {
+                anyhow!(
+                    "Compute Engine metadata at {}: {}; {}",
                     self.base,
-                    start.elapsed()
-                );
-            }
-            tracing::debug!("GET {url} {problem}; retrying in {pause:?}");
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(self.retry.max_backoff);
+                    gave_up.message(),
+                    gave_up.error.fix
+                )
+            })?;
+        match answer {
+            (StatusCode::OK, body) => Ok(Some(body)),
+            (StatusCode::NOT_FOUND, _) => Ok(None),
+            (other, _) => bail!(
+                "Compute Engine metadata at {}: GET {path} answered {other}",
+                self.base
+            ),
         }
+    }
+
+    /// One GET: no answer or a server error may pass; an answer without the flavor
+    /// header, a redirect or an oversized body will not.
+    async fn attempt(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+    ) -> Result<(StatusCode, Vec<u8>), Failed<Problem>> {
+        let endpoint_fix = "check source.gce_endpoint, or set source.provider";
+        let problem = |what: String, fix: &str| Problem {
+            what: format!("GET {path} {what}"),
+            fix: fix.to_string(),
+        };
+        let unreachable =
+            "check that the instance can reach its metadata server, or set source.provider";
+        let request = client
+            .get(format!("{}{path}", self.base))
+            .header(FLAVOR_HEADER, FLAVOR);
+        let response = request.send().await.map_err(|e| {
+            Failed::Again(problem(
+                format!("did not answer ({})", without_url(&e)),
+                unreachable,
+            ))
+        })?;
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(Failed::Again(problem(
+                format!("answered {status}"),
+                unreachable,
+            )));
+        }
+        let flavor = response
+            .headers()
+            .get(FLAVOR_HEADER)
+            .is_some_and(|v| v.as_bytes() == FLAVOR.as_bytes());
+        if !flavor {
+            return Err(Failed::Stop(problem(
+                format!("answered {status} without `{FLAVOR_HEADER}: {FLAVOR}`, so it is not the metadata server"),
+                endpoint_fix,
+            )));
+        }
+        if status.is_redirection() {
+            return Err(Failed::Stop(problem(
+                format!("answered {status}, a redirect, which the metadata server never sends; nothing is followed"),
+                endpoint_fix,
+            )));
+        }
+        let body = crate::http_body::read_capped(response, METADATA_LIMIT)
+            .await
+            .map_err(|e| {
+                Failed::Stop(Problem {
+                    what: format!("GET {path}: {e}"),
+                    fix: format!(
+                        "the {CONFIG_ATTRIBUTE} attribute and other metadata are limited to {}",
+                        crate::http_body::size(METADATA_LIMIT)
+                    ),
+                })
+            })?;
+        Ok((status, body))
     }
 
     async fn get_text(&self, client: &reqwest::Client, key: &str) -> Result<Option<String>> {
@@ -122,6 +148,19 @@ impl Gce {
             .await?
             .map(|b| String::from_utf8_lossy(&b).trim().to_string())
             .filter(|s| !s.is_empty()))
+    }
+}
+
+/// A failed GET: what happened, and what to check.
+#[derive(Debug)]
+struct Problem {
+    what: String,
+    fix: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
     }
 }
 

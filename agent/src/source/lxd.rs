@@ -18,7 +18,7 @@ pub const CONFIG_KEY: &str = "user.meet-agent.config";
 
 /// The most read of any one devlxd answer: our configuration is at most
 /// [`crate::fsutil::CONFIG_LIMIT`], the rest is small JSON; more is refused, not held.
-const ANSWER_LIMIT: usize = super::ec2::METADATA_LIMIT;
+const ANSWER_LIMIT: usize = crate::aws::imds::METADATA_LIMIT;
 
 /// A devlxd client on a Unix socket path.
 pub struct Lxd {

@@ -61,8 +61,18 @@ pub fn detect(paths: &Paths, choice: ProviderChoice, opts: &SourceOptions) -> Re
     let lxd_socket = paths.join("/dev/lxd/sock");
     let fw_cfg_entry = paths.join(fw_cfg::ENTRY);
     let disk = config_disk::find_device(paths);
-    let ec2 = || ec2::Ec2::new(&opts.ec2_endpoint, ec2::Retry::boot_default(opts.timeout));
-    let gce = || gce::Gce::new(&opts.gce_endpoint, ec2::Retry::boot_default(opts.timeout));
+    let ec2 = || {
+        ec2::Ec2::new(
+            &opts.ec2_endpoint,
+            crate::retry::Retry::boot_default(opts.timeout),
+        )
+    };
+    let gce = || {
+        gce::Gce::new(
+            &opts.gce_endpoint,
+            crate::retry::Retry::boot_default(opts.timeout),
+        )
+    };
     Ok(match choice {
         ProviderChoice::None => Provider::None,
         ProviderChoice::Ec2 => Provider::Ec2(ec2()),
