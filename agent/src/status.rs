@@ -139,7 +139,7 @@ pub struct DeploymentView {
     /// `signaling` or `videobridge`.
     pub role: &'static str,
     /// On a bridge: its own REST API's `/colibri/stats` (loopback).
-    pub bridge: Option<BridgeJoin>,
+    pub bridge: Option<crate::jitsi::videobridge_api::Stats>,
     /// On a signaling node: jicofo's `/stats` `bridge_selector` (loopback), and each
     /// bridge from its `/debug`.
     pub bridges: Option<BridgesSeen>,
@@ -155,23 +155,6 @@ pub struct DeploymentView {
     pub jicofo_unhealthy: Option<String>,
 }
 
-/// What a bridge says of itself.
-#[derive(Debug, Clone, Serialize)]
-pub struct BridgeJoin {
-    /// Brewery MUCs joined (1 once it has joined its signaling node).
-    pub mucs_joined: u64,
-    /// XMPP connections up.
-    pub muc_clients_connected: u64,
-    /// Its load (about 0 to 1).
-    pub stress_level: f64,
-    /// Conferences it hosts.
-    pub conferences: u64,
-    /// In drain mode (no new conferences).
-    pub drain: bool,
-    /// Shutting down gracefully.
-    pub graceful_shutdown: bool,
-}
-
 /// The bridges jicofo sees, as its `/stats` counts them and its `/debug` lists them.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -184,7 +167,7 @@ pub struct BridgesSeen {
     pub in_shutdown_bridge_count: u64,
     /// Each bridge, from jicofo's `/debug` (empty when that did not answer).
     #[serde(skip_deserializing)]
-    pub list: Vec<crate::jitsi::jicofo::SeenBridge>,
+    pub list: Vec<crate::jitsi::jicofo_api::SeenBridge>,
     /// Why `list` is empty although bridges are counted: `/debug` did not answer.
     #[serde(skip_deserializing)]
     pub list_error: Option<String>,
@@ -214,9 +197,8 @@ async fn deployment(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<Deplo
     match role {
         Role::All => None,
         Role::Videobridge => {
-            let base = format!("http://127.0.0.1:{}", crate::jitsi::videobridge::REST_PORT);
             let stats = async {
-                match crate::scale::bridge::Bridge::new(&base, timeout) {
+                match crate::jitsi::videobridge_api::Bridge::local(timeout) {
                     Ok(b) => b.stats().await.map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 }
@@ -237,14 +219,7 @@ async fn deployment(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<Deplo
             Some(match answer {
                 Ok(st) => DeploymentView {
                     role: role.as_str(),
-                    bridge: Some(BridgeJoin {
-                        mucs_joined: st.mucs_joined,
-                        muc_clients_connected: st.muc_clients_connected,
-                        stress_level: st.stress_level,
-                        conferences: st.conferences,
-                        drain: st.drain,
-                        graceful_shutdown: st.graceful_shutdown,
-                    }),
+                    bridge: Some(st),
                     bridges: None,
                     signaling,
                     error: None,
@@ -263,37 +238,24 @@ async fn deployment(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<Deplo
             })
         }
         Role::Signaling => {
-            let base = format!("http://127.0.0.1:{}", crate::jitsi::jicofo::REST_PORT);
-            let url = format!("{base}/stats");
             let answer = async {
-                let client = crate::http_body::builder()
-                    .timeout(timeout)
-                    .no_proxy()
-                    .build()
-                    .map_err(|e| e.to_string())?;
-                let resp = client
-                    .get(&url)
-                    .send()
-                    .await
-                    .map_err(|e| format!("jicofo at {url} does not answer ({e})"))?;
-                if !resp.status().is_success() {
-                    return Err(format!("jicofo at {url} answered {}", resp.status()));
-                }
-                let body = crate::http_body::read_capped(resp, crate::ops::stats::STATS_LIMIT)
-                    .await
-                    .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
-                let body: serde_json::Value = serde_json::from_slice(&body)
-                    .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
+                let jicofo = crate::jitsi::jicofo_api::Jicofo::new(
+                    &crate::jitsi::jicofo_api::local_base(),
+                    timeout,
+                )?;
+                let body = jicofo.stats().await.map_err(|e| e.to_string())?;
                 let mut seen =
                     serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
-                        .map_err(|e| format!("jicofo at {url}: no bridge_selector ({e})"))?;
+                        .map_err(|e| {
+                            format!("jicofo at {}: no bridge_selector ({e})", jicofo.stats_url())
+                        })?;
                 // jicofo's own verdict (cached by jicofo, cheap): in the banner too.
-                let health = crate::jitsi::jicofo::health(&client, &base).await.err();
+                let health = jicofo.health().await.err();
                 // Each bridge's state is only in /debug; without it the counts still stand.
                 if reach == Reach::Local {
                     return Ok((seen, health));
                 }
-                match crate::jitsi::jicofo::bridges(&client, &base).await {
+                match jicofo.bridges().await {
                     Ok(list) => seen.list = list,
                     Err(e) => seen.list_error = Some(e),
                 }
@@ -458,7 +420,7 @@ pub async fn collect_over(
                 );
             }
             reasons.extend(
-                crate::jitsi::jicofo::problems(&seen.list)
+                crate::jitsi::jicofo_api::problems(&seen.list)
                     .into_iter()
                     .map(|p| format!("deployment: {p}")),
             );

@@ -326,7 +326,8 @@ async fn endless_or_huge_answers_from_every_metadata_service_and_rest_api_are_re
         let h = hostile.clone();
         let server = Hostile::tcp("", move |_| h.clone());
         let bridge =
-            meet_agent::scale::bridge::Bridge::new(&server.base, Duration::from_secs(15)).unwrap();
+            meet_agent::jitsi::videobridge_api::Bridge::new(&server.base, Duration::from_secs(15))
+                .unwrap();
         refused(
             &format!("bridge stats, {kind}"),
             &server,

@@ -5,7 +5,7 @@
 #[path = "common/aws_standin.rs"]
 mod aws_standin;
 use aws_standin::{Standin, GROUP};
-use meet_agent::scale::bridge::Bridge;
+use meet_agent::jitsi::videobridge_api::Bridge;
 use meet_agent::scale::metrics::{Outcome, Publisher, Settings};
 use std::time::{Duration, Instant};
 

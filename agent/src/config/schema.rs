@@ -434,8 +434,8 @@ impl Default for Schedule {
             idle_shutdown_minutes: 0,
             postpone_minutes: 15,
             postpone_limit_minutes: 120,
-            videobridge_stats_url: crate::ops::stats::VIDEOBRIDGE_STATS.into(),
-            jicofo_stats_url: crate::ops::stats::JICOFO_STATS.into(),
+            videobridge_stats_url: crate::jitsi::videobridge_api::local_stats_url(),
+            jicofo_stats_url: crate::jitsi::jicofo_api::local_stats_url(),
             minute_seconds: 60,
         }
     }

@@ -6,6 +6,7 @@ pub mod assemble;
 pub mod coturn;
 pub mod hocon;
 pub mod jicofo;
+pub mod jicofo_api;
 pub mod jwt_check;
 pub mod leftovers;
 pub mod nginx;
@@ -16,6 +17,7 @@ pub mod prosodyctl;
 pub mod secrets;
 pub mod settings;
 pub mod videobridge;
+pub mod videobridge_api;
 pub mod web;
 
 pub use crate::vocab::AuthMode;

@@ -3,13 +3,10 @@
 //! `/stats` (`conferences`, `participants`). A service that does not answer counts as
 //! having no meeting: without it no meeting can run on this server either.
 
+use crate::jitsi::jicofo_api::{self, Jicofo};
+use crate::jitsi::videobridge_api::{self, Bridge, BridgeError};
 use serde::Serialize;
 use std::time::Duration;
-
-/// The videobridge's statistics endpoint (private REST API, loopback).
-pub const VIDEOBRIDGE_STATS: &str = "http://127.0.0.1:8080/colibri/stats";
-/// jicofo's statistics endpoint (loopback).
-pub const JICOFO_STATS: &str = "http://127.0.0.1:8888/stats";
 
 /// What the stack reports.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -56,8 +53,8 @@ pub struct Endpoints {
 impl Default for Endpoints {
     fn default() -> Self {
         Self {
-            videobridge: VIDEOBRIDGE_STATS.into(),
-            jicofo: JICOFO_STATS.into(),
+            videobridge: videobridge_api::local_stats_url(),
+            jicofo: jicofo_api::local_stats_url(),
         }
     }
 }
@@ -65,19 +62,34 @@ impl Default for Endpoints {
 /// Reads both services (each bounded to a few seconds).
 pub async fn read(endpoints: &Endpoints) -> Activity {
     let mut activity = Activity::default();
-    let Ok(client) = loopback_client(Duration::from_secs(3)) else {
-        activity.silent.push("no HTTP client".into());
-        return activity;
+    let timeout = Duration::from_secs(3);
+    let videobridge = async {
+        let bridge =
+            Bridge::at_stats_url(&endpoints.videobridge, timeout).map_err(|e| e.to_string())?;
+        bridge.stats_json().await.map_err(|e| match e {
+            BridgeError::NotRunning(..) => "not running".to_string(),
+            other => other.to_string(),
+        })
     };
-    for (name, url, participants_keys) in [
+    let jicofo = async {
+        Jicofo::at_stats_url(&endpoints.jicofo, timeout)?
+            .stats()
+            .await
+            .map_err(|e| match e {
+                jicofo_api::StatsError::NotRunning(_) => "not running".to_string(),
+                other => other.to_string(),
+            })
+    };
+    let (videobridge, jicofo) = (videobridge.await, jicofo.await);
+    for (name, answer, participants_keys) in [
         (
             "videobridge",
-            &endpoints.videobridge,
+            videobridge,
             &["participants", "endpoints"][..],
         ),
-        ("jicofo", &endpoints.jicofo, &["participants"][..]),
+        ("jicofo", jicofo, &["participants"][..]),
     ] {
-        match fetch(&client, url).await {
+        match answer {
             Ok(json) => {
                 let number = |key: &str| json.get(key).and_then(number_of);
                 activity.conferences = activity.conferences.max(number("conferences").unwrap_or(0));
@@ -94,16 +106,6 @@ pub async fn read(endpoints: &Endpoints) -> Activity {
     activity
 }
 
-/// A client for the stack's loopback APIs.
-fn loopback_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    // reqwest needs the process's rustls provider even for plain HTTP.
-    crate::install_crypto_provider();
-    crate::http_body::builder()
-        .timeout(timeout)
-        .no_proxy()
-        .build()
-}
-
 /// A count as either service writes it (a number, or a number in a string in older
 /// videobridge versions).
 fn number_of(v: &serde_json::Value) -> Option<u64> {
@@ -111,44 +113,13 @@ fn number_of(v: &serde_json::Value) -> Option<u64> {
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
-async fn fetch(client: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
-    let response = client.get(url).send().await.map_err(|e| {
-        if e.is_connect() {
-            "not running".to_string()
-        } else {
-            format!("{e}")
-        }
-    })?;
-    let status = response.status();
-    if !status.is_success() {
-        // Redirects are not followed (the stack's REST never sends one): this says so too.
-        return Err(format!("answered {status}"));
-    }
-    let body = crate::http_body::read_capped(response, STATS_LIMIT)
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    serde_json::from_slice(&body)
-        .map_err(|e| format!("answered something that is not its statistics JSON ({e})"))
-}
-
-/// The most read of a statistics answer: both services' `/stats` are a few KiB; an
-/// endless answer is refused rather than held in memory.
-pub const STATS_LIMIT: usize = 1 << 20;
-
-/// Asks the videobridge to shut down gracefully: it takes no new conferences and ends when
-/// the running ones have (needs `videobridge.rest.shutdown.enabled`, which jvb.conf sets).
+/// Asks the videobridge whose statistics are at `stats_url` to shut down gracefully
+/// ([`Bridge::graceful_shutdown`]): it takes no new conferences and ends when the running
+/// ones have.
 pub async fn bridge_graceful_shutdown(stats_url: &str) -> Result<(), String> {
-    let url = stats_url.replace("/colibri/stats", "/colibri/shutdown");
-    let client = loopback_client(Duration::from_secs(5)).map_err(|e| e.to_string())?;
-    let response = client
-        .post(&url)
-        .json(&serde_json::json!({ "graceful-shutdown": "true" }))
-        .send()
+    Bridge::at_stats_url(stats_url, Duration::from_secs(5))
+        .map_err(|e| e.to_string())?
+        .graceful_shutdown()
         .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("{url} answered {}", response.status()))
-    }
+        .map_err(|e| e.to_string())
 }

@@ -15,9 +15,9 @@
 //! ([`hook_bounds`]: its `HeartbeatTimeout`, and a wait that ends before its
 //! `GlobalTimeout`), and [`Logind`].
 
-use super::bridge::Bridge;
 use crate::aws::api::{Aws, HookTimeouts, LifecycleAction, LifecycleResult};
 use crate::aws::imds::{Imds, LifecycleState};
+use crate::jitsi::videobridge_api::Bridge;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -10,8 +10,8 @@
 //! and [`Settings`] (namespace and metric name must match the CloudFormation scaling
 //! policy's customized metric).
 
-use super::bridge::Bridge;
 use crate::aws::api::{Aws, Metric};
+use crate::jitsi::videobridge_api::Bridge;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -6,13 +6,12 @@
 //! step runs on a videobridge with `bridge.drain_hook`): a long-running service (not the
 //! first-boot oneshot) builds an
 //! [`crate::aws::imds::Imds`], an [`crate::aws::api::Aws`] for the region, a
-//! [`bridge::Bridge`] on [`bridge::DEFAULT_BASE`], and then runs
+//! [`crate::jitsi::videobridge_api::Bridge`] on [`crate::jitsi::videobridge_api::local_base`], and then runs
 //! [`metrics::Publisher::tick`] every few seconds (it sends at most once a minute) and
 //! [`drain::Runner::run`] until it powers off. The lifecycle hook's name comes from
 //! configuration, its timeouts from Auto Scaling ([`drain::hook_bounds`]); the group name
 //! from the instance tags in metadata. Status shows [`metrics::Outcome`] and [`drain::Decision`].
 
-pub mod bridge;
 pub mod drain;
 pub mod metrics;
 pub mod service;

@@ -5,12 +5,12 @@
 //! the instance's lifecycle state and spot notices; on scale-in it drains the bridge,
 //! completes the lifecycle action and powers off through logind.
 
-use super::bridge::Bridge;
 use super::drain::{hook_bounds, Logind, Runner};
 use super::metrics::{self, Publisher};
 use crate::aws::api::{Aws, Endpoints, LifecycleAction};
 use crate::aws::imds::Imds;
 use crate::bridge::roles::RoleSettings;
+use crate::jitsi::videobridge_api::Bridge;
 use crate::vocab::Role;
 use anyhow::{anyhow, Result};
 use std::sync::Arc;
@@ -96,7 +96,7 @@ pub async fn run(
     let base = seams
         .bridge
         .clone()
-        .unwrap_or_else(|| super::bridge::DEFAULT_BASE.to_string());
+        .unwrap_or_else(crate::jitsi::videobridge_api::local_base);
     tracing::info!(
         "scaling: {instance_id} in group {group} ({region}), lifecycle hook {hook}; publishing {} every minute",
         metrics::Settings::default().metric

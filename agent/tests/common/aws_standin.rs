@@ -7,7 +7,7 @@
 
 use meet_agent::aws::api::{Aws, Endpoints, LifecycleAction};
 use meet_agent::aws::imds::Imds;
-use meet_agent::scale::bridge::Bridge;
+use meet_agent::jitsi::videobridge_api::Bridge;
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
