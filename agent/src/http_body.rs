@@ -11,6 +11,16 @@ pub fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none())
 }
 
+/// A client for a service on loopback or the link-local metadata address (the
+/// videobridge, jicofo, IMDS, the Compute Engine metadata server): built by [`builder`],
+/// each request bounded by `timeout`, and never through a proxy, which could not reach
+/// such an address and must not see what is asked of it.
+pub fn local_client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {
+    // reqwest needs the process's rustls provider even for plain HTTP.
+    crate::install_crypto_provider();
+    builder().timeout(timeout).no_proxy().build()
+}
+
 /// Why a body could not be read.
 #[derive(Debug)]
 pub enum BodyError {

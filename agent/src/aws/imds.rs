@@ -78,11 +78,8 @@ impl Imds {
     /// A client for the metadata service at `base` retrying each request as `retry` says:
     /// connection errors and 5xx answers are tried again, anything else is the answer.
     pub fn with_retry(base: &str, retry: Retry) -> Result<Self, AwsError> {
-        let http = crate::http_body::builder()
-            .timeout(retry.request_timeout)
-            .no_proxy()
-            .build()
-            .map_err(|e| AwsError::Imds {
+        let http =
+            crate::http_body::local_client(retry.request_timeout).map_err(|e| AwsError::Imds {
                 base: base.to_string(),
                 what: format!("could not build the HTTP client ({})", one_line(&e)),
             })?;

@@ -39,12 +39,7 @@ impl Jicofo {
     /// A client for the API at `base` (e.g. [`local_base`]); requests time out after
     /// `timeout`.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, String> {
-        // reqwest needs the process's rustls provider even for plain HTTP.
-        crate::install_crypto_provider();
-        let http = crate::http_body::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .build()
+        let http = crate::http_body::local_client(timeout)
             .map_err(|e| format!("no HTTP client for jicofo ({})", crate::aws::one_line(&e)))?;
         Ok(Self {
             base: base.trim_end_matches('/').to_string(),
@@ -370,7 +365,7 @@ mod tests {
     #[tokio::test]
     async fn debug_is_asked_and_its_absence_is_explained() {
         crate::install_crypto_provider();
-        let client = crate::http_body::builder().no_proxy().build().unwrap();
+        let client = crate::http_body::local_client(std::time::Duration::from_secs(5)).unwrap();
         let base = answer_once("200 OK", &debug_answer().to_string()).await;
         let list = bridges(&client, &base).await.unwrap();
         assert_eq!(list.len(), 2);
@@ -384,7 +379,7 @@ mod tests {
     #[tokio::test]
     async fn health_is_ok_on_200_and_says_why_otherwise() {
         crate::install_crypto_provider();
-        let client = crate::http_body::builder().no_proxy().build().unwrap();
+        let client = crate::http_body::local_client(std::time::Duration::from_secs(5)).unwrap();
         let base = answer_once("200 OK", "OK").await;
         assert_eq!(health(&client, &base).await, Ok(()));
         // jicofo 7ebb13dc's own words when no bridge is usable (JicofoHealthChecker.kt).

@@ -77,12 +77,7 @@ impl Bridge {
     /// `timeout`.
     pub fn new(base: &str, timeout: Duration) -> Result<Self, BridgeError> {
         let base = base.trim_end_matches('/').to_string();
-        // reqwest needs the process's rustls provider even for plain HTTP.
-        crate::install_crypto_provider();
-        let http = crate::http_body::builder()
-            .timeout(timeout)
-            .no_proxy()
-            .build()
+        let http = crate::http_body::local_client(timeout)
             .map_err(|e| BridgeError::Answer(base.clone(), crate::aws::one_line(&e)))?;
         Ok(Self { base, http })
     }

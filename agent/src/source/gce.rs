@@ -48,10 +48,7 @@ impl Gce {
     }
 
     fn client(&self) -> Result<reqwest::Client> {
-        crate::http_body::builder()
-            .timeout(self.retry.request_timeout)
-            .no_proxy()
-            .build()
+        crate::http_body::local_client(self.retry.request_timeout)
             .context("failed to build the HTTP client")
     }
 
