@@ -75,8 +75,14 @@ pub fn instance_id(paths: &Paths, from_source: Option<&str>) -> Result<String> {
     if let Some(id) = from_source.map(str::trim).filter(|id| !id.is_empty()) {
         return Ok(id.to_string());
     }
-    let path = paths.machine_id();
-    let current = match std::fs::read_to_string(&path) {
+    machine_id(&paths.machine_id()).map(|(id, _)| id)
+}
+
+/// The machine-id at `path` (`/etc/machine-id`), read and checked in this one place: a
+/// missing, empty or `uninitialized` one is replaced by a fresh random id (as systemd does
+/// at a first boot), written atomically. Returns the id and whether it was made now.
+pub fn machine_id(path: &std::path::Path) -> Result<(String, bool)> {
+    let current = match std::fs::read_to_string(path) {
         Ok(text) => text.trim().to_string(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => {
@@ -87,16 +93,16 @@ pub fn instance_id(paths: &Paths, from_source: Option<&str>) -> Result<String> {
         }
     };
     if !current.is_empty() && current != "uninitialized" {
-        return Ok(current);
+        return Ok((current, false));
     }
     let id = crate::encoding::hex(&crate::jitsi::secrets::random_bytes::<16>()?);
-    crate::fsutil::write_atomic(&path, format!("{id}\n").as_bytes(), 0o444).map_err(|e| {
+    crate::fsutil::write_atomic(path, format!("{id}\n").as_bytes(), 0o444).map_err(|e| {
         anyhow!(
             "{} is empty and a machine-id could not be written there ({e:#}); run `systemd-machine-id-setup` and `meet-agent run` again",
             path.display()
         )
     })?;
-    Ok(id)
+    Ok((id, true))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! machine-id when the image left it empty; SSH host keys are sshd's own first-start job.
 //! Nothing here is ever printed; the outcome names what was made, never a value.
 
-use crate::fsutil::write_atomic;
 use crate::jitsi::secrets::Secrets;
 use crate::pipeline::{Effect, Input, Outcome, Ran, Runs, Step, StepName};
 use anyhow::Result;
@@ -29,17 +28,16 @@ pub fn run(ctx: &Input<'_>) -> Result<Ran> {
 }
 
 /// systemd makes a machine-id when /etc/machine-id is empty at boot; should the image
-/// have shipped it empty and nothing made one (a container runtime, a chroot), make one.
+/// have shipped it empty and nothing made one (a container runtime, a chroot), make one
+/// ([`crate::instance::machine_id`], the one reader of it).
 fn machine_id(ctx: &Input<'_>) -> Result<String> {
-    let path = ctx.paths.machine_id();
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let current = current.trim();
-    if !current.is_empty() && current != "uninitialized" {
-        return Ok("machine-id present".into());
+    let (_, made) = crate::instance::machine_id(&ctx.paths.machine_id())?;
+    Ok(if made {
+        "machine-id made"
+    } else {
+        "machine-id present"
     }
-    let id = crate::encoding::hex(&crate::jitsi::secrets::random_bytes::<16>()?);
-    write_atomic(&path, format!("{id}\n").as_bytes(), 0o444)?;
-    Ok("machine-id made".into())
+    .into())
 }
 
 /// SSH host keys are made by sshd's unit at its first start (the image's drop-in runs
