@@ -98,14 +98,7 @@ pub enum Command {
     },
     /// A videobridge in an AWS Auto Scaling group: publish its stress level to CloudWatch
     /// and drain it on scale-in (meet-agent-scale.service runs it; until power-off).
-    Scale {
-        /// One base URL for the AWS APIs instead of AWS's regional endpoints (tests).
-        #[arg(long, hide = true)]
-        aws_endpoint: Option<String>,
-        /// The bridge's REST API instead of 127.0.0.1:8080 (tests).
-        #[arg(long, hide = true)]
-        bridge_url: Option<String>,
-    },
+    Scale,
     /// Recordings: place a finished jibri session, list, upload to S3, prune
     /// (docs/recording.md).
     Recording {

@@ -49,10 +49,13 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
     root.config(
         "00.toml",
         &format!(
-            "[source]\nprovider = \"none\"\nec2_endpoint = \"{}\"\n[server]\nrole = \"videobridge\"\n\
-             [bridge]\njoin = \"{}\"\ndrain_hook = \"{HOOK}\"\n",
+            "[source]\nprovider = \"none\"\nec2_endpoint = \"{}\"\naws_endpoint = \"{}\"\n\
+             [server]\nrole = \"videobridge\"\n[bridge]\njoin = \"{}\"\ndrain_hook = \"{HOOK}\"\n\
+             [schedule]\nvideobridge_stats_url = \"{}/colibri/stats\"\n",
             standin.imds,
-            token.encode()
+            standin.aws,
+            token.encode(),
+            standin.bridge
         ),
     );
     // The boot's run: the bridge's files and this boot's effective configuration (status
@@ -63,13 +66,7 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
         .arg("--root")
         .arg(root.path())
-        .args([
-            "scale",
-            "--aws-endpoint",
-            &standin.aws,
-            "--bridge-url",
-            &standin.bridge,
-        ])
+        .arg("scale")
         .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
         .kill_on_drop(true)
         .stdout(std::process::Stdio::piped())

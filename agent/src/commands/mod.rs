@@ -35,10 +35,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             reason,
         } => ops::shutdown(&ctx, reboot, if_required, &reason).await,
         Command::IdleCheck => ops::idle_check(&ctx).await,
-        Command::Scale {
-            aws_endpoint,
-            bridge_url,
-        } => scale::scale(&ctx, aws_endpoint, bridge_url).await,
+        Command::Scale => scale::scale(&ctx).await,
         Command::Recording { action } => recording::recording(&ctx, action).await,
         Command::Bridge { action } => bridge::bridge(&ctx, action).await,
         Command::Cert { action } => cert::cert(action),

@@ -16,14 +16,14 @@ use anyhow::{anyhow, Result};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Test seams: where the AWS APIs and the bridge's REST API are (production: AWS's
-/// regional endpoints and the bridge on loopback).
-#[derive(Debug, Clone, Default)]
-pub struct Seams {
-    /// One base URL for CloudWatch, Auto Scaling and SSM (a stand-in).
-    pub aws: Option<String>,
-    /// The bridge's REST API base.
-    pub bridge: Option<String>,
+/// Where the service reaches AWS and the bridge, from configuration
+/// (`source.aws_endpoint`, `schedule.videobridge_stats_url`).
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// One base URL for CloudWatch, Auto Scaling and SSM instead of the region's.
+    pub aws_endpoint: Option<String>,
+    /// The videobridge's `/colibri/stats` URL (its REST API's base is taken from it).
+    pub videobridge_stats_url: String,
 }
 
 /// What the service last did, as status shows it (`/run/meet-agent/scale.json`).
@@ -70,7 +70,7 @@ pub async fn run(
     paths: &crate::paths::Paths,
     roles: &RoleSettings,
     ec2_endpoint: &str,
-    seams: &Seams,
+    services: &Services,
 ) -> Result<()> {
     if let Some(why) = not_wanted(roles) {
         tracing::info!("meet-agent scale has nothing to do: {why}; exiting");
@@ -88,21 +88,17 @@ pub async fn run(
             "this instance's metadata names no Auto Scaling group: it is not in one, or the launch template leaves instance tags out of the metadata (InstanceMetadataTags: enabled)"
         )
     })?;
-    let endpoints = match &seams.aws {
+    let endpoints = match &services.aws_endpoint {
         Some(base) => Endpoints::same(base),
         None => Endpoints::for_region(&region),
     };
     let aws = Arc::new(Aws::new(&region, endpoints, imds.clone(), timeout)?);
-    let base = seams
-        .bridge
-        .clone()
-        .unwrap_or_else(crate::jitsi::videobridge_api::local_base);
     tracing::info!(
         "scaling: {instance_id} in group {group} ({region}), lifecycle hook {hook}; publishing {} every minute",
         metrics::Settings::default().metric
     );
     let publisher = Publisher::new(
-        Bridge::new(&base, timeout)?,
+        Bridge::at_stats_url(&services.videobridge_stats_url, timeout)?,
         aws.clone(),
         &group,
         metrics::Settings::default(),
@@ -119,7 +115,7 @@ pub async fn run(
     let runner = Runner::new(
         imds,
         aws,
-        Bridge::new(&base, timeout)?,
+        Bridge::at_stats_url(&services.videobridge_stats_url, timeout)?,
         action,
         bounds,
         // AWS's advice for spot notices: look every 5 s.
