@@ -39,7 +39,7 @@ impl Endpoints {
         }
     }
 
-    /// One base URL for every service (`source.aws_endpoint`, `scale --aws-endpoint`).
+    /// One base URL for every service (`source.aws_endpoint`).
     pub fn same(base: &str) -> Self {
         Self {
             cloudwatch: base.to_string(),

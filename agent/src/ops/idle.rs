@@ -47,7 +47,7 @@ fn agent_running(paths: &Paths) -> bool {
 }
 
 /// One check: reads the stack's statistics, updates the idle clock, powers off when due.
-/// `minute` is how long a configured minute lasts ([`super::MINUTE`] on a real machine).
+/// `minute` is how long a configured minute lasts (`schedule.minute_seconds`: 60 s on a real machine).
 pub async fn check(
     paths: &Paths,
     facts: &dyn crate::host::HostFacts,

@@ -9,10 +9,6 @@ pub mod units;
 
 use std::time::Duration;
 
-/// A configured "minute": 60 s on a real machine (tests pass `--minute-seconds` to watch
-/// a postponement of "2 minutes" in seconds).
-pub const MINUTE: Duration = Duration::from_secs(60);
-
 /// Seconds since the Unix epoch, now.
 pub fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -47,7 +47,7 @@ pub struct Policy {
     pub limit: Duration,
     /// The stack's statistics endpoints.
     pub endpoints: Endpoints,
-    /// How long a configured minute lasts ([`super::MINUTE`] on a real machine).
+    /// How long a configured minute lasts (`schedule.minute_seconds`: 60 s on a real machine).
     pub minute: Duration,
 }
 
