@@ -15,21 +15,25 @@
 //!   to another: no step writes anything another step reads back in the same run (the
 //!   state file aside).
 
+mod certificate;
 mod runner;
 mod steps;
 
-pub use runner::{run, RunResult, Selection};
+pub use runner::{run, AfterReady, RunResult, Selection};
 pub use steps::identity::public_ipv4_known;
 pub use steps::updates::REBOOT_REQUIRED;
 
 use crate::apply;
 use crate::config::Settings;
+use crate::dns::Target;
 use crate::jitsi::secrets::Secrets;
 use crate::paths::Paths;
-use crate::state::{now_rfc3339, Identity, State, StepRecord, StepState};
+use crate::state::{now_rfc3339, Identity, StepRecord, StepState};
 use crate::systemd::notify;
 use crate::tls::Pair;
 use anyhow::Result;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
 
 /// The steps, in the order they run.
@@ -114,8 +118,20 @@ pub enum Runs {
     OncePerInstance,
 }
 
-/// A step's declaration, next to its code (each step module's `STEP`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The future a step (or work it left for later) returns, borrowing its input.
+pub type StepFuture<'r, T> = Pin<Box<dyn Future<Output = T> + 'r>>;
+
+/// A step's code: one signature for every step. A step reads the [`Input`], changes the
+/// machine through the [`ApplyHandle`] and returns its outcome and effects.
+pub type RunFn = for<'r, 'a> fn(&'r Input<'a>, &'r mut ApplyHandle) -> StepFuture<'r, Result<Ran>>;
+
+/// What a step does in a run that could not load the configuration (no step runs then):
+/// keep the server reachable, say. Its error is logged; nothing is recorded.
+pub type WithoutConfigFn = for<'r, 'a> fn(&'r Input<'a>, &'r mut ApplyHandle) -> Result<()>;
+
+/// A step's declaration, next to its code (each step module's `STEP`): everything the
+/// runner knows about a step, so that it has no branch naming one.
+#[derive(Debug, Clone, Copy)]
 pub struct Step {
     /// Its name in state, status and `--step`.
     pub name: StepName,
@@ -123,6 +139,57 @@ pub struct Step {
     pub runs: Runs,
     /// Whether `meet-agent renew` (and the retry timer) runs it too.
     pub renews: bool,
+    /// Whether `renew --retry` runs only while this step's last record is not ok.
+    pub retried: bool,
+    /// Whether it reloads or restarts the services whose files changed; a run without
+    /// such a step has the runner do it at the end.
+    pub brings_up: bool,
+    /// Its code.
+    pub run: RunFn,
+    /// What it does when the configuration cannot be loaded, if anything.
+    pub without_config: Option<WithoutConfigFn>,
+}
+
+impl Step {
+    /// A step that runs at every boot and nowhere else.
+    pub const fn every_boot(name: StepName, run: RunFn) -> Self {
+        Self {
+            name,
+            runs: Runs::EveryBoot,
+            renews: false,
+            retried: false,
+            brings_up: false,
+            run,
+            without_config: None,
+        }
+    }
+
+    /// A step that runs once per instance.
+    pub const fn once_per_instance(name: StepName, run: RunFn) -> Self {
+        let mut step = Self::every_boot(name, run);
+        step.runs = Runs::OncePerInstance;
+        step
+    }
+
+    /// The same, also run by `meet-agent renew`; `retried`: and by `renew --retry` only
+    /// while its last record is not ok.
+    pub const fn renewed(mut self, retried: bool) -> Self {
+        self.renews = true;
+        self.retried = retried;
+        self
+    }
+
+    /// The same, declared as the step that reloads or restarts changed services.
+    pub const fn bringing_up(mut self) -> Self {
+        self.brings_up = true;
+        self
+    }
+
+    /// The same, with what it does in a run without configuration.
+    pub const fn without_config(mut self, run: WithoutConfigFn) -> Self {
+        self.without_config = Some(run);
+        self
+    }
 }
 
 /// Every step's declaration, in the order they run.
@@ -220,40 +287,59 @@ impl Ran {
 }
 
 /// What a step hands the runner besides its outcome. An observation becomes a field of
-/// the later steps' [`Observations`]; anything else is done by the runner at its time.
+/// the later steps' [`Observations`]; work for later is done by the runner at its time.
 pub enum Effect {
-    /// dns-wait: DNS does not answer this server's address (the reason, or where it is
-    /// told), so the tls step orders no certificate.
-    DnsNotAnswering {
-        /// Why, in a few words.
-        reason: String,
-    },
-    /// dns-wait: the installed certificate and the CA's schedule as observed before
-    /// waiting, so that the tls step decides on the same reading instead of reading the
-    /// pair (and asking the CA for renewal information) again.
-    CertificateObserved(Box<steps::tls::Observed>),
+    /// dns-wait: the certificate decision of this run (the installed pair, the CA's
+    /// schedule and the plan, with what DNS answered), so that the tls step acts on it
+    /// instead of deciding (reading the pair, asking the CA) again.
+    CertificateDecided(Box<certificate::Decision>),
     /// tls: the pair installed once the step finished (kept, supplied, ordered or
     /// self-signed); the jitsi step checks the TURN name against it.
     CertificateLive(Pair),
     /// secrets: this instance's secrets as saved (made now or already in place), for the
     /// jitsi step.
     SecretsInPlace(Secrets),
-    /// schedule: the timers it wrote, for systemd once READY has been sent (a
-    /// daemon-reload takes seconds on a small VM and the stack is serving meanwhile).
-    ArmTimers(steps::schedule::TimerPlan),
+    /// Work the step leaves for later in the run (see [`When`]); what it reports goes into
+    /// the step's record.
+    Later(When, Box<dyn Later>),
 }
 
 impl std::fmt::Debug for Effect {
     // Names only: the payloads hold a private key and the stack's passwords.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Effect::DnsNotAnswering { reason } => write!(f, "DnsNotAnswering({reason})"),
-            Effect::CertificateObserved(_) => f.write_str("CertificateObserved"),
+            Effect::CertificateDecided(decision) => {
+                write!(f, "CertificateDecided({:?})", decision.plan)
+            }
             Effect::CertificateLive(_) => f.write_str("CertificateLive"),
             Effect::SecretsInPlace(_) => f.write_str("SecretsInPlace"),
-            Effect::ArmTimers(plan) => write!(f, "ArmTimers({plan:?})"),
+            Effect::Later(when, _) => write!(f, "Later({when:?})"),
         }
     }
+}
+
+/// When the runner does work a step left for later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Once every step of the whole pipeline ran (the stack is started), before READY;
+    /// dropped in a run of some steps (`renew`, `run --step`).
+    AfterAllSteps,
+    /// Once READY has been sent (the stack is serving meanwhile), in any run.
+    AfterReady,
+}
+
+/// Work a step leaves for later in the run ([`Effect::Later`]).
+pub trait Later {
+    /// Does the work; the outcome to add to the step's record, `None` for nothing to add.
+    fn run<'r>(
+        &'r self,
+        ctx: &'r Input<'_>,
+        apply: &'r mut ApplyHandle,
+    ) -> StepFuture<'r, Option<Outcome>>;
+
+    /// The step's record with `later` (the work's outcome, as a record) in, from its
+    /// record so far (`earlier`).
+    fn merge(&self, earlier: Option<&StepRecord>, later: StepRecord) -> StepRecord;
 }
 
 /// What earlier steps of this run observed, put here by the runner from their effects
@@ -261,11 +347,9 @@ impl std::fmt::Debug for Effect {
 /// run; a step then reads what an earlier run left on disk instead.
 #[derive(Default)]
 pub struct Observations {
-    /// From dns-wait: DNS does not answer our address, and why; tls orders nothing.
-    pub dns_not_answering: Option<String>,
-    /// From dns-wait: the installed certificate and the CA's schedule; tls decides on it.
+    /// From dns-wait: the certificate decision, DNS's answer included; tls acts on it.
     /// Dropped once tls reports the pair it left installed.
-    pub certificate: Option<Box<steps::tls::Observed>>,
+    pub certificate: Option<Box<certificate::Decision>>,
     /// From tls: the pair installed now; jitsi checks the TURN name against it.
     pub live_pair: Option<Pair>,
     /// From secrets: this instance's secrets; jitsi renders with them.
@@ -287,22 +371,50 @@ pub struct Input<'a> {
     pub instance_id: Option<String>,
     /// What earlier steps of this run observed.
     pub observed: Observations,
-    /// The state as saved before the current step, for progress reports.
-    snapshot: State,
+    /// Where a long step's progress goes (the runner's state file).
+    pub progress: &'a dyn Progress,
 }
 
-impl Input<'_> {
+impl<'a> Input<'a> {
     /// A writer that shows a long step's progress in the state file (and so in `status`)
     /// and in systemd's STATUS line.
-    pub fn progress_writer(&self, step: StepName) -> ProgressWriter {
+    pub fn progress_writer(&self, step: StepName) -> ProgressWriter<'a> {
         ProgressWriter {
-            path: self.paths.state_file(),
-            state: self.snapshot.clone(),
+            sink: self.progress,
             step,
             started_at: now_rfc3339(),
             clock: Instant::now(),
         }
     }
+
+    /// The name and addresses to publish in DNS (and to wait for), when both are known.
+    pub fn dns_target(&self) -> Option<Target> {
+        let id = &self.identity;
+        let domain = id.domain.clone()?;
+        if id.public_ipv4.is_none() && id.public_ipv6.is_none() {
+            return None;
+        }
+        Some(Target {
+            domain,
+            ipv4: id.public_ipv4,
+            ipv6: id.public_ipv6,
+        })
+    }
+}
+
+/// Where a running step's progress is recorded: the runner's state file, with the step
+/// as `running`. `Sync`: steps report from callbacks that must be `Send`.
+pub trait Progress: Sync {
+    /// Records that `step`, started at `started_at`, is running `duration_ms` in and has
+    /// got as far as `message`.
+    fn report(&self, step: StepName, message: &str, started_at: &str, duration_ms: u64);
+}
+
+/// A [`Progress`] that records nothing (a run without configuration, unit tests).
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn report(&self, _: StepName, _: &str, _: &str, _: u64) {}
 }
 
 /// Where steps apply changes that outlive them: explicit, and the only mutable thing a
@@ -317,29 +429,29 @@ pub struct ApplyHandle {
 }
 
 /// Writes a running step's progress; see [`Input::progress_writer`].
-pub struct ProgressWriter {
-    path: std::path::PathBuf,
-    state: State,
+pub struct ProgressWriter<'a> {
+    sink: &'a dyn Progress,
     step: StepName,
     started_at: String,
     clock: Instant,
 }
 
-impl ProgressWriter {
+impl ProgressWriter<'_> {
     /// Records `message` as the step's current progress.
     pub fn report(&mut self, message: &str) {
         notify::status(&format!("{}: {message}", self.step.as_str()));
-        let record = StepRecord {
-            state: StepState::Running,
-            message: message.to_string(),
-            started_at: self.started_at.clone(),
-            duration_ms: self.clock.elapsed().as_millis() as u64,
-            last_error: None,
-            instance_id: self.state.instance_id.clone(),
-        };
-        self.state.steps.insert(self.step.as_str().into(), record);
-        if let Err(e) = self.state.save(&self.path) {
-            tracing::warn!("cannot record progress: {e:#}");
+        let duration_ms = self.clock.elapsed().as_millis() as u64;
+        self.sink
+            .report(self.step, message, &self.started_at, duration_ms);
+    }
+}
+
+impl ApplyHandle {
+    /// The handle of a run: the refreshes an earlier run left pending, no bus yet.
+    pub fn load(paths: &Paths) -> Self {
+        Self {
+            refreshes: apply::Refreshes::load(paths),
+            bus: apply::Bus::new(),
         }
     }
 }

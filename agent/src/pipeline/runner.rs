@@ -1,17 +1,21 @@
 //! The runner: one run at a time (the lock), the configuration loaded once, the selected
 //! steps in order with each outcome in the state file, their effects folded into the
-//! next steps' input, READY, then the timers.
+//! next steps' input, the work they left for later, READY, then the work for after it.
+//! It knows steps only by their declarations ([`STEPS`]): no branch names one.
 
-use super::steps::{
-    access, ddns, dns_wait, firewall, identity, jitsi, schedule, secrets, start, tls, tune, updates,
+use super::steps::identity;
+use super::{
+    ApplyHandle, Effect, Input, Later, NoProgress, Observations, Outcome, Progress, Ran, Runs,
+    Step, StepFuture, StepName, When, STEPS,
 };
-use super::{ApplyHandle, Effect, Input, Observations, Outcome, Ran, Runs, Step, StepName, STEPS};
 use crate::apply;
 use crate::instance::{self, LoadError};
 use crate::paths::Paths;
 use crate::state::{now_rfc3339, State, StepRecord, StepState};
 use crate::systemd::notify;
 use anyhow::Result;
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 /// Which steps a run covers.
@@ -23,7 +27,8 @@ pub enum Selection {
     Only(StepName),
     /// The steps declared `renews` (dns-wait and tls; `meet-agent renew`).
     Renew,
-    /// As `Renew`, but only when the last certificate attempt did not succeed (the retry timer).
+    /// As `Renew`, but only while the last record of a step declared `retried` (tls) is
+    /// not ok (the retry timer).
     Retry,
 }
 
@@ -48,29 +53,92 @@ pub enum RunResult {
     NotStarted,
 }
 
-/// Runs the selected steps in order, recording each in the state file. One run at a time:
-/// the boot's run, the renewal timer's and the retry timer's wait for each other.
-/// `local` is the drop-ins as the command read them, `facts` this machine's.
+/// What the command running the pipeline does once READY has been sent, with the run's
+/// D-Bus connection: the console banner, rendered by `status`, which the pipeline does not
+/// import.
+pub trait AfterReady {
+    /// Does it; a failure is its own to log.
+    fn after_ready<'r>(&'r self, bus: &'r mut apply::Bus) -> StepFuture<'r, ()>;
+}
+
+/// The state of this run and its file: the runner records each step's outcome in it, and
+/// a running step its progress (through [`Progress`]), so no step holds a copy.
+struct Ledger {
+    path: PathBuf,
+    // A lock rather than a cell: a long step reports from a callback that must be Send.
+    state: Mutex<State>,
+}
+
+impl Ledger {
+    /// A ledger for `state`, saved at `path`.
+    fn new(path: PathBuf, state: State) -> Self {
+        Self {
+            path,
+            state: Mutex::new(state),
+        }
+    }
+
+    /// The state (never held across an await: steps report progress through it).
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Poisoned only by a panic while it was held, which records nothing half-done.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records `record` as `step`'s (in memory; see [`Ledger::save`]).
+    fn put(&self, step: StepName, record: StepRecord) {
+        let mut state = self.state();
+        state.steps.insert(step.as_str().to_string(), record);
+    }
+
+    /// Writes the state file.
+    fn save(&self) -> Result<()> {
+        self.state().save(&self.path)
+    }
+}
+
+impl Progress for Ledger {
+    fn report(&self, step: StepName, message: &str, started_at: &str, duration_ms: u64) {
+        let mut state = self.state();
+        let record = StepRecord {
+            state: StepState::Running,
+            message: message.to_string(),
+            started_at: started_at.to_string(),
+            duration_ms,
+            last_error: None,
+            instance_id: state.instance_id.clone(),
+        };
+        state.steps.insert(step.as_str().into(), record);
+        if let Err(e) = state.save(&self.path) {
+            tracing::warn!("cannot record progress: {e:#}");
+        }
+    }
+}
+
+/// What the steps of a run left: whether one failed, and their work for later.
+#[derive(Default)]
+struct Left {
+    any_failed: bool,
+    later: Vec<(StepName, When, Box<dyn Later>)>,
+}
+
+/// Runs the selected steps in order, recording each in the state file; `after_ready` once
+/// READY has been sent. One run at a time: the boot's run, the renewal timer's and the
+/// retry timer's wait for each other. `local` is the drop-ins as the command read them,
+/// `facts` this machine's.
 pub async fn run(
     paths: &Paths,
     local: &crate::config::Local,
     facts: &dyn crate::host::HostFacts,
     selection: Selection,
+    after_ready: &dyn AfterReady,
 ) -> Result<RunResult> {
     let _lock = lock(paths)?;
     // Under the lock and before anything is written: what killed runs left half-written.
     apply::remove_stale_temporaries(paths);
-    let state_path = paths.state_file();
-    let mut state = State::load(&state_path)?;
-    if selection == Selection::Retry {
-        let pending = state
-            .steps
-            .get(StepName::Tls.as_str())
-            .is_some_and(|r| r.state != StepState::Ok);
-        if !pending {
-            tracing::info!("the certificate is in order; nothing to retry");
-            return Ok(RunResult::Completed);
-        }
+    let mut state = State::load(&paths.state_file())?;
+    if selection == Selection::Retry && !retry_due(&state) {
+        tracing::info!("the certificate is in order; nothing to retry");
+        return Ok(RunResult::Completed);
     }
     let previous_instance = state.instance_id.clone();
     let ran_before = state.last_run_at.is_some();
@@ -85,11 +153,7 @@ pub async fn run(
             if let Err(e) = crate::effective::forget(paths) {
                 tracing::warn!("{e:#}");
             }
-            let seen = crate::status::Seen {
-                facts,
-                drop_ins: &local.digest,
-            };
-            return run_without_config(paths, seen, &mut state, load_error).await;
+            return run_without_config(paths, state, load_error, after_ready).await;
         }
     };
     if selection == Selection::Retry && effective.settings.acme.is_none() {
@@ -98,114 +162,184 @@ pub async fn run(
         return Ok(RunResult::Completed);
     }
     state.run_error = None;
-    let instance_id = match instance::instance_id(paths, effective.instance.instance_id.as_deref())
-    {
-        Ok(id) => Some(id),
-        Err(e) => {
-            // Keep the last known id rather than count this boot as a new instance.
-            tracing::warn!("{e:#}");
-            previous_instance.clone()
-        }
-    };
+    let instance_id = instance_id(paths, &effective, previous_instance.clone());
     state.instance_id = instance_id.clone();
-
+    let identity = identity::resolve(&effective.settings, &effective.instance, facts).await;
+    state.identity = Some(identity.clone());
+    save_effective(
+        paths,
+        local,
+        facts,
+        &effective,
+        &identity,
+        instance_id.clone(),
+    );
+    let ledger = Ledger::new(paths.state_file(), state);
     let mut input = Input {
         paths,
         settings: Some(&effective.settings),
-        identity: identity::resolve(&effective.settings, &effective.instance, facts).await,
+        identity,
         first_boot: !ran_before || previous_instance != instance_id,
-        instance_id: instance_id.clone(),
+        instance_id,
         observed: Observations::default(),
-        snapshot: State::default(),
+        progress: &ledger,
     };
-    let mut apply = ApplyHandle {
-        refreshes: apply::Refreshes::load(paths),
-        bus: apply::Bus::new(),
-    };
-    state.identity = Some(input.identity.clone());
+    let mut apply = ApplyHandle::load(paths);
+    let left = run_steps(&mut input, &mut apply, &ledger, selection).await?;
+    finish(&input, &mut apply, &ledger, selection, left, after_ready).await
+}
+
+/// Whether `renew --retry` has something to retry: a step declared `retried` whose last
+/// attempt did not succeed.
+fn retry_due(state: &State) -> bool {
+    STEPS.iter().filter(|step| step.retried).any(|step| {
+        state
+            .steps
+            .get(step.name.as_str())
+            .is_some_and(|r| r.state != StepState::Ok)
+    })
+}
+
+/// This instance's id; on failure the last known one, rather than count this boot as a
+/// new instance.
+fn instance_id(
+    paths: &Paths,
+    effective: &instance::Effective,
+    previous: Option<String>,
+) -> Option<String> {
+    match instance::instance_id(paths, effective.instance.instance_id.as_deref()) {
+        Ok(id) => Some(id),
+        Err(e) => {
+            tracing::warn!("{e:#}");
+            previous
+        }
+    }
+}
+
+/// Saves the effective configuration for the operations commands; on failure they load
+/// for themselves, as before any run.
+fn save_effective(
+    paths: &Paths,
+    local: &crate::config::Local,
+    facts: &dyn crate::host::HostFacts,
+    effective: &instance::Effective,
+    identity: &crate::state::Identity,
+    instance_id: Option<String>,
+) {
     let saved = crate::effective::Saved::new(
         facts,
         &local.digest,
         &effective.config,
         &effective.settings,
-        &input.identity,
-        instance_id.clone(),
+        identity,
+        instance_id,
     )
     .and_then(|saved| saved.save(paths));
     if let Err(e) = saved {
-        // The operations commands then load for themselves, as before any run.
         tracing::warn!("{e:#}");
     }
+}
 
-    let mut any_failed = false;
-    let mut timers = None;
+/// Runs the selected steps in order (skipping a once-per-instance step already done),
+/// each recorded and saved, its effects folded; then, without a step that brings the
+/// services up, refreshes the changed ones.
+async fn run_steps(
+    input: &mut Input<'_>,
+    apply: &mut ApplyHandle,
+    ledger: &Ledger,
+    selection: Selection,
+) -> Result<Left> {
+    let mut left = Left::default();
     let selected: Vec<&Step> = STEPS.iter().filter(|s| selection.includes(s)).collect();
     for (i, step) in selected.iter().copied().enumerate() {
         let name = step.name.as_str();
-        if already_done(
+        let done = already_done(
             step,
             selection,
-            state.steps.get(name),
-            instance_id.as_deref(),
-        ) {
+            ledger.state().steps.get(name),
+            input.instance_id.as_deref(),
+        );
+        if done {
             tracing::info!("{name}: already done for this instance");
             continue;
         }
         notify::status(&format!("step {name} ({}/{})", i + 1, selected.len()));
-        input.snapshot = state.clone();
-        let (record, effects) = run_step(step.name, &input, &mut apply).await;
+        let (record, effects) = run_step(step, input, apply).await;
         for effect in effects {
-            fold(&mut input.observed, &mut timers, effect);
+            fold(&mut input.observed, &mut left, step.name, effect);
         }
-        any_failed |= record.state == StepState::Failed;
-        state.steps.insert(name.to_string(), record);
-        state.save(&state_path)?;
+        left.any_failed |= record.state == StepState::Failed;
+        ledger.put(step.name, record);
+        ledger.save()?;
     }
-    if !selected.iter().any(|s| s.name == StepName::Start) {
-        let last = selected
-            .last()
-            .and_then(|step| state.steps.get_mut(step.name.as_str()));
-        refresh_without_start(&mut apply, last).await;
+    if !selected.iter().any(|s| s.brings_up) {
+        if let Some(note) = refresh_without_start(apply).await {
+            let mut state = ledger.state();
+            let last = selected
+                .last()
+                .and_then(|step| state.steps.get_mut(step.name.as_str()));
+            match last {
+                Some(record) => record.message.push_str(&note),
+                None if !note.is_empty() => tracing::info!("{}", note.trim_start_matches("; ")),
+                None => {}
+            }
+        }
     }
+    Ok(left)
+}
+
+/// After the steps: their work for after all steps (in a whole run), READY with its
+/// summary, the caller's `after_ready`, then their work for after READY.
+async fn finish(
+    input: &Input<'_>,
+    apply: &mut ApplyHandle,
+    ledger: &Ledger,
+    selection: Selection,
+    mut left: Left,
+    after_ready: &dyn AfterReady,
+) -> Result<RunResult> {
     if selection == Selection::All {
-        // The CloudFormation template's "post-installation" call: providers that want it
-        // hear from us again once the stack runs.
-        if let Some(record) = run_after_start(&input).await {
-            // Both outcomes stay in the ddns record, the worse one its state, so that
-            // status, READY's summary and the exit code tell the same story.
-            let record = ddns::with_after_start(state.steps.get(StepName::Ddns.as_str()), record);
-            any_failed |= record.state == StepState::Failed;
-            state
-                .steps
-                .insert(StepName::Ddns.as_str().to_string(), record);
-        }
+        do_later(When::AfterAllSteps, &mut left, input, apply, ledger).await;
     }
-    state.save(&state_path)?;
-    let summary = summary_line(&state);
+    ledger.save()?;
+    let summary = summary_line(&ledger.state());
     notify::ready(&summary);
     tracing::info!("{summary}");
-    let seen = crate::status::Seen {
-        facts,
-        drop_ins: &local.digest,
-    };
-    console_banner(paths, seen, &mut apply.bus).await;
-    if let Some(plan) = timers {
-        // After READY: the stack is starting and serving meanwhile.
-        if let Err(problem) = schedule::apply(&plan, &mut apply.bus, &mut apply.refreshes).await {
-            if let Some(record) = state.steps.get_mut(StepName::Schedule.as_str()) {
-                record.state = StepState::Degraded;
-                record.message = format!("{}; {problem}", record.message);
-                record.last_error = Some(record.message.clone());
-            }
-            tracing::warn!("schedule: {problem}");
-            state.save(&state_path)?;
-        }
+    after_ready.after_ready(&mut apply.bus).await;
+    if do_later(When::AfterReady, &mut left, input, apply, ledger).await {
+        ledger.save()?;
     }
-    Ok(if any_failed {
+    Ok(if left.any_failed {
         RunResult::StepFailed
     } else {
         RunResult::Completed
     })
+}
+
+/// Does the steps' work for `when`, each outcome merged into its step's record as the
+/// step says; whether a record changed.
+async fn do_later(
+    when: When,
+    left: &mut Left,
+    ctx: &Input<'_>,
+    apply: &mut ApplyHandle,
+    ledger: &Ledger,
+) -> bool {
+    let mut changed = false;
+    for (step, _, later) in left.later.iter().filter(|(_, w, _)| *w == when) {
+        let started_at = now_rfc3339();
+        let clock = Instant::now();
+        let Some(outcome) = later.run(ctx, apply).await else {
+            continue;
+        };
+        let outcome = redacted(ctx, outcome);
+        let record = record(*step, outcome, started_at, clock, ctx.instance_id.clone());
+        let merged = later.merge(ledger.state().steps.get(step.as_str()), record);
+        left.any_failed |= merged.state == StepState::Failed;
+        ledger.put(*step, merged);
+        changed = true;
+    }
+    changed
 }
 
 /// Whether `step` is skipped in this run: a once-per-instance step that already
@@ -224,69 +358,40 @@ fn already_done(
         })
 }
 
-/// Where a step's effect goes: an observation into the later steps' input, the timer plan
-/// to the runner, for after READY. The only place data moves from one step to another.
-fn fold(observed: &mut Observations, timers: &mut Option<schedule::TimerPlan>, effect: Effect) {
+/// Where a step's effect goes: an observation into the later steps' input, work for
+/// later to the runner. The only place data moves from one step to another.
+fn fold(observed: &mut Observations, left: &mut Left, step: StepName, effect: Effect) {
     match effect {
-        Effect::DnsNotAnswering { reason } => observed.dns_not_answering = Some(reason),
-        Effect::CertificateObserved(certificate) => observed.certificate = Some(certificate),
+        Effect::CertificateDecided(decision) => observed.certificate = Some(decision),
         Effect::CertificateLive(pair) => {
-            // What dns-wait saw before tls ran is no longer what is installed.
+            // What dns-wait decided on before tls ran is no longer what is installed.
             observed.certificate = None;
             observed.live_pair = Some(pair);
         }
         Effect::SecretsInPlace(secrets) => observed.secrets = Some(secrets),
-        Effect::ArmTimers(plan) => *timers = Some(plan),
+        Effect::Later(when, later) => left.later.push((step, when, later)),
     }
 }
 
 /// Runs one step: its outcome as a state record (redacted, timed), and its effects.
 async fn run_step(
-    step: StepName,
+    step: &Step,
     ctx: &Input<'_>,
     apply: &mut ApplyHandle,
 ) -> (StepRecord, Vec<Effect>) {
     let started_at = now_rfc3339();
     let clock = Instant::now();
-    let result: Result<Ran> = match step {
-        StepName::Identity => identity::run(ctx).map(Ran::from),
-        StepName::Ddns => ddns::run(ctx, ddns::Phase::Boot).await.map(Ran::from),
-        StepName::DnsWait => dns_wait::run(ctx).await,
-        StepName::Tls => tls::run(ctx, apply).await,
-        StepName::Secrets => secrets::run(ctx),
-        StepName::Jitsi => jitsi::run(ctx, apply).map(Ran::from),
-        StepName::Tune => tune::run(ctx, apply).await.map(Ran::from),
-        StepName::Firewall => firewall::run(ctx, apply).map(Ran::from),
-        StepName::Access => access::run(ctx).map(Ran::from),
-        StepName::Schedule => schedule::run(ctx, apply).await,
-        StepName::Updates => updates::run(ctx).await.map(Ran::from),
-        StepName::Start => start::run(ctx, apply).await.map(Ran::from),
-    };
+    let result: Result<Ran> = (step.run)(ctx, apply).await;
     let ran = result.unwrap_or_else(|e| Outcome::failed(format!("{e:#}")).into());
     let outcome = redacted(ctx, ran.outcome);
-    let record = record(step, outcome, started_at, clock, ctx.instance_id.clone());
-    (record, ran.effects)
-}
-
-/// The ddns updates due after the stack started, as the ddns step's new record.
-async fn run_after_start(ctx: &Input<'_>) -> Option<StepRecord> {
-    let dns = &ctx.settings?.dns;
-    if !dns.after_start || dns.updates.is_empty() {
-        return None;
-    }
-    let started_at = now_rfc3339();
-    let clock = Instant::now();
-    let outcome = ddns::run(ctx, ddns::Phase::AfterStart)
-        .await
-        .unwrap_or_else(|e| Outcome::failed(format!("{e:#}")));
-    let outcome = redacted(ctx, outcome);
-    Some(record(
-        StepName::Ddns,
+    let record = record(
+        step.name,
         outcome,
         started_at,
         clock,
         ctx.instance_id.clone(),
-    ))
+    );
+    (record, ran.effects)
 }
 
 /// `outcome` with every configured credential, in any form, removed from its message:
@@ -324,18 +429,20 @@ fn record(
     }
 }
 
-/// Without valid configuration or instance data no step can do its real work; still keep
-/// the server reachable (a fallback certificate) and say why in the state file.
+/// Without valid configuration or instance data no step can do its real work; still have
+/// each step that declares it keep the server usable (a fallback certificate), and say
+/// why in the state file.
 async fn run_without_config(
     paths: &Paths,
-    seen: crate::status::Seen<'_>,
-    state: &mut State,
+    mut state: State,
     load_error: LoadError,
+    after_ready: &dyn AfterReady,
 ) -> Result<RunResult> {
     let error = format!("{:#}", load_error.error());
     tracing::error!("{error}");
     state.run_error = Some(error.clone());
     if let LoadError::Source(_) = load_error {
+        // The identity record says why the instance source could not be read.
         let record = StepRecord {
             state: StepState::Failed,
             message: error.clone(),
@@ -355,58 +462,43 @@ async fn run_without_config(
         first_boot: false,
         instance_id: None,
         observed: Observations::default(),
-        snapshot: State::default(),
+        progress: &NoProgress,
     };
-    let mut apply = ApplyHandle {
-        refreshes: apply::Refreshes::load(paths),
-        bus: apply::Bus::new(),
-    };
-    if let Err(e) = tls::ensure_fallback(&input, &mut apply) {
-        tracing::error!("tls: could not install a fallback certificate: {e:#}");
+    let mut apply = ApplyHandle::load(paths);
+    for step in &STEPS {
+        let Some(without_config) = step.without_config else {
+            continue;
+        };
+        if let Err(e) = without_config(&input, &mut apply) {
+            tracing::error!("{}: {e:#}", step.name.as_str());
+        }
     }
-    refresh_without_start(&mut apply, None).await;
+    if let Some(note) = refresh_without_start(&mut apply).await {
+        if !note.is_empty() {
+            tracing::info!("{}", note.trim_start_matches("; "));
+        }
+    }
     state.save(&paths.state_file())?;
     notify::ready(&format!("failed: {error}"));
-    console_banner(paths, seen, &mut apply.bus).await;
+    after_ready.after_ready(&mut apply.bus).await;
     Ok(RunResult::NotStarted)
 }
 
-/// Writes the console's pre-login summary (agetty shows it above the login prompt) and
-/// asks running agettys to show it again. A failure costs only the banner.
-async fn console_banner(paths: &Paths, seen: crate::status::Seen<'_>, bus: &mut apply::Bus) {
-    let report =
-        match crate::status::collect_over(paths, seen, bus, crate::status::Reach::Local).await {
-            Ok(report) => report,
-            Err(e) => {
-                tracing::warn!("no console banner: {e:#}");
-                return;
-            }
-        };
-    let text = crate::access::issue_text(&crate::status::render_brief(&report));
-    let issue = paths.join(crate::access::ISSUE);
-    if let Err(e) = crate::fsutil::write_atomic(&issue, format!("{text}\n").as_bytes(), 0o644) {
-        tracing::warn!("no console banner: {e:#}");
-        return;
-    }
-    // What `agetty --reload` does: touch the file running agettys watch.
-    let reload = paths.join("/run/agetty.reload");
-    if reload.exists() {
-        let _ = std::fs::OpenOptions::new().write(true).open(&reload);
-    }
-}
-
-/// In a run without the start step (`renew`, `run --step`, no configuration), reloads or
-/// restarts the running services whose configuration changed, or was left pending by an
-/// earlier run, and says so in `record`'s message.
-async fn refresh_without_start(apply: &mut ApplyHandle, record: Option<&mut StepRecord>) {
+/// In a run without a step that brings the services up (`renew`, `run --step`, no
+/// configuration), reloads or restarts the running services whose configuration changed,
+/// or was left pending by an earlier run. Returns the note for the last step's record, or
+/// `None` when nothing was to be done or systemd could not be reached.
+async fn refresh_without_start(apply: &mut ApplyHandle) -> Option<String> {
     if apply.refreshes.is_empty() {
-        return;
+        return None;
     }
-    let note = match apply.bus.systemd().await {
-        Ok(systemd) => match apply::bring_up(&mut apply.refreshes, systemd, false).await {
-            Ok(report) => report.refreshed_note(),
-            Err(e) => format!("; running services not reloaded: {e:#}"),
-        },
+    match apply.bus.systemd().await {
+        Ok(systemd) => Some(
+            match apply::bring_up(&mut apply.refreshes, systemd, false).await {
+                Ok(report) => report.refreshed_note(),
+                Err(e) => format!("; running services not reloaded: {e:#}"),
+            },
+        ),
         Err(e) => {
             // No systemd to ask (a chroot, an image build): nothing runs that could take
             // the change now, and the record keeps it for the next run with one.
@@ -420,13 +512,8 @@ async fn refresh_without_start(apply: &mut ApplyHandle, record: Option<&mut Step
                 "{} left to refresh at the next run: {e:#}",
                 waiting.join(", ")
             );
-            return;
+            None
         }
-    };
-    match record {
-        Some(record) => record.message.push_str(&note),
-        None if !note.is_empty() => tracing::info!("{}", note.trim_start_matches("; ")),
-        None => {}
     }
 }
 
@@ -460,7 +547,8 @@ fn summary_line(state: &State) -> String {
 pub(crate) mod tests {
     use super::*;
     use crate::jitsi::secrets::Secrets;
-    use crate::plan::certificate::{Dns, Origin};
+    use crate::pipeline::certificate::{Decision, Observed};
+    use crate::plan::certificate::{CertificatePlan, Origin};
     use crate::state::Identity;
     use crate::tls::selfsigned;
 
@@ -473,7 +561,7 @@ pub(crate) mod tests {
             first_boot: false,
             instance_id: Some("i-1".into()),
             observed: Observations::default(),
-            snapshot: State::default(),
+            progress: &NoProgress,
         }
     }
 
@@ -521,6 +609,11 @@ pub(crate) mod tests {
             assert_eq!(step.name, name);
             assert_eq!(step.runs, runs, "{}", name.as_str());
             assert_eq!(step.renews, renews, "{}", name.as_str());
+            // tls alone decides `renew --retry`; start alone brings the services up.
+            assert_eq!(step.retried, name == StepName::Tls, "{}", name.as_str());
+            assert_eq!(step.brings_up, name == StepName::Start, "{}", name.as_str());
+            let fallback = step.without_config.is_some();
+            assert_eq!(fallback, name == StepName::Tls, "{}", name.as_str());
         }
     }
 
@@ -576,69 +669,63 @@ pub(crate) mod tests {
         }
     }
 
-    #[test]
-    fn dns_wait_not_answering_blocks_the_tls_order() {
-        let paths = Paths::new("/nonexistent");
-        let mut input = input(&paths);
-        let mut timers = None;
-        assert_eq!(tls::dns(&input), Dns::Ready);
-        fold(
-            &mut input.observed,
-            &mut timers,
-            Effect::DnsNotAnswering {
-                reason: "see dns-wait".into(),
-            },
-        );
-        assert_eq!(tls::dns(&input), Dns::Blocked("see dns-wait".into()));
-        assert!(timers.is_none());
+    /// Work left for later that records a fixed outcome and keeps the later message.
+    struct Fixed(Option<StepState>);
+
+    impl Later for Fixed {
+        fn run<'r>(
+            &'r self,
+            _: &'r Input<'_>,
+            _: &'r mut ApplyHandle,
+        ) -> StepFuture<'r, Option<Outcome>> {
+            let outcome = self.0.map(|state| Outcome {
+                state,
+                message: "later".into(),
+            });
+            Box::pin(async move { outcome })
+        }
+        fn merge(&self, _: Option<&StepRecord>, later: StepRecord) -> StepRecord {
+            later
+        }
     }
 
     #[test]
-    fn effects_become_the_later_steps_observations() {
+    fn effects_become_the_later_steps_observations_or_work_for_later() {
         type Made = fn() -> Effect;
-        let not_answering: Made = || Effect::DnsNotAnswering {
-            reason: "timed out".into(),
-        };
-        let observed: Made = || {
+        let decided: Made = || {
             let pair = Some((pair(), Origin::SelfSigned));
-            Effect::CertificateObserved(Box::new(tls::Observed::pair_only(pair)))
+            Effect::CertificateDecided(Box::new(Decision {
+                observed: Observed::pair_only(pair),
+                plan: CertificatePlan::Keep,
+            }))
         };
         let live: Made = || Effect::CertificateLive(pair());
         let secrets: Made =
             || Effect::SecretsInPlace(Secrets::generate(Some("i-1".into())).expect("secrets"));
-        let timers: Made = || Effect::ArmTimers(schedule::TimerPlan::default());
-        // (effects in order; then: DNS blocked, dns-wait's certificate reading, live pair,
-        // secrets, timers to arm)
-        let cases: [(&[Made], [bool; 5]); 8] = [
-            (&[], [false; 5]),
-            (&[not_answering], [true, false, false, false, false]),
-            (&[observed], [false, true, false, false, false]),
-            // tls's pair replaces what dns-wait saw before it.
-            (&[observed, live], [false, false, true, false, false]),
-            (
-                &[not_answering, observed, live],
-                [true, false, true, false, false],
-            ),
-            (&[secrets], [false, false, false, true, false]),
-            // Timers are the runner's, for after READY: no step sees them.
-            (&[timers], [false, false, false, false, true]),
-            (
-                &[not_answering, observed, live, secrets, timers],
-                [true, false, true, true, true],
-            ),
+        let later: Made = || Effect::Later(When::AfterReady, Box::new(Fixed(None)));
+        // (effects in order; then: the certificate decision, live pair, secrets, work for
+        // later)
+        let cases: [(&[Made], [bool; 4]); 6] = [
+            (&[], [false; 4]),
+            (&[decided], [true, false, false, false]),
+            // tls's pair replaces what dns-wait decided on before it.
+            (&[decided, live], [false, true, false, false]),
+            (&[secrets], [false, false, true, false]),
+            // Work for later is the runner's: no step sees it.
+            (&[later], [false, false, false, true]),
+            (&[decided, live, secrets, later], [false, true, true, true]),
         ];
         for (i, (effects, expected)) in cases.into_iter().enumerate() {
             let mut observations = Observations::default();
-            let mut armed = None;
+            let mut left = Left::default();
             for made in effects {
-                fold(&mut observations, &mut armed, made());
+                fold(&mut observations, &mut left, StepName::Tls, made());
             }
             let got = [
-                observations.dns_not_answering.is_some(),
                 observations.certificate.is_some(),
                 observations.live_pair.is_some(),
                 observations.secrets.is_some(),
-                armed.is_some(),
+                !left.later.is_empty(),
             ];
             assert_eq!(
                 got,
@@ -647,5 +734,30 @@ pub(crate) mod tests {
                 effects = effects.iter().map(|m| m()).collect::<Vec<_>>()
             );
         }
+    }
+
+    #[tokio::test]
+    async fn work_for_later_runs_at_its_time_and_amends_its_steps_record() {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        let paths = Paths::new(root.path());
+        let ctx = input(&paths);
+        let mut apply = ApplyHandle::load(&paths);
+        let ledger = Ledger::new(paths.state_file(), State::default());
+        let mut left = Left::default();
+        let work = [
+            (StepName::Ddns, When::AfterAllSteps, Some(StepState::Failed)),
+            (StepName::Schedule, When::AfterReady, None),
+        ];
+        for (step, when, outcome) in work {
+            left.later.push((step, when, Box::new(Fixed(outcome))));
+        }
+        // Nothing to do after READY yet: the failure is the after-all-steps work's.
+        assert!(!do_later(When::AfterReady, &mut left, &ctx, &mut apply, &ledger).await);
+        assert!(ledger.state().steps.is_empty());
+        assert!(do_later(When::AfterAllSteps, &mut left, &ctx, &mut apply, &ledger).await);
+        assert!(left.any_failed);
+        let state = ledger.state();
+        assert_eq!(state.steps.len(), 1);
+        assert_eq!(state.steps["ddns"].message, "later");
     }
 }

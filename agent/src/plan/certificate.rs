@@ -198,16 +198,32 @@ pub fn decide(s: &Situation<'_>) -> CertificatePlan {
             ),
         };
     }
-    if let Dns::Blocked(why) = s.dns {
-        return CertificatePlan::Blocked {
-            until: None,
-            reason: format!("DNS does not answer this server's address yet ({why})"),
-        };
-    }
     CertificatePlan::Order {
         names: s.wanted.to_vec(),
-        wait: *s.dns == Dns::NotYetWaited,
+        wait: true,
         because,
+    }
+    .after_dns(s.dns)
+}
+
+impl CertificatePlan {
+    /// The plan once DNS is as `dns` says: an order waits for DNS while it has not been
+    /// waited for, goes ahead once DNS answers and is blocked while it does not. Any other
+    /// plan does not depend on DNS. A plan made before dns-wait ran is so completed with
+    /// its outcome, without deciding again.
+    pub fn after_dns(self, dns: &Dns) -> Self {
+        match (self, dns) {
+            (CertificatePlan::Order { .. }, Dns::Blocked(why)) => CertificatePlan::Blocked {
+                until: None,
+                reason: format!("DNS does not answer this server's address yet ({why})"),
+            },
+            (CertificatePlan::Order { names, because, .. }, dns) => CertificatePlan::Order {
+                names,
+                wait: *dns == Dns::NotYetWaited,
+                because,
+            },
+            (plan, _) => plan,
+        }
     }
 }
 
@@ -695,5 +711,32 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), rows.len());
+    }
+
+    /// A plan made before DNS was waited for, completed with DNS's answer, is the plan
+    /// decided with that answer: dns-wait's decision is handed on, not made again.
+    #[test]
+    fn a_plan_completed_with_dns_is_the_plan_decided_with_it() {
+        let blocked = Dns::Blocked("timed out".into());
+        for row in rows() {
+            for dns in [Dns::NotYetWaited, Dns::Ready, blocked.clone()] {
+                let situation = |dns| Situation {
+                    supplied: row.supplied,
+                    acme_directory: row.acme,
+                    wanted: &row.wanted,
+                    installed: row.installed.as_ref(),
+                    acme: &row.state,
+                    dns,
+                    now: now(),
+                };
+                let before = decide(&situation(&Dns::NotYetWaited));
+                assert_eq!(
+                    before.after_dns(&dns),
+                    decide(&situation(&dns)),
+                    "{} with {dns:?}",
+                    row.name
+                );
+            }
+        }
     }
 }

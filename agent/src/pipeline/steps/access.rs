@@ -9,23 +9,21 @@
 
 use crate::access::{check_key, key_identity, render_authorized_keys, AUTHORIZED_KEYS};
 use crate::fsutil::write_atomic;
-use crate::pipeline::{settings, Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{settings, Input, Outcome, Ran, Step, StepName};
 use crate::source::user_data::CLOUD_INIT;
 use anyhow::{Context as _, Result};
 use base64::Engine;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Access,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Access, |ctx, _| {
+    Box::pin(async move { run(ctx).map(Ran::from) })
+});
 
 /// The image's sshd drop-in: key logins only, and the agent's key file.
 const SSHD_DROP_IN: &str = "/etc/ssh/sshd_config.d/50-ryo-jitsi.conf";
 
 /// Runs the access step.
-pub fn run(ctx: &Input<'_>) -> Result<Outcome> {
+fn run(ctx: &Input<'_>) -> Result<Outcome> {
     let configured = &settings(ctx)?.ssh_authorized_keys;
     let keys = &configured.keys;
     let path = ctx.paths.join(AUTHORIZED_KEYS);

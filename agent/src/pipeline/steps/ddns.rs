@@ -1,29 +1,61 @@
 //! ddns (every boot, or as `dns.update_on` says): publish this server's address to the
 //! configured dynamic DNS providers, each with retries until its deadline.
 
-use crate::dns::Target;
-use crate::pipeline::{settings, Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{
+    settings, ApplyHandle, Effect, Input, Later, Outcome, Ran, Step, StepFuture, StepName, When,
+};
 use crate::state::{StepRecord, StepState};
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Ddns,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Ddns, |ctx, apply| Box::pin(run(ctx, apply)));
+
+/// Runs the ddns step: the boot-time updates, and with `dns.update_on = after-start` the
+/// updates once the stack has started, left to the runner ([`AfterStart`]).
+async fn run(ctx: &Input<'_>, _: &mut ApplyHandle) -> Result<Ran> {
+    let ran = Ran::from(send(ctx, Phase::Boot).await?);
+    let dns = &settings(ctx)?.dns;
+    Ok(if dns.after_start && !dns.updates.is_empty() {
+        ran.with(Effect::Later(When::AfterAllSteps, Box::new(AfterStart)))
+    } else {
+        ran
+    })
+}
+
+/// The CloudFormation template's "post-installation" call: providers that want it hear
+/// from us again once the stack runs.
+struct AfterStart;
+
+impl Later for AfterStart {
+    fn run<'r>(
+        &'r self,
+        ctx: &'r Input<'_>,
+        _: &'r mut ApplyHandle,
+    ) -> StepFuture<'r, Option<Outcome>> {
+        Box::pin(async move {
+            let sent = send(ctx, Phase::AfterStart).await;
+            Some(sent.unwrap_or_else(|e| Outcome::failed(format!("{e:#}"))))
+        })
+    }
+
+    // Both outcomes stay in the ddns record, the worse one its state, so that status,
+    // READY's summary and the exit code tell the same story.
+    fn merge(&self, earlier: Option<&StepRecord>, later: StepRecord) -> StepRecord {
+        with_after_start(earlier, later)
+    }
+}
 
 /// When the updates are being sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+enum Phase {
     /// Before the certificate step.
     Boot,
     /// After the stack has started.
     AfterStart,
 }
 
-/// Runs the ddns step for `phase`.
-pub async fn run(ctx: &Input<'_>, phase: Phase) -> Result<Outcome> {
+/// Sends the updates due in `phase`.
+async fn send(ctx: &Input<'_>, phase: Phase) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let dns = &settings.dns;
     if dns.updates.is_empty() {
@@ -40,7 +72,7 @@ pub async fn run(ctx: &Input<'_>, phase: Phase) -> Result<Outcome> {
             "not on this boot (dns.update_on does not include it)",
         ));
     }
-    let Some(target) = target(ctx) else {
+    let Some(target) = ctx.dns_target() else {
         return Ok(Outcome::failed(
             "no public address is known to publish; set server.public_ipv4 or server.public_ip_url",
         ));
@@ -75,25 +107,11 @@ pub async fn run(ctx: &Input<'_>, phase: Phase) -> Result<Outcome> {
     })
 }
 
-/// The name and addresses to publish, when both are known.
-pub fn target(ctx: &Input<'_>) -> Option<Target> {
-    let id = &ctx.identity;
-    let domain = id.domain.clone()?;
-    if id.public_ipv4.is_none() && id.public_ipv6.is_none() {
-        return None;
-    }
-    Some(Target {
-        domain,
-        ipv4: id.public_ipv4,
-        ipv6: id.public_ipv6,
-    })
-}
-
 /// The ddns record once the after-start updates ran: the after-start outcome first, then
 /// the boot-phase one (`at boot: ...`), with the worse state of the two, so that a failed
 /// boot-phase update stays visible in status and in READY's summary after a later success.
 /// A boot phase that did not run ("not on this boot") adds nothing.
-pub fn with_after_start(boot: Option<&StepRecord>, after: StepRecord) -> StepRecord {
+fn with_after_start(boot: Option<&StepRecord>, after: StepRecord) -> StepRecord {
     let Some(boot) = boot.filter(|b| !matches!(b.state, StepState::NotConfigured)) else {
         return after;
     };

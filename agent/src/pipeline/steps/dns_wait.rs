@@ -2,24 +2,19 @@
 //! servers and the resolvers all answer this server's address. On timeout the tls step
 //! places no order, so a name that points elsewhere never costs the CA's rate limits.
 
-use super::{ddns, tls};
-use crate::config::Settings;
 use crate::dns::wait::{self, WaitSettings, Waited};
-use crate::pipeline::{settings, Effect, Input, Outcome, Ran, Runs, Step, StepName};
+use crate::pipeline::certificate::{self, keep_message, Decision};
+use crate::pipeline::{settings, ApplyHandle, Effect, Input, Outcome, Ran, Step, StepName};
 use crate::plan::certificate::{CertificatePlan, Dns};
 use anyhow::Result;
 
-/// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::DnsWait,
-    runs: Runs::EveryBoot,
-    renews: true,
-};
+/// The step's declaration: its name and when it runs (`renew` runs it too).
+pub const STEP: Step =
+    Step::every_boot(StepName::DnsWait, |ctx, apply| Box::pin(run(ctx, apply))).renewed(false);
 
-/// Runs the dns-wait step. Its effects: what it observed of the installed certificate (the
-/// tls step decides on the same reading), and whether DNS does not answer (then the tls
-/// step orders nothing).
-pub async fn run(ctx: &Input<'_>) -> Result<Ran> {
+/// Runs the dns-wait step. Its effect: the run's certificate decision, with what DNS
+/// answered (the tls step acts on it; when DNS does not answer it orders nothing).
+async fn run(ctx: &Input<'_>, _: &mut ApplyHandle) -> Result<Ran> {
     let settings = settings(ctx)?;
     let Some(wait_settings) = &settings.dns.wait else {
         return Ok(Outcome::not_configured("dns.wait.enabled is false").into());
@@ -41,47 +36,44 @@ pub async fn run(ctx: &Input<'_>) -> Result<Ran> {
         )
         .into());
     }
-    let observed = tls::observe(ctx, settings).await;
-    let ran = wait_if_due(ctx, settings, wait_settings, &observed).await;
-    Ok(ran.with(Effect::CertificateObserved(Box::new(observed))))
+    let decision = certificate::decide(ctx, settings, &Dns::NotYetWaited).await;
+    let (outcome, dns) = wait_if_due(ctx, wait_settings, &decision).await;
+    let decision = decision.after_dns(&dns);
+    Ok(Ran::from(outcome).with(Effect::CertificateDecided(Box::new(decision))))
 }
 
 /// Waits for DNS when the certificate plan orders and waits; says why not otherwise.
+/// Returns the outcome and what DNS answered, for the decision.
 async fn wait_if_due(
     ctx: &Input<'_>,
-    settings: &Settings,
     wait_settings: &WaitSettings,
-    observed: &tls::Observed,
-) -> Ran {
-    match tls::plan(ctx, settings, observed, &Dns::NotYetWaited) {
-        CertificatePlan::Order { wait: true, .. } => {}
-        CertificatePlan::Keep => {
-            return Outcome::ok(format!(
-                "no order due, not waiting: {}",
-                tls::keep_message(observed)
-            ))
-            .into()
-        }
+    decision: &Decision,
+) -> (Outcome, Dns) {
+    let not_waiting = match &decision.plan {
+        CertificatePlan::Order { wait: true, .. } => None,
+        CertificatePlan::Keep => Some(Outcome::ok(format!(
+            "no order due, not waiting: {}",
+            keep_message(&decision.observed)
+        ))),
         CertificatePlan::Blocked { until, reason } => {
             let when = until.map(|t| format!(" before {}", crate::state::rfc3339(t)));
-            return Outcome::ok(format!(
+            Some(Outcome::ok(format!(
                 "no order{}, not waiting: {reason}",
                 when.unwrap_or_default()
-            ))
-            .into();
+            )))
         }
         CertificatePlan::Order { wait: false, .. }
         | CertificatePlan::Supplied
-        | CertificatePlan::Fallback => {
-            return Outcome::not_configured("no certificate order waits for DNS").into()
-        }
-    }
-    let not_answering = |outcome: Outcome, reason: String| {
-        Ran::from(outcome).with(Effect::DnsNotAnswering { reason })
+        | CertificatePlan::Fallback => Some(Outcome::not_configured(
+            "no certificate order waits for DNS",
+        )),
     };
-    let Some(target) = ddns::target(ctx) else {
+    if let Some(outcome) = not_waiting {
+        return (outcome, Dns::Ready);
+    }
+    let Some(target) = ctx.dns_target() else {
         let why = "no public address is known to wait for; set server.public_ipv4".to_string();
-        return not_answering(Outcome::failed(why.clone()), why);
+        return (Outcome::failed(why.clone()), Dns::Blocked(why));
     };
     let resolv_conf = ctx.paths.join("/etc/resolv.conf");
     let mut progress = ctx.progress_writer(StepName::DnsWait);
@@ -90,16 +82,16 @@ async fn wait_if_due(
     })
     .await;
     match waited {
-        Ok(Waited::Agreed(summary)) => Outcome::ok(summary).into(),
-        Ok(Waited::TimedOut(picture)) => not_answering(
+        Ok(Waited::Agreed(summary)) => (Outcome::ok(summary), Dns::Ready),
+        Ok(Waited::TimedOut(picture)) => (
             Outcome::failed(format!(
                 "{picture}; no certificate ordered, the retry timer tries again"
             )),
-            "see dns-wait".into(),
+            Dns::Blocked("see dns-wait".into()),
         ),
         Err(e) => {
             let why = format!("{e:#}");
-            not_answering(Outcome::failed(why.clone()), why)
+            (Outcome::failed(why.clone()), Dns::Blocked(why))
         }
     }
 }

@@ -9,16 +9,14 @@ use crate::apply::Service;
 use crate::firewall::{self, Inputs};
 use crate::jitsi::videobridge::MEDIA_PORT;
 use crate::paths::Paths;
-use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Ran, Step, StepName};
 use crate::vocab::Role;
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Firewall,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Firewall, |ctx, apply| {
+    Box::pin(async move { run(ctx, apply).map(Ran::from) })
+});
 
 /// Unit links that mean sshd starts at boot (Debian's ssh.service, Ubuntu 24.04's socket).
 const SSH_ENABLED: [&str; 3] = [
@@ -28,7 +26,7 @@ const SSH_ENABLED: [&str; 3] = [
 ];
 
 /// Runs the firewall step.
-pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
+fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let fw = &settings.firewall;
     let roles = &settings.roles;

@@ -2,18 +2,16 @@
 //! the local interfaces, each address with where it came from.
 
 use crate::config::Settings;
-use crate::pipeline::{Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{Input, Outcome, Ran, Step, StepName};
 use crate::source::InstanceData;
 use crate::state::Identity;
 use anyhow::Result;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Identity,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Identity, |ctx, _| {
+    Box::pin(async move { run(ctx).map(Ran::from) })
+});
 
 /// The public IPv4 address the identity step would settle on without asking
 /// `server.public_ip_url` (a network call): config, then the instance source, then a
@@ -98,7 +96,7 @@ pub async fn resolve(
 }
 
 /// Records the identity resolved at the start of the run.
-pub fn run(ctx: &Input<'_>) -> Result<Outcome> {
+fn run(ctx: &Input<'_>) -> Result<Outcome> {
     let id = &ctx.identity;
     let mut addresses = format!(
         "{}; {} CPUs, {} MiB",

@@ -6,22 +6,21 @@
 //! services whose files changed are reloaded or restarted by the start step.
 
 use crate::apply::Service;
+use crate::bridge::roles::RoleSettings;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::jitsi::secrets::Secrets;
 use crate::jitsi::{
     assemble, coturn, jwt_check, nginx, prosody, prosody_accounts, videobridge, web,
 };
 use crate::jitsi::{AuthMode, JitsiSettings};
-use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Ran, Step, StepName};
 use crate::vocab::Role;
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Jitsi,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Jitsi, |ctx, apply| {
+    Box::pin(async move { run(ctx, apply).map(Ran::from) })
+});
 
 /// What one run rendered and found.
 struct Renders<'c, 'a> {
@@ -56,7 +55,7 @@ impl Renders<'_, '_> {
 }
 
 /// Runs the jitsi step.
-pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
+fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let secrets = match &ctx.observed.secrets {
         // The secrets step's of this run, not read back from the file it just wrote.
@@ -73,24 +72,47 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     if let Some(token) = &roles.join {
         secrets.jvb_password = token.password().to_string();
     }
-    let j = &settings.jitsi;
     let mut r = Renders {
         ctx,
         apply,
         done: Vec::new(),
         problems: Vec::new(),
     };
-    let role = roles.role;
-    let domain = match (&roles.join, role) {
+    let domain = match (&roles.join, roles.role) {
         (Some(token), Role::Videobridge) => Some(token.domain().to_string()),
         _ => r.ctx.identity.domain.clone(),
     };
+    let bridges_tls = match prepare(&mut r, roles, domain.as_deref())? {
+        Ok(bridges_tls) => bridges_tls,
+        Err(refused) => return Ok(refused),
+    };
+    render(&mut r, settings, &secrets, domain.as_deref(), bridges_tls)?;
+    if let (Some(d), true) = (&domain, roles.role != Role::Videobridge) {
+        check_logins(&mut r, &settings.jitsi, d, &secrets);
+    }
+    let message = summary(&r, roles, &secrets);
+    Ok(if r.problems.is_empty() {
+        Outcome::ok(message)
+    } else {
+        Outcome::degraded(format!("{}; {message}", r.problems.join("; ")))
+    })
+}
 
+/// What comes before rendering, by role: package files that collide with ours moved away,
+/// the certificate prosody presents to bridges, a bridge's trust in its signaling node.
+/// Whether the bridges' certificate is in place, or the outcome when a bridge cannot
+/// trust its signaling node (its files are then left as they were).
+fn prepare(
+    r: &mut Renders<'_, '_>,
+    roles: &RoleSettings,
+    domain: Option<&str>,
+) -> Result<Result<bool, Outcome>> {
+    let role = roles.role;
     if role != Role::Videobridge {
         // Package-generated files that collide with ours (a package upgrade makes them
         // again).
         let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
-        let disabled = crate::jitsi::leftovers::disable_with(paths, domain.as_deref(), |service| {
+        let disabled = crate::jitsi::leftovers::disable_with(paths, domain, |service| {
             refreshes.mark_pending(&[service])
         });
         match disabled {
@@ -105,32 +127,38 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     }
     // prosody presents the bridges' certificate only when it is in place; otherwise the
     // auth host keeps the site's pair (jicofo and a local bridge still log in).
-    let mut bridges_tls = false;
-    if role == Role::Signaling {
-        if let Some(d) = &domain {
-            bridges_tls = signaling_certificate(&mut r, d, roles)?;
-        }
+    if let (Role::Signaling, Some(d)) = (role, domain) {
+        return Ok(Ok(signaling_certificate(r, d, roles)?));
     }
-    if role == Role::Videobridge {
-        if let Some(token) = &roles.join {
-            let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
-            // The bridge reads the Java store at its start: a changed anchor restarts it.
-            match crate::bridge::trust::install(paths, token, || {
-                refreshes.mark_pending(&[Service::Videobridge])
-            }) {
-                Ok(Some(message)) => r.done.push(message),
-                Ok(None) => {}
-                // A bridge that cannot verify its signaling node cannot join it: say so
-                // and leave its files as they were rather than half-configured.
-                Err(e) => {
-                    return Ok(Outcome::failed(format!(
-                        "the signaling node's certificate could not be trusted ({e:#}); the videobridge was not reconfigured"
-                    )))
-                }
+    if let (Role::Videobridge, Some(token)) = (role, &roles.join) {
+        let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
+        // The bridge reads the Java store at its start: a changed anchor restarts it.
+        match crate::bridge::trust::install(paths, token, || {
+            refreshes.mark_pending(&[Service::Videobridge])
+        }) {
+            Ok(Some(message)) => r.done.push(message),
+            Ok(None) => {}
+            // A bridge that cannot verify its signaling node cannot join it: say so
+            // and leave its files as they were rather than half-configured.
+            Err(e) => {
+                return Ok(Err(Outcome::failed(format!(
+                    "the signaling node's certificate could not be trusted ({e:#}); the videobridge was not reconfigured"
+                ))))
             }
         }
     }
+    Ok(Ok(false))
+}
 
+/// Renders the stack's files (and removes the TURN stream server when TURN is not on 443).
+fn render(
+    r: &mut Renders<'_, '_>,
+    settings: &crate::config::Settings,
+    secrets: &Secrets,
+    domain: Option<&str>,
+    bridges_tls: bool,
+) -> Result<()> {
+    let (roles, j) = (&settings.roles, &settings.jitsi);
     let paths = r.ctx.paths;
     let plugins = paths.join(prosody::JITSI_PLUGINS).is_dir();
     let jitsi_meet = paths.join(nginx::JITSI_MEET).join("index.html").exists();
@@ -138,19 +166,18 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let web_local = r.local(web::LOCAL)?;
     let mime_types = read_optional(&paths.join(nginx::MIME_TYPES))?
         .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let turn_on_443 = if role == Role::Videobridge {
+    let turn_on_443 = if roles.role == Role::Videobridge {
         None
     } else {
-        turn_on_443(&mut r, j)
+        turn_on_443(r, j)
     };
-    let instance_id = r.ctx.instance_id.clone();
     let files = assemble::assemble(&assemble::Inputs {
-        domain: domain.as_deref(),
+        domain,
         jitsi: j,
         roles,
-        secrets: &secrets,
+        secrets,
         identity: &r.ctx.identity,
-        instance_id: instance_id.as_deref(),
+        instance_id: r.ctx.instance_id.as_deref(),
         jitsi_plugins: plugins,
         jitsi_meet,
         coturn_local: coturn_local.as_deref(),
@@ -168,48 +195,55 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         std::fs::remove_file(&stream)?;
         r.done.push(format!("{} removed", nginx::STREAM));
     }
-    if let (Some(d), true) = (&domain, role != Role::Videobridge) {
-        if j.auth == AuthMode::Jwt && !plugins {
-            r.problems.push(
-                "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
-            );
-        }
-        if let (AuthMode::Jwt, Some(app_id)) = (j.auth, j.jwt_app_id.as_deref()) {
-            // The libraries matter whether or not the plugins are there yet: checked with
-            // the secret prosody is given, as prosody's own interpreter would run them.
-            let secret = j
-                .jwt_app_secret
-                .as_ref()
-                .map_or(secrets.jwt_app_secret.as_str(), |s| s.expose());
-            match jwt_check::check(std::path::Path::new(jwt_check::LUA), app_id, d, secret) {
-                Ok(()) => r.done.push(
-                    "JWT: prosody's Lua 5.4 verifies a token signed with jitsi.jwt_app_secret and refuses a forged one".into(),
-                ),
-                Err(e) => r.problems.push(e),
-            }
-        }
-        match accounts(r.ctx, d, &secrets) {
-            Ok(Some(message)) => r.done.push(message),
-            Ok(None) => {}
-            Err(e) => r.problems.push(format!("{e:#}")),
+    Ok(())
+}
+
+/// On a node with a site: whether JWT logins can work, and prosody's internal accounts.
+fn check_logins(r: &mut Renders<'_, '_>, j: &JitsiSettings, domain: &str, secrets: &Secrets) {
+    let plugins = r.ctx.paths.join(prosody::JITSI_PLUGINS).is_dir();
+    if j.auth == AuthMode::Jwt && !plugins {
+        r.problems.push(
+            "JWT authentication needs Jitsi's prosody plugins (jitsi-meet-prosody), which this image lacks".into(),
+        );
+    }
+    if let (AuthMode::Jwt, Some(app_id)) = (j.auth, j.jwt_app_id.as_deref()) {
+        // The libraries matter whether or not the plugins are there yet: checked with
+        // the secret prosody is given, as prosody's own interpreter would run them.
+        let secret = j
+            .jwt_app_secret
+            .as_ref()
+            .map_or(secrets.jwt_app_secret.as_str(), |s| s.expose());
+        match jwt_check::check(std::path::Path::new(jwt_check::LUA), app_id, domain, secret) {
+            Ok(()) => r.done.push(
+                "JWT: prosody's Lua 5.4 verifies a token signed with jitsi.jwt_app_secret and refuses a forged one".into(),
+            ),
+            Err(e) => r.problems.push(e),
         }
     }
+    match accounts(r.ctx, domain, secrets) {
+        Ok(Some(message)) => r.done.push(message),
+        Ok(None) => {}
+        Err(e) => r.problems.push(format!("{e:#}")),
+    }
+}
 
+/// The step's message: what changed, whom a bridge joins, the videobridge's address
+/// mapping.
+fn summary(r: &Renders<'_, '_>, roles: &RoleSettings, secrets: &Secrets) -> String {
+    let role = roles.role;
     let mut message = if r.done.is_empty() {
         "every file already up to date".to_string()
     } else {
         r.done.join("; ")
     };
-    if role == Role::Videobridge {
-        if let Some(token) = &roles.join {
-            message.push_str(&format!(
-                "; joins {}:{} as {} (token {})",
-                roles.signaling_host.as_deref().unwrap_or(token.host()),
-                token.port(),
-                assemble::bridge_nickname(role, instance_id.as_deref(), &secrets),
-                token.fingerprint()
-            ));
-        }
+    if let (Role::Videobridge, Some(token)) = (role, &roles.join) {
+        message.push_str(&format!(
+            "; joins {}:{} as {} (token {})",
+            roles.signaling_host.as_deref().unwrap_or(token.host()),
+            token.port(),
+            assemble::bridge_nickname(role, r.ctx.instance_id.as_deref(), secrets),
+            token.fingerprint()
+        ));
     }
     let identity = &r.ctx.identity;
     let has_bridge = role == Role::Videobridge || roles.local_bridge;
@@ -223,11 +257,7 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         ),
         _ => {}
     }
-    Ok(if r.problems.is_empty() {
-        Outcome::ok(message)
-    } else {
-        Outcome::degraded(format!("{}; {message}", r.problems.join("; ")))
-    })
+    message
 }
 
 /// The certificate prosody presents to bridges for auth.DOMAIN (made here, or the
@@ -235,7 +265,7 @@ pub fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
 fn signaling_certificate(
     r: &mut Renders<'_, '_>,
     domain: &str,
-    roles: &crate::bridge::roles::RoleSettings,
+    roles: &RoleSettings,
 ) -> Result<bool> {
     let key = match &roles.auth_key {
         Some(k) => Some(crate::tls::material::read(k.expose(), "bridge.auth_key")?),

@@ -3,26 +3,25 @@
 //! re-read units and start or stop the timers. The timers are started by this step at
 //! each boot rather than enabled, so removing a key stops its timer for good.
 
+use crate::config::Settings;
 use crate::fsutil::read_optional;
 use crate::ops::units;
-use crate::pipeline::{settings, ApplyHandle, Effect, Input, Outcome, Ran, Runs, Step, StepName};
+use crate::pipeline::{
+    settings, ApplyHandle, Effect, Input, Later, Outcome, Ran, Step, StepFuture, StepName, When,
+};
+use crate::state::{StepRecord, StepState};
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Schedule,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Schedule, |ctx, apply| Box::pin(run(ctx, apply)));
 
 const NOTHING: &str = "no scheduled or idle shutdown and no maintenance window configured";
 
-/// Runs the schedule step.
-pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
-    let settings = settings(ctx)?;
+/// Each timer the settings want, with its unit file's text, `None` for no such timer.
+fn wanted(settings: &Settings) -> Vec<(&'static str, Option<String>)> {
     let s = &settings.schedule;
     let u = &settings.updates;
-    let wanted: Vec<(&'static str, Option<String>)> = vec![
+    vec![
         (
             units::SHUTDOWN_TIMER,
             (!s.shutdown.is_empty()).then(|| units::shutdown_timer(&s.shutdown)),
@@ -36,7 +35,13 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
             (!u.reboot_window.is_empty())
                 .then(|| units::maintenance_timer(&u.reboot_window, u.reboot_window_minutes)),
         ),
-    ];
+    ]
+}
+
+/// Runs the schedule step.
+async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
+    let settings = settings(ctx)?;
+    let wanted = wanted(settings);
     // Each timer file as installed, read once.
     let installed: Vec<Option<Vec<u8>>> = wanted
         .iter()
@@ -54,10 +59,28 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
             return Ok(Outcome::failed(format!("{e:#}; timers left unchanged")).into());
         }
     }
-    let mut changed = false;
-    let (mut active, mut stopped): (Vec<(&'static str, bool)>, Vec<&'static str>) =
-        (Vec::new(), Vec::new());
-    for ((unit, text), old) in wanted.iter().zip(&installed) {
+    let plan = write(ctx, apply, &wanted, &installed)?;
+    if !plan.reload && plan.start.is_empty() && plan.stop.is_empty() {
+        return Ok(Outcome::not_configured(NOTHING).into());
+    }
+    let outcome = match describe(settings) {
+        Some(summary) => Outcome::ok(summary),
+        None => Outcome::not_configured(NOTHING),
+    };
+    // systemd's part (a daemon-reload takes seconds on a small VM) waits until the stack
+    // has been started and READY sent: the runner does it then, see `apply`.
+    Ok(Ran::from(outcome).with(Effect::Later(When::AfterReady, Box::new(plan))))
+}
+
+/// Writes the wanted timers' files and removes the others'; what is left for systemd.
+fn write(
+    ctx: &Input<'_>,
+    apply: &mut ApplyHandle,
+    wanted: &[(&'static str, Option<String>)],
+    installed: &[Option<Vec<u8>>],
+) -> Result<TimerPlan> {
+    let mut plan = TimerPlan::default();
+    for ((unit, text), old) in wanted.iter().zip(installed) {
         let path = ctx.paths.join(&format!("{}/{unit}", units::DIR));
         // Written or removed by a run killed before systemd took it: as if done now.
         let left = apply.refreshes.unit_pending(unit);
@@ -67,19 +90,26 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
                 // systemd (since v247) finds a new unit file by itself when asked to start
                 // it; only a changed one needs a daemon-reload, which takes seconds on a
                 // small VM.
-                changed |= (rewritten && old.is_some()) || left;
-                active.push((*unit, rewritten || left));
+                plan.reload |= (rewritten && old.is_some()) || left;
+                plan.start.push((*unit, rewritten || left));
             }
-            None if left && old.is_none() => stopped.push(*unit),
+            None if left && old.is_none() => plan.stop.push(*unit),
             None if old.is_some() => {
                 apply.refreshes.mark_unit_pending(unit)?;
                 std::fs::remove_file(&path)?;
                 // Stopped below; a unit whose file is gone is dropped once stopped.
-                stopped.push(*unit);
+                plan.stop.push(*unit);
             }
             None => {}
         }
     }
+    Ok(plan)
+}
+
+/// The step's message for what is configured, `None` for nothing.
+fn describe(settings: &Settings) -> Option<String> {
+    let s = &settings.schedule;
+    let u = &settings.updates;
     let mut described = Vec::new();
     if !s.shutdown.is_empty() {
         described.push(format!("shutdown at {}", s.shutdown.join(", ")));
@@ -97,27 +127,14 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
             u.reboot_window_minutes
         ));
     }
-    let summary = format!(
-        "{}; meetings postpone a shutdown by {} min steps up to {} min",
-        described.join("; "),
-        s.postpone_minutes,
-        s.postpone_limit_minutes
-    );
-    if !changed && active.is_empty() && stopped.is_empty() {
-        return Ok(Outcome::not_configured(NOTHING).into());
-    }
-    let outcome = if described.is_empty() {
-        Outcome::not_configured(NOTHING)
-    } else {
-        Outcome::ok(summary)
-    };
-    // systemd's part (a daemon-reload takes seconds on a small VM) waits until the stack
-    // has been started and READY sent: the runner arms the plan then, see `apply`.
-    Ok(Ran::from(outcome).with(Effect::ArmTimers(TimerPlan {
-        reload: changed,
-        stop: stopped,
-        start: active,
-    })))
+    (!described.is_empty()).then(|| {
+        format!(
+            "{}; meetings postpone a shutdown by {} min steps up to {} min",
+            described.join("; "),
+            s.postpone_minutes,
+            s.postpone_limit_minutes
+        )
+    })
 }
 
 /// What the schedule step leaves to do with systemd once the stack is up.
@@ -131,9 +148,36 @@ pub struct TimerPlan {
     start: Vec<(&'static str, bool)>,
 }
 
-/// Applies a plan: daemon-reload if needed, stop removed timers, (re)start the others.
+impl Later for TimerPlan {
+    fn run<'r>(
+        &'r self,
+        _: &'r Input<'_>,
+        apply: &'r mut ApplyHandle,
+    ) -> StepFuture<'r, Option<Outcome>> {
+        Box::pin(async move {
+            let applied = arm(self, &mut apply.bus, &mut apply.refreshes).await;
+            applied.err().map(Outcome::degraded)
+        })
+    }
+
+    // The problem goes after the step's message; the step is degraded by it.
+    fn merge(&self, earlier: Option<&StepRecord>, later: StepRecord) -> StepRecord {
+        let Some(earlier) = earlier else {
+            return later;
+        };
+        let message = format!("{}; {}", earlier.message, later.message);
+        StepRecord {
+            state: StepState::Degraded,
+            last_error: Some(message.clone()),
+            message,
+            ..earlier.clone()
+        }
+    }
+}
+
+/// Arms a plan: daemon-reload if needed, stop removed timers, (re)start the others.
 /// Returns the problem, if any, for the schedule step's record.
-pub async fn apply(
+async fn arm(
     plan: &TimerPlan,
     bus: &mut crate::apply::Bus,
     refreshes: &mut crate::apply::Refreshes,

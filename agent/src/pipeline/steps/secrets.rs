@@ -3,18 +3,16 @@
 //! Nothing here is ever printed; the outcome names what was made, never a value.
 
 use crate::jitsi::secrets::Secrets;
-use crate::pipeline::{Effect, Input, Outcome, Ran, Runs, Step, StepName};
+use crate::pipeline::{Effect, Input, Outcome, Ran, Step, StepName};
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Secrets,
-    runs: Runs::OncePerInstance,
-    renews: false,
-};
+pub const STEP: Step = Step::once_per_instance(StepName::Secrets, |ctx, _| {
+    Box::pin(async move { run(ctx) })
+});
 
 /// Runs the secrets step.
-pub fn run(ctx: &Input<'_>) -> Result<Ran> {
+fn run(ctx: &Input<'_>) -> Result<Ran> {
     let (secrets, made) = Secrets::for_instance(ctx.paths, ctx.instance_id.as_deref())?;
     let mut parts = vec![if made {
         "made new secrets for this instance (jicofo and videobridge XMPP passwords, TURN secret, JWT secret)".to_string()

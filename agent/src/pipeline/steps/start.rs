@@ -3,21 +3,20 @@
 //! earlier, interrupted one changed, through systemd's D-Bus API.
 
 use crate::apply::{self, Service};
-use crate::pipeline::{ApplyHandle, Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{ApplyHandle, Input, Outcome, Ran, Step, StepName};
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Start,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Start, |ctx, apply| {
+    Box::pin(async move { run(ctx, apply).await.map(Ran::from) })
+})
+.bringing_up();
 
 /// The unit that publishes a bridge's stress level and drains it on scale-in.
 pub const SCALE_UNIT: &str = "meet-agent-scale.service";
 
 /// Runs the start step.
-pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
+async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let wanted = wanted(ctx);
     let systemd = match apply.bus.systemd().await {
         Ok(s) => s,

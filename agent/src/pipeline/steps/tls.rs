@@ -4,124 +4,28 @@
 
 use crate::apply::Service;
 use crate::config::Settings;
-use crate::pipeline::{settings, ApplyHandle, Effect, Input, Outcome, Ran, Runs, Step, StepName};
-use crate::plan::certificate::{self, AcmeState, CertificatePlan, Dns, Installed, Origin};
+use crate::pipeline::certificate::{self, keep_message, names, site_names, Observed};
+use crate::pipeline::{settings, ApplyHandle, Effect, Input, Outcome, Ran, Step, StepName};
+use crate::plan::certificate::{CertificatePlan, Dns, Origin};
 use crate::state::rfc3339;
 use crate::tls::acme::{self, AcmeSettings};
-use crate::tls::schedule::{self, Schedule};
-use crate::tls::{self, inspect, selfsigned, store, verify, Pair};
+use crate::tls::schedule::Schedule;
+use crate::tls::{self, selfsigned, store, verify, Pair};
 use anyhow::{Context as _, Result};
 use time::OffsetDateTime;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Tls,
-    runs: Runs::EveryBoot,
-    renews: true,
-};
+/// `renew --retry` runs it (and dns-wait) while its last record is not ok; without
+/// configuration it keeps the server reachable.
+pub const STEP: Step = Step::every_boot(StepName::Tls, |ctx, apply| Box::pin(run(ctx, apply)))
+    .renewed(true)
+    .without_config(ensure_fallback);
 
 /// Days of validity below which the fallback certificate is replaced.
 const FALLBACK_RENEW_DAYS: i64 = 30;
 
-/// What dns-wait and tls observe about the certificate before deciding: the installed
-/// pair and what the CA told us before. Read once per run: by dns-wait when it runs, which
-/// hands it to tls through the runner ([`Effect::CertificateObserved`]), else by tls.
-pub struct Observed {
-    /// The installed pair and who installed it.
-    pair: Option<(Pair, Origin)>,
-    /// The installed certificate as the plan sees it.
-    installed: Option<Installed>,
-    /// The CA's schedule, with renewal information for the installed certificate.
-    acme: AcmeState,
-}
-
-impl Observed {
-    /// An observation of the installed pair alone, for the fallback (which neither plans
-    /// nor asks the CA).
-    pub(crate) fn pair_only(pair: Option<(Pair, Origin)>) -> Self {
-        Self {
-            pair,
-            installed: None,
-            acme: AcmeState::default(),
-        }
-    }
-}
-
-/// Reads the installed pair and the CA's schedule; asks the CA for renewal information
-/// only when the installed certificate would otherwise be kept (it can only turn a keep
-/// into an order).
-pub(super) async fn observe(ctx: &Input<'_>, settings: &Settings) -> Observed {
-    let now = OffsetDateTime::now_utc();
-    let pair = store::read(ctx.paths);
-    let installed = pair
-        .as_ref()
-        .and_then(|(p, origin)| describe(p, origin, now));
-    let saved = Schedule::load(ctx.paths);
-    let mut observed = Observed {
-        pair,
-        installed,
-        acme: AcmeState {
-            retry_not_before: saved.retry_not_before,
-            retry_reason: saved.retry_reason,
-            ari_renew_at: None,
-        },
-    };
-    if let (Some(acme), Some((pair, _))) = (&settings.acme, &observed.pair) {
-        if plan(ctx, settings, &observed, &Dns::Ready) == CertificatePlan::Keep {
-            if let Some(leaf) = pair.chain.first() {
-                observed.acme.ari_renew_at =
-                    schedule::renewal_time(ctx.paths, acme, leaf, now).await;
-            }
-        }
-    }
-    observed
-}
-
-/// The certificate plan for this run, from what was observed and what DNS says.
-pub(super) fn plan(
-    ctx: &Input<'_>,
-    settings: &Settings,
-    observed: &Observed,
-    dns: &Dns,
-) -> CertificatePlan {
-    let wanted = names(ctx);
-    certificate::decide(&certificate::Situation {
-        supplied: settings.tls_supplied.is_some(),
-        acme_directory: settings.acme.as_ref().map(|a| a.directory.as_str()),
-        wanted: &wanted,
-        installed: observed.installed.as_ref(),
-        acme: &observed.acme,
-        dns,
-        now: OffsetDateTime::now_utc(),
-    })
-}
-
-/// The installed pair as the plan sees it; `None` when its leaf does not parse.
-fn describe(pair: &Pair, origin: &Origin, now: OffsetDateTime) -> Option<Installed> {
-    let leaf = pair.chain.first()?;
-    let cert = inspect::parse(leaf).ok()?;
-    let summary = inspect::summarize(leaf, now).ok()?;
-    Some(Installed {
-        names: summary.names,
-        not_before: cert.validity().not_before.to_datetime(),
-        not_after: cert.validity().not_after.to_datetime(),
-        fallback: selfsigned::is_ours(&summary.subject),
-        sound: verify::key_matches(pair).is_ok() && verify::chain_in_order(pair).is_ok(),
-        origin: origin.clone(),
-    })
-}
-
-/// DNS as dns-wait found it earlier in this run: blocked when it said DNS does not answer
-/// (the runner put that into the input), else ready.
-pub(crate) fn dns(ctx: &Input<'_>) -> Dns {
-    match &ctx.observed.dns_not_answering {
-        Some(why) => Dns::Blocked(why.clone()),
-        None => Dns::Ready,
-    }
-}
-
 /// Runs the tls step. Its effect: the pair it leaves installed, for the later steps.
-pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
+async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
     let settings = settings(ctx)?;
     if settings.roles.role == crate::vocab::Role::Videobridge {
         return Ok(Outcome::not_configured(
@@ -129,31 +33,31 @@ pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
         ).into());
     }
     remove_leftovers(ctx);
-    // dns-wait's reading when it ran (the tidying above moves files but keeps their
-    // bytes), else our own.
+    // dns-wait's decision when it made one (the tidying above moves files but keeps their
+    // bytes), else our own, with nothing to wait for.
     let own;
-    let observed = match &ctx.observed.certificate {
-        Some(observed) => observed.as_ref(),
+    let decision = match &ctx.observed.certificate {
+        Some(decision) => decision.as_ref(),
         None => {
-            own = observe(ctx, settings).await;
+            own = certificate::decide(ctx, settings, &Dns::Ready).await;
             &own
         }
     };
-    let mut tls = Tls::new(ctx, apply, observed);
-    let outcome = match plan(ctx, settings, observed, &dns(ctx)) {
+    let mut tls = Tls::new(ctx, apply, &decision.observed);
+    let outcome = match &decision.plan {
         CertificatePlan::Supplied => tls.supplied(settings)?,
         CertificatePlan::Fallback => tls.fallback()?,
-        CertificatePlan::Keep => Outcome::ok(keep_message(observed)),
+        CertificatePlan::Keep => Outcome::ok(keep_message(&decision.observed)),
         CertificatePlan::Blocked { until, reason } => {
             let why = match until {
-                Some(t) => format!("no ACME order placed before {}: {reason}", rfc3339(t)),
+                Some(t) => format!("no ACME order placed before {}: {reason}", rfc3339(*t)),
                 None => format!("no ACME order placed: {reason}"),
             };
             let fallback = tls.fallback()?;
             Outcome::degraded(format!("{why}; meanwhile: {}", fallback.message))
         }
         CertificatePlan::Order { names, because, .. } => match &settings.acme {
-            Some(acme) => tls.order(acme, &names, &because.to_string()).await?,
+            Some(acme) => tls.order(acme, names, &because.to_string()).await?,
             // decide() orders only with tls.acme on.
             None => tls.fallback()?,
         },
@@ -361,45 +265,15 @@ fn remove_leftovers(ctx: &Input<'_>) {
     }
 }
 
-/// The message for keeping the installed certificate.
-pub(super) fn keep_message(observed: &Observed) -> String {
-    let summary = observed
-        .pair
-        .as_ref()
-        .and_then(|(pair, _)| pair.chain.first())
-        .and_then(|leaf| inspect::summarize(leaf, OffsetDateTime::now_utc()).ok());
-    match summary {
-        Some(s) => format!(
-            "keeping the certificate for {} from {}, {} days left (renews with a third of its lifetime left, or when the CA's renewal information says so)",
-            s.names.join(", "),
-            s.issuer,
-            s.days_left
-        ),
-        None => "keeping the installed certificate".to_string(),
-    }
-}
-
-/// The names the site needs: the domain, or the public IP without one.
-fn site_names(ctx: &Input<'_>) -> Vec<String> {
-    verify::site_names(ctx.identity.domain.as_deref(), ctx.identity.public_ipv4)
-}
-
-/// The names a certificate the agent obtains or makes covers: the site's, and the TURN
-/// name (`jitsi.turn.tls_host`) when TURN shares port 443.
-pub(super) fn names(ctx: &Input<'_>) -> Vec<String> {
-    let mut names = site_names(ctx);
-    if let Some(host) = ctx.settings.and_then(|s| s.jitsi.turn.tls_host.clone()) {
-        names.push(host);
-    }
-    names
-}
-
 /// Keeps an installed certificate that is still good for our names, else installs a fresh
 /// self-signed one (for a run without configuration). Never leaves the server without a
 /// certificate.
-pub fn ensure_fallback(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
+fn ensure_fallback(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<()> {
     let observed = Observed::pair_only(store::read(ctx.paths));
-    Tls::new(ctx, apply, &observed).fallback()
+    Tls::new(ctx, apply, &observed)
+        .fallback()
+        .context("could not install a fallback certificate")?;
+    Ok(())
 }
 
 fn self_signed_outcome(names: &[String], made: bool) -> Outcome {
@@ -432,7 +306,10 @@ mod tests {
             ctx.settings = Some(&settings);
             if with_reading {
                 let pair = Some((handed.clone(), Origin::SelfSigned));
-                ctx.observed.certificate = Some(Box::new(Observed::pair_only(pair)));
+                ctx.observed.certificate = Some(Box::new(certificate::Decision {
+                    observed: Observed::pair_only(pair),
+                    plan: CertificatePlan::Fallback,
+                }));
             }
             let mut apply = ApplyHandle {
                 refreshes: crate::apply::Refreshes::load(&paths),

@@ -4,22 +4,20 @@
 //! drop-in changed.
 
 use crate::fsutil::write_atomic;
-use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Ran, Step, StepName};
 use crate::tune::{capacity, files, heap};
 use anyhow::Result;
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Tune,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Tune, |ctx, apply| {
+    Box::pin(async move { run(ctx, apply).await.map(Ran::from) })
+});
 
 /// Where Debian's jitsi-videobridge2 package installs the bridge.
 const VIDEOBRIDGE_HOME: &str = "/usr/share/jitsi-videobridge";
 
 /// Runs the tune step.
-pub async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
+async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let tune = &settings.tune;
     if !tune.enabled {

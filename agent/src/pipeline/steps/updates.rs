@@ -6,17 +6,15 @@
 //! does not hold up the server.
 
 use crate::fsutil::{read_optional, write_atomic};
-use crate::pipeline::{settings, Input, Outcome, Runs, Step, StepName};
+use crate::pipeline::{settings, Input, Outcome, Ran, Step, StepName};
 use crate::state::{now_rfc3339, rfc3339};
 use anyhow::Result;
 use std::time::{Duration, Instant};
 
 /// The step's declaration: its name and when it runs.
-pub const STEP: Step = Step {
-    name: StepName::Updates,
-    runs: Runs::EveryBoot,
-    renews: false,
-};
+pub const STEP: Step = Step::every_boot(StepName::Updates, |ctx, _| {
+    Box::pin(async move { run(ctx).await.map(Ran::from) })
+});
 
 /// apt's configuration for the daily run.
 pub const APT_CONF: &str = "/etc/apt/apt.conf.d/60ryo-jitsi-upgrades";
@@ -60,7 +58,7 @@ pub fn render_apt_conf(daily: bool, include_jitsi: bool) -> String {
 }
 
 /// Runs the updates step.
-pub async fn run(ctx: &Input<'_>) -> Result<Outcome> {
+async fn run(ctx: &Input<'_>) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let u = &settings.updates;
     write_atomic(
