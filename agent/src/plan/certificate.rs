@@ -1,9 +1,9 @@
 //! The certificate plan: from the settings, the DNS outcome, what is installed and what the
 //! CA asked before, which certificate the server serves and whether one is ordered now.
 //!
-//! dns-wait asks it whether an order is coming (and so whether to wait for DNS); tls asks it
-//! again with the DNS outcome and acts on the answer. Both describe the situation through
-//! [`Situation`], so the two steps never disagree on what "due" means.
+//! Asked once per run (by dns-wait, which waits for DNS when an order is coming, else by
+//! tls); dns-wait completes the plan with the DNS outcome ([`CertificatePlan::after_dns`])
+//! and tls acts on it, so the two steps never disagree on what "due" means.
 
 use crate::well_formed::covers;
 use serde::{Deserialize, Serialize};
