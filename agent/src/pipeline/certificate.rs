@@ -2,11 +2,13 @@
 //! do): what is installed, what the CA said before, and [`crate::plan::certificate`]'s
 //! plan. Made once per run, by the first of the two steps that needs it; dns-wait hands
 //! its decision, with what DNS answered, to tls through the runner
-//! ([`super::Effect::CertificateDecided`]).
+//! (`Effect::CertificateDecided`). Imports nothing of the pipeline: the steps' shared
+//! types name its [`Decision`].
 
-use super::Input;
 use crate::config::Settings;
+use crate::paths::Paths;
 use crate::plan::certificate::{self, AcmeState, CertificatePlan, Dns, Installed, Origin};
+use crate::state::Identity;
 use crate::tls::schedule::{self, Schedule};
 use crate::tls::{inspect, selfsigned, store, verify, Pair};
 use time::OffsetDateTime;
@@ -52,16 +54,17 @@ impl Decision {
     }
 }
 
-/// Reads the installed pair and the CA's schedule and decides, with DNS as `dns` says.
-/// Asks the CA for renewal information only when the installed certificate would
-/// otherwise be kept (it can only turn a keep into an order), and then decides on it.
-pub async fn decide(ctx: &Input<'_>, settings: &Settings, dns: &Dns) -> Decision {
+/// Reads the installed pair and the CA's schedule and decides for the names `wanted`
+/// (see [`names`]), with DNS as `dns` says. Asks the CA for renewal information only when
+/// the installed certificate would otherwise be kept (it can only turn a keep into an
+/// order), and then decides on it.
+pub async fn decide(paths: &Paths, settings: &Settings, wanted: &[String], dns: &Dns) -> Decision {
     let now = OffsetDateTime::now_utc();
-    let pair = store::read(ctx.paths);
+    let pair = store::read(paths);
     let installed = pair
         .as_ref()
         .and_then(|(p, origin)| describe(p, origin, now));
-    let saved = Schedule::load(ctx.paths);
+    let saved = Schedule::load(paths);
     let mut observed = Observed {
         pair,
         installed,
@@ -71,12 +74,11 @@ pub async fn decide(ctx: &Input<'_>, settings: &Settings, dns: &Dns) -> Decision
             ari_renew_at: None,
         },
     };
-    let wanted = names(ctx);
     let plan_on = |observed: &Observed| {
         certificate::decide(&certificate::Situation {
             supplied: settings.tls_supplied.is_some(),
             acme_directory: settings.acme.as_ref().map(|a| a.directory.as_str()),
-            wanted: &wanted,
+            wanted,
             installed: observed.installed.as_ref(),
             acme: &observed.acme,
             dns,
@@ -87,7 +89,7 @@ pub async fn decide(ctx: &Input<'_>, settings: &Settings, dns: &Dns) -> Decision
     if let (CertificatePlan::Keep, Some(acme)) = (&plan, &settings.acme) {
         let leaf = observed.pair.as_ref().and_then(|(p, _)| p.chain.first());
         if let Some(leaf) = leaf {
-            observed.acme.ari_renew_at = schedule::renewal_time(ctx.paths, acme, leaf, now).await;
+            observed.acme.ari_renew_at = schedule::renewal_time(paths, acme, leaf, now).await;
             if observed.acme.ari_renew_at.is_some() {
                 plan = plan_on(&observed);
             }
@@ -130,15 +132,15 @@ pub fn keep_message(observed: &Observed) -> String {
 }
 
 /// The names the site needs: the domain, or the public IP without one.
-pub fn site_names(ctx: &Input<'_>) -> Vec<String> {
-    verify::site_names(ctx.identity.domain.as_deref(), ctx.identity.public_ipv4)
+pub fn site_names(identity: &Identity) -> Vec<String> {
+    verify::site_names(identity.domain.as_deref(), identity.public_ipv4)
 }
 
 /// The names a certificate the agent obtains or makes covers: the site's, and the TURN
 /// name (`jitsi.turn.tls_host`) when TURN shares port 443.
-pub fn names(ctx: &Input<'_>) -> Vec<String> {
-    let mut names = site_names(ctx);
-    if let Some(host) = ctx.settings.and_then(|s| s.jitsi.turn.tls_host.clone()) {
+pub fn names(identity: &Identity, settings: Option<&Settings>) -> Vec<String> {
+    let mut names = site_names(identity);
+    if let Some(host) = settings.and_then(|s| s.jitsi.turn.tls_host.clone()) {
         names.push(host);
     }
     names

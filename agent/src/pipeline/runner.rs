@@ -3,11 +3,11 @@
 //! next steps' input, the work they left for later, READY, then the work for after it.
 //! It knows steps only by their declarations ([`STEPS`]): no branch names one.
 
-use super::steps::identity;
-use super::{
+use super::step::{
     ApplyHandle, Effect, Input, Later, NoProgress, Observations, Outcome, Progress, Ran, Runs,
-    Step, StepFuture, StepName, When, STEPS,
+    Step, StepFuture, StepName, When,
 };
+use super::steps::{identity, STEPS};
 use crate::apply;
 use crate::instance::{self, LoadError};
 use crate::paths::Paths;

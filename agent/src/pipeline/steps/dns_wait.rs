@@ -36,7 +36,13 @@ async fn run(ctx: &Input<'_>, _: &mut ApplyHandle) -> Result<Ran> {
         )
         .into());
     }
-    let decision = certificate::decide(ctx, settings, &Dns::NotYetWaited).await;
+    let decision = certificate::decide(
+        ctx.paths,
+        settings,
+        &certificate::names(&ctx.identity, ctx.settings),
+        &Dns::NotYetWaited,
+    )
+    .await;
     let (outcome, dns) = wait_if_due(ctx, wait_settings, &decision).await;
     let decision = decision.after_dns(&dns);
     Ok(Ran::from(outcome).with(Effect::CertificateDecided(Box::new(decision))))

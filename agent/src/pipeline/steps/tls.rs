@@ -39,7 +39,13 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
     let decision = match &ctx.observed.certificate {
         Some(decision) => decision.as_ref(),
         None => {
-            own = certificate::decide(ctx, settings, &Dns::Ready).await;
+            own = certificate::decide(
+                ctx.paths,
+                settings,
+                &names(&ctx.identity, ctx.settings),
+                &Dns::Ready,
+            )
+            .await;
             &own
         }
     };
@@ -95,7 +101,7 @@ impl<'r, 'a> Tls<'r, 'a> {
         };
         // A supplied certificate must cover the site; the jitsi step says so if it lacks the
         // TURN name, which costs only TURN on port 443.
-        let wanted = site_names(self.ctx);
+        let wanted = site_names(&self.ctx.identity);
         let now = OffsetDateTime::now_utc();
         let checked =
             verify::check_supplied(&supplied.certificate, supplied.key.expose(), &wanted, now)
@@ -223,7 +229,7 @@ impl<'r, 'a> Tls<'r, 'a> {
     /// Keeps an installed certificate that is still good for our names, else installs a
     /// fresh self-signed one. Never leaves the server without a certificate.
     fn fallback(&mut self) -> Result<Outcome> {
-        let wanted = names(self.ctx);
+        let wanted = names(&self.ctx.identity, self.ctx.settings);
         let now = OffsetDateTime::now_utc();
         if let Some((pair, _)) = &self.observed.pair {
             if let Ok(checked) = verify::check(pair, &wanted, now) {
