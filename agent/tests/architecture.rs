@@ -295,7 +295,10 @@ fn resolve_depth<'a>(
         .find_map(|n| files.get_key_value(&path[..n]).map(|(k, _)| k))?;
     if depth < 8 {
         if let Some(next) = path.get(file.len()) {
-            if let Some(target) = faces.get(file).and_then(|f| f.get(next)) {
+            // A folder's face is followed into its own folder only: a name it hands on
+            // from elsewhere still ties the importer to the folder it names.
+            let own = |t: &Vec<String>| t.first() == file.first();
+            if let Some(target) = faces.get(file).and_then(|f| f.get(next)).filter(|t| own(t)) {
                 let mut full = target.clone();
                 full.extend_from_slice(&path[file.len() + 1..]);
                 if let Some(found) = resolve_depth(&full, files, faces, depth + 1) {

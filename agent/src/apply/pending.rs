@@ -1,8 +1,8 @@
 //! The durable record of services that must take new configuration.
 
-use super::Service;
 use crate::fsutil;
 use crate::paths::Paths;
+use crate::vocab::Service;
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

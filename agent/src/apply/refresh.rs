@@ -1,7 +1,8 @@
 //! Starting the stack and refreshing the services whose configuration changed.
 
-use super::{Refresh, Refreshes, Service};
+use super::Refreshes;
 use crate::systemd::Systemd;
+use crate::vocab::{Refresh, Service};
 use anyhow::Result;
 
 /// What systemd says of a service, as far as refreshing it goes.

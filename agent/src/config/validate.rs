@@ -48,7 +48,7 @@ pub struct Settings {
     pub ssh_authorized_keys: crate::access::Keys,
     /// Every configured credential, for removing from text that came from outside (a
     /// provider's or a CA's answer) before it reaches a log line or the state file.
-    pub redactor: super::Redactor,
+    pub redactor: crate::redact::Redactor,
     /// The machine's role in a deployment, with its bridges' or signaling node's keys.
     pub roles: super::validate_roles::RoleSettings,
     /// Where recordings go.
@@ -211,8 +211,11 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
 }
 
 /// A redactor that knows every secret in `config`.
-fn redactor(config: &Config, roles: &super::validate_roles::RoleSettings) -> super::Redactor {
-    let mut r = super::Redactor::new();
+fn redactor(
+    config: &Config,
+    roles: &super::validate_roles::RoleSettings,
+) -> crate::redact::Redactor {
+    let mut r = crate::redact::Redactor::new();
     if let Some(join) = &config.bridge.join {
         r.add(join.expose(), None);
     }

@@ -3,7 +3,7 @@
 //! The bus address comes from `DBUS_SYSTEM_BUS_ADDRESS` when set (tests point it at a
 //! private bus), else the standard system bus socket.
 
-use crate::apply::Service;
+use crate::vocab::Service;
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 use std::time::Duration;
