@@ -112,15 +112,7 @@ impl Aws {
         imds: Arc<Imds>,
         timeout: Duration,
     ) -> Result<Self, AwsError> {
-        let http = crate::http_body::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| AwsError::Transport {
-                service: "client",
-                action: "setup",
-                endpoint: String::new(),
-                detail: one_line(&e),
-            })?;
+        let http = super::http_client("client", timeout)?;
         Ok(Self {
             http,
             region: region.to_string(),

@@ -123,3 +123,20 @@ impl AwsError {
 }
 
 pub(crate) use crate::http_body::one_line;
+
+/// The HTTP client the AWS API clients share the settings of (no redirects, a body
+/// ceiling, `timeout` a request), or why it cannot be made, for `service`.
+pub(crate) fn http_client(
+    service: &'static str,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, AwsError> {
+    crate::http_body::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| AwsError::Transport {
+            service,
+            action: "setup",
+            endpoint: String::new(),
+            detail: one_line(&e),
+        })
+}

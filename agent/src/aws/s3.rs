@@ -60,15 +60,7 @@ impl S3 {
         timeout: Duration,
         part_size: usize,
     ) -> Result<Self, AwsError> {
-        let http = crate::http_body::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(|e| AwsError::Transport {
-                service: "s3",
-                action: "setup",
-                endpoint: String::new(),
-                detail: one_line(&e),
-            })?;
+        let http = super::http_client("s3", timeout)?;
         Ok(Self {
             http,
             region: region.to_string(),
