@@ -76,6 +76,53 @@ pub fn missing_types(mime_types: Option<&str>) -> Vec<(&'static str, &'static st
 /// Renders the site.
 pub fn render_site(i: &Inputs<'_>) -> String {
     let mut o = String::new();
+    // `writeln!` into a String cannot fail.
+    header(&mut o);
+    mime_types(&mut o, i);
+    servers(&mut o, i);
+    if let Some(domain) = i.domain {
+        config_js(&mut o, domain);
+    }
+    xmpp_proxies(&mut o);
+    if i.jitsi_meet {
+        web_app(&mut o);
+    } else {
+        placeholder(&mut o);
+    }
+    let _ = writeln!(o, "}}");
+    o
+}
+
+/// Where the file comes from and which upstream files it follows.
+fn header(o: &mut String) {
+    let _ = writeln!(
+        o,
+        "# Managed by meet-agent and rewritten at every boot ([server], [jitsi]). Put your own\n\
+         # server blocks in another file in /etc/nginx/sites-enabled/.\n\
+         # Follows jitsi/jitsi-meet doc/debian/jitsi-meet/jitsi-meet.example (6e49cfeb00cc) and\n\
+         # jitsi/docker-jitsi-meet web/rootfs/defaults/meet.conf (9ea0cbba255c, 2026-07-29)."
+    );
+}
+
+/// The MIME types the web app needs that the system's table lacks.
+fn mime_types(o: &mut String, i: &Inputs<'_>) {
+    let missing = missing_types(i.mime_types);
+    if !missing.is_empty() {
+        // http context (this file is included inside Debian's http block): a `types` block
+        // inside the server would replace the whole table instead of adding to it.
+        let _ = writeln!(
+            o,
+            "\n# Types the web app needs that {MIME_TYPES} lacks (upstream's site adds them).\ntypes {{"
+        );
+        for (kind, ext) in missing {
+            let _ = writeln!(o, "    {kind} {ext};");
+        }
+        let _ = writeln!(o, "}}");
+    }
+}
+
+/// Port 80 (ACME and the redirect) and the opening of the HTTPS server.
+fn servers(o: &mut String, i: &Inputs<'_>) {
     // `listen ... ssl http2` rather than the `http2 on;` directive: `http2 on;` only exists
     // from nginx 1.25.1, and every image's nginx is older (Debian 12: 1.22.1, Ubuntu 22.04:
     // 1.18.0, Ubuntu 24.04: 1.24.0), where it is an unknown directive that stops nginx.
@@ -91,27 +138,6 @@ pub fn render_site(i: &Inputs<'_>) -> String {
     } else {
         PLACEHOLDER
     };
-    // `writeln!` into a String cannot fail.
-    let _ = writeln!(
-        o,
-        "# Managed by meet-agent and rewritten at every boot ([server], [jitsi]). Put your own\n\
-         # server blocks in another file in /etc/nginx/sites-enabled/.\n\
-         # Follows jitsi/jitsi-meet doc/debian/jitsi-meet/jitsi-meet.example (6e49cfeb00cc) and\n\
-         # jitsi/docker-jitsi-meet web/rootfs/defaults/meet.conf (9ea0cbba255c, 2026-07-29)."
-    );
-    let missing = missing_types(i.mime_types);
-    if !missing.is_empty() {
-        // http context (this file is included inside Debian's http block): a `types` block
-        // inside the server would replace the whole table instead of adding to it.
-        let _ = writeln!(
-            o,
-            "\n# Types the web app needs that {MIME_TYPES} lacks (upstream's site adds them).\ntypes {{"
-        );
-        for (kind, ext) in missing {
-            let _ = writeln!(o, "    {kind} {ext};");
-        }
-        let _ = writeln!(o, "}}");
-    }
     let _ = writeln!(
         o,
         "\nserver {{\n    \
@@ -149,16 +175,22 @@ pub fn render_site(i: &Inputs<'_>) -> String {
              gzip_proxied no-cache no-store private expired auth;\n    \
              gzip_min_length 512;"
     );
-    if let Some(domain) = i.domain {
-        let _ = writeln!(
-            o,
-            "\n    location = /config.js {{\n        \
-                 alias {};\n        \
-                 default_type application/javascript;\n    \
-             }}",
-            super::web::path(domain)
-        );
-    }
+}
+
+/// config.js from the agent's file for `domain`.
+fn config_js(o: &mut String, domain: &str) {
+    let _ = writeln!(
+        o,
+        "\n    location = /config.js {{\n        \
+             alias {};\n        \
+             default_type application/javascript;\n    \
+         }}",
+        super::web::path(domain)
+    );
+}
+
+/// BOSH, the websocket and room-info, proxied to prosody.
+fn xmpp_proxies(o: &mut String) {
     let _ = writeln!(
         o,
         "\n    # XMPP for the web app: BOSH and websocket to prosody.\n    \
@@ -186,49 +218,52 @@ pub fn render_site(i: &Inputs<'_>) -> String {
              proxy_set_header Host $http_host;\n    \
          }}"
     );
-    if i.jitsi_meet {
-        let _ = writeln!(
-            o,
-            "\n    error_page 404 /static/404.html;\n\n    \
-             location = /interface_config.js {{\n        \
-                 alias {JITSI_MEET}/interface_config.js;\n    \
+}
+
+/// jitsi-meet's web app: its static files and rooms.
+fn web_app(o: &mut String) {
+    let _ = writeln!(
+        o,
+        "\n    error_page 404 /static/404.html;\n\n    \
+         location = /interface_config.js {{\n        \
+             alias {JITSI_MEET}/interface_config.js;\n    \
+         }}\n    \
+         location = /logging_config.js {{\n        \
+             alias {JITSI_MEET}/logging_config.js;\n    \
+         }}\n    \
+         location = /external_api.js {{\n        \
+             alias {JITSI_MEET}/libs/external_api.min.js;\n    \
+         }}\n\n    \
+         # The web app's static files (and its .well-known files), found before any room.\n    \
+         location ~ ^/(libs|css|static|images|fonts|lang|sounds|connection_optimization|\\.well-known)/(.*)$ {{\n        \
+             add_header Access-Control-Allow-Origin \"*\";\n        \
+             # add_header here drops the server's, so HSTS is repeated.\n        \
+             add_header Strict-Transport-Security \"max-age=63072000\" always;\n        \
+             alias {JITSI_MEET}/$1/$2;\n        \
+             # Versioned files (?v=...) never change.\n        \
+             if ($arg_v) {{\n            \
+                 expires 1y;\n        \
              }}\n    \
-             location = /logging_config.js {{\n        \
-                 alias {JITSI_MEET}/logging_config.js;\n    \
-             }}\n    \
-             location = /external_api.js {{\n        \
-                 alias {JITSI_MEET}/libs/external_api.min.js;\n    \
-             }}\n\n    \
-             # The web app's static files (and its .well-known files), found before any room.\n    \
-             location ~ ^/(libs|css|static|images|fonts|lang|sounds|connection_optimization|\\.well-known)/(.*)$ {{\n        \
-                 add_header Access-Control-Allow-Origin \"*\";\n        \
-                 # add_header here drops the server's, so HSTS is repeated.\n        \
-                 add_header Strict-Transport-Security \"max-age=63072000\" always;\n        \
-                 alias {JITSI_MEET}/$1/$2;\n        \
-                 # Versioned files (?v=...) never change.\n        \
-                 if ($arg_v) {{\n            \
-                     expires 1y;\n        \
-                 }}\n    \
-             }}\n\n    \
-             # Any other single-segment path that is not a file is a room: the app's page.\n    \
-             location ~ ^/([^/?&:'\"]+)$ {{\n        \
-                 try_files $uri @room;\n    \
-             }}\n    \
-             location @room {{\n        \
-                 rewrite ^/(.*)$ / break;\n    \
-             }}"
-        );
-    } else {
-        let _ = writeln!(
-            o,
-            "\n    # jitsi-meet's web app is not installed: the appliance's page.\n    \
-             location / {{\n        \
-                 try_files $uri /index.html;\n    \
-             }}"
-        );
-    }
-    let _ = writeln!(o, "}}");
-    o
+         }}\n\n    \
+         # Any other single-segment path that is not a file is a room: the app's page.\n    \
+         location ~ ^/([^/?&:'\"]+)$ {{\n        \
+             try_files $uri @room;\n    \
+         }}\n    \
+         location @room {{\n        \
+             rewrite ^/(.*)$ / break;\n    \
+         }}"
+    );
+}
+
+/// Without the web app: the appliance's placeholder page.
+fn placeholder(o: &mut String) {
+    let _ = writeln!(
+        o,
+        "\n    # jitsi-meet's web app is not installed: the appliance's page.\n    \
+         location / {{\n        \
+             try_files $uri /index.html;\n    \
+         }}"
+    );
 }
 
 /// Renders the stream server that shares port 443 between the site and coturn.
