@@ -76,11 +76,20 @@ pub fn mapping(local: Option<Ipv4Addr>, public: Option<Ipv4Addr>) -> Option<(Ipv
 
 /// Renders `jvb.conf`.
 pub fn render_conf(i: &Inputs<'_>) -> String {
-    let d = i.domain;
     let mapping = mapping(i.local_ipv4, i.public_ipv4);
     let mut o = String::new();
-    let names = crate::plan::xmpp::XmppNames::new(d);
-    let account = match &i.signaling {
+    videobridge_block(&mut o, &xmpp_account(i));
+    relay_and_health(&mut o, i, mapping.is_some());
+    ice4j_block(&mut o, mapping);
+    o.push_str(&include_local(LOCAL));
+    o
+}
+
+/// The bridge's XMPP login (the `xmpp-client.configs` entry): prosody on loopback, or the
+/// signaling node's over TLS.
+fn xmpp_account(i: &Inputs<'_>) -> String {
+    let names = crate::plan::xmpp::XmppNames::new(i.domain);
+    match &i.signaling {
         Signaling::Local => format!(
             "HOSTNAME = \"127.0.0.1\"\n          \
              DOMAIN = {}\n          \
@@ -126,7 +135,11 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
             quote(brewery),
             quote(i.nickname),
         ),
-    };
+    }
+}
+
+/// The `videobridge` block's servers, APIs and login.
+fn videobridge_block(o: &mut String, account: &str) {
     // `writeln!` into a String cannot fail.
     let _ = writeln!(
         o,
@@ -157,6 +170,10 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
            # Lets meet-agent drain the bridge before a scheduled shutdown (loopback only).\n  \
            rest {{ shutdown {{ enabled = true }} }}"
     );
+}
+
+/// Relays (a deployment's bridges) and the health check without a public address.
+fn relay_and_health(o: &mut String, i: &Inputs<'_>, mapped: bool) {
     if let Some(region) = i.relay_region {
         // Relays between the deployment's bridges, so that one conference can span them:
         // jicofo's octo settings must agree (jicofo.rs). The relay id is the bridge's
@@ -170,7 +187,7 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
             quote(i.nickname)
         );
     }
-    if mapping.is_none() {
+    if !mapped {
         let _ = writeln!(
             o,
             "  # No public address mapping (a LAN install): with only private addresses the\n  \
@@ -178,6 +195,10 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
              health {{ require-valid-address = false }}"
         );
     }
+}
+
+/// ice4j: no outside STUN server, the static NAT mapping when there is one.
+fn ice4j_block(o: &mut String, mapping: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>) {
     let _ = writeln!(
         o,
         "}}\n\
@@ -200,8 +221,6 @@ pub fn render_conf(i: &Inputs<'_>) -> String {
         }
     }
     let _ = writeln!(o, "    }}\n  }}\n}}");
-    o.push_str(&include_local(LOCAL));
-    o
 }
 
 /// Renders the environment file. The heap (`VIDEOBRIDGE_MAX_MEMORY`) is left to the tune
