@@ -38,9 +38,20 @@ pub struct Inputs<'a> {
 
 /// Renders `jicofo.conf`.
 pub fn render(i: &Inputs<'_>) -> String {
+    let mut o = String::new();
+    xmpp_and_services(&mut o, i);
+    authentication(&mut o, i);
+    relays(&mut o, i);
+    // `writeln!` into a String cannot fail.
+    let _ = writeln!(o, "}}");
+    o.push_str(&include_local(LOCAL));
+    o
+}
+
+/// The header and the `jicofo` block's login, brewery, channel, REST API and health.
+fn xmpp_and_services(o: &mut String, i: &Inputs<'_>) {
     let d = i.domain;
     let n = crate::plan::xmpp::XmppNames::new(d);
-    let mut o = String::new();
     // prosody's client_proxy component (`focus.DOMAIN`) exists only with Jitsi's plugins;
     // naming one that does not exist would leave jicofo waiting for it.
     let proxy = if i.jitsi_plugins {
@@ -96,6 +107,11 @@ pub fn render(i: &Inputs<'_>) -> String {
         recorder = quote(&n.recorder),
         brewery = quote(&n.brewery_jid),
     );
+}
+
+/// Who may create rooms: nothing (open), prosody's accounts, or a token.
+fn authentication(o: &mut String, i: &Inputs<'_>) {
+    let d = i.domain;
     let kind = match i.auth {
         AuthMode::Open => None,
         AuthMode::SecureDomain => Some("XMPP"),
@@ -108,6 +124,10 @@ pub fn render(i: &Inputs<'_>) -> String {
             quote(d)
         );
     }
+}
+
+/// Relays between a deployment's bridges, by region.
+fn relays(o: &mut String, i: &Inputs<'_>) {
     if let Some(region) = i.relays {
         // Bridges of their own machines: a conference may span them through relays (the
         // bridges' videobridge.relay), and jicofo places each participant on a bridge of
@@ -124,9 +144,6 @@ pub fn render(i: &Inputs<'_>) -> String {
             quote(region)
         );
     }
-    let _ = writeln!(o, "}}");
-    o.push_str(&include_local(LOCAL));
-    o
 }
 
 #[cfg(test)]
