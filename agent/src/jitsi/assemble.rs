@@ -90,24 +90,57 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         .unwrap_or(DEFAULT_REGION);
     let nickname = bridge_nickname(role, i.instance_id, i.secrets);
     if role == Role::Videobridge {
-        if let Some(token) = &i.roles.join {
-            let signaling = videobridge::Signaling::Remote {
-                host: i.roles.signaling_host.as_deref().unwrap_or(token.host()),
-                port: token.port(),
-                auth_domain: token.auth_domain(),
-                username: token.username(),
-                password: token.password(),
-                brewery: token.brewery_muc_jid(),
-            };
-            bridge_files(&mut out, i, signaling, &nickname, Some(region));
-        }
+        remote_bridge(&mut out, i, &nickname, region);
         return out;
     }
-    let j = i.jitsi;
+    out.push(coturn_file(i));
+    let Some(d) = i.domain else {
+        out.push(site(i, None));
+        return out;
+    };
+    let signaling = role == Role::Signaling;
+    out.push(prosody_file(i, d, signaling));
     out.push(Rendered {
+        path: jicofo::CONF.into(),
+        text: jicofo::render(&jicofo::Inputs {
+            domain: d,
+            auth: i.jitsi.auth,
+            secrets: i.secrets,
+            jitsi_plugins: i.jitsi_plugins,
+            relays: signaling.then_some(region),
+        }),
+        group: Some("jitsi"),
+        unit: Service::Jicofo,
+    });
+    if i.roles.local_bridge {
+        let relay = signaling.then_some(region);
+        bridge_files(&mut out, i, videobridge::Signaling::Local, &nickname, relay);
+    }
+    web_files(&mut out, i, d);
+    out
+}
+
+/// A videobridge of its own: its files joining the signaling node its token names.
+fn remote_bridge(out: &mut Vec<Rendered>, i: &Inputs<'_>, nickname: &str, region: &str) {
+    if let Some(token) = &i.roles.join {
+        let signaling = videobridge::Signaling::Remote {
+            host: i.roles.signaling_host.as_deref().unwrap_or(token.host()),
+            port: token.port(),
+            auth_domain: token.auth_domain(),
+            username: token.username(),
+            password: token.password(),
+            brewery: token.brewery_muc_jid(),
+        };
+        bridge_files(out, i, signaling, nickname, Some(region));
+    }
+}
+
+/// coturn's configuration.
+fn coturn_file(i: &Inputs<'_>) -> Rendered {
+    Rendered {
         path: coturn::PATH.into(),
         text: coturn::render(
-            &j.turn,
+            &i.jitsi.turn,
             i.identity,
             i.secrets,
             (TLS_FULLCHAIN, TLS_PRIVKEY),
@@ -115,17 +148,17 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         ),
         group: Some("turnserver"),
         unit: Service::Coturn,
-    });
-    let Some(d) = i.domain else {
-        out.push(site(i, None));
-        return out;
-    };
-    let signaling = role == Role::Signaling;
+    }
+}
+
+/// prosody's configuration for the site `d` (with the bridges' TLS on a signaling node).
+fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool) -> Rendered {
+    let j = i.jitsi;
     let jwt_secret = j
         .jwt_app_secret
         .as_ref()
         .map_or(i.secrets.jwt_app_secret.as_str(), |s| s.expose());
-    out.push(Rendered {
+    Rendered {
         path: prosody::PATH.into(),
         text: prosody::render(&prosody::Inputs {
             domain: d,
@@ -140,31 +173,14 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         }),
         group: Some("prosody"),
         unit: Service::Prosody,
-    });
-    out.push(Rendered {
-        path: jicofo::CONF.into(),
-        text: jicofo::render(&jicofo::Inputs {
-            domain: d,
-            auth: j.auth,
-            secrets: i.secrets,
-            jitsi_plugins: i.jitsi_plugins,
-            relays: signaling.then_some(region),
-        }),
-        group: Some("jitsi"),
-        unit: Service::Jicofo,
-    });
-    if i.roles.local_bridge {
-        bridge_files(
-            &mut out,
-            i,
-            videobridge::Signaling::Local,
-            &nickname,
-            signaling.then_some(region),
-        );
     }
+}
+
+/// The web app's config.js, the nginx site and, with TURN on 443, the stream server.
+fn web_files(out: &mut Vec<Rendered>, i: &Inputs<'_>, d: &str) {
     out.push(Rendered {
         path: web::path(d),
-        text: web::render(d, j, i.web_local),
+        text: web::render(d, i.jitsi, i.web_local),
         group: None,
         unit: Service::Nginx,
     });
@@ -177,7 +193,6 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             unit: Service::Nginx,
         });
     }
-    out
 }
 
 /// The nginx site.
