@@ -2,7 +2,7 @@
 //! videobridges) and `[bridge]` (a videobridge's signaling node), and the keys that make no
 //! sense for a role, refused with the key named rather than silently ignored.
 
-use super::schema::{Config, Role};
+use super::schema::{Bridge, Bridges, Config, Role};
 pub use crate::bridge::roles::RoleSettings;
 pub use crate::well_formed::{parse_cidr, Cidr};
 use anyhow::Result;
@@ -13,6 +13,45 @@ pub fn validate(
     domain: Option<&str>,
     fail: &dyn Fn(&str, String) -> anyhow::Error,
 ) -> Result<RoleSettings> {
+    let role = config.server.role;
+    let b = &config.bridges;
+    let j = &config.bridge;
+    let bridge_sources = bridge_sources(b, fail)?;
+    refuse_other_roles_keys(config, fail)?;
+    let join = join_token(j, domain, fail)?;
+    check_adopted_pair(role, join.is_some(), j, fail)?;
+    let signaling_host = signaling_host(j, fail)?;
+    check_hook_and_region(j, fail)?;
+    Ok(RoleSettings {
+        role,
+        local_bridge: role == Role::All || (role == Role::Signaling && b.local),
+        bridge_sources,
+        join,
+        auth_key: j.auth_key.clone(),
+        signaling_host,
+        drain_hook: j.drain_hook.clone(),
+        region: j.region.clone(),
+    })
+}
+
+/// `bridges.allow_cidrs`, each entry checked.
+fn bridge_sources(b: &Bridges, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<Vec<Cidr>> {
+    let mut bridge_sources = Vec::new();
+    for (i, text) in b.allow_cidrs.iter().enumerate() {
+        bridge_sources.push(
+            parse_cidr(text)
+                .map_err(|r| fail("bridges.allow_cidrs", format!("entry {}: {r}", i + 1)))?,
+        );
+    }
+    Ok(bridge_sources)
+}
+
+/// Refuses the keys that make no sense for this machine's role, naming the key; and the
+/// one a videobridge needs and lacks.
+fn refuse_other_roles_keys(
+    config: &Config,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<()> {
     let role = config.server.role;
     let b = &config.bridges;
     let j = &config.bridge;
@@ -33,13 +72,6 @@ pub fn validate(
             format!("is \"{}\", which needs `{key}`: {what}", role.as_str()),
         )
     };
-    let mut bridge_sources = Vec::new();
-    for (i, text) in b.allow_cidrs.iter().enumerate() {
-        bridge_sources.push(
-            parse_cidr(text)
-                .map_err(|r| fail("bridges.allow_cidrs", format!("entry {}: {r}", i + 1)))?,
-        );
-    }
     if role != Role::Signaling {
         if b.local {
             return Err(not_for("bridges.local", "\"signaling\""));
@@ -96,7 +128,16 @@ pub fn validate(
             ));
         }
     }
-    let join = match &j.join {
+    Ok(())
+}
+
+/// `bridge.join` decoded (for this domain, when known).
+fn join_token(
+    j: &Bridge,
+    domain: Option<&str>,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Option<crate::bridge::token::Token>> {
+    Ok(match &j.join {
         None => None,
         Some(text) => {
             let token = match domain {
@@ -106,10 +147,20 @@ pub fn validate(
             .map_err(|e| fail("bridge.join", e.to_string()))?;
             Some(token)
         }
-    };
-    if role == Role::Signaling && join.is_some() != j.auth_key.is_some() {
+    })
+}
+
+/// A signaling node adopting a pre-made token needs both `bridge.join` and
+/// `bridge.auth_key`.
+fn check_adopted_pair(
+    role: Role,
+    joins: bool,
+    j: &Bridge,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<()> {
+    if role == Role::Signaling && joins != j.auth_key.is_some() {
         // Named by the key that is set: the missing one has no file to name.
-        let (set, unset) = if join.is_some() {
+        let (set, unset) = if joins {
             ("bridge.join", "bridge.auth_key")
         } else {
             ("bridge.auth_key", "bridge.join")
@@ -119,7 +170,15 @@ pub fn validate(
             format!("is set but `{unset}` is not; a signaling node adopting a pre-made token needs both bridge.join and bridge.auth_key (`meet-agent bridge token --new --key-out FILE` makes the pair)"),
         ));
     }
-    let signaling_host = match &j.signaling_host {
+    Ok(())
+}
+
+/// `bridge.signaling_host`: an IP address or a host name.
+fn signaling_host(
+    j: &Bridge,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Option<String>> {
+    Ok(match &j.signaling_host {
         None => None,
         Some(h) => {
             let ok =
@@ -132,7 +191,11 @@ pub fn validate(
             }
             Some(h.clone())
         }
-    };
+    })
+}
+
+/// `bridge.drain_hook` and `bridge.region`: names AWS and relays accept.
+fn check_hook_and_region(j: &Bridge, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<()> {
     if let Some(hook) = &j.drain_hook {
         if hook.is_empty()
             || hook.len() > 255
@@ -155,16 +218,7 @@ pub fn validate(
             ));
         }
     }
-    Ok(RoleSettings {
-        role,
-        local_bridge: role == Role::All || (role == Role::Signaling && b.local),
-        bridge_sources,
-        join,
-        auth_key: j.auth_key.clone(),
-        signaling_host,
-        drain_hook: j.drain_hook.clone(),
-        region: j.region.clone(),
-    })
+    Ok(())
 }
 
 #[cfg(test)]
