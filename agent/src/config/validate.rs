@@ -93,7 +93,64 @@ pub struct TlsSupplied {
 pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     let fail =
         |key: &str, reason: String| anyhow!("{}: key `{key}`: {reason}", merged.origin_of(key));
+    let server = server(config, &fail)?;
+    let domain = server.domain.clone();
+    let dns_fail = |shown: &str, origin_key: &str, reason: String| {
+        anyhow!("{}: key `{shown}`: {reason}", merged.origin_of(origin_key))
+    };
+    let dns = super::validate_dns::validate(&config.dns, domain.as_deref(), &dns_fail)?;
+    check_source(config, &fail)?;
+    let tls_supplied = tls_supplied(config, merged, &fail)?;
+    let acme = if config.tls.acme.enabled {
+        Some(acme_settings(config, &fail, &server.contact_email)?)
+    } else {
+        None
+    };
+    let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
+    let roles = super::validate_roles::validate(config, domain.as_deref(), &fail)?;
+    let recording = super::validate_recording::validate(&config.recording, &fail)?;
+    check_tune(&config.tune, &fail)?;
+    check_operations(&config.schedule, &config.updates, &fail)?;
+    let ssh_authorized_keys = crate::access::check_keys(&config.access.ssh_authorized_keys)
+        .map_err(|r| fail("access.ssh_authorized_keys", r))?;
+    check_firewall(config, &fail)?;
+    Ok(Settings {
+        recording,
+        redactor: redactor(config, &roles),
+        roles,
+        calendars: calendars(config, merged),
+        schedule: config.schedule.clone(),
+        updates: config.updates.clone(),
+        firewall: config.firewall.clone(),
+        ssh_authorized_keys,
+        tune: config.tune.clone(),
+        acme,
+        dns,
+        jitsi,
+        public_ip_url: config.server.public_ip_url.clone(),
+        domain,
+        public_ipv4: server.public_ipv4,
+        public_ipv6: server.public_ipv6,
+        contact_email: server.contact_email,
+        provider: config.source.provider,
+        ec2_endpoint: config.source.ec2_endpoint.trim_end_matches('/').to_string(),
+        gce_endpoint: config.source.gce_endpoint.trim_end_matches('/').to_string(),
+        source_timeout: Duration::from_secs(config.source.timeout_seconds),
+        tls_supplied,
+    })
+}
 
+/// `[server]`'s values, checked.
+struct ServerKeys {
+    domain: Option<String>,
+    public_ipv4: Option<Ipv4Addr>,
+    public_ipv6: Option<Ipv6Addr>,
+    contact_email: Option<String>,
+}
+
+/// Checks `[server]`: the domain (lower-cased, without a trailing dot), the addresses, the
+/// contact address and the public-IP URL.
+fn server(config: &Config, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<ServerKeys> {
     let domain = match &config.server.domain {
         Some(d) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
@@ -121,10 +178,16 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     if let Some(url) = &config.server.public_ip_url {
         check_url(url).map_err(|r| fail("server.public_ip_url", r))?;
     }
-    let dns_fail = |shown: &str, origin_key: &str, reason: String| {
-        anyhow!("{}: key `{shown}`: {reason}", merged.origin_of(origin_key))
-    };
-    let dns = super::validate_dns::validate(&config.dns, domain.as_deref(), &dns_fail)?;
+    Ok(ServerKeys {
+        domain,
+        public_ipv4,
+        public_ipv6,
+        contact_email,
+    })
+}
+
+/// `[source]`'s endpoints and timeout.
+fn check_source(config: &Config, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<()> {
     check_url(&config.source.ec2_endpoint).map_err(|r| fail("source.ec2_endpoint", r))?;
     check_url(&config.source.gce_endpoint).map_err(|r| fail("source.gce_endpoint", r))?;
     if let Some(url) = &config.source.aws_endpoint {
@@ -136,29 +199,30 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
             "must be between 1 and 3600".into(),
         ));
     }
-    let tls_supplied = both_or_neither(
+    Ok(())
+}
+
+/// `tls.certificate` and `tls.key`: both or neither.
+fn tls_supplied(
+    config: &Config,
+    merged: &Merged,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Option<TlsSupplied>> {
+    Ok(both_or_neither(
         ("tls.certificate", &config.tls.certificate),
         ("tls.key", &config.tls.key),
         "set both or neither",
-        &fail,
+        fail,
     )?
     .map(|(certificate, key)| TlsSupplied {
         certificate: certificate.clone(),
         key: key.clone(),
         origin: merged.origin_of("tls.certificate").to_string(),
-    });
-    let acme = if config.tls.acme.enabled {
-        Some(acme_settings(config, &fail, &contact_email)?)
-    } else {
-        None
-    };
-    let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
-    let roles = super::validate_roles::validate(config, domain.as_deref(), &fail)?;
-    let recording = super::validate_recording::validate(&config.recording, &fail)?;
-    check_tune(&config.tune, &fail)?;
-    check_operations(&config.schedule, &config.updates, &fail)?;
-    let ssh_authorized_keys = crate::access::check_keys(&config.access.ssh_authorized_keys)
-        .map_err(|r| fail("access.ssh_authorized_keys", r))?;
+    }))
+}
+
+/// `firewall.allow_tcp` and `allow_udp`: no port 0.
+fn check_firewall(config: &Config, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<()> {
     for (key, ports) in [
         ("firewall.allow_tcp", &config.firewall.allow_tcp),
         ("firewall.allow_udp", &config.firewall.allow_udp),
@@ -170,6 +234,11 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
             ));
         }
     }
+    Ok(())
+}
+
+/// The calendar expressions and where each was set (checked where they are used).
+fn calendars(config: &Config, merged: &Merged) -> Vec<Calendar> {
     let calendar = |key: &'static str, expression: &String| Calendar {
         key,
         origin: merged.origin_of(key).to_string(),
@@ -184,30 +253,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
             &config.updates.reboot_window,
         ));
     }
-    Ok(Settings {
-        recording,
-        redactor: redactor(config, &roles),
-        roles,
-        calendars,
-        schedule: config.schedule.clone(),
-        updates: config.updates.clone(),
-        firewall: config.firewall.clone(),
-        ssh_authorized_keys,
-        tune: config.tune.clone(),
-        acme,
-        dns,
-        jitsi,
-        public_ip_url: config.server.public_ip_url.clone(),
-        domain,
-        public_ipv4,
-        public_ipv6,
-        contact_email,
-        provider: config.source.provider,
-        ec2_endpoint: config.source.ec2_endpoint.trim_end_matches('/').to_string(),
-        gce_endpoint: config.source.gce_endpoint.trim_end_matches('/').to_string(),
-        source_timeout: Duration::from_secs(config.source.timeout_seconds),
-        tls_supplied,
-    })
+    calendars
 }
 
 /// A redactor that knows every secret in `config`.
