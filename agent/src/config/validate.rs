@@ -297,21 +297,7 @@ fn acme_settings(
     contact_email: &Option<String>,
 ) -> Result<crate::tls::acme::AcmeSettings> {
     let a = &config.tls.acme;
-    let directory = match a.directory.as_str() {
-        "letsencrypt" => "https://acme-v02.api.letsencrypt.org/directory".to_string(),
-        "letsencrypt-staging" => {
-            "https://acme-staging-v02.api.letsencrypt.org/directory".to_string()
-        }
-        url => {
-            check_url(url).map_err(|r| {
-                fail(
-                    "tls.acme.directory",
-                    format!("{r}; use letsencrypt, letsencrypt-staging or a directory URL"),
-                )
-            })?;
-            url.to_string()
-        }
-    };
+    let directory = acme_directory(a, fail)?;
     let ca_root = a.ca_root.clone();
     let http_listen = a.http_listen.parse().map_err(|_| {
         fail(
@@ -337,30 +323,82 @@ fn acme_settings(
             ),
         )
     })?;
-    let eab = match both_or_neither(
-        ("tls.acme.eab_kid", &a.eab_kid),
-        ("tls.acme.eab_hmac_key", &a.eab_hmac_key),
-        "the CA gives both",
-        fail,
-    )? {
-        Some((kid, key)) => {
-            use base64::Engine;
-            let hmac_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(key.expose().trim().trim_end_matches('='))
-                .map_err(|_| {
-                    fail(
-                        "tls.acme.eab_hmac_key",
-                        "is not base64url (paste the HMAC key exactly as the CA shows it)".into(),
-                    )
-                })?;
-            Some(crate::tls::acme::Eab {
-                kid: kid.clone(),
-                hmac_key,
-            })
+    let eab = acme_eab(a, fail)?;
+    let dry_run_directory = acme_dry_run_directory(a, fail)?;
+    Ok(crate::tls::acme::AcmeSettings {
+        challenge: a.challenge,
+        tls_listen,
+        eab,
+        dry_run_directory,
+        directory,
+        ca_root,
+        http_listen,
+        timeout: Duration::from_secs(a.timeout_seconds),
+        contact_email: contact_email.clone(),
+    })
+}
+
+/// `tls.acme.directory`: a known CA's name or a directory URL.
+fn acme_directory(
+    a: &super::schema::Acme,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<String> {
+    Ok(match a.directory.as_str() {
+        "letsencrypt" => "https://acme-v02.api.letsencrypt.org/directory".to_string(),
+        "letsencrypt-staging" => {
+            "https://acme-staging-v02.api.letsencrypt.org/directory".to_string()
         }
-        None => None,
-    };
-    let dry_run_directory = if a.staging_dry_run {
+        url => {
+            check_url(url).map_err(|r| {
+                fail(
+                    "tls.acme.directory",
+                    format!("{r}; use letsencrypt, letsencrypt-staging or a directory URL"),
+                )
+            })?;
+            url.to_string()
+        }
+    })
+}
+
+/// `tls.acme.eab_kid` and `eab_hmac_key` (external account binding): both or neither.
+fn acme_eab(
+    a: &super::schema::Acme,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Option<crate::tls::acme::Eab>> {
+    Ok(
+        match both_or_neither(
+            ("tls.acme.eab_kid", &a.eab_kid),
+            ("tls.acme.eab_hmac_key", &a.eab_hmac_key),
+            "the CA gives both",
+            fail,
+        )? {
+            Some((kid, key)) => {
+                use base64::Engine;
+                let hmac_key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(key.expose().trim().trim_end_matches('='))
+                    .map_err(|_| {
+                        fail(
+                            "tls.acme.eab_hmac_key",
+                            "is not base64url (paste the HMAC key exactly as the CA shows it)"
+                                .into(),
+                        )
+                    })?;
+                Some(crate::tls::acme::Eab {
+                    kid: kid.clone(),
+                    hmac_key,
+                })
+            }
+            None => None,
+        },
+    )
+}
+
+/// Where `tls.acme.staging_dry_run` tries an order first.
+fn acme_dry_run_directory(
+    a: &super::schema::Acme,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Option<String>> {
+    Ok(if a.staging_dry_run {
         match (&a.dry_run_directory, a.directory.as_str()) {
             (Some(url), _) => {
                 check_url(url).map_err(|r| fail("tls.acme.dry_run_directory", r))?;
@@ -378,17 +416,6 @@ fn acme_settings(
         }
     } else {
         None
-    };
-    Ok(crate::tls::acme::AcmeSettings {
-        challenge: a.challenge,
-        tls_listen,
-        eab,
-        dry_run_directory,
-        directory,
-        ca_root,
-        http_listen,
-        timeout: Duration::from_secs(a.timeout_seconds),
-        contact_email: contact_email.clone(),
     })
 }
 
