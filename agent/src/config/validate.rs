@@ -600,6 +600,47 @@ fn jitsi_settings(
     fail: &dyn Fn(&str, String) -> anyhow::Error,
 ) -> Result<crate::jitsi::JitsiSettings> {
     let t = &config.jitsi.turn;
+    check_turn_ports(t, fail)?;
+    let listen = t
+        .listen
+        .iter()
+        .map(|a| {
+            a.parse()
+                .map_err(|_| fail("jitsi.turn.listen", format!("`{a}` is not an IP address")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let j = &config.jitsi;
+    if j.auth == super::schema::AuthMode::Jwt && j.jwt_app_id.is_none() {
+        return Err(fail(
+            "jitsi.auth",
+            "is \"jwt\" but jitsi.jwt_app_id is not set; set the application id your tokens carry"
+                .into(),
+        ));
+    }
+    let tls_host = turn_tls_host(t, domain, fail)?;
+    Ok(crate::jitsi::JitsiSettings {
+        lobby: j.lobby,
+        prejoin: j.prejoin,
+        e2ee: j.e2ee,
+        quality: quality(&j.quality, fail)?,
+        auth: j.auth,
+        jwt_app_id: j.jwt_app_id.clone(),
+        jwt_app_secret: j.jwt_app_secret.clone(),
+        turn: crate::jitsi::coturn::TurnSettings {
+            port: t.port,
+            tls_port: t.tls_port,
+            listen,
+            relay_ports: (t.relay_min_port, t.relay_max_port),
+            tls_host,
+        },
+    })
+}
+
+/// `[jitsi.turn]`'s ports: non-zero, two of them, and a relay range above 1023.
+fn check_turn_ports(
+    t: &super::schema::Turn,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<()> {
     for (key, port) in [
         ("jitsi.turn.port", t.port),
         ("jitsi.turn.tls_port", t.tls_port),
@@ -626,23 +667,16 @@ fn jitsi_settings(
             ),
         ));
     }
-    let listen = t
-        .listen
-        .iter()
-        .map(|a| {
-            a.parse()
-                .map_err(|_| fail("jitsi.turn.listen", format!("`{a}` is not an IP address")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let j = &config.jitsi;
-    if j.auth == super::schema::AuthMode::Jwt && j.jwt_app_id.is_none() {
-        return Err(fail(
-            "jitsi.auth",
-            "is \"jwt\" but jitsi.jwt_app_id is not set; set the application id your tokens carry"
-                .into(),
-        ));
-    }
-    let tls_host = match (&t.tls_host, domain) {
+    Ok(())
+}
+
+/// `jitsi.turn.tls_host`: a second name of the domain, for TURN on port 443.
+fn turn_tls_host(
+    t: &super::schema::Turn,
+    domain: Option<&str>,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Option<String>> {
+    Ok(match (&t.tls_host, domain) {
         (None, _) => None,
         (Some(_), None) => {
             return Err(fail(
@@ -667,22 +701,6 @@ fn jitsi_settings(
             }
             Some(h)
         }
-    };
-    Ok(crate::jitsi::JitsiSettings {
-        lobby: j.lobby,
-        prejoin: j.prejoin,
-        e2ee: j.e2ee,
-        quality: quality(&j.quality, fail)?,
-        auth: j.auth,
-        jwt_app_id: j.jwt_app_id.clone(),
-        jwt_app_secret: j.jwt_app_secret.clone(),
-        turn: crate::jitsi::coturn::TurnSettings {
-            port: t.port,
-            tls_port: t.tls_port,
-            listen,
-            relay_ports: (t.relay_min_port, t.relay_max_port),
-            tls_host,
-        },
     })
 }
 

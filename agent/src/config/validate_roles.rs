@@ -100,33 +100,39 @@ fn refuse_other_roles_keys(
         }
     }
     if role == Role::Videobridge {
-        // Everything of the web side: a bridge serves no site, no TURN and no accounts.
-        let web_keys: [(&str, bool); 6] = [
-            ("tls.certificate", config.tls.certificate.is_some()),
-            ("tls.acme.enabled", config.tls.acme.enabled),
-            ("jitsi.jwt_app_id", config.jitsi.jwt_app_id.is_some()),
-            (
-                "jitsi.jwt_app_secret",
-                config.jitsi.jwt_app_secret.is_some(),
-            ),
-            ("jitsi.turn.tls_host", config.jitsi.turn.tls_host.is_some()),
-            (
-                "jitsi.auth",
-                config.jitsi.auth != crate::jitsi::AuthMode::Open,
-            ),
-        ];
-        if let Some((key, _)) = web_keys.iter().find(|(_, set)| *set) {
-            return Err(not_for(
-                key,
-                "\"all\" or \"signaling\" (a videobridge serves no web site)",
-            ));
-        }
+        refuse_web_keys(config, &not_for)?;
         if j.join.is_none() {
             return Err(needs(
                 "bridge.join",
                 "the join token of its signaling node; print it there with `meet-agent bridge token` and set bridge.join beside server.role",
             ));
         }
+    }
+    Ok(())
+}
+
+/// A videobridge serves no web site, TURN or accounts: those keys are refused.
+fn refuse_web_keys(config: &Config, not_for: &dyn Fn(&str, &str) -> anyhow::Error) -> Result<()> {
+    // Everything of the web side: a bridge serves no site, no TURN and no accounts.
+    let web_keys: [(&str, bool); 6] = [
+        ("tls.certificate", config.tls.certificate.is_some()),
+        ("tls.acme.enabled", config.tls.acme.enabled),
+        ("jitsi.jwt_app_id", config.jitsi.jwt_app_id.is_some()),
+        (
+            "jitsi.jwt_app_secret",
+            config.jitsi.jwt_app_secret.is_some(),
+        ),
+        ("jitsi.turn.tls_host", config.jitsi.turn.tls_host.is_some()),
+        (
+            "jitsi.auth",
+            config.jitsi.auth != crate::jitsi::AuthMode::Open,
+        ),
+    ];
+    if let Some((key, _)) = web_keys.iter().find(|(_, set)| *set) {
+        return Err(not_for(
+            key,
+            "\"all\" or \"signaling\" (a videobridge serves no web site)",
+        ));
     }
     Ok(())
 }
