@@ -1,0 +1,135 @@
+//! The deployment part of the report: on a videobridge its own counters and whether its
+//! signaling node answers; on a signaling node the bridges jicofo sees.
+
+use super::report::{BridgesSeen, DeploymentView, Reach, Seen};
+use crate::bridge::probe::{self, Probe};
+use crate::jitsi::videobridge_api::Stats;
+use crate::paths::Paths;
+use crate::vocab::Role;
+use std::time::Duration;
+
+/// What a machine of a deployment found out about its part.
+pub enum Deployment {
+    /// A videobridge: its REST counters (or why not), the signaling node's probe (not
+    /// asked at [`Reach::Local`]) and the scaling service's last report.
+    Videobridge {
+        /// `/colibri/stats`, or why it did not answer.
+        stats: Result<Stats, String>,
+        /// What the signaling node's XMPP port presents.
+        signaling: Option<Probe>,
+        /// meet-agent-scale.service's last report.
+        scaling: Option<crate::scale::service::Report>,
+    },
+    /// A signaling node: the bridges jicofo sees and jicofo's own health verdict, or why
+    /// jicofo did not answer.
+    Signaling(Result<(BridgesSeen, Option<String>), String>),
+}
+
+impl Deployment {
+    /// The JSON shape's view.
+    pub fn view(self) -> DeploymentView {
+        let empty = |role| DeploymentView {
+            role,
+            bridge: None,
+            bridges: None,
+            signaling: None,
+            error: None,
+            scaling: None,
+            jicofo_unhealthy: None,
+        };
+        match self {
+            Deployment::Videobridge {
+                stats,
+                signaling,
+                scaling,
+            } => {
+                let (bridge, error) = match stats {
+                    Ok(st) => (Some(st), None),
+                    Err(e) => (None, Some(e)),
+                };
+                DeploymentView {
+                    bridge,
+                    error,
+                    signaling,
+                    scaling,
+                    ..empty(Role::Videobridge)
+                }
+            }
+            Deployment::Signaling(Ok((seen, health))) => DeploymentView {
+                bridges: Some(seen),
+                jicofo_unhealthy: health,
+                ..empty(Role::Signaling)
+            },
+            Deployment::Signaling(Err(e)) => DeploymentView {
+                error: Some(e),
+                ..empty(Role::Signaling)
+            },
+        }
+    }
+}
+
+/// The deployment part of the report, from the role of this boot's effective
+/// configuration; `None` on a single machine (or before a run).
+pub async fn collect(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<DeploymentView> {
+    let role = match crate::effective::load(paths, seen.facts, seen.drop_ins) {
+        Ok(crate::effective::Found::Current(saved)) => saved.operations.role,
+        _ => return None,
+    };
+    let timeout = Duration::from_secs(2);
+    let found = match role {
+        Role::All => return None,
+        Role::Videobridge => videobridge(paths, reach, timeout).await,
+        Role::Signaling => Deployment::Signaling(signaling(reach, timeout).await),
+    };
+    Some(found.view())
+}
+
+/// A bridge's own counters and its signaling node, asked at once: the probe may wait its
+/// whole bound on a dropping firewall.
+async fn videobridge(paths: &Paths, reach: Reach, timeout: Duration) -> Deployment {
+    let stats = async {
+        match crate::jitsi::videobridge_api::Bridge::local(timeout) {
+            Ok(b) => b.stats().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let probe = async {
+        if reach == Reach::Local {
+            return None;
+        }
+        Some(match probe::target(paths) {
+            Ok(t) => probe::probe(&t, probe::TIMEOUT).await,
+            Err(e) => Probe::unknown(format!("cannot check the signaling node: {e}")),
+        })
+    };
+    let (stats, signaling) = tokio::join!(stats, probe);
+    Deployment::Videobridge {
+        stats,
+        signaling,
+        scaling: crate::fsutil::read_json(&paths.scale_file()),
+    }
+}
+
+/// The bridges jicofo sees (`/stats`; each one from `/debug` unless [`Reach::Local`]) and
+/// jicofo's own health verdict.
+async fn signaling(
+    reach: Reach,
+    timeout: Duration,
+) -> Result<(BridgesSeen, Option<String>), String> {
+    let jicofo =
+        crate::jitsi::jicofo_api::Jicofo::new(&crate::jitsi::jicofo_api::local_base(), timeout)?;
+    let body = jicofo.stats().await.map_err(|e| e.to_string())?;
+    let mut seen = serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
+        .map_err(|e| format!("jicofo at {}: no bridge_selector ({e})", jicofo.stats_url()))?;
+    // jicofo's own verdict (cached by jicofo, cheap): in the banner too.
+    let health = jicofo.health().await.err();
+    // Each bridge's state is only in /debug; without it the counts still stand.
+    if reach == Reach::Local {
+        return Ok((seen, health));
+    }
+    match jicofo.bridges().await {
+        Ok(list) => seen.list = list,
+        Err(e) => seen.list_error = Some(e),
+    }
+    Ok((seen, health))
+}
