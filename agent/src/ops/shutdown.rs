@@ -26,8 +26,8 @@ pub struct Progress {
     pub reason: String,
     /// When it was due (RFC 3339).
     pub due_at: String,
-    /// `waiting`, `draining`, `requested`, `gave-up`, `failed`.
-    pub state: String,
+    /// Where it stands.
+    pub state: ShutdownState,
     /// What the stack reported last.
     pub activity: String,
     /// When the next check is (while waiting).
@@ -36,6 +36,22 @@ pub struct Progress {
     pub limit_at: String,
     /// One line for status.
     pub message: String,
+}
+
+/// Where a shutdown stands (as `shutdown.json` and status spell it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShutdownState {
+    /// Conferences run; checking again later.
+    Waiting,
+    /// The limit passed: the bridge takes no new conferences while the running ones end.
+    Draining,
+    /// Power-off or reboot asked of logind.
+    Requested,
+    /// A reboot that gave up at its limit.
+    GaveUp,
+    /// logind refused or could not be asked.
+    Failed,
 }
 
 /// How long to wait and where to look.
@@ -70,7 +86,7 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
         action,
         reason: reason.into(),
         due_at: rfc3339_at(due),
-        state: "waiting".into(),
+        state: ShutdownState::Waiting,
         activity: String::new(),
         next_check_at: None,
         limit_at: rfc3339_at(due.saturating_add(super::seconds(policy.limit))),
@@ -86,7 +102,7 @@ pub async fn run(paths: &Paths, action: Action, reason: &str, policy: &Policy) -
         if left.is_zero() {
             return match action {
                 Action::Reboot => {
-                    progress.state = "gave-up".into();
+                    progress.state = ShutdownState::GaveUp;
                     progress.next_check_at = None;
                     progress.message = format!(
                         "reboot not done: meetings outlasted the maintenance window ({}); tries again at the next window",
@@ -124,7 +140,7 @@ async fn drain_then_power_off(
     step_minutes: u64,
 ) -> Result<Ended> {
     let asked = stats::bridge_graceful_shutdown(&policy.endpoints.videobridge).await;
-    progress.state = "draining".into();
+    progress.state = ShutdownState::Draining;
     progress.message = match asked {
         Ok(()) => format!(
             "power off ({}) postponed to its limit: the videobridge takes no new conferences; powering off when the running ones end or in {step_minutes} min ({})",
@@ -157,7 +173,7 @@ async fn request(paths: &Paths, progress: &mut Progress, activity: &Activity) ->
     progress.next_check_at = None;
     match power::request(progress.action).await {
         Ok(()) => {
-            progress.state = "requested".into();
+            progress.state = ShutdownState::Requested;
             progress.message = format!(
                 "{} requested ({}; {})",
                 progress.action.words(),
@@ -169,7 +185,7 @@ async fn request(paths: &Paths, progress: &mut Progress, activity: &Activity) ->
             Ok(Ended::Requested)
         }
         Err(e) => {
-            progress.state = "failed".into();
+            progress.state = ShutdownState::Failed;
             progress.message = format!("{} failed: {e:#}", progress.action.words());
             save(paths, progress)?;
             Err(e)
@@ -189,4 +205,30 @@ fn save(paths: &Paths, progress: &Progress) -> Result<()> {
 /// The last saved progress, if any.
 pub fn load(paths: &Paths) -> Option<Progress> {
     crate::fsutil::read_json(&paths.join(STATE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_written_with_the_states_as_text_still_loads() {
+        // shutdown.json as meet-agent wrote it before the states were an enum.
+        let old = r#"{"action":"reboot","reason":"maintenance window","due_at":"2026-12-04T03:00:00Z",
+            "state":"gave-up","activity":"1 conference","next_check_at":null,
+            "limit_at":"2026-12-04T04:00:00Z","message":"gave up"}"#;
+        let p: Progress = serde_json::from_str(old).unwrap();
+        assert_eq!(p.state, ShutdownState::GaveUp);
+        let back = serde_json::to_value(&p).unwrap();
+        assert_eq!(back["state"], "gave-up");
+        for (text, state) in [
+            ("waiting", ShutdownState::Waiting),
+            ("draining", ShutdownState::Draining),
+            ("requested", ShutdownState::Requested),
+            ("failed", ShutdownState::Failed),
+        ] {
+            let parsed: ShutdownState = serde_json::from_value(text.into()).unwrap();
+            assert_eq!(parsed, state);
+        }
+    }
 }

@@ -127,9 +127,7 @@ pub async fn run(
     let note = |metric: Option<String>, drain: Option<String>| {
         let Ok(mut r) = report.lock() else { return };
         let mut changed = false;
-        if let Some(line) =
-            metric.filter(|l| *l != r.metric && !l.starts_with("next stress report"))
-        {
+        if let Some(line) = metric.filter(|l| *l != r.metric) {
             tracing::info!("metric: {line}");
             r.metric = line;
             changed = true;
@@ -145,7 +143,12 @@ pub async fn run(
         }
     };
     tokio::select! {
-        () = publisher.run(Duration::from_secs(5), |outcome| note(Some(outcome.status()), None)) => Ok(()),
+        // "Not due yet" is no news for status: only what was sent, skipped or failed.
+        () = publisher.run(Duration::from_secs(5), |outcome| {
+            if !matches!(outcome, crate::scale::metrics::Outcome::NotDue { .. }) {
+                note(Some(outcome.status()), None);
+            }
+        }) => Ok(()),
         () = runner.run(|decision| note(None, Some(decision.status()))) => Ok(()),
     }
 }

@@ -86,7 +86,8 @@ fn steps(state: &State) -> Vec<StepView> {
 fn operations(paths: &Paths, facts: &dyn crate::host::HostFacts) -> OperationsView {
     let boot = facts.boot_id();
     OperationsView {
-        shutdown: crate::ops::shutdown::load(paths).filter(|p| p.state != "requested"),
+        shutdown: crate::ops::shutdown::load(paths)
+            .filter(|p| p.state != crate::ops::shutdown::ShutdownState::Requested),
         idle: crate::ops::idle::load(paths).filter(|i| i.boot_id == boot),
         reboot_required: paths.join(crate::pipeline::REBOOT_REQUIRED).exists(),
     }
