@@ -319,7 +319,7 @@ fn starttls_reply(buf: &str, prefix: &str) -> Option<StartTlsReply> {
 #[derive(Debug)]
 struct Recording {
     inner: Arc<rustls::client::WebPkiServerVerifier>,
-    seen: Mutex<Option<(CertificateDer<'static>, Option<rustls::Error>)>>,
+    seen: Mutex<Option<Seen>>,
 }
 
 impl ServerCertVerifier for Recording {
@@ -401,7 +401,6 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
         trusted_sha256,
         message: String::new(),
     };
-    let at = format!("the signaling node at {}:{}", target.host, target.port);
     let mut roots = rustls::RootCertStore::empty();
     for cert in trusted {
         // A certificate webpki cannot use as an anchor leaves the store short; the
@@ -421,14 +420,37 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
             return out;
         }
     };
+    let stopped = bounded_handshake(target, verifier.clone(), timeout).await;
+    let seen = verifier.seen.lock().ok().and_then(|mut s| s.take());
+    let presented = presented(seen.as_ref());
+    verdict(
+        &mut out,
+        target,
+        &stopped,
+        seen.as_ref(),
+        presented.as_ref(),
+    );
+    out.presented = presented;
+    out
+}
+
+/// The certificate the verifier was shown, and why it refused it (if it did).
+type Seen = (CertificateDer<'static>, Option<rustls::Error>);
+
+/// The handshake within `timeout`; running out of time names the stage that stalled.
+async fn bounded_handshake(
+    target: &Target,
+    verifier: Arc<Recording>,
+    timeout: Duration,
+) -> Result<(), Stop> {
     // The connection gets most of the time, so that a dropping firewall is told apart from
     // a server that connects and then stalls.
     let connect_timeout = timeout.mul_f32(0.75);
     // How far the exchange got, so that running out of time names the stage that stalled.
     let phase = AtomicU8::new(PHASE_CONNECTING);
-    let stopped = match tokio::time::timeout(
+    match tokio::time::timeout(
         timeout,
-        handshake(target, verifier.clone(), connect_timeout, &phase),
+        handshake(target, verifier, connect_timeout, &phase),
     )
     .await
     {
@@ -440,9 +462,12 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
                 timeout.as_secs()
             )),
         }),
-    };
-    let seen = verifier.seen.lock().ok().and_then(|mut s| s.take());
-    let presented = seen.as_ref().map(|(der, _)| {
+    }
+}
+
+/// What the signaling node presented: its names (shown safely, at most a few) and digest.
+fn presented(seen: Option<&Seen>) -> Option<Presented> {
+    seen.map(|(der, _)| {
         let all = crate::tls::inspect::parse(der)
             .map(|c| crate::tls::inspect::names(&c))
             .unwrap_or_default();
@@ -458,7 +483,18 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
             names,
             sha256: fingerprint(der),
         }
-    });
+    })
+}
+
+/// The outcome and the sentence that says what to do.
+fn verdict(
+    out: &mut Probe,
+    target: &Target,
+    stopped: &Result<(), Stop>,
+    seen: Option<&Seen>,
+    presented: Option<&Presented>,
+) {
+    let at = format!("the signaling node at {}:{}", target.host, target.port);
     let describe = |p: &Presented| {
         format!(
             "a certificate for {} (sha256 {})",
@@ -474,7 +510,7 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
         [one] => format!("the token's certificate is sha256 {one}"),
         many => format!("the token's certificates are sha256 {}", many.join(", ")),
     };
-    match (&stopped, &seen, &presented) {
+    match (stopped, seen, presented) {
         (Ok(()), _, Some(p)) => {
             out.result = Outcome::CertificateMatches;
             out.message = format!(
@@ -517,8 +553,6 @@ pub async fn probe(target: &Target, timeout: Duration) -> Probe {
             );
         }
     }
-    out.presented = presented;
-    out
 }
 
 /// Why webpki refused the presented certificate, in words.
