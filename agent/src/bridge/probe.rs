@@ -581,6 +581,28 @@ async fn handshake(
     connect_timeout: Duration,
     phase: &AtomicU8,
 ) -> Result<(), Stop> {
+    let mut tcp = connect(target, connect_timeout).await?;
+    phase.store(PHASE_XMPP, Ordering::Relaxed);
+    starttls(target, &mut tcp).await?;
+    phase.store(PHASE_TLS, Ordering::Relaxed);
+    let config = rustls::ClientConfig::builder()
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    let name = ServerName::try_from(target.xmpp_domain.clone())
+        .map_err(|e| Stop::Tls(format!("{} is not a server name: {e}", target.xmpp_domain)))?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map(|_| ())
+        .map_err(|e| Stop::Tls(e.to_string()))
+}
+
+/// Resolves and connects within `connect_timeout`, saying which of the two ran out.
+async fn connect(
+    target: &Target,
+    connect_timeout: Duration,
+) -> Result<tokio::net::TcpStream, Stop> {
     // Resolving and connecting share the bound; `resolved` tells which of them ran out.
     let mut resolved = false;
     let connecting = async {
@@ -598,24 +620,23 @@ async fn handshake(
             })
     };
     let outcome = tokio::time::timeout(connect_timeout, connecting).await;
-    let mut tcp = match outcome {
-        Ok(result) => result?,
-        Err(_) if !resolved => {
-            return Err(Stop::Unreachable(format!(
-                "{} did not resolve within {} s",
-                target.host,
-                connect_timeout.as_secs_f32()
-            )))
-        }
-        Err(_) => {
-            return Err(Stop::Unreachable(format!(
-                "no answer within {} s: a firewall drops this bridge's packets, \
-                 or the host is down",
-                connect_timeout.as_secs_f32()
-            )))
-        }
-    };
-    phase.store(PHASE_XMPP, Ordering::Relaxed);
+    match outcome {
+        Ok(result) => result,
+        Err(_) if !resolved => Err(Stop::Unreachable(format!(
+            "{} did not resolve within {} s",
+            target.host,
+            connect_timeout.as_secs_f32()
+        ))),
+        Err(_) => Err(Stop::Unreachable(format!(
+            "no answer within {} s: a firewall drops this bridge's packets, \
+             or the host is down",
+            connect_timeout.as_secs_f32()
+        ))),
+    }
+}
+
+/// Opens the XMPP stream and asks for STARTTLS; `Ok` once the server said proceed.
+async fn starttls(target: &Target, tcp: &mut tokio::net::TcpStream) -> Result<(), Stop> {
     let mut reads = 0u32;
     let header = format!(
         "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xml:lang='en' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
@@ -629,7 +650,7 @@ async fn handshake(
         if let Some(f) = features(&text) {
             break f;
         }
-        read_more(&mut tcp, &mut buf, &mut reads, "stream features").await?;
+        read_more(tcp, &mut buf, &mut reads, "stream features").await?;
     };
     match offered {
         Features::StartTls => {}
@@ -658,32 +679,17 @@ async fn handshake(
         if let Some(r) = starttls_reply(&String::from_utf8_lossy(&buf), &prefix) {
             break r;
         }
-        read_more(&mut tcp, &mut buf, &mut reads, "an answer to <starttls/>").await?;
+        read_more(tcp, &mut buf, &mut reads, "an answer to <starttls/>").await?;
     };
     match reply {
-        StartTlsReply::Proceed => phase.store(PHASE_TLS, Ordering::Relaxed),
-        StartTlsReply::Failure => {
-            return Err(Stop::NoStartTls(
-                "it answered <starttls/> with <failure/>".into(),
-            ))
-        }
-        StartTlsReply::StreamError(c) => {
-            return Err(Stop::NoStartTls(format!(
-                "it answered <starttls/> with the stream error {c}"
-            )))
-        }
+        StartTlsReply::Proceed => Ok(()),
+        StartTlsReply::Failure => Err(Stop::NoStartTls(
+            "it answered <starttls/> with <failure/>".into(),
+        )),
+        StartTlsReply::StreamError(c) => Err(Stop::NoStartTls(format!(
+            "it answered <starttls/> with the stream error {c}"
+        ))),
     }
-    let config = rustls::ClientConfig::builder()
-        .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
-    let name = ServerName::try_from(target.xmpp_domain.clone())
-        .map_err(|e| Stop::Tls(format!("{} is not a server name: {e}", target.xmpp_domain)))?;
-    tokio_rustls::TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .map(|_| ())
-        .map_err(|e| Stop::Tls(e.to_string()))
 }
 
 /// The addresses of `host`: itself when it is an address, else from /etc/hosts and DNS
