@@ -121,33 +121,15 @@ pub async fn wait(
                 Err(e) => zone_note = format!("{e}; "),
             }
         }
-        let mut agreed = !authoritative.is_empty();
-        let mut lines = Vec::new();
-        for s in authoritative.iter().chain(resolvers.iter()) {
-            let mut parts = Vec::new();
-            for (kind, want) in &wanted {
-                s.resolver.clear_cache();
-                let answer = ask(&s.resolver, &name, *kind).await;
-                agreed &= answer == Answer::Addresses(want.clone());
-                parts.push(format!("{kind:?} {answer}"));
-            }
-            lines.push(format!(
-                "{} {} answers {}",
-                s.role,
-                s.addr,
-                parts.join(", ")
-            ));
-        }
-        let want_text: Vec<String> = wanted
-            .iter()
-            .map(|(kind, ips)| format!("{kind:?} {}", Answer::Addresses(ips.clone())))
-            .collect();
-        let picture = format!(
-            "{}: want {}; {zone_note}{}",
-            target.domain,
-            want_text.join(", "),
-            lines.join("; ")
-        );
+        let (agreed, picture) = look(
+            &authoritative,
+            &resolvers,
+            &name,
+            &wanted,
+            target,
+            &zone_note,
+        )
+        .await;
         // Logged when it changes, not every second.
         if picture != last_picture {
             tracing::info!("dns-wait: {picture}");
@@ -179,6 +161,46 @@ pub async fn wait(
         ));
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// Asks every server for every wanted record once: whether all answer what is wanted, and
+/// the picture of who answers what (for the log, progress and the step's message).
+async fn look(
+    authoritative: &[Server],
+    resolvers: &[Server],
+    name: &Name,
+    wanted: &[(RecordType, BTreeSet<IpAddr>)],
+    target: &Target,
+    zone_note: &str,
+) -> (bool, String) {
+    let mut agreed = !authoritative.is_empty();
+    let mut lines = Vec::new();
+    for s in authoritative.iter().chain(resolvers.iter()) {
+        let mut parts = Vec::new();
+        for (kind, want) in wanted {
+            s.resolver.clear_cache();
+            let answer = ask(&s.resolver, name, *kind).await;
+            agreed &= answer == Answer::Addresses(want.clone());
+            parts.push(format!("{kind:?} {answer}"));
+        }
+        lines.push(format!(
+            "{} {} answers {}",
+            s.role,
+            s.addr,
+            parts.join(", ")
+        ));
+    }
+    let want_text: Vec<String> = wanted
+        .iter()
+        .map(|(kind, ips)| format!("{kind:?} {}", Answer::Addresses(ips.clone())))
+        .collect();
+    let picture = format!(
+        "{}: want {}; {zone_note}{}",
+        target.domain,
+        want_text.join(", "),
+        lines.join("; ")
+    );
+    (agreed, picture)
 }
 
 /// The record types and addresses we expect: A always (when IPv4 is known), AAAA when an
