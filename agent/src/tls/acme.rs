@@ -216,6 +216,24 @@ fn identifiers(names: &[String]) -> Vec<Identifier> {
         .collect()
 }
 
+/// What answers the CA's challenges: TLS-ALPN-01 on the TLS port when asked for and free
+/// (nginx not running), else HTTP-01.
+async fn responder(paths: &Paths, acme: &AcmeSettings) -> Result<Responder> {
+    Ok(match acme.challenge {
+        ChallengeChoice::TlsAlpn01 => match Responder::tls_alpn(acme.tls_listen).await? {
+            Some(r) => r,
+            None => {
+                tracing::info!(
+                    "{} is in use (nginx runs); answering http-01 instead of tls-alpn-01",
+                    acme.tls_listen
+                );
+                Responder::http(acme.http_listen, paths).await?
+            }
+        },
+        ChallengeChoice::Http01 => Responder::http(acme.http_listen, paths).await?,
+    })
+}
+
 async fn order_once(
     paths: &Paths,
     acme: &AcmeSettings,
@@ -228,19 +246,7 @@ async fn order_once(
         .await
         .context("the CA refused the order")?;
 
-    let responder = match acme.challenge {
-        ChallengeChoice::TlsAlpn01 => match Responder::tls_alpn(acme.tls_listen).await? {
-            Some(r) => r,
-            None => {
-                tracing::info!(
-                    "{} is in use (nginx runs); answering http-01 instead of tls-alpn-01",
-                    acme.tls_listen
-                );
-                Responder::http(acme.http_listen, paths).await?
-            }
-        },
-        ChallengeChoice::Http01 => Responder::http(acme.http_listen, paths).await?,
-    };
+    let responder = responder(paths, acme).await?;
     let wanted = if responder.is_tls_alpn() {
         ChallengeType::TlsAlpn01
     } else {
