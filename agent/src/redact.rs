@@ -160,62 +160,75 @@ fn forms(text: &str, c: char) -> Vec<usize> {
         found.push(1);
     }
     // JSON string escapes.
-    if let Some(esc) = text.strip_prefix('\\') {
-        let simple = match c {
-            '"' => Some('"'),
-            '\\' => Some('\\'),
-            '/' => Some('/'),
-            '\n' => Some('n'),
-            '\r' => Some('r'),
-            '\t' => Some('t'),
-            '\u{8}' => Some('b'),
-            '\u{c}' => Some('f'),
+    found.extend(json_escape(text, c));
+    // HTML character references.
+    found.extend(html_reference(text, c));
+    found
+}
+
+/// The length of `c` JSON-escaped at the start of `text` (`\"`, `\n`, `\u00e9`, a
+/// surrogate pair), if it is there.
+fn json_escape(text: &str, c: char) -> Option<usize> {
+    let esc = text.strip_prefix('\\')?;
+    let mut found = None;
+    let simple = match c {
+        '"' => Some('"'),
+        '\\' => Some('\\'),
+        '/' => Some('/'),
+        '\n' => Some('n'),
+        '\r' => Some('r'),
+        '\t' => Some('t'),
+        '\u{8}' => Some('b'),
+        '\u{c}' => Some('f'),
+        _ => None,
+    };
+    if simple.is_some_and(|s| esc.starts_with(s)) {
+        found = Some(2);
+    }
+    let unit = |at: usize| {
+        esc.get(at..at + 5)
+            .and_then(|u| u.strip_prefix('u'))
+            .and_then(|h| u16::from_str_radix(h, 16).ok())
+    };
+    let mut units = [0u16; 2];
+    match c.encode_utf16(&mut units) {
+        [one] if unit(0) == Some(*one) => found = Some(6),
+        // Outside the BMP: a surrogate pair, as Python's json and others write it.
+        [high, low]
+            if unit(0) == Some(*high) && esc.get(5..6) == Some("\\") && unit(6) == Some(*low) =>
+        {
+            found = Some(12);
+        }
+        _ => {}
+    }
+    found
+}
+
+/// The length of `c` as an HTML character reference (`&amp;`, `&#38;`, `&#x26;`) at the
+/// start of `text`, if it is there.
+fn html_reference(text: &str, c: char) -> Option<usize> {
+    let entity = text.strip_prefix('&')?;
+    let mut found = None;
+
+    if let Some(end) = entity.find(';').filter(|&e| e <= 10) {
+        let name = &entity[..end];
+        let named = match name {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
             _ => None,
         };
-        if simple.is_some_and(|s| esc.starts_with(s)) {
-            found.push(2);
-        }
-        let unit = |at: usize| {
-            esc.get(at..at + 5)
-                .and_then(|u| u.strip_prefix('u'))
-                .and_then(|h| u16::from_str_radix(h, 16).ok())
-        };
-        let mut units = [0u16; 2];
-        match c.encode_utf16(&mut units) {
-            [one] if unit(0) == Some(*one) => found.push(6),
-            // Outside the BMP: a surrogate pair, as Python's json and others write it.
-            [high, low]
-                if unit(0) == Some(*high)
-                    && esc.get(5..6) == Some("\\")
-                    && unit(6) == Some(*low) =>
-            {
-                found.push(12)
+        let numeric = name.strip_prefix('#').and_then(|n| {
+            match n.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                None => n.parse::<u32>().ok(),
             }
-            _ => {}
-        }
-    }
-    // HTML character references.
-    if let Some(entity) = text.strip_prefix('&') {
-        if let Some(end) = entity.find(';').filter(|&e| e <= 10) {
-            let name = &entity[..end];
-            let named = match name {
-                "amp" => Some('&'),
-                "lt" => Some('<'),
-                "gt" => Some('>'),
-                "quot" => Some('"'),
-                "apos" => Some('\''),
-                _ => None,
-            };
-            let numeric = name.strip_prefix('#').and_then(|n| {
-                match n.strip_prefix(['x', 'X']) {
-                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
-                    None => n.parse::<u32>().ok(),
-                }
-                .and_then(char::from_u32)
-            });
-            if named.or(numeric) == Some(c) {
-                found.push(end + 2);
-            }
+            .and_then(char::from_u32)
+        });
+        if named.or(numeric) == Some(c) {
+            found = Some(end + 2);
         }
     }
     found
