@@ -110,16 +110,7 @@ pub async fn wait(
     let mut last_picture = String::new();
     loop {
         if authoritative.is_empty() {
-            match find_nameservers(&resolvers, &name, settings.nameserver_port).await {
-                Ok((zone, addrs)) => {
-                    zone_note = format!("zone {zone}; ");
-                    authoritative = addrs
-                        .into_iter()
-                        .map(|a| server("authoritative", a, false, settings.tcp_only))
-                        .collect();
-                }
-                Err(e) => zone_note = format!("{e}; "),
-            }
+            (authoritative, zone_note) = authoritative_of(settings, &resolvers, &name).await;
         }
         let (agreed, picture) = look(
             &authoritative,
@@ -201,6 +192,25 @@ async fn look(
         lines.join("; ")
     );
     (agreed, picture)
+}
+
+/// The zone's authoritative servers, found through the resolvers, and the note on the
+/// zone for the picture (or why they could not be found).
+async fn authoritative_of(
+    settings: &WaitSettings,
+    resolvers: &[Server],
+    name: &Name,
+) -> (Vec<Server>, String) {
+    match find_nameservers(resolvers, name, settings.nameserver_port).await {
+        Ok((zone, addrs)) => (
+            addrs
+                .into_iter()
+                .map(|a| server("authoritative", a, false, settings.tcp_only))
+                .collect(),
+            format!("zone {zone}; "),
+        ),
+        Err(e) => (Vec::new(), format!("{e}; ")),
+    }
 }
 
 /// The record types and addresses we expect: A always (when IPv4 is known), AAAA when an

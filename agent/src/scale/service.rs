@@ -61,6 +61,18 @@ pub fn not_wanted(roles: &RoleSettings) -> Option<String> {
     None
 }
 
+/// This instance's region, id and Auto Scaling group, from the instance metadata.
+async fn membership(imds: &Imds) -> Result<(String, String, String)> {
+    let region = imds.region().await?;
+    let instance_id = imds.instance_id().await?;
+    let group = imds.autoscaling_group().await?.ok_or_else(|| {
+        anyhow!(
+            "this instance's metadata names no Auto Scaling group: it is not in one, or the launch template leaves instance tags out of the metadata (InstanceMetadataTags: enabled)"
+        )
+    })?;
+    Ok((region, instance_id, group))
+}
+
 /// Runs until the machine powers off (scale-in or a spot interruption). When the
 /// configuration does not want it (see [`not_wanted`]) it says so and returns at once: a
 /// success, so that systemd does not restart it and the start step's stop is not a failure.
@@ -81,13 +93,7 @@ pub async fn run(
     })?;
     let timeout = Duration::from_secs(5);
     let imds = Arc::new(Imds::new(ec2_endpoint, timeout)?);
-    let region = imds.region().await?;
-    let instance_id = imds.instance_id().await?;
-    let group = imds.autoscaling_group().await?.ok_or_else(|| {
-        anyhow!(
-            "this instance's metadata names no Auto Scaling group: it is not in one, or the launch template leaves instance tags out of the metadata (InstanceMetadataTags: enabled)"
-        )
-    })?;
+    let (region, instance_id, group) = membership(&imds).await?;
     let endpoints = match &services.aws_endpoint {
         Some(base) => Endpoints::same(base),
         None => Endpoints::for_region(&region),
