@@ -158,3 +158,18 @@ pub async fn run(
         () = runner.run(|decision| note(None, Some(decision.status()))) => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Report;
+
+    /// scale.json as the service writes it today loads for status and is written back the
+    /// same.
+    #[test]
+    fn a_scale_file_in_the_format_on_disk_loads() {
+        let on_disk = r#"{"metric":"stress level 0.42 reported to CloudWatch","drain":"in service","updated_at":"2026-12-04T18:00:00Z"}"#;
+        let r: Report = serde_json::from_str(on_disk).expect("loads");
+        assert_eq!(r.drain, "in service");
+        assert_eq!(serde_json::to_string(&r).expect("writes"), on_disk);
+    }
+}
