@@ -518,3 +518,49 @@ pub fn wait_bounded(
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// The IMDSv2 token every IMDS stand-in hands out.
+pub const IMDS_TOKEN: &str = "AQAEAtest-token==";
+
+/// A stand-in for EC2's instance metadata service speaking the IMDSv2 token protocol
+/// (moto serves no IMDS): reads without a valid token get 401, as the real service does
+/// with IMDSv2 required. `fail_with` answers every request with that status; `hits`
+/// counts every request.
+pub fn imds_standin(
+    values: std::collections::HashMap<&'static str, Vec<u8>>,
+    fail_with: Option<u16>,
+    hits: Option<Arc<std::sync::atomic::AtomicUsize>>,
+) -> Handler {
+    Arc::new(move |req, _body| {
+        if let Some(hits) = &hits {
+            hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        if let Some(code) = fail_with {
+            return (code, b"internal error".to_vec());
+        }
+        let path = req.uri().path();
+        if path == "/latest/api/token" {
+            if req.method() != "PUT"
+                || req
+                    .headers()
+                    .get("x-aws-ec2-metadata-token-ttl-seconds")
+                    .is_none()
+            {
+                return (400, vec![]);
+            }
+            return (200, IMDS_TOKEN.as_bytes().to_vec());
+        }
+        if req
+            .headers()
+            .get("x-aws-ec2-metadata-token")
+            .map(|v| v.as_bytes())
+            != Some(IMDS_TOKEN.as_bytes())
+        {
+            return (401, vec![]);
+        }
+        match values.get(path) {
+            Some(v) => (200, v.clone()),
+            None => (404, b"Not Found".to_vec()),
+        }
+    })
+}
