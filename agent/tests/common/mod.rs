@@ -564,3 +564,15 @@ pub fn imds_standin(
         }
     })
 }
+
+/// A network namespace made by a test (`ip netns add NAME`), deleted on drop so that a
+/// failing test leaves none behind.
+pub struct Ns(pub String);
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
