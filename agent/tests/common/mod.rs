@@ -87,7 +87,9 @@ impl Root {
             .expect("start meet-agent")
     }
 
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+    /// The real binary with this root, `args` and `env`, and no system bus or systemd
+    /// notification socket unless a test provides one.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"));
         cmd.arg("--root").arg(self.path()).args(args);
         // No system bus unless a test provides one.
