@@ -6,28 +6,17 @@
 #[path = "common/bus.rs"]
 mod bus;
 mod common;
+#[path = "common/systemd.rs"]
+mod systemd;
 use bus::Bus;
 use common::{text, Root, TestCa};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use systemd::object_path;
 use zbus::zvariant::OwnedObjectPath;
 
 /// (sender's unique bus name, "Method unit") for every call the stand-in received.
 type Calls = Arc<Mutex<Vec<(String, String)>>>;
-
-fn object_path(unit: &str) -> String {
-    let escaped: String = unit
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("_{b:02x}")
-            }
-        })
-        .collect();
-    format!("/org/freedesktop/systemd1/unit/{escaped}")
-}
 
 fn sender(header: &zbus::message::Header<'_>) -> String {
     header.sender().map(|s| s.to_string()).unwrap_or_default()

@@ -20,7 +20,7 @@ mod bus;
 mod common;
 #[path = "common/systemd.rs"]
 mod systemd;
-use common::{text, Root};
+use common::{text, Ns, Root};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -218,14 +218,6 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 HTTPServer(("127.0.0.1", 8080), H).serve_forever()
 "#;
-
-struct Ns(String);
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
 
 struct Kill(Child);
 

@@ -19,7 +19,7 @@
 //!   REST API, which cannot run here, in a namespace of its own).
 
 mod common;
-use common::{text, Root};
+use common::{text, Ns, Root};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -553,14 +553,6 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a): pass
 HTTPServer(("127.0.0.1", 8888), H).serve_forever()
 "#;
-
-struct Ns(String);
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
 
 #[test]
 fn status_on_a_signaling_node_lists_each_bridge_jicofo_sees() {

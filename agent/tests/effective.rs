@@ -10,37 +10,13 @@
 //! - `user list` reads prosody's accounts below `--root`, whatever the environment says.
 
 mod common;
-use common::{serve_tcp, text, Handler, Root, TestCa};
+use common::{imds_standin, serve_tcp, text, Root, TestCa};
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-const TOKEN: &str = "AQAEAtest-token==";
 const JWT_SECRET: &str = "jwt-secret-that-must-stay-out-of-run-0123456789";
-
-/// An IMDSv2 stand-in that counts every request it gets.
-fn counting_imds(values: HashMap<&'static str, Vec<u8>>, hits: Arc<AtomicUsize>) -> Handler {
-    Arc::new(move |req, _body| {
-        hits.fetch_add(1, Ordering::SeqCst);
-        let path = req.uri().path();
-        if path == "/latest/api/token" {
-            return (200, TOKEN.as_bytes().to_vec());
-        }
-        if req
-            .headers()
-            .get("x-aws-ec2-metadata-token")
-            .map(|v| v.as_bytes())
-            != Some(TOKEN.as_bytes())
-        {
-            return (401, vec![]);
-        }
-        match values.get(path) {
-            Some(v) => (200, v.clone()),
-            None => (404, b"Not Found".to_vec()),
-        }
-    })
-}
 
 #[test]
 fn idle_check_and_user_after_a_run_ask_the_instance_source_nothing() {
@@ -54,7 +30,7 @@ fn idle_check_and_user_after_a_run_ask_the_instance_source_nothing() {
         ("/latest/meta-data/public-ipv4", b"203.0.113.10".to_vec()),
         ("/latest/user-data", user_data.into_bytes()),
     ]);
-    let url = rt.block_on(serve_tcp(counting_imds(values, hits.clone())));
+    let url = rt.block_on(serve_tcp(imds_standin(values, None, Some(hits.clone()))));
     let root = Root::new();
     root.config(
         "00-source.toml",

@@ -26,15 +26,7 @@ fn finishes_within(mut cmd: Command, limit: Duration, what: &str) -> Output {
 }
 
 fn agent(root: &Root, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_meet-agent"));
-    cmd.arg("--root").arg(root.path()).args(args);
-    cmd.env(
-        "DBUS_SYSTEM_BUS_ADDRESS",
-        "unix:path=/nonexistent/meet-agent-test-bus",
-    )
-    .env_remove("NOTIFY_SOCKET")
-    .env_remove("JOURNAL_STREAM");
-    cmd
+    root.command(args, &[])
 }
 
 fn site(root: &Root) {

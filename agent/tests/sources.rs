@@ -3,7 +3,10 @@
 //! for the config disk and fw_cfg.
 
 mod common;
-use common::{serve_tcp, serve_tcp_with_headers, serve_unix, text, Handler, HeadersHandler, Root};
+use common::{
+    imds_standin, serve_tcp, serve_tcp_with_headers, serve_unix, text, Handler, HeadersHandler,
+    Root,
+};
 use meet_agent::retry::Retry;
 use meet_agent::source::config_disk::ConfigDisk;
 use meet_agent::source::ec2::Ec2;
@@ -15,42 +18,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-const TOKEN: &str = "AQAEAtest-token==";
-
-/// A stand-in for EC2's instance metadata service speaking the IMDSv2 token protocol:
-/// reads without a valid token get 401, as the real service does with IMDSv2 required.
-fn imds(values: HashMap<&'static str, Vec<u8>>, fail_with: Option<u16>) -> Handler {
-    Arc::new(move |req, _body| {
-        if let Some(code) = fail_with {
-            return (code, b"internal error".to_vec());
-        }
-        let path = req.uri().path();
-        if path == "/latest/api/token" {
-            if req.method() != "PUT"
-                || req
-                    .headers()
-                    .get("x-aws-ec2-metadata-token-ttl-seconds")
-                    .is_none()
-            {
-                return (400, vec![]);
-            }
-            return (200, TOKEN.as_bytes().to_vec());
-        }
-        if req
-            .headers()
-            .get("x-aws-ec2-metadata-token")
-            .map(|v| v.as_bytes())
-            != Some(TOKEN.as_bytes())
-        {
-            return (401, vec![]);
-        }
-        match values.get(path) {
-            Some(v) => (200, v.clone()),
-            None => (404, b"Not Found".to_vec()),
-        }
-    })
-}
 
 fn quick() -> Retry {
     Retry {
@@ -86,7 +53,7 @@ async fn ec2_reads_metadata_and_gzip_user_data_with_a_token() {
         e.write_all(toml.as_bytes()).unwrap();
         e.finish().unwrap()
     };
-    let url = serve_tcp(imds(ec2_values(gz), None)).await;
+    let url = serve_tcp(imds_standin(ec2_values(gz), None, None)).await;
     let data = Ec2::new(&url, quick()).fetch().await.unwrap();
     assert_eq!(data.provider, "ec2");
     assert_eq!(data.instance_id.as_deref(), Some("i-0123456789abcdef0"));
@@ -105,7 +72,7 @@ async fn ec2_reads_metadata_and_gzip_user_data_with_a_token() {
 #[tokio::test]
 async fn ec2_that_answers_500_is_a_clear_error() {
     meet_agent::install_crypto_provider();
-    let url = serve_tcp(imds(HashMap::new(), Some(500))).await;
+    let url = serve_tcp(imds_standin(HashMap::new(), Some(500), None)).await;
     let err = Ec2::new(&url, quick()).fetch().await.unwrap_err();
     let msg = format!("{err:#}");
     assert!(
@@ -137,8 +104,9 @@ fn ec2_user_data_that_is_neither_ours_nor_cloud_inits_fails_the_run_naming_user_
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
     // Binary that is no format cloud-init knows, nor text: a mistake, shown as one.
-    let url = rt.block_on(serve_tcp(imds(
+    let url = rt.block_on(serve_tcp(imds_standin(
         ec2_values(vec![0xff, 0xfe, 0x00, 0x01]),
+        None,
         None,
     )));
     let root = Root::new();
@@ -172,7 +140,7 @@ fn ec2_config_from_user_data_reaches_the_run_and_status() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
     let user_data = b"[server]\ndomain = \"meet.example.org\"\n".to_vec();
-    let url = rt.block_on(serve_tcp(imds(ec2_values(user_data), None)));
+    let url = rt.block_on(serve_tcp(imds_standin(ec2_values(user_data), None, None)));
     let root = Root::new();
     root.config(
         "00-source.toml",
@@ -404,7 +372,7 @@ fn ec2_cloud_config_and_scripts_are_left_to_cloud_init_and_status_says_so() {
         (b"#include\nhttps://example.org/more\n".to_vec(), "#include"),
         (b"#cloud-boothook\n#!/bin/sh\n".to_vec(), "#cloud-boothook"),
     ] {
-        let url = rt.block_on(serve_tcp(imds(ec2_values(user_data), None)));
+        let url = rt.block_on(serve_tcp(imds_standin(ec2_values(user_data), None, None)));
         // cloud-init's write_files put the domain into a drop-in before we run.
         let root = ec2_root(&url, "[server]\ndomain = \"meet.example.org\"\n");
         let out = root.run(&["config", "check"]);
@@ -443,7 +411,7 @@ fn ec2_mime_user_data_gives_our_part_and_leaves_the_rest_to_cloud_init() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
     let user_data = mime_user_data("[server]\ndomain = \"mime.example.org\"\n");
-    let url = rt.block_on(serve_tcp(imds(ec2_values(user_data), None)));
+    let url = rt.block_on(serve_tcp(imds_standin(ec2_values(user_data), None, None)));
     let root = ec2_root(&url, "");
     let out = root.run(&["run"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -462,7 +430,7 @@ fn ec2_mime_user_data_gives_our_part_and_leaves_the_rest_to_cloud_init() {
         .into_iter()
         .map(|b| if b == b'W' { b'!' } else { b })
         .collect();
-    let url = rt.block_on(serve_tcp(imds(ec2_values(user_data), None)));
+    let url = rt.block_on(serve_tcp(imds_standin(ec2_values(user_data), None, None)));
     let out = ec2_root(&url, "").run(&["config", "check"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
@@ -488,7 +456,7 @@ fn ec2_key_pair_logs_in_as_root_only_on_an_image_without_cloud_init() {
         "/latest/meta-data/public-keys/0/openssh-key",
         format!("{ED25519} my-launch-key\n").into_bytes(),
     );
-    let url = rt.block_on(serve_tcp(imds(values, None)));
+    let url = rt.block_on(serve_tcp(imds_standin(values, None, None)));
     let data = rt.block_on(Ec2::new(&url, quick()).fetch()).unwrap();
     assert_eq!(data.key_pair, Some(format!("{ED25519} my-launch-key")));
 
@@ -550,7 +518,7 @@ fn ec2_key_pair_that_is_not_a_key_is_refused_and_shown() {
         "/latest/meta-data/public-keys/0/openssh-key",
         b"command=\"/bin/sh\" ssh-ed25519 AAAA x\n".to_vec(),
     );
-    let url = rt.block_on(serve_tcp(imds(values, None)));
+    let url = rt.block_on(serve_tcp(imds_standin(values, None, None)));
     let root = ec2_root(&url, "");
     let out = root.run(&["run", "--step", "access"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -725,7 +693,7 @@ async fn gce_without_attribute_is_fine_and_broken_or_impostor_answers_are_errors
     );
 
     // Something that answers without the flavor header is not the metadata server.
-    let url = serve_tcp(imds(HashMap::new(), None)).await;
+    let url = serve_tcp(imds_standin(HashMap::new(), None, None)).await;
     let err = format!("{:#}", Gce::new(&url, quick()).fetch().await.unwrap_err());
     assert!(
         err.contains(&url) && err.contains("not the metadata server"),
@@ -816,7 +784,7 @@ fn the_instance_sources_region_is_the_relay_region_unless_bridge_region_says_oth
     let _guard = rt.enter();
     let jvb_conf = meet_agent::jitsi::videobridge::CONF;
     // A videobridge on EC2: its relay region is IMDS's placement/region.
-    let url = rt.block_on(serve_tcp(imds(ec2_values(Vec::new()), None)));
+    let url = rt.block_on(serve_tcp(imds_standin(ec2_values(Vec::new()), None, None)));
     let token = join_token("meet.example.test");
     let bridge = |extra: &str| {
         format!(

@@ -87,7 +87,9 @@ impl Root {
             .expect("start meet-agent")
     }
 
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
+    /// The real binary with this root, `args` and `env`, and no system bus or systemd
+    /// notification socket unless a test provides one.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"));
         cmd.arg("--root").arg(self.path()).args(args);
         // No system bus unless a test provides one.
@@ -516,5 +518,63 @@ pub fn wait_bounded(
             panic!("{what} hung for {limit:?}: {}", text(&out));
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The IMDSv2 token every IMDS stand-in hands out.
+pub const IMDS_TOKEN: &str = "AQAEAtest-token==";
+
+/// A stand-in for EC2's instance metadata service speaking the IMDSv2 token protocol
+/// (moto serves no IMDS): reads without a valid token get 401, as the real service does
+/// with IMDSv2 required. `fail_with` answers every request with that status; `hits`
+/// counts every request.
+pub fn imds_standin(
+    values: std::collections::HashMap<&'static str, Vec<u8>>,
+    fail_with: Option<u16>,
+    hits: Option<Arc<std::sync::atomic::AtomicUsize>>,
+) -> Handler {
+    Arc::new(move |req, _body| {
+        if let Some(hits) = &hits {
+            hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        if let Some(code) = fail_with {
+            return (code, b"internal error".to_vec());
+        }
+        let path = req.uri().path();
+        if path == "/latest/api/token" {
+            if req.method() != "PUT"
+                || req
+                    .headers()
+                    .get("x-aws-ec2-metadata-token-ttl-seconds")
+                    .is_none()
+            {
+                return (400, vec![]);
+            }
+            return (200, IMDS_TOKEN.as_bytes().to_vec());
+        }
+        if req
+            .headers()
+            .get("x-aws-ec2-metadata-token")
+            .map(|v| v.as_bytes())
+            != Some(IMDS_TOKEN.as_bytes())
+        {
+            return (401, vec![]);
+        }
+        match values.get(path) {
+            Some(v) => (200, v.clone()),
+            None => (404, b"Not Found".to_vec()),
+        }
+    })
+}
+
+/// A network namespace made by a test (`ip netns add NAME`), deleted on drop so that a
+/// failing test leaves none behind.
+pub struct Ns(pub String);
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
     }
 }
