@@ -12,6 +12,19 @@ and that cannot run here:
   (hashlib, hmac), independently of the Rust signer under test;
 - the videobridge's private REST API (/colibri/stats, /colibri/shutdown).
 
+Why this is not moto's server (which tests/common/moto.rs runs for S3), checked against
+moto 5.2.5's source:
+- IMDS and the videobridge's API: moto serves neither.
+- Auto Scaling CompleteLifecycleAction and RecordLifecycleActionHeartbeat: moto has
+  neither (nothing under moto/autoscaling handles lifecycle actions), and the drain tests
+  depend on both; DescribeLifecycleHooks exists there but cannot be made to fail as
+  `hooks_error` does.
+- Signatures: moto verifies no SigV4 signature (its optional check knows only moto's own
+  users' keys), so on moto a wrongly signed request would pass and the signing tests
+  (aws_calls.rs: forged and tampered requests) could no longer fail for it. CloudWatch
+  PutMetricData and SSM GetParameter exist in moto but stay here for that reason: every
+  call a run makes lands in one log whose signatures are checked.
+
 Prints one JSON line with the three ports, then serves until stdin closes. Tests steer it
 with POST /_standin/set (a JSON object of state fields) and read what it saw with
 GET /_standin/log, on any of the three ports.
