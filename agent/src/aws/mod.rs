@@ -13,7 +13,7 @@
 //! OpenSSL. The whole AWS SDK (aws-config, aws-sdk-*) is not used: it would add
 //! aws-lc-rs or a second HTTP stack and hundreds of crates for five calls.
 //!
-//! Wiring (config/ssm.rs and scale/service.rs do it): build an [`imds::Imds`] on
+//! Wiring (source/ssm.rs and scale/service.rs do it): build an [`imds::Imds`] on
 //! `http://169.254.169.254` (the launch template must set `HttpTokens: required` and, for
 //! the group name, `InstanceMetadataTags: enabled`), read the region with
 //! [`imds::Imds::region`], then [`api::Aws::new`] with [`api::Endpoints::for_region`].
