@@ -2,7 +2,6 @@
 //! [`Settings`]. Nothing is acted on until validation has produced typed settings.
 
 pub mod fragments;
-
 pub mod schema;
 
 mod validate;
