@@ -371,6 +371,22 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// Opens `path` for reading only if it is a regular file itself: a symlink at that name is
+/// refused, never followed (O_NOFOLLOW), and a FIFO or device is refused without blocking.
+/// For files in folders another user owns (a recorder's videos), where the name could be
+/// swapped for a link to a file only root may read between a listing and the open.
+pub fn open_regular_nofollow(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc_flags() | nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(path)?;
+    if file.metadata()?.file_type().is_file() {
+        Ok(file)
+    } else {
+        Err(std::io::Error::other("not a regular file"))
+    }
+}
+
 /// O_NONBLOCK (a FIFO without a writer must not block the open) and O_NOCTTY.
 fn libc_flags() -> i32 {
     (nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOCTTY).bits()
@@ -460,5 +476,19 @@ mod tests {
         assert!(read_regular_optional(&dir.path().join("absent"), 1)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn open_regular_nofollow_refuses_links_and_fifos() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        fs::write(&file, "x").unwrap();
+        assert!(open_regular_nofollow(&file).is_ok());
+        let link = dir.path().join("l");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(open_regular_nofollow(&link).is_err());
+        let fifo = dir.path().join("p");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(open_regular_nofollow(&fifo).is_err());
     }
 }

@@ -75,7 +75,8 @@ impl S3 {
     /// Uploads the regular file `path` as `key`, in one request or in parts; a failed
     /// multipart upload is aborted so that no part is left billed.
     pub async fn upload_file(&self, path: &Path, key: &str) -> Result<Uploaded, AwsError> {
-        let mut file = std::fs::File::open(path).map_err(|e| local(path, &e))?;
+        // Never through a symlink: the folder may belong to another user (jibri).
+        let mut file = crate::fsutil::open_regular_nofollow(path).map_err(|e| local(path, &e))?;
         let bytes = file.metadata().map_err(|e| local(path, &e))?.len();
         if bytes <= self.part_size as u64 {
             let mut body = Vec::with_capacity(bytes as usize);
