@@ -10,117 +10,17 @@ mod common;
 mod systemd;
 use bus::Bus;
 use common::{text, Root, TestCa};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use systemd::object_path;
-use zbus::zvariant::OwnedObjectPath;
+use systemd::{Systemd, UnitState};
 
-/// (sender's unique bus name, "Method unit") for every call the stand-in received.
-type Calls = Arc<Mutex<Vec<(String, String)>>>;
-
-fn sender(header: &zbus::message::Header<'_>) -> String {
-    header.sender().map(|s| s.to_string()).unwrap_or_default()
-}
-
-/// systemd with every unit of the stack installed and running. With `hang`, it never
-/// answers LoadUnit: the agent is caught between writing its files and refreshing.
-struct Manager {
-    calls: Calls,
-    hang: bool,
-}
-
-#[zbus::interface(name = "org.freedesktop.systemd1.Manager")]
-impl Manager {
-    async fn load_unit(
-        &self,
-        name: &str,
-        #[zbus(header)] header: zbus::message::Header<'_>,
-    ) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.record(&header, format!("LoadUnit {name}"));
-        if self.hang {
-            std::future::pending::<()>().await;
-        }
-        OwnedObjectPath::try_from(object_path(name))
-            .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))
-    }
-    fn start_unit(
-        &self,
-        name: &str,
-        _mode: &str,
-        #[zbus(header)] header: zbus::message::Header<'_>,
-    ) -> OwnedObjectPath {
-        self.record(&header, format!("StartUnit {name}"));
-        job()
-    }
-    fn reload_unit(
-        &self,
-        name: &str,
-        _mode: &str,
-        #[zbus(header)] header: zbus::message::Header<'_>,
-    ) -> OwnedObjectPath {
-        self.record(&header, format!("ReloadUnit {name}"));
-        job()
-    }
-    fn restart_unit(
-        &self,
-        name: &str,
-        _mode: &str,
-        #[zbus(header)] header: zbus::message::Header<'_>,
-    ) -> OwnedObjectPath {
-        self.record(&header, format!("RestartUnit {name}"));
-        job()
-    }
-    fn reload(&self, #[zbus(header)] header: zbus::message::Header<'_>) {
-        self.record(&header, "Reload".into());
-    }
-}
-
-impl Manager {
-    fn record(&self, header: &zbus::message::Header<'_>, call: String) {
-        self.calls.lock().unwrap().push((sender(header), call));
-    }
-}
-
-fn job() -> OwnedObjectPath {
-    OwnedObjectPath::try_from("/org/freedesktop/systemd1/job/1").unwrap()
-}
-
-struct Unit;
-
-#[zbus::interface(name = "org.freedesktop.systemd1.Unit")]
-impl Unit {
-    #[zbus(property)]
-    fn load_state(&self) -> String {
-        "loaded".into()
-    }
-    #[zbus(property)]
-    fn active_state(&self) -> String {
-        "active".into()
-    }
-    #[zbus(property)]
-    fn sub_state(&self) -> String {
-        "running".into()
-    }
-}
-
-async fn standin(bus: &Bus, hang: bool) -> (zbus::Connection, Calls) {
-    let calls: Calls = Arc::default();
-    let mut builder = zbus::connection::Builder::address(bus.address.as_str())
-        .unwrap()
-        .name("org.freedesktop.systemd1")
-        .unwrap()
-        .serve_at(
-            "/org/freedesktop/systemd1",
-            Manager {
-                calls: calls.clone(),
-                hang,
-            },
-        )
-        .unwrap();
-    for unit in meet_agent::systemd::STACK_UNITS {
-        builder = builder.serve_at(object_path(unit), Unit).unwrap();
-    }
-    (builder.build().await.unwrap(), calls)
+/// systemd with every unit of the stack installed and running; with `hang` it never
+/// answers LoadUnit.
+async fn standin(bus: &Bus, hang: bool) -> Systemd {
+    let units = meet_agent::systemd::STACK_UNITS
+        .iter()
+        .map(|u| (u.to_string(), UnitState::installed("active", "enabled")))
+        .collect();
+    Systemd::serve_hanging(&bus.address, units, hang).await
 }
 
 fn site(root: &Root, ca: &TestCa) {
@@ -152,12 +52,12 @@ fn agent(root: &Root, bus: &Bus, args: &[&str]) -> tokio::process::Command {
     cmd
 }
 
-fn methods(calls: &Calls) -> Vec<String> {
-    calls
-        .lock()
-        .unwrap()
+/// The calls as "Method unit" (the job mode left out).
+fn methods(systemd: &Systemd) -> Vec<String> {
+    systemd
+        .calls()
         .iter()
-        .map(|(_, c)| c.clone())
+        .map(|c| c.split(' ').take(2).collect::<Vec<_>>().join(" "))
         .collect()
 }
 
@@ -199,7 +99,7 @@ async fn a_run_killed_before_refreshing_leaves_the_refresh_to_the_next_run() {
     // The next run finds every file up to date, and still refreshes what the killed run
     // left, each service once.
     let bus = Bus::start();
-    let (_conn, calls) = standin(&bus, false).await;
+    let systemd = standin(&bus, false).await;
     let out = agent(&root, &bus, &["run"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let jitsi = root.message("jitsi");
@@ -207,7 +107,7 @@ async fn a_run_killed_before_refreshing_leaves_the_refresh_to_the_next_run() {
         jitsi.starts_with("every file already up to date"),
         "{jitsi}"
     );
-    let seen = methods(&calls);
+    let seen = methods(&systemd);
     for call in [
         "ReloadUnit prosody.service",
         "ReloadUnit nginx.service",
@@ -220,10 +120,10 @@ async fn a_run_killed_before_refreshing_leaves_the_refresh_to_the_next_run() {
     assert!(pending(&root).is_empty(), "{:?}", pending(&root));
 
     // And the run after that has nothing left to refresh.
-    calls.lock().unwrap().clear();
+    systemd.clear();
     let out = agent(&root, &bus, &["run"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let seen = methods(&calls);
+    let seen = methods(&systemd);
     assert!(
         !seen
             .iter()
@@ -237,22 +137,18 @@ async fn a_new_certificate_and_new_prosody_files_reload_prosody_once_over_one_co
     let root = Root::new();
     site(&root, &TestCa::new());
     let bus = Bus::start();
-    let (_conn, calls) = standin(&bus, false).await;
+    let systemd = standin(&bus, false).await;
     let out = agent(&root, &bus, &["run"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let seen = methods(&calls);
+    let seen = methods(&systemd);
     assert_eq!(
         count(&seen, "ReloadUnit prosody.service"),
         1,
         "the certificate and prosody's file changed, one reload: {seen:?}"
     );
     assert_eq!(count(&seen, "ReloadUnit nginx.service"), 1, "{seen:?}");
-    let senders: std::collections::BTreeSet<String> = calls
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(s, _)| s.clone())
-        .collect();
+    let senders: std::collections::BTreeSet<String> =
+        systemd.senders.lock().unwrap().iter().cloned().collect();
     assert_eq!(
         senders.len(),
         1,
@@ -323,14 +219,14 @@ fn temporaries_of_killed_runs_are_removed_at_the_next_run() {
 /// run asks systemd anything (the start step: every file is written by then).
 async fn run_killed_at_first_call(root: &Root) {
     let hanging = Bus::start();
-    let (_conn, calls) = standin(&hanging, true).await;
+    let systemd = standin(&hanging, true).await;
     let mut child = agent(root, &hanging, &["run"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while calls.lock().unwrap().is_empty() {
+    while systemd.calls.lock().unwrap().is_empty() {
         assert!(Instant::now() < deadline, "the run never asked systemd");
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -345,15 +241,15 @@ async fn a_timer_rewritten_by_a_killed_run_is_reloaded_and_restarted_by_the_next
     site(&root, &TestCa::new());
     root.config("20-idle.toml", "[schedule]\nidle_shutdown_minutes = 30\n");
     let bus = Bus::start();
-    let (_conn, calls) = standin(&bus, false).await;
+    let systemd = standin(&bus, false).await;
     let out = agent(&root, &bus, &["run"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        methods(&calls)
+        methods(&systemd)
             .iter()
             .any(|c| c.ends_with(" meet-agent-idle.timer")),
         "the timer runs: {:?}",
-        methods(&calls)
+        methods(&systemd)
     );
 
     // A new idle limit: the timer file is rewritten, and the run killed before systemd
@@ -369,10 +265,10 @@ async fn a_timer_rewritten_by_a_killed_run_is_reloaded_and_restarted_by_the_next
     );
 
     // The next run finds the file as wanted, and still has systemd re-read and restart it.
-    calls.lock().unwrap().clear();
+    systemd.clear();
     let out = agent(&root, &bus, &["run"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let seen = methods(&calls);
+    let seen = methods(&systemd);
     assert!(seen.contains(&"Reload".to_string()), "{seen:?}");
     assert!(
         seen.contains(&"RestartUnit meet-agent-idle.timer".to_string()),
@@ -380,10 +276,10 @@ async fn a_timer_rewritten_by_a_killed_run_is_reloaded_and_restarted_by_the_next
     );
 
     // Once taken, nothing is left: a plain start (at boot) again.
-    calls.lock().unwrap().clear();
+    systemd.clear();
     let out = agent(&root, &bus, &["run"]).output().await.unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let seen = methods(&calls);
+    let seen = methods(&systemd);
     assert!(!seen.contains(&"Reload".to_string()), "{seen:?}");
     assert!(
         seen.contains(&"StartUnit meet-agent-idle.timer".to_string()),

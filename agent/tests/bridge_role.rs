@@ -42,16 +42,7 @@ fn token() -> meet_agent::bridge::token::Token {
 }
 
 fn bridge_root(token: &str, extra: &str) -> Root {
-    let root = Root::new();
-    root.write("/etc/machine-id", "77777777777777777777777777777777\n");
-    root.config(
-        "00.toml",
-        &format!(
-            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"videobridge\"\n\
-             [bridge]\njoin = \"{token}\"\n{extra}"
-        ),
-    );
-    root
+    Root::bridge(DOMAIN, token, extra)
 }
 
 #[test]

@@ -464,15 +464,7 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
 /// A videobridge below a test root holding `join`, after `meet-agent run` (which renders
 /// jvb.conf and trusts the token's certificate below the root).
 fn bridge_root(join: &str) -> Root {
-    let root = Root::new();
-    root.write("/etc/machine-id", "77777777777777777777777777777777\n");
-    root.config(
-        "00.toml",
-        &format!(
-            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"videobridge\"\n\
-             [bridge]\njoin = \"{join}\"\n"
-        ),
-    );
+    let root = Root::bridge(DOMAIN, join, "");
     let out = root.run(&["run"]);
     assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
     root

@@ -1,6 +1,7 @@
 //! Recordings to S3 against moto's S3 server on loopback (a real implementation of the S3
-//! API: buckets, multipart uploads, Content-MD5 checks; installed by tests/install-deps),
-//! with the instance role's credentials from the IMDS stand-in.
+//! API: buckets, multipart uploads, Content-MD5 checks, SigV4 signatures and the role's
+//! permissions; installed by tests/install-deps), with the instance role's credentials
+//! (moto's STS) from the IMDS stand-in.
 
 #[path = "common/aws_standin.rs"]
 mod aws_standin;
@@ -59,8 +60,8 @@ fn text(out: &std::process::Output) -> String {
 
 #[tokio::test]
 async fn a_large_file_goes_up_in_parts_and_reads_back_the_same() {
-    let standin = Standin::start();
-    let moto = Moto::start();
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
     moto.bucket("rec").await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("x.mp4");
@@ -78,17 +79,14 @@ async fn a_large_file_goes_up_in_parts_and_reads_back_the_same() {
     .unwrap();
     let up = s3.upload_file(&file, "meet/room/a.mp4").await.unwrap();
     assert_eq!(up.parts, 3);
-    assert_eq!(
-        moto.digest("rec/meet/room/a.mp4").await,
-        (200, sha256(&bytes))
-    );
+    assert_eq!(moto.digest("rec/meet/room/a.mp4").await, Ok(sha256(&bytes)));
     assert_eq!(moto.uploads_in_progress("rec").await, 0);
 }
 
 #[tokio::test]
 async fn finalize_places_the_video_uploads_it_and_deletes_the_local_copy() {
-    let standin = Standin::start();
-    let moto = Moto::start();
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
     moto.bucket("rec").await;
     let root = site(&standin, &moto.url);
     let video = data(11 << 20, 1);
@@ -103,7 +101,7 @@ async fn finalize_places_the_video_uploads_it_and_deletes_the_local_copy() {
     );
     assert_eq!(
         moto.digest(&format!("rec/{}", keys[0])).await,
-        (200, sha256(&video))
+        Ok(sha256(&video))
     );
     // Uploaded, so nothing stays on disk: neither in jibri's folder nor placed.
     assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e
@@ -121,8 +119,8 @@ async fn finalize_places_the_video_uploads_it_and_deletes_the_local_copy() {
 
 #[tokio::test]
 async fn an_unreachable_store_keeps_the_recording_queued_until_an_upload_succeeds() {
-    let standin = Standin::start();
-    let moto = Moto::start();
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
     moto.bucket("rec").await;
     // Nothing listens on port 9 of loopback.
     let root = site(&standin, "http://127.0.0.1:9");
@@ -156,8 +154,8 @@ async fn an_unreachable_store_keeps_the_recording_queued_until_an_upload_succeed
 
 #[tokio::test]
 async fn a_killed_upload_loses_nothing_and_the_next_round_completes_it() {
-    let standin = Standin::start();
-    let moto = Moto::start();
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
     moto.bucket("rec").await;
     let root = site(&standin, &moto.url);
     // 30 parts of 5 MiB: long enough to be caught between parts.
@@ -200,12 +198,12 @@ async fn a_killed_upload_loses_nothing_and_the_next_round_completes_it() {
 }
 
 /// `recording upload` sends the queued `relative` and deletes its local copy.
-async fn upload_round_sends(root: &Root, moto: &Moto, relative: &str, video: &[u8]) {
+async fn upload_round_sends(root: &Root, moto: &Moto<'_>, relative: &str, video: &[u8]) {
     let out = root.run(&["recording", "upload"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(
         moto.digest(&format!("rec/meet/{relative}")).await,
-        (200, sha256(video))
+        Ok(sha256(video))
     );
     let placed = root.join(&format!("/var/lib/ryo-jitsi/recordings/{relative}"));
     assert!(!placed.exists());

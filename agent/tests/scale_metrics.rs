@@ -38,7 +38,7 @@ async fn puts(standin: &Standin) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_stress_level_goes_to_cloudwatch_at_most_once_a_minute() {
-    let standin = Standin::start();
+    let standin = Standin::with_moto();
     standin
         .set(serde_json::json!({"stress_level": 0.37, "conferences": 4}))
         .await;
@@ -70,7 +70,7 @@ async fn the_stress_level_goes_to_cloudwatch_at_most_once_a_minute() {
 
 #[tokio::test]
 async fn a_publisher_polling_often_still_sends_once_a_minute() {
-    let standin = Standin::start();
+    let standin = Standin::with_moto();
     standin.set(serde_json::json!({"stress_level": 0.05})).await;
     let aws = standin.aws_client(standin.imds_client());
     let publisher = Publisher::new(standin.bridge_client(), aws, GROUP, Settings::default());
@@ -89,7 +89,7 @@ async fn a_publisher_polling_often_still_sends_once_a_minute() {
 
 #[tokio::test]
 async fn no_request_when_the_stats_cannot_be_read_and_status_says_why() {
-    let standin = Standin::start();
+    let standin = Standin::with_moto();
     let aws = standin.aws_client(standin.imds_client());
 
     // Nothing listens where the bridge should be.

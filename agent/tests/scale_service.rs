@@ -25,7 +25,7 @@ const STRESS: f64 = 0.42;
 async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off() {
     let bus = Bus::start();
     let login = logind::Logind::serve(&bus.address, None).await;
-    let standin = Standin::start();
+    let standin = Standin::with_moto();
     standin
         .set(serde_json::json!({"stress_level": STRESS, "conferences": 1}))
         .await;
@@ -192,7 +192,7 @@ async fn scale_publishes_the_stress_level_then_drains_completes_and_powers_off()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_token_in_ssm_is_read_with_the_instance_role() {
-    let standin = Standin::start();
+    let standin = Standin::with_moto();
     let pair = meet_agent::bridge::xmpp_cert::generate(
         "meet.example.test",
         time::OffsetDateTime::now_utc(),

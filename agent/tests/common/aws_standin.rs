@@ -1,6 +1,8 @@
 //! Starts `tests/standin/aws_standin.py`: stand-ins on loopback for EC2's metadata service
-//! (IMDSv2 with role credentials and the lifecycle state), an AWS API endpoint that
-//! verifies each request's SigV4 signature, and the videobridge's REST API.
+//! (IMDSv2 with role credentials and the lifecycle state), Auto Scaling's lifecycle calls
+//! (each request's SigV4 signature verified), and the videobridge's REST API; with
+//! [`Standin::with_moto`] also moto's server (a real implementation of CloudWatch, SSM and
+//! S3, installed by tests/install-deps) with its signature and permission checks on.
 
 // Each test binary uses a different part of it.
 #![allow(dead_code)]
@@ -31,16 +33,41 @@ pub struct Standin {
     pub aws: String,
     /// The bridge's REST base URL.
     pub bridge: String,
+    /// moto's base URL (S3 is addressed there directly), with [`Standin::with_moto`].
+    pub moto: Option<String>,
     http: reqwest::Client,
 }
 
+/// Where tests/install-deps puts moto's server.
+const MOTO_DIR: &str = "/var/cache/ryo-jitsi/moto";
+
 impl Standin {
-    /// Starts the script and reads its ports.
+    /// Starts the script without moto: CloudWatch and SSM calls are refused.
     pub fn start() -> Self {
+        Self::spawn(false)
+    }
+
+    /// Starts the script with moto's server behind it: the instance role's credentials
+    /// are moto's, and moto checks every signature and the role's permissions.
+    pub fn with_moto() -> Self {
+        assert!(
+            std::path::Path::new(MOTO_DIR)
+                .join("moto/server.py")
+                .exists(),
+            "moto is missing from {MOTO_DIR}: run `bash tests/install-deps`"
+        );
+        Self::spawn(true)
+    }
+
+    fn spawn(moto: bool) -> Self {
         meet_agent::install_crypto_provider();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standin/aws_standin.py");
-        let mut child = Command::new("python3")
-            .arg(script)
+        let mut command = Command::new("/usr/bin/python3");
+        command.arg(script);
+        if moto {
+            command.arg("--moto").env("PYTHONPATH", MOTO_DIR);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -55,6 +82,7 @@ impl Standin {
             imds: url("imds"),
             aws: format!("{}/", url("aws")),
             bridge: url("bridge"),
+            moto: moto.then(|| url("moto")),
             child,
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
         }
@@ -114,6 +142,31 @@ impl Standin {
             v["akid"].as_str().unwrap().into(),
             v["token"].as_str().unwrap().into(),
         )
+    }
+
+    /// One call to moto through AWS's own SDK (boto3) with the harness's credentials,
+    /// which may do everything: `operation` is boto3's name (`"get_object"`). An object's
+    /// body comes back as `{"len", "sha256"}`; a refusal as `{"error": CODE}`.
+    pub async fn harness(
+        &self,
+        service: &str,
+        operation: &str,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
+        let request =
+            serde_json::json!({"service": service, "operation": operation, "params": params});
+        let r = self
+            .http
+            .post(format!("{}/_standin/aws", self.imds))
+            .body(request.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success(),
+            "the stand-in runs with moto: {r:?}"
+        );
+        r.json().await.unwrap()
     }
 
     /// An IMDS client on the stand-in.

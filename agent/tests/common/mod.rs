@@ -32,6 +32,21 @@ impl Root {
         root
     }
 
+    /// A videobridge for `domain` that joins with token `join`; `extra` goes on in the
+    /// `[bridge]` section.
+    pub fn bridge(domain: &str, join: &str, extra: &str) -> Self {
+        let root = Self::new();
+        root.write("/etc/machine-id", "77777777777777777777777777777777\n");
+        root.config(
+            "00.toml",
+            &format!(
+                "[source]\nprovider = \"none\"\n[server]\ndomain = \"{domain}\"\nrole = \"videobridge\"\n\
+                 [bridge]\njoin = \"{join}\"\n{extra}"
+            ),
+        );
+        root
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -54,6 +54,10 @@ impl UnitState {
 pub type Units = Arc<Mutex<BTreeMap<String, UnitState>>>;
 /// The calls, in order: `StartUnit nginx.service replace`, `DisableUnitFiles prosody.service`.
 pub type Calls = Arc<Mutex<Vec<String>>>;
+/// The unique bus name of each call's sender, in the same order as [`Calls`].
+pub type Senders = Arc<Mutex<Vec<String>>>;
+
+type Header<'a> = zbus::message::Header<'a>;
 
 /// systemd's object path for a unit: every byte outside [A-Za-z0-9] escaped as _XX.
 pub fn object_path(unit: &str) -> String {
@@ -77,11 +81,15 @@ fn job() -> OwnedObjectPath {
 struct Manager {
     units: Units,
     calls: Calls,
+    senders: Senders,
+    hang: bool,
 }
 
 impl Manager {
-    fn record(&self, call: String) {
+    fn record(&self, header: &Header<'_>, call: String) {
+        let sender = header.sender().map(|s| s.to_string()).unwrap_or_default();
         self.calls.lock().unwrap().push(call);
+        self.senders.lock().unwrap().push(sender);
     }
 
     fn set(&self, name: &str, change: impl FnOnce(&mut UnitState)) {
@@ -93,40 +101,71 @@ impl Manager {
 
 #[zbus::interface(name = "org.freedesktop.systemd1.Manager")]
 impl Manager {
-    fn load_unit(&self, name: &str) -> zbus::fdo::Result<OwnedObjectPath> {
-        self.record(format!("LoadUnit {name}"));
+    async fn load_unit(
+        &self,
+        name: &str,
+        #[zbus(header)] header: Header<'_>,
+    ) -> zbus::fdo::Result<OwnedObjectPath> {
+        self.record(&header, format!("LoadUnit {name}"));
+        if self.hang {
+            std::future::pending::<()>().await;
+        }
         OwnedObjectPath::try_from(object_path(name))
             .map_err(|e| zbus::fdo::Error::Failed(e.to_string()))
     }
-    fn start_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
-        self.record(format!("StartUnit {name} {mode}"));
+    fn start_unit(
+        &self,
+        name: &str,
+        mode: &str,
+        #[zbus(header)] header: Header<'_>,
+    ) -> OwnedObjectPath {
+        self.record(&header, format!("StartUnit {name} {mode}"));
         self.set(name, |u| {
             u.active = "active".into();
             u.sub = "running".into();
         });
         job()
     }
-    fn stop_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
-        self.record(format!("StopUnit {name} {mode}"));
+    fn stop_unit(
+        &self,
+        name: &str,
+        mode: &str,
+        #[zbus(header)] header: Header<'_>,
+    ) -> OwnedObjectPath {
+        self.record(&header, format!("StopUnit {name} {mode}"));
         self.set(name, |u| {
             u.active = "inactive".into();
             u.sub = "dead".into();
         });
         job()
     }
-    fn reload_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
-        self.record(format!("ReloadUnit {name} {mode}"));
+    fn reload_unit(
+        &self,
+        name: &str,
+        mode: &str,
+        #[zbus(header)] header: Header<'_>,
+    ) -> OwnedObjectPath {
+        self.record(&header, format!("ReloadUnit {name} {mode}"));
         job()
     }
-    fn restart_unit(&self, name: &str, mode: &str) -> OwnedObjectPath {
-        self.record(format!("RestartUnit {name} {mode}"));
+    fn restart_unit(
+        &self,
+        name: &str,
+        mode: &str,
+        #[zbus(header)] header: Header<'_>,
+    ) -> OwnedObjectPath {
+        self.record(&header, format!("RestartUnit {name} {mode}"));
         job()
     }
-    fn reload(&self) {
-        self.record("Reload".into());
+    fn reload(&self, #[zbus(header)] header: Header<'_>) {
+        self.record(&header, "Reload".into());
     }
-    fn get_unit_file_state(&self, name: &str) -> zbus::fdo::Result<String> {
-        self.record(format!("GetUnitFileState {name}"));
+    fn get_unit_file_state(
+        &self,
+        name: &str,
+        #[zbus(header)] header: Header<'_>,
+    ) -> zbus::fdo::Result<String> {
+        self.record(&header, format!("GetUnitFileState {name}"));
         match self.units.lock().unwrap().get(name) {
             Some(u) if u.load != "not-found" => Ok(u.file.clone()),
             // What systemd answers for a unit file it does not have.
@@ -140,11 +179,15 @@ impl Manager {
         files: Vec<String>,
         runtime: bool,
         force: bool,
+        #[zbus(header)] header: Header<'_>,
     ) -> (bool, Vec<(String, String, String)>) {
-        self.record(format!(
-            "EnableUnitFiles {} runtime={runtime} force={force}",
-            files.join(",")
-        ));
+        self.record(
+            &header,
+            format!(
+                "EnableUnitFiles {} runtime={runtime} force={force}",
+                files.join(",")
+            ),
+        );
         for f in &files {
             self.set(f, |u| u.file = "enabled".into());
         }
@@ -164,11 +207,12 @@ impl Manager {
         &self,
         files: Vec<String>,
         runtime: bool,
+        #[zbus(header)] header: Header<'_>,
     ) -> Vec<(String, String, String)> {
-        self.record(format!(
-            "DisableUnitFiles {} runtime={runtime}",
-            files.join(",")
-        ));
+        self.record(
+            &header,
+            format!("DisableUnitFiles {} runtime={runtime}", files.join(",")),
+        );
         for f in &files {
             self.set(f, |u| u.file = "disabled".into());
         }
@@ -213,14 +257,27 @@ pub struct Systemd {
     pub units: Units,
     /// The calls made.
     pub calls: Calls,
+    /// Who made them.
+    pub senders: Senders,
 }
 
 impl Systemd {
     /// Serves `org.freedesktop.systemd1` on the bus at `address` with `units`.
     pub async fn serve(address: &str, units: BTreeMap<String, UnitState>) -> Self {
+        Self::serve_hanging(address, units, false).await
+    }
+
+    /// As [`Systemd::serve`]; with `hang`, LoadUnit is recorded and never answered, which
+    /// catches the agent between writing its files and refreshing their services.
+    pub async fn serve_hanging(
+        address: &str,
+        units: BTreeMap<String, UnitState>,
+        hang: bool,
+    ) -> Self {
         let names: Vec<String> = units.keys().cloned().collect();
         let units: Units = Arc::new(Mutex::new(units));
         let calls = Calls::default();
+        let senders = Senders::default();
         let mut builder = zbus::connection::Builder::address(address)
             .unwrap()
             .name("org.freedesktop.systemd1")
@@ -230,6 +287,8 @@ impl Systemd {
                 Manager {
                     units: units.clone(),
                     calls: calls.clone(),
+                    senders: senders.clone(),
+                    hang,
                 },
             )
             .unwrap();
@@ -248,7 +307,14 @@ impl Systemd {
             _conn: builder.build().await.unwrap(),
             units,
             calls,
+            senders,
         }
+    }
+
+    /// Forgets the calls so far (and their senders).
+    pub fn clear(&self) {
+        self.calls.lock().unwrap().clear();
+        self.senders.lock().unwrap().clear();
     }
 
     /// The calls so far.

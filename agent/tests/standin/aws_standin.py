@@ -1,36 +1,39 @@
 #!/usr/bin/env python3
-"""Stand-ins, on loopback, for what a videobridge in an AWS Auto Scaling group talks to
-and that cannot run here:
+"""Stand-ins, on loopback, for what a videobridge or recorder on AWS talks to and that no
+kept implementation serves here, in front of moto's server (a real implementation of the
+AWS APIs, PyPI moto[server]) for what moto does serve:
 
 - an EC2 instance metadata service (IMDSv2 only: session tokens required), serving the
   instance id, region, the group's name tag, the target lifecycle state, a spot notice and
   the instance role's temporary credentials;
-- an AWS API endpoint for CloudWatch PutMetricData, Auto Scaling CompleteLifecycleAction /
-  RecordLifecycleActionHeartbeat / DescribeLifecycleHooks and SSM GetParameter, which VERIFIES each request's SigV4
-  signature against the credentials the metadata stand-in handed out. The verification
-  is written here from AWS's published algorithm with the standard library only
-  (hashlib, hmac), independently of the Rust signer under test;
+- Auto Scaling CompleteLifecycleAction, RecordLifecycleActionHeartbeat and
+  DescribeLifecycleHooks, which VERIFY each request's SigV4 signature against the
+  credentials the metadata stand-in handed out (written here from AWS's published
+  algorithm with the standard library only, independently of the Rust signer under test);
 - the videobridge's private REST API (/colibri/stats, /colibri/shutdown).
 
-Why this is not moto's server (which tests/common/moto.rs runs for S3), checked against
-moto 5.2.5's source:
-- IMDS and the videobridge's API: moto serves neither.
-- Auto Scaling CompleteLifecycleAction and RecordLifecycleActionHeartbeat: moto has
-  neither (nothing under moto/autoscaling handles lifecycle actions), and the drain tests
-  depend on both; DescribeLifecycleHooks exists there but cannot be made to fail as
-  `hooks_error` does.
-- Signatures: moto verifies no SigV4 signature (its optional check knows only moto's own
-  users' keys), so on moto a wrongly signed request would pass and the signing tests
-  (aws_calls.rs: forged and tampered requests) could no longer fail for it. CloudWatch
-  PutMetricData and SSM GetParameter exist in moto but stay here for that reason: every
-  call a run makes lands in one log whose signatures are checked.
+With --moto, the process also runs moto's server (in a thread) with its IAM checks ON:
+the instance role's credentials are moto's own (STS AssumeRole of a role whose policy is
+the one docs/aws/scale-out.yaml and docs/recording.md grant), so moto verifies every
+signature and refuses what the role may not do. CloudWatch PutMetricData and SSM
+GetParameter sent to the AWS port are forwarded to moto byte for byte (and logged here);
+S3 goes to moto directly. Without --moto those two calls are refused.
 
-Prints one JSON line with the three ports, then serves until stdin closes. Tests steer it
-with POST /_standin/set (a JSON object of state fields) and read what it saw with
-GET /_standin/log, on any of the three ports.
+Why the rest is not moto's, checked against moto 5.2.5's source:
+- IMDS and the videobridge's API: moto serves neither.
+- CompleteLifecycleAction and RecordLifecycleActionHeartbeat: nothing under
+  moto/autoscaling handles lifecycle actions, and the drain tests depend on both.
+- DescribeLifecycleHooks exists in moto but cannot be made to fail as `hooks_error`
+  does, and its group would have to exist in moto with the instance in it; it stays
+  with the other lifecycle calls.
+
+Prints one JSON line with the ports, then serves until stdin closes. Tests steer it with
+POST /_standin/set (a JSON object of state fields), read what it saw with GET
+/_standin/log, and (with --moto) ask moto through AWS's own SDK with POST /_standin/aws.
 """
 
 import datetime
+import http.client
 import hashlib
 import hmac
 import json
@@ -66,17 +69,33 @@ STATE = {
     "hooks_error": None,
 }
 ISSUED = {}  # access key id -> {secret, token, expires}
+MOTO = {}  # with --moto: url, and the harness's boto3 session (every permission)
+# The instance role's permissions as docs/aws/scale-out.yaml and docs/recording.md grant
+# them (the lifecycle calls, verified by this stand-in, are not moto's).
+ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        # moto names the action after the signing name ("monitoring"), AWS's IAM after
+        # the service ("cloudwatch"); the role may do both, i.e. the one call.
+        {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData", "monitoring:PutMetricData"], "Resource": "*"},
+        {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["s3:PutObject", "s3:AbortMultipartUpload"], "Resource": "*"},
+    ],
+}
 IMDS_TOKENS = set()
 LOG = {"aws": [], "imds": [], "bridge": []}
 
 
 def issue_credentials():
-    akid = "ASIA" + secrets.token_hex(8).upper()
-    creds = {
-        "secret": secrets.token_urlsafe(30),
-        "token": secrets.token_urlsafe(60),
-        "expires": time.time() + STATE["expire_in"],
-    }
+    if MOTO:
+        # moto's STS issues them, so moto can verify what is signed with them.
+        sts = MOTO["harness"].client("sts", endpoint_url=MOTO["url"])
+        got = sts.assume_role(RoleArn=MOTO["role_arn"], RoleSessionName=STATE["instance_id"])["Credentials"]
+        akid, secret, token = got["AccessKeyId"], got["SecretAccessKey"], got["SessionToken"]
+    else:
+        akid = "ASIA" + secrets.token_hex(8).upper()
+        secret, token = secrets.token_urlsafe(30), secrets.token_urlsafe(60)
+    creds = {"secret": secret, "token": token, "expires": time.time() + STATE["expire_in"]}
     ISSUED[akid] = creds
     return akid, creds
 
@@ -170,7 +189,6 @@ def verify_sigv4(method, raw_path, headers, body, service):
 
 
 QUERY_ACTIONS = {
-    "PutMetricData": ("monitoring", "2010-08-01", "http://monitoring.amazonaws.com/doc/2010-08-01/"),
     "CompleteLifecycleAction": ("autoscaling", "2011-01-01", "http://autoscaling.amazonaws.com/doc/2011-01-01/"),
     "RecordLifecycleActionHeartbeat": ("autoscaling", "2011-01-01", "http://autoscaling.amazonaws.com/doc/2011-01-01/"),
     "DescribeLifecycleHooks": ("autoscaling", "2011-01-01", "https://autoscaling.amazonaws.com/doc/2011-01-01/"),
@@ -214,9 +232,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def control(self, method):
         if method == "POST" and self.path == "/_standin/set":
+            update = json.loads(self.body() or b"{}")
             with LOCK:
-                STATE.update(json.loads(self.body() or b"{}"))
+                STATE.update(update)
+                if MOTO and "parameters" in update:
+                    put_parameters(update["parameters"])
             return self.answer(200, "{}")
+        if method == "POST" and self.path == "/_standin/aws" and MOTO:
+            return self.answer(200, json.dumps(harness_call(json.loads(self.body()))))
         if method == "GET" and self.path == "/_standin/log":
             with LOCK:
                 return self.answer(200, json.dumps(LOG))
@@ -298,32 +321,16 @@ class Handler(BaseHTTPRequestHandler):
         if target:
             entry["action"] = target.split(".")[-1]
             entry["service"] = "ssm"
-            problem = verify_sigv4(method, self.path, self.headers, body, "ssm")
-            if problem:
-                entry["rejected"] = problem[0]
-                code = "InvalidSignatureException" if problem[0] == "SignatureDoesNotMatch" else problem[0]
-                return self.answer(400 if code != "InvalidSignatureException" else 403,
-                                   json.dumps({"__type": code, "message": problem[1]}),
-                                   "application/x-amz-json-1.1")
-            request = json.loads(body or b"{}")
-            entry["params"] = request
-            if target != "AmazonSSM.GetParameter":
-                return self.answer(400, json.dumps({"__type": "UnknownOperationException"}))
-            name = request.get("Name")
-            value = STATE["parameters"].get(name)
-            if value is None:
-                return self.answer(400, json.dumps({"__type": "ParameterNotFound", "message": f"{name} not found"}),
-                                   "application/x-amz-json-1.1")
-            entry["ok"] = True
-            if request.get("WithDecryption") is not True:
-                value = "AQICAHencrypted"
-            return self.answer(200, json.dumps({"Parameter": {"Name": name, "Type": "SecureString", "Value": value,
-                                                              "Version": 1}}), "application/x-amz-json-1.1")
+            entry["params"] = json.loads(body or b"{}")
+            return self.forward(method, body, entry)
         params = dict(urllib.parse.parse_qsl(body.decode()))
         action = params.get("Action", "")
         entry["action"] = action
         entry["params"] = params
         entry["body"] = body.decode()
+        if action == "PutMetricData":
+            entry["service"] = "monitoring"
+            return self.forward(method, body, entry)
         if action not in QUERY_ACTIONS:
             return self.answer(400, error_xml("InvalidAction", f"unknown action {action}"), "text/xml")
         service, version, xmlns = QUERY_ACTIONS[action]
@@ -343,20 +350,38 @@ class Handler(BaseHTTPRequestHandler):
             names = [v for k, v in params.items() if k.startswith("LifecycleHookNames.member.")]
             entry["ok"] = True
             return self.answer(200, lifecycle_hooks_xml(xmlns, names), "text/xml")
-        if action != "PutMetricData":
-            want = {"AutoScalingGroupName": STATE["group"], "LifecycleHookName": STATE["hook"],
-                    "InstanceId": STATE["instance_id"]}
-            if action == "CompleteLifecycleAction":
-                want["LifecycleActionResult"] = "CONTINUE"
-            for key, value in want.items():
-                if params.get(key) != value:
-                    return self.answer(400, error_xml("ValidationError", f"{key} is {params.get(key)!r}"), "text/xml")
-            if STATE["lifecycle"] != "Terminated":
-                return self.answer(400, error_xml("ValidationError", "no active lifecycle action"), "text/xml")
+        want = {"AutoScalingGroupName": STATE["group"], "LifecycleHookName": STATE["hook"],
+                "InstanceId": STATE["instance_id"]}
+        if action == "CompleteLifecycleAction":
+            want["LifecycleActionResult"] = "CONTINUE"
+        for key, value in want.items():
+            if params.get(key) != value:
+                return self.answer(400, error_xml("ValidationError", f"{key} is {params.get(key)!r}"), "text/xml")
+        if STATE["lifecycle"] != "Terminated":
+            return self.answer(400, error_xml("ValidationError", "no active lifecycle action"), "text/xml")
         entry["ok"] = True
         return self.answer(200, f'<{action}Response xmlns="{xmlns}"><ResponseMetadata><RequestId>'
                                 f'{secrets.token_hex(8)}</RequestId></ResponseMetadata></{action}Response>',
                            "text/xml")
+
+    def forward(self, method, body, entry):
+        """Hands the request to moto unchanged (Host included, so the signature still
+        covers what moto sees) and relays its answer; logs moto's verdict."""
+        if not MOTO:
+            return self.answer(400, error_xml("InvalidAction", "this stand-in runs without --moto"), "text/xml")
+        connection = http.client.HTTPConnection(MOTO["host"], MOTO["port"], timeout=30)
+        connection.putrequest(method, self.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in self.headers.items():
+            if name.lower() not in ("connection", "keep-alive"):
+                connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        entry["ok"] = response.status == 200
+        if response.status != 200:
+            entry["rejected"] = error_code(data)
+        return self.answer(response.status, data, response.getheader("Content-Type") or "text/xml")
 
     # --- the videobridge's REST API ---
     def bridge(self, method):
@@ -385,6 +410,76 @@ class Handler(BaseHTTPRequestHandler):
         return self.answer(404, "")
 
 
+def error_code(data):
+    """The error code in an AWS error answer, JSON (SSM) or XML (query APIs)."""
+    try:
+        code = json.loads(data).get("__type", "")
+        return code.split("#")[-1]
+    except (ValueError, AttributeError):
+        text = data.decode(errors="replace")
+        return text.partition("<Code>")[2].partition("</Code>")[0] or text[:100]
+
+
+def start_moto():
+    """Runs moto's server in a thread, with IAM checks on from the first call after
+    the harness's own setup: a harness user allowed everything (for the tests' own
+    look-ups) and the instance role (ROLE_POLICY) whose STS credentials the metadata
+    stand-in hands out."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+    import boto3
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request on stderr
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    setup = boto3.Session(aws_access_key_id="setup", aws_secret_access_key="setup", region_name=REGION)
+    iam = setup.client("iam", endpoint_url=url)
+    iam.create_user(UserName="harness")
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="harness", PolicyName="everything", PolicyDocument=json.dumps(everything))
+    key = iam.create_access_key(UserName="harness")["AccessKey"]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=ROLE, PolicyName="instance", PolicyDocument=json.dumps(ROLE_POLICY))
+    # From here on moto authenticates and authorizes every request.
+    reset = http.client.HTTPConnection(host, port, timeout=30)
+    reset.request("POST", "/moto-api/reset-auth", body=b"0")
+    assert reset.getresponse().status == 200
+    MOTO.update(url=url, host=host, port=port, role_arn=role["Arn"], harness=boto3.Session(
+        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION))
+    put_parameters(STATE["parameters"])
+    return port
+
+
+def put_parameters(parameters):
+    ssm = MOTO["harness"].client("ssm", endpoint_url=MOTO["url"])
+    for name, value in parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+
+def harness_call(request):
+    """One call through AWS's own SDK with the harness's credentials: {"service",
+    "operation" (boto3's snake_case name), "params"}. Bytes in the answer (an object's
+    body) come back as their length and SHA-256 so a failing test prints no megabytes."""
+    import botocore.exceptions
+
+    client = MOTO["harness"].client(request["service"], endpoint_url=MOTO["url"])
+    try:
+        result = getattr(client, request["operation"])(**request.get("params", {}))
+    except botocore.exceptions.ClientError as e:
+        return {"error": e.response["Error"]["Code"]}
+    result.pop("ResponseMetadata", None)
+    if "Body" in result:
+        data = result.pop("Body").read()
+        result["Body"] = {"len": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return json.loads(json.dumps(result, default=str))
+
+
 def error_xml(code, message):
     return (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
             f"</Error><RequestId>{secrets.token_hex(8)}</RequestId></ErrorResponse>")
@@ -400,6 +495,8 @@ def serve(kind):
 
 def main():
     ports = {kind: serve(kind) for kind in ("imds", "aws", "bridge")}
+    if "--moto" in sys.argv[1:]:
+        ports["moto"] = start_moto()
     print(json.dumps(ports), flush=True)
     sys.stdin.read()
 
