@@ -133,6 +133,10 @@ pub enum BridgeAction {
         /// Where to write the new certificate's private key (with --new; must not exist).
         #[arg(long)]
         key_out: Option<PathBuf>,
+        /// The token recorders (`server.role = "recorder"`) put in `bridge.join`: jibri's
+        /// accounts instead of the bridges' (this signaling node's only).
+        #[arg(long, conflicts_with = "new")]
+        recorder: bool,
     },
 }
 

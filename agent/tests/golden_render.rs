@@ -3,8 +3,8 @@
 //! web app (the offline image), `golden/MODE-jitsi-present/` with them (the image built
 //! with Jitsi's packages). A change to any rendered file shows up here as a diff to review;
 //! `UPDATE_GOLDEN=1 cargo test --test golden_render` rewrites them after a deliberate one.
-//! The rendered jvb.conf and jicofo.conf are also checked key by key against the
-//! components' own reference.conf files (../shared/upstream, beside the repository).
+//! The rendered jvb.conf, jicofo.conf and jibri.conf are also checked key by key against
+//! the components' own reference.conf files (../shared/upstream, beside the repository).
 
 use meet_agent::bridge::token::Token;
 use meet_agent::config::schema::Quality;
@@ -13,8 +13,10 @@ use meet_agent::config::validate_roles::RoleSettings;
 use meet_agent::jitsi::coturn::TurnSettings;
 use meet_agent::jitsi::secrets::Secrets;
 use meet_agent::jitsi::{
-    assemble, coturn, jicofo, nginx, prosody, videobridge, web, AuthMode, JitsiSettings,
+    assemble, coturn, jibri, jicofo, nginx, prosody, videobridge, web, AuthMode, JitsiSettings,
 };
+use meet_agent::recording::settings::WELL_KNOWN_RTMP;
+use meet_agent::recording::RecordingSettings;
 use meet_agent::state::Identity;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -28,6 +30,8 @@ fn secrets() -> Secrets {
         jvb_password: "jvb-password-golden".into(),
         turn_secret: "turn-secret-golden".into(),
         jwt_app_secret: "jwt-secret-golden".into(),
+        jibri_password: "jibri-password-golden".into(),
+        recorder_password: "recorder-password-golden".into(),
     }
 }
 
@@ -56,6 +60,7 @@ fn identity(nat: bool) -> Identity {
         domain: Some(DOMAIN.into()),
         public_ipv4: nat.then(|| "203.0.113.7".parse().unwrap()),
         local_ipv4: Some("10.0.0.5".parse().unwrap()),
+        cpus: 4,
         ..Identity::default()
     }
 }
@@ -66,9 +71,20 @@ const DEBIAN_MIME_TYPES: &str = "types {\n    application/wasm wasm;\n    audio/
 /// The machine's role for a golden set: the single machine, or a deployment's signaling
 /// node or bridge (joining with a token for the signaling node at `signal.example.test`).
 fn roles(role: Role) -> RoleSettings {
-    let join = (role == Role::Videobridge).then(|| {
+    let join = role.joins().then(|| {
         let pair = meet_agent::bridge::xmpp_cert::generate(DOMAIN, time::OffsetDateTime::now_utc())
             .unwrap();
+        if role == Role::Recorder {
+            return Token::for_recorder(
+                "signal.example.test",
+                5222,
+                DOMAIN,
+                "jibri-password-of-the-deployment",
+                "recorder-password-of-the-deployment",
+                &pair.chain_pem(),
+            )
+            .unwrap();
+        }
         Token::new(
             "signal.example.test",
             5222,
@@ -91,12 +107,29 @@ fn roles(role: Role) -> RoleSettings {
 /// Jitsi's prosody plugins and web app (`jitsi`), behind NAT or not: (golden file name,
 /// content). The same function the step calls, so the step's wiring is what is checked.
 fn render(auth: AuthMode, jitsi: bool, nat: bool, role: Role) -> Vec<(&'static str, String)> {
+    render_with(auth, jitsi, nat, role, false)
+}
+
+/// [`render`], with a recorder on the machine itself when `local_recorder`.
+fn render_with(
+    auth: AuthMode,
+    jitsi: bool,
+    nat: bool,
+    role: Role,
+    local_recorder: bool,
+) -> Vec<(&'static str, String)> {
     let (s, j, id) = (secrets(), settings(auth), identity(nat));
     let roles = roles(role);
+    let recording = RecordingSettings {
+        local: local_recorder,
+        rtmp_allow: WELL_KNOWN_RTMP.iter().map(|p| p.to_string()).collect(),
+        ..RecordingSettings::default()
+    };
     let files = assemble::assemble(&assemble::Inputs {
         domain: Some(DOMAIN),
         jitsi: &j,
         roles: &roles,
+        recording: &recording,
         secrets: &s,
         identity: &id,
         instance_id: Some("i-0123456789abcdef0"),
@@ -119,6 +152,7 @@ fn render(auth: AuthMode, jitsi: bool, nat: bool, role: Role) -> Vec<(&'static s
                 videobridge::ENV => "videobridge.env",
                 nginx::SITE => "nginx-site.conf",
                 nginx::STREAM => "nginx-stream.conf",
+                jibri::CONF => "jibri.conf",
                 p if p == web::path(DOMAIN) => "config.js",
                 other => panic!("assemble made {other}, which has no golden name"),
             };
@@ -127,20 +161,31 @@ fn render(auth: AuthMode, jitsi: bool, nat: bool, role: Role) -> Vec<(&'static s
         .collect()
 }
 
-/// The golden sets: every mode on the single machine, and the roles of a deployment.
-fn sets() -> Vec<(PathBuf, AuthMode, bool, Role)> {
+/// One golden set: its folder, the mode, Jitsi's plugins and web app, the role, and a
+/// recorder on the machine itself.
+type Set = (PathBuf, AuthMode, bool, Role, bool);
+
+/// The golden sets: every mode on the single machine, the roles of a deployment, and a
+/// single machine recording itself (JWT: the token decides who may record).
+fn sets() -> Vec<Set> {
     let mut sets = Vec::new();
     for auth in MODES {
         for jitsi in [false, true] {
-            sets.push((golden_dir(auth, jitsi), auth, jitsi, Role::All));
+            sets.push((golden_dir(auth, jitsi), auth, jitsi, Role::All, false));
         }
     }
-    for role in [Role::Signaling, Role::Videobridge] {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/golden")
-            .join(format!("{}-jitsi-present", role.as_str()));
-        sets.push((dir, AuthMode::Open, true, role));
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for role in [Role::Signaling, Role::Videobridge, Role::Recorder] {
+        let dir = golden.join(format!("{}-jitsi-present", role.as_str()));
+        sets.push((dir, AuthMode::Open, true, role, false));
     }
+    sets.push((
+        golden.join("jwt-recording-local"),
+        AuthMode::Jwt,
+        true,
+        Role::All,
+        true,
+    ));
     sets
 }
 
@@ -162,8 +207,8 @@ fn golden_dir(auth: AuthMode, jitsi: bool) -> PathBuf {
 fn rendered_files_match_the_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut differ = Vec::new();
-    for (dir, auth, jitsi, role) in sets() {
-        let files = render(auth, jitsi, true, role);
+    for (dir, auth, jitsi, role, local) in sets() {
+        let files = render_with(auth, jitsi, true, role, local);
         for (name, text) in &files {
             let path = dir.join(name);
             if update {
@@ -203,6 +248,7 @@ fn upstream_references() -> PathBuf {
         "jicofo-common.reference.conf",
         "jicofo-selector.reference.conf",
         "jicofo.reference.conf",
+        "jibri.reference.conf",
     ] {
         assert!(
             dir.join(name).is_file(),
@@ -247,16 +293,17 @@ const PYHOCON: &str = "/var/cache/ryo-jitsi/pyhocon";
 fn every_hocon_key_is_one_upstreams_reference_conf_has() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for (_, auth, jitsi, role) in sets() {
+    for (_, auth, jitsi, role, local) in sets() {
         for nat in [false, true] {
-            for (name, text) in render(auth, jitsi, nat, role) {
+            for (name, text) in render_with(auth, jitsi, nat, role, local) {
                 let kind = match name {
                     "jvb.conf" => "jvb",
                     "jicofo.conf" => "jicofo",
+                    "jibri.conf" => "jibri",
                     _ => continue,
                 };
                 let path = dir.path().join(format!(
-                    "{}-{}-{jitsi}-{nat}-{name}",
+                    "{}-{}-{jitsi}-{local}-{nat}-{name}",
                     role.as_str(),
                     auth.as_str()
                 ));
@@ -268,8 +315,9 @@ fn every_hocon_key_is_one_upstreams_reference_conf_has() {
         }
     }
     // 6 single-machine sets with both files, a signaling node's jicofo.conf, a bridge's
-    // jvb.conf; each behind NAT and not.
-    assert_eq!(files.len(), 2 * (6 * 2 + 1 + 1));
+    // jvb.conf, a recorder's jibri.conf, a single machine recording itself (all three);
+    // each behind NAT and not.
+    assert_eq!(files.len(), 2 * (6 * 2 + 1 + 1 + 1 + 3));
     if let Err(problems) = reference_problems(&files) {
         panic!("rendered HOCON keys that upstream's reference.conf lacks:\n{problems}");
     }
@@ -285,6 +333,19 @@ fn every_hocon_key_is_one_upstreams_reference_conf_has() {
     assert!(
         problems.contains("videobridge.websockets.no-such-key is not in")
             && problems.contains("require-valid-address is a string"),
+        "{problems}"
+    );
+    // And inside jibri's environments, which reference.conf leaves as an empty list.
+    let bad = dir.path().join("bad-jibri.conf");
+    std::fs::write(
+        &bad,
+        "jibri.api.xmpp.environments = [ { name = \"x\", control-login { no-such-key = 1 }, usage-timeout = true } ]\n",
+    )
+    .unwrap();
+    let problems = reference_problems(&[("jibri", bad)]).unwrap_err();
+    assert!(
+        problems.contains("environments[].control-login.no-such-key is not in")
+            && problems.contains("usage-timeout is a boolean"),
         "{problems}"
     );
 }

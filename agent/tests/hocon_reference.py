@@ -1,13 +1,15 @@
 """Checks rendered HOCON files against the components' own reference.conf files.
 
-Usage: hocon_reference.py REFERENCE_DIR KIND=FILE...   (KIND: jvb or jicofo)
+Usage: hocon_reference.py REFERENCE_DIR KIND=FILE...   (KIND: jvb, jicofo or jibri)
 
 Every leaf path of each rendered file must exist in the component's reference.conf files
 (parsed with pyhocon, or documented there in a commented-out `key =` line inside the same
 block, as jicofo documents `client-proxy` and ice4j the fields of `static-mappings`), with a
 value of the reference's type. Paths under the bridge's free-form maps (the per-server
 blocks of `videobridge.apis.xmpp-client.configs` and of `videobridge.http-servers`) may
-hold any key. Prints one line per problem and exits 1 if there is any.
+hold any key. The elements of jibri's `jibri.api.xmpp.environments`, whose keys
+reference.conf does not list, are checked against ELEMENTS below, written from the parser
+that reads them. Prints one line per problem and exits 1 if there is any.
 """
 
 import datetime
@@ -32,6 +34,24 @@ REFERENCES = {
         "jicofo-selector.reference.conf",
         "jicofo.reference.conf",
     ],
+    "jibri": ["jibri.reference.conf"],
+}
+
+# The keys of list elements that reference.conf leaves empty, with a value of each key's
+# type, as the component's parser reads them: jibri's XMPP environments, from
+# jitsi/jibri src/main/kotlin/org/jitsi/jibri/config/JibriConfig.kt (toXmppEnvironment,
+# toXmppCredentials, toXmppMuc) at 62369d55eaf5 (2026-08-05).
+ELEMENTS = {
+    "jibri": """
+jibri { api { xmpp { ELEMENT {
+  name = "", xmpp-server-hosts = [], xmpp-domain = "", base-url = ""
+  control-login { domain = "", port = 5222, username = "", password = "", randomize-username = false }
+  control-muc { domain = "", room-name = "", nickname = "" }
+  sip-control-muc { domain = "", room-name = "", nickname = "" }
+  call-login { domain = "", port = 5222, username = "", password = "", randomize-username = false }
+  strip-from-room-domain = "", usage-timeout = "", trust-all-xmpp-certs = false, security-mode = ""
+} } } }
+""",
 }
 
 # Blocks whose keys the component reads as a map of named entries.
@@ -115,18 +135,34 @@ def load(kind, refdir):
     documented = {}
     for name in REFERENCES[kind]:
         path = f"{refdir}/{name}"
-        tree = ConfigTree.merge_configs(tree, ConfigFactory.parse_file(path))
+        try:
+            parsed = ConfigFactory.parse_file(path)
+        except Exception:  # jibri's ffmpeg commands are substitutions pyhocon cannot resolve
+            parsed = ConfigFactory.parse_file(path, resolve=False)
+        tree = ConfigTree.merge_configs(tree, parsed)
         documented.update(commented_keys(path))
-    return tree, documented
+    if kind in ELEMENTS:
+        # pyhocon keeps a quoted key's quotes: the element's block is named ELEMENT in
+        # the text and renamed to the walker's `name[]` here.
+        extra = ConfigFactory.parse_string(ELEMENTS[kind])
+        holder = extra["jibri"]["api"]["xmpp"]
+        holder["environments[]"] = holder.pop("ELEMENT")
+        return [tree, extra], documented
+    return [tree], documented
 
 
-def lookup(tree, path):
-    node = tree
-    for part in path:
-        if not isinstance(node, ConfigTree) or part not in node:
-            return None, False
-        node = node[part]
-    return node, True
+def lookup(trees, path):
+    """The value at `path` in the first of `trees` that has it."""
+    for tree in trees:
+        node = tree
+        for part in path:
+            # The dict's own lookup: pyhocon's would parse `name[]` as a path.
+            if not isinstance(node, ConfigTree) or part not in node.keys():
+                break
+            node = dict.__getitem__(node, part)
+        else:
+            return node, True
+    return None, False
 
 
 def check(kind, rendered, tree, documented, label, problems):

@@ -360,7 +360,9 @@ mod tests {
                 "disable coturn",
                 "stop coturn",
                 "disable nginx",
-                "stop nginx"
+                "stop nginx",
+                "disable jibri",
+                "stop jibri"
             ]
         );
         assert_eq!(
@@ -369,7 +371,8 @@ mod tests {
                 Service::Prosody,
                 Service::Jicofo,
                 Service::Coturn,
-                Service::Nginx
+                Service::Nginx,
+                Service::Jibri
             ]
         );
         assert_eq!(
@@ -378,7 +381,8 @@ mod tests {
                 Service::Prosody,
                 Service::Jicofo,
                 Service::Coturn,
-                Service::Nginx
+                Service::Nginx,
+                Service::Jibri
             ]
         );
         assert!(
@@ -477,7 +481,7 @@ mod tests {
         let report = block_on(bring_up(&mut refreshes, &systemd, true)).unwrap();
         assert_eq!(systemd.calls.take(), ["start nginx"]);
         assert_eq!(report.started, [Service::Nginx]);
-        assert_eq!(report.missing.len(), 5);
+        assert_eq!(report.missing.len(), Service::ALL.len() - 1);
         assert!(refreshes.is_empty());
     }
 }

@@ -30,6 +30,12 @@ pub const VERSION: u32 = 1;
 pub const DEFAULT_PORT: u16 = crate::vocab::ports::XMPP_CLIENT;
 /// The XMPP account every bridge of a deployment shares (upstream's `JVB_AUTH_USER`).
 pub const DEFAULT_USERNAME: &str = "jvb";
+/// The control account every recorder of a deployment shares on `auth.DOMAIN` (jibri's
+/// README and docker-jitsi-meet's `JIBRI_XMPP_USER`).
+pub const RECORDER_USERNAME: &str = "jibri";
+/// The hidden account recorders join meetings with on `recorder.DOMAIN` (upstream's
+/// `JIBRI_RECORDER_USER`; prosody's `recorder_prefixes` default names it).
+pub const CALL_USERNAME: &str = "recorder";
 /// Longest token accepted, checked before any decoding: a real one is a few KiB.
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
 /// Longest decompressed payload accepted (a small gzip can expand to gigabytes).
@@ -101,6 +107,9 @@ pub struct Token {
     username: String,
     password: String,
     certificate_pem: String,
+    /// A recorder's token: the hidden account on `recorder.DOMAIN` it joins meetings with
+    /// (user name, password). A bridge's token has none.
+    call: Option<(String, String)>,
     /// The canonical encoding, made once: it also yields the fingerprint.
     encoded: String,
 }
@@ -118,6 +127,12 @@ struct WireOut<'a> {
     username: &'a str,
     password: &'a str,
     certificate: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_domain: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_password: Option<&'a str>,
 }
 
 /// The JSON inside the token, as read: every field optional so that a missing one is
@@ -135,6 +150,9 @@ struct WireIn {
     username: Option<String>,
     password: Option<String>,
     certificate: Option<String>,
+    call_domain: Option<String>,
+    call_username: Option<String>,
+    call_password: Option<String>,
 }
 
 impl Token {
@@ -160,6 +178,39 @@ impl Token {
             username: DEFAULT_USERNAME,
             password,
             certificate: certificate_pem,
+            call: None,
+        })
+    }
+
+    /// A token for recorders (jibri) joining `host`:`port` of `domain`: the shared control
+    /// account `jibri@auth.DOMAIN` with `control_password`, jibri's brewery, and the hidden
+    /// account `recorder@recorder.DOMAIN` with `call_password`; the certificate as for
+    /// bridges.
+    pub fn for_recorder(
+        host: &str,
+        port: u16,
+        domain: &str,
+        control_password: &str,
+        call_password: &str,
+        certificate_pem: &str,
+    ) -> Result<Token, TokenError> {
+        let domain = domain.trim().to_ascii_lowercase();
+        let names = crate::plan::xmpp::XmppNames::new(&domain);
+        Self::build(Fields {
+            host,
+            port,
+            domain: &domain,
+            auth_domain: &names.auth,
+            internal_muc_domain: &names.internal,
+            brewery_muc: &names.jibri_brewery_jid,
+            username: RECORDER_USERNAME,
+            password: control_password,
+            certificate: certificate_pem,
+            call: Some(Call {
+                domain: &names.recorder,
+                username: CALL_USERNAME,
+                password: call_password,
+            }),
         })
     }
 
@@ -201,6 +252,14 @@ impl Token {
         let username = need(wire.username, "username")?;
         let password = need(wire.password, "password")?;
         let certificate = need(wire.certificate, "certificate")?;
+        let call = match (wire.call_domain, wire.call_username, wire.call_password) {
+            (None, None, None) => None,
+            (domain, username, password) => Some((
+                need(domain, "call_domain")?,
+                need(username, "call_username")?,
+                need(password, "call_password")?,
+            )),
+        };
         Self::build(Fields {
             host: &host,
             port,
@@ -211,6 +270,11 @@ impl Token {
             username: &username,
             password: &password,
             certificate: &certificate,
+            call: call.as_ref().map(|(domain, username, password)| Call {
+                domain,
+                username,
+                password,
+            }),
         })
     }
 
@@ -285,6 +349,26 @@ impl Token {
         &self.certificate_pem
     }
 
+    /// A recorder's hidden account on `recorder.DOMAIN` (user name, password: a secret);
+    /// `None` in a bridge's token.
+    pub fn call_login(&self) -> Option<(&str, &str)> {
+        self.call.as_ref().map(|(u, p)| (u.as_str(), p.as_str()))
+    }
+
+    /// The hidden domain recorders log in to, `recorder.DOMAIN`.
+    pub fn call_domain(&self) -> String {
+        crate::plan::xmpp::XmppNames::new(&self.domain).recorder
+    }
+
+    /// What the token lets a machine join as: `"recorder"` or `"videobridge"`.
+    pub fn kind(&self) -> &'static str {
+        if self.call.is_some() {
+            "recorder"
+        } else {
+            "videobridge"
+        }
+    }
+
     fn build(f: Fields<'_>) -> Result<Token, TokenError> {
         let host = f.host.trim().to_ascii_lowercase();
         if !is_dns_name(&host) && host.parse::<std::net::IpAddr>().is_err() {
@@ -318,6 +402,19 @@ impl Token {
             return Err(invalid("username", "is not an XMPP user name"));
         }
         check_password(f.password)?;
+        let call = match f.call {
+            None => None,
+            Some(call) => {
+                if !call.domain.eq_ignore_ascii_case(&names.recorder) {
+                    return Err(invalid("call_domain", format!("is not {}", names.recorder)));
+                }
+                if !is_localpart(call.username) {
+                    return Err(invalid("call_username", "is not an XMPP user name"));
+                }
+                check_password(call.password)?;
+                Some((call.username.to_string(), call.password.to_string()))
+            }
+        };
         let certificate_pem = check_certificate(f.certificate, &auth_domain)?;
         let mut token = Token {
             host,
@@ -327,6 +424,7 @@ impl Token {
             username: f.username.to_string(),
             password: f.password.to_string(),
             certificate_pem,
+            call,
             encoded: String::new(),
         };
         token.encoded = token.canonical_encoding()?;
@@ -337,6 +435,7 @@ impl Token {
         let auth_domain = self.auth_domain();
         let internal = self.internal_muc_domain();
         let brewery = self.brewery_muc_jid();
+        let call_domain = self.call_domain();
         let wire = WireOut {
             v: VERSION,
             host: &self.host,
@@ -348,6 +447,9 @@ impl Token {
             username: &self.username,
             password: &self.password,
             certificate: &self.certificate_pem,
+            call_domain: self.call.as_ref().map(|_| call_domain.as_str()),
+            call_username: self.call.as_ref().map(|(u, _)| u.as_str()),
+            call_password: self.call.as_ref().map(|(_, p)| p.as_str()),
         };
         let json = serde_json::to_vec(&wire).map_err(|e| TokenError::Encode(e.to_string()))?;
         // No file name and a zero mtime: the same token always encodes to the same text,
@@ -370,6 +472,7 @@ impl fmt::Debug for Token {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("domain", &self.domain)
+            .field("kind", &self.kind())
             .field("fingerprint", &self.fingerprint())
             .field("password", &"<redacted>")
             .finish_non_exhaustive()
@@ -397,6 +500,14 @@ struct Fields<'a> {
     username: &'a str,
     password: &'a str,
     certificate: &'a str,
+    call: Option<Call<'a>>,
+}
+
+/// A recorder's hidden account, before validation.
+struct Call<'a> {
+    domain: &'a str,
+    username: &'a str,
+    password: &'a str,
 }
 
 fn invalid(field: &'static str, reason: impl Into<String>) -> TokenError {

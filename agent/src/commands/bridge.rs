@@ -4,13 +4,14 @@ use super::context::{say, Context};
 use crate::cli::BridgeAction;
 use std::io::Write;
 
-/// `meet-agent bridge token [--new --domain D --key-out F] [--host H]`.
+/// `meet-agent bridge token [--new --domain D --key-out F | --recorder] [--host H]`.
 pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
     let BridgeAction::Token {
         new,
         domain,
         host,
         key_out,
+        recorder,
     } = action;
     let made = if new {
         match (domain.as_deref(), key_out.as_deref()) {
@@ -25,7 +26,12 @@ pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
         };
         let settings = &effective.settings;
         let domain = settings.domain.as_deref();
-        super::bridge_token::node_token(&ctx.paths, &settings.roles, domain, host.as_deref())
+        let kind = if recorder {
+            super::bridge_token::Kind::Recorder
+        } else {
+            super::bridge_token::Kind::Videobridge
+        };
+        super::bridge_token::node_token(&ctx.paths, &settings.roles, domain, host.as_deref(), kind)
     };
     match made {
         Ok(token) => {

@@ -47,22 +47,32 @@ pub fn new_token(domain: &str, host: Option<&str>, key_out: &Path) -> Result<Str
     Ok(token.encode())
 }
 
+/// Which machines a node's token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Videobridges: the shared `jvb` account.
+    Videobridge,
+    /// Recorders: jibri's control account and the hidden `recorder` account.
+    Recorder,
+}
+
 /// The token of this signaling node, from its configuration, its `auth.DOMAIN` certificate
-/// (made by its first run) and its `jvb` password. `roles` and `domain` are the node's
-/// settings.
+/// (made by its first run) and its `jvb` password (for recorders: its `jibri` and
+/// `recorder` passwords). `roles` and `domain` are the node's settings.
 pub fn node_token(
     paths: &Paths,
     roles: &RoleSettings,
     domain: Option<&str>,
     host: Option<&str>,
+    kind: Kind,
 ) -> Result<String> {
     if roles.role != Role::Signaling {
         bail!(
-            "this machine's server.role is \"{}\": only a signaling node has a token for bridges (set server.role = \"signaling\", or make one with --new)",
+            "this machine's server.role is \"{}\": only a signaling node has a token for bridges and recorders (set server.role = \"signaling\", or make a bridges' one with --new)",
             roles.role.as_str()
         );
     }
-    if let Some(token) = &roles.join {
+    if let (Some(token), Kind::Videobridge) = (&roles.join, kind) {
         // A pre-made token: the node adopted it; the same one goes to every bridge.
         return Ok(token.encode());
     }
@@ -77,12 +87,27 @@ pub fn node_token(
     })?;
     let secrets = Secrets::load(paths)?
         .ok_or_else(|| anyhow!("no per-instance secrets yet: run `meet-agent run` first"))?;
-    Ok(Token::new(
-        host.unwrap_or(domain),
-        crate::bridge::token::DEFAULT_PORT,
-        domain,
-        &secrets.jvb_password,
-        &pair.chain_pem(),
-    )?
-    .encode())
+    let host = host.unwrap_or(domain);
+    let port = crate::bridge::token::DEFAULT_PORT;
+    let token = match kind {
+        Kind::Videobridge => {
+            Token::new(host, port, domain, &secrets.jvb_password, &pair.chain_pem())?
+        }
+        Kind::Recorder => {
+            // Made by the jitsi step's run that gave prosody the accounts; a secrets file
+            // from before recorders existed has none until that run.
+            if secrets.jibri_password.is_empty() || secrets.recorder_password.is_empty() {
+                bail!("this node has no recorder accounts yet: run `meet-agent run` first");
+            }
+            Token::for_recorder(
+                host,
+                port,
+                domain,
+                &secrets.jibri_password,
+                &secrets.recorder_password,
+                &pair.chain_pem(),
+            )?
+        }
+    };
+    Ok(token.encode())
 }

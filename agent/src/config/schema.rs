@@ -516,6 +516,12 @@ pub struct Recording {
     pub s3_part_mib: u32,
     /// Delete recordings on disk older than this many days; 0 keeps them.
     pub keep_days: u32,
+    /// Run a recorder (jibri) on this all-in-one or signaling node too (4 CPUs or more).
+    pub local: bool,
+    /// Live streaming targets jibri accepts: Java regular expressions, each matching a
+    /// whole `rtmp://` or `rtmps://` URL (jibri's `rtmp-allow-list`). Unset: the
+    /// well-known services' ingest URLs; `[]`: no live streaming.
+    pub rtmp_allow: Option<Vec<String>>,
 }
 
 impl Default for Recording {
@@ -526,6 +532,8 @@ impl Default for Recording {
             s3_endpoint: None,
             s3_part_mib: 16,
             keep_days: 30,
+            local: false,
+            rtmp_allow: None,
         }
     }
 }

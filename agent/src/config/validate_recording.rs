@@ -69,7 +69,48 @@ pub fn validate(
     Ok(RecordingSettings {
         s3,
         keep_days: r.keep_days,
+        local: r.local,
+        rtmp_allow: rtmp_allow(r, fail)?,
     })
+}
+
+/// Most patterns `recording.rtmp_allow` takes: jibri matches each streaming URL against
+/// all of them.
+const MAX_RTMP_PATTERNS: usize = 32;
+/// Longest pattern accepted.
+const MAX_RTMP_PATTERN: usize = 256;
+
+/// `recording.rtmp_allow`, or the well-known services when unset. Each pattern must be
+/// printable text of sensible length; that it is a valid Java regular expression can only
+/// be known to jibri, which logs a bad one when it starts.
+fn rtmp_allow(r: &Recording, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<Vec<String>> {
+    let Some(patterns) = &r.rtmp_allow else {
+        return Ok(crate::recording::settings::WELL_KNOWN_RTMP
+            .iter()
+            .map(|p| p.to_string())
+            .collect());
+    };
+    if patterns.len() > MAX_RTMP_PATTERNS {
+        return Err(fail(
+            "recording.rtmp_allow",
+            format!(
+                "has {} patterns, more than {MAX_RTMP_PATTERNS}; merge them with `|`",
+                patterns.len()
+            ),
+        ));
+    }
+    for (i, p) in patterns.iter().enumerate() {
+        if p.is_empty() || p.len() > MAX_RTMP_PATTERN || p.chars().any(char::is_control) {
+            return Err(fail(
+                "recording.rtmp_allow",
+                format!(
+                    "entry {} must be 1 to {MAX_RTMP_PATTERN} printable characters, a pattern for whole rtmp:// or rtmps:// URLs such as \"rtmps://live\\\\.example\\\\.org/app/.*\"",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(patterns.clone())
 }
 
 /// S3's bucket naming rules: 3 to 63 lower-case letters, digits, dots and hyphens,

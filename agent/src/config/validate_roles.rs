@@ -19,6 +19,7 @@ pub fn validate(
     let bridge_sources = bridge_sources(b, fail)?;
     refuse_other_roles_keys(config, fail)?;
     let join = join_token(j, domain, fail)?;
+    check_token_kind(role, join.as_ref(), fail)?;
     check_adopted_pair(role, join.is_some(), j, fail)?;
     let signaling_host = signaling_host(j, fail)?;
     check_hook_and_region(j, fail)?;
@@ -89,24 +90,68 @@ fn refuse_other_roles_keys(
     if role == Role::All && j.region.is_some() {
         return Err(not_for("bridge.region", "\"signaling\" or \"videobridge\""));
     }
-    if role != Role::Videobridge {
+    if role == Role::Recorder && j.region.is_some() {
+        return Err(not_for("bridge.region", "\"signaling\" or \"videobridge\""));
+    }
+    if !role.joins() {
         for (key, set) in [
             ("bridge.signaling_host", j.signaling_host.is_some()),
             ("bridge.drain_hook", j.drain_hook.is_some()),
         ] {
             if set {
-                return Err(not_for(key, "\"videobridge\""));
+                return Err(not_for(key, "\"videobridge\" or \"recorder\""));
             }
         }
     }
-    if role == Role::Videobridge {
+    if config.recording.local && role.joins() {
+        return Err(not_for("recording.local", "\"all\" or \"signaling\""));
+    }
+    if role.joins() {
         refuse_web_keys(config, &not_for)?;
         if j.join.is_none() {
+            let command = if role == Role::Recorder {
+                "meet-agent bridge token --recorder"
+            } else {
+                "meet-agent bridge token"
+            };
             return Err(needs(
                 "bridge.join",
-                "the join token of its signaling node; print it there with `meet-agent bridge token` and set bridge.join beside server.role",
+                &format!("the join token of its signaling node; print it there with `{command}` and set bridge.join beside server.role"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// A recorder joins with a recorder's token and a bridge (or a signaling node adopting a
+/// pre-made token) with a bridge's: the other kind would log in to the wrong brewery.
+fn check_token_kind(
+    role: Role,
+    token: Option<&crate::bridge::token::Token>,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<()> {
+    let Some(token) = token else {
+        return Ok(());
+    };
+    let want = if role == Role::Recorder {
+        "recorder"
+    } else {
+        "videobridge"
+    };
+    if token.kind() != want {
+        let command = if want == "recorder" {
+            "meet-agent bridge token --recorder"
+        } else {
+            "meet-agent bridge token"
+        };
+        return Err(fail(
+            "bridge.join",
+            format!(
+                "holds a {}'s join token, and this machine's role is \"{}\"; print the right one on the signaling node with `{command}`",
+                token.kind(),
+                role.as_str()
+            ),
+        ));
     }
     Ok(())
 }

@@ -5,11 +5,12 @@
 //! with fixed inputs, so the step's wiring is what they check.
 
 use super::secrets::Secrets;
-use super::{coturn, jicofo, nginx, prosody, videobridge, web, JitsiSettings};
+use super::{coturn, jibri, jicofo, nginx, prosody, videobridge, web, JitsiSettings};
 use crate::apply::Service;
 use crate::bridge::roles::RoleSettings;
 use crate::bridge::xmpp_cert;
 use crate::paths::{TLS_FULLCHAIN, TLS_PRIVKEY};
+use crate::recording::RecordingSettings;
 use crate::state::Identity;
 use crate::vocab::Role;
 
@@ -35,6 +36,8 @@ pub struct Inputs<'a> {
     pub jitsi: &'a JitsiSettings,
     /// `server.role` and its keys.
     pub roles: &'a RoleSettings,
+    /// `[recording]`.
+    pub recording: &'a RecordingSettings,
     /// This instance's secrets.
     pub secrets: &'a Secrets,
     /// Addresses and size.
@@ -77,6 +80,41 @@ pub fn bridge_nickname(role: Role, instance_id: Option<&str>, secrets: &Secrets)
     }
 }
 
+/// A recorder's name in jibri's brewery: the instance id on a machine that has one, else
+/// derived from this machine's own TURN secret (never from a password the token shares,
+/// which every recorder of the deployment holds).
+pub fn recorder_nickname(instance_id: Option<&str>, secrets: &Secrets) -> String {
+    match instance_id {
+        Some(id) => {
+            let clean: String = id
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(60)
+                .collect();
+            format!("jibri-{clean}")
+        }
+        None => {
+            let digest = ring::digest::digest(
+                &ring::digest::SHA256,
+                format!("ryo-jitsi recorder nickname {}", secrets.turn_secret).as_bytes(),
+            );
+            format!("jibri-{}", crate::encoding::hex(&digest.as_ref()[..8]))
+        }
+    }
+}
+
+/// This all-in-one or signaling node serves recorders: its own (`recording.local`) or,
+/// on a signaling node, recorders of their own machines.
+pub fn offers_recording(role: Role, recording: &RecordingSettings) -> bool {
+    role == Role::Signaling || (role == Role::All && recording.local)
+}
+
+/// A recorder runs on this all-in-one or signaling node: asked for, and the machine is
+/// big enough (the jitsi step says why not otherwise).
+pub fn local_recorder(i: &Inputs<'_>) -> bool {
+    i.recording.local && i.identity.cpus >= crate::recording::settings::RECORDER_MIN_CPUS
+}
+
 /// The files for this machine's role.
 pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
     let mut out = Vec::new();
@@ -93,13 +131,18 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         remote_bridge(&mut out, i, &nickname, region);
         return out;
     }
+    if role == Role::Recorder {
+        remote_recorder(&mut out, i);
+        return out;
+    }
     out.push(coturn_file(i));
     let Some(d) = i.domain else {
         out.push(site(i, None));
         return out;
     };
     let signaling = role == Role::Signaling;
-    out.push(prosody_file(i, d, signaling));
+    let recorders = offers_recording(role, i.recording);
+    out.push(prosody_file(i, d, signaling, recorders));
     out.push(Rendered {
         path: jicofo::CONF.into(),
         text: jicofo::render(&jicofo::Inputs {
@@ -108,6 +151,7 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             secrets: i.secrets,
             jitsi_plugins: i.jitsi_plugins,
             relays: signaling.then_some(region),
+            recorders,
         }),
         group: Some("jitsi"),
         unit: Service::Jicofo,
@@ -116,8 +160,58 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         let relay = signaling.then_some(region);
         bridge_files(&mut out, i, videobridge::Signaling::Local, &nickname, relay);
     }
-    web_files(&mut out, i, d);
+    if local_recorder(i) {
+        let nickname = recorder_nickname(i.instance_id, i.secrets);
+        out.push(jibri_file(&jibri::Inputs {
+            domain: d,
+            host: "127.0.0.1",
+            port: crate::vocab::ports::XMPP_CLIENT,
+            control: (
+                crate::bridge::token::RECORDER_USERNAME,
+                &i.secrets.jibri_password,
+            ),
+            call: (
+                crate::bridge::token::CALL_USERNAME,
+                &i.secrets.recorder_password,
+            ),
+            nickname: &nickname,
+            verify_certificate: false,
+            rtmp_allow: &i.recording.rtmp_allow,
+        }));
+    }
+    web_files(&mut out, i, d, recorders);
     out
+}
+
+/// A recorder of its own: jibri.conf joining the signaling node its token names.
+fn remote_recorder(out: &mut Vec<Rendered>, i: &Inputs<'_>) {
+    let Some(token) = &i.roles.join else {
+        return;
+    };
+    let Some(call) = token.call_login() else {
+        return;
+    };
+    let nickname = recorder_nickname(i.instance_id, i.secrets);
+    out.push(jibri_file(&jibri::Inputs {
+        domain: token.domain(),
+        host: i.roles.signaling_host.as_deref().unwrap_or(token.host()),
+        port: token.port(),
+        control: (token.username(), token.password()),
+        call,
+        nickname: &nickname,
+        verify_certificate: true,
+        rtmp_allow: &i.recording.rtmp_allow,
+    }));
+}
+
+/// jibri.conf (it holds the accounts' passwords: jibri's group only).
+fn jibri_file(inputs: &jibri::Inputs<'_>) -> Rendered {
+    Rendered {
+        path: jibri::CONF.into(),
+        text: jibri::render(inputs),
+        group: Some("jibri"),
+        unit: Service::Jibri,
+    }
 }
 
 /// A videobridge of its own: its files joining the signaling node its token names.
@@ -152,7 +246,7 @@ fn coturn_file(i: &Inputs<'_>) -> Rendered {
 }
 
 /// prosody's configuration for the site `d` (with the bridges' TLS on a signaling node).
-fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool) -> Rendered {
+fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool, recorders: bool) -> Rendered {
     let j = i.jitsi;
     let jwt_secret = j
         .jwt_app_secret
@@ -170,6 +264,7 @@ fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool) -> Rendered {
             jitsi_plugins: i.jitsi_plugins,
             lobby: j.lobby,
             bridges_tls: (signaling && i.bridges_tls).then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
+            recorders,
         }),
         group: Some("prosody"),
         unit: Service::Prosody,
@@ -177,10 +272,10 @@ fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool) -> Rendered {
 }
 
 /// The web app's config.js, the nginx site and, with TURN on 443, the stream server.
-fn web_files(out: &mut Vec<Rendered>, i: &Inputs<'_>, d: &str) {
+fn web_files(out: &mut Vec<Rendered>, i: &Inputs<'_>, d: &str, recorders: bool) {
     out.push(Rendered {
         path: web::path(d),
-        text: web::render(d, i.jitsi, i.web_local),
+        text: web::render(d, i.jitsi, recorders.then_some(i.recording), i.web_local),
         group: None,
         unit: Service::Nginx,
     });

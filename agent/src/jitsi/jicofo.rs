@@ -34,6 +34,8 @@ pub struct Inputs<'a> {
     /// A deployment of several bridges (role `signaling`): relays between them, with the
     /// signaling node's region.
     pub relays: Option<&'a str>,
+    /// Recorders (jibri) join this site: jicofo watches their brewery.
+    pub recorders: bool,
 }
 
 /// Renders `jicofo.conf`.
@@ -42,6 +44,7 @@ pub fn render(i: &Inputs<'_>) -> String {
     xmpp_and_services(&mut o, i);
     authentication(&mut o, i);
     relays(&mut o, i);
+    recorders(&mut o, i);
     // `writeln!` into a String cannot fail.
     let _ = writeln!(o, "}}");
     o.push_str(&include_local(LOCAL));
@@ -80,7 +83,7 @@ fn xmpp_and_services(o: &mut String, i: &Inputs<'_>) {
                disable-certificate-verification = true\n    \
              }}\n    \
              # Accounts of this domain may declare themselves recorders (jibri), as upstream's\n    \
-             # postinst sets it; the appliance defines no such host, so none can.\n    \
+             # postinst sets it; prosody serves it only where recorders join.\n    \
              trusted-domains = [ {recorder} ]\n  \
            }}\n  \
            bridge {{\n    \
@@ -142,6 +145,21 @@ fn relays(o: &mut String, i: &Inputs<'_>) {
              octo {{\n    enabled = true\n  }}\n  \
              bridge {{\n    selection-strategy = RegionBasedBridgeSelectionStrategy\n  }}",
             quote(region)
+        );
+    }
+}
+
+/// The recorders' brewery, as jibri's README and docker-jitsi-meet's jicofo.conf
+/// (2e6b31d8, ENABLE_RECORDING: brewery-jid and pending-timeout) set it. `brewery-jid` is
+/// commented out in jicofo's reference.conf (7ebb13dc, line 118) but read by
+/// JibriConfig.kt; the HOCON key test lists it as the one such key.
+fn recorders(o: &mut String, i: &Inputs<'_>) {
+    if i.recorders {
+        let n = crate::plan::xmpp::XmppNames::new(i.domain);
+        let _ = writeln!(
+            o,
+            "  jibri {{\n    brewery-jid = {}\n    pending-timeout = 90 seconds\n  }}",
+            quote(&n.jibri_brewery_jid)
         );
     }
 }

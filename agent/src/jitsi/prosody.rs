@@ -86,6 +86,9 @@ pub struct Inputs<'a> {
     /// certificate and key presented for `auth.DOMAIN` on the client port, which then
     /// listens on every address (the host firewall lets only the bridges' addresses in).
     pub bridges_tls: Option<(&'a str, &'a str)>,
+    /// Recorders (jibri) join this site: their hidden host `recorder.DOMAIN`, and their
+    /// account let past the lobby and room passwords.
+    pub recorders: bool,
 }
 
 /// Lua string literal (the values are ours, but a domain is user input).
@@ -135,6 +138,9 @@ pub fn render(i: &Inputs<'_>) -> String {
         guest_host(&mut o, i, &h);
     }
     auth_host(&mut o, i, &h);
+    if i.recorders {
+        recorder_host(&mut o, i, &h);
+    }
     conference_muc(&mut o, i, &h);
     internal_muc(&mut o, i, &h);
     if i.jitsi_plugins {
@@ -298,6 +304,11 @@ fn main_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
         modules.push("muc_breakout_rooms");
     }
     opt(o, "modules_enabled", list(&modules));
+    if i.jitsi_plugins && i.lobby && i.recorders {
+        // A recorder joins without knocking: DOCKER_SITE's muc_lobby_whitelist of the
+        // hidden domain (2e6b31d8, 2026-08-20).
+        opt(o, "muc_lobby_whitelist", list(&[&h.recorder]));
+    }
     // Clients come through nginx's TLS; jicofo and the bridge over loopback. On a
     // signaling node c2s listens on every address: no plaintext login there.
     opt(o, "c2s_require_encryption", i.bridges_tls.is_some());
@@ -366,6 +377,32 @@ fn auth_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     o.push('\n');
 }
 
+/// The recorders' hidden host: the account jibri's browser joins meetings with.
+fn recorder_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
+    let _ = writeln!(
+        o,
+        "-- Recorders' browsers: DEBIAN's VirtualHost \"recorder.jitmeet.example.com\" and\n\
+         -- DOCKER_SITE's XMPP_HIDDEN_DOMAIN (2e6b31d8, 2026-08-20). Its one account,\n\
+         -- recorder@, matches prosody's default recorder_prefixes (jitsi-meet's util.lib.lua),\n\
+         -- which lets it into JWT rooms without a token; the web app hides its occupants."
+    );
+    let _ = writeln!(o, "VirtualHost {}", lua(&h.recorder));
+    opt(o, "authentication", lua("internal_hashed"));
+    opt(
+        o,
+        "ssl",
+        format!(
+            "{{ certificate = {}; key = {}; }}",
+            lua(i.tls.0),
+            lua(i.tls.1)
+        ),
+    );
+    opt(o, "modules_enabled", list(&["smacks"]));
+    opt(o, "smacks_max_old_sessions", 2000);
+    opt(o, "c2s_require_encryption", i.bridges_tls.is_some());
+    o.push('\n');
+}
+
 /// The settings every Jitsi MUC shares: rooms live in memory and vanish when empty.
 fn muc_common(o: &mut String, cache: u32) {
     opt(o, "storage", lua("memory"));
@@ -411,7 +448,12 @@ fn conference_muc(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
             modules.push("token_verification");
         }
         opt(o, "modules_enabled", list(&modules));
-        opt(o, "muc_password_whitelist", list(&[&h.focus_jid]));
+        // A recorder enters a room with a password: DOCKER_SITE lists its account too.
+        let mut whitelist = vec![h.focus_jid.as_str()];
+        if i.recorders {
+            whitelist.push(&h.recorder_jid);
+        }
+        opt(o, "muc_password_whitelist", list(&whitelist));
         opt(o, "anonymous_strict", "false");
     }
     o.push('\n');
@@ -528,6 +570,8 @@ mod tests {
             jvb_password: "j".into(),
             turn_secret: "t".into(),
             jwt_app_secret: "s".into(),
+            jibri_password: "b".into(),
+            recorder_password: "r".into(),
         }
     }
 
@@ -552,6 +596,7 @@ mod tests {
             tls: ("/c.pem", "/k.pem"),
             jitsi_plugins: plugins,
             lobby: true,
+            recorders: false,
             bridges_tls: None,
         })
     }

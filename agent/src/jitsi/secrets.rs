@@ -22,6 +22,13 @@ pub struct Secrets {
     pub turn_secret: String,
     /// The JWT app secret, when JWT authentication is on and none is configured.
     pub jwt_app_secret: String,
+    /// Password of the recorders' control account `jibri@auth.DOMAIN` (empty in a file
+    /// saved before recorders existed; [`Secrets::for_instance`] fills it in).
+    #[serde(default)]
+    pub jibri_password: String,
+    /// Password of the recorders' hidden account `recorder@recorder.DOMAIN` (as above).
+    #[serde(default)]
+    pub recorder_password: String,
 }
 
 impl fmt::Debug for Secrets {
@@ -61,6 +68,8 @@ impl Secrets {
             jvb_password: random_secret()?,
             turn_secret: random_secret()?,
             jwt_app_secret: random_secret()?,
+            jibri_password: random_secret()?,
+            recorder_password: random_secret()?,
         })
     }
 
@@ -76,6 +85,8 @@ impl Secrets {
             ("jvb_password", short(&self.jvb_password)),
             ("turn_secret", short(&self.turn_secret)),
             ("jwt_app_secret", short(&self.jwt_app_secret)),
+            ("jibri_password", short(&self.jibri_password)),
+            ("recorder_password", short(&self.recorder_password)),
         ])
     }
 
@@ -107,8 +118,20 @@ impl Secrets {
     /// (saved before they are returned, so nothing uses a secret that is not on disk).
     /// Returns whether they were made now.
     pub fn for_instance(paths: &Paths, instance_id: Option<&str>) -> Result<(Self, bool)> {
-        if let Some(saved) = Self::load(paths)? {
+        if let Some(mut saved) = Self::load(paths)? {
             if saved.instance_id.as_deref() == instance_id {
+                // Secrets added by a later version are made once and kept; the others
+                // stay as they were (changing them would break joined machines' logins).
+                let mut added = false;
+                for secret in [&mut saved.jibri_password, &mut saved.recorder_password] {
+                    if secret.is_empty() {
+                        *secret = random_secret()?;
+                        added = true;
+                    }
+                }
+                if added {
+                    write_atomic(&file(paths), &serde_json::to_vec_pretty(&saved)?, 0o600)?;
+                }
                 return Ok((saved, false));
             }
         }

@@ -27,8 +27,19 @@ pub fn path(domain: &str) -> String {
     format!("/etc/jitsi/meet/{domain}-config.js")
 }
 
-/// Renders `config.js`; `local` is the operator's additions, if any.
-pub fn render(domain: &str, j: &JitsiSettings, local: Option<&str>) -> String {
+/// A stream key as YouTube gives it, or a whole `rtmp://`/`rtmps://` URL: what the live
+/// streaming dialog accepts (the web app's default takes YouTube keys only; jibri then
+/// checks a URL against `recording.rtmp_allow`).
+const STREAM_INPUT: &str = "^(?:[a-zA-Z0-9]{4}(?:-[a-zA-Z0-9]{4}){3,4}|rtmps?://\\S+)$";
+
+/// Renders `config.js`; `recording` when recorders serve this site; `local` is the
+/// operator's additions, if any.
+pub fn render(
+    domain: &str,
+    j: &JitsiSettings,
+    recording: Option<&crate::recording::RecordingSettings>,
+    local: Option<&str>,
+) -> String {
     let q = &j.quality;
     let height = q.max_resolution;
     // 16:9 frames; the lower bounds keep a small maximum consistent.
@@ -46,7 +57,7 @@ pub fn render(domain: &str, j: &JitsiSettings, local: Option<&str>) -> String {
         audio.insert("opusMaxAverageBitrate".into(), bitrate.into());
     }
     let processing_off = !q.audio_processing;
-    let config = json!({
+    let mut config = json!({
         "hosts": Value::Object(hosts),
         "bosh": format!("https://{domain}/http-bind"),
         "websocket": format!("wss://{domain}/xmpp-websocket"),
@@ -83,6 +94,22 @@ pub fn render(domain: &str, j: &JitsiSettings, local: Option<&str>) -> String {
         // settings-config.js 403d6188 (2026-06-25): ENABLE_VIRTUAL_BACKGROUND_V2 defaults true.
         "virtualBackground": { "enableV2": true }
     });
+    if let (Some(rec), Value::Object(map)) = (recording, &mut config) {
+        // jitsi-meet's config.js (609eab5f, 2026-01-07) and docker-jitsi-meet's
+        // settings-config.js (ENABLE_RECORDING): the recorders' domain is hidden, file
+        // recording is jibri's (not Dropbox, no sharing), live streaming when a target is
+        // allowed. Who may start either: moderators, or the token's features (the server's
+        // mod_jitsi_permissions and jicofo decide; docs/recording.md).
+        map.insert("hiddenDomain".into(), names.recorder.clone().into());
+        map.insert(
+            "recordingService".into(),
+            json!({ "enabled": true, "sharingEnabled": false }),
+        );
+        map.insert(
+            "liveStreaming".into(),
+            json!({ "enabled": rec.streaming(), "validatorRegExpString": STREAM_INPUT }),
+        );
+    }
     // A `json!` value always serializes.
     let body = serde_json::to_string_pretty(&config).unwrap_or_default();
     let mut out = format!(

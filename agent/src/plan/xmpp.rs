@@ -6,6 +6,8 @@
 
 /// The brewery room where jicofo finds the bridges (upstream's JvbBrewery).
 pub const BREWERY_ROOM: &str = "JvbBrewery";
+/// The brewery room where jicofo finds the recorders (jibri's README: JibriBrewery).
+pub const JIBRI_BREWERY_ROOM: &str = "JibriBrewery";
 
 /// Every name of one domain's site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +34,15 @@ pub struct XmppNames {
     pub jvb_jid: String,
     /// The brewery MUC's JID.
     pub brewery_jid: String,
-    /// Recorders' host (trusted by jicofo; the appliance defines none).
+    /// Recorders' hidden host: the account jibri's browser joins meetings with (trusted
+    /// by jicofo, hidden by the web app).
     pub recorder: String,
+    /// The recorders' shared control account, `jibri@auth.DOMAIN`.
+    pub jibri_jid: String,
+    /// The hidden account recorders join meetings with, `recorder@recorder.DOMAIN`.
+    pub recorder_jid: String,
+    /// The recorders' brewery MUC's JID.
+    pub jibri_brewery_jid: String,
     /// Room metadata component.
     pub metadata: String,
     /// Polls component.
@@ -57,6 +66,9 @@ impl XmppNames {
             jvb_jid: format!("jvb@{auth}"),
             brewery_jid: format!("{BREWERY_ROOM}@{internal}"),
             recorder: format!("recorder.{d}"),
+            jibri_jid: format!("jibri@{auth}"),
+            recorder_jid: format!("recorder@recorder.{d}"),
+            jibri_brewery_jid: format!("{JIBRI_BREWERY_ROOM}@{internal}"),
             metadata: format!("metadata.{d}"),
             polls: format!("polls.{d}"),
             internal,

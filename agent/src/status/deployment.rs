@@ -77,7 +77,7 @@ pub async fn collect(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<Depl
     };
     let timeout = Duration::from_secs(2);
     let found = match role {
-        Role::All => return None,
+        Role::All | Role::Recorder => return None,
         Role::Videobridge => videobridge(paths, reach, timeout).await,
         Role::Signaling => Deployment::Signaling(signaling(reach, timeout).await),
     };

@@ -2,7 +2,6 @@
 
 use super::report::{CertificateView, DeploymentView, Health, ServicesView, StepView};
 use crate::state::{State, StepState};
-use crate::vocab::Role;
 
 /// The reasons (each says what to do) and the health they amount to.
 pub fn judge(
@@ -25,7 +24,7 @@ pub fn judge(
             reasons.push(format!("{}: {}", s.name, s.message));
         }
     }
-    let bridge_only = deployment.is_some_and(|d| d.role == Role::Videobridge);
+    let bridge_only = deployment.is_some_and(|d| d.role.joins());
     match certificate {
         // A videobridge serves no web site: no certificate is expected there.
         None if bridge_only => {}

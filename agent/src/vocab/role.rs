@@ -15,15 +15,24 @@ pub enum Role {
     Signaling,
     /// Only jitsi-videobridge2 (and the agent), joining a signaling node with `bridge.join`.
     Videobridge,
+    /// Only jibri (and the agent): records or streams one meeting at a time for the
+    /// signaling node whose recorder token is in `bridge.join`.
+    Recorder,
 }
 
 impl Role {
+    /// A machine that joins a signaling node with a token and serves no web site.
+    pub fn joins(self) -> bool {
+        matches!(self, Role::Videobridge | Role::Recorder)
+    }
+
     /// The name in the configuration and in status.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::All => "all",
             Role::Signaling => "signaling",
             Role::Videobridge => "videobridge",
+            Role::Recorder => "recorder",
         }
     }
 }

@@ -32,18 +32,22 @@ pub enum Service {
     /// The web server.
     #[serde(rename = "nginx.service")]
     Nginx,
+    /// The recorder (jibri; its X server and window manager units come with it).
+    #[serde(rename = "jibri.service")]
+    Jibri,
 }
 
 impl Service {
     /// Every service, in the order they start: the host firewall first (its unit is also
     /// ordered before the others).
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::Firewall,
         Service::Prosody,
         Service::Jicofo,
         Service::Videobridge,
         Service::Coturn,
         Service::Nginx,
+        Service::Jibri,
     ];
 
     /// The services that read the web certificate.
@@ -58,6 +62,7 @@ impl Service {
             Service::Videobridge => "jitsi-videobridge2.service",
             Service::Coturn => "coturn.service",
             Service::Nginx => "nginx.service",
+            Service::Jibri => "jibri.service",
         }
     }
 
@@ -74,12 +79,16 @@ impl Service {
 
     /// How it takes new configuration: the firewall's reload replaces its rules in one
     /// transaction (a restart would leave a moment without them); nginx, prosody and
-    /// coturn re-read their files on reload; jicofo and the bridge only at start.
+    /// coturn re-read their files on reload; jicofo and the bridge only at start. jibri's
+    /// reload (upstream's reload.sh: `notifyConfigChanged`) restarts it once it is idle, so
+    /// a recording in progress is never cut.
     pub const fn refresh(self) -> Refresh {
         match self {
-            Service::Firewall | Service::Prosody | Service::Coturn | Service::Nginx => {
-                Refresh::Reload
-            }
+            Service::Firewall
+            | Service::Prosody
+            | Service::Coturn
+            | Service::Nginx
+            | Service::Jibri => Refresh::Reload,
             Service::Jicofo | Service::Videobridge => Refresh::Restart,
         }
     }

@@ -36,7 +36,9 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         ssh: ssh_enabled(ctx.paths),
         extra_tcp: &fw.allow_tcp,
         extra_udp: &fw.allow_udp,
-        web: roles.role != Role::Videobridge,
+        // A recorder serves nothing: its browser and the XMPP login go out, media come
+        // back on those connections (docs/upstream/jibri.md section 2.1).
+        web: !roles.role.joins(),
         media: roles.role == Role::Videobridge || roles.local_bridge,
     });
     let xmpp_sources: &[_] = if roles.role == Role::Signaling {

@@ -79,7 +79,7 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         problems: Vec::new(),
     };
     let domain = match (&roles.join, roles.role) {
-        (Some(token), Role::Videobridge) => Some(token.domain().to_string()),
+        (Some(token), role) if role.joins() => Some(token.domain().to_string()),
         _ => r.ctx.identity.domain.clone(),
     };
     let bridges_tls = match prepare(&mut r, roles, domain.as_deref())? {
@@ -87,8 +87,16 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         Err(refused) => return Ok(refused),
     };
     render(&mut r, settings, &secrets, domain.as_deref(), bridges_tls)?;
-    if let (Some(d), true) = (&domain, roles.role != Role::Videobridge) {
-        check_logins(&mut r, &settings.jitsi, d, &secrets);
+    if let (Some(d), false) = (&domain, roles.role.joins()) {
+        let recorders = assemble::offers_recording(roles.role, &settings.recording);
+        check_logins(&mut r, &settings.jitsi, d, &secrets, recorders);
+    }
+    let cpus = r.ctx.identity.cpus;
+    if settings.recording.local && cpus < crate::recording::settings::RECORDER_MIN_CPUS {
+        r.problems.push(format!(
+            "recording.local is set, but this machine has {cpus} CPUs and a recorder needs {}: no recorder runs here (use a larger machine, or recorders of their own with server.role = \"recorder\")",
+            crate::recording::settings::RECORDER_MIN_CPUS
+        ));
     }
     let message = summary(&r, roles, &secrets);
     Ok(if r.problems.is_empty() {
@@ -108,7 +116,7 @@ fn prepare(
     domain: Option<&str>,
 ) -> Result<Result<bool, Outcome>> {
     let role = roles.role;
-    if role != Role::Videobridge {
+    if !role.joins() {
         // Package-generated files that collide with ours (a package upgrade makes them
         // again).
         let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
@@ -130,19 +138,24 @@ fn prepare(
     if let (Role::Signaling, Some(d)) = (role, domain) {
         return Ok(Ok(signaling_certificate(r, d, roles)?));
     }
-    if let (Role::Videobridge, Some(token)) = (role, &roles.join) {
+    if let (true, Some(token)) = (role.joins(), &roles.join) {
         let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
-        // The bridge reads the Java store at its start: a changed anchor restarts it.
-        match crate::bridge::trust::install(paths, token, || {
-            refreshes.mark_pending(&[Service::Videobridge])
-        }) {
+        let service = if role == Role::Recorder {
+            Service::Jibri
+        } else {
+            Service::Videobridge
+        };
+        // The bridge (and jibri) read the Java store at their start: a changed anchor
+        // restarts them.
+        match crate::bridge::trust::install(paths, token, || refreshes.mark_pending(&[service])) {
             Ok(Some(message)) => r.done.push(message),
             Ok(None) => {}
             // A bridge that cannot verify its signaling node cannot join it: say so
             // and leave its files as they were rather than half-configured.
             Err(e) => {
                 return Ok(Err(Outcome::failed(format!(
-                    "the signaling node's certificate could not be trusted ({e:#}); the videobridge was not reconfigured"
+                    "the signaling node's certificate could not be trusted ({e:#}); the {} was not reconfigured",
+                    role.as_str()
                 ))))
             }
         }
@@ -166,7 +179,7 @@ fn render(
     let web_local = r.local(web::LOCAL)?;
     let mime_types = read_optional(&paths.join(nginx::MIME_TYPES))?
         .map(|b| String::from_utf8_lossy(&b).into_owned());
-    let turn_on_443 = if roles.role == Role::Videobridge {
+    let turn_on_443 = if roles.role.joins() {
         None
     } else {
         turn_on_443(r, j)
@@ -175,6 +188,7 @@ fn render(
         domain,
         jitsi: j,
         roles,
+        recording: &settings.recording,
         secrets,
         identity: &r.ctx.identity,
         instance_id: r.ctx.instance_id.as_deref(),
@@ -199,7 +213,13 @@ fn render(
 }
 
 /// On a node with a site: whether JWT logins can work, and prosody's internal accounts.
-fn check_logins(r: &mut Renders<'_, '_>, j: &JitsiSettings, domain: &str, secrets: &Secrets) {
+fn check_logins(
+    r: &mut Renders<'_, '_>,
+    j: &JitsiSettings,
+    domain: &str,
+    secrets: &Secrets,
+    recorders: bool,
+) {
     let plugins = r.ctx.paths.join(prosody::JITSI_PLUGINS).is_dir();
     if j.auth == AuthMode::Jwt && !plugins {
         r.problems.push(
@@ -220,7 +240,7 @@ fn check_logins(r: &mut Renders<'_, '_>, j: &JitsiSettings, domain: &str, secret
             Err(e) => r.problems.push(e),
         }
     }
-    match accounts(r.ctx, domain, secrets) {
+    match accounts(r.ctx, domain, secrets, recorders) {
         Ok(Some(message)) => r.done.push(message),
         Ok(None) => {}
         Err(e) => r.problems.push(format!("{e:#}")),
@@ -236,12 +256,16 @@ fn summary(r: &Renders<'_, '_>, roles: &RoleSettings, secrets: &Secrets) -> Stri
     } else {
         r.done.join("; ")
     };
-    if let (Role::Videobridge, Some(token)) = (role, &roles.join) {
+    if let (true, Some(token)) = (role.joins(), &roles.join) {
+        let nickname = if role == Role::Recorder {
+            assemble::recorder_nickname(r.ctx.instance_id.as_deref(), secrets)
+        } else {
+            assemble::bridge_nickname(role, r.ctx.instance_id.as_deref(), secrets)
+        };
         message.push_str(&format!(
-            "; joins {}:{} as {} (token {})",
+            "; joins {}:{} as {nickname} (token {})",
             roles.signaling_host.as_deref().unwrap_or(token.host()),
             token.port(),
-            assemble::bridge_nickname(role, r.ctx.instance_id.as_deref(), secrets),
             token.fingerprint()
         ));
     }
@@ -338,19 +362,32 @@ fn uncovered(ctx: &Input<'_>, host: &str) -> Option<String> {
         })
 }
 
-/// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords, and focus's
+/// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords (and, where
+/// recorders join, `jibri@auth.DOMAIN` and `recorder@recorder.DOMAIN`), and focus's
 /// roster the `focus.DOMAIN` entry prosody's client_proxy needs (upstream's postinst
 /// subscription), once per domain and set of passwords (their fingerprints are remembered,
 /// never the passwords), in prosody's storage (/var/lib/prosody below the root).
-fn accounts(ctx: &Input<'_>, domain: &str, secrets: &Secrets) -> Result<Option<String>> {
+fn accounts(
+    ctx: &Input<'_>,
+    domain: &str,
+    secrets: &Secrets,
+    recorders: bool,
+) -> Result<Option<String>> {
     let marker = ctx.paths.join("/var/lib/meet-agent/prosody-accounts");
     let prints = secrets.fingerprints();
     // "roster" marks markers written since the roster entry exists, so that a server set
     // up before it gets the entry at its next run.
-    let wanted = format!(
-        "{domain} {} {} roster\n",
+    let mut wanted = format!(
+        "{domain} {} {} roster",
         prints["focus_password"], prints["jvb_password"]
     );
+    if recorders {
+        wanted.push_str(&format!(
+            " {} {}",
+            prints["jibri_password"], prints["recorder_password"]
+        ));
+    }
+    wanted.push('\n');
     if read_optional(&marker)?.is_some_and(|b| b == wanted.as_bytes()) {
         return Ok(None);
     }
@@ -361,8 +398,25 @@ fn accounts(ctx: &Input<'_>, domain: &str, secrets: &Secrets) -> Result<Option<S
     prosody_accounts::write(&data, &auth_host, "jvb", &secrets.jvb_password)?;
     let proxy = names.focus_component.clone();
     crate::jitsi::prosody_roster::write(&data, &auth_host, "focus", &proxy)?;
+    let mut recorder_accounts = String::new();
+    if recorders {
+        use crate::bridge::token::{CALL_USERNAME, RECORDER_USERNAME};
+        prosody_accounts::write(
+            &data,
+            &auth_host,
+            RECORDER_USERNAME,
+            &secrets.jibri_password,
+        )?;
+        prosody_accounts::write(
+            &data,
+            &names.recorder,
+            CALL_USERNAME,
+            &secrets.recorder_password,
+        )?;
+        recorder_accounts = format!(", {} and {}", names.jibri_jid, names.recorder_jid);
+    }
     write_atomic(&marker, wanted.as_bytes(), 0o600)?;
     Ok(Some(format!(
-        "prosody accounts focus@{auth_host} and jvb@{auth_host} set, {proxy} in focus's roster"
+        "prosody accounts focus@{auth_host} and jvb@{auth_host}{recorder_accounts} set, {proxy} in focus's roster"
     )))
 }

@@ -95,18 +95,26 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     Ok(Outcome::ok(message))
 }
 
-/// The services this machine's role runs: a videobridge only the bridge (and the host
-/// firewall); a signaling node everything but the bridge unless `bridges.local`.
+/// The services this machine's role runs: a videobridge only the bridge, a recorder only
+/// jibri (and both the host firewall); a signaling node everything but the bridge unless
+/// `bridges.local`; jibri beside the site only with `recording.local` on a machine big
+/// enough for it.
 fn wanted(ctx: &Input<'_>) -> Vec<Service> {
-    let Some(roles) = ctx.settings.map(|s| &s.roles) else {
+    use crate::vocab::Role;
+    let Some(settings) = ctx.settings else {
         return Service::ALL.to_vec();
     };
+    let roles = &settings.roles;
+    let local_jibri = settings.recording.local
+        && ctx.identity.cpus >= crate::recording::settings::RECORDER_MIN_CPUS;
     Service::ALL
         .into_iter()
         .filter(|s| match (roles.role, s) {
             (_, Service::Firewall) => true,
-            (crate::vocab::Role::Videobridge, s) => *s == Service::Videobridge,
+            (Role::Videobridge, s) => *s == Service::Videobridge,
+            (Role::Recorder, s) => *s == Service::Jibri,
             (_, Service::Videobridge) => roles.local_bridge,
+            (_, Service::Jibri) => local_jibri,
             _ => true,
         })
         .collect()

@@ -27,10 +27,13 @@ const FALLBACK_RENEW_DAYS: i64 = 30;
 /// Runs the tls step. Its effect: the pair it leaves installed, for the later steps.
 async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
     let settings = settings(ctx)?;
-    if settings.roles.role == crate::vocab::Role::Videobridge {
-        return Ok(Outcome::not_configured(
-            "a videobridge serves no web site, so it needs no web certificate (its signaling node's is verified through the join token)",
-        ).into());
+    let role = settings.roles.role;
+    if role.joins() {
+        return Ok(Outcome::not_configured(format!(
+            "a {} serves no web site, so it needs no web certificate (its signaling node's is verified through the join token)",
+            role.as_str()
+        ))
+        .into());
     }
     remove_leftovers(ctx);
     // dns-wait's decision when it made one (the tidying above moves files but keeps their

@@ -32,9 +32,14 @@ var config = {
   "e2ee": {
     "disabled": false
   },
+  "hiddenDomain": "recorder.meet.example.test",
   "hosts": {
     "domain": "meet.example.test",
     "muc": "conference.meet.example.test"
+  },
+  "liveStreaming": {
+    "enabled": true,
+    "validatorRegExpString": "^(?:[a-zA-Z0-9]{4}(?:-[a-zA-Z0-9]{4}){3,4}|rtmps?://\\S+)$"
   },
   "p2p": {
     "codecPreferenceOrder": [
@@ -52,6 +57,10 @@ var config = {
   },
   "prejoinConfig": {
     "enabled": true
+  },
+  "recordingService": {
+    "enabled": true,
+    "sharingEnabled": false
   },
   "resolution": 720,
   "securityUi": {

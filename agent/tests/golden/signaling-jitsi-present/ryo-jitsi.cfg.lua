@@ -54,6 +54,7 @@ VirtualHost "meet.example.test"
     authentication = "jitsi-anonymous"
     ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
     modules_enabled = { "bosh"; "websocket"; "smacks"; "ping"; "external_services"; "features_identity"; "conference_duration"; "muc_lobby_rooms"; "muc_breakout_rooms" }
+    muc_lobby_whitelist = { "recorder.meet.example.test" }
     c2s_require_encryption = true
     main_muc = "conference.meet.example.test"
     breakout_rooms_muc = "breakout.meet.example.test"
@@ -68,6 +69,17 @@ VirtualHost "auth.meet.example.test"
     modules_enabled = { "limits_exception"; "smacks" }
     smacks_hibernation_time = 15
 
+-- Recorders' browsers: DEBIAN's VirtualHost "recorder.jitmeet.example.com" and
+-- DOCKER_SITE's XMPP_HIDDEN_DOMAIN (2e6b31d8, 2026-08-20). Its one account,
+-- recorder@, matches prosody's default recorder_prefixes (jitsi-meet's util.lib.lua),
+-- which lets it into JWT rooms without a token; the web app hides its occupants.
+VirtualHost "recorder.meet.example.test"
+    authentication = "internal_hashed"
+    ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
+    modules_enabled = { "smacks" }
+    smacks_max_old_sessions = 2000
+    c2s_require_encryption = true
+
 -- Meetings: DOCKER_SITE's Component XMPP_MUC_DOMAIN (2e6b31d8, 2026-08-20) with DEBIAN's
 -- name and modules; token_verification enforces the token's room claim in JWT mode.
 Component "conference.meet.example.test" "muc"
@@ -80,7 +92,7 @@ Component "conference.meet.example.test" "muc"
     muc_tombstones = false
     muc_room_allow_persistent = false
     modules_enabled = { "muc_hide_all"; "muc_meeting_id"; "muc_domain_mapper"; "muc_rate_limit"; "muc_password_whitelist"; "muc_resource_validate" }
-    muc_password_whitelist = { "focus@auth.meet.example.test" }
+    muc_password_whitelist = { "focus@auth.meet.example.test"; "recorder@recorder.meet.example.test" }
     anonymous_strict = false
 
 -- jicofo and the bridges: DOCKER_SITE's Component XMPP_INTERNAL_MUC_DOMAIN (2e6b31d8,
