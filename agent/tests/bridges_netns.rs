@@ -16,7 +16,13 @@
 //!   is named as not vouched for with both fingerprints, and a bridge outside
 //!   `bridges.allow_cidrs` says the node is unreachable;
 //! - on a signaling node, status lists each bridge jicofo sees (a stand-in for jicofo's
-//!   REST API, which cannot run here, in a namespace of its own).
+//!   REST API, which cannot run here, in a namespace of its own);
+//! - a recorder (`server.role = "recorder"`, with `meet-agent bridge token --recorder`)
+//!   renders jibri.conf; slixmpp, standing in for jibri (which cannot be installed here),
+//!   logs in with that file's control login over TLS verified against the anchor the
+//!   recorder installed, joins JibriBrewery with jibri's status presence, and an observer
+//!   in jicofo's place (logged in as focus) sees it idle and healthy; the file's call
+//!   login (the hidden `recorder.DOMAIN` account the browser joins meetings with) logs in.
 
 mod common;
 use common::{text, Ns, Root};
@@ -170,32 +176,71 @@ fn servable(root: &Root, dir: &Path) -> PathBuf {
     main
 }
 
-/// slixmpp as a videobridge: logs in as `jvb@auth.DOMAIN` at `host`:5222 trusting only
-/// `cafile`, joins the brewery as `nick`. Prints JOINED, or what stopped it.
-const BRIDGE_CLIENT: &str = r#"
+/// slixmpp standing in for Jitsi's XMPP clients, by mode:
+/// - `bridge JID PASSWORD HOST CAFILE MUC NICK`: a videobridge: logs in trusting only
+///   CAFILE and joins the brewery MUC as NICK; prints JOINED, or what stopped it;
+/// - `observe JID PASSWORD HOST CAFILE MUC NICK`: joins MUC (creating it, as jicofo does),
+///   prints JOINED, then the first occupant presence carrying jibri's status as
+///   `STATUS <nick> <busy> <health>` (or TIMEOUT);
+/// - `jibri JID PASSWORD HOST CAFILE MUC NICK`: joins MUC with jibri's status presence
+///   (idle, healthy; jitsi-xmpp-extensions' JibriStatusPacketExt), prints JOINED, stays a
+///   few seconds;
+/// - `login JID PASSWORD HOST`: logs in (no certificate check: the browser's login goes
+///   through nginx's TLS, not this port's) and prints SESSION.
+const CLIENTS: &str = r#"
 import asyncio, ssl, sys, slixmpp
-jid, password, host, cafile, muc, nick = sys.argv[1:7]
+import xml.etree.ElementTree as ET
+mode, jid, password, host = sys.argv[1:5]
 c = slixmpp.ClientXMPP(jid, password)
-c.ssl_context = ssl.create_default_context(cafile=cafile)
-c.register_plugin("xep_0045")
+if mode == "login":
+    c.ssl_context = ssl.create_default_context()
+    c.ssl_context.check_hostname = False
+    c.ssl_context.verify_mode = ssl.CERT_NONE
+else:
+    cafile, muc, nick = sys.argv[5:8]
+    c.ssl_context = ssl.create_default_context(cafile=cafile)
+    # prosody answers from the room's JID in lower case (JvbBrewery -> jvbbrewery), which
+    # join_muc_wait does not match; so the join is sent and its answer matched here.
+    room = muc.lower()
+J = "http://jitsi.org/protocol/jibri"
+H = "http://jitsi.org/protocol/health"
 done = asyncio.get_event_loop().create_future()
 def finish(what):
     if not done.done():
         done.set_result(what)
-# prosody answers from the room's JID in lower case (JvbBrewery -> jvbbrewery), which
-# join_muc_wait does not match; so the join is sent and its answer matched here.
-room = muc.lower()
 def presence(p):
-    if p["from"].bare.lower() != room:
+    if mode == "login" or p["from"].bare.lower() != room:
         return
     if p["type"] == "error":
         finish("MUC-ERROR " + p["error"]["condition"])
-    elif p["from"].resource == nick:
-        finish("JOINED")
+        return
+    if p["from"].resource == nick:
+        if mode == "bridge":
+            finish("JOINED")
+            return
+        print("JOINED", flush=True)
+        if mode == "jibri":
+            asyncio.get_event_loop().call_later(3, finish, "LEFT")
+        return
+    status = p.xml.find("{%s}jibri-status" % J)
+    if mode == "observe" and status is not None:
+        busy = status.find("{%s}busy-status" % J)
+        health = status.find("{%s}health-status" % H)
+        finish("STATUS %s %s %s" % (p["from"].resource,
+               busy.get("status") if busy is not None else "-",
+               health.get("status") if health is not None else "-"))
 def started(event):
+    if mode == "login":
+        finish("SESSION")
+        return
     p = c.make_presence(pto=muc + "/" + nick)
     p.enable("muc_join")
+    if mode == "jibri":
+        p.xml.append(ET.fromstring(
+            "<jibri-status xmlns='%s'><busy-status xmlns='%s' status='idle'/>"
+            "<health-status xmlns='%s' status='healthy'/></jibri-status>" % (J, J, H)))
     p.send()
+c.register_plugin("xep_0045")
 c.add_event_handler("session_start", started)
 c.add_event_handler("presence", presence)
 c.add_event_handler("failed_all_auth", lambda e: finish("AUTH-FAILED"))
@@ -205,9 +250,9 @@ c.add_event_handler("disconnected", lambda e: finish("DISCONNECTED"))
 c.connect((host, 5222))
 async def main():
     try:
-        print(await asyncio.wait_for(done, 20))
+        print(await asyncio.wait_for(done, 25), flush=True)
     except asyncio.TimeoutError:
-        print("TIMEOUT")
+        print("TIMEOUT", flush=True)
     c.disconnect()
 asyncio.get_event_loop().run_until_complete(main())
 "#;
@@ -343,8 +388,9 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     let jid = format!("{}@{}", token.username(), token.auth_domain());
     let joined = python(
         &net.bridge,
-        BRIDGE_CLIENT,
+        CLIENTS,
         &[
+            "bridge",
             &jid,
             token.password(),
             SIGNALING_FOR_BRIDGE,
@@ -358,8 +404,9 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     // A bridge holding another deployment's certificate does not talk to this node.
     let refused = python(
         &net.bridge,
-        BRIDGE_CLIENT,
+        CLIENTS,
         &[
+            "bridge",
             &jid,
             token.password(),
             SIGNALING_FOR_BRIDGE,
@@ -370,6 +417,8 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     );
     // slixmpp's verification of the chain fails (its ssl_invalid_chain event).
     assert_eq!(refused, "TLS-REFUSED", "prosody's log:\n{}", log());
+
+    a_recorder_joins(&root, &net, &trusted, &log);
 
     // The outsider: its packets to 5222 are dropped, while the same node's 443 answers
     // with a refusal (nothing listens there in this test), so the link itself works.
@@ -459,6 +508,125 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
         )),
         "{human}"
     );
+}
+
+/// The recorder checks against the signaling node's running prosody (see the file's doc):
+/// `site_ca` is the token's certificate the bridges trust, for the observer's login.
+fn a_recorder_joins(root: &Root, net: &Net, site_ca: &Path, log: &dyn Fn() -> String) {
+    let out = root.run(&[
+        "bridge",
+        "token",
+        "--recorder",
+        "--host",
+        SIGNALING_FOR_BRIDGE,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let encoded = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let token = meet_agent::bridge::token::Token::decode_for_domain(&encoded, DOMAIN).unwrap();
+    assert_eq!(token.kind(), "recorder");
+
+    // The recorder renders jibri.conf from the token and trusts its certificate.
+    let recorder = Root::new();
+    recorder.write("/etc/machine-id", "55555555555555555555555555555555\n");
+    recorder.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"recorder\"\n\
+             [bridge]\njoin = \"{encoded}\"\n"
+        ),
+    );
+    let out = recorder.run(&["run"]);
+    assert_eq!(recorder.step("jitsi")["state"], "ok", "{}", text(&out));
+    let conf = common::pyhocon_json(&recorder.join(meet_agent::jitsi::jibri::CONF));
+    let env = &conf["jibri"]["api"]["xmpp"]["environments"][0];
+    let field = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+    let login = &env["control-login"];
+    let control_jid = format!("{}@{}", field(&login["username"]), field(&login["domain"]));
+    let host = field(&env["xmpp-server-hosts"][0]);
+    let muc = format!(
+        "{}@{}",
+        field(&env["control-muc"]["room-name"]),
+        field(&env["control-muc"]["domain"])
+    );
+    let nick = field(&env["control-muc"]["nickname"]);
+    let anchor = recorder.join(&meet_agent::bridge::trust::anchor(&token));
+    assert_eq!(
+        std::fs::read_to_string(&anchor).unwrap(),
+        token.certificate_pem(),
+        "the recorder trusts the token's certificate"
+    );
+
+    // jicofo's place: focus creates and watches the brewery.
+    let secrets: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("/var/lib/meet-agent/secrets.json")).unwrap(),
+    )
+    .unwrap();
+    let mut observer = KillOnDrop(
+        Net::exec(
+            &net.signaling,
+            &["/usr/bin/python3", "-c", CLIENTS, "observe"],
+        )
+        .args([
+            &format!("focus@auth.{DOMAIN}"),
+            secrets["focus_password"].as_str().unwrap(),
+            "127.0.0.1",
+            &site_ca.display().to_string(),
+            &muc,
+            "focus",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(observer.0.stdout.take().unwrap()));
+    let mut next = || lines.next().map(|l| l.unwrap()).unwrap_or_default();
+    assert_eq!(next(), "JOINED", "the observer: prosody's log:\n{}", log());
+
+    // The stand-in jibri, from the recorder's address, with the rendered file's login.
+    let joined = python(
+        &net.bridge,
+        CLIENTS,
+        &[
+            "jibri",
+            &control_jid,
+            &field(&login["password"]),
+            &host,
+            &anchor.display().to_string(),
+            &muc,
+            &nick,
+        ],
+    );
+    assert_eq!(
+        joined,
+        "LEFT",
+        "the jibri stand-in: prosody's log:\n{}",
+        log()
+    );
+    assert_eq!(
+        next(),
+        format!("STATUS {nick} idle healthy"),
+        "what jicofo would see; prosody's log:\n{}",
+        log()
+    );
+
+    // The browser's account on the hidden domain.
+    let call = &env["call-login"];
+    let call_jid = format!("{}@{}", field(&call["username"]), field(&call["domain"]));
+    assert_eq!(call_jid, format!("recorder@recorder.{DOMAIN}"));
+    let session = python(
+        &net.signaling,
+        CLIENTS,
+        &["login", &call_jid, &field(&call["password"]), "127.0.0.1"],
+    );
+    assert_eq!(session, "SESSION", "prosody's log:\n{}", log());
+    let wrong = python(
+        &net.signaling,
+        CLIENTS,
+        &["login", &call_jid, "not-the-password", "127.0.0.1"],
+    );
+    assert_eq!(wrong, "AUTH-FAILED", "the check can fail");
 }
 
 /// A videobridge below a test root holding `join`, after `meet-agent run` (which renders
