@@ -17,6 +17,8 @@ pub const TLS_PRIVKEY: &str = "/etc/meet-agent/tls/privkey.pem";
 pub const PROSODY_DATA: &str = "/var/lib/prosody";
 /// The videobridge's configuration file.
 pub const VIDEOBRIDGE_CONF: &str = "/etc/jitsi/videobridge/jvb.conf";
+/// jibri's configuration on a recorder (`jitsi::jibri::CONF`).
+pub const JIBRI_CONF: &str = "/etc/jitsi/jibri/jibri.conf";
 
 /// The locations the agent reads and writes, all below one root directory.
 #[derive(Debug, Clone)]

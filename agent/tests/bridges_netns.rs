@@ -504,7 +504,7 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     let human = status_text(&net.outsider, &outside);
     assert!(
         human.contains(&format!(
-            "xmpp         the signaling node at {SIGNALING_FOR_OUTSIDER}:5222 is unreachable (no answer within 3 s: a firewall drops this bridge's packets, or the host is down): let this bridge's address reach TCP 5222 there (bridges.allow_cidrs on the signaling node"
+            "xmpp         the signaling node at {SIGNALING_FOR_OUTSIDER}:5222 is unreachable (no answer within 3 s: a firewall drops this machine's packets, or the host is down): let this machine's address reach TCP 5222 there (bridges.allow_cidrs on the signaling node"
         )),
         "{human}"
     );
@@ -686,13 +686,19 @@ answers = {
     "/stats": {"conferences": 1, "participants": 3, "version": "1.0-1146-g7ebb13d",
                "bridge_selector": {"bridge_count": 3, "operational_bridge_count": 2,
                                    "in_shutdown_bridge_count": 1, "lost_bridges": 0,
-                                   "bridge_version_count": 2}},
+                                   "bridge_version_count": 2},
+               "jibri_detector": {"count": 2, "available": 1}},
     "/debug": {"focus_manager": {"room@conference.meet.example.test": 3},
                "bridge_selector": {"strategy": "RegionBasedBridgeSelectionStrategy", "bridge": {
                    brewery + "jvb-i-0aaa": bridge(0.25, "2.3.209-gd1b4a1b", "eu-central-1", True, False, False, 3),
                    brewery + "jvb-i-0bbb": bridge(0.05, "2.3.209-gd1b4a1b", "eu-central-1", True, False, True, 0),
                    brewery + "jvb-i-0ccc": bridge(0.0, "null", "null", False, True, False, 0)}},
-               "jibri_detector": None, "sip_jibri_detector": None, "jigasi_detector": None},
+               # JibriDetector.kt debugState: each instance by nickname, beside two plain keys.
+               "jibri_detector": {"is_sip": False,
+                                  "brewery_jid": "JibriBrewery@internal.auth.meet.example.test",
+                                  "jibri-i-0r1": {"health_status": "HEALTHY", "busy_status": "IDLE"},
+                                  "jibri-i-0r2": {"health_status": "UNHEALTHY", "busy_status": "BUSY"}},
+               "sip_jibri_detector": None, "jigasi_detector": None},
 }
 class H(BaseHTTPRequestHandler):
     def do_GET(self):
@@ -780,6 +786,11 @@ fn status_on_a_signaling_node_lists_each_bridge_jicofo_sees() {
         reasons.contains("deployment: jicofo reports itself unhealthy"),
         "{reasons}"
     );
+    assert!(
+        reasons.contains("deployment: recorder jibri-i-0r2 reports itself unhealthy"),
+        "{reasons}"
+    );
+    assert_eq!(report["deployment"]["recorders"]["available"], 1);
 
     let human = status_text(&ns.0, &root);
     for line in [
@@ -787,6 +798,120 @@ fn status_on_a_signaling_node_lists_each_bridge_jicofo_sees() {
         "bridge       jvb-i-0aaa: stress 0.25, version 2.3.209-gd1b4a1b, region eu-central-1, 3 endpoint(s), operational",
         "bridge       jvb-i-0bbb: stress 0.05, version 2.3.209-gd1b4a1b, region eu-central-1, 0 endpoint(s), shutting down gracefully",
         "bridge       jvb-i-0ccc: stress 0.00, version unknown, region none, 0 endpoint(s), not operational",
+        "recorders    jicofo sees 2 recorder(s), 1 available",
+        "recorder     jibri-i-0r1: idle, healthy",
+        "recorder     jibri-i-0r2: busy, unhealthy",
+    ] {
+        assert!(human.contains(line), "{line} missing:\n{human}");
+    }
+}
+
+/// jibri's health API (jitsi/jibri doc/http_api.md) answering busy and healthy on
+/// 127.0.0.1:2222, in the test's own namespace.
+const JIBRI_STANDIN: &str = r#"
+import json
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/jibri/api/v1.0/health":
+            self.send_response(404); self.end_headers(); return
+        body = json.dumps({"status": {"busyStatus": "BUSY", "health": {
+            "healthStatus": "HEALTHY", "details": {}}},
+            "environmentContext": {"name": "meet.example.test"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+HTTPServer(("127.0.0.1", 2222), H).serve_forever()
+"#;
+
+#[test]
+fn status_on_a_recorder_says_what_jibri_records_and_whether_it_answers() {
+    let pair =
+        meet_agent::bridge::xmpp_cert::generate(DOMAIN, time::OffsetDateTime::now_utc()).unwrap();
+    let token = meet_agent::bridge::token::Token::for_recorder(
+        "127.0.0.1",
+        5222,
+        DOMAIN,
+        "control-password-0123456789abcdef",
+        "call-password-0123456789abcdef01",
+        &pair.chain_pem(),
+    )
+    .unwrap();
+    let root = Root::new();
+    root.write("/etc/machine-id", "44444444444444444444444444444444\n");
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"recorder\"\n\
+             [bridge]\njoin = \"{}\"\n",
+            token.encode()
+        ),
+    );
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let ns = Ns(format!("ryobr-r{}", std::process::id()));
+    ip(&["netns", "add", &ns.0]);
+    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+
+    // Nothing answers on 2222 yet: status says so, as a reason.
+    let report = status_json(&ns.0, &root);
+    let recorder = &report["deployment"]["recorder"];
+    assert_eq!(report["deployment"]["role"], "recorder", "{report:#}");
+    assert!(
+        recorder["jibri_error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("jibri at http://127.0.0.1:2222/jibri/api/v1.0/health does not answer"),
+        "{report:#}"
+    );
+    assert!(
+        report["reasons"]
+            .to_string()
+            .contains("deployment: jibri at"),
+        "{report:#}"
+    );
+
+    // jibri busy with a recording of `weekly_sync`, 3 MiB so far.
+    let session = root.join("/var/lib/ryo-jitsi/jibri/abc123");
+    std::fs::create_dir_all(&session).unwrap();
+    std::fs::write(
+        session.join("weekly_sync_2026-12-04-19-12-55.mp4"),
+        vec![0u8; 3 << 20],
+    )
+    .unwrap();
+    let _jibri = KillOnDrop(
+        Net::exec(&ns.0, &["/usr/bin/python3", "-c", JIBRI_STANDIN])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while python(&ns.0, PROBE, &["127.0.0.1", "2222"]) != "CONNECTED" {
+        assert!(
+            Instant::now() < deadline,
+            "the jibri stand-in did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = status_json(&ns.0, &root);
+    let recorder = &report["deployment"]["recorder"];
+    assert_eq!(recorder["jibri"]["busy"], "busy", "{report:#}");
+    assert_eq!(recorder["jibri"]["healthy"], true, "{report:#}");
+    assert_eq!(recorder["recording"]["room"], "weekly_sync", "{report:#}");
+    assert_eq!(recorder["recording"]["bytes"], 3 << 20, "{report:#}");
+    // The signaling node (127.0.0.1:5222 here, where nothing listens) is probed as jibri
+    // would reach it, from jibri.conf and the token's anchor.
+    assert_eq!(
+        report["deployment"]["signaling"]["host"], "127.0.0.1",
+        "{report:#}"
+    );
+    let human = status_text(&ns.0, &root);
+    for line in [
+        "role         recorder: jibri busy, healthy",
+        "recording    weekly_sync for 0 min, 3 MiB so far",
     ] {
         assert!(human.contains(line), "{line} missing:\n{human}");
     }

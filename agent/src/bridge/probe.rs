@@ -138,16 +138,26 @@ pub use crate::printable::printable;
 /// At most this many of a presented certificate's names are shown.
 const NAMES_SHOWN: usize = 5;
 
-/// What to probe, from the bridge's rendered jvb.conf and the installed trust anchor.
-pub fn target(paths: &Paths) -> Result<Target, String> {
-    let conf_path = paths.join(crate::paths::VIDEOBRIDGE_CONF);
+/// What to probe, from the bridge's rendered jvb.conf (a recorder's jibri.conf, with
+/// `recorder`) and the installed trust anchor.
+pub fn target(paths: &Paths, recorder: bool) -> Result<Target, String> {
+    let conf_path = paths.join(if recorder {
+        crate::paths::JIBRI_CONF
+    } else {
+        crate::paths::VIDEOBRIDGE_CONF
+    });
     let conf = std::fs::read_to_string(&conf_path).map_err(|e| {
         format!(
             "cannot read {} ({e}); run `meet-agent run`",
             conf_path.display()
         )
     })?;
-    let (host, port, xmpp_domain) = remote_account(&conf).ok_or_else(|| {
+    let account = if recorder {
+        recorder_account(&conf)
+    } else {
+        remote_account(&conf)
+    };
+    let (host, port, xmpp_domain) = account.ok_or_else(|| {
         format!(
             "{} names no remote signaling node (HOSTNAME, PORT, DOMAIN); run `meet-agent run`",
             conf_path.display()
@@ -198,6 +208,25 @@ fn remote_account(conf: &str) -> Option<(String, u16, String)> {
     let host = string("HOSTNAME")?;
     let port = value("PORT")?.parse().ok()?;
     let domain = string("DOMAIN")?;
+    Some((host, port, domain))
+}
+
+/// The signaling node and control login of a jibri.conf as `jitsi/jibri.rs` renders it:
+/// the first `xmpp-server-hosts`, and the `port` and `domain` of `control-login` (the
+/// first lines of those names; `xmpp-domain` is a line of its own name).
+fn recorder_account(conf: &str) -> Option<(String, u16, String)> {
+    let value = |key: &str| {
+        conf.lines().find_map(|line| {
+            let rest = line.trim().strip_prefix(key)?.trim_start();
+            rest.strip_prefix('=').map(|v| v.trim().to_string())
+        })
+    };
+    let hosts = value("xmpp-server-hosts")?;
+    let first = hosts.trim_start_matches('[').trim_end_matches(']').trim();
+    let first = first.split(',').next()?.trim();
+    let host = serde_json::from_str::<String>(first).ok()?;
+    let port = value("port")?.parse().ok()?;
+    let domain = serde_json::from_str::<String>(&value("domain")?).ok()?;
     Some((host, port, domain))
 }
 
@@ -535,7 +564,7 @@ fn verdict(
         (Err(Stop::Unreachable(why)), _, _) => {
             out.result = Outcome::Unreachable;
             out.message = format!(
-                "{at} is unreachable ({why}): let this bridge's address reach TCP {} there (bridges.allow_cidrs on the signaling node, and any cloud firewall or security group), and check that prosody runs there",
+                "{at} is unreachable ({why}): let this machine's address reach TCP {} there (bridges.allow_cidrs on the signaling node, and any cloud firewall or security group), and check that prosody runs there",
                 target.port
             );
         }
@@ -628,7 +657,7 @@ async fn connect(
             connect_timeout.as_secs_f32()
         ))),
         Err(_) => Err(Stop::Unreachable(format!(
-            "no answer within {} s: a firewall drops this bridge's packets, \
+            "no answer within {} s: a firewall drops this machine's packets, \
              or the host is down",
             connect_timeout.as_secs_f32()
         ))),

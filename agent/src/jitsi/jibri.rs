@@ -15,13 +15,13 @@ use super::hocon::{include_local, quote};
 use std::fmt::Write;
 
 /// jibri's configuration (launch.sh passes it as `-Dconfig.file`).
-pub const CONF: &str = "/etc/jitsi/jibri/jibri.conf";
+pub const CONF: &str = crate::paths::JIBRI_CONF;
 /// The operator's HOCON additions, included last.
 pub const LOCAL: &str = "/etc/meet-agent/jibri.local.conf";
 /// jibri's spool: it writes `<session>/<room>_<time>.mp4` and `metadata.json` here, and
 /// the finalize script moves each finished recording out to
 /// [`crate::recording::store::RECORDINGS`].
-pub const SPOOL: &str = "/var/lib/ryo-jitsi/jibri";
+pub const SPOOL: &str = crate::recording::spool::SPOOL;
 /// What jibri runs with the session's folder when a recording ends: the image's wrapper
 /// around `meet-agent recording finalize`, which only queues the upload, so that jibri
 /// (busy until the script exits) is free for the next recording at once.

@@ -83,7 +83,15 @@ impl Jicofo {
 
     /// Each bridge from `/debug`.
     pub async fn bridges(&self) -> Result<Vec<SeenBridge>, String> {
-        bridges(&self.http, &self.base).await
+        Ok(self.debug().await?.0)
+    }
+
+    /// Each bridge and each recorder from one `/debug` answer.
+    pub async fn debug(&self) -> Result<(Vec<SeenBridge>, Vec<SeenRecorder>), String> {
+        let url = format!("{}/debug", self.base);
+        let body = debug(&self.http, &url).await?;
+        let bridges = parse_debug(&body).map_err(|e| format!("jicofo at {url}: {e}"))?;
+        Ok((bridges, parse_recorders(&body)))
     }
 
     /// jicofo's own verdict from `/about/health`.
@@ -194,11 +202,62 @@ pub fn parse_debug(body: &serde_json::Value) -> Result<Vec<SeenBridge>, String> 
 /// The most of jicofo's `/debug` answer read (it lists every conference too).
 const DEBUG_LIMIT: usize = 16 << 20;
 
-/// Asks jicofo's `/debug` at `base` ([`local_base`] on a signaling node) for each bridge.
-async fn bridges(client: &reqwest::Client, base: &str) -> Result<Vec<SeenBridge>, String> {
-    let url = format!("{base}/debug");
+/// One recorder (jibri) as jicofo's `/debug` describes it: jicofo 7ebb13dc
+/// `jibri/JibriDetector.kt` `debugState` keys each instance by its brewery nickname, with
+/// the `health_status` and `busy_status` of its last presence.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SeenRecorder {
+    /// Its nickname in JibriBrewery (the instance id on a recorder of a deployment).
+    pub id: String,
+    /// `idle` or `busy` (what its presence said; `unknown` before it said anything).
+    pub busy: String,
+    /// Whether its presence said healthy.
+    pub healthy: bool,
+}
+
+impl SeenRecorder {
+    /// One line for `meet-agent status`.
+    pub fn line(&self) -> String {
+        format!(
+            "{}: {}, {}",
+            self.id,
+            self.busy,
+            if self.healthy { "healthy" } else { "unhealthy" }
+        )
+    }
+}
+
+/// The recorders in `/debug`'s `jibri_detector` (the string "null" without a brewery),
+/// sorted by id.
+pub fn parse_recorders(body: &serde_json::Value) -> Vec<SeenRecorder> {
+    let Some(detector) = body.get("jibri_detector").and_then(|d| d.as_object()) else {
+        return Vec::new();
+    };
+    let word = |v: &serde_json::Value, key: &str| {
+        v.get(key)
+            .and_then(|x| x.as_str())
+            .filter(|x| !x.is_empty() && *x != "null")
+            .map_or("unknown".to_string(), |x| {
+                crate::printable::printable(&x.to_ascii_lowercase(), 20)
+            })
+    };
+    let mut list: Vec<SeenRecorder> = detector
+        .iter()
+        .filter(|(_, v)| v.is_object())
+        .map(|(nick, v)| SeenRecorder {
+            id: crate::printable::printable(nick, 100),
+            busy: word(v, "busy_status"),
+            healthy: word(v, "health_status") == "healthy",
+        })
+        .collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    list
+}
+
+/// Asks jicofo's `/debug` at `url` (below [`local_base`] on a signaling node).
+async fn debug(client: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
     let resp = client
-        .get(&url)
+        .get(url)
         .send()
         .await
         .map_err(|e| format!("jicofo at {url} does not answer ({e})"))?;
@@ -212,9 +271,7 @@ async fn bridges(client: &reqwest::Client, base: &str) -> Result<Vec<SeenBridge>
     let bytes = crate::http_body::read_capped(resp, DEBUG_LIMIT)
         .await
         .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
-    let body: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("jicofo at {url} answered badly ({e})"))?;
-    parse_debug(&body).map_err(|e| format!("jicofo at {url}: {e}"))
+    serde_json::from_slice(&bytes).map_err(|e| format!("jicofo at {url} answered badly ({e})"))
 }
 
 /// The most of jicofo's `/about/health` answer read ("OK" or one line of why not).
@@ -303,8 +360,28 @@ mod tests {
                         "shutting-down": false, "stress": 0.25, "version": "2.3.209-gd1b4a1b"
                     }
                 }
+            },
+            // JibriDetector.kt debugState: instances by nickname beside two plain keys.
+            "jibri_detector": {
+                "is_sip": false,
+                "brewery_jid": "JibriBrewery@internal.auth.meet.example.org",
+                "jibri-i-0r2": { "health_status": "healthy", "busy_status": "busy",
+                                 "reports_available": false },
+                "jibri-i-0r1": { "health_status": "unhealthy", "busy_status": "idle" }
             }
         })
+    }
+
+    #[test]
+    fn debug_lists_each_recorder_by_its_nickname() {
+        let list = parse_recorders(&debug_answer());
+        let lines: Vec<String> = list.iter().map(SeenRecorder::line).collect();
+        assert_eq!(
+            lines,
+            ["jibri-i-0r1: idle, unhealthy", "jibri-i-0r2: busy, healthy"]
+        );
+        // jicofo without a jibri brewery writes the string "null".
+        assert!(parse_recorders(&serde_json::json!({"jibri_detector": "null"})).is_empty());
     }
 
     #[test]
@@ -365,13 +442,14 @@ mod tests {
     #[tokio::test]
     async fn debug_is_asked_and_its_absence_is_explained() {
         crate::install_crypto_provider();
-        let client = crate::http_body::local_client(std::time::Duration::from_secs(5)).unwrap();
         let base = answer_once("200 OK", &debug_answer().to_string()).await;
-        let list = bridges(&client, &base).await.unwrap();
-        assert_eq!(list.len(), 2);
+        let jicofo = Jicofo::new(&base, std::time::Duration::from_secs(5)).unwrap();
+        let (list, recorders) = jicofo.debug().await.unwrap();
+        assert_eq!((list.len(), recorders.len()), (2, 2));
         // jicofo without the debug endpoint (jicofo.rest.debug.enabled = false) answers 404.
         let base = answer_once("404 Not Found", "").await;
-        let e = bridges(&client, &base).await.unwrap_err();
+        let jicofo = Jicofo::new(&base, std::time::Duration::from_secs(5)).unwrap();
+        let e = jicofo.debug().await.unwrap_err();
         assert!(e.contains("/debug answered 404"), "{e}");
         assert!(e.contains("jicofo.rest.debug.enabled"), "{e}");
     }

@@ -6,6 +6,7 @@ pub mod assemble;
 pub mod coturn;
 pub mod hocon;
 pub mod jibri;
+pub mod jibri_api;
 pub mod jicofo;
 pub mod jicofo_api;
 pub mod jwt_check;

@@ -4,6 +4,7 @@
 //! on disk after `recording.keep_days`.
 
 pub mod settings;
+pub mod spool;
 pub mod store;
 pub mod upload;
 

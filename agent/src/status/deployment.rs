@@ -1,7 +1,7 @@
 //! The deployment part of the report: on a videobridge its own counters and whether its
 //! signaling node answers; on a signaling node the bridges jicofo sees.
 
-use super::report::{BridgesSeen, DeploymentView, Reach, Seen};
+use super::report::{BridgesSeen, DeploymentView, Reach, RecorderView, RecordersSeen, Seen};
 use crate::bridge::probe::{self, Probe};
 use crate::jitsi::videobridge_api::Stats;
 use crate::paths::Paths;
@@ -20,9 +20,17 @@ pub enum Deployment {
         /// meet-agent-scale.service's last report.
         scaling: Option<crate::scale::service::Report>,
     },
-    /// A signaling node: the bridges jicofo sees and jicofo's own health verdict, or why
-    /// jicofo did not answer.
-    Signaling(Result<(BridgesSeen, Option<String>), String>),
+    /// A signaling node: the bridges and recorders jicofo sees and jicofo's own health
+    /// verdict, or why jicofo did not answer.
+    Signaling(Result<(BridgesSeen, RecordersSeen, Option<String>), String>),
+    /// A recorder: jibri's own state, the recording in progress, the signaling node's
+    /// probe (not asked at [`Reach::Local`]).
+    Recorder {
+        /// jibri and its recording.
+        own: RecorderView,
+        /// What the signaling node's XMPP port presents.
+        signaling: Option<Probe>,
+    },
 }
 
 impl Deployment {
@@ -36,6 +44,8 @@ impl Deployment {
             error: None,
             scaling: None,
             jicofo_unhealthy: None,
+            recorders: None,
+            recorder: None,
         };
         match self {
             Deployment::Videobridge {
@@ -55,10 +65,16 @@ impl Deployment {
                     ..empty(Role::Videobridge)
                 }
             }
-            Deployment::Signaling(Ok((seen, health))) => DeploymentView {
+            Deployment::Signaling(Ok((seen, recorders, health))) => DeploymentView {
                 bridges: Some(seen),
+                recorders: Some(recorders),
                 jicofo_unhealthy: health,
                 ..empty(Role::Signaling)
+            },
+            Deployment::Recorder { own, signaling } => DeploymentView {
+                recorder: Some(own),
+                signaling,
+                ..empty(Role::Recorder)
             },
             Deployment::Signaling(Err(e)) => DeploymentView {
                 error: Some(e),
@@ -77,8 +93,9 @@ pub async fn collect(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<Depl
     };
     let timeout = Duration::from_secs(2);
     let found = match role {
-        Role::All | Role::Recorder => return None,
+        Role::All => return None,
         Role::Videobridge => videobridge(paths, reach, timeout).await,
+        Role::Recorder => recorder(paths, reach, timeout).await,
         Role::Signaling => Deployment::Signaling(signaling(reach, timeout).await),
     };
     Some(found.view())
@@ -97,7 +114,7 @@ async fn videobridge(paths: &Paths, reach: Reach, timeout: Duration) -> Deployme
         if reach == Reach::Local {
             return None;
         }
-        Some(match probe::target(paths) {
+        Some(match probe::target(paths, false) {
             Ok(t) => probe::probe(&t, probe::TIMEOUT).await,
             Err(e) => Probe::unknown(format!("cannot check the signaling node: {e}")),
         })
@@ -110,26 +127,57 @@ async fn videobridge(paths: &Paths, reach: Reach, timeout: Duration) -> Deployme
     }
 }
 
-/// The bridges jicofo sees (`/stats`; each one from `/debug` unless [`Reach::Local`]) and
-/// jicofo's own health verdict.
+/// jibri's health and the recording in progress, and the signaling node's probe, asked at
+/// once.
+async fn recorder(paths: &Paths, reach: Reach, timeout: Duration) -> Deployment {
+    let probe = async {
+        if reach == Reach::Local {
+            return None;
+        }
+        Some(match probe::target(paths, true) {
+            Ok(t) => probe::probe(&t, probe::TIMEOUT).await,
+            Err(e) => Probe::unknown(format!("cannot check the signaling node: {e}")),
+        })
+    };
+    let (jibri, signaling) = tokio::join!(crate::jitsi::jibri_api::health(timeout), probe);
+    let recording = crate::recording::spool::in_progress(paths, std::time::SystemTime::now());
+    Deployment::Recorder {
+        own: RecorderView {
+            jibri_error: jibri.as_ref().err().cloned(),
+            jibri: jibri.ok(),
+            recording,
+        },
+        signaling,
+    }
+}
+
+/// The bridges and recorders jicofo sees (`/stats`; each one from `/debug` unless
+/// [`Reach::Local`]) and jicofo's own health verdict.
 async fn signaling(
     reach: Reach,
     timeout: Duration,
-) -> Result<(BridgesSeen, Option<String>), String> {
+) -> Result<(BridgesSeen, RecordersSeen, Option<String>), String> {
     let jicofo =
         crate::jitsi::jicofo_api::Jicofo::new(&crate::jitsi::jicofo_api::local_base(), timeout)?;
     let body = jicofo.stats().await.map_err(|e| e.to_string())?;
     let mut seen = serde_json::from_value::<BridgesSeen>(body["bridge_selector"].clone())
         .map_err(|e| format!("jicofo at {}: no bridge_selector ({e})", jicofo.stats_url()))?;
+    // jicofo 7ebb13dc JibriDetectorMetrics: `jibri_detector` {count, available}; absent
+    // (zero) when jicofo watches no brewery.
+    let mut recorders =
+        serde_json::from_value::<RecordersSeen>(body["jibri_detector"].clone()).unwrap_or_default();
     // jicofo's own verdict (cached by jicofo, cheap): in the banner too.
     let health = jicofo.health().await.err();
-    // Each bridge's state is only in /debug; without it the counts still stand.
+    // Each bridge's and recorder's state is only in /debug; without it the counts stand.
     if reach == Reach::Local {
-        return Ok((seen, health));
+        return Ok((seen, recorders, health));
     }
-    match jicofo.bridges().await {
-        Ok(list) => seen.list = list,
+    match jicofo.debug().await {
+        Ok((bridges, list)) => {
+            seen.list = bridges;
+            recorders.list = list;
+        }
         Err(e) => seen.list_error = Some(e),
     }
-    Ok((seen, health))
+    Ok((seen, recorders, health))
 }

@@ -94,5 +94,21 @@ fn deployment_reasons(d: &DeploymentView) -> Vec<String> {
                 .map(|p| format!("deployment: {p}")),
         );
     }
+    if let Some(seen) = &d.recorders {
+        reasons.extend(seen.list.iter().filter(|r| !r.healthy).map(|r| {
+            format!(
+                "deployment: recorder {} reports itself unhealthy; see `journalctl -u jibri` there",
+                r.id
+            )
+        }));
+    }
+    match d.recorder.as_ref().map(|r| (&r.jibri, &r.jibri_error)) {
+        Some((None, Some(e))) => reasons.push(format!("deployment: {e}")),
+        Some((Some(h), _)) if !h.healthy => reasons.push(
+            "deployment: jibri reports itself unhealthy, so jicofo gives it no recording; see `journalctl -u jibri`"
+                .into(),
+        ),
+        _ => {}
+    }
     reasons
 }

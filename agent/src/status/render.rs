@@ -96,7 +96,17 @@ fn deployment(out: &mut String, report: &Report) {
                 seen.bridge_count, seen.operational_bridge_count, seen.in_shutdown_bridge_count
             ),
             (_, _, Some(e)) => e.clone(),
-            _ => String::new(),
+            _ => match &d.recorder {
+                Some(r) => match (&r.jibri, &r.jibri_error) {
+                    (Some(h), _) => format!(
+                        "jibri {}, {}",
+                        h.busy,
+                        if h.healthy { "healthy" } else { "unhealthy" }
+                    ),
+                    (None, e) => e.clone().unwrap_or_default(),
+                },
+                None => String::new(),
+            },
         };
         let _ = writeln!(out, "role         {}: {detail}", d.role.as_str());
         if let Some(p) = &d.signaling {
@@ -109,6 +119,25 @@ fn deployment(out: &mut String, report: &Report) {
             if let Some(e) = &seen.list_error {
                 let _ = writeln!(out, "bridge       (each bridge unknown: {e})");
             }
+        }
+        if let Some(seen) = &d.recorders {
+            let _ = writeln!(
+                out,
+                "recorders    jicofo sees {} recorder(s), {} available",
+                seen.count, seen.available
+            );
+            for r in &seen.list {
+                let _ = writeln!(out, "recorder     {}", r.line());
+            }
+        }
+        if let Some(rec) = d.recorder.as_ref().and_then(|r| r.recording.as_ref()) {
+            let _ = writeln!(
+                out,
+                "recording    {} for {} min, {} so far",
+                rec.room,
+                rec.seconds / 60,
+                crate::http_body::size(rec.bytes as usize)
+            );
         }
         if let Some(s) = &d.scaling {
             let _ = writeln!(out, "scaling      {}; {}", s.metric, s.drain);

@@ -152,6 +152,34 @@ pub struct DeploymentView {
     /// On a signaling node: jicofo's `/about/health`, `null` when healthy or not asked
     /// (jicofo did not answer `/stats`), else what it said.
     pub jicofo_unhealthy: Option<String>,
+    /// On a signaling node: the recorders jicofo sees in JibriBrewery.
+    pub recorders: Option<RecordersSeen>,
+    /// On a recorder: what jibri says of itself, and the recording it is writing.
+    pub recorder: Option<RecorderView>,
+}
+
+/// The recorders jicofo sees, as its `/stats` counts them and its `/debug` lists them.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RecordersSeen {
+    /// Recorders in JibriBrewery.
+    pub count: u64,
+    /// Of those, the ones idle and healthy (jicofo picks only those).
+    pub available: u64,
+    /// Each recorder, from jicofo's `/debug` (empty when that did not answer).
+    #[serde(skip_deserializing)]
+    pub list: Vec<crate::jitsi::jicofo_api::SeenRecorder>,
+}
+
+/// A recorder's own state.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecorderView {
+    /// jibri's health API's answer.
+    pub jibri: Option<crate::jitsi::jibri_api::Health>,
+    /// Why jibri did not answer.
+    pub jibri_error: Option<String>,
+    /// The recording being written now (jibri's spool), if any.
+    pub recording: Option<crate::recording::spool::InProgress>,
 }
 
 /// The bridges jicofo sees, as its `/stats` counts them and its `/debug` lists them.
