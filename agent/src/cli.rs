@@ -144,8 +144,9 @@ pub enum BridgeAction {
 #[derive(Debug, Subcommand)]
 pub enum RecordingAction {
     /// Place the videos of jibri's session folder DIR under
-    /// /var/lib/ryo-jitsi/recordings/<room>/<time>.mp4, then upload them when
-    /// recording.s3_bucket is set (jibri's finalize script runs this).
+    /// /var/lib/ryo-jitsi/recordings/<room>/<time>.mp4 and queue their upload (jibri's
+    /// finalize script runs this, as jibri's user; it reads no configuration and returns at
+    /// once: meet-agent-recording-upload.service uploads).
     Finalize {
         /// jibri's session folder (the videos and metadata.json).
         dir: PathBuf,
@@ -157,9 +158,10 @@ pub enum RecordingAction {
         json: bool,
     },
     /// Upload every recording on disk to recording.s3_bucket (deleting each local copy
-    /// once S3 confirmed it).
+    /// once S3 confirmed it); meet-agent-recording-upload.service runs this.
     Upload,
-    /// Delete recordings on disk older than recording.keep_days.
+    /// Delete recordings on disk older than recording.keep_days, uploaded or not;
+    /// meet-agent-recording-prune.timer runs this daily.
     Prune,
 }
 

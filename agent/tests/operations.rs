@@ -421,10 +421,6 @@ async fn schedule_step_installs_verified_timers_and_removes_them_again() {
     // Each rendered timer with its shipped service passes systemd-analyze verify.
     let dir = root.join("/tmp/units");
     std::fs::create_dir_all(&dir).unwrap();
-    let shipped = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../systemd/usr/lib/systemd/system"
-    );
     let mut checked = Vec::new();
     for name in [
         "meet-agent-shutdown",
@@ -436,25 +432,12 @@ async fn schedule_step_installs_verified_timers_and_removes_them_again() {
             dir.join(format!("{name}.timer")),
         )
         .unwrap();
-        let service = std::fs::read_to_string(format!("{shipped}/{name}.service")).unwrap();
-        std::fs::write(
-            dir.join(format!("{name}.service")),
-            service.replace("/usr/bin/meet-agent", env!("CARGO_BIN_EXE_meet-agent")),
-        )
-        .unwrap();
+        common::shipped_unit(&dir, &format!("{name}.service"));
         checked.push(dir.join(format!("{name}.timer")));
     }
-    let verify = std::process::Command::new("systemd-analyze")
-        .arg("verify")
-        .args(&checked)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&verify.stderr);
+    let (ok, said) = common::verify_units(&checked);
     // Outside a booted systemd it may note that; anything about our units is a failure.
-    assert!(
-        verify.status.success() && !said.contains("meet-agent"),
-        "{said}"
-    );
+    assert!(ok && !said.contains("meet-agent"), "{said}");
 
     // Unset: the timers are stopped and their files removed.
     calls.lock().unwrap().clear();

@@ -1,7 +1,9 @@
 //! Recordings to S3 against moto's S3 server on loopback (a real implementation of the S3
 //! API: buckets, multipart uploads, Content-MD5 checks, SigV4 signatures and the role's
 //! permissions; installed by tests/install-deps), with the instance role's credentials
-//! (moto's STS) from the IMDS stand-in.
+//! (moto's STS) from the IMDS stand-in. `recording finalize` (jibri's finalize script) only
+//! places and queues; `recording upload` (meet-agent-recording-upload.service) sends. The
+//! shipped recording units are checked with `systemd-analyze verify`.
 
 #[path = "common/aws_standin.rs"]
 mod aws_standin;
@@ -38,15 +40,28 @@ fn site(standin: &Standin, endpoint: &str) -> Root {
 
 /// jibri's session folder: one video and metadata.json naming the meeting.
 fn session(root: &Root, video: &[u8]) -> std::path::PathBuf {
+    session_of(root, "s1", "WeeklySync", video)
+}
+
+/// jibri's session folder `name` for a meeting in `room`.
+fn session_of(root: &Root, name: &str, room: &str, video: &[u8]) -> std::path::PathBuf {
+    let dir = format!("/var/lib/ryo-jitsi/recordings/.incoming/{name}");
     root.write(
-        "/var/lib/ryo-jitsi/recordings/.incoming/s1/metadata.json",
-        r#"{"meeting_url": "https://meet.example.test/WeeklySync", "participants": []}"#,
+        &format!("{dir}/metadata.json"),
+        format!(r#"{{"meeting_url": "https://meet.example.test/{room}", "participants": []}}"#),
     );
-    root.write(
-        "/var/lib/ryo-jitsi/recordings/.incoming/s1/weeklysync_2026-12-04-19-00-00.mp4",
-        video,
-    );
-    root.join("/var/lib/ryo-jitsi/recordings/.incoming/s1")
+    root.write(&format!("{dir}/recording_2026-12-04-19-00-00.mp4"), video);
+    root.join(&dir)
+}
+
+/// The queue stamp finalize rewrites, if there is one.
+fn stamp(root: &Root) -> Option<String> {
+    std::fs::read_to_string(root.join(meet_agent::recording::store::QUEUED)).ok()
+}
+
+/// `recording finalize DIR`.
+fn finalize(root: &Root, dir: &std::path::Path) -> std::process::Output {
+    root.run(&["recording", "finalize", dir.to_str().unwrap()])
 }
 
 fn text(out: &std::process::Output) -> String {
@@ -84,14 +99,21 @@ async fn a_large_file_goes_up_in_parts_and_reads_back_the_same() {
 }
 
 #[tokio::test]
-async fn finalize_places_the_video_uploads_it_and_deletes_the_local_copy() {
+async fn finalize_queues_the_video_and_the_upload_round_sends_it_and_deletes_the_local_copy() {
     let standin = Standin::with_moto();
     let moto = Moto::of(&standin);
     moto.bucket("rec").await;
     let root = site(&standin, &moto.url);
     let video = data(11 << 20, 1);
     let dir = session(&root, &video);
-    let out = root.run(&["recording", "finalize", dir.to_str().unwrap()]);
+    let out = finalize(&root, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("upload queued"), "{}", text(&out));
+    assert!(stamp(&root).is_some());
+    // finalize sends nothing itself: that is the upload round's.
+    assert!(moto.keys("rec").await.is_empty());
+
+    let out = root.run(&["recording", "upload"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let keys = moto.keys("rec").await;
     assert_eq!(keys.len(), 1, "{keys:?}");
@@ -118,6 +140,157 @@ async fn finalize_places_the_video_uploads_it_and_deletes_the_local_copy() {
 }
 
 #[tokio::test]
+async fn finalize_returns_at_once_without_the_network_or_a_usable_configuration() {
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
+    moto.bucket("rec").await;
+    // The store is where nothing listens (port 9 of loopback), and a drop-in no load
+    // accepts: any upload or configuration load in finalize would fail or wait.
+    let root = site(&standin, "http://127.0.0.1:9");
+    root.config("90-broken.toml", "[recording\ns3_bucket = ");
+    assert_eq!(stamp(&root), None);
+
+    let first = data(2 << 20, 4);
+    let started = Instant::now();
+    let out = finalize(&root, &session_of(&root, "s1", "Standup", &first));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains("placed standup/") && said.contains("upload queued"),
+        "{said}"
+    );
+    let after_first = stamp(&root).expect("the queue stamp");
+    assert!(after_first.contains("standup/"), "{after_first}");
+
+    let second = data(1 << 20, 5);
+    let out = finalize(&root, &session_of(&root, "s2", "Retro", &second));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let after_second = stamp(&root).expect("the queue stamp");
+    assert_ne!(after_first, after_second, "the stamp changed");
+
+    // Nothing asked the metadata service (credentials, region) or the store.
+    assert_eq!(standin.log().await["imds"], serde_json::json!([]));
+    assert!(moto.keys("rec").await.is_empty());
+    let placed = |room: &str| {
+        std::fs::read_dir(root.join(&format!("/var/lib/ryo-jitsi/recordings/{room}")))
+            .unwrap()
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(placed("standup"), vec![first.clone()]);
+    assert_eq!(placed("retro"), vec![second.clone()]);
+
+    // Configuration fixed, store reachable: the upload round sends both.
+    std::fs::remove_file(root.join("/etc/meet-agent/config.d/90-broken.toml")).unwrap();
+    root.config(
+        "50-store.toml",
+        &format!("[recording]\ns3_endpoint = \"{}\"\n", moto.url),
+    );
+    let out = root.run(&["recording", "upload"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    bucket_holds(&moto, &[("standup", &first), ("retro", &second)]).await;
+}
+
+#[tokio::test]
+async fn two_upload_rounds_at_once_send_each_recording_once() {
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
+    moto.bucket("rec").await;
+    moto.keep_versions("rec").await;
+    let root = site(&standin, &moto.url);
+    let mut videos = Vec::new();
+    for (i, room) in ["alpha", "beta", "gamma"].into_iter().enumerate() {
+        // 12 MiB: three parts of 5 MiB, long enough for the rounds to overlap.
+        let video = data(12 << 20, 10 + i as u8);
+        let out = finalize(&root, &session_of(&root, room, room, &video));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        videos.push(video);
+    }
+    let round = || {
+        root.command(&["recording", "upload"], &[])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (round(), round());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a));
+    assert_eq!(b.status.code(), Some(0), "{}", text(&b));
+    let both = format!("{}{}", text(&a), text(&b));
+    assert!(
+        both.contains("waiting for another recording upload"),
+        "the rounds did not overlap: {both}"
+    );
+    // Versioned: a second upload of a key would be a second version.
+    let versions = moto.versions("rec").await;
+    assert_eq!(versions.len(), 3, "one upload per recording: {versions:?}");
+    let rooms = ["alpha", "beta", "gamma"];
+    let expected: Vec<(&str, &[u8])> = rooms
+        .into_iter()
+        .zip(videos.iter().map(Vec::as_slice))
+        .collect();
+    bucket_holds(&moto, &expected).await;
+    for room in rooms {
+        assert_eq!(
+            both.matches(&format!("uploaded {room}/")).count(),
+            1,
+            "{both}"
+        );
+    }
+    let list = root.run(&["recording", "list", "--json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout).trim(),
+        "[]",
+        "{}",
+        text(&list)
+    );
+}
+
+#[tokio::test]
+async fn a_recording_finalized_during_an_upload_round_is_sent_by_that_round() {
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
+    moto.bucket("rec").await;
+    let root = site(&standin, &moto.url);
+    // 40 MiB: eight parts, time enough to finalize the next one while they go up.
+    let long = data(40 << 20, 20);
+    let out = finalize(&root, &session_of(&root, "s1", "Long", &long));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let round = root
+        .command(&["recording", "upload"], &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while moto.uploads_in_progress("rec").await == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no upload started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // systemd would start no second round now: the running one must pick it up.
+    let late = data(1 << 20, 21);
+    let out = finalize(&root, &session_of(&root, "s2", "Late", &late));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = round.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        said.contains("uploaded long/") && said.contains("uploaded late/"),
+        "{said}"
+    );
+    bucket_holds(&moto, &[("long", &long), ("late", &late)]).await;
+}
+
+#[tokio::test]
 async fn an_unreachable_store_keeps_the_recording_queued_until_an_upload_succeeds() {
     let standin = Standin::with_moto();
     let moto = Moto::of(&standin);
@@ -126,7 +299,9 @@ async fn an_unreachable_store_keeps_the_recording_queued_until_an_upload_succeed
     let root = site(&standin, "http://127.0.0.1:9");
     let video = data(3 << 20, 2);
     let dir = session(&root, &video);
-    let out = root.run(&["recording", "finalize", dir.to_str().unwrap()]);
+    let out = finalize(&root, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = root.run(&["recording", "upload"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("stays queued"), "{}", text(&out));
     let list = root.run(&["recording", "list", "--json"]);
@@ -161,15 +336,9 @@ async fn a_killed_upload_loses_nothing_and_the_next_round_completes_it() {
     // 30 parts of 5 MiB: long enough to be caught between parts.
     let video = data(150 << 20, 3);
     let dir = session(&root, &video);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_meet-agent"))
-        .arg("--root")
-        .arg(root.path())
-        .args(["recording", "finalize"])
-        .arg(&dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let out = finalize(&root, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut child = root.spawn(&["recording", "upload"]);
     let start = Instant::now();
     while moto.uploads_in_progress("rec").await == 0 {
         assert!(
@@ -197,6 +366,19 @@ async fn a_killed_upload_loses_nothing_and_the_next_round_completes_it() {
     upload_round_sends(&root, &moto, &relative, &video).await;
 }
 
+/// The bucket holds exactly `videos`, one object each under `meet/<room>/`.
+async fn bucket_holds(moto: &Moto<'_>, videos: &[(&str, &[u8])]) {
+    let keys = moto.keys("rec").await;
+    assert_eq!(keys.len(), videos.len(), "{keys:?}");
+    for (room, video) in videos {
+        let key = keys
+            .iter()
+            .find(|k| k.starts_with(&format!("meet/{room}/")))
+            .unwrap_or_else(|| panic!("nothing of {room} in the bucket: {keys:?}"));
+        assert_eq!(moto.digest(&format!("rec/{key}")).await, Ok(sha256(video)));
+    }
+}
+
 /// `recording upload` sends the queued `relative` and deletes its local copy.
 async fn upload_round_sends(root: &Root, moto: &Moto<'_>, relative: &str, video: &[u8]) {
     let out = root.run(&["recording", "upload"]);
@@ -217,8 +399,16 @@ async fn without_a_bucket_recordings_stay_on_disk_and_are_pruned_after_keep_days
         "[source]\nprovider = \"none\"\n[server]\ndomain = \"meet.example.test\"\n[recording]\nkeep_days = 1\n",
     );
     let dir = session(&root, b"video");
-    let out = root.run(&["recording", "finalize", dir.to_str().unwrap()]);
+    let out = finalize(&root, &dir);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The upload round (from its path unit) has nothing to send, and says why.
+    let out = root.run(&["recording", "upload"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("s3_bucket is not set"),
+        "{}",
+        text(&out)
+    );
     let list = root.run(&["recording", "list"]);
     let shown = String::from_utf8_lossy(&list.stdout).into_owned();
     assert!(
@@ -267,12 +457,56 @@ fn a_symlinked_video_is_refused_and_left_where_it_is() {
     std::fs::create_dir_all(&dir).unwrap();
     root.write("/etc/shadow-like", "secret");
     std::os::unix::fs::symlink(root.join("/etc/shadow-like"), dir.join("x.mp4")).unwrap();
-    let out = root.run(&["recording", "finalize", dir.to_str().unwrap()]);
+    let out = finalize(&root, &dir);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("not a regular file"), "{}", text(&out));
+    assert_eq!(stamp(&root), None, "nothing placed, nothing queued");
     assert!(std::fs::symlink_metadata(dir.join("x.mp4")).is_ok());
     assert!(
         std::fs::read_dir(root.join("/var/lib/ryo-jitsi/recordings/unknown-room"))
             .map_or(true, |mut d| d.next().is_none())
     );
+}
+
+/// The shipped recording units, with the test's binary in place of /usr/bin/meet-agent.
+const UNITS: [&str; 5] = [
+    "meet-agent-recording-upload.path",
+    "meet-agent-recording-upload.service",
+    "meet-agent-recording-upload.timer",
+    "meet-agent-recording-prune.service",
+    "meet-agent-recording-prune.timer",
+];
+
+#[test]
+fn the_recording_units_pass_systemd_analyze_verify_and_watch_the_stamp_finalize_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let checked: Vec<_> = UNITS
+        .iter()
+        .map(|name| common::shipped_unit(dir.path(), name))
+        .collect();
+    let path_unit = std::fs::read_to_string(&checked[0]).unwrap();
+    assert!(
+        path_unit.contains(&format!(
+            "\nPathChanged={}\n",
+            meet_agent::recording::store::QUEUED
+        )),
+        "{path_unit}"
+    );
+    for (service, command) in [
+        (&checked[1], "recording upload"),
+        (&checked[3], "recording prune"),
+    ] {
+        let unit = std::fs::read_to_string(service).unwrap();
+        assert!(unit.contains("\nType=oneshot\n"), "{unit}");
+        assert!(
+            unit.contains(&format!(
+                "ExecStart={} {command}\n",
+                env!("CARGO_BIN_EXE_meet-agent")
+            )),
+            "{unit}"
+        );
+    }
+    let (ok, said) = common::verify_units(&checked);
+    // Outside a booted systemd it may note that; anything about our units is a failure.
+    assert!(ok && !said.contains("meet-agent"), "{said}");
 }

@@ -3,13 +3,10 @@
 //! an image without cloud-init. Checked by `systemd-analyze verify`, which builds a start
 //! transaction of the units it is given and reports ordering cycles among them.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-const SHIPPED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../systemd/usr/lib/systemd/system/meet-agent.service"
-);
+use common::{shipped_unit, verify_units as verify, SHIPPED_UNITS};
+use std::path::Path;
 
 /// Stand-ins for cloud-init's units with their ordering lines as cloud-init 25.1 ships them
 /// for Debian (`systemd/*.service.tmpl`); the stages run `cloud-init` itself, here `true`.
@@ -35,33 +32,12 @@ const CLOUD_INIT_UNITS: [(&str, &str); 4] = [
 
 /// The shipped unit with the test's binary in place of /usr/bin/meet-agent.
 fn write_meet_agent(dir: &Path) -> std::path::PathBuf {
-    let unit = std::fs::read_to_string(SHIPPED).unwrap();
-    let path = dir.join("meet-agent.service");
-    std::fs::write(
-        &path,
-        unit.replace("/usr/bin/meet-agent", env!("CARGO_BIN_EXE_meet-agent")),
-    )
-    .unwrap();
-    path
-}
-
-/// `systemd-analyze verify` of `units`: success, and what it said about them.
-fn verify(units: &[std::path::PathBuf]) -> (bool, String) {
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .arg("--man=no")
-        .args(units)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    shipped_unit(dir, "meet-agent.service")
 }
 
 #[test]
 fn meet_agent_starts_after_cloud_init_wrote_its_files_without_an_ordering_cycle() {
-    let unit = std::fs::read_to_string(SHIPPED).unwrap();
+    let unit = std::fs::read_to_string(format!("{SHIPPED_UNITS}/meet-agent.service")).unwrap();
     let after: Vec<&str> = unit
         .lines()
         .filter_map(|l| l.strip_prefix("After="))

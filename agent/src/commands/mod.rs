@@ -16,14 +16,23 @@ mod scale;
 mod status;
 mod user;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RecordingAction};
 use crate::paths::Paths;
 pub use context::{say, Context};
 
 /// Runs `cli`'s command; the result is the process's exit code (docs in `cli.rs`).
 pub async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    let ctx = Context::new(Paths::new(&cli.root))?;
-    match cli.command {
+    let paths = Paths::new(&cli.root);
+    let command = match cli.command {
+        // jibri's finalize script, as jibri's user: it cannot read the drop-ins or
+        // meet-agent's state and needs neither, so it runs before (and without) a Context.
+        Command::Recording {
+            action: RecordingAction::Finalize { dir },
+        } => return Ok(recording::finalize(&paths, &dir)),
+        command => command,
+    };
+    let ctx = Context::new(paths)?;
+    match command {
         Command::Run { step } => run::run(&ctx, step).await,
         Command::Renew { retry } => run::renew(&ctx, retry).await,
         Command::Status { json, brief } => status::status(&ctx, json, brief).await,

@@ -3,48 +3,95 @@
 use super::context::{said, say, Context};
 use crate::aws::s3::S3;
 use crate::cli::RecordingAction;
+use crate::paths::Paths;
 use crate::recording::{store, upload, RecordingSettings, S3Target};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Each S3 request gives up after this long (a part of 512 MiB on a slow link included).
 const S3_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// `meet-agent recording ...`.
-pub async fn recording(ctx: &Context, action: RecordingAction) -> anyhow::Result<u8> {
-    let Some(effective) = ctx.effective().await else {
-        return Ok(1);
+/// `meet-agent recording finalize DIR`: places the videos of jibri's session folder and
+/// queues their upload; 0 when placed, 1 when not (the message says what stays where).
+///
+/// It runs as jibri's user, which cannot read meet-agent's configuration or state, and jibri
+/// stays busy until it exits: so it takes the paths alone (no [`Context`], no configuration,
+/// no secret, no network) and leaves the upload to meet-agent-recording-upload.service.
+pub fn finalize(paths: &Paths, dir: &Path) -> u8 {
+    let placed = match store::place(paths, dir) {
+        Ok(placed) => placed,
+        Err(e) => return said(Err(e)),
     };
-    let settings = &effective.settings;
-    let rec = &settings.recording;
-    match action {
-        RecordingAction::Finalize { dir } => {
-            let placed = match store::place(&ctx.paths, &dir) {
-                Ok(placed) => placed,
-                Err(e) => return Ok(said(Err(e))),
-            };
-            for r in &placed {
-                println!("placed {} ({} bytes)", r.relative, r.bytes);
-            }
-            upload_round(ctx, &settings.ec2_endpoint, rec).await
+    if placed.is_empty() {
+        println!("no video (*.mp4) in {}; nothing queued", dir.display());
+        return 0;
+    }
+    for r in &placed {
+        println!("placed {} ({} bytes)", r.relative, r.bytes);
+    }
+    match store::queue(paths, &placed, SystemTime::now()) {
+        Ok(()) => {
+            println!(
+                "upload queued: meet-agent-recording-upload.service sends it when recording.s3_bucket is set"
+            );
+            0
         }
-        RecordingAction::Upload => upload_round(ctx, &settings.ec2_endpoint, rec).await,
-        RecordingAction::List { json } => Ok(said(list(ctx, rec, json))),
-        RecordingAction::Prune => {
-            let gone = store::prune(&ctx.paths, rec.keep_days, SystemTime::now());
-            Ok(said(gone.map(|gone| {
-                for r in gone {
-                    println!("deleted {} (older than {} days)", r.relative, rec.keep_days);
-                }
-            })))
-        }
+        Err(e) => said(Err(e)),
     }
 }
 
-/// Uploads what is on disk when a bucket is configured; 1 when any upload failed.
+/// `meet-agent recording ...`. `dispatch` runs finalize before any [`Context`] is read;
+/// here it is the same call, for completeness.
+pub async fn recording(ctx: &Context, action: RecordingAction) -> anyhow::Result<u8> {
+    // Everything but finalize needs the configuration (the bucket, keep_days): root's.
+    Ok(match action {
+        RecordingAction::Finalize { dir } => finalize(&ctx.paths, &dir),
+        RecordingAction::Upload => match ctx.effective().await {
+            Some(e) => upload_round(ctx, &e.settings.ec2_endpoint, &e.settings.recording).await?,
+            None => 1,
+        },
+        RecordingAction::List { json } => match ctx.effective().await {
+            Some(e) => said(list(ctx, &e.settings.recording, json)),
+            None => 1,
+        },
+        RecordingAction::Prune => match ctx.effective().await {
+            Some(e) => said(prune(ctx, &e.settings.recording)),
+            None => 1,
+        },
+    })
+}
+
+/// Deletes what is older than `keep_days`, holding the recordings' lock so that no upload
+/// is sending a file while it goes.
+fn prune(ctx: &Context, rec: &RecordingSettings) -> anyhow::Result<()> {
+    let _lock = store::lock(&ctx.paths)?;
+    for r in store::prune(&ctx.paths, rec.keep_days, SystemTime::now())? {
+        let queued = match &rec.s3 {
+            // keep_days bounds the disk even while uploads keep failing; say what was lost.
+            Some(t) => format!("; it was never uploaded to {}", t.url(&r.relative)),
+            None => String::new(),
+        };
+        println!(
+            "deleted {} (older than {} days{queued})",
+            r.relative, rec.keep_days
+        );
+    }
+    Ok(())
+}
+
+/// Uploads what is on disk when a bucket is configured, holding the recordings' lock; 1
+/// when any upload failed.
 async fn upload_round(ctx: &Context, ec2: &str, rec: &RecordingSettings) -> anyhow::Result<u8> {
     let Some(target) = &rec.s3 else {
+        println!(
+            "recording.s3_bucket is not set: recordings stay on disk (`meet-agent recording list`)"
+        );
         return Ok(0);
+    };
+    let _lock = match store::lock(&ctx.paths) {
+        Ok(lock) => lock,
+        Err(e) => return Ok(said(Err(e))),
     };
     let s3 = match client(ec2, target).await {
         Ok(s3) => s3,

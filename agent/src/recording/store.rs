@@ -3,7 +3,11 @@
 //! jibri writes each recording session into a folder of its own (the video and a
 //! `metadata.json` naming the meeting's URL) and then runs its finalize script on that
 //! folder; `meet-agent recording finalize DIR` moves the videos to `<room>/<time>.mp4`
-//! here (a rename on the same file system: no copy, no second disk's worth of space).
+//! here (a rename on the same file system: no copy, no second disk's worth of space), and
+//! rewrites the [`QUEUED`] stamp so that meet-agent-recording-upload.path starts the upload
+//! in a process of its own (jibri stays busy until its finalize script exits).
+//!
+//! Whoever deletes from the folder (an upload round, pruning) holds [`lock`] first.
 
 use crate::paths::Paths;
 use anyhow::{anyhow, Context, Result};
@@ -12,6 +16,11 @@ use std::time::SystemTime;
 
 /// Where recordings are kept.
 pub const RECORDINGS: &str = "/var/lib/ryo-jitsi/recordings";
+/// The stamp `recording finalize` rewrites after placing a recording; the upload's path
+/// unit watches it (`PathChanged=`). Its content only has to differ each time.
+pub const QUEUED: &str = "/var/lib/ryo-jitsi/recordings/.queued";
+/// The lock an upload round or pruning holds while it reads and deletes recordings.
+pub const LOCK: &str = "/var/lib/meet-agent/recording.lock";
 /// The largest `metadata.json` read.
 const METADATA_LIMIT: u64 = 1 << 20;
 /// The longest room name kept in a path.
@@ -107,6 +116,58 @@ pub fn place(paths: &Paths, dir: &Path) -> Result<Vec<Recording>> {
         placed.push(entry(&to, format!("{room}/{name}"))?);
     }
     Ok(placed)
+}
+
+/// Signals that `placed` wait for their upload: rewrites the [`QUEUED`] stamp atomically
+/// (a rename over it, which the upload's path unit sees as a change) with when and what, so
+/// that it differs from the last one. Needs nothing but write access to the recordings
+/// folder: jibri's user runs it.
+pub fn queue(paths: &Paths, placed: &[Recording], now: SystemTime) -> Result<()> {
+    let nanos = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut text = format!("queued at {nanos} by pid {}:", std::process::id());
+    for r in placed {
+        text.push(' ');
+        text.push_str(&r.relative);
+    }
+    text.push('\n');
+    let stamp = paths.join(QUEUED);
+    crate::fsutil::write_atomic(&stamp, text.as_bytes(), 0o644).with_context(|| {
+        format!(
+            "placed, but cannot signal the upload through {}; meet-agent-recording-upload.timer uploads it within 15 minutes",
+            stamp.display()
+        )
+    })?;
+    Ok(())
+}
+
+/// Takes the recordings' [`LOCK`], waiting (and saying so) while another upload round or
+/// pruning holds it, so that two rounds never send or delete the same file at once.
+pub fn lock(paths: &Paths) -> Result<nix::fcntl::Flock<std::fs::File>> {
+    use nix::fcntl::{Flock, FlockArg};
+    let path = paths.join(LOCK);
+    // No link followed, nothing but a regular file used (as the run lock).
+    let file = crate::fsutil::open_lock_file(&path)?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => Ok(lock),
+        Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
+            eprintln!(
+                "meet-agent: waiting for another recording upload or prune to finish ({})",
+                path.display()
+            );
+            Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| {
+                anyhow!(
+                    "failed to lock {}: {e}; run the command again",
+                    path.display()
+                )
+            })
+        }
+        Err((_, e)) => Err(anyhow!(
+            "failed to lock {}: {e}; run the command again",
+            path.display()
+        )),
+    }
 }
 
 /// The regular `*.mp4` files directly in `dir`, sorted; a symlink is refused by name.
@@ -231,6 +292,39 @@ mod tests {
             room_folder(&format!("https://m/{}", "a".repeat(500))).len(),
             ROOM_MAX
         );
+    }
+
+    #[test]
+    fn each_queue_rewrites_the_stamp_and_a_link_there_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let stamp = paths.join(QUEUED);
+        std::fs::create_dir_all(stamp.parent().unwrap()).unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, "untouched").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &stamp).unwrap();
+        let placed = |relative: &str| Recording {
+            relative: relative.into(),
+            path: PathBuf::new(),
+            bytes: 1,
+            modified: 0,
+        };
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_796_411_575);
+        queue(&paths, &[placed("a/1.mp4")], t).unwrap();
+        let first = std::fs::read_to_string(&stamp).unwrap();
+        assert!(first.contains(" a/1.mp4\n"), "{first}");
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "untouched");
+        assert!(std::fs::symlink_metadata(&stamp).unwrap().is_file());
+        // The same recording again a moment later: still a change the path unit sees.
+        queue(
+            &paths,
+            &[placed("a/1.mp4")],
+            t + std::time::Duration::from_nanos(1),
+        )
+        .unwrap();
+        assert_ne!(std::fs::read_to_string(&stamp).unwrap(), first);
+        // The stamp is a file in the recordings folder, not a recording.
+        assert!(list(&paths).unwrap().is_empty());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `recording.s3_bucket` is set, every recording on disk is waiting for its upload, and
 //! its local copy is deleted only after S3 confirmed the object (the upload's digests
 //! checked, [`crate::aws::s3`]). An upload killed half-way, a network or IAM failure, a
-//! full disk elsewhere: the file stays, and the next `meet-agent recording upload` (after
-//! each finalize, at boot and from a timer) sends it again.
+//! full disk elsewhere: the file stays, and the next `meet-agent recording upload`
+//! (meet-agent-recording-upload.service: started when finalize queues a recording, a few
+//! minutes after boot and every 15 minutes) sends it again.
 
 use super::store::{self, Recording};
 use super::S3Target;
@@ -26,19 +27,35 @@ pub struct Round {
 }
 
 /// Uploads every recording on disk to `target` with `s3`; deletes each local copy once S3
-/// confirmed it. Failures are recorded (and returned) and do not stop the others.
+/// confirmed it. Failures are recorded (and returned) and do not stop the others. The
+/// caller holds [`store::lock`].
+///
+/// The folder is listed again until a listing holds nothing this round has tried: a
+/// recording finalized while the round runs is sent by it, since its path unit cannot
+/// start a second round of a service that is still running.
 pub async fn upload_all(paths: &Paths, target: &S3Target, s3: &S3) -> Result<Round> {
     let mut round = Round::default();
-    for recording in store::list(paths)? {
-        match upload_one(target, s3, &recording).await {
-            Ok(url) => {
-                round.uploaded.insert(recording.relative.clone(), url);
-            }
-            Err(e) => {
-                tracing::warn!("recording {}: {e:#}", recording.relative);
-                round
-                    .failed
-                    .insert(recording.relative.clone(), format!("{e:#}"));
+    loop {
+        let fresh: Vec<Recording> = store::list(paths)?
+            .into_iter()
+            .filter(|r| {
+                !round.uploaded.contains_key(&r.relative) && !round.failed.contains_key(&r.relative)
+            })
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        for recording in fresh {
+            match upload_one(target, s3, &recording).await {
+                Ok(url) => {
+                    round.uploaded.insert(recording.relative.clone(), url);
+                }
+                Err(e) => {
+                    tracing::warn!("recording {}: {e:#}", recording.relative);
+                    round
+                        .failed
+                        .insert(recording.relative.clone(), format!("{e:#}"));
+                }
             }
         }
     }

@@ -330,6 +330,41 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Where the package's unit files are in this repository (systemd/ mirrors the installed
+/// tree).
+pub const SHIPPED_UNITS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../systemd/usr/lib/systemd/system"
+);
+
+/// Writes the shipped unit `name` to `dir` with the test's binary in place of
+/// /usr/bin/meet-agent (systemd-analyze verify checks that ExecStart's program exists).
+pub fn shipped_unit(dir: &Path, name: &str) -> PathBuf {
+    let unit = std::fs::read_to_string(format!("{SHIPPED_UNITS}/{name}")).unwrap();
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        unit.replace("/usr/bin/meet-agent", env!("CARGO_BIN_EXE_meet-agent")),
+    )
+    .unwrap();
+    path
+}
+
+/// `systemd-analyze verify` of the unit files `units` (with the units beside them): whether
+/// it succeeded, and what it said about them.
+pub fn verify_units(units: &[PathBuf]) -> (bool, String) {
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg("--man=no")
+        .args(units)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Debian's nginx, run in the foreground with a configuration of the test's; stopped with
 /// SIGTERM on drop (SIGKILL would orphan its workers).
 pub struct Nginx {

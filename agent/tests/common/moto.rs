@@ -66,6 +66,38 @@ impl<'a> Moto<'a> {
             .unwrap_or_default()
     }
 
+    /// Turns on versioning for `bucket`: every PutObject and completed multipart upload
+    /// then leaves a version of its own, so a second upload of one key is counted.
+    pub async fn keep_versions(&self, bucket: &str) {
+        let got = self
+            .standin
+            .harness(
+                "s3",
+                "put_bucket_versioning",
+                json!({"Bucket": bucket, "VersioningConfiguration": {"Status": "Enabled"}}),
+            )
+            .await;
+        assert!(got.get("error").is_none(), "{got}");
+    }
+
+    /// The key of every version in `bucket` (ListObjectVersions), a key once per upload.
+    pub async fn versions(&self, bucket: &str) -> Vec<String> {
+        let got = self
+            .standin
+            .harness("s3", "list_object_versions", json!({"Bucket": bucket}))
+            .await;
+        assert!(got.get("error").is_none(), "{got}");
+        got["Versions"]
+            .as_array()
+            .map(|versions| {
+                versions
+                    .iter()
+                    .filter_map(|v| v["Key"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// How many multipart uploads of `bucket` are in progress.
     pub async fn uploads_in_progress(&self, bucket: &str) -> usize {
         let got = self
