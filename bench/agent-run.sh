@@ -6,8 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runs=${RUNS:-50}
-cargo build --release --locked >/dev/null 2>&1
-bin=$PWD/target/release/meet-agent
+# BIN=PATH measures another build (e.g. an older commit's, for a side-by-side).
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  cargo build --release --locked >/dev/null 2>&1
+  bin=$PWD/target/release/meet-agent
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
