@@ -151,3 +151,26 @@ pub fn render(i: &Inputs<'_>) -> String {
     o.push_str(&include_local(LOCAL));
     o
 }
+
+#[cfg(test)]
+mod tests {
+    /// The script jibri.conf names is the one the package installs there, and it runs the
+    /// finalize that only queues (its behaviour: tests/recording_s3.rs).
+    #[test]
+    fn the_finalize_script_is_packaged_where_jibri_conf_names_it() {
+        let script = include_str!("../../../image/files/usr/lib/ryo-jitsi/jibri-finalize");
+        assert!(
+            script.contains("exec /usr/bin/meet-agent recording finalize \"$1\""),
+            "{script}"
+        );
+        let build_deb = include_str!("../../../packaging/build-deb");
+        let installed = format!("\"$stage{}\"", super::FINALIZE);
+        assert!(
+            build_deb
+                .lines()
+                .any(|l| l.contains("jibri-finalize") && l.ends_with(&installed)),
+            "packaging/build-deb installs it at {}",
+            super::FINALIZE
+        );
+    }
+}

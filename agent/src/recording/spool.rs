@@ -11,6 +11,54 @@ use std::time::SystemTime;
 /// Where jibri writes recordings (its `recordings-directory`).
 pub const SPOOL: &str = "/var/lib/ryo-jitsi/jibri";
 
+/// The user jibri runs as (its Debian package makes it).
+pub const JIBRI_USER: &str = "jibri";
+
+/// Makes jibri's spool (jibri's own, 0750) and the recordings folder (root's, group
+/// jibri, 2770: finalize runs as jibri and moves recordings in; the setgid bit keeps
+/// jibri's group on the room folders, and the upload and prune, as root, read and delete
+/// them). `Ok(Err(why))` when the user does not exist: jibri is not installed.
+pub fn prepare(paths: &Paths, user: &str) -> anyhow::Result<Result<String, String>> {
+    let Some(account) = nix::unistd::User::from_name(user).ok().flatten() else {
+        return Ok(Err(format!(
+            "jibri is not installed (no user {user}): this machine cannot record; jibri comes from Jitsi's package repository, which the offline image cannot reach (docs/recording.md)"
+        )));
+    };
+    let recordings = paths.join(super::store::RECORDINGS);
+    let spool = paths.join(SPOOL);
+    let mut changed = Vec::new();
+    for (dir, uid, mode) in [
+        (&spool, Some(account.uid), 0o750),
+        (&recordings, None, 0o2770),
+    ] {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", dir.display()))?;
+        // Its parent is root's: nobody else can have put a link here, but a link made
+        // by an earlier hand is refused rather than its target changed.
+        let meta = std::fs::symlink_metadata(dir)?;
+        anyhow::ensure!(
+            meta.is_dir(),
+            "{} is not a folder (a link?); remove it and run `meet-agent run` again",
+            dir.display()
+        );
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let want_uid = uid.map_or(0, |u| u.as_raw());
+        if meta.uid() != want_uid
+            || meta.gid() != account.gid.as_raw()
+            || meta.permissions().mode() & 0o7777 != mode
+        {
+            nix::unistd::chown(dir.as_path(), Some(want_uid.into()), Some(account.gid))?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+            changed.push(dir.display().to_string());
+        }
+    }
+    Ok(Ok(if changed.is_empty() {
+        String::new()
+    } else {
+        format!("{} made for jibri", changed.join(" and "))
+    }))
+}
+
 /// The recording jibri is writing now.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct InProgress {
@@ -69,6 +117,36 @@ fn room_of(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_folders_are_made_for_jibris_user_and_a_missing_user_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths::new(dir.path());
+        let why = prepare(&paths, "no-such-user-ryo").unwrap().unwrap_err();
+        assert!(why.contains("jibri is not installed"), "{why}");
+        if !nix::unistd::Uid::effective().is_root() {
+            return; // chown needs root; tests/run runs as root
+        }
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        let said = prepare(&paths, "nobody").unwrap().unwrap();
+        assert!(said.contains("made for jibri"), "{said}");
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let spool = std::fs::metadata(paths.join(SPOOL)).unwrap();
+        assert_eq!(
+            (spool.uid(), spool.permissions().mode() & 0o7777),
+            (nobody.uid.as_raw(), 0o750)
+        );
+        let rec = std::fs::metadata(paths.join(crate::recording::store::RECORDINGS)).unwrap();
+        assert_eq!(
+            (rec.uid(), rec.gid(), rec.permissions().mode() & 0o7777),
+            (0, nobody.gid.as_raw(), 0o2770)
+        );
+        assert_eq!(
+            prepare(&paths, "nobody").unwrap().unwrap(),
+            "",
+            "nothing to change"
+        );
+    }
 
     #[test]
     fn the_newest_sessions_video_is_the_one_in_progress() {

@@ -91,6 +91,17 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         let recorders = assemble::offers_recording(roles.role, &settings.recording);
         check_logins(&mut r, &settings.jitsi, d, &secrets, recorders);
     }
+    let recorder_here = roles.role == Role::Recorder
+        || (settings.recording.local
+            && assemble::offers_recording(roles.role, &settings.recording)
+            && r.ctx.identity.cpus >= crate::recording::settings::RECORDER_MIN_CPUS);
+    if recorder_here {
+        match crate::recording::spool::prepare(r.ctx.paths, crate::recording::spool::JIBRI_USER)? {
+            Ok(made) if made.is_empty() => {}
+            Ok(made) => r.done.push(made),
+            Err(why) => r.problems.push(why),
+        }
+    }
     let cpus = r.ctx.identity.cpus;
     if settings.recording.local && cpus < crate::recording::settings::RECORDER_MIN_CPUS {
         r.problems.push(format!(
