@@ -163,6 +163,10 @@ pub enum RecordingAction {
     /// Delete recordings on disk older than recording.keep_days, uploaded or not;
     /// meet-agent-recording-prune.timer runs this daily.
     Prune,
+    /// Refuse recordings while the disk is nearly full (below recording.min_free_mib),
+    /// stop one before it fills the disk, and start jibri again once there is room;
+    /// meet-agent-recording-guard.timer runs this every 30 seconds.
+    Guard,
 }
 
 /// `config` subcommands.

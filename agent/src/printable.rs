@@ -48,3 +48,36 @@ mod tests {
         assert_eq!(printable(&"x".repeat(300), 253).len(), 253);
     }
 }
+
+/// A size for people: `3.2 GiB`, `340 MiB`, `12 KiB` or `512 bytes` (binary units; MiB
+/// and KiB rounded down, GiB to one decimal).
+pub fn human_bytes(bytes: u64) -> String {
+    const KIB: u64 = 1 << 10;
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    if bytes >= GIB {
+        format!("{:.1} GiB", bytes as f64 / GIB as f64)
+    } else if bytes >= MIB {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+#[cfg(test)]
+mod human_bytes_tests {
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        let rows = [
+            (512, "512 bytes"),
+            (12 << 10, "12 KiB"),
+            ((340 << 20) + 12345, "340 MiB"),
+            ((3 << 30) + (1 << 29), "3.5 GiB"),
+        ];
+        for (bytes, want) in rows {
+            assert_eq!(super::human_bytes(bytes), want);
+        }
+    }
+}

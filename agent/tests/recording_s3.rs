@@ -3,13 +3,20 @@
 //! permissions; installed by tests/install-deps), with the instance role's credentials
 //! (moto's STS) from the IMDS stand-in. `recording finalize` (jibri's finalize script) only
 //! places and queues; `recording upload` (meet-agent-recording-upload.service) sends. The
-//! shipped recording units are checked with `systemd-analyze verify`.
+//! shipped recording units are checked with `systemd-analyze verify`. A full disk (a
+//! small tmpfs mounted at the test root's /var/lib/ryo-jitsi): the disk guard refuses
+//! recordings, stops one in progress and starts jibri again, through stand-ins of jibri's
+//! APIs and systemd; finalize on that full disk loses nothing.
 
 #[path = "common/aws_standin.rs"]
 mod aws_standin;
+#[path = "common/bus.rs"]
+mod bus;
 mod common;
 #[path = "common/moto.rs"]
 mod moto;
+#[path = "common/systemd.rs"]
+mod systemd;
 
 use aws_standin::{Standin, REGION};
 use common::Root;
@@ -469,12 +476,14 @@ fn a_symlinked_video_is_refused_and_left_where_it_is() {
 }
 
 /// The shipped recording units, with the test's binary in place of /usr/bin/meet-agent.
-const UNITS: [&str; 5] = [
+const UNITS: [&str; 7] = [
     "meet-agent-recording-upload.path",
     "meet-agent-recording-upload.service",
     "meet-agent-recording-upload.timer",
     "meet-agent-recording-prune.service",
     "meet-agent-recording-prune.timer",
+    "meet-agent-recording-guard.service",
+    "meet-agent-recording-guard.timer",
 ];
 
 #[test]
@@ -509,4 +518,218 @@ fn the_recording_units_pass_systemd_analyze_verify_and_watch_the_stamp_finalize_
     let (ok, said) = common::verify_units(&checked);
     // Outside a booted systemd it may note that; anything about our units is a failure.
     assert!(ok && !said.contains("meet-agent"), "{said}");
+}
+
+/// jibri's external (2222: health, stopService) and internal (3333: gracefulShutdown) APIs
+/// on 127.0.0.1 (jitsi/jibri doc/http_api.md, HttpApi.kt, InternalHttpApi.kt): health says
+/// busy while the file argv[1] exists; every POST is appended to argv[2].
+const JIBRI_APIS: &str = r#"
+import json, os, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+busy_file, log_file = sys.argv[1:3]
+class H(BaseHTTPRequestHandler):
+    def answer(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers(); self.wfile.write(data)
+    def do_GET(self):
+        busy = "BUSY" if os.path.exists(busy_file) else "IDLE"
+        self.answer({"status": {"busyStatus": busy, "health": {"healthStatus": "HEALTHY"}}})
+    def do_POST(self):
+        with open(log_file, "a") as f:
+            f.write("POST %s\n" % self.path)
+        self.answer({})
+    def log_message(self, *a): pass
+for port in (2222, 3333):
+    s = ThreadingHTTPServer(("127.0.0.1", port), H)
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+print("READY", flush=True)
+sys.stdin.read()
+"#;
+
+/// A tmpfs of `mib` MiB mounted at `dir`, unmounted on drop.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: std::path::PathBuf, mib: u32) -> Self {
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mib}m,mode=0755"),
+                "tmpfs",
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "mount: {}", text(&out));
+        Tmpfs(dir)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Fills the file system at `file`'s folder up to the last byte (`dd` until ENOSPC).
+fn fill(file: &std::path::Path) {
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=64k"])
+        .arg(format!("of={}", file.display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_refuses_recordings_stops_one_and_loses_nothing() {
+    let standin = Standin::with_moto();
+    let moto = Moto::of(&standin);
+    moto.bucket("rec").await;
+    let root = site(&standin, &moto.url);
+    root.config("10-guard.toml", "[recording]\nmin_free_mib = 8\n");
+    let _disk = Tmpfs::mount(root.join("/var/lib/ryo-jitsi"), 32);
+    // A single machine recording itself (recording.local; its jibri.conf, which needs 4
+    // CPUs to be rendered, stands here for one), after a run for status to read.
+    root.run(&["run"]);
+    root.write(meet_agent::jitsi::jibri::CONF, "jibri {}\n");
+    let ns = common::Ns(format!("ryorec-{}", std::process::id()));
+    let ip = |args: &[&str]| {
+        assert!(std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .unwrap()
+            .success());
+    };
+    ip(&["netns", "add", &ns.0]);
+    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    let work = tempfile::tempdir().unwrap();
+    let (busy, posts) = (work.path().join("busy"), work.path().join("posts"));
+    let mut jibri = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.0, "/usr/bin/python3", "-c", JIBRI_APIS])
+        .arg(&busy)
+        .arg(&posts)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(jibri.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "READY");
+    let bus = bus::Bus::start();
+    let units = [(
+        "jibri.service".to_string(),
+        systemd::UnitState::installed("inactive", "enabled"),
+    )]
+    .into_iter()
+    .collect();
+    let systemd = systemd::Systemd::serve(&bus.address, units).await;
+    let guard = || {
+        let mut cmd = std::process::Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            &ns.0,
+            env!("CARGO_BIN_EXE_meet-agent"),
+            "--root",
+        ])
+        .arg(root.path())
+        .args(["recording", "guard"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .stdin(std::process::Stdio::null());
+        cmd.output().unwrap()
+    };
+    let posted = || std::fs::read_to_string(&posts).unwrap_or_default();
+    let state = || -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(root.join(meet_agent::recording::guard::STATE)).unwrap(),
+        )
+        .unwrap()
+    };
+
+    // Room: nothing to do.
+    let out = guard();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("jibri may record"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(posted(), "");
+
+    // A session jibri finished, then the disk fills to its last byte.
+    let video = data(1 << 20, 9);
+    let dir = session(&root, &video);
+    fill(&root.join("/var/lib/ryo-jitsi/filler"));
+
+    // Idle and below the minimum: no new recording (graceful shutdown), and status says why.
+    let out = guard();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(posted(), "POST /jibri/api/internal/v1.0/gracefulShutdown\n");
+    assert_eq!(state()["refused"], true);
+    let (_, report) = root.status_json(&[]);
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains("deployment: recordings are refused: "),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["deployment"]["recorder"]["guard"]["refused"], true,
+        "{report:#}"
+    );
+
+    // Recording and below a quarter of the minimum: stopped now.
+    std::fs::write(&busy, "").ok(); // the work dir is not on the full disk
+    let out = guard();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        posted().contains("POST /jibri/api/v1.0/stopService\n"),
+        "{}",
+        posted()
+    );
+    assert_eq!(state()["stopped_recording"], true);
+    std::fs::remove_file(&busy).unwrap();
+
+    // jibri's finalize on the full disk: the video is placed (a rename needs no space),
+    // the queue stamp cannot be written, and finalize says so and exits 1.
+    let out = finalize(&root, &dir);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let listed = root.run(&["recording", "list", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1, "{rows:#}");
+    let relative = rows[0]["recording"].as_str().unwrap().to_string();
+
+    // Room again: jibri is started, the refusal ends, and the queued video goes up.
+    std::fs::remove_file(root.join("/var/lib/ryo-jitsi/filler")).unwrap();
+    let out = guard();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        systemd
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("StartUnit jibri.service")),
+        "{:?}",
+        systemd.calls()
+    );
+    assert_eq!(state()["refused"], false);
+    let out = root.run(&["recording", "upload"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        moto.digest(&format!("rec/meet/{relative}")).await,
+        Ok(sha256(&video))
+    );
+    drop(jibri.stdin.take());
+    let _ = jibri.wait();
 }

@@ -11,6 +11,7 @@ mod config;
 mod context;
 mod ops;
 mod recording;
+mod recording_guard;
 mod run;
 mod scale;
 mod status;

@@ -59,6 +59,14 @@ pub async fn recording(ctx: &Context, action: RecordingAction) -> anyhow::Result
             Some(e) => said(prune(ctx, &e.settings.recording)),
             None => 1,
         },
+        RecordingAction::Guard => match ctx.effective().await {
+            Some(e) => match super::recording_guard::guard(&ctx.paths, &e.settings.recording).await
+            {
+                Ok(code) => code,
+                Err(e) => said(Err(e)),
+            },
+            None => 1,
+        },
     })
 }
 

@@ -522,6 +522,9 @@ pub struct Recording {
     /// whole `rtmp://` or `rtmps://` URL (jibri's `rtmp-allow-list`). Unset: the
     /// well-known services' ingest URLs; `[]`: no live streaming.
     pub rtmp_allow: Option<Vec<String>>,
+    /// Refuse new recordings below this much free space for jibri's recordings (MiB); stop
+    /// one in progress below a quarter of it.
+    pub min_free_mib: u32,
 }
 
 impl Default for Recording {
@@ -534,6 +537,7 @@ impl Default for Recording {
             keep_days: 30,
             local: false,
             rtmp_allow: None,
+            min_free_mib: 4096,
         }
     }
 }

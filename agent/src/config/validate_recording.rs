@@ -19,6 +19,15 @@ pub fn validate(
             ),
         ));
     }
+    if !(1..=1_048_576).contains(&r.min_free_mib) {
+        return Err(fail(
+            "recording.min_free_mib",
+            format!(
+                "{} is outside 1 to 1048576 (MiB of free space below which recordings are refused; 4096 by default)",
+                r.min_free_mib
+            ),
+        ));
+    }
     if r.keep_days > 36_500 {
         return Err(fail(
             "recording.keep_days",
@@ -71,6 +80,7 @@ pub fn validate(
         keep_days: r.keep_days,
         local: r.local,
         rtmp_allow: rtmp_allow(r, fail)?,
+        min_free_bytes: u64::from(r.min_free_mib) << 20,
     })
 }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 /// jibri's external API port (reference.conf's `external-api-port`).
 pub const PORT: u16 = 2222;
+/// jibri's internal API port (reference.conf's `internal-api-port`).
+pub const INTERNAL_PORT: u16 = 3333;
 /// The health path.
 pub const HEALTH_PATH: &str = "/jibri/api/v1.0/health";
 /// The most of the answer read.
@@ -47,6 +49,42 @@ pub async fn health_at(base: &str, timeout: Duration) -> Result<Health, String> 
         .await
         .map_err(|e| format!("jibri at {url} answered badly ({e})"))?;
     parse(&body).map_err(|e| format!("jibri at {url} answered badly ({e})"))
+}
+
+/// Stops the recording in progress now (`POST /jibri/api/v1.0/stopService`, HttpApi.kt):
+/// jibri finalizes what it has and stays up.
+pub async fn stop_service(timeout: Duration) -> Result<(), String> {
+    post(
+        &format!("http://127.0.0.1:{PORT}/jibri/api/v1.0/stopService"),
+        timeout,
+    )
+    .await
+}
+
+/// Asks jibri to exit once idle (`POST /jibri/api/internal/v1.0/gracefulShutdown`,
+/// InternalHttpApi.kt): it leaves the brewery, so jicofo gives it nothing more, and exits
+/// with 255, which jibri.service does not restart.
+pub async fn graceful_shutdown(timeout: Duration) -> Result<(), String> {
+    post(
+        &format!("http://127.0.0.1:{INTERNAL_PORT}/jibri/api/internal/v1.0/gracefulShutdown"),
+        timeout,
+    )
+    .await
+}
+
+async fn post(url: &str, timeout: Duration) -> Result<(), String> {
+    let client = crate::http_body::local_client(timeout).map_err(|e| e.to_string())?;
+    let resp = client.post(url).send().await.map_err(|e| {
+        format!(
+            "jibri at {url} does not answer ({})",
+            crate::http_body::one_line(&e)
+        )
+    })?;
+    if resp.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("jibri at {url} answered {}", resp.status()))
+    }
 }
 
 /// The health answer's two fields.

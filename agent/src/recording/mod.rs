@@ -3,6 +3,7 @@
 //! deleting the local copy only once S3 confirmed it ([`upload`]), and pruning what stays
 //! on disk after `recording.keep_days`.
 
+pub mod guard;
 pub mod settings;
 pub mod spool;
 pub mod store;

@@ -11,6 +11,8 @@ pub struct RecordingSettings {
     pub local: bool,
     /// jibri's `rtmp-allow-list`: whole-URL Java regular expressions; empty: no streaming.
     pub rtmp_allow: Vec<String>,
+    /// Free space below which recordings are refused (`recording.min_free_mib`).
+    pub min_free_bytes: u64,
 }
 
 /// The fewest CPUs a machine running jibri may have: one recording takes a whole

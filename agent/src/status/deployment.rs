@@ -23,6 +23,8 @@ pub enum Deployment {
     /// A signaling node: the bridges and recorders jicofo sees and jicofo's own health
     /// verdict, or why jicofo did not answer.
     Signaling(Result<(BridgesSeen, RecordersSeen, Option<String>), String>),
+    /// An all-in-one server running its own jibri (`recording.local`): jibri's state.
+    LocalRecorder(RecorderView),
     /// A recorder: jibri's own state, the recording in progress, the signaling node's
     /// probe (not asked at [`Reach::Local`]).
     Recorder {
@@ -71,6 +73,10 @@ impl Deployment {
                 jicofo_unhealthy: health,
                 ..empty(Role::Signaling)
             },
+            Deployment::LocalRecorder(own) => DeploymentView {
+                recorder: Some(own),
+                ..empty(Role::All)
+            },
             Deployment::Recorder { own, signaling } => DeploymentView {
                 recorder: Some(own),
                 signaling,
@@ -93,7 +99,9 @@ pub async fn collect(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<Depl
     };
     let timeout = Duration::from_secs(2);
     let found = match role {
-        Role::All => return None,
+        // A single machine has a deployment part only when it records itself.
+        Role::All if !paths.join(crate::paths::JIBRI_CONF).exists() => return None,
+        Role::All => Deployment::LocalRecorder(recorder_state(paths, timeout).await),
         Role::Videobridge => videobridge(paths, reach, timeout).await,
         Role::Recorder => recorder(paths, reach, timeout).await,
         Role::Signaling => Deployment::Signaling(signaling(reach, timeout).await),
@@ -139,15 +147,18 @@ async fn recorder(paths: &Paths, reach: Reach, timeout: Duration) -> Deployment 
             Err(e) => Probe::unknown(format!("cannot check the signaling node: {e}")),
         })
     };
-    let (jibri, signaling) = tokio::join!(crate::jitsi::jibri_api::health(timeout), probe);
-    let recording = crate::recording::spool::in_progress(paths, std::time::SystemTime::now());
-    Deployment::Recorder {
-        own: RecorderView {
-            jibri_error: jibri.as_ref().err().cloned(),
-            jibri: jibri.ok(),
-            recording,
-        },
-        signaling,
+    let (own, signaling) = tokio::join!(recorder_state(paths, timeout), probe);
+    Deployment::Recorder { own, signaling }
+}
+
+/// jibri's health, the recording in progress and the disk guard's verdict.
+async fn recorder_state(paths: &Paths, timeout: Duration) -> RecorderView {
+    let jibri = crate::jitsi::jibri_api::health(timeout).await;
+    RecorderView {
+        jibri_error: jibri.as_ref().err().cloned(),
+        jibri: jibri.ok(),
+        recording: crate::recording::spool::in_progress(paths, std::time::SystemTime::now()),
+        guard: crate::fsutil::read_json(&paths.join(crate::recording::guard::STATE)),
     }
 }
 

@@ -102,6 +102,14 @@ fn deployment_reasons(d: &DeploymentView) -> Vec<String> {
             )
         }));
     }
+    if let Some(why) = d
+        .recorder
+        .as_ref()
+        .and_then(|r| r.guard.as_ref())
+        .and_then(|g| g.refusal())
+    {
+        reasons.push(format!("deployment: {why}"));
+    }
     match d.recorder.as_ref().map(|r| (&r.jibri, &r.jibri_error)) {
         Some((None, Some(e))) => reasons.push(format!("deployment: {e}")),
         Some((Some(h), _)) if !h.healthy => reasons.push(

@@ -136,8 +136,16 @@ fn deployment(out: &mut String, report: &Report) {
                 "recording    {} for {} min, {} so far",
                 rec.room,
                 rec.seconds / 60,
-                crate::http_body::size(rec.bytes as usize)
+                crate::printable::human_bytes(rec.bytes)
             );
+        }
+        if let Some(why) = d
+            .recorder
+            .as_ref()
+            .and_then(|r| r.guard.as_ref())
+            .and_then(|g| g.refusal())
+        {
+            let _ = writeln!(out, "disk         {why}");
         }
         if let Some(s) = &d.scaling {
             let _ = writeln!(out, "scaling      {}; {}", s.metric, s.drain);

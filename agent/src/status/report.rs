@@ -180,6 +180,8 @@ pub struct RecorderView {
     pub jibri_error: Option<String>,
     /// The recording being written now (jibri's spool), if any.
     pub recording: Option<crate::recording::spool::InProgress>,
+    /// The disk guard's last verdict (`meet-agent recording guard`), if it ran.
+    pub guard: Option<crate::recording::guard::GuardState>,
 }
 
 /// The bridges jicofo sees, as its `/stats` counts them and its `/debug` lists them.
