@@ -233,20 +233,7 @@ fn status_on_a_bridge_says_whether_it_has_joined() {
         .status()
         .unwrap()
         .success());
-    let agent = |args: &[&str]| {
-        Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.0,
-                env!("CARGO_BIN_EXE_meet-agent"),
-                "--root",
-            ])
-            .arg(root.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let agent = |args: &[&str]| root.command_in(&ns.0, args).output().unwrap();
     let out = agent(&["run"]);
     assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
     let stand_in = |joined: &str| {

@@ -637,18 +637,9 @@ async fn a_full_disk_refuses_recordings_stops_one_and_loses_nothing() {
     .collect();
     let systemd = systemd::Systemd::serve(&bus.address, units).await;
     let guard = || {
-        let mut cmd = std::process::Command::new("ip");
-        cmd.args([
-            "netns",
-            "exec",
-            &ns.0,
-            env!("CARGO_BIN_EXE_meet-agent"),
-            "--root",
-        ])
-        .arg(root.path())
-        .args(["recording", "guard"])
-        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
-        .stdin(std::process::Stdio::null());
+        let mut cmd = root.command_in(&ns.0, &["recording", "guard"]);
+        cmd.env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+            .stdin(std::process::Stdio::null());
         cmd.output().unwrap()
     };
     let posted = || std::fs::read_to_string(&posts).unwrap_or_default();

@@ -102,6 +102,22 @@ impl Root {
             .expect("start meet-agent")
     }
 
+    /// The real binary with this root and `args`, run in network namespace `ns` (`ip
+    /// netns exec`), with the caller's environment.
+    pub fn command_in(&self, ns: &str, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new("ip");
+        cmd.args([
+            "netns",
+            "exec",
+            ns,
+            env!("CARGO_BIN_EXE_meet-agent"),
+            "--root",
+        ])
+        .arg(self.path())
+        .args(args);
+        cmd
+    }
+
     /// The real binary with this root, `args` and `env`, and no system bus or systemd
     /// notification socket unless a test provides one.
     pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
