@@ -180,7 +180,7 @@ fn sets() -> Vec<Set> {
         sets.push((dir, AuthMode::Open, true, role, false));
     }
     sets.push((
-        golden.join("jwt-recording-local"),
+        golden.join("jwt-recording-local-jitsi-present"),
         AuthMode::Jwt,
         true,
         Role::All,
