@@ -8,6 +8,7 @@
 mod aws_standin;
 use aws_standin::Standin;
 use meet_agent::scale::drain::{hook_bounds, Bounds, Decision, Finished, PowerOff, Runner};
+use meet_agent::scale::workload::Workload;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,6 +64,16 @@ async fn drain(
     bounds: Bounds,
     limit: Duration,
 ) -> (Recorder, Instant, Vec<Decision>) {
+    drain_of(standin, standin.bridge_client(), bounds, limit).await
+}
+
+/// [`drain`] of `workload` (the bridge, or jibri on a recorder).
+async fn drain_of<W: Workload>(
+    standin: &Standin,
+    workload: W,
+    bounds: Bounds,
+    limit: Duration,
+) -> (Recorder, Instant, Vec<Decision>) {
     let imds = standin.imds_client();
     let recorder = Recorder {
         imds: standin.imds.clone(),
@@ -71,7 +82,7 @@ async fn drain(
     let runner = Runner::new(
         imds.clone(),
         standin.aws_client(imds),
-        standin.bridge_client(),
+        workload,
         Standin::action(),
         bounds,
         Duration::from_millis(50),
@@ -134,6 +145,51 @@ async fn scale_in_waits_for_the_last_meeting_then_completes_and_powers_off() {
         d,
         Decision::Wait {
             conferences: Some(2),
+            ..
+        }
+    )));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorder_at_scale_in_takes_no_new_recording_and_finishes_the_one_it_makes() {
+    let standin = Standin::start();
+    standin
+        .set(serde_json::json!({"lifecycle": "Terminated", "jibri_busy": true, "exit_when_idle": true}))
+        .await;
+    let ends = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        standin.set(serde_json::json!({"jibri_busy": false})).await;
+    };
+    let ((recorder, start, decisions), ()) = tokio::join!(
+        drain_of(
+            &standin,
+            standin.jibri_client(),
+            bounds(20_000, 60_000, 100_000),
+            Duration::from_secs(15)
+        ),
+        ends
+    );
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "one power-off: {decisions:?}");
+    let (at, calls) = &seen[0];
+    assert!(
+        *at - start >= Duration::from_millis(1500),
+        "no power-off while recording: {:?}",
+        *at - start
+    );
+    assert_eq!(calls, &["CompleteLifecycleAction true"], "completed first");
+    let log = standin.log().await;
+    let graceful = log["bridge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["request"] == "POST /jibri/api/internal/v1.0/gracefulShutdown")
+        .count();
+    assert_eq!(graceful, 1, "jibri asked once to take no new recording");
+    assert!(decisions.iter().any(|d| matches!(
+        d,
+        Decision::Wait {
+            conferences: Some(1),
             ..
         }
     )));

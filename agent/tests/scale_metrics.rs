@@ -47,7 +47,10 @@ async fn the_stress_level_goes_to_cloudwatch_at_most_once_a_minute() {
     let t0 = Instant::now();
     assert_eq!(
         publisher.tick(t0).await,
-        Outcome::Sent { stress_level: 0.37 }
+        Outcome::Sent {
+            metric: "StressLevel".into(),
+            value: 0.37
+        }
     );
 
     standin.set(serde_json::json!({"stress_level": 0.52})).await;
@@ -57,7 +60,10 @@ async fn the_stress_level_goes_to_cloudwatch_at_most_once_a_minute() {
     }
     assert_eq!(
         publisher.tick(t0 + Duration::from_secs(60)).await,
-        Outcome::Sent { stress_level: 0.52 }
+        Outcome::Sent {
+            metric: "StressLevel".into(),
+            value: 0.52
+        }
     );
     assert_eq!(
         puts(&standin).await,
@@ -108,7 +114,7 @@ async fn no_request_when_the_stats_cannot_be_read_and_status_says_why() {
     assert!(
         outcome
             .status()
-            .starts_with("no stress report: the videobridge at"),
+            .starts_with("no report: the videobridge at"),
         "{}",
         outcome.status()
     );
@@ -127,7 +133,49 @@ async fn no_request_when_the_stats_cannot_be_read_and_status_says_why() {
         .await;
     assert_eq!(
         publisher.tick(Instant::now()).await,
-        Outcome::Sent { stress_level: 0.2 }
+        Outcome::Sent {
+            metric: "StressLevel".into(),
+            value: 0.2
+        }
     );
     assert_eq!(puts(&standin).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_recorder_reports_whether_it_records_as_recorder_busy() {
+    let standin = Standin::with_moto();
+    standin.set(serde_json::json!({"jibri_busy": true})).await;
+    let aws = standin.aws_client(standin.imds_client());
+    let mut publisher = Publisher::new(standin.jibri_client(), aws, GROUP, Settings::recorders());
+    let start = Instant::now();
+    assert_eq!(
+        publisher.tick(start).await,
+        Outcome::Sent {
+            metric: "RecorderBusy".into(),
+            value: 1.0
+        }
+    );
+    standin.set(serde_json::json!({"jibri_busy": false})).await;
+    assert_eq!(
+        publisher.tick(start + Duration::from_secs(60)).await,
+        Outcome::Sent {
+            metric: "RecorderBusy".into(),
+            value: 0.0
+        }
+    );
+    // moto kept both points under the group's dimension.
+    let got = standin
+        .harness(
+            "cloudwatch",
+            "get_metric_statistics",
+            serde_json::json!({
+                "Namespace": "RyoJitsi", "MetricName": "RecorderBusy",
+                "Dimensions": [{"Name": "AutoScalingGroupName", "Value": GROUP}],
+                "StartTime": "2000-01-01T00:00:00Z", "EndTime": "2100-01-01T00:00:00Z",
+                "Period": 3600, "Statistics": ["Sum", "SampleCount"]
+            }),
+        )
+        .await;
+    assert_eq!(got["Datapoints"][0]["SampleCount"], 2.0, "{got}");
+    assert_eq!(got["Datapoints"][0]["Sum"], 1.0, "{got}");
 }

@@ -17,7 +17,8 @@ pub async fn guard(paths: &Paths, rec: &RecordingSettings) -> anyhow::Result<u8>
     let free = guard::free_bytes(paths, crate::recording::spool::SPOOL)?;
     let file = paths.join(guard::STATE);
     let mut state: GuardState = read_json(&file).unwrap_or_default();
-    let health = jibri_api::health(TIMEOUT).await;
+    let jibri = jibri_api::Jibri::local(TIMEOUT).map_err(anyhow::Error::msg)?;
+    let health = jibri.health().await;
     let busy = health.as_ref().is_ok_and(|h| h.busy == "busy");
     let min = rec.min_free_bytes;
     let mut failed = Vec::new();
@@ -25,7 +26,7 @@ pub async fn guard(paths: &Paths, rec: &RecordingSettings) -> anyhow::Result<u8>
     match verdict {
         Verdict::StopNow | Verdict::Refuse => {
             if verdict == Verdict::StopNow {
-                match jibri_api::stop_service(TIMEOUT).await {
+                match jibri.stop_service().await {
                     Ok(()) => state.stopped_recording = true,
                     Err(e) => failed.push(e),
                 }
@@ -33,7 +34,7 @@ pub async fn guard(paths: &Paths, rec: &RecordingSettings) -> anyhow::Result<u8>
             // Only a running jibri can be told; one that exited stays down (systemd does
             // not restart its exit 255) until the guard starts it.
             if health.is_ok() {
-                if let Err(e) = jibri_api::graceful_shutdown(TIMEOUT).await {
+                if let Err(e) = jibri.graceful_shutdown().await {
                     failed.push(e);
                 }
             }

@@ -27,64 +27,88 @@ pub struct Health {
     pub healthy: bool,
 }
 
-/// jibri's health on this machine; the error is one sentence naming the URL.
-pub async fn health(timeout: Duration) -> Result<Health, String> {
-    health_at(&format!("http://127.0.0.1:{PORT}"), timeout).await
+/// jibri's two HTTP APIs: the external one (health, stopService) and the internal one
+/// (gracefulShutdown).
+#[derive(Debug, Clone)]
+pub struct Jibri {
+    external: String,
+    internal: String,
+    client: reqwest::Client,
 }
 
-/// jibri's health at `base`.
-pub async fn health_at(base: &str, timeout: Duration) -> Result<Health, String> {
-    let url = format!("{base}{HEALTH_PATH}");
-    let client = crate::http_body::local_client(timeout).map_err(|e| e.to_string())?;
-    let resp = client.get(&url).send().await.map_err(|e| {
-        format!(
-            "jibri at {url} does not answer ({}); see `systemctl status jibri`",
-            crate::http_body::one_line(&e)
+impl Jibri {
+    /// jibri on this machine, at its default ports on loopback.
+    pub fn local(timeout: Duration) -> Result<Self, String> {
+        Self::at(
+            &format!("http://127.0.0.1:{PORT}"),
+            &format!("http://127.0.0.1:{INTERNAL_PORT}"),
+            timeout,
         )
-    })?;
-    if !resp.status().is_success() {
-        return Err(format!("jibri at {url} answered {}", resp.status()));
     }
-    let body = crate::http_body::read_capped(resp, LIMIT)
+
+    /// jibri with its external API at `external` and its internal one at `internal`.
+    pub fn at(external: &str, internal: &str, timeout: Duration) -> Result<Self, String> {
+        Ok(Self {
+            external: external.trim_end_matches('/').to_string(),
+            internal: internal.trim_end_matches('/').to_string(),
+            client: crate::http_body::local_client(timeout).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// What jibri says of itself; the error is one sentence naming the URL.
+    pub async fn health(&self) -> Result<Health, String> {
+        let url = format!("{}{HEALTH_PATH}", self.external);
+        let resp = self.client.get(&url).send().await.map_err(|e| {
+            format!(
+                "jibri at {url} does not answer ({}); see `systemctl status jibri`",
+                crate::http_body::one_line(&e)
+            )
+        })?;
+        if !resp.status().is_success() {
+            return Err(format!("jibri at {url} answered {}", resp.status()));
+        }
+        let body = crate::http_body::read_capped(resp, LIMIT)
+            .await
+            .map_err(|e| format!("jibri at {url} answered badly ({e})"))?;
+        parse(&body).map_err(|e| format!("jibri at {url} answered badly ({e})"))
+    }
+
+    /// Stops the recording in progress now (`POST /jibri/api/v1.0/stopService`,
+    /// HttpApi.kt): jibri finalizes what it has and stays up.
+    pub async fn stop_service(&self) -> Result<(), String> {
+        self.post(&format!("{}/jibri/api/v1.0/stopService", self.external))
+            .await
+    }
+
+    /// Asks jibri to exit once idle (`POST /jibri/api/internal/v1.0/gracefulShutdown`,
+    /// InternalHttpApi.kt): it leaves the brewery, so jicofo gives it nothing more, and
+    /// exits with 255, which jibri.service does not restart.
+    pub async fn graceful_shutdown(&self) -> Result<(), String> {
+        self.post(&format!(
+            "{}/jibri/api/internal/v1.0/gracefulShutdown",
+            self.internal
+        ))
         .await
-        .map_err(|e| format!("jibri at {url} answered badly ({e})"))?;
-    parse(&body).map_err(|e| format!("jibri at {url} answered badly ({e})"))
-}
-
-/// Stops the recording in progress now (`POST /jibri/api/v1.0/stopService`, HttpApi.kt):
-/// jibri finalizes what it has and stays up.
-pub async fn stop_service(timeout: Duration) -> Result<(), String> {
-    post(
-        &format!("http://127.0.0.1:{PORT}/jibri/api/v1.0/stopService"),
-        timeout,
-    )
-    .await
-}
-
-/// Asks jibri to exit once idle (`POST /jibri/api/internal/v1.0/gracefulShutdown`,
-/// InternalHttpApi.kt): it leaves the brewery, so jicofo gives it nothing more, and exits
-/// with 255, which jibri.service does not restart.
-pub async fn graceful_shutdown(timeout: Duration) -> Result<(), String> {
-    post(
-        &format!("http://127.0.0.1:{INTERNAL_PORT}/jibri/api/internal/v1.0/gracefulShutdown"),
-        timeout,
-    )
-    .await
-}
-
-async fn post(url: &str, timeout: Duration) -> Result<(), String> {
-    let client = crate::http_body::local_client(timeout).map_err(|e| e.to_string())?;
-    let resp = client.post(url).send().await.map_err(|e| {
-        format!(
-            "jibri at {url} does not answer ({})",
-            crate::http_body::one_line(&e)
-        )
-    })?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(format!("jibri at {url} answered {}", resp.status()))
     }
+
+    async fn post(&self, url: &str) -> Result<(), String> {
+        let resp = self.client.post(url).send().await.map_err(|e| {
+            format!(
+                "jibri at {url} does not answer ({})",
+                crate::http_body::one_line(&e)
+            )
+        })?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("jibri at {url} answered {}", resp.status()))
+        }
+    }
+}
+
+/// jibri's health on this machine.
+pub async fn health(timeout: Duration) -> Result<Health, String> {
+    Jibri::local(timeout)?.health().await
 }
 
 /// The health answer's two fields.

@@ -67,6 +67,7 @@ pub enum BridgeError {
 }
 
 /// The client of the bridge's REST API.
+#[derive(Debug, Clone)]
 pub struct Bridge {
     base: String,
     http: reqwest::Client,

@@ -15,9 +15,9 @@
 //! ([`hook_bounds`]: its `HeartbeatTimeout`, and a wait that ends before its
 //! `GlobalTimeout`), and [`Logind`].
 
+use super::workload::Workload;
 use crate::aws::api::{Aws, HookTimeouts, LifecycleAction, LifecycleResult};
 use crate::aws::imds::{Imds, LifecycleState};
-use crate::jitsi::videobridge_api::Bridge;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -300,22 +300,23 @@ impl PowerOff for Logind {
 }
 
 /// Observes, decides and acts until the machine powers off.
-pub struct Runner<P> {
+pub struct Runner<P, W> {
     imds: Arc<Imds>,
     aws: Arc<Aws>,
-    bridge: Bridge,
+    bridge: W,
     action: LifecycleAction,
     bounds: Bounds,
     poll: Duration,
     power: P,
 }
 
-impl<P: PowerOff> Runner<P> {
-    /// A runner polling every `poll` (AWS suggests 5 s for spot notices).
+impl<P: PowerOff, W: Workload> Runner<P, W> {
+    /// A runner polling every `poll` (AWS suggests 5 s for spot notices); `bridge` is the
+    /// workload drained (the videobridge, or jibri on a recorder).
     pub fn new(
         imds: Arc<Imds>,
         aws: Arc<Aws>,
-        bridge: Bridge,
+        bridge: W,
         action: LifecycleAction,
         bounds: Bounds,
         poll: Duration,
@@ -351,7 +352,7 @@ impl<P: PowerOff> Runner<P> {
         // business here (the metrics publisher reads it).
         let conferences =
             if draining || lifecycle == Some(LifecycleState::Terminated) || spot_notice {
-                self.bridge.stats().await.ok().map(|s| s.conferences)
+                self.bridge.in_progress().await
             } else {
                 None
             };
@@ -375,7 +376,7 @@ impl<P: PowerOff> Runner<P> {
             let acted = match &decision {
                 Decision::Done => return,
                 Decision::Watch | Decision::Wait { .. } => false,
-                Decision::RequestShutdown => match self.bridge.graceful_shutdown().await {
+                Decision::RequestShutdown => match self.bridge.stop_taking_work().await {
                     Ok(()) => {
                         progress.shutdown_requested = true;
                         true

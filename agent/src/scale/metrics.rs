@@ -6,12 +6,14 @@
 //! a made-up one: target tracking treats missing data as "no change"), and the outcome
 //! carries the reason for status.
 //!
-//! Wiring passes in: the [`Bridge`], the [`Aws`] client, the group name (from IMDS tags),
+//! A recorder publishes its busy state the same way (1 or 0; [`Settings::recorders`]).
+//!
+//! Wiring passes in: the [`Workload`] (the bridge, or jibri), the [`Aws`] client, the group name (from IMDS tags),
 //! and [`Settings`] (namespace and metric name must match the CloudFormation scaling
 //! policy's customized metric).
 
+use super::workload::Workload;
 use crate::aws::api::{Aws, Metric};
-use crate::jitsi::videobridge_api::Bridge;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,17 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// A recorder's: `RyoJitsi/RecorderBusy`, 1 while recording, summed over the group by
+    /// the template's alarms (docs/aws/scale-out.yaml) to keep idle recorders ready.
+    pub fn recorders() -> Self {
+        Self {
+            metric: "RecorderBusy".into(),
+            ..Self::default()
+        }
+    }
+}
+
 /// The dimension naming the group, as the scaling policy's metric specifies it.
 pub const GROUP_DIMENSION: &str = "AutoScalingGroupName";
 
@@ -49,10 +62,12 @@ pub enum Outcome {
     },
     /// CloudWatch accepted the value.
     Sent {
+        /// The metric's name.
+        metric: String,
         /// The value sent.
-        stress_level: f64,
+        value: f64,
     },
-    /// No request: the bridge's stats could not be read.
+    /// No request: the bridge's stats (jibri's health) could not be read.
     Skipped {
         /// Why, in one sentence.
         reason: String,
@@ -68,30 +83,31 @@ impl Outcome {
     /// One line for status.
     pub fn status(&self) -> String {
         match self {
-            Outcome::NotDue { next_in } => format!("next stress report in {}s", next_in.as_secs()),
-            Outcome::Sent { stress_level } => {
-                format!("stress level {stress_level} reported to CloudWatch")
+            Outcome::NotDue { next_in } => format!("next report in {}s", next_in.as_secs()),
+            Outcome::Sent { metric, value } if metric == "StressLevel" => {
+                format!("stress level {value} reported to CloudWatch")
             }
-            Outcome::Skipped { reason } => format!("no stress report: {reason}"),
-            Outcome::Failed { reason } => format!("stress report failed: {reason}"),
+            Outcome::Sent { metric, value } => format!("{metric} {value} reported to CloudWatch"),
+            Outcome::Skipped { reason } => format!("no report: {reason}"),
+            Outcome::Failed { reason } => format!("report failed: {reason}"),
         }
     }
 }
 
-/// Reads the bridge's stress level and publishes it.
-pub struct Publisher {
-    bridge: Bridge,
+/// Reads the workload's signal and publishes it.
+pub struct Publisher<W> {
+    workload: W,
     aws: Arc<Aws>,
     group: String,
     settings: Settings,
     last_request: Option<Instant>,
 }
 
-impl Publisher {
+impl<W: Workload> Publisher<W> {
     /// A publisher for `group`.
-    pub fn new(bridge: Bridge, aws: Arc<Aws>, group: &str, settings: Settings) -> Self {
+    pub fn new(workload: W, aws: Arc<Aws>, group: &str, settings: Settings) -> Self {
         Self {
-            bridge,
+            workload,
             aws,
             group: group.to_string(),
             settings,
@@ -100,7 +116,7 @@ impl Publisher {
     }
 
     /// Does what is due at `now`: nothing before [`Settings::every`] has passed since the
-    /// last request, else read the stats and send the stress level.
+    /// last request, else read the signal and send it.
     pub async fn tick(&mut self, now: Instant) -> Outcome {
         if let Some(last) = self.last_request {
             let since = now.saturating_duration_since(last);
@@ -114,22 +130,10 @@ impl Publisher {
                 return Outcome::NotDue { next_in };
             }
         }
-        let stats = match self.bridge.stats().await {
-            Ok(s) => s,
-            Err(e) => {
-                return Outcome::Skipped {
-                    reason: e.to_string(),
-                }
-            }
+        let value = match self.workload.signal().await {
+            Ok(value) => value,
+            Err(reason) => return Outcome::Skipped { reason },
         };
-        if !stats.stress_level.is_finite() {
-            return Outcome::Skipped {
-                reason: format!(
-                    "the videobridge reports stress_level {}",
-                    stats.stress_level
-                ),
-            };
-        }
         // Counted from the attempt, successful or not, so a failing endpoint is not hammered.
         self.last_request = Some(now);
         let dimensions = [(GROUP_DIMENSION, self.group.as_str())];
@@ -137,11 +141,12 @@ impl Publisher {
             namespace: &self.settings.namespace,
             name: &self.settings.metric,
             dimensions: &dimensions,
-            value: stats.stress_level,
+            value,
         };
         match self.aws.put_metric_data(&metric).await {
             Ok(()) => Outcome::Sent {
-                stress_level: stats.stress_level,
+                metric: self.settings.metric.clone(),
+                value,
             },
             Err(e) => Outcome::Failed {
                 reason: e.to_string(),

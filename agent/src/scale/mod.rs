@@ -1,6 +1,6 @@
-//! A videobridge in an AWS Auto Scaling group: publish its load as the scaling signal
-//! ([`metrics`]) and leave the group without cutting meetings ([`drain`]), talking to the
-//! bridge's loopback REST API ([`bridge`]).
+//! A videobridge or a recorder in an AWS Auto Scaling group: publish its load as the
+//! scaling signal ([`metrics`]) and leave the group without cutting meetings or recordings
+//! ([`drain`]), talking to the bridge's or jibri's loopback API ([`workload`]).
 //!
 //! Wiring ([`service`], `meet-agent scale` as meet-agent-scale.service, which the start
 //! step runs on a videobridge with `bridge.drain_hook`): a long-running service (not the
@@ -15,3 +15,4 @@
 pub mod drain;
 pub mod metrics;
 pub mod service;
+pub mod workload;

@@ -1,12 +1,14 @@
-//! `meet-agent scale`: the long-running part of a videobridge in an AWS Auto Scaling group
-//! (`meet-agent-scale.service`, started by the start step when `server.role =
-//! "videobridge"` and `bridge.drain_hook` is set). It publishes the bridge's stress level
-//! to CloudWatch at most once a minute (the group's target-tracking signal) and watches
-//! the instance's lifecycle state and spot notices; on scale-in it drains the bridge,
-//! completes the lifecycle action and powers off through logind.
+//! `meet-agent scale`: the long-running part of a videobridge or a recorder in an AWS Auto
+//! Scaling group (`meet-agent-scale.service`, started by the start step when `server.role
+//! = "videobridge"` or `"recorder"` and `bridge.drain_hook` is set). It publishes the
+//! bridge's stress level (a recorder's busy state) to CloudWatch at most once a minute
+//! (the group's scaling signal) and watches the instance's lifecycle state and spot
+//! notices; on scale-in it drains the bridge (lets jibri finish its recording), completes
+//! the lifecycle action and powers off through logind.
 
 use super::drain::{hook_bounds, Logind, Runner};
 use super::metrics::{self, Publisher};
+use super::workload::Workload;
 use crate::aws::api::{Aws, Endpoints, LifecycleAction};
 use crate::aws::imds::Imds;
 use crate::bridge::roles::RoleSettings;
@@ -47,11 +49,11 @@ fn save(paths: &crate::paths::Paths, report: &Report) {
 }
 
 /// Why the loaded configuration does not want the service, if it does not: it runs only on
-/// a videobridge with `bridge.drain_hook`.
+/// a videobridge or a recorder with `bridge.drain_hook`.
 pub fn not_wanted(roles: &RoleSettings) -> Option<String> {
-    if roles.role != Role::Videobridge {
+    if !roles.role.joins() {
         return Some(format!(
-            "this machine's role is \"{}\", not \"videobridge\"",
+            "this machine's role is \"{}\", not \"videobridge\" or \"recorder\"",
             roles.role.as_str()
         ));
     }
@@ -99,21 +101,57 @@ pub async fn run(
         None => Endpoints::for_region(&region),
     };
     let aws = Arc::new(Aws::new(&region, endpoints, imds.clone(), timeout)?);
-    tracing::info!(
-        "scaling: {instance_id} in group {group} ({region}), lifecycle hook {hook}; publishing {} every minute",
-        metrics::Settings::default().metric
-    );
-    let publisher = Publisher::new(
-        Bridge::at_stats_url(&services.videobridge_stats_url, timeout)?,
-        aws.clone(),
-        &group,
-        metrics::Settings::default(),
-    );
     let action = LifecycleAction {
         group,
         hook,
         instance_id,
     };
+    let site = Site {
+        paths,
+        imds,
+        aws,
+        action,
+        region,
+    };
+    if roles.role == Role::Recorder {
+        let jibri = crate::jitsi::jibri_api::Jibri::local(timeout).map_err(|e| anyhow!(e))?;
+        serve(site, jibri, metrics::Settings::recorders()).await
+    } else {
+        let bridge = Bridge::at_stats_url(&services.videobridge_stats_url, timeout)?;
+        serve(site, bridge, metrics::Settings::default()).await
+    }
+}
+
+/// What the scaling loops share: where they are and whom they report to.
+struct Site<'p> {
+    paths: &'p crate::paths::Paths,
+    imds: Arc<Imds>,
+    aws: Arc<Aws>,
+    action: LifecycleAction,
+    region: String,
+}
+
+/// Publishes `workload`'s signal and drains it at scale-in, until the power-off.
+async fn serve<W: Workload + Clone>(
+    site: Site<'_>,
+    workload: W,
+    settings: metrics::Settings,
+) -> Result<()> {
+    let Site {
+        paths,
+        imds,
+        aws,
+        action,
+        region,
+    } = site;
+    tracing::info!(
+        "scaling: {} in group {} ({region}), lifecycle hook {}; publishing {} every minute",
+        action.instance_id,
+        action.group,
+        action.hook,
+        settings.metric
+    );
+    let publisher = Publisher::new(workload.clone(), aws.clone(), &action.group, settings);
     // The hook says how long a drain may take; read once at start (a hook changed later
     // applies after the service restarts).
     let (bounds, line) = hook_bounds(&aws, &action).await;
@@ -121,7 +159,7 @@ pub async fn run(
     let runner = Runner::new(
         imds,
         aws,
-        Bridge::at_stats_url(&services.videobridge_stats_url, timeout)?,
+        workload,
         action,
         bounds,
         // AWS's advice for spot notices: look every 5 s.

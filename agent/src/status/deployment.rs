@@ -32,6 +32,8 @@ pub enum Deployment {
         own: RecorderView,
         /// What the signaling node's XMPP port presents.
         signaling: Option<Probe>,
+        /// meet-agent-scale.service's last report.
+        scaling: Option<crate::scale::service::Report>,
     },
 }
 
@@ -77,9 +79,14 @@ impl Deployment {
                 recorder: Some(own),
                 ..empty(Role::All)
             },
-            Deployment::Recorder { own, signaling } => DeploymentView {
+            Deployment::Recorder {
+                own,
+                signaling,
+                scaling,
+            } => DeploymentView {
                 recorder: Some(own),
                 signaling,
+                scaling,
                 ..empty(Role::Recorder)
             },
             Deployment::Signaling(Err(e)) => DeploymentView {
@@ -148,7 +155,11 @@ async fn recorder(paths: &Paths, reach: Reach, timeout: Duration) -> Deployment 
         })
     };
     let (own, signaling) = tokio::join!(recorder_state(paths, timeout), probe);
-    Deployment::Recorder { own, signaling }
+    Deployment::Recorder {
+        own,
+        signaling,
+        scaling: crate::fsutil::read_json(&paths.scale_file()),
+    }
 }
 
 /// jibri's health, the recording in progress and the disk guard's verdict.

@@ -184,6 +184,12 @@ impl Standin {
         Arc::new(Aws::new(REGION, endpoints, imds, Duration::from_secs(2)).unwrap())
     }
 
+    /// A client of the jibri stand-in (both of jibri's APIs on the bridge stand-in's port).
+    pub fn jibri_client(&self) -> meet_agent::jitsi::jibri_api::Jibri {
+        meet_agent::jitsi::jibri_api::Jibri::at(&self.bridge, &self.bridge, Duration::from_secs(2))
+            .unwrap()
+    }
+
     /// A client of the bridge stand-in.
     pub fn bridge_client(&self) -> Bridge {
         Bridge::new(&self.bridge, Duration::from_secs(2)).unwrap()

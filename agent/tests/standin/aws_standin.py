@@ -10,7 +10,9 @@ AWS APIs, PyPI moto[server]) for what moto does serve:
   DescribeLifecycleHooks, which VERIFY each request's SigV4 signature against the
   credentials the metadata stand-in handed out (written here from AWS's published
   algorithm with the standard library only, independently of the Rust signer under test);
-- the videobridge's private REST API (/colibri/stats, /colibri/shutdown).
+- the videobridge's private REST API (/colibri/stats, /colibri/shutdown), and on the same
+  port jibri's health and gracefulShutdown (jitsi/jibri doc/http_api.md, HttpApi.kt,
+  InternalHttpApi.kt) for a recorder's scaling.
 
 With --moto, the process also runs moto's server (in a thread) with its IAM checks ON:
 the instance role's credentials are moto's own (STS AssumeRole of a role whose policy is
@@ -59,8 +61,11 @@ STATE = {
     "stress_level": 0.0,
     "bridge_up": True,
     "graceful_shutdown": False,
-    # The bridge exits once graceful shutdown is on and its last conference is gone.
+    # The bridge exits once graceful shutdown is on and its last conference is gone (jibri
+    # once it is on and its recording has ended).
     "exit_when_idle": False,
+    # jibri (on the bridge port, under /jibri/): recording or not.
+    "jibri_busy": False,
     "parameters": {"/ryo-jitsi/join": "join-token-secret"},
     # The termination hook's timeouts as DescribeLifecycleHooks reports them; a code in
     # hooks_error (e.g. "AccessDenied") refuses that call.
@@ -383,10 +388,15 @@ class Handler(BaseHTTPRequestHandler):
             entry["rejected"] = error_code(data)
         return self.answer(response.status, data, response.getheader("Content-Type") or "text/xml")
 
+    def jibri(self, method):
+        return jibri_answer(self, method)
+
     # --- the videobridge's REST API ---
     def bridge(self, method):
         body = self.body()
         LOG["bridge"].append({"time": time.time(), "request": f"{method} {self.path}", "body": body.decode()})
+        if self.path.startswith("/jibri/"):
+            return self.jibri(method)
         gone = STATE["exit_when_idle"] and STATE["graceful_shutdown"] and STATE["conferences"] == 0
         if not STATE["bridge_up"] or gone:
             return self.answer(503, "")
@@ -408,6 +418,20 @@ class Handler(BaseHTTPRequestHandler):
             STATE["graceful_shutdown"] = True
             return self.answer(200, "")
         return self.answer(404, "")
+
+
+def jibri_answer(handler, method):
+    """jibri's two APIs: health (busy or idle, always healthy) and gracefulShutdown."""
+    gone = STATE["exit_when_idle"] and STATE["graceful_shutdown"] and not STATE["jibri_busy"]
+    if gone:
+        return handler.answer(503, "")
+    if method == "GET" and handler.path == "/jibri/api/v1.0/health":
+        busy = "BUSY" if STATE["jibri_busy"] else "IDLE"
+        return handler.answer(200, json.dumps({"status": {"busyStatus": busy, "health": {"healthStatus": "HEALTHY"}}}))
+    if method == "POST" and handler.path == "/jibri/api/internal/v1.0/gracefulShutdown":
+        STATE["graceful_shutdown"] = True
+        return handler.answer(200, "")
+    return handler.answer(404, "")
 
 
 def error_code(data):

@@ -53,7 +53,7 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
             // The metric and the drain run as their own service until power-off.
             None => match systemd.start(SCALE_UNIT).await {
                 Ok(()) => message.push_str(&format!(
-                    "; {SCALE_UNIT} started (stress metric and scale-in drain)"
+                    "; {SCALE_UNIT} started (scaling metric and scale-in drain)"
                 )),
                 Err(e) => {
                     return Ok(Outcome::degraded(format!(
