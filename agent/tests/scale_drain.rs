@@ -94,6 +94,25 @@ async fn drain_of<W: Workload>(
     (recorder, start, decisions)
 }
 
+/// One power-off, no sooner than `ms` after `start` (while work remained), and the
+/// lifecycle action completed before it and nothing else.
+fn completed_then_powered_off_after(
+    recorder: &Recorder,
+    start: Instant,
+    decisions: &[Decision],
+    ms: u64,
+) {
+    let seen = recorder.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "one power-off: {decisions:?}");
+    let (at, calls) = &seen[0];
+    assert!(
+        *at - start >= Duration::from_millis(ms),
+        "no power-off while work remained: {:?}",
+        *at - start
+    );
+    assert_eq!(calls, &["CompleteLifecycleAction true"], "completed first");
+}
+
 async fn shutdown_requests(standin: &Standin) -> Vec<String> {
     standin.log().await["bridge"]
         .as_array()
@@ -122,15 +141,7 @@ async fn scale_in_waits_for_the_last_meeting_then_completes_and_powers_off() {
         ),
         ends
     );
-    let seen = recorder.seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "one power-off: {decisions:?}");
-    let (at, calls) = &seen[0];
-    assert!(
-        *at - start >= Duration::from_millis(1500),
-        "no power-off while conferences remain: {:?}",
-        *at - start
-    );
-    assert_eq!(calls, &["CompleteLifecycleAction true"], "completed first");
+    completed_then_powered_off_after(&recorder, start, &decisions, 1500);
     let requests = shutdown_requests(&standin).await;
     assert_eq!(
         requests.len(),
@@ -169,15 +180,7 @@ async fn a_recorder_at_scale_in_takes_no_new_recording_and_finishes_the_one_it_m
         ),
         ends
     );
-    let seen = recorder.seen.lock().unwrap().clone();
-    assert_eq!(seen.len(), 1, "one power-off: {decisions:?}");
-    let (at, calls) = &seen[0];
-    assert!(
-        *at - start >= Duration::from_millis(1500),
-        "no power-off while recording: {:?}",
-        *at - start
-    );
-    assert_eq!(calls, &["CompleteLifecycleAction true"], "completed first");
+    completed_then_powered_off_after(&recorder, start, &decisions, 1500);
     let log = standin.log().await;
     let graceful = log["bridge"]
         .as_array()
