@@ -143,7 +143,8 @@ fn two_instances_from_one_image_have_their_own_machine_id_and_host_keys() {
     let prints = |r: &boot_tests::Report| r.status["secrets"]["fingerprints"].clone();
     let (pa, pb) = (prints(&a), prints(&b));
     let names = pa.as_object().map(|o| o.len()).unwrap_or(0);
-    assert_eq!(names, 4, "secrets of the first: {pa}");
+    // focus, jvb, TURN, JWT, and the recorders' jibri and recorder accounts.
+    assert_eq!(names, 6, "secrets of the first: {pa}");
     for (name, print) in pa.as_object().into_iter().flatten() {
         assert_ne!(&pb[name], print, "two instances share {name}");
     }
