@@ -24,12 +24,18 @@ pub fn shutdown_timer(calendar: &[String]) -> String {
     out
 }
 
-/// Renders the idle-check timer.
-pub fn idle_timer(idle_minutes: u32) -> String {
+/// Renders the idle-check timer: a check every configured minute (`minute_seconds`, 60
+/// on a real machine; a test harness's shorter minute makes the checks as frequent).
+pub fn idle_timer(idle_minutes: u32, minute_seconds: u64) -> String {
+    let (every, accuracy) = if minute_seconds == 60 {
+        ("1min".to_string(), "5s")
+    } else {
+        (format!("{minute_seconds}s"), "1s")
+    };
     format!(
         "# Managed by meet-agent ([schedule] idle_shutdown_minutes = {idle_minutes}).\n[Unit]\n\
          Description=Power this Jitsi server off after {idle_minutes} min without a conference\n\n\
-         [Timer]\nOnBootSec=1min\nOnUnitActiveSec=1min\nAccuracySec=5s\n"
+         [Timer]\nOnBootSec={every}\nOnUnitActiveSec={every}\nAccuracySec={accuracy}\n"
     )
 }
 
