@@ -28,7 +28,8 @@ fn wanted(settings: &Settings) -> Vec<(&'static str, Option<String>)> {
         ),
         (
             units::IDLE_TIMER,
-            (s.idle_shutdown_minutes > 0).then(|| units::idle_timer(s.idle_shutdown_minutes, s.minute_seconds)),
+            (s.idle_shutdown_minutes > 0)
+                .then(|| units::idle_timer(s.idle_shutdown_minutes, s.minute_seconds)),
         ),
         (
             units::MAINTENANCE_TIMER,
