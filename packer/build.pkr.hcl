@@ -36,6 +36,7 @@ build {
       "RYO_JITSI_REPO=${var.jitsi_repository}",
       "RYO_JITSI_VERSION=${var.jitsi_version}",
       "RYO_APT_UPDATE=${var.apt_update}",
+      "RYO_ROLE=${var.role}",
     ]
     inline = [
       "bash /tmp/ryo-build/image/provision/provision.sh",

@@ -23,11 +23,12 @@ source "googlecompute" "ryo" {
   machine_type            = var.gce_machine_type
   disk_size               = var.gce_disk_size_gb
   disk_type               = "pd-balanced"
-  image_name              = "${var.gce_image_family_prefix}-${var.os}-${local.timestamp}"
-  image_family            = "${var.gce_image_family_prefix}-${var.os}"
-  image_description       = "ryo-jitsi (${var.os}), a self-hosted Jitsi Meet server"
+  image_name              = "${var.gce_image_family_prefix}-${local.variant}-${local.timestamp}"
+  image_family            = "${var.gce_image_family_prefix}-${local.variant}"
+  image_description       = "ryo-jitsi (${local.variant}), a self-hosted Jitsi Meet server"
   image_labels = {
     os      = var.os
+    role    = var.role
     project = "ryo-jitsi"
   }
   ssh_username = "packer"
@@ -89,7 +90,7 @@ variable "gce_disk_size_gb" {
 variable "gce_image_family_prefix" {
   type        = string
   default     = "ryo-jitsi"
-  description = "Images are named <prefix>-<os>-<timestamp> in image family <prefix>-<os>."
+  description = "Images are named <prefix>-<os>[-recorder]-<timestamp> in image family <prefix>-<os>[-recorder]."
   validation {
     condition     = regex_replace(var.gce_image_family_prefix, "^[a-z][-a-z0-9]{1,40}[a-z0-9]$", "") == ""
     error_message = "The gce_image_family_prefix must be 3 to 42 lower-case letters, digits and hyphens, starting with a letter."

@@ -2,9 +2,12 @@
 
 locals {
   timestamp = formatdate("YYYYMMDDhhmmss", timestamp())
+  # The recorder image's names end in -recorder; the appliance's keep their old names.
+  variant = var.role == "all" ? var.os : "${var.os}-${var.role}"
   image_tags = merge({
-    Name    = "${var.ami_name_prefix}-${var.os}"
+    Name    = "${var.ami_name_prefix}-${local.variant}"
     os      = var.os
+    role    = var.role
     project = "ryo-jitsi"
   }, var.tags)
 }
@@ -12,7 +15,7 @@ locals {
 source "amazon-ebs" "ryo" {
   region        = var.region
   instance_type = var.instance_type
-  ami_name      = "${var.ami_name_prefix}-${var.os}-${local.timestamp}"
+  ami_name      = "${var.ami_name_prefix}-${local.variant}-${local.timestamp}"
   source_ami_filter {
     filters = {
       name                = var.source_ami_name

@@ -25,6 +25,16 @@ variable "jitsi_repository" {
   }
 }
 
+variable "role" {
+  type        = string
+  default     = "all"
+  description = "all: the appliance (every role but recording); recorder: adds jibri's runtime and the generic kernel with snd-aloop (Debian targets only; docs/recording.md)."
+  validation {
+    condition     = contains(["all", "recorder"], var.role)
+    error_message = "The role must be all or recorder."
+  }
+}
+
 variable "jitsi_version" {
   type        = string
   default     = ""

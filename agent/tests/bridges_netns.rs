@@ -510,14 +510,15 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     );
 }
 
-/// A recorder's jitsi step rendered jibri.conf and says, as its one problem, that jibri
-/// is not installed (it cannot be, here).
+/// A recorder's jitsi step rendered jibri.conf and says, as its two problems, that jibri
+/// is not installed and that its runtime is missing (neither can be, in a test root).
 fn assert_recorder_rendered(recorder: &Root, out: &std::process::Output) {
     let step = recorder.step("jitsi");
     assert_eq!(step["state"], "degraded", "{step}\n{}", text(out));
     let message = step["message"].as_str().unwrap();
     assert!(
         message.starts_with("jibri is not installed (no user jibri)")
+            && message.contains("; this machine lacks jibri's runtime: chromium, chromedriver, ffmpeg, Xorg, Xorg's dummy driver, icewm, ALSA's loopback card (the snd-aloop module is not loaded); recorders run the recorder image")
             && message.contains("/etc/jitsi/jibri/jibri.conf rendered"),
         "{message}"
     );

@@ -116,13 +116,14 @@ UNIT
   in_chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1
 }
 
-# Makes a compressed qcow2 ($2) of the root tree $1: an ext4 file system labelled ryo-root,
-# filled with mkfs.ext4 -d (no loop mount).
+# Makes a qcow2 ($2) of the root tree $1: an ext4 file system labelled ryo-root, filled
+# with mkfs.ext4 -d (no loop mount); compressed unless $3 is "off".
 make_disk() {
-  local root=$1 out=$2
+  local root=$1 out=$2 compress=${3:-on} flags=(-c)
+  [[ $compress == off ]] && flags=()
   rm -f "$out.raw"
   mkfs.ext4 -q -L ryo-root -d "$root" "$out.raw" 3G
-  qemu-img convert -c -O qcow2 "$out.raw" "$out.tmp"
+  qemu-img convert "${flags[@]}" -O qcow2 "$out.raw" "$out.tmp"
   mv "$out.tmp" "$out"
   rm -f "$out.raw"
 }

@@ -10,6 +10,10 @@
 #                       "off" builds without Jitsi's own packages (offline builds)
 #   RYO_JITSI_VERSION   pin the jitsi-meet version (e.g. 2.0.9955-1); empty for the newest
 #   RYO_APT_UPDATE      "on" (default) or "off" when the package lists are already current
+#   RYO_ROLE            "all" (default) or "recorder": the recorder image adds jibri's runtime
+#                       (chromium, chromedriver, ffmpeg, Xorg's dummy driver, icewm), the
+#                       generic kernel in place of the cloud one (for snd-aloop) and, with
+#                       Jitsi's repository on, the jibri package
 set -euo pipefail
 
 : "${RYO_OS_ENV:?set RYO_OS_ENV to an image/os/*.env file}"
@@ -18,6 +22,7 @@ set -euo pipefail
 RYO_JITSI_REPO=${RYO_JITSI_REPO:-on}
 RYO_JITSI_VERSION=${RYO_JITSI_VERSION:-}
 RYO_APT_UPDATE=${RYO_APT_UPDATE:-on}
+RYO_ROLE=${RYO_ROLE:-all}
 # shellcheck source=/dev/null
 . "$RYO_OS_ENV"
 
@@ -34,6 +39,20 @@ readonly PROSODY_KEY_FINGERPRINT=107D65A0A148C237FDF00AB47393D7E674D9DBB5
 
 export DEBIAN_FRONTEND=noninteractive
 log() { printf 'provision: %s\n' "$*"; }
+
+case $RYO_ROLE in
+  all) ;;
+  recorder)
+    if [[ -z ${RYO_RECORDER_PACKAGES:-} ]]; then
+      echo "provision: $RYO_OS_ID $RYO_OS_VERSION has no recorder image (see RYO_RECORDER_PACKAGES in $RYO_OS_ENV); build recorders from debian12 or debian13" >&2
+      exit 1
+    fi
+    ;;
+  *)
+    echo "provision: RYO_ROLE must be all or recorder, not '$RYO_ROLE'" >&2
+    exit 1
+    ;;
+esac
 
 # No service starts while we install: the image leaves the stack stopped for meet-agent.
 printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -121,6 +140,12 @@ log "prosody $prosody_version"
 # 13's Lua 5.4; the build fails here if they do not load (see the script).
 bash "$RYO_FILES/provision/lua54-libraries.sh"
 
+jitsi_packages=$JITSI_PACKAGES
+if [[ $RYO_ROLE == recorder ]]; then
+  bash "$RYO_FILES/provision/recorder.sh"
+  jitsi_packages="$jitsi_packages jibri"
+fi
+
 missing_jitsi=""
 if [[ $RYO_JITSI_REPO == on ]]; then
   log "adding Jitsi's apt repository (key $JITSI_KEY_FINGERPRINT)"
@@ -134,9 +159,9 @@ if [[ $RYO_JITSI_REPO == on ]]; then
   debconf-set-selections "$RYO_FILES/provision/jitsi.preseed"
   apt-get update -q
   # shellcheck disable=SC2086
-  apt_install $JITSI_PACKAGES
+  apt_install $jitsi_packages
 else
-  missing_jitsi=$JITSI_PACKAGES
+  missing_jitsi=$jitsi_packages
   log "Jitsi's repository is off: this image lacks $missing_jitsi"
 fi
 
@@ -162,7 +187,7 @@ install -D -m 0755 "$RYO_FILES/files/etc/update-motd.d/60-ryo-jitsi" /etc/update
 # What this image is, for `meet-agent status`.
 mkdir -p /usr/share/ryo-jitsi
 {
-  printf '{"os":"%s %s","jitsi_repository":"%s",' "$RYO_OS_ID" "$RYO_OS_VERSION" "$RYO_JITSI_REPO"
+  printf '{"os":"%s %s","jitsi_repository":"%s","role":"%s",' "$RYO_OS_ID" "$RYO_OS_VERSION" "$RYO_JITSI_REPO" "$RYO_ROLE"
   printf '"missing_packages":['
   sep=""
   for p in $missing_jitsi; do printf '%s"%s"' "$sep" "$p"; sep=","; done
@@ -181,7 +206,7 @@ install -D -m 0755 "$RYO_FILES/files/usr/lib/ryo-jitsi/after-dpkg" /usr/lib/ryo-
 install -D -m 0644 "$RYO_FILES/files/etc/apt/apt.conf.d/80ryo-jitsi-after-dpkg" /etc/apt/apt.conf.d/80ryo-jitsi-after-dpkg
 
 # The stack stays stopped and disabled: meet-agent starts it once this instance is set up.
-for unit in nginx prosody coturn jicofo jitsi-videobridge2; do
+for unit in nginx prosody coturn jicofo jitsi-videobridge2 jibri; do
   if systemctl list-unit-files "$unit.service" >/dev/null 2>&1; then
     systemctl disable "$unit.service" >/dev/null 2>&1 || true
   fi

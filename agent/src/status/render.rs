@@ -158,8 +158,13 @@ fn image(out: &mut String, report: &Report) {
     if let Some(image) = &report.image {
         let _ = writeln!(
             out,
-            "image        {}, built {}{}",
+            "image        {}{}, built {}{}",
             image.os,
+            if image.role == "recorder" {
+                " (recorder image)"
+            } else {
+                ""
+            },
             image.built_at,
             if image.missing_packages.is_empty() {
                 String::new()

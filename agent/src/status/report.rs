@@ -96,8 +96,18 @@ pub struct ImageInfo {
     pub jitsi_repository: String,
     /// Jitsi packages the image lacks (an offline build has none of them).
     pub missing_packages: Vec<String>,
+    /// The image's kind: `all` (every role but recording) or `recorder` (jibri's runtime
+    /// and a kernel with snd-aloop); images built before the field existed are `all`.
+    #[serde(default = "ImageInfo::default_role")]
+    pub role: String,
     /// When the image was built.
     pub built_at: String,
+}
+
+impl ImageInfo {
+    fn default_role() -> String {
+        "all".into()
+    }
 }
 
 /// The whole report (the `--json` shape).

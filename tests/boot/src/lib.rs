@@ -31,6 +31,20 @@ pub fn trixie_image_dir() -> Result<PathBuf> {
     )
 }
 
+/// The recorder image (`build/image-recorder`, or `RYO_RECORDER_IMAGE_DIR`), made by
+/// `OUT=build/image-recorder bash image/offline/build --role recorder --uncompressed`.
+pub fn recorder_image_dir() -> Result<PathBuf> {
+    let dir = std::env::var_os("RYO_RECORDER_IMAGE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../build/image-recorder")
+        });
+    checked_image_dir(
+        dir,
+        "OUT=build/image-recorder bash image/offline/build --role recorder --uncompressed",
+    )
+}
+
 fn checked_image_dir(dir: PathBuf, build: &str) -> Result<PathBuf> {
     for f in ["ryo-jitsi.qcow2", "vmlinuz", "initrd.img"] {
         if !dir.join(f).exists() {

@@ -115,9 +115,20 @@ fn run(ctx: &Input<'_>) -> Result<Outcome> {
             addresses.push_str(" (cloud-init is not installed here, so nothing acts on it)");
         }
     }
-    Ok(match &id.domain {
-        Some(domain) => Outcome::ok(format!("{domain}: {addresses}")),
-        None => Outcome::degraded(format!(
+    // A bridge or recorder serves no site: its deployment's name comes with its token.
+    let roles = &crate::pipeline::settings(ctx)?.roles;
+    let joined = roles
+        .join
+        .as_ref()
+        .filter(|_| roles.role.joins())
+        .map(|token| token.domain().to_string());
+    Ok(match (&id.domain, joined) {
+        (Some(domain), _) => Outcome::ok(format!("{domain}: {addresses}")),
+        (None, Some(deployment)) => Outcome::ok(format!(
+            "a {} of {deployment} (no site of its own): {addresses}",
+            roles.role.as_str()
+        )),
+        (None, None) => Outcome::degraded(format!(
             "no server.domain is set, so the server has no name for its certificate; {addresses}"
         )),
     })

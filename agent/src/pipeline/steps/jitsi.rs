@@ -101,6 +101,10 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
             Ok(made) => r.done.push(made),
             Err(why) => r.problems.push(why),
         }
+        match crate::recording::runtime::check(r.ctx.paths).message() {
+            Ok(present) => r.done.push(present),
+            Err(lacking) => r.problems.push(lacking),
+        }
     }
     let cpus = r.ctx.identity.cpus;
     if settings.recording.local && cpus < crate::recording::settings::RECORDER_MIN_CPUS {
