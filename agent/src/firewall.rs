@@ -155,20 +155,68 @@ pub fn describe(openings: &[Opening]) -> String {
         .join("; ")
 }
 
-/// What status says of the XMPP port: `; tcp 5222 from 10.0.0.0/16, 2001:db8::/48`.
-pub fn describe_xmpp(sources: &[Cidr]) -> String {
-    if sources.is_empty() {
-        return String::new();
+/// An opening only some addresses may use: prosody's client port for a signaling node's
+/// bridges, jigasi's media ports for the SIP provider.
+#[derive(Debug, Clone)]
+pub struct Sourced<'a> {
+    /// The ports, and what listens there (the key that lists the sources, for the
+    /// ruleset's comment).
+    pub opening: Opening,
+    /// The addresses that may reach them.
+    pub sources: &'a [Cidr],
+}
+
+impl Sourced<'_> {
+    /// prosody's client port for `bridges.allow_cidrs`.
+    pub fn xmpp(sources: &[Cidr]) -> Sourced<'_> {
+        Sourced {
+            opening: Opening::port(
+                Proto::Tcp,
+                XMPP_PORT,
+                "prosody for the bridges (bridges.allow_cidrs)",
+            ),
+            sources,
+        }
     }
-    let list: Vec<String> = sources.iter().map(Cidr::to_string).collect();
-    format!("; tcp {XMPP_PORT} from {}", list.join(", "))
+
+    /// jigasi's media ports (`first`..=`last`) for `sip.media_allow_cidrs`.
+    pub fn sip_media(first: u16, last: u16, sources: &[Cidr]) -> Sourced<'_> {
+        Sourced {
+            opening: Opening {
+                proto: Proto::Udp,
+                first,
+                last,
+                purpose: "jigasi's media from the SIP provider (sip.media_allow_cidrs)",
+            },
+            sources,
+        }
+    }
+}
+
+/// What status says of the openings for some addresses only:
+/// `; tcp 5222 from 10.0.0.0/16, 2001:db8::/48`.
+pub fn describe_sourced(sourced: &[Sourced<'_>]) -> String {
+    sourced
+        .iter()
+        .filter(|s| !s.sources.is_empty())
+        .map(|s| {
+            let list: Vec<String> = s.sources.iter().map(Cidr::to_string).collect();
+            format!(
+                "; {} {} from {}",
+                s.opening.proto.as_str(),
+                s.opening.ports(),
+                list.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// Renders the ruleset. Loading it replaces the table `ryo_jitsi` in one transaction (the
 /// table is declared, deleted and declared again, so the first load and every later one
-/// work alike) and touches no other table. `xmpp_sources` (a signaling node's
-/// `bridges.allow_cidrs`) may reach prosody's client port; nobody else.
-pub fn render(openings: &[Opening], xmpp_sources: &[Cidr]) -> String {
+/// work alike) and touches no other table. Each of `sourced` is open to its sources alone
+/// (a signaling node's `bridges.allow_cidrs` to prosody's client port, the SIP provider's
+/// media addresses to jigasi's ports).
+pub fn render(openings: &[Opening], sourced: &[Sourced<'_>]) -> String {
     let mut o = String::new();
     // `writeln!` into a String cannot fail.
     let _ = writeln!(
@@ -212,19 +260,26 @@ pub fn render(openings: &[Opening], xmpp_sources: &[Cidr]) -> String {
             ports.join(", ")
         );
     }
-    for (family, v4) in [("ip", true), ("ip6", false)] {
-        let mine: Vec<String> = xmpp_sources
-            .iter()
-            .filter(|c| c.addr.is_ipv4() == v4)
-            .map(Cidr::to_string)
-            .collect();
-        if !mine.is_empty() {
-            let _ = writeln!(
-                o,
-                "        # {XMPP_PORT} prosody for the bridges (bridges.allow_cidrs)\n        \
-                 {family} saddr {{ {} }} tcp dport {XMPP_PORT} accept",
-                mine.join(", ")
-            );
+    for s in sourced {
+        for (family, v4) in [("ip", true), ("ip6", false)] {
+            let mine: Vec<String> = s
+                .sources
+                .iter()
+                .filter(|c| c.addr.is_ipv4() == v4)
+                .map(Cidr::to_string)
+                .collect();
+            if !mine.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "        # {} {}\n        \
+                     {family} saddr {{ {} }} {} dport {} accept",
+                    s.opening.ports(),
+                    s.opening.purpose,
+                    mine.join(", "),
+                    s.opening.proto.as_str(),
+                    s.opening.ports()
+                );
+            }
         }
     }
     let _ = writeln!(o, "    }}\n}}");
@@ -336,7 +391,13 @@ mod tests {
             crate::well_formed::parse_cidr("10.0.0.0/16").unwrap(),
             crate::well_formed::parse_cidr("2001:db8::/48").unwrap(),
         ];
-        let text = render(&openings(&inputs(true, false)), &sources);
+        let text = render(
+            &openings(&inputs(true, false)),
+            &[
+                Sourced::xmpp(&sources),
+                Sourced::sip_media(20000, 20050, &sources[..1]),
+            ],
+        );
         assert!(
             text.contains("ip saddr { 10.0.0.0/16 } tcp dport 5222 accept"),
             "{text}"
@@ -345,8 +406,16 @@ mod tests {
             text.contains("ip6 saddr { 2001:db8::/48 } tcp dport 5222 accept"),
             "{text}"
         );
+        assert!(
+            text.contains("ip saddr { 10.0.0.0/16 } udp dport 20000-20050 accept"),
+            "{text}"
+        );
+        assert!(!text.contains("ip6 saddr { 2001:db8::/48 } udp"), "{text}");
         assert_eq!(
-            describe_xmpp(&sources),
+            describe_sourced(&[
+                Sourced::xmpp(&sources),
+                Sourced::sip_media(20000, 20050, &[])
+            ]),
             "; tcp 5222 from 10.0.0.0/16, 2001:db8::/48"
         );
     }

@@ -12,7 +12,26 @@ use std::path::{Path, PathBuf};
 /// Returns `false` and touches nothing when the file already holds exactly these bytes with
 /// this mode, so reruns with unchanged input change no file.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<bool> {
-    write_atomic_owned(path, contents, mode, None)
+    write_atomic_owned(path, contents, mode, (None, None))
+}
+
+/// As [`write_atomic`], for a file one service account alone reads: owned by `user` (and
+/// its primary group), mode 0600, when that user exists on this system, else root's.
+pub fn write_atomic_for_user(path: &Path, contents: &[u8], user: &str) -> Result<bool> {
+    write_atomic_owned(path, contents, 0o600, user_ids(user))
+}
+
+/// As [`is_current`], for what [`write_atomic_for_user`] would leave unchanged.
+pub fn is_current_for_user(path: &Path, contents: &[u8], user: &str) -> bool {
+    current(path, contents, 0o600, user_ids(user))
+}
+
+/// `user`'s uid and primary gid, when the user exists.
+fn user_ids(user: &str) -> (Option<u32>, Option<u32>) {
+    match nix::unistd::User::from_name(user).ok().flatten() {
+        Some(u) => (Some(u.uid.as_raw()), Some(u.gid.as_raw())),
+        None => (None, None),
+    }
 }
 
 /// As [`write_atomic`], for a file a service account reads: group `group` with `mode`
@@ -24,19 +43,19 @@ pub fn write_atomic_for_group(
     group: &str,
 ) -> Result<bool> {
     let (mode, gid) = group_mode(mode, group);
-    write_atomic_owned(path, contents, mode, gid)
+    write_atomic_owned(path, contents, mode, (None, gid))
 }
 
 /// Whether `path` already holds exactly `contents` with `mode` (what [`write_atomic`] would
 /// leave unchanged), so that callers can record what a write will change before making it.
 pub fn is_current(path: &Path, contents: &[u8], mode: u32) -> bool {
-    current(path, contents, mode, None)
+    current(path, contents, mode, (None, None))
 }
 
 /// As [`is_current`], for what [`write_atomic_for_group`] would leave unchanged.
 pub fn is_current_for_group(path: &Path, contents: &[u8], mode: u32, group: &str) -> bool {
     let (mode, gid) = group_mode(mode, group);
-    current(path, contents, mode, gid)
+    current(path, contents, mode, (None, gid))
 }
 
 /// The mode and group a file for `group` gets: `mode` for that group when it exists on
@@ -48,7 +67,12 @@ fn group_mode(mode: u32, group: &str) -> (u32, Option<u32>) {
     }
 }
 
-fn current(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> bool {
+fn current(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    (uid, gid): (Option<u32>, Option<u32>),
+) -> bool {
     use std::os::unix::fs::MetadataExt;
     // symlink_metadata: a link in place of the file is never "current" (rename replaces
     // the link itself, not what it points at).
@@ -56,13 +80,21 @@ fn current(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> bool {
         meta.file_type().is_file()
             && meta.permissions().mode() & 0o7777 == mode
             && gid.is_none_or(|g| meta.gid() == g)
+            && uid.is_none_or(|u| meta.uid() == u)
             && meta.len() == contents.len() as u64
             && fs::read(path).is_ok_and(|old| old == contents)
     })
 }
 
-fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>) -> Result<bool> {
-    if current(path, contents, mode, gid) {
+/// The one writer: `owner` is (uid, gid), each given to the file when set.
+fn write_atomic_owned(
+    path: &Path,
+    contents: &[u8],
+    mode: u32,
+    owner: (Option<u32>, Option<u32>),
+) -> Result<bool> {
+    let (uid, gid) = owner;
+    if current(path, contents, mode, owner) {
         return Ok(false);
     }
     let dir = path
@@ -77,9 +109,9 @@ fn write_atomic_owned(path: &Path, contents: &[u8], mode: u32, gid: Option<u32>)
     let tmp = dir.join(temporary_name(&name));
     let result = (|| -> Result<()> {
         let mut file = create_temporary(&tmp, mode)?;
-        if let Some(gid) = gid {
-            std::os::unix::fs::fchown(&file, None, Some(gid))
-                .with_context(|| format!("failed to give {} to group {gid}", tmp.display()))?;
+        if uid.is_some() || gid.is_some() {
+            std::os::unix::fs::fchown(&file, uid, gid)
+                .with_context(|| format!("failed to give {} to {uid:?}:{gid:?}", tmp.display()))?;
         }
         // The umask may have narrowed the mode given to open(2); set it exactly.
         file.set_permissions(fs::Permissions::from_mode(mode))?;

@@ -32,6 +32,7 @@ pub mod redact;
 pub mod retry;
 pub mod scale;
 pub mod secret;
+pub mod sip;
 pub mod source;
 pub mod state;
 pub mod status;

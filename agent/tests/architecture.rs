@@ -556,6 +556,7 @@ const LAYERS: [(&str, &[&str]); 7] = [
             "apply",
             "state",
             "recording",
+            "sip",
         ],
     ),
     ("config", &["config"]),

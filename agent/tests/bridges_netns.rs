@@ -53,7 +53,11 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
-        let id = std::process::id();
+        // Tests of this file run at once in one process: each set of namespaces gets a
+        // number of its own.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{}{n}", std::process::id());
         let net = Net {
             signaling: format!("ryobr-s{id}"),
             bridge: format!("ryobr-b{id}"),
@@ -116,6 +120,30 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Debian's prosody as its own user, in namespace `ns`, with the main file `main` (see
+/// [`servable`]), in the foreground until the test ends.
+fn run_prosody(ns: &str, main: &Path) -> KillOnDrop {
+    KillOnDrop(
+        Net::exec(
+            ns,
+            &[
+                "setpriv",
+                "--reuid=prosody",
+                "--regid=prosody",
+                "--init-groups",
+                "prosody",
+                "--config",
+                &main.display().to_string(),
+                "-F",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    )
+}
+
 fn chown_prosody(path: &Path) {
     let user = nix::unistd::User::from_name("prosody")
         .unwrap()
@@ -138,6 +166,10 @@ fn servable(root: &Root, dir: &Path) -> PathBuf {
         (meet_agent::bridge::xmpp_cert::CERT, "auth.crt"),
         (meet_agent::bridge::xmpp_cert::KEY, "auth.key"),
     ] {
+        // The bridges' pair exists on a signaling node only.
+        if !root.join(from).exists() {
+            continue;
+        }
         let dest = certs.join(to);
         std::fs::copy(root.join(from), &dest).unwrap();
         chown_prosody(&dest);
@@ -186,23 +218,39 @@ fn servable(root: &Root, dir: &Path) -> PathBuf {
 ///   (idle, healthy; jitsi-xmpp-extensions' JibriStatusPacketExt), prints JOINED, stays a
 ///   few seconds;
 /// - `login JID PASSWORD HOST`: logs in (no certificate check: the browser's login goes
-///   through nginx's TLS, not this port's) and prints SESSION.
+///   through nginx's TLS, not this port's) and prints SESSION;
+/// - `jigasi JID PASSWORD HOST MUC NICK`: a SIP gateway on the node itself (loopback, no
+///   certificate check, as its file's ALLOW_NON_SECURE says): joins MUC with jigasi's
+///   stats presence (`supports_sip`), prints JOINED, stays a few seconds.
+///
+/// `observe` also reports the first occupant with colibri stats as
+/// `STATS <nick> supports_sip=<value>`, and takes `-` for CAFILE (no check, loopback).
 const CLIENTS: &str = r#"
 import asyncio, ssl, sys, slixmpp
 import xml.etree.ElementTree as ET
 mode, jid, password, host = sys.argv[1:5]
 c = slixmpp.ClientXMPP(jid, password)
-if mode == "login":
+def unverified():
     c.ssl_context = ssl.create_default_context()
     c.ssl_context.check_hostname = False
     c.ssl_context.verify_mode = ssl.CERT_NONE
+if mode == "login":
+    unverified()
+elif mode == "jigasi":
+    unverified()
+    muc, nick = sys.argv[5:7]
+    room = muc.lower()
 else:
     cafile, muc, nick = sys.argv[5:8]
-    c.ssl_context = ssl.create_default_context(cafile=cafile)
+    if cafile == "-":
+        unverified()
+    else:
+        c.ssl_context = ssl.create_default_context(cafile=cafile)
     # prosody answers from the room's JID in lower case (JvbBrewery -> jvbbrewery), which
     # join_muc_wait does not match; so the join is sent and its answer matched here.
     room = muc.lower()
 J = "http://jitsi.org/protocol/jibri"
+S = "http://jitsi.org/protocol/colibri"
 H = "http://jitsi.org/protocol/health"
 done = asyncio.get_event_loop().create_future()
 def finish(what):
@@ -219,8 +267,13 @@ def presence(p):
             finish("JOINED")
             return
         print("JOINED", flush=True)
-        if mode == "jibri":
+        if mode in ("jibri", "jigasi"):
             asyncio.get_event_loop().call_later(3, finish, "LEFT")
+        return
+    stats = p.xml.find("{%s}stats" % S)
+    if mode == "observe" and stats is not None:
+        sip = [s.get("value") for s in stats.findall("{%s}stat" % S) if s.get("name") == "supports_sip"]
+        finish("STATS %s supports_sip=%s" % (p["from"].resource, sip[0] if sip else "-"))
         return
     status = p.xml.find("{%s}jibri-status" % J)
     if mode == "observe" and status is not None:
@@ -239,6 +292,12 @@ def started(event):
         p.xml.append(ET.fromstring(
             "<jibri-status xmlns='%s'><busy-status xmlns='%s' status='idle'/>"
             "<health-status xmlns='%s' status='healthy'/></jibri-status>" % (J, J, H)))
+    if mode == "jigasi":
+        # jigasi's Statistics.updatePresenceStatusForXmppProvider (6fbf4f27).
+        p.xml.append(ET.fromstring(
+            "<stats xmlns='%s'><stat name='conferences' value='0'/>"
+            "<stat name='participants' value='0'/><stat name='graceful_shutdown' value='false'/>"
+            "<stat name='supports_sip' value='true'/></stats>" % S))
     p.send()
 c.register_plugin("xep_0045")
 c.add_event_handler("session_start", started)
@@ -350,25 +409,7 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     .output()
     .unwrap();
     assert!(fw.status.success(), "nft: {}", text(&fw));
-    let _prosody = KillOnDrop(
-        Net::exec(
-            &net.signaling,
-            &[
-                "setpriv",
-                "--reuid=prosody",
-                "--regid=prosody",
-                "--init-groups",
-                "prosody",
-                "--config",
-                &main.display().to_string(),
-                "-F",
-            ],
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap(),
-    );
+    let _prosody = run_prosody(&net.signaling, &main);
     let log =
         || std::fs::read_to_string(prosody_dir.path().join("prosody.log")).unwrap_or_default();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -930,4 +971,130 @@ fn status_on_a_recorder_says_what_jibri_records_and_whether_it_answers() {
     ] {
         assert!(human.contains(line), "{line} missing:\n{human}");
     }
+}
+
+/// A SIP gateway on the node itself (`sip.local`): jigasi's rendered file logs in to the
+/// real prosody as `jigasi@auth.DOMAIN` with this instance's password and joins
+/// JigasiBrewery with jigasi's stats presence, where jicofo's account sees it offer SIP
+/// (slixmpp stands in for jigasi, which cannot be installed here, and for jicofo).
+#[test]
+fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery() {
+    let root = Root::new();
+    std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    root.write("/etc/machine-id", "51951951951951951951951951951951\n");
+    let data = root.join("/var/lib/prosody");
+    std::fs::create_dir_all(&data).unwrap();
+    chown_prosody(&data);
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n\
+             [sip]\nserver = \"sip.example.net\"\nusername = \"meet\"\npassword = \"sip-secret\"\nlocal = true\n"
+        ),
+    );
+    let out = root.run(&["run"]);
+    let jitsi = root.step("jitsi");
+    let message = jitsi["message"].as_str().unwrap_or("").to_string();
+    // Degraded by the one thing a test machine cannot have.
+    assert!(
+        message.starts_with("jigasi is not installed (no user jigasi)")
+            && !message[1..].contains("; this machine lacks")
+            && message.contains("/etc/jitsi/jigasi/sip-communicator.properties rendered")
+            && message.contains(&format!("jigasi@auth.{DOMAIN}")),
+        "{jitsi}\n{}",
+        text(&out)
+    );
+    let props = common::java_properties(
+        &std::fs::read_to_string(root.join(meet_agent::jitsi::jigasi::PROPERTIES)).unwrap(),
+    );
+    let acc = "net.java.sip.communicator.impl.protocol.jabber.acc-xmpp-1";
+    let jid = props[&format!("{acc}.USER_ID")].clone();
+    let password = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &props[&format!("{acc}.PASSWORD")],
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let host = props[&format!("{acc}.SERVER_ADDRESS")].clone();
+    let brewery = props[&format!("{acc}.BREWERY")].clone();
+    assert_eq!(
+        props["org.jitsi.jigasi.ALLOWED_JID"], brewery,
+        "dial requests only from the brewery"
+    );
+
+    let net = Net::new();
+    let prosody_dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(prosody_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let main = servable(&root, prosody_dir.path());
+    let _prosody = run_prosody(&net.signaling, &main);
+    let log =
+        || std::fs::read_to_string(prosody_dir.path().join("prosody.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while python(&net.signaling, PROBE, &[&host, "5222"]) != "CONNECTED" {
+        assert!(
+            Instant::now() < deadline,
+            "prosody did not answer: {}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let secrets: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root.join("/var/lib/meet-agent/secrets.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(password, secrets["jigasi_password"].as_str().unwrap());
+    let mut observer = KillOnDrop(
+        Net::exec(
+            &net.signaling,
+            &["/usr/bin/python3", "-c", CLIENTS, "observe"],
+        )
+        .args([
+            &format!("focus@auth.{DOMAIN}"),
+            secrets["focus_password"].as_str().unwrap(),
+            "127.0.0.1",
+            "-",
+            &brewery,
+            "focus",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap(),
+    );
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(observer.0.stdout.take().unwrap()));
+    let mut next = || lines.next().map(|l| l.unwrap()).unwrap_or_default();
+    assert_eq!(next(), "JOINED", "the observer: prosody's log:\n{}", log());
+    let joined = python(
+        &net.signaling,
+        CLIENTS,
+        &["jigasi", &jid, &password, &host, &brewery, "jigasi-1"],
+    );
+    assert_eq!(
+        joined,
+        "LEFT",
+        "the jigasi stand-in: prosody's log:\n{}",
+        log()
+    );
+    assert_eq!(
+        next(),
+        "STATS jigasi-1 supports_sip=true",
+        "what jicofo would see; prosody's log:\n{}",
+        log()
+    );
+    let wrong = python(
+        &net.signaling,
+        CLIENTS,
+        &[
+            "jigasi",
+            &jid,
+            "not-the-password",
+            &host,
+            &brewery,
+            "jigasi-2",
+        ],
+    );
+    assert_eq!(wrong, "AUTH-FAILED", "the check can fail");
 }

@@ -13,10 +13,13 @@ use meet_agent::config::validate_roles::RoleSettings;
 use meet_agent::jitsi::coturn::TurnSettings;
 use meet_agent::jitsi::secrets::Secrets;
 use meet_agent::jitsi::{
-    assemble, coturn, jibri, jicofo, nginx, prosody, videobridge, web, AuthMode, JitsiSettings,
+    assemble, coturn, jibri, jicofo, jigasi, nginx, prosody, videobridge, web, AuthMode,
+    JitsiSettings,
 };
 use meet_agent::recording::settings::WELL_KNOWN_RTMP;
 use meet_agent::recording::RecordingSettings;
+use meet_agent::secret::Secret;
+use meet_agent::sip::{DialInNumber, SipAccount, SipSettings, Transport};
 use meet_agent::state::Identity;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,6 +35,7 @@ fn secrets() -> Secrets {
         jwt_app_secret: "jwt-secret-golden".into(),
         jibri_password: "jibri-password-golden".into(),
         recorder_password: "recorder-password-golden".into(),
+        jigasi_password: "jigasi-password-golden".into(),
     }
 }
 
@@ -107,16 +111,42 @@ fn roles(role: Role) -> RoleSettings {
 /// Jitsi's prosody plugins and web app (`jitsi`), behind NAT or not: (golden file name,
 /// content). The same function the step calls, so the step's wiring is what is checked.
 fn render(auth: AuthMode, jitsi: bool, nat: bool, role: Role) -> Vec<(&'static str, String)> {
-    render_with(auth, jitsi, nat, role, false)
+    render_with(auth, jitsi, nat, role, (false, false))
 }
 
-/// [`render`], with a recorder on the machine itself when `local_recorder`.
+/// The SIP settings of the `sip-local` set: an account over TLS with a password that
+/// needs escaping in a properties file, dial-in numbers and a default room, jigasi here.
+fn sip(local: bool) -> SipSettings {
+    if !local {
+        return SipSettings::default();
+    }
+    SipSettings {
+        account: Some(SipAccount {
+            server: "sip.provider.example".into(),
+            port: 5061,
+            transport: Transport::Tls,
+            username: "meet-gateway".into(),
+            password: Secret::new("sip password é\\golden"),
+            domain: "provider.example".into(),
+        }),
+        dial_in: vec![DialInNumber {
+            country: "US".into(),
+            number: "+1 555 0100".into(),
+        }],
+        default_room: Some("lobby".into()),
+        local: true,
+        media_sources: Vec::new(),
+    }
+}
+
+/// [`render`], with a recorder and jigasi on the machine itself: `here` is
+/// (`recording.local`, `sip.local`).
 fn render_with(
     auth: AuthMode,
     jitsi: bool,
     nat: bool,
     role: Role,
-    local_recorder: bool,
+    (local_recorder, local_sip): (bool, bool),
 ) -> Vec<(&'static str, String)> {
     let (s, j, id) = (secrets(), settings(auth), identity(nat));
     let roles = roles(role);
@@ -130,6 +160,7 @@ fn render_with(
         jitsi: &j,
         roles: &roles,
         recording: &recording,
+        sip: &sip(local_sip),
         secrets: &s,
         identity: &id,
         instance_id: Some("i-0123456789abcdef0"),
@@ -153,6 +184,8 @@ fn render_with(
                 nginx::SITE => "nginx-site.conf",
                 nginx::STREAM => "nginx-stream.conf",
                 jibri::CONF => "jibri.conf",
+                jigasi::PROPERTIES => "sip-communicator.properties",
+                jigasi::ENV => "jigasi.env",
                 p if p == web::path(DOMAIN) => "config.js",
                 other => panic!("assemble made {other}, which has no golden name"),
             };
@@ -162,8 +195,8 @@ fn render_with(
 }
 
 /// One golden set: its folder, the mode, Jitsi's plugins and web app, the role, and a
-/// recorder on the machine itself.
-type Set = (PathBuf, AuthMode, bool, Role, bool);
+/// recorder and jigasi on the machine itself.
+type Set = (PathBuf, AuthMode, bool, Role, (bool, bool));
 
 /// The golden sets: every mode on the single machine, the roles of a deployment, and a
 /// single machine recording itself (JWT: the token decides who may record).
@@ -171,20 +204,34 @@ fn sets() -> Vec<Set> {
     let mut sets = Vec::new();
     for auth in MODES {
         for jitsi in [false, true] {
-            sets.push((golden_dir(auth, jitsi), auth, jitsi, Role::All, false));
+            sets.push((
+                golden_dir(auth, jitsi),
+                auth,
+                jitsi,
+                Role::All,
+                (false, false),
+            ));
         }
     }
     let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     for role in [Role::Signaling, Role::Videobridge, Role::Recorder] {
         let dir = golden.join(format!("{}-jitsi-present", role.as_str()));
-        sets.push((dir, AuthMode::Open, true, role, false));
+        sets.push((dir, AuthMode::Open, true, role, (false, false)));
     }
     sets.push((
         golden.join("jwt-recording-local-jitsi-present"),
         AuthMode::Jwt,
         true,
         Role::All,
+        (true, false),
+    ));
+    // Phones: jigasi on a secure-domain server (each call logs in as jigasi).
+    sets.push((
+        golden.join("secure-domain-sip-local-jitsi-present"),
+        AuthMode::SecureDomain,
         true,
+        Role::All,
+        (false, true),
     ));
     sets
 }
@@ -303,9 +350,11 @@ fn every_hocon_key_is_one_upstreams_reference_conf_has() {
                     _ => continue,
                 };
                 let path = dir.path().join(format!(
-                    "{}-{}-{jitsi}-{local}-{nat}-{name}",
+                    "{}-{}-{jitsi}-{}-{}-{nat}-{name}",
                     role.as_str(),
-                    auth.as_str()
+                    auth.as_str(),
+                    local.0,
+                    local.1
                 ));
                 // The operator's file is not part of what the agent renders.
                 let text = text.replace("/etc/meet-agent/", &format!("{}/", dir.path().display()));
@@ -315,9 +364,9 @@ fn every_hocon_key_is_one_upstreams_reference_conf_has() {
         }
     }
     // 6 single-machine sets with both files, a signaling node's jicofo.conf, a bridge's
-    // jvb.conf, a recorder's jibri.conf, a single machine recording itself (all three);
-    // each behind NAT and not.
-    assert_eq!(files.len(), 2 * (6 * 2 + 1 + 1 + 1 + 3));
+    // jvb.conf, a recorder's jibri.conf, a single machine recording itself (all three), a
+    // single machine with jigasi (jicofo's and the bridge's); each behind NAT and not.
+    assert_eq!(files.len(), 2 * (6 * 2 + 1 + 1 + 1 + 3 + 2));
     if let Err(problems) = reference_problems(&files) {
         panic!("rendered HOCON keys that upstream's reference.conf lacks:\n{problems}");
     }

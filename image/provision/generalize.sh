@@ -105,7 +105,7 @@ fi
 # taking the install for a first one (which would make the host's nginx site again).
 if [[ -z $r ]] || [[ -x $r/usr/bin/debconf-communicate ]]; then
   for q in jitsi-meet-prosody/turn-secret jitsi-videobridge/jvbsecret jicofo/jicofo-authpassword \
-    jicofo/jicofosecret jitsi-meet-tokens/appsecret jitsi-meet-prosody/jvb-hostname; do
+    jicofo/jicofosecret jitsi-meet-tokens/appsecret jitsi-meet-prosody/jvb-hostname jigasi/sip-password; do
     echo "SET $q " | in_root debconf-communicate >/dev/null 2>&1 || true
   done
 fi

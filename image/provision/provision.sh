@@ -29,8 +29,9 @@ RYO_ROLE=${RYO_ROLE:-all}
 # Jitsi's signing key, pinned: the build fails if the downloaded key is any other.
 readonly JITSI_KEY_URL=https://download.jitsi.org/jitsi-key.gpg.key
 readonly JITSI_KEY_FINGERPRINT=66A9CD0595D6AFA247290D3BEF8B479E2DC1389C
-# jitsi-meet-tokens: the token (JWT) plugin's package (luajwtjitsi); preseeded in jitsi.preseed.
-readonly JITSI_PACKAGES="jitsi-meet jicofo jitsi-videobridge2 jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody jitsi-meet-turnserver jitsi-meet-tokens"
+# jitsi-meet-tokens: the token (JWT) plugin's package (luajwtjitsi); jigasi: the SIP gateway
+# (sip.local, docs/sip.md); both preseeded in jitsi.preseed.
+readonly JITSI_PACKAGES="jitsi-meet jicofo jitsi-videobridge2 jitsi-meet-web jitsi-meet-web-config jitsi-meet-prosody jitsi-meet-turnserver jitsi-meet-tokens jigasi"
 # Prosody's signing key (packages.prosody.im), pinned the same way. The fingerprint is the
 # one published with the key ID 0x7393D7E674D9DBB5 that Prosody's Debian repository has
 # been signed with (see docs/packer-vs-offline.md for where it was checked).
@@ -206,7 +207,7 @@ install -D -m 0755 "$RYO_FILES/files/usr/lib/ryo-jitsi/after-dpkg" /usr/lib/ryo-
 install -D -m 0644 "$RYO_FILES/files/etc/apt/apt.conf.d/80ryo-jitsi-after-dpkg" /etc/apt/apt.conf.d/80ryo-jitsi-after-dpkg
 
 # The stack stays stopped and disabled: meet-agent starts it once this instance is set up.
-for unit in nginx prosody coturn jicofo jitsi-videobridge2 jibri; do
+for unit in nginx prosody coturn jicofo jitsi-videobridge2 jibri jigasi; do
   if systemctl list-unit-files "$unit.service" >/dev/null 2>&1; then
     systemctl disable "$unit.service" >/dev/null 2>&1 || true
   fi

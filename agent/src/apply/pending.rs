@@ -131,6 +131,22 @@ impl Refreshes {
         Ok(())
     }
 
+    /// As [`Refreshes::write`], for a file `user` alone reads
+    /// ([`fsutil::write_atomic_for_user`]).
+    pub fn write_for_user(
+        &mut self,
+        path: &Path,
+        contents: &[u8],
+        user: &str,
+        service: Service,
+    ) -> Result<bool> {
+        if fsutil::is_current_for_user(path, contents, user) {
+            return Ok(false);
+        }
+        self.mark_pending(&[service])?;
+        fsutil::write_atomic_for_user(path, contents, user)
+    }
+
     /// Writes `contents` to `path` atomically (mode `mode`; for `group` as
     /// [`fsutil::write_atomic_for_group`] when given) and, when that changes the file,
     /// records `service` as pending first. Returns whether the file changed.

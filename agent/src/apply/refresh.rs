@@ -362,7 +362,9 @@ mod tests {
                 "disable nginx",
                 "stop nginx",
                 "disable jibri",
-                "stop jibri"
+                "stop jibri",
+                "disable jigasi",
+                "stop jigasi"
             ]
         );
         assert_eq!(
@@ -372,7 +374,8 @@ mod tests {
                 Service::Jicofo,
                 Service::Coturn,
                 Service::Nginx,
-                Service::Jibri
+                Service::Jibri,
+                Service::Jigasi
             ]
         );
         assert_eq!(
@@ -382,7 +385,8 @@ mod tests {
                 Service::Jicofo,
                 Service::Coturn,
                 Service::Nginx,
-                Service::Jibri
+                Service::Jibri,
+                Service::Jigasi
             ]
         );
         assert!(

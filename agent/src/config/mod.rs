@@ -8,6 +8,7 @@ mod validate;
 mod validate_dns;
 mod validate_recording;
 pub mod validate_roles;
+mod validate_sip;
 mod validate_tls;
 
 pub(crate) use validate::check_url;

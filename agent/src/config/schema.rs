@@ -37,6 +37,8 @@ pub struct Config {
     pub access: Access,
     /// Recordings made by jibri (`server.role = "recorder"`): where they go.
     pub recording: Recording,
+    /// Phones in meetings: jigasi's SIP account and the dial-in numbers.
+    pub sip: Sip,
     /// A signaling node's videobridges (`server.role = "signaling"`).
     pub bridges: Bridges,
     /// A videobridge's signaling node (`server.role = "videobridge"`).
@@ -540,6 +542,34 @@ impl Default for Recording {
             min_free_mib: 4096,
         }
     }
+}
+
+/// `[sip]`: the SIP account jigasi registers with, the numbers callers dial in on, and
+/// where jigasi runs.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sip {
+    /// The SIP registrar and outbound proxy: a host name or an IP address.
+    pub server: Option<String>,
+    /// Its port (5060, or 5061 for TLS).
+    pub port: Option<u16>,
+    /// `udp` (default), `tcp` or `tls`.
+    pub transport: Option<String>,
+    /// The account's user name.
+    pub username: Option<String>,
+    /// The account's password (or `ssm:NAME` on AWS).
+    pub password: Option<Secret>,
+    /// The domain of the account's address when it is not the server's name.
+    pub domain: Option<String>,
+    /// Numbers to show for dial-in, per ISO country code: `{ US = ["+1 555 0100"] }`.
+    pub dial_in_numbers: std::collections::BTreeMap<String, Vec<String>>,
+    /// The room a call that names none goes to.
+    pub default_room: Option<String>,
+    /// Run jigasi on this all-in-one or signaling node.
+    pub local: bool,
+    /// Addresses or CIDRs the SIP provider sends media from, when it needs jigasi's media
+    /// ports open to it (most send media back on the path jigasi's own packets opened).
+    pub media_allow_cidrs: Vec<String>,
 }
 
 /// A section whose keys arrive with a later release: present so the layout is stable, and

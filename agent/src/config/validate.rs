@@ -53,6 +53,8 @@ pub struct Settings {
     pub roles: super::validate_roles::RoleSettings,
     /// Where recordings go.
     pub recording: crate::recording::RecordingSettings,
+    /// Phones in meetings: jigasi's account, the dial-in numbers, where jigasi runs.
+    pub sip: crate::sip::SipSettings,
     /// The calendar expressions, checked where they are used (`config check` and the
     /// schedule step) rather than at every load: systemd's parser is a process start.
     pub calendars: Vec<Calendar>,
@@ -109,6 +111,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     let jitsi = jitsi_settings(config, domain.as_deref(), &fail)?;
     let roles = super::validate_roles::validate(config, domain.as_deref(), &fail)?;
     let recording = super::validate_recording::validate(&config.recording, &fail)?;
+    let sip = super::validate_sip::validate(&config.sip, config.server.role, &fail)?;
     check_tune(&config.tune, &fail)?;
     check_operations(&config.schedule, &config.updates, &fail)?;
     let ssh_authorized_keys = crate::access::check_keys(&config.access.ssh_authorized_keys)
@@ -116,6 +119,7 @@ pub fn validate(config: &Config, merged: &Merged) -> Result<Settings> {
     check_firewall(config, &fail)?;
     Ok(Settings {
         recording,
+        sip,
         redactor: redactor(config, &roles),
         roles,
         calendars: calendars(config, merged),
@@ -281,6 +285,9 @@ fn redactor(
         for secret in [&update.token, &update.key_secret].into_iter().flatten() {
             r.add(secret.expose(), None);
         }
+    }
+    if let Some(password) = &config.sip.password {
+        r.add(password.expose(), config.sip.username.as_deref());
     }
     for secret in [&config.tls.acme.eab_hmac_key, &config.jitsi.jwt_app_secret]
         .into_iter()

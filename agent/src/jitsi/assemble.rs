@@ -5,7 +5,7 @@
 //! with fixed inputs, so the step's wiring is what they check.
 
 use super::secrets::Secrets;
-use super::{coturn, jibri, jicofo, nginx, prosody, videobridge, web, JitsiSettings};
+use super::{coturn, jibri, jicofo, jigasi, nginx, prosody, videobridge, web, JitsiSettings};
 use crate::apply::Service;
 use crate::bridge::roles::RoleSettings;
 use crate::bridge::xmpp_cert;
@@ -23,6 +23,9 @@ pub struct Rendered {
     pub text: String,
     /// The group that may read it (it holds secrets: mode 0640), or none (0644).
     pub group: Option<&'static str>,
+    /// The one user that may read it (its secrets are that service's alone: its own,
+    /// mode 0600); wins over `group`.
+    pub owner: Option<&'static str>,
     /// The service that reads it, refreshed when it changes.
     pub unit: crate::apply::Service,
 }
@@ -38,6 +41,8 @@ pub struct Inputs<'a> {
     pub roles: &'a RoleSettings,
     /// `[recording]`.
     pub recording: &'a RecordingSettings,
+    /// `[sip]`.
+    pub sip: &'a crate::sip::SipSettings,
     /// This instance's secrets.
     pub secrets: &'a Secrets,
     /// Addresses and size.
@@ -152,8 +157,10 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             jitsi_plugins: i.jitsi_plugins,
             relays: signaling.then_some(region),
             recorders,
+            sip_gateways: i.sip.offered(),
         }),
         group: Some("jitsi"),
+        owner: None,
         unit: Service::Jicofo,
     });
     if i.roles.local_bridge {
@@ -178,6 +185,28 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             verify_certificate: false,
             rtmp_allow: &i.recording.rtmp_allow,
         }));
+    }
+    if let (true, Some(account)) = (i.sip.local, &i.sip.account) {
+        out.push(Rendered {
+            path: jigasi::PROPERTIES.into(),
+            text: jigasi::render(&jigasi::Inputs {
+                domain: d,
+                auth: i.jitsi.auth,
+                account,
+                xmpp_password: &i.secrets.jigasi_password,
+                default_room: i.sip.default_room.as_deref(),
+            }),
+            group: None,
+            owner: Some(jigasi::USER),
+            unit: Service::Jigasi,
+        });
+        out.push(Rendered {
+            path: jigasi::ENV.into(),
+            text: jigasi::render_env(d),
+            group: None,
+            owner: None,
+            unit: Service::Jigasi,
+        });
     }
     web_files(&mut out, i, d, recorders);
     out
@@ -210,6 +239,7 @@ fn jibri_file(inputs: &jibri::Inputs<'_>) -> Rendered {
         path: jibri::CONF.into(),
         text: jibri::render(inputs),
         group: Some("jibri"),
+        owner: None,
         unit: Service::Jibri,
     }
 }
@@ -241,6 +271,7 @@ fn coturn_file(i: &Inputs<'_>) -> Rendered {
             i.coturn_local,
         ),
         group: Some("turnserver"),
+        owner: None,
         unit: Service::Coturn,
     }
 }
@@ -267,6 +298,7 @@ fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool, recorders: bool) -> Re
             recorders,
         }),
         group: Some("prosody"),
+        owner: None,
         unit: Service::Prosody,
     }
 }
@@ -277,6 +309,7 @@ fn web_files(out: &mut Vec<Rendered>, i: &Inputs<'_>, d: &str, recorders: bool) 
         path: web::path(d),
         text: web::render(d, i.jitsi, recorders.then_some(i.recording), i.web_local),
         group: None,
+        owner: None,
         unit: Service::Nginx,
     });
     out.push(site(i, Some(d)));
@@ -285,6 +318,7 @@ fn web_files(out: &mut Vec<Rendered>, i: &Inputs<'_>, d: &str, recorders: bool) 
             path: nginx::STREAM.into(),
             text: nginx::render_stream(host, port),
             group: None,
+            owner: None,
             unit: Service::Nginx,
         });
     }
@@ -301,6 +335,7 @@ fn site(i: &Inputs<'_>, domain: Option<&str>) -> Rendered {
             mime_types: i.mime_types,
         }),
         group: None,
+        owner: None,
         unit: Service::Nginx,
     }
 }
@@ -326,12 +361,14 @@ fn bridge_files(
         path: videobridge::CONF.into(),
         text: videobridge::render_conf(&inputs),
         group: Some("jitsi"),
+        owner: None,
         unit: Service::Videobridge,
     });
     out.push(Rendered {
         path: videobridge::ENV.into(),
         text: videobridge::render_env(),
         group: None,
+        owner: None,
         unit: Service::Videobridge,
     });
 }

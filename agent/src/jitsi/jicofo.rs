@@ -36,6 +36,9 @@ pub struct Inputs<'a> {
     pub relays: Option<&'a str>,
     /// Recorders (jibri) join this site: jicofo watches their brewery.
     pub recorders: bool,
+    /// SIP gateways (jigasi) join this site: jicofo watches their brewery and offers
+    /// phones to the meetings.
+    pub sip_gateways: bool,
 }
 
 /// Renders `jicofo.conf`.
@@ -45,6 +48,7 @@ pub fn render(i: &Inputs<'_>) -> String {
     authentication(&mut o, i);
     relays(&mut o, i);
     recorders(&mut o, i);
+    sip_gateways(&mut o, i);
     // `writeln!` into a String cannot fail.
     let _ = writeln!(o, "}}");
     o.push_str(&include_local(LOCAL));
@@ -160,6 +164,21 @@ fn recorders(o: &mut String, i: &Inputs<'_>) {
             o,
             "  jibri {{\n    brewery-jid = {}\n    pending-timeout = 90 seconds\n  }}",
             quote(&n.jibri_brewery_jid)
+        );
+    }
+}
+
+/// The SIP gateways' brewery, as jigasi's Debian postinst (6fbf4f27: `hocon set
+/// jicofo.jigasi.brewery-jid`) and docker-jitsi-meet's jicofo.conf (2e6b31d8, with
+/// JIGASI_SIP_URI) set it. jicofo 7ebb13dc JigasiConfig.kt reads it; once set, every
+/// conference tells its participants that a SIP gateway is there (`sipGatewayEnabled`).
+fn sip_gateways(o: &mut String, i: &Inputs<'_>) {
+    if i.sip_gateways {
+        let n = crate::plan::xmpp::XmppNames::new(i.domain);
+        let _ = writeln!(
+            o,
+            "  jigasi {{\n    brewery-jid = {}\n  }}",
+            quote(&n.jigasi_brewery_jid)
         );
     }
 }

@@ -9,6 +9,7 @@ pub mod jibri;
 pub mod jibri_api;
 pub mod jicofo;
 pub mod jicofo_api;
+pub mod jigasi;
 pub mod jwt_check;
 pub mod leftovers;
 pub mod nginx;

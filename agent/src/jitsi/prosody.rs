@@ -572,6 +572,7 @@ mod tests {
             jwt_app_secret: "s".into(),
             jibri_password: "b".into(),
             recorder_password: "r".into(),
+            jigasi_password: "g".into(),
         }
     }
 

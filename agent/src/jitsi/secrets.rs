@@ -29,6 +29,9 @@ pub struct Secrets {
     /// Password of the recorders' hidden account `recorder@recorder.DOMAIN` (as above).
     #[serde(default)]
     pub recorder_password: String,
+    /// Password of the SIP gateways' account `jigasi@auth.DOMAIN` (as above).
+    #[serde(default)]
+    pub jigasi_password: String,
 }
 
 impl fmt::Debug for Secrets {
@@ -70,6 +73,7 @@ impl Secrets {
             jwt_app_secret: random_secret()?,
             jibri_password: random_secret()?,
             recorder_password: random_secret()?,
+            jigasi_password: random_secret()?,
         })
     }
 
@@ -87,6 +91,7 @@ impl Secrets {
             ("jwt_app_secret", short(&self.jwt_app_secret)),
             ("jibri_password", short(&self.jibri_password)),
             ("recorder_password", short(&self.recorder_password)),
+            ("jigasi_password", short(&self.jigasi_password)),
         ])
     }
 
@@ -123,7 +128,11 @@ impl Secrets {
                 // Secrets added by a later version are made once and kept; the others
                 // stay as they were (changing them would break joined machines' logins).
                 let mut added = false;
-                for secret in [&mut saved.jibri_password, &mut saved.recorder_password] {
+                for secret in [
+                    &mut saved.jibri_password,
+                    &mut saved.recorder_password,
+                    &mut saved.jigasi_password,
+                ] {
                     if secret.is_empty() {
                         *secret = random_secret()?;
                         added = true;

@@ -8,6 +8,11 @@
 pub const BREWERY_ROOM: &str = "JvbBrewery";
 /// The brewery room where jicofo finds the recorders (jibri's README: JibriBrewery).
 pub const JIBRI_BREWERY_ROOM: &str = "JibriBrewery";
+/// The brewery room where jicofo finds the SIP gateways (jigasi's template and Debian
+/// postinst at 6fbf4f27: JigasiBrewery).
+pub const JIGASI_BREWERY_ROOM: &str = "JigasiBrewery";
+/// The SIP gateways' shared account on `auth.DOMAIN` (jigasi's postinst makes `jigasi`).
+pub const JIGASI_USERNAME: &str = "jigasi";
 
 /// Every name of one domain's site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +48,10 @@ pub struct XmppNames {
     pub recorder_jid: String,
     /// The recorders' brewery MUC's JID.
     pub jibri_brewery_jid: String,
+    /// The SIP gateways' shared account, `jigasi@auth.DOMAIN`.
+    pub jigasi_jid: String,
+    /// The SIP gateways' brewery MUC's JID.
+    pub jigasi_brewery_jid: String,
     /// Room metadata component.
     pub metadata: String,
     /// Polls component.
@@ -69,6 +78,8 @@ impl XmppNames {
             jibri_jid: format!("jibri@{auth}"),
             recorder_jid: format!("recorder@recorder.{d}"),
             jibri_brewery_jid: format!("{JIBRI_BREWERY_ROOM}@{internal}"),
+            jigasi_jid: format!("{JIGASI_USERNAME}@{auth}"),
+            jigasi_brewery_jid: format!("{JIGASI_BREWERY_ROOM}@{internal}"),
             metadata: format!("metadata.{d}"),
             polls: format!("polls.{d}"),
             internal,
@@ -84,7 +95,7 @@ mod tests {
     #[test]
     fn every_name_of_a_site_follows_upstreams_layout() {
         let n = XmppNames::new("meet.example.test");
-        let rows: [(&str, &str); 14] = [
+        let rows: [(&str, &str); 16] = [
             (&n.domain, "meet.example.test"),
             (&n.auth, "auth.meet.example.test"),
             (&n.guest, "guest.meet.example.test"),
@@ -99,6 +110,11 @@ mod tests {
             (&n.recorder, "recorder.meet.example.test"),
             (&n.metadata, "metadata.meet.example.test"),
             (&n.polls, "polls.meet.example.test"),
+            (&n.jigasi_jid, "jigasi@auth.meet.example.test"),
+            (
+                &n.jigasi_brewery_jid,
+                "JigasiBrewery@internal.auth.meet.example.test",
+            ),
         ];
         for (got, want) in rows {
             assert_eq!(got, want);

@@ -1,7 +1,7 @@
 //! `ssm:NAME` values: on AWS the join token and the signaling node's key need not sit in
 //! plain user-data. `bridge.join = "ssm:/ryo-jitsi/join"` (and `bridge.auth_key`) names an
 //! SSM Parameter Store SecureString, read with the instance role's credentials (IMDSv2)
-//! and decrypted by SSM before the configuration is validated. The value then counts as
+//! (and `sip.password`) and decrypted by SSM before the configuration is validated. The value then counts as
 //! set by the same file, with the parameter's name in its origin.
 
 use super::provider::SourceOptions;
@@ -13,7 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The keys whose values may name an SSM parameter.
-pub const KEYS: [(&str, &str); 2] = [("bridge", "join"), ("bridge", "auth_key")];
+pub const KEYS: [(&str, &str); 3] = [
+    ("bridge", "join"),
+    ("bridge", "auth_key"),
+    ("sip", "password"),
+];
 
 /// The prefix naming a parameter.
 pub const PREFIX: &str = "ssm:";

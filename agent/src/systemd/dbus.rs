@@ -11,7 +11,7 @@ use zbus::proxy::CacheProperties;
 use zbus::zvariant::OwnedObjectPath;
 
 /// The stack's units, in the order they start (see [`Service::ALL`]).
-pub const STACK_UNITS: [&str; 7] = [
+pub const STACK_UNITS: [&str; 8] = [
     Service::ALL[0].unit(),
     Service::ALL[1].unit(),
     Service::ALL[2].unit(),
@@ -19,6 +19,7 @@ pub const STACK_UNITS: [&str; 7] = [
     Service::ALL[4].unit(),
     Service::ALL[5].unit(),
     Service::ALL[6].unit(),
+    Service::ALL[7].unit(),
 ];
 
 /// The units that read the web certificate (see [`Service::TLS_CONSUMERS`]).

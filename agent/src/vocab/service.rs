@@ -35,12 +35,15 @@ pub enum Service {
     /// The recorder (jibri; its X server and window manager units come with it).
     #[serde(rename = "jibri.service")]
     Jibri,
+    /// The SIP gateway (jigasi).
+    #[serde(rename = "jigasi.service")]
+    Jigasi,
 }
 
 impl Service {
     /// Every service, in the order they start: the host firewall first (its unit is also
     /// ordered before the others).
-    pub const ALL: [Service; 7] = [
+    pub const ALL: [Service; 8] = [
         Service::Firewall,
         Service::Prosody,
         Service::Jicofo,
@@ -48,6 +51,7 @@ impl Service {
         Service::Coturn,
         Service::Nginx,
         Service::Jibri,
+        Service::Jigasi,
     ];
 
     /// The services that read the web certificate.
@@ -63,6 +67,7 @@ impl Service {
             Service::Coturn => "coturn.service",
             Service::Nginx => "nginx.service",
             Service::Jibri => "jibri.service",
+            Service::Jigasi => "jigasi.service",
         }
     }
 
@@ -81,7 +86,7 @@ impl Service {
     /// transaction (a restart would leave a moment without them); nginx, prosody and
     /// coturn re-read their files on reload; jicofo and the bridge only at start. jibri's
     /// reload (upstream's reload.sh: `notifyConfigChanged`) restarts it once it is idle, so
-    /// a recording in progress is never cut.
+    /// a recording in progress is never cut. jigasi reads its properties only at start.
     pub const fn refresh(self) -> Refresh {
         match self {
             Service::Firewall
@@ -89,7 +94,7 @@ impl Service {
             | Service::Coturn
             | Service::Nginx
             | Service::Jibri => Refresh::Reload,
-            Service::Jicofo | Service::Videobridge => Refresh::Restart,
+            Service::Jicofo | Service::Videobridge | Service::Jigasi => Refresh::Restart,
         }
     }
 }
@@ -109,11 +114,14 @@ mod tests {
     }
 
     #[test]
-    fn only_jicofo_and_the_bridge_restart() {
+    fn only_the_java_services_but_jibri_restart() {
         let restarted: Vec<_> = Service::ALL
             .into_iter()
             .filter(|s| s.refresh() == Refresh::Restart)
             .collect();
-        assert_eq!(restarted, [Service::Jicofo, Service::Videobridge]);
+        assert_eq!(
+            restarted,
+            [Service::Jicofo, Service::Videobridge, Service::Jigasi]
+        );
     }
 }

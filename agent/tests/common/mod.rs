@@ -644,3 +644,43 @@ impl Drop for Ns {
             .status();
     }
 }
+
+/// A Java properties file as `java.util.Properties.load` reads it (the subset a
+/// generated file uses: `key=value` lines, comments, `\\`, `\ ` and `\uXXXX` escapes).
+pub fn java_properties(text: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let (key, raw) = line.split_once('=').expect("key=value");
+        let mut value = String::new();
+        let mut units: Vec<u16> = Vec::new();
+        let mut chars = raw.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                value.push_str(&String::from_utf16(&units).expect("UTF-16"));
+                units.clear();
+                value.push(c);
+                continue;
+            }
+            match chars.next().expect("an escape") {
+                'u' => {
+                    let hex: String = (0..4)
+                        .map(|_| chars.next().expect("4 hex digits"))
+                        .collect();
+                    units.push(u16::from_str_radix(&hex, 16).expect("hex"));
+                }
+                other => {
+                    value.push_str(&String::from_utf16(&units).expect("UTF-16"));
+                    units.clear();
+                    value.push(other);
+                }
+            }
+        }
+        value.push_str(&String::from_utf16(&units).expect("UTF-16"));
+        out.insert(key.to_string(), value);
+    }
+    out
+}

@@ -747,6 +747,9 @@ pub struct Report {
     pub agent_started_us: Option<u64>,
     /// See `agent_started_us`.
     pub agent_ready_us: Option<u64>,
+    /// systemd-analyze's total, meet-agent's critical chain and the slowest units (empty
+    /// from images made before the section existed).
+    pub boot: Vec<String>,
 }
 
 impl Report {
@@ -792,6 +795,7 @@ impl Report {
             firewall,
             agent_started_us: timestamp("InactiveExitTimestampMonotonic"),
             agent_ready_us: timestamp("ActiveEnterTimestampMonotonic"),
+            boot: lines("boot").unwrap_or_default(),
         })
     }
 }

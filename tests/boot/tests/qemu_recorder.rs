@@ -54,6 +54,7 @@ fn the_recorder_image_loads_snd_aloop_has_jibris_runtime_and_says_jibri_is_missi
     for step in status["steps"].as_array().into_iter().flatten() {
         eprintln!("  step {} {} ms", step["name"], step["duration_ms"]);
     }
+    eprintln!("{}", report.boot.join("\n"));
     assert_eq!(status["image"]["role"], "recorder", "{status:#}");
     assert_eq!(status["deployment"]["role"], "recorder", "{status:#}");
     // The step's check read /proc/asound/cards in the guest: snd-aloop is loaded, and every

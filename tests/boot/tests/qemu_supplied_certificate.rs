@@ -27,6 +27,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
         .unwrap_or_else(|e| panic!("{e:#}"));
     assert!(served.body.contains("ryo-jitsi"), "{}", served.body);
     let report = &served.report;
+    eprintln!("{}", report.boot.join("\n"));
     let status = &report.status;
     let tls = status["steps"]
         .as_array()

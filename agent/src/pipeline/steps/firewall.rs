@@ -46,10 +46,20 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     } else {
         &[]
     };
+    let media_sources: &[_] = if settings.sip.runs_here() {
+        &settings.sip.media_sources
+    } else {
+        &[]
+    };
+    let (first, last) = crate::jitsi::jigasi::MEDIA_PORTS;
+    let sourced = [
+        firewall::Sourced::xmpp(xmpp_sources),
+        firewall::Sourced::sip_media(first, last, media_sources),
+    ];
     let open = format!(
         "{}{}",
         firewall::describe(&openings),
-        firewall::describe_xmpp(xmpp_sources)
+        firewall::describe_sourced(&sourced)
     );
     if let Some(kind) = container(ctx.paths) {
         return Ok(Outcome::not_configured(format!(
@@ -60,7 +70,7 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     // Off, the file still exists and removes our table when loaded: the unit's reload
     // replaces the rules in one transaction in both directions.
     let text = if fw.enabled {
-        firewall::render(&openings, xmpp_sources)
+        firewall::render(&openings, &sourced)
     } else {
         firewall::render_off()
     };

@@ -47,6 +47,19 @@ impl Renders<'_, '_> {
         Ok(())
     }
 
+    /// Writes `text` to `path` for `user` alone (0600, its own), as [`Renders::put`].
+    fn put_for_user(&mut self, path: &str, text: &str, user: &str, service: Service) -> Result<()> {
+        let full = self.ctx.paths.join(path);
+        if self
+            .apply
+            .refreshes
+            .write_for_user(&full, text.as_bytes(), user, service)?
+        {
+            self.done.push(format!("{path} rendered"));
+        }
+        Ok(())
+    }
+
     /// The operator's additions file, if there is one.
     fn local(&self, path: &str) -> Result<Option<String>> {
         Ok(read_optional(&self.ctx.paths.join(path))?
@@ -89,7 +102,8 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     render(&mut r, settings, &secrets, domain.as_deref(), bridges_tls)?;
     if let (Some(d), false) = (&domain, roles.role.joins()) {
         let recorders = assemble::offers_recording(roles.role, &settings.recording);
-        check_logins(&mut r, &settings.jitsi, d, &secrets, recorders);
+        let gateways = settings.sip.offered();
+        check_logins(&mut r, &settings.jitsi, d, &secrets, (recorders, gateways));
     }
     let recorder_here = roles.role == Role::Recorder
         || (settings.recording.local
@@ -104,6 +118,14 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         match crate::recording::runtime::check(r.ctx.paths).message() {
             Ok(present) => r.done.push(present),
             Err(lacking) => r.problems.push(lacking),
+        }
+    }
+    if settings.sip.runs_here() && !roles.role.joins() {
+        let user = crate::jitsi::jigasi::USER;
+        if nix::unistd::User::from_name(user).ok().flatten().is_none() {
+            r.problems.push(format!(
+                "jigasi is not installed (no user {user}): no phone can join a meeting; jigasi comes from Jitsi's package repository, which the offline image cannot reach (docs/sip.md)"
+            ));
         }
     }
     let cpus = r.ctx.identity.cpus;
@@ -204,6 +226,7 @@ fn render(
         jitsi: j,
         roles,
         recording: &settings.recording,
+        sip: &settings.sip,
         secrets,
         identity: &r.ctx.identity,
         instance_id: r.ctx.instance_id.as_deref(),
@@ -216,7 +239,10 @@ fn render(
         bridges_tls,
     });
     for f in &files {
-        r.put(&f.path, &f.text, f.group, f.unit)?;
+        match f.owner {
+            Some(user) => r.put_for_user(&f.path, &f.text, user, f.unit)?,
+            None => r.put(&f.path, &f.text, f.group, f.unit)?,
+        }
     }
     let stream = paths.join(nginx::STREAM);
     if turn_on_443.is_none() && stream.exists() {
@@ -233,7 +259,7 @@ fn check_logins(
     j: &JitsiSettings,
     domain: &str,
     secrets: &Secrets,
-    recorders: bool,
+    joiners: (bool, bool),
 ) {
     let plugins = r.ctx.paths.join(prosody::JITSI_PLUGINS).is_dir();
     if j.auth == AuthMode::Jwt && !plugins {
@@ -255,7 +281,7 @@ fn check_logins(
             Err(e) => r.problems.push(e),
         }
     }
-    match accounts(r.ctx, domain, secrets, recorders) {
+    match accounts(r.ctx, domain, secrets, joiners) {
         Ok(Some(message)) => r.done.push(message),
         Ok(None) => {}
         Err(e) => r.problems.push(format!("{e:#}")),
@@ -378,7 +404,8 @@ fn uncovered(ctx: &Input<'_>, host: &str) -> Option<String> {
 }
 
 /// Gives `focus@auth.DOMAIN` and `jvb@auth.DOMAIN` this instance's passwords (and, where
-/// recorders join, `jibri@auth.DOMAIN` and `recorder@recorder.DOMAIN`), and focus's
+/// recorders join, `jibri@auth.DOMAIN` and `recorder@recorder.DOMAIN`; where SIP gateways
+/// join, `jigasi@auth.DOMAIN`: `joiners` is (recorders, gateways)), and focus's
 /// roster the `focus.DOMAIN` entry prosody's client_proxy needs (upstream's postinst
 /// subscription), once per domain and set of passwords (their fingerprints are remembered,
 /// never the passwords), in prosody's storage (/var/lib/prosody below the root).
@@ -386,7 +413,7 @@ fn accounts(
     ctx: &Input<'_>,
     domain: &str,
     secrets: &Secrets,
-    recorders: bool,
+    (recorders, gateways): (bool, bool),
 ) -> Result<Option<String>> {
     let marker = ctx.paths.join("/var/lib/meet-agent/prosody-accounts");
     let prints = secrets.fingerprints();
@@ -402,6 +429,9 @@ fn accounts(
             prints["jibri_password"], prints["recorder_password"]
         ));
     }
+    if gateways {
+        wanted.push_str(&format!(" {}", prints["jigasi_password"]));
+    }
     wanted.push('\n');
     if read_optional(&marker)?.is_some_and(|b| b == wanted.as_bytes()) {
         return Ok(None);
@@ -413,7 +443,7 @@ fn accounts(
     prosody_accounts::write(&data, &auth_host, "jvb", &secrets.jvb_password)?;
     let proxy = names.focus_component.clone();
     crate::jitsi::prosody_roster::write(&data, &auth_host, "focus", &proxy)?;
-    let mut recorder_accounts = String::new();
+    let mut more_accounts = String::new();
     if recorders {
         use crate::bridge::token::{CALL_USERNAME, RECORDER_USERNAME};
         prosody_accounts::write(
@@ -428,10 +458,19 @@ fn accounts(
             CALL_USERNAME,
             &secrets.recorder_password,
         )?;
-        recorder_accounts = format!(", {} and {}", names.jibri_jid, names.recorder_jid);
+        more_accounts = format!(", {} and {}", names.jibri_jid, names.recorder_jid);
+    }
+    if gateways {
+        prosody_accounts::write(
+            &data,
+            &auth_host,
+            crate::plan::xmpp::JIGASI_USERNAME,
+            &secrets.jigasi_password,
+        )?;
+        more_accounts.push_str(&format!(", {}", names.jigasi_jid));
     }
     write_atomic(&marker, wanted.as_bytes(), 0o600)?;
     Ok(Some(format!(
-        "prosody accounts focus@{auth_host} and jvb@{auth_host}{recorder_accounts} set, {proxy} in focus's roster"
+        "prosody accounts focus@{auth_host} and jvb@{auth_host}{more_accounts} set, {proxy} in focus's roster"
     )))
 }

@@ -98,7 +98,7 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
 /// The services this machine's role runs: a videobridge only the bridge, a recorder only
 /// jibri (and both the host firewall); a signaling node everything but the bridge unless
 /// `bridges.local`; jibri beside the site only with `recording.local` on a machine big
-/// enough for it.
+/// enough for it; jigasi only with `sip.local` and an account.
 fn wanted(ctx: &Input<'_>) -> Vec<Service> {
     use crate::vocab::Role;
     let Some(settings) = ctx.settings else {
@@ -115,6 +115,7 @@ fn wanted(ctx: &Input<'_>) -> Vec<Service> {
             (Role::Recorder, s) => *s == Service::Jibri,
             (_, Service::Videobridge) => roles.local_bridge,
             (_, Service::Jibri) => local_jibri,
+            (_, Service::Jigasi) => settings.sip.runs_here(),
             _ => true,
         })
         .collect()

@@ -25,7 +25,7 @@ const DAILY_STAMP: &str = "/var/lib/apt/periodic/unattended-upgrades-stamp";
 /// The file Debian's and Ubuntu's packages create when a reboot is needed.
 pub const REBOOT_REQUIRED: &str = "/run/reboot-required";
 /// The Jitsi packages `include_jitsi = false` holds back.
-const JITSI_PACKAGES: [&str; 7] = [
+const JITSI_PACKAGES: [&str; 10] = [
     "jicofo",
     "jitsi-videobridge2",
     "jitsi-meet",
@@ -33,6 +33,9 @@ const JITSI_PACKAGES: [&str; 7] = [
     "jitsi-meet-web-config",
     "jitsi-meet-prosody",
     "jitsi-meet-turnserver",
+    "jitsi-meet-tokens",
+    "jibri",
+    "jigasi",
 ];
 
 /// Renders apt's configuration.
