@@ -747,8 +747,8 @@ pub struct Report {
     pub agent_started_us: Option<u64>,
     /// See `agent_started_us`.
     pub agent_ready_us: Option<u64>,
-    /// systemd-analyze's total, meet-agent's critical chain and the slowest units (empty
-    /// from images made before the section existed).
+    /// The journal's targets and unit starts with their monotonic times (empty from images
+    /// made before the section existed).
     pub boot: Vec<String>,
 }
 
