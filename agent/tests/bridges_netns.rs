@@ -1098,3 +1098,135 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
     );
     assert_eq!(wrong, "AUTH-FAILED", "the check can fail");
 }
+
+/// jigasi's REST API on 127.0.0.1:8788 (`/about/health`, `/about/stats`) and jicofo's on
+/// 127.0.0.1:8888 (`/stats`), answering from files in the folder given: `health` (the
+/// status code), `stats.json` and `jicofo.json`, read at each request so the test can
+/// change them.
+const SIP_STANDINS: &str = r#"
+import sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+d = sys.argv[1]
+def read(name):
+    with open(d + "/" + name, "rb") as f:
+        return f.read()
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        port = self.server.server_address[1]
+        if port == 8788 and self.path == "/about/health":
+            code, body = int(read("health")), b"{}"
+        elif port == 8788 and self.path == "/about/stats":
+            code, body = 200, read("stats.json")
+        elif port == 8888 and self.path == "/stats":
+            code, body = 200, read("jicofo.json")
+        else:
+            code, body = 404, b""
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+for port in (8788, 8888):
+    s = ThreadingHTTPServer(("127.0.0.1", port), H)
+    threading.Thread(target=s.serve_forever, daemon=True).start()
+threading.Event().wait()
+"#;
+
+#[test]
+fn status_says_whether_jigasi_is_registered_and_how_many_gateways_jicofo_sees() {
+    let root = Root::new();
+    root.write("/etc/machine-id", "33333333333333333333333333333333\n");
+    root.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n\
+             [sip]\nserver = \"sip.example.net\"\nusername = \"meet\"\npassword = \"sip-secret\"\nlocal = true\n"
+        ),
+    );
+    root.run(&["run"]);
+    let ns = Ns(format!("ryobr-g{}", std::process::id()));
+    ip(&["netns", "add", &ns.0]);
+    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+
+    // Nothing answers: status says jigasi does not.
+    let report = status_json(&ns.0, &root);
+    let gateway = &report["sip"]["gateway"];
+    assert!(
+        gateway["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("jigasi at http://127.0.0.1:8788/about/health does not answer"),
+        "{report:#}"
+    );
+    assert!(
+        report["reasons"].to_string().contains("sip: jigasi at"),
+        "{report:#}"
+    );
+
+    // Not registered: the registrar's refusal from jigasi's log; jicofo sees no gateway.
+    root.write(
+        "/var/log/jitsi/jigasi.log",
+        "INFO: registering\nWARNING: [42] SipRegistrarConnection: Server returned error:Forbidden\n",
+    );
+    let answers = tempfile::tempdir().unwrap();
+    let put = |name: &str, text: &str| std::fs::write(answers.path().join(name), text).unwrap();
+    put("health", "503");
+    put("stats.json", r#"{"conferences": 1, "participants": 2}"#);
+    put(
+        "jicofo.json",
+        r#"{"jigasi_detector": {"sip_count": 0, "sip_in_graceful_shutdown_count": 0, "transcriber_count": 0}}"#,
+    );
+    let _standins = KillOnDrop(
+        Net::exec(&ns.0, &["/usr/bin/python3", "-c", SIP_STANDINS])
+            .arg(answers.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while python(&ns.0, PROBE, &["127.0.0.1", "8888"]) != "CONNECTED" {
+        assert!(Instant::now() < deadline, "the stand-ins did not listen");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = status_json(&ns.0, &root);
+    let gateway = &report["sip"]["gateway"];
+    assert_eq!(gateway["jigasi"]["registered"], false, "{report:#}");
+    assert_eq!(gateway["registrar_said"], "Forbidden", "{report:#}");
+    let reasons = report["reasons"].to_string();
+    assert!(
+        reasons.contains(
+            "sip: jigasi is not registered at sip.example.net, which answered \\\"Forbidden\\\" (jigasi's log)"
+        ),
+        "{report:#}"
+    );
+    assert!(
+        reasons.contains("sip: jicofo sees no SIP gateway in JigasiBrewery"),
+        "{report:#}"
+    );
+    assert!(
+        status_text(&ns.0, &root)
+            .contains("sip          jigasi not registered at sip.example.net: \"Forbidden\""),
+        "{}",
+        status_text(&ns.0, &root)
+    );
+
+    // Registered, carrying a call; jicofo sees it.
+    put("health", "200");
+    put(
+        "jicofo.json",
+        r#"{"jigasi_detector": {"sip_count": 1, "sip_in_graceful_shutdown_count": 0, "transcriber_count": 0}}"#,
+    );
+    let report = status_json(&ns.0, &root);
+    assert!(
+        !report["reasons"].to_string().contains("sip:"),
+        "{report:#}"
+    );
+    let human = status_text(&ns.0, &root);
+    for line in [
+        "sip          jigasi registered at sip.example.net; 1 call(s), 2 phone participant(s)",
+        "gateways     jicofo sees 1 SIP gateway(s)",
+    ] {
+        assert!(human.contains(line), "{line} missing:\n{human}");
+    }
+}

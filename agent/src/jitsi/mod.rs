@@ -10,6 +10,7 @@ pub mod jibri_api;
 pub mod jicofo;
 pub mod jicofo_api;
 pub mod jigasi;
+pub mod jigasi_api;
 pub mod jwt_check;
 pub mod leftovers;
 pub mod nginx;

@@ -24,13 +24,17 @@ pub async fn collect_over(
     let certificate = certificate(paths);
     let services = services(bus).await;
     let image: Option<ImageInfo> = crate::fsutil::read_json(&paths.image_info());
-    let deployment = super::deployment::collect(paths, seen, reach).await;
+    let (deployment, sip) = tokio::join!(
+        super::deployment::collect(paths, seen, reach),
+        super::sip::collect(paths, reach)
+    );
     let (health, reasons) = super::health::judge(
         &state,
         &steps,
         certificate.as_ref(),
         &services,
         deployment.as_ref(),
+        sip.as_ref(),
     );
     Ok(Report {
         schema: SCHEMA,
@@ -53,6 +57,7 @@ pub async fn collect_over(
         services,
         operations: operations(paths, seen.facts),
         deployment,
+        sip,
     })
 }
 

@@ -10,6 +10,7 @@ pub fn judge(
     certificate: Option<&CertificateView>,
     services: &ServicesView,
     deployment: Option<&DeploymentView>,
+    sip: Option<&super::report::SipView>,
 ) -> (Health, Vec<String>) {
     let mut reasons = Vec::new();
     if let Some(e) = &state.run_error {
@@ -42,6 +43,9 @@ pub fn judge(
     }
     if let Some(d) = deployment {
         reasons.extend(deployment_reasons(d));
+    }
+    if let Some(s) = sip {
+        reasons.extend(super::sip::reasons(s));
     }
     let any = |st: StepState| steps.iter().any(|s| s.state == st);
     let health = if state.last_run_at.is_none() {

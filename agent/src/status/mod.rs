@@ -7,6 +7,7 @@ pub mod deployment;
 pub mod health;
 pub mod render;
 pub mod report;
+pub mod sip;
 
 pub use collect::collect_over;
 pub use render::{render, render_brief};

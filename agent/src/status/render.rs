@@ -39,6 +39,11 @@ pub fn render(report: &Report) -> String {
     out.push('\n');
     identity(&mut out, report);
     deployment(&mut out, report);
+    if let Some(sip) = &report.sip {
+        for line in super::sip::lines(sip) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     image(&mut out, report);
     certificate(&mut out, report);
     operations(&mut out, report);

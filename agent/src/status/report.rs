@@ -140,6 +140,9 @@ pub struct Report {
     /// In a deployment of several machines (`server.role` other than `all`): the bridges
     /// a signaling node's jicofo sees, or whether this bridge has joined.
     pub deployment: Option<DeploymentView>,
+    /// Phones in meetings: this machine's jigasi and the SIP gateways jicofo sees, where
+    /// either is configured.
+    pub sip: Option<SipView>,
 }
 
 /// A machine's part in a deployment.
@@ -252,4 +255,37 @@ pub struct Seen<'a> {
     pub facts: &'a dyn crate::host::HostFacts,
     /// [`crate::config::Local::digest`].
     pub drop_ins: &'a str,
+}
+
+/// This machine's jigasi.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewayView {
+    /// The SIP server its account registers at (from its file).
+    pub server: Option<String>,
+    /// What jigasi said, if it answered.
+    pub jigasi: Option<crate::jitsi::jigasi_api::Gateway>,
+    /// Why it did not answer.
+    pub error: Option<String>,
+    /// The registrar's last refusal in jigasi's log, when not registered.
+    pub registrar_said: Option<String>,
+}
+
+/// The SIP gateways jicofo sees (`/stats` `jigasi_detector`, jicofo 7ebb13dc
+/// JigasiDetector's metrics).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct GatewaysSeen {
+    /// Gateways in JigasiBrewery that offer SIP.
+    pub sip_count: u64,
+    /// Of those, the ones shutting down.
+    pub sip_in_graceful_shutdown_count: u64,
+}
+
+/// The phones part.
+#[derive(Debug, Clone, Serialize)]
+pub struct SipView {
+    /// jigasi on this machine, when it runs here.
+    pub gateway: Option<GatewayView>,
+    /// The gateways jicofo sees, when it watches for them and answered.
+    pub seen: Option<GatewaysSeen>,
 }
