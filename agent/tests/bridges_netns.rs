@@ -39,6 +39,15 @@ const BRIDGE: &str = "10.88.1.2";
 const SIGNALING_FOR_OUTSIDER: &str = "10.88.2.1";
 const OUTSIDER: &str = "10.88.2.2";
 
+/// A network namespace of this test's own (`prefix` and the process id) with loopback
+/// up, removed when the test ends.
+fn loopback_ns(prefix: &str) -> Ns {
+    let ns = Ns(format!("{prefix}{}", std::process::id()));
+    ip(&["netns", "add", &ns.0]);
+    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    ns
+}
+
 fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("ip");
     assert!(out.status.success(), "ip {args:?}: {}", text(&out));
@@ -790,9 +799,7 @@ fn status_on_a_signaling_node_lists_each_bridge_jicofo_sees() {
     let out = root.run(&["run"]);
     assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
     // A namespace of the test's own, so that the stand-in's 127.0.0.1:8888 is the test's.
-    let ns = Ns(format!("ryobr-j{}", std::process::id()));
-    ip(&["netns", "add", &ns.0]);
-    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    let ns = loopback_ns("ryobr-j");
     let _jicofo = KillOnDrop(
         Net::exec(&ns.0, &["/usr/bin/python3", "-c", JICOFO_STANDIN])
             .stdout(Stdio::null())
@@ -907,9 +914,7 @@ fn status_on_a_recorder_says_what_jibri_records_and_whether_it_answers() {
     );
     let out = root.run(&["run"]);
     assert_recorder_rendered(&root, &out);
-    let ns = Ns(format!("ryobr-r{}", std::process::id()));
-    ip(&["netns", "add", &ns.0]);
-    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    let ns = loopback_ns("ryobr-r");
 
     // Nothing answers on 2222 yet: status says so, as a reason.
     let report = status_json(&ns.0, &root);
@@ -1144,9 +1149,7 @@ fn status_says_whether_jigasi_is_registered_and_how_many_gateways_jicofo_sees() 
         ),
     );
     root.run(&["run"]);
-    let ns = Ns(format!("ryobr-g{}", std::process::id()));
-    ip(&["netns", "add", &ns.0]);
-    ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+    let ns = loopback_ns("ryobr-g");
 
     // Nothing answers: status says jigasi does not.
     let report = status_json(&ns.0, &root);
