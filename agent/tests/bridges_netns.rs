@@ -277,7 +277,7 @@ def presence(p):
             return
         print("JOINED", flush=True)
         if mode in ("jibri", "jigasi"):
-            asyncio.get_event_loop().call_later(3, finish, "LEFT")
+            asyncio.get_event_loop().call_later(6, finish, "LEFT")
         return
     stats = p.xml.find("{%s}stats" % S)
     if mode == "observe" and stats is not None:
@@ -1050,45 +1050,48 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
     )
     .unwrap();
     assert_eq!(password, secrets["jigasi_password"].as_str().unwrap());
-    let mut observer = KillOnDrop(
+    // jigasi first: it creates the brewery itself when jicofo has not yet (it joins only
+    // once per login), then jicofo's account arrives and sees it.
+    let mut gateway = KillOnDrop(
         Net::exec(
             &net.signaling,
-            &["/usr/bin/python3", "-c", CLIENTS, "observe"],
+            &["/usr/bin/python3", "-c", CLIENTS, "jigasi"],
         )
-        .args([
-            &format!("focus@auth.{DOMAIN}"),
-            secrets["focus_password"].as_str().unwrap(),
-            "127.0.0.1",
-            "-",
-            &brewery,
-            "focus",
-        ])
+        .args([&jid, &password, &host, &brewery, "jigasi-1"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap(),
     );
     let mut lines =
-        std::io::BufRead::lines(std::io::BufReader::new(observer.0.stdout.take().unwrap()));
+        std::io::BufRead::lines(std::io::BufReader::new(gateway.0.stdout.take().unwrap()));
     let mut next = || lines.next().map(|l| l.unwrap()).unwrap_or_default();
-    assert_eq!(next(), "JOINED", "the observer: prosody's log:\n{}", log());
-    let joined = python(
-        &net.signaling,
-        CLIENTS,
-        &["jigasi", &jid, &password, &host, &brewery, "jigasi-1"],
-    );
     assert_eq!(
-        joined,
-        "LEFT",
+        next(),
+        "JOINED",
         "the jigasi stand-in: prosody's log:\n{}",
         log()
     );
+    let seen = python(
+        &net.signaling,
+        CLIENTS,
+        &[
+            "observe",
+            &format!("focus@auth.{DOMAIN}"),
+            secrets["focus_password"].as_str().unwrap(),
+            "127.0.0.1",
+            "-",
+            &brewery,
+            "focus",
+        ],
+    );
     assert_eq!(
-        next(),
+        seen,
         "STATS jigasi-1 supports_sip=true",
         "what jicofo would see; prosody's log:\n{}",
         log()
     );
+    assert_eq!(next(), "LEFT", "prosody's log:\n{}", log());
     let wrong = python(
         &net.signaling,
         CLIENTS,

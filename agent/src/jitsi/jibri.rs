@@ -26,10 +26,11 @@ pub const SPOOL: &str = crate::recording::spool::SPOOL;
 /// around `meet-agent recording finalize`, which only queues the upload, so that jibri
 /// (busy until the script exits) is free for the next recording at once.
 pub const FINALIZE: &str = "/usr/lib/ryo-jitsi/jibri-finalize";
-/// The recording's frame size: docker-jitsi-meet's default (upstream's 1920x1080 needs
-/// more memory than a 4 GB recorder has, docs/upstream/jibri.md section 5); the image's
-/// Xorg dummy configuration uses the same mode.
-pub const RESOLUTION: &str = "1280x720";
+/// The recording's frame size: the mode of the Xorg dummy screen jibri's package starts
+/// (jitsi/jibri 62369d55 resources/debian-package/etc/jitsi/jibri/xorg-video-dummy.conf,
+/// `Modes "1920x1080"`), which ffmpeg grabs from its top-left corner: a smaller size here
+/// would crop every recording. (docker-jitsi-meet's 1280x720 changes both.)
+pub const RESOLUTION: &str = "1920x1080";
 
 /// What the renderer needs.
 pub struct Inputs<'a> {

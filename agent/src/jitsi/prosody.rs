@@ -467,7 +467,12 @@ fn internal_muc(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
          -- 2026-08-20) under DEBIAN's name; muc_filter_access admits only auth. users."
     );
     let _ = writeln!(o, "Component {} \"muc\"", lua(&h.internal));
-    opt(o, "restrict_room_creation", "true");
+    // "local": the service accounts of auth.DOMAIN (this component's parent host) may
+    // create a room, nobody else (Prosody 13 mod_muc: prosody:registered of the parent).
+    // jibri and jigasi create their brewery when they arrive before jicofo, and join it
+    // only once per login (jitsi-xmpp-extensions' MucClient); upstream's docker makes
+    // jibri a global admin for the same reason, which this avoids.
+    opt(o, "restrict_room_creation", lua("local"));
     opt(o, "admins", list(&[&h.focus_jid, &h.jvb_jid]));
     muc_common(o, 1_000);
     let mut modules = Vec::new();

@@ -95,7 +95,7 @@ Component "conference.meet.example.test" "muc"
 -- jicofo and the bridges: DOCKER_SITE's Component XMPP_INTERNAL_MUC_DOMAIN (2e6b31d8,
 -- 2026-08-20) under DEBIAN's name; muc_filter_access admits only auth. users.
 Component "internal.auth.meet.example.test" "muc"
-    restrict_room_creation = true
+    restrict_room_creation = "local"
     admins = { "focus@auth.meet.example.test"; "jvb@auth.meet.example.test" }
     storage = "memory"
     muc_room_locking = false
