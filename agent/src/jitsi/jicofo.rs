@@ -168,6 +168,14 @@ fn recorders(o: &mut String, i: &Inputs<'_>) {
     }
 }
 
+/// Whether a rendered jicofo.conf watches the SIP gateways' brewery (for status).
+pub fn watches_sip_gateways(conf: &str) -> bool {
+    conf.contains(SIP_GATEWAYS_BLOCK)
+}
+
+/// The opening of the block [`sip_gateways`] renders.
+const SIP_GATEWAYS_BLOCK: &str = "\n  jigasi {\n";
+
 /// The SIP gateways' brewery, as jigasi's Debian postinst (6fbf4f27: `hocon set
 /// jicofo.jigasi.brewery-jid`) and docker-jitsi-meet's jicofo.conf (2e6b31d8, with
 /// JIGASI_SIP_URI) set it. jicofo 7ebb13dc JigasiConfig.kt reads it; once set, every
@@ -177,7 +185,8 @@ fn sip_gateways(o: &mut String, i: &Inputs<'_>) {
         let n = crate::plan::xmpp::XmppNames::new(i.domain);
         let _ = writeln!(
             o,
-            "  jigasi {{\n    brewery-jid = {}\n  }}",
+            "{}    brewery-jid = {}\n  }}",
+            SIP_GATEWAYS_BLOCK.trim_start_matches('\n'),
             quote(&n.jigasi_brewery_jid)
         );
     }

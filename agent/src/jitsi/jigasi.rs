@@ -47,6 +47,14 @@ pub struct Inputs<'a> {
     pub default_room: Option<&'a str>,
 }
 
+/// The SIP server a rendered file registers at (for status), if it names one.
+pub fn server_in(properties: &str) -> Option<&str> {
+    let key = format!("net.java.sip.communicator.impl.protocol.sip.{SIP_ACCOUNT}.SERVER_ADDRESS=");
+    properties
+        .lines()
+        .find_map(|l| l.strip_prefix(key.as_str()))
+}
+
 /// jigasi's stored passwords are base64 of the plain text (jitsi-desktop's credentials
 /// storage decodes them at start), unwrapped.
 fn b64(secret: &str) -> String {

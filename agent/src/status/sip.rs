@@ -14,7 +14,7 @@ use std::time::Duration;
 pub async fn collect(paths: &Paths, reach: Reach) -> Option<SipView> {
     let properties = paths.join(jigasi::PROPERTIES);
     let watched = std::fs::read_to_string(paths.join(jicofo::CONF))
-        .is_ok_and(|text| text.contains("\n  jigasi {"));
+        .is_ok_and(|text| jicofo::watches_sip_gateways(&text));
     if !properties.exists() && !watched {
         return None;
     }
@@ -23,14 +23,9 @@ pub async fn collect(paths: &Paths, reach: Reach) -> Option<SipView> {
         if !properties.exists() {
             return None;
         }
-        let server = std::fs::read_to_string(&properties).ok().and_then(|text| {
-            text.lines().find_map(|l| {
-                l.strip_prefix(
-                    "net.java.sip.communicator.impl.protocol.sip.acc-sip-1.SERVER_ADDRESS=",
-                )
-                .map(|v| crate::printable::printable(v, 253))
-            })
-        });
+        let server = std::fs::read_to_string(&properties)
+            .ok()
+            .and_then(|text| jigasi::server_in(&text).map(|v| crate::printable::printable(v, 253)));
         let answer = jigasi_api::gateway(timeout).await;
         let registrar_said = match &answer {
             Ok(g) if g.registered => None,

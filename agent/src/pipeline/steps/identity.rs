@@ -116,17 +116,16 @@ fn run(ctx: &Input<'_>) -> Result<Outcome> {
         }
     }
     // A bridge or recorder serves no site: its deployment's name comes with its token.
-    let roles = &crate::pipeline::settings(ctx)?.roles;
-    let joined = roles
-        .join
-        .as_ref()
-        .filter(|_| roles.role.joins())
-        .map(|token| token.domain().to_string());
+    // (Without a loadable configuration the identity is still reported.)
+    let joined = ctx.settings.map(|s| &s.roles).and_then(|roles| {
+        let token = roles.join.as_ref().filter(|_| roles.role.joins())?;
+        Some((roles.role, token.domain().to_string()))
+    });
     Ok(match (&id.domain, joined) {
         (Some(domain), _) => Outcome::ok(format!("{domain}: {addresses}")),
-        (None, Some(deployment)) => Outcome::ok(format!(
+        (None, Some((role, deployment))) => Outcome::ok(format!(
             "a {} of {deployment} (no site of its own): {addresses}",
-            roles.role.as_str()
+            role.as_str()
         )),
         (None, None) => Outcome::degraded(format!(
             "no server.domain is set, so the server has no name for its certificate; {addresses}"

@@ -120,7 +120,8 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
             Err(lacking) => r.problems.push(lacking),
         }
     }
-    if settings.sip.runs_here() && !roles.role.joins() {
+    // (Validation refuses [sip] on a joining role.)
+    if settings.sip.runs_here() {
         let user = crate::jitsi::jigasi::USER;
         if nix::unistd::User::from_name(user).ok().flatten().is_none() {
             r.problems.push(format!(
