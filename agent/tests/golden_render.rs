@@ -13,7 +13,7 @@ use meet_agent::config::validate_roles::RoleSettings;
 use meet_agent::jitsi::coturn::TurnSettings;
 use meet_agent::jitsi::secrets::Secrets;
 use meet_agent::jitsi::{
-    assemble, coturn, jibri, jicofo, jigasi, nginx, prosody, videobridge, web, AuthMode,
+    assemble, coturn, dial_in, jibri, jicofo, jigasi, nginx, prosody, videobridge, web, AuthMode,
     JitsiSettings,
 };
 use meet_agent::recording::settings::WELL_KNOWN_RTMP;
@@ -186,6 +186,7 @@ fn render_with(
                 jibri::CONF => "jibri.conf",
                 jigasi::PROPERTIES => "sip-communicator.properties",
                 jigasi::ENV => "jigasi.env",
+                dial_in::NUMBERS => "dial-in-numbers.json",
                 p if p == web::path(DOMAIN) => "config.js",
                 other => panic!("assemble made {other}, which has no golden name"),
             };

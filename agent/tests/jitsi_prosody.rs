@@ -14,7 +14,9 @@
 //!   in prosody's configuration loader (`prosodyctl check config`).
 
 mod common;
-use common::{free_port, text, Root};
+#[path = "common/site.rs"]
+mod site;
+use common::{free_port, text, Root, TestCa};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -22,6 +24,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DOMAIN: &str = "meet.example.test";
+/// The prosody modules the meet-agent package ships, in the repository.
+const OUR_PLUGINS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../image/files/usr/share/meet-agent/prosody-plugins"
+);
 
 /// The Jitsi modules a prosody without jitsi-meet-prosody may report missing when the
 /// rendered file names them (plugins-present variant); any other complaint fails.
@@ -183,7 +190,9 @@ impl Setup {
                     .join("/etc/prosody/ryo-jitsi.local")
                     .display()
                     .to_string(),
-            );
+            )
+            // Our own prosody modules from the repository, as the package installs them.
+            .replace(meet_agent::jitsi::dial_in::PLUGINS, OUR_PLUGINS);
         let path = self.dir.join("site.cfg.lua");
         std::fs::write(&path, moved).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -805,4 +814,197 @@ fn prosody_loads_the_libraries_jitsis_token_plugin_needs() {
         "prosody did not load the token plugin's libraries:\n{log}"
     );
     assert!(!log.contains("Error initializing module"), "{log}");
+}
+
+/// `GET https://DOMAIN:port{path}` verified against `ca`: (status, body).
+fn https_get(port: u16, ca: &Path, path: &str) -> (u16, String) {
+    let all = site::curl(DOMAIN, port, ca, path, &["-w", "\n%{http_code}"]);
+    let (body, code) = all.rsplit_once('\n').unwrap();
+    (code.parse().unwrap(), body.to_string())
+}
+
+/// The mapper's JSON answer to `query` through nginx: (status, body as JSON).
+fn mapper(port: u16, ca: &Path, query: &str) -> (u16, serde_json::Value) {
+    let (code, body) = https_get(port, ca, &format!("/_api/conference-mapper{query}"));
+    let value = serde_json::from_str(&body)
+        .unwrap_or_else(|e| panic!("{query}: {code} {body:?} is not JSON: {e}"));
+    (code, value)
+}
+
+/// Dial-in (issue 22) with real prosody and nginx: the numbers and each meeting's PIN over
+/// HTTPS through the rendered site, the PIN the same after prosody restarts, refusals for
+/// junk, and the per-address limit on looking meetings up by PIN.
+#[test]
+fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart() {
+    let s = Setup::new("open", false);
+    let ca = TestCa::new();
+    let leaf = ca.leaf(&[DOMAIN]);
+    s.root.config(
+        "10-tls.toml",
+        &format!(
+            "[tls]\ncertificate = '''{}'''\nkey = '''{}'''\n",
+            ca.chain(&leaf),
+            leaf.key_pem
+        ),
+    );
+    s.root.config(
+        "20-sip.toml",
+        "[sip]\nserver = \"sip.provider.example\"\nusername = \"meet\"\npassword = \"sip secret 1\"\n\
+         [sip.dial_in_numbers]\nUS = [\"+1 555 0100\", \"+1 555 0199\"]\nDE = [\"+49 30 1234567\"]\n",
+    );
+    // The machine's own type table, which the agent reads to add only what it lacks.
+    s.root.write(
+        "/etc/nginx/mime.types",
+        std::fs::read("/etc/nginx/mime.types").expect("nginx's /etc/nginx/mime.types"),
+    );
+    let jitsi = s.run_agent();
+    assert_eq!(jitsi["state"], "ok", "{jitsi}");
+    let mut prosody = s.start();
+    let served = site::serve(&s.root, false, s.http_port);
+    let ca_file = s.root.write("/tmp/ca.pem", &ca.root_pem);
+    let ca_file = ca_file.as_path();
+
+    // What status asks: the module answers on the host the rendered file names, and a
+    // host without it is told apart.
+    let site_text = std::fs::read_to_string(s.root.join(meet_agent::jitsi::prosody::PATH)).unwrap();
+    let host = meet_agent::jitsi::dial_in::mapper_host_in(&site_text).unwrap();
+    assert_eq!(host, format!("auth.{DOMAIN}"));
+    let base = format!("http://127.0.0.1:{}", s.http_port);
+    let probe = |host: &str| {
+        tokio::runtime::Runtime::new().unwrap().block_on(
+            meet_agent::jitsi::dial_in::pin_service_at(&base, host, Duration::from_secs(5)),
+        )
+    };
+    assert_eq!(probe(&host), Ok(()));
+    let without = probe(DOMAIN).unwrap_err();
+    assert!(
+        without.contains("answered 404") && without.contains("mod_ryo_conference_mapper.lua"),
+        "{without}"
+    );
+
+    // The numbers, in configuration order, as the web app reads them; config.js points at
+    // both services on this site.
+    let (code, numbers) = https_get(
+        served.https,
+        ca_file,
+        "/_api/dial-in-numbers?conference=a@b",
+    );
+    assert_eq!(code, 200, "{numbers}");
+    let numbers: serde_json::Value = serde_json::from_str(&numbers).unwrap();
+    assert_eq!(
+        numbers,
+        serde_json::json!([
+            { "countryCode": "DE", "tollFree": false, "formattedNumber": "+49 30 1234567" },
+            { "countryCode": "US", "tollFree": false, "formattedNumber": "+1 555 0100" },
+            { "countryCode": "US", "tollFree": false, "formattedNumber": "+1 555 0199" },
+        ])
+    );
+    let (_, config) = https_get(served.https, ca_file, "/config.js");
+    for line in [
+        format!("\"dialInNumbersUrl\": \"https://{DOMAIN}/_api/dial-in-numbers\""),
+        format!("\"dialInConfCodeUrl\": \"https://{DOMAIN}/_api/conference-mapper\""),
+    ] {
+        assert!(config.contains(&line), "{line} not in {config}");
+    }
+
+    // A meeting's PIN, as the web app asks for it (room and page URL not encoded).
+    let muc = format!("conference.{DOMAIN}");
+    let ask = |room: &str| {
+        mapper(
+            served.https,
+            ca_file,
+            &format!("?conference={room}@{muc}&url=https://{DOMAIN}/{room}"),
+        )
+    };
+    let (code, first) = ask("Weekly-Sync");
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(first["conference"], format!("weekly-sync@{muc}"), "{first}");
+    let pin = first["id"].as_u64().unwrap_or_else(|| panic!("{first}"));
+    assert!((1_000_000_000..10_000_000_000).contains(&pin), "{first}");
+    // Asked again (in another case): the same PIN. Another meeting: another PIN, not a
+    // neighbour of the first (drawn at random, not counted up).
+    assert_eq!(ask("weekly-sync").1["id"], pin, "{}", s.log());
+    let (_, other) = ask("retro");
+    let other_pin = other["id"].as_u64().unwrap();
+    assert!(other_pin.abs_diff(pin) > 1000, "{pin} and {other_pin}");
+
+    // The meeting for a PIN, as an IVR asks; a PIN nobody has.
+    let (code, found) = mapper(served.https, ca_file, &format!("?id={pin}"));
+    assert_eq!(
+        (code, &found["conference"]),
+        (200, &serde_json::json!(format!("weekly-sync@{muc}"))),
+        "{found}"
+    );
+    let unknown = if pin == 1_000_000_000 {
+        1_000_000_001
+    } else {
+        1_000_000_000
+    };
+    let (code, missing) = mapper(served.https, ca_file, &format!("?id={unknown}"));
+    assert_eq!(
+        (code, &missing["conference"]),
+        (404, &serde_json::json!(false)),
+        "{missing}"
+    );
+
+    // Junk: each refused with 400 and a message, nothing stored.
+    for query in [
+        String::new(),
+        "?id=12345abcde".into(),
+        format!("?id={pin}0"),
+        "?id=%00%01".into(),
+        "?conference=room@conference.elsewhere.example".into(),
+        format!("?conference=@{muc}"),
+        format!("?conference=a/b@{muc}/resource"),
+        format!("?conference=%FF%FE@{muc}"),
+        format!("?conference={}@{muc}", "x".repeat(4000)),
+        format!("?conference=a@{muc}&id={pin}"),
+    ] {
+        let (code, body) = mapper(served.https, ca_file, &query);
+        assert_eq!(code, 400, "{query}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{query}: {body}"
+        );
+    }
+    assert!(
+        !s.log().contains("\terror\t"),
+        "prosody logged an error:\n{}",
+        s.log()
+    );
+
+    // prosody restarted (as at a reboot): the same PINs both ways.
+    drop(prosody);
+    prosody = s.start();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let again = loop {
+        let (code, value) = mapper(served.https, ca_file, &format!("?id={pin}"));
+        if code != 502 || Instant::now() > deadline {
+            break (code, value);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(again.0, 200, "{}", again.1);
+    assert_eq!(again.1["conference"], format!("weekly-sync@{muc}"));
+    assert_eq!(ask("Weekly-Sync").1["id"], pin);
+
+    // Guessing PINs from one address: after a burst of 10, nginx answers 429 without asking
+    // prosody. Asking meetings' PINs has its own, looser limit and still works.
+    let codes: Vec<u16> = (0..30)
+        .map(|n| {
+            https_get(
+                served.https,
+                ca_file,
+                &format!("/_api/conference-mapper?id={}", 2_000_000_000u64 + n),
+            )
+            .0
+        })
+        .collect();
+    assert!(
+        codes.iter().filter(|c| **c == 429).count() >= 10,
+        "{codes:?}"
+    );
+    assert!(codes.iter().all(|c| *c == 404 || *c == 429), "{codes:?}");
+    assert_eq!(ask("retro").1["id"], other_pin);
+    drop(prosody);
 }

@@ -8,9 +8,12 @@
 //! the real coturn by SNI).
 
 mod common;
+#[path = "common/site.rs"]
+mod site;
 #[path = "common/turn.rs"]
 mod turn;
-use common::{free_port, text, Nginx, Root, TestCa};
+use common::{free_port, text, Root, TestCa};
+use site::Served;
 use std::process::Command;
 use turn::Turnserver;
 
@@ -344,30 +347,6 @@ fn two_instances_render_no_common_secret() {
     }
 }
 
-/// The rendered site and stream server moved onto loopback ports and the test root.
-struct Served {
-    _nginx: Nginx,
-    https: u16,
-}
-
-fn moved(root: &Root, text: &str, ports: &[(&str, String)]) -> String {
-    let mut out = text.to_string();
-    for (from, to) in ports {
-        out = out.replace(from, to);
-    }
-    for dir in [
-        "/etc/meet-agent/tls",
-        "/var/lib/meet-agent",
-        "/usr/share/ryo-jitsi",
-        "/usr/share/jitsi-meet",
-        "/etc/jitsi/meet",
-        "/etc/nginx/snippets",
-    ] {
-        out = out.replace(dir, &root.join(dir).display().to_string());
-    }
-    out
-}
-
 /// A stand-in for prosody's HTTP port (BOSH, websocket, room-info). A websocket upgrade
 /// (`Upgrade: websocket`, `Connection: upgrade`) is answered `101 Switching Protocols`;
 /// anything else `200` with `bosh stand-in: REQUEST LINE`. Each answer carries the
@@ -423,90 +402,11 @@ fn prosody_standin() -> u16 {
 }
 
 fn serve(root: &Root, stream: bool) -> Served {
-    let snippet = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../image/files/etc/nginx/snippets/meet-agent-tls.conf"
-    ))
-    .unwrap();
-    root.write(
-        "/etc/nginx/snippets/meet-agent-tls.conf",
-        moved(root, &snippet, &[]),
-    );
-    root.write(
-        "/usr/share/ryo-jitsi/www/index.html",
-        "ryo-jitsi placeholder\n",
-    );
-    let (http, https, web, bosh) = (free_port(), free_port(), free_port(), prosody_standin());
-    let ports = [
-        ("listen [::]:80 default_server;", String::new()),
-        ("listen [::]:443 ssl http2 default_server;", String::new()),
-        ("listen [::]:443;", String::new()),
-        (
-            "listen 80 default_server;",
-            format!("listen 127.0.0.1:{http};"),
-        ),
-        (
-            "listen 443 ssl http2 default_server;",
-            format!("listen 127.0.0.1:{https} ssl http2;"),
-        ),
-        ("listen 443;", format!("listen 127.0.0.1:{https};")),
-        ("127.0.0.1:4444", format!("127.0.0.1:{web}")),
-        ("127.0.0.1:5280", format!("127.0.0.1:{bosh}")),
-    ];
-    // Debian's nginx.conf includes the type table in its http block before the sites.
-    let site = format!(
-        "include /etc/nginx/mime.types;\n{}",
-        moved(
-            root,
-            &read(root, "/etc/nginx/sites-available/ryo-jitsi.conf"),
-            &ports,
-        )
-    );
-    let main = if stream {
-        format!(
-            "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n{}",
-            moved(
-                root,
-                &read(root, "/etc/nginx/modules-enabled/60-ryo-jitsi-turn.conf"),
-                &ports
-            )
-        )
-    } else {
-        String::new()
-    };
-    let prefix = root.join("/tmp/nginx");
-    let conf = Nginx::write_conf(&prefix, &main, &site);
-    let check = Command::new("nginx")
-        .arg("-t")
-        .arg("-p")
-        .arg(&prefix)
-        .arg("-c")
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "nginx -t: {}", text(&check));
-    // No warning either: no extension mapped twice, no deprecated parameter on this nginx.
-    assert!(
-        !String::from_utf8_lossy(&check.stderr).contains("[warn]"),
-        "nginx -t: {}",
-        text(&check)
-    );
-    Served {
-        _nginx: Nginx::start_with(&prefix, &main, &site, https),
-        https,
-    }
+    site::serve(root, stream, prosody_standin())
 }
 
 fn curl(port: u16, ca: &std::path::Path, path: &str) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "-i", "--max-time", "10", "--cacert"])
-        .arg(ca)
-        .args(["--resolve", &format!("{DOMAIN}:{port}:127.0.0.1")])
-        .arg(format!("https://{DOMAIN}:{port}{path}"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "curl {path}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    site::curl(DOMAIN, port, ca, path, &["-i"])
 }
 
 fn supplied(root: &Root, ca: &TestCa, names: &[&str]) {

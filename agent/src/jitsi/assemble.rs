@@ -5,7 +5,9 @@
 //! with fixed inputs, so the step's wiring is what they check.
 
 use super::secrets::Secrets;
-use super::{coturn, jibri, jicofo, jigasi, nginx, prosody, videobridge, web, JitsiSettings};
+use super::{
+    coturn, dial_in, jibri, jicofo, jigasi, nginx, prosody, videobridge, web, JitsiSettings,
+};
 use crate::apply::Service;
 use crate::bridge::roles::RoleSettings;
 use crate::bridge::xmpp_cert;
@@ -296,6 +298,7 @@ fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool, recorders: bool) -> Re
             lobby: j.lobby,
             bridges_tls: (signaling && i.bridges_tls).then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
             recorders,
+            conference_mapper: i.sip.serves_dial_in(),
         }),
         group: Some("prosody"),
         owner: None,
@@ -307,11 +310,26 @@ fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool, recorders: bool) -> Re
 fn web_files(out: &mut Vec<Rendered>, i: &Inputs<'_>, d: &str, recorders: bool) {
     out.push(Rendered {
         path: web::path(d),
-        text: web::render(d, i.jitsi, recorders.then_some(i.recording), i.web_local),
+        text: web::render(&web::Inputs {
+            domain: d,
+            jitsi: i.jitsi,
+            recording: recorders.then_some(i.recording),
+            dial_in: i.sip.serves_dial_in(),
+            local: i.web_local,
+        }),
         group: None,
         owner: None,
         unit: Service::Nginx,
     });
+    if i.sip.serves_dial_in() {
+        out.push(Rendered {
+            path: dial_in::NUMBERS.into(),
+            text: dial_in::render_numbers(&i.sip.dial_in),
+            group: None,
+            owner: None,
+            unit: Service::Nginx,
+        });
+    }
     out.push(site(i, Some(d)));
     if let Some((host, port)) = i.turn_on_443 {
         out.push(Rendered {
@@ -333,6 +351,7 @@ fn site(i: &Inputs<'_>, domain: Option<&str>) -> Rendered {
             jitsi_meet: i.jitsi_meet,
             turn_on_443: i.turn_on_443,
             mime_types: i.mime_types,
+            dial_in: domain.is_some() && i.sip.serves_dial_in(),
         }),
         group: None,
         owner: None,

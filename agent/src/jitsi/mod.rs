@@ -4,6 +4,7 @@
 
 pub mod assemble;
 pub mod coturn;
+pub mod dial_in;
 pub mod hocon;
 pub mod jibri;
 pub mod jibri_api;

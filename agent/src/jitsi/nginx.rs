@@ -34,7 +34,7 @@ pub const PLACEHOLDER: &str = "/usr/share/ryo-jitsi/www";
 /// Where the site listens when the stream server owns 443.
 const BEHIND_STREAM: &str = "127.0.0.1:4444";
 /// prosody's HTTP port (BOSH, websocket, room-info), loopback.
-const PROSODY_HTTP: u16 = 5280;
+const PROSODY_HTTP: u16 = crate::vocab::ports::PROSODY_HTTP;
 
 /// The types the web app needs that older mime.types files lack (upstream's site adds both:
 /// WebAssembly for the noise suppression and virtual background code, wav for sounds that
@@ -52,6 +52,8 @@ pub struct Inputs<'a> {
     /// The installed mime.types, if readable: only the web app's types it lacks are added
     /// (nginx warns about every extension mapped twice, at each test and reload).
     pub mime_types: Option<&'a str>,
+    /// The site serves dial-in: the numbers file and the PIN service (jitsi/dial_in.rs).
+    pub dial_in: bool,
 }
 
 /// The web app's (type, extension) pairs that `mime_types` does not map yet.
@@ -79,11 +81,17 @@ pub fn render_site(i: &Inputs<'_>) -> String {
     // `writeln!` into a String cannot fail.
     header(&mut o);
     mime_types(&mut o, i);
+    if i.dial_in {
+        dial_in_limits(&mut o);
+    }
     servers(&mut o, i);
     if let Some(domain) = i.domain {
         config_js(&mut o, domain);
     }
     xmpp_proxies(&mut o);
+    if let (true, Some(domain)) = (i.dial_in, i.domain) {
+        dial_in(&mut o, domain);
+    }
     if i.jitsi_meet {
         web_app(&mut o);
     } else {
@@ -217,6 +225,59 @@ fn xmpp_proxies(o: &mut String) {
              proxy_set_header X-Forwarded-For $remote_addr;\n        \
              proxy_set_header Host $http_host;\n    \
          }}"
+    );
+}
+
+/// The PIN service's rate limits (http context). Ours: upstream's mapper is a hosted
+/// service. Looking a meeting up by PIN is what guessing would use, so it is slow per
+/// address (2 a second, bursts of 10: with 10,000 meetings holding 10-digit PINs, about
+/// five days per hit); asking a meeting's PIN, which the web app does, is looser. Behind
+/// TURN's stream server on 443 every client comes from 127.0.0.1, so the limits are the
+/// server's, not an address's.
+fn dial_in_limits(o: &mut String) {
+    let _ = writeln!(
+        o,
+        "\n# The dial-in PIN service's rate limits (ours; see location {mapper}).\n\
+         map $arg_id $ryo_mapper_pin_client {{\n    \
+             \"\" \"\";\n    \
+             default $binary_remote_addr;\n\
+         }}\n\
+         map $arg_id $ryo_mapper_room_client {{\n    \
+             \"\" $binary_remote_addr;\n    \
+             default \"\";\n\
+         }}\n\
+         limit_req_zone $ryo_mapper_pin_client zone=ryo_mapper_pins:1m rate=2r/s;\n\
+         limit_req_zone $ryo_mapper_room_client zone=ryo_mapper_rooms:1m rate=10r/s;",
+        mapper = super::dial_in::MAPPER_URL_PATH
+    );
+}
+
+/// Dial-in for the web app: the numbers file and the PIN service, proxied to prosody like
+/// room-info (docker-jitsi-meet 2e6b31d8 `web/rootfs/defaults/meet.conf`'s
+/// `/_api/room-info`).
+fn dial_in(o: &mut String, domain: &str) {
+    let _ = writeln!(
+        o,
+        "\n    # Dial-in: the numbers callers dial, and each meeting's PIN (our prosody module).\n    \
+         location = {numbers_path} {{\n        \
+             alias {numbers};\n        \
+             default_type application/json;\n    \
+         }}\n    \
+         location = {mapper_path} {{\n        \
+             limit_req zone=ryo_mapper_pins burst=10 nodelay;\n        \
+             limit_req zone=ryo_mapper_rooms burst=50 nodelay;\n        \
+             limit_req_status 429;\n        \
+             proxy_pass http://127.0.0.1:{PROSODY_HTTP}{prosody_path}$is_args$args;\n        \
+             proxy_http_version 1.1;\n        \
+             proxy_set_header X-Forwarded-For $remote_addr;\n        \
+             # The module runs on prosody's auth. host, whose storage is kept.\n        \
+             proxy_set_header Host {auth_host};\n    \
+         }}",
+        numbers_path = super::dial_in::NUMBERS_URL_PATH,
+        numbers = super::dial_in::NUMBERS,
+        mapper_path = super::dial_in::MAPPER_URL_PATH,
+        prosody_path = super::dial_in::MAPPER_PROSODY_PATH,
+        auth_host = crate::plan::xmpp::XmppNames::new(domain).auth,
     );
 }
 

@@ -89,6 +89,8 @@ pub struct Inputs<'a> {
     /// Recorders (jibri) join this site: their hidden host `recorder.DOMAIN`, and their
     /// account let past the lobby and room passwords.
     pub recorders: bool,
+    /// The dial-in PIN service (our `mod_ryo_conference_mapper`) runs on the site's host.
+    pub conference_mapper: bool,
 }
 
 /// Lua string literal (the values are ours, but a domain is user input).
@@ -201,8 +203,18 @@ fn globals(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
          -- (Prosody 13 no longer makes admins room owners, and jicofo must own every room)."
     );
     o.push_str("component_admins_as_room_owners = true\n");
+    let mut plugins = Vec::new();
     if i.jitsi_plugins {
-        let _ = writeln!(o, "plugin_paths = {}", list(&[JITSI_PLUGINS]));
+        plugins.push(JITSI_PLUGINS);
+    }
+    if i.conference_mapper {
+        // Ours, shipped by the meet-agent package (jitsi/dial_in.rs).
+        plugins.push(super::dial_in::PLUGINS);
+    }
+    if !plugins.is_empty() {
+        let _ = writeln!(o, "plugin_paths = {}", list(&plugins));
+    }
+    if i.jitsi_plugins {
         let _ = writeln!(o, "muc_mapper_domain_base = {}", lua(&h.domain));
     }
     let _ = writeln!(o, "http_default_host = {}", lua(&h.domain));
@@ -372,8 +384,22 @@ fn auth_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
         modules.push("limits_exception");
     }
     modules.push("smacks");
+    if i.conference_mapper {
+        modules.push(super::dial_in::MODULE);
+    }
     opt(o, "modules_enabled", list(&modules));
     opt(o, "smacks_hibernation_time", 15);
+    if i.conference_mapper {
+        // Ours: dial-in PINs for the rooms of the conference MUC (jitsi/dial_in.rs), on
+        // this host because its storage is kept: an anonymous host (the site's, in open
+        // mode) drops whatever its modules store (Prosody's mod_auth_anonymous).
+        opt(o, "ryo_conference_mapper_muc", lua(&h.conference));
+        opt(
+            o,
+            "ryo_conference_mapper_digits",
+            super::dial_in::PIN_DIGITS,
+        );
+    }
     o.push('\n');
 }
 
@@ -604,6 +630,7 @@ mod tests {
             lobby: true,
             recorders: false,
             bridges_tls: None,
+            conference_mapper: false,
         })
     }
 

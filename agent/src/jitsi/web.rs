@@ -32,14 +32,23 @@ pub fn path(domain: &str) -> String {
 /// checks a URL against `recording.rtmp_allow`).
 const STREAM_INPUT: &str = "^(?:[a-zA-Z0-9]{4}(?:-[a-zA-Z0-9]{4}){3,4}|rtmps?://\\S+)$";
 
-/// Renders `config.js`; `recording` when recorders serve this site; `local` is the
-/// operator's additions, if any.
-pub fn render(
-    domain: &str,
-    j: &JitsiSettings,
-    recording: Option<&crate::recording::RecordingSettings>,
-    local: Option<&str>,
-) -> String {
+/// What `config.js` is made from.
+pub struct Inputs<'a> {
+    /// The site's domain.
+    pub domain: &'a str,
+    /// `[jitsi]`.
+    pub jitsi: &'a JitsiSettings,
+    /// `[recording]`, when recorders serve this site.
+    pub recording: Option<&'a crate::recording::RecordingSettings>,
+    /// The site serves dial-in (its numbers and PIN service, jitsi/dial_in.rs).
+    pub dial_in: bool,
+    /// The operator's additions, if any.
+    pub local: Option<&'a str>,
+}
+
+/// Renders `config.js`.
+pub fn render(i: &Inputs<'_>) -> String {
+    let (domain, j, recording, local) = (i.domain, i.jitsi, i.recording, i.local);
     let q = &j.quality;
     let height = q.max_resolution;
     // 16:9 frames; the lower bounds keep a small maximum consistent.
@@ -108,6 +117,18 @@ pub fn render(
         map.insert(
             "liveStreaming".into(),
             json!({ "enabled": rec.streaming(), "validatorRegExpString": STREAM_INPUT }),
+        );
+    }
+    if let (true, Value::Object(map)) = (i.dial_in, &mut config) {
+        // docker-jitsi-meet's settings-config.js (2e6b31d8, 2026-08-20) sets these to
+        // DIALIN_NUMBERS_URL and CONFCODE_URL; here they are this site's own (dial_in.rs).
+        map.insert(
+            "dialInNumbersUrl".into(),
+            format!("https://{domain}{}", super::dial_in::NUMBERS_URL_PATH).into(),
+        );
+        map.insert(
+            "dialInConfCodeUrl".into(),
+            format!("https://{domain}{}", super::dial_in::MAPPER_URL_PATH).into(),
         );
     }
     // A `json!` value always serializes.

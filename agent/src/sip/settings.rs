@@ -108,6 +108,12 @@ impl SipSettings {
         self.account.is_some()
     }
 
+    /// Callers dial in: an account and numbers to show are configured, so the site serves
+    /// the numbers and the PIN service (jitsi/dial_in.rs) and config.js points at them.
+    pub fn serves_dial_in(&self) -> bool {
+        self.account.is_some() && !self.dial_in.is_empty()
+    }
+
     /// jigasi runs on this machine.
     pub fn runs_here(&self) -> bool {
         self.local && self.account.is_some()

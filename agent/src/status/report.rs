@@ -288,4 +288,15 @@ pub struct SipView {
     pub gateway: Option<GatewayView>,
     /// The gateways jicofo sees, when it watches for them and answered.
     pub seen: Option<GatewaysSeen>,
+    /// Dial-in, when this site serves it.
+    pub dial_in: Option<DialInView>,
+}
+
+/// Dial-in on this site: the numbers shown and whether the PIN service answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct DialInView {
+    /// How many numbers the invite dialog shows.
+    pub numbers: usize,
+    /// Why the PIN service does not answer, if it does not.
+    pub pin_service_error: Option<String>,
 }

@@ -5,8 +5,8 @@
 //! Decided from the rendered files, as the recorder part is: jigasi's properties file means
 //! jigasi runs here, a `jigasi` block in jicofo.conf means jicofo watches for gateways.
 
-use super::report::{GatewayView, GatewaysSeen, Reach, SipView};
-use crate::jitsi::{jicofo, jigasi, jigasi_api};
+use super::report::{DialInView, GatewayView, GatewaysSeen, Reach, SipView};
+use crate::jitsi::{dial_in, jicofo, jigasi, jigasi_api, prosody};
 use crate::paths::Paths;
 use std::time::Duration;
 
@@ -15,7 +15,10 @@ pub async fn collect(paths: &Paths, reach: Reach) -> Option<SipView> {
     let properties = paths.join(jigasi::PROPERTIES);
     let watched = std::fs::read_to_string(paths.join(jicofo::CONF))
         .is_ok_and(|text| jicofo::watches_sip_gateways(&text));
-    if !properties.exists() && !watched {
+    let numbers = std::fs::read_to_string(paths.join(dial_in::NUMBERS))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Vec<serde_json::Value>>(&text).ok());
+    if !properties.exists() && !watched && numbers.is_none() {
         return None;
     }
     let timeout = Duration::from_secs(2);
@@ -55,8 +58,30 @@ pub async fn collect(paths: &Paths, reach: Reach) -> Option<SipView> {
                 .unwrap_or_default(),
         )
     };
-    let (gateway, seen) = tokio::join!(gateway, seen);
-    Some(SipView { gateway, seen })
+    let dial_in = async {
+        let numbers = numbers?.len();
+        let host = std::fs::read_to_string(paths.join(prosody::PATH))
+            .ok()
+            .and_then(|text| dial_in::mapper_host_in(&text));
+        let pin_service_error = match host {
+            Some(host) => dial_in::pin_service(&host, timeout).await.err(),
+            None => Some(format!(
+                "{} loads no dial-in PIN service although {} exists; run `meet-agent run`",
+                prosody::PATH,
+                dial_in::NUMBERS
+            )),
+        };
+        Some(DialInView {
+            numbers,
+            pin_service_error,
+        })
+    };
+    let (gateway, seen, dial_in) = tokio::join!(gateway, seen, dial_in);
+    Some(SipView {
+        gateway,
+        seen,
+        dial_in,
+    })
 }
 
 /// What is wrong with the phones, one sentence each.
@@ -82,6 +107,13 @@ pub fn reasons(view: &SipView) -> Vec<String> {
             }
             (None, None) => {}
         }
+    }
+    if let Some(e) = view
+        .dial_in
+        .as_ref()
+        .and_then(|d| d.pin_service_error.as_ref())
+    {
+        reasons.push(format!("sip: {e}"));
     }
     if let Some(seen) = &view.seen {
         if seen.sip_count == 0 {
@@ -124,6 +156,17 @@ pub fn lines(view: &SipView) -> Vec<String> {
                 format!(", {} shutting down", seen.sip_in_graceful_shutdown_count)
             } else {
                 String::new()
+            }
+        ));
+    }
+    if let Some(d) = &view.dial_in {
+        out.push(format!(
+            "dial-in      {} number(s) shown; PIN service {}",
+            d.numbers,
+            if d.pin_service_error.is_some() {
+                "not answering"
+            } else {
+                "answering"
             }
         ));
     }

@@ -2,6 +2,8 @@
 
 /// XMPP client-to-server port: clients, jicofo, bridges and other roles log in here.
 pub const XMPP_CLIENT: u16 = 5222;
+/// prosody's HTTP port on loopback (BOSH, websocket, its HTTP modules), behind nginx.
+pub const PROSODY_HTTP: u16 = 5280;
 /// The videobridge's private REST port (loopback): `/colibri/stats`, `/colibri/shutdown`.
 pub const VIDEOBRIDGE_REST: u16 = 8080;
 /// jicofo's private REST port (loopback): `/stats`, `/about/health`, `/debug`.

@@ -24,6 +24,8 @@ var config = {
       }
     }
   },
+  "dialInConfCodeUrl": "https://meet.example.test/_api/conference-mapper",
+  "dialInNumbersUrl": "https://meet.example.test/_api/dial-in-numbers",
   "disableAEC": false,
   "disableAGC": false,
   "disableAP": false,

@@ -27,7 +27,7 @@ allow_registration = false
 -- Globals: DEBIAN and DOCKER_SITE; component_admins_as_room_owners from DOCKER_MAIN
 -- (Prosody 13 no longer makes admins room owners, and jicofo must own every room).
 component_admins_as_room_owners = true
-plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins" }
+plugin_paths = { "/usr/share/jitsi-meet/prosody-plugins"; "/usr/share/meet-agent/prosody-plugins" }
 muc_mapper_domain_base = "meet.example.test"
 http_default_host = "meet.example.test"
 unlimited_jids = { "focus@auth.meet.example.test"; "jvb@auth.meet.example.test" }
@@ -74,8 +74,10 @@ VirtualHost "guest.meet.example.test"
 VirtualHost "auth.meet.example.test"
     authentication = "internal_hashed"
     ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
-    modules_enabled = { "limits_exception"; "smacks" }
+    modules_enabled = { "limits_exception"; "smacks"; "ryo_conference_mapper" }
     smacks_hibernation_time = 15
+    ryo_conference_mapper_muc = "conference.meet.example.test"
+    ryo_conference_mapper_digits = 10
 
 -- Meetings: DOCKER_SITE's Component XMPP_MUC_DOMAIN (2e6b31d8, 2026-08-20) with DEBIAN's
 -- name and modules; token_verification enforces the token's room claim in JWT mode.
