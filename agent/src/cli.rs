@@ -137,6 +137,10 @@ pub enum BridgeAction {
         /// accounts instead of the bridges' (this signaling node's only).
         #[arg(long, conflicts_with = "new")]
         recorder: bool,
+        /// The token SIP gateways (`server.role = "sip"`) put in `bridge.join`: jigasi's
+        /// account instead of the bridges' (this signaling node's only).
+        #[arg(long, conflicts_with_all = ["new", "recorder"])]
+        sip: bool,
     },
 }
 

@@ -189,6 +189,58 @@ fn a_broken_or_foreign_token_and_a_web_key_are_refused_naming_the_key() {
     }
 }
 
+/// A SIP gateway of its own refuses what cannot work there, naming the key: a bridge's
+/// token, no SIP account, the site's dial-in numbers, a drain hook.
+#[test]
+fn a_sip_gateway_refuses_a_bridge_token_and_keys_it_cannot_use() {
+    let pair =
+        meet_agent::bridge::xmpp_cert::generate(DOMAIN, time::OffsetDateTime::now_utc()).unwrap();
+    let sip_token = meet_agent::bridge::token::Token::for_sip(
+        "127.0.0.1",
+        5222,
+        DOMAIN,
+        "the-deployment-jigasi-password",
+        &pair.chain_pem(),
+    )
+    .unwrap()
+    .encode();
+    let account =
+        "[sip]\nserver = \"sip.example.net\"\nusername = \"meet\"\npassword = \"sip-secret\"\n";
+    let cases = [
+        (token().encode(), account.to_string(), "key `bridge.join`: holds a videobridge's join token, and this machine's role is \"sip\"; print the right one on the signaling node with `meet-agent bridge token --sip`"),
+        (sip_token.clone(), String::new(), "key `server.role`: is \"sip\", which needs the SIP account jigasi registers with"),
+        (sip_token.clone(), format!("{account}[sip.dial_in_numbers]\nUS = [\"+1 555 0100\"]\n"), "key `sip.dial_in_numbers`: is for the signaling node"),
+        (sip_token.clone(), format!("{account}[bridge]\ndrain_hook = \"drain\"\n"), "key `bridge.drain_hook`: is for server.role = \"videobridge\" or \"recorder\""),
+    ];
+    for (join, extra, wanted) in cases {
+        let root = Root::new();
+        root.write("/etc/machine-id", "57575757575757575757575757575757\n");
+        root.config(
+            "00.toml",
+            &format!("[source]\nprovider = \"none\"\n[server]\nrole = \"sip\"\n[bridge]\njoin = \"{join}\"\n"),
+        );
+        if !extra.is_empty() {
+            root.config("10.toml", &extra);
+        }
+        let out = root.run(&["config", "check"]);
+        let said = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(said.contains(wanted), "{wanted}\n{said}");
+        assert!(
+            !said.contains("sip-secret") && !said.contains("jigasi-password"),
+            "{said}"
+        );
+    }
+    // With its token and account it checks clean.
+    let root = Root::new();
+    root.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\nrole = \"sip\"\n[bridge]\njoin = \"{sip_token}\"\n{account}"),
+    );
+    let out = root.run(&["config", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
 /// A stand-in for the bridge's private REST API on 127.0.0.1:8080: `/colibri/stats` with
 /// `mucs_joined` as given.
 const STATS_STANDIN: &str = r#"

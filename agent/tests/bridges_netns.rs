@@ -33,6 +33,9 @@ use std::time::{Duration, Instant};
 
 const DOMAIN: &str = "meet.example.test";
 /// The signaling node as the allowed bridge sees it, and the bridge.
+/// The SIP account every node with phones in these tests has.
+const SIP_ACCOUNT: &str =
+    "[sip]\nserver = \"sip.example.net\"\nusername = \"meet\"\npassword = \"sip-secret\"\n";
 const SIGNALING_FOR_BRIDGE: &str = "10.88.1.1";
 const BRIDGE: &str = "10.88.1.2";
 /// The signaling node as the outsider sees it, and the outsider.
@@ -246,8 +249,12 @@ def unverified():
 if mode == "login":
     unverified()
 elif mode == "jigasi":
-    unverified()
     muc, nick = sys.argv[5:7]
+    cafile = sys.argv[7] if len(sys.argv) > 7 else "-"
+    if cafile == "-":
+        unverified()
+    else:
+        c.ssl_context = ssl.create_default_context(cafile=cafile)
     room = muc.lower()
 else:
     cafile, muc, nick = sys.argv[5:8]
@@ -363,7 +370,8 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
         "00.toml",
         &format!(
             "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\nrole = \"signaling\"\n\
-             [bridges]\nallow_cidrs = [\"{BRIDGE}/32\"]\n"
+             [bridges]\nallow_cidrs = [\"{BRIDGE}/32\"]\n\
+             {SIP_ACCOUNT}"
         ),
     );
     let out = root.run(&["run"]);
@@ -469,6 +477,7 @@ fn a_bridge_joins_the_brewery_over_verified_tls_and_an_outsider_cannot_reach_522
     assert_eq!(refused, "TLS-REFUSED", "prosody's log:\n{}", log());
 
     a_recorder_joins(&root, &net, &trusted, &log);
+    a_sip_gateway_joins(&root, &net, &log);
 
     // The outsider: its packets to 5222 are dropped, while the same node's 443 answers
     // with a refusal (nothing listens there in this test), so the link itself works.
@@ -577,17 +586,7 @@ fn assert_recorder_rendered(recorder: &Root, out: &std::process::Output) {
 /// The recorder checks against the signaling node's running prosody (see the file's doc):
 /// `site_ca` is the token's certificate the bridges trust, for the observer's login.
 fn a_recorder_joins(root: &Root, net: &Net, site_ca: &Path, log: &dyn Fn() -> String) {
-    let out = root.run(&[
-        "bridge",
-        "token",
-        "--recorder",
-        "--host",
-        SIGNALING_FOR_BRIDGE,
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let encoded = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let token = meet_agent::bridge::token::Token::decode_for_domain(&encoded, DOMAIN).unwrap();
-    assert_eq!(token.kind(), "recorder");
+    let (encoded, token) = node_token(root, "recorder");
 
     // The recorder renders jibri.conf from the token and trusts its certificate.
     let recorder = Root::new();
@@ -614,18 +613,10 @@ fn a_recorder_joins(root: &Root, net: &Net, site_ca: &Path, log: &dyn Fn() -> St
         field(&env["control-muc"]["domain"])
     );
     let nick = field(&env["control-muc"]["nickname"]);
-    let anchor = recorder.join(&meet_agent::bridge::trust::anchor(&token));
-    assert_eq!(
-        std::fs::read_to_string(&anchor).unwrap(),
-        token.certificate_pem(),
-        "the recorder trusts the token's certificate"
-    );
+    let anchor = trusted_anchor(&recorder, &token);
 
     // jicofo's place: focus creates and watches the brewery.
-    let secrets: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root.join("/var/lib/meet-agent/secrets.json")).unwrap(),
-    )
-    .unwrap();
+    let secrets = secrets_of(root);
     let mut observer = KillOnDrop(
         Net::exec(
             &net.signaling,
@@ -692,6 +683,229 @@ fn a_recorder_joins(root: &Root, net: &Net, site_ca: &Path, log: &dyn Fn() -> St
         &["login", &call_jid, "not-the-password", "127.0.0.1"],
     );
     assert_eq!(wrong, "AUTH-FAILED", "the check can fail");
+}
+
+/// The signaling node's token for joining machines of `kind` ("recorder", "sip") from
+/// `meet-agent bridge token --KIND`, naming the node's address on the bridges' link: its
+/// text and what it decodes to.
+fn node_token(root: &Root, kind: &str) -> (String, meet_agent::bridge::token::Token) {
+    let flag = format!("--{kind}");
+    let out = root.run(&["bridge", "token", &flag, "--host", SIGNALING_FOR_BRIDGE]);
+    assert!(out.status.success(), "{}", text(&out));
+    let encoded = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let token = meet_agent::bridge::token::Token::decode_for_domain(&encoded, DOMAIN).unwrap();
+    assert_eq!(token.kind(), kind);
+    (encoded, token)
+}
+
+/// Runs the agent below `root`, where jigasi runs: its jitsi step rendered jigasi's file,
+/// says `also`, and is degraded only by the one thing a test machine cannot have (jigasi
+/// itself). Returns the step's message.
+fn jigasi_rendered(root: &Root, also: &str) -> String {
+    let out = root.run(&["run"]);
+    let jitsi = root.step("jitsi");
+    let message = jitsi["message"].as_str().unwrap_or("").to_string();
+    assert!(
+        message.starts_with("jigasi is not installed (no user jigasi)")
+            && message.contains("/etc/jitsi/jigasi/sip-communicator.properties rendered")
+            && message.contains(also),
+        "{jitsi}\n{}",
+        text(&out)
+    );
+    message
+}
+
+/// The anchor a joining machine below `root` installed for `token`: it holds the token's
+/// certificate (what makes the machine trust its signaling node).
+fn trusted_anchor(root: &Root, token: &meet_agent::bridge::token::Token) -> PathBuf {
+    let anchor = root.join(&meet_agent::bridge::trust::anchor(token));
+    assert_eq!(
+        std::fs::read_to_string(&anchor).unwrap(),
+        token.certificate_pem(),
+        "the machine trusts the token's certificate"
+    );
+    anchor
+}
+
+/// The per-instance secrets of the machine below `root`.
+fn secrets_of(root: &Root) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(root.join("/var/lib/meet-agent/secrets.json")).unwrap())
+        .unwrap()
+}
+
+/// jigasi's XMPP control login as its rendered file holds it (the file, and of its
+/// `acc-xmpp-1` account the JID, password, server and brewery).
+struct Jigasi {
+    props: std::collections::BTreeMap<String, String>,
+    jid: String,
+    password: String,
+    host: String,
+    brewery: String,
+}
+
+/// Reads the rendered jigasi file below `root` the way jigasi does (Java properties, the
+/// password base64).
+fn jigasi_login(root: &Root) -> Jigasi {
+    let props = common::java_properties(
+        &std::fs::read_to_string(root.join(meet_agent::jitsi::jigasi::PROPERTIES)).unwrap(),
+    );
+    let acc = "net.java.sip.communicator.impl.protocol.jabber.acc-xmpp-1";
+    let value = |key: &str| props[&format!("{acc}.{key}")].clone();
+    let password = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            value("PASSWORD"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    Jigasi {
+        jid: value("USER_ID"),
+        host: value("SERVER_ADDRESS"),
+        brewery: value("BREWERY"),
+        password,
+        props,
+    }
+}
+
+/// A jigasi stand-in in namespace `from` logs in with `login` (jid, password, host,
+/// brewery) as `nick`, verifying TLS against `cafile` ("-": not verified), joins the
+/// brewery with jigasi's stats, and jicofo's account (`focus_password`) sees it there.
+fn joins_and_is_seen(
+    net: &Net,
+    from: &str,
+    (jid, password, host, brewery): (&str, &str, &str, &str),
+    (nick, cafile): (&str, &str),
+    focus_password: &str,
+    log: &dyn Fn() -> String,
+) {
+    let mut standin = KillOnDrop(
+        Net::exec(from, &["/usr/bin/python3", "-c", CLIENTS, "jigasi"])
+            .args([jid, password, host, brewery, nick, cafile])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(standin.0.stdout.take().unwrap()));
+    let mut next = || lines.next().map(|l| l.unwrap()).unwrap_or_default();
+    assert_eq!(
+        next(),
+        "JOINED",
+        "the jigasi stand-in: prosody's log:\n{}",
+        log()
+    );
+    let seen = python(
+        &net.signaling,
+        CLIENTS,
+        &[
+            "observe",
+            &format!("focus@auth.{DOMAIN}"),
+            focus_password,
+            "127.0.0.1",
+            "-",
+            brewery,
+            "focus",
+        ],
+    );
+    assert_eq!(
+        seen,
+        format!("STATS {nick} supports_sip=true"),
+        "what jicofo would see; prosody's log:\n{}",
+        log()
+    );
+    assert_eq!(next(), "LEFT", "prosody's log:\n{}", log());
+}
+
+/// A SIP gateway of its own (`server.role = "sip"`) checks against the signaling node's
+/// running prosody: its rendered jigasi file logs in over TLS verified against the anchor
+/// its token installed, joins JigasiBrewery where jicofo's account sees it, and its status
+/// finds the signaling node's certificate vouched for.
+fn a_sip_gateway_joins(root: &Root, net: &Net, log: &dyn Fn() -> String) {
+    let (encoded, token) = node_token(root, "sip");
+
+    let gateway = Root::new();
+    gateway.write("/etc/machine-id", "57575757575757575757575757575757\n");
+    gateway.config(
+        "00.toml",
+        &format!(
+            "[source]\nprovider = \"none\"\n[server]\nrole = \"sip\"\n[bridge]\njoin = \"{encoded}\"\n\
+             {SIP_ACCOUNT}"
+        ),
+    );
+    jigasi_rendered(
+        &gateway,
+        &format!("joins {SIGNALING_FOR_BRIDGE}:5222 as jigasi"),
+    );
+    assert_eq!(
+        gateway.step("identity")["message"]
+            .as_str()
+            .unwrap_or("")
+            .split(':')
+            .next(),
+        Some(format!("a SIP gateway of {DOMAIN} (no site of its own)").as_str()),
+        "{}",
+        gateway.step("identity")
+    );
+    let Jigasi {
+        props,
+        jid,
+        password,
+        host,
+        brewery,
+    } = jigasi_login(&gateway);
+    assert_eq!(host, SIGNALING_FOR_BRIDGE);
+    assert_eq!(
+        props["net.java.sip.communicator.impl.protocol.jabber.acc-xmpp-1.SERVER_PORT"],
+        "5222"
+    );
+    assert_eq!(
+        props["net.java.sip.communicator.impl.protocol.jabber.acc-xmpp-1.ALLOW_NON_SECURE"],
+        "false",
+        "TLS only across the network"
+    );
+    let anchor = trusted_anchor(&gateway, &token);
+
+    // jigasi from the gateway's address, verifying the signaling node against the anchor,
+    // then jicofo's account sees it.
+    let secrets = secrets_of(root);
+    joins_and_is_seen(
+        net,
+        &net.bridge,
+        (&jid, &password, &host, &brewery),
+        ("jigasi-remote", &anchor.display().to_string()),
+        secrets["focus_password"].as_str().unwrap(),
+        log,
+    );
+
+    // Each call's own login, the same account, from the gateway's address.
+    let call = "org.jitsi.jigasi.xmpp.acc";
+    assert_eq!(
+        props[&format!("{call}.SERVER_ADDRESS")],
+        SIGNALING_FOR_BRIDGE
+    );
+    assert_eq!(props[&format!("{call}.ALLOW_NON_SECURE")], "false");
+    let session = python(
+        &net.bridge,
+        CLIENTS,
+        &[
+            "login",
+            &props[&format!("{call}.USER_ID")],
+            &props[&format!("{call}.PASS")],
+            &host,
+        ],
+    );
+    assert_eq!(session, "SESSION", "prosody's log:\n{}", log());
+
+    // Status on the gateway: its role, and the signaling node's certificate vouched for.
+    let report = status_json(&net.bridge, &gateway);
+    assert_eq!(report["deployment"]["role"], "sip", "{report:#}");
+    assert_eq!(
+        report["deployment"]["signaling"]["result"], "certificate-matches",
+        "{report:#}"
+    );
+    assert!(!report.to_string().contains(&password), "{report:#}");
 }
 
 /// A videobridge below a test root holding `join`, after `meet-agent run` (which renders
@@ -994,36 +1208,18 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
         "00.toml",
         &format!(
             "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n\
-             [sip]\nserver = \"sip.example.net\"\nusername = \"meet\"\npassword = \"sip-secret\"\nlocal = true\n"
+             {SIP_ACCOUNT}local = true\n"
         ),
     );
-    let out = root.run(&["run"]);
-    let jitsi = root.step("jitsi");
-    let message = jitsi["message"].as_str().unwrap_or("").to_string();
-    // Degraded by the one thing a test machine cannot have.
-    assert!(
-        message.starts_with("jigasi is not installed (no user jigasi)")
-            && !message[1..].contains("; this machine lacks")
-            && message.contains("/etc/jitsi/jigasi/sip-communicator.properties rendered")
-            && message.contains(&format!("jigasi@auth.{DOMAIN}")),
-        "{jitsi}\n{}",
-        text(&out)
-    );
-    let props = common::java_properties(
-        &std::fs::read_to_string(root.join(meet_agent::jitsi::jigasi::PROPERTIES)).unwrap(),
-    );
-    let acc = "net.java.sip.communicator.impl.protocol.jabber.acc-xmpp-1";
-    let jid = props[&format!("{acc}.USER_ID")].clone();
-    let password = String::from_utf8(
-        base64::Engine::decode(
-            &base64::engine::general_purpose::STANDARD,
-            &props[&format!("{acc}.PASSWORD")],
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let host = props[&format!("{acc}.SERVER_ADDRESS")].clone();
-    let brewery = props[&format!("{acc}.BREWERY")].clone();
+    let message = jigasi_rendered(&root, &format!("jigasi@auth.{DOMAIN}"));
+    assert!(!message[1..].contains("; this machine lacks"), "{message}");
+    let Jigasi {
+        props,
+        jid,
+        password,
+        host,
+        brewery,
+    } = jigasi_login(&root);
     assert_eq!(
         props["org.jitsi.jigasi.ALLOWED_JID"], brewery,
         "dial requests only from the brewery"
@@ -1045,53 +1241,18 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let secrets: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root.join("/var/lib/meet-agent/secrets.json")).unwrap(),
-    )
-    .unwrap();
+    let secrets = secrets_of(&root);
     assert_eq!(password, secrets["jigasi_password"].as_str().unwrap());
     // jigasi first: it creates the brewery itself when jicofo has not yet (it joins only
     // once per login), then jicofo's account arrives and sees it.
-    let mut gateway = KillOnDrop(
-        Net::exec(
-            &net.signaling,
-            &["/usr/bin/python3", "-c", CLIENTS, "jigasi"],
-        )
-        .args([&jid, &password, &host, &brewery, "jigasi-1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap(),
-    );
-    let mut lines =
-        std::io::BufRead::lines(std::io::BufReader::new(gateway.0.stdout.take().unwrap()));
-    let mut next = || lines.next().map(|l| l.unwrap()).unwrap_or_default();
-    assert_eq!(
-        next(),
-        "JOINED",
-        "the jigasi stand-in: prosody's log:\n{}",
-        log()
-    );
-    let seen = python(
+    joins_and_is_seen(
+        &net,
         &net.signaling,
-        CLIENTS,
-        &[
-            "observe",
-            &format!("focus@auth.{DOMAIN}"),
-            secrets["focus_password"].as_str().unwrap(),
-            "127.0.0.1",
-            "-",
-            &brewery,
-            "focus",
-        ],
+        (&jid, &password, &host, &brewery),
+        ("jigasi-1", "-"),
+        secrets["focus_password"].as_str().unwrap(),
+        &log,
     );
-    assert_eq!(
-        seen,
-        "STATS jigasi-1 supports_sip=true",
-        "what jicofo would see; prosody's log:\n{}",
-        log()
-    );
-    assert_eq!(next(), "LEFT", "prosody's log:\n{}", log());
     let wrong = python(
         &net.signaling,
         CLIENTS,
@@ -1148,7 +1309,7 @@ fn status_says_whether_jigasi_is_registered_and_how_many_gateways_jicofo_sees() 
         "00.toml",
         &format!(
             "[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n\
-             [sip]\nserver = \"sip.example.net\"\nusername = \"meet\"\npassword = \"sip-secret\"\nlocal = true\n"
+             {SIP_ACCOUNT}local = true\n"
         ),
     );
     root.run(&["run"]);

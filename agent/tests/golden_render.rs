@@ -89,6 +89,16 @@ fn roles(role: Role) -> RoleSettings {
             )
             .unwrap();
         }
+        if role == Role::Sip {
+            return Token::for_sip(
+                "signal.example.test",
+                5222,
+                DOMAIN,
+                "jigasi-password-of-the-deployment",
+                &pair.chain_pem(),
+            )
+            .unwrap();
+        }
         Token::new(
             "signal.example.test",
             5222,
@@ -155,12 +165,20 @@ fn render_with(
         rtmp_allow: WELL_KNOWN_RTMP.iter().map(|p| p.to_string()).collect(),
         ..RecordingSettings::default()
     };
+    // A SIP gateway of its own runs jigasi with its account whatever `sip.local` says.
+    let sip = match role {
+        Role::Sip => SipSettings {
+            dial_in: Vec::new(),
+            ..sip(true)
+        },
+        _ => sip(local_sip),
+    };
     let files = assemble::assemble(&assemble::Inputs {
         domain: Some(DOMAIN),
         jitsi: &j,
         roles: &roles,
         recording: &recording,
-        sip: &sip(local_sip),
+        sip: &sip,
         secrets: &s,
         identity: &id,
         instance_id: Some("i-0123456789abcdef0"),
@@ -215,7 +233,12 @@ fn sets() -> Vec<Set> {
         }
     }
     let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
-    for role in [Role::Signaling, Role::Videobridge, Role::Recorder] {
+    for role in [
+        Role::Signaling,
+        Role::Videobridge,
+        Role::Recorder,
+        Role::Sip,
+    ] {
         let dir = golden.join(format!("{}-jitsi-present", role.as_str()));
         sets.push((dir, AuthMode::Open, true, role, (false, false)));
     }

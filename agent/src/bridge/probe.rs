@@ -138,25 +138,22 @@ pub use crate::printable::printable;
 /// At most this many of a presented certificate's names are shown.
 const NAMES_SHOWN: usize = 5;
 
-/// What to probe, from the bridge's rendered jvb.conf (a recorder's jibri.conf, with
-/// `recorder`) and the installed trust anchor.
-pub fn target(paths: &Paths, recorder: bool) -> Result<Target, String> {
-    let conf_path = paths.join(if recorder {
-        crate::paths::JIBRI_CONF
-    } else {
-        crate::paths::VIDEOBRIDGE_CONF
-    });
+/// Reads (host, port, XMPP domain) of the signaling node from a joining machine's
+/// rendered file.
+pub type AccountIn = fn(&str) -> Option<(String, u16, String)>;
+
+/// What to probe, from the joining machine's rendered file `file` (a bridge's jvb.conf
+/// with [`bridge_account`], a recorder's jibri.conf with [`recorder_account`], a SIP
+/// gateway's jigasi properties) read by `account`, and the installed trust anchor.
+pub fn target(paths: &Paths, file: &str, account: AccountIn) -> Result<Target, String> {
+    let conf_path = paths.join(file);
     let conf = std::fs::read_to_string(&conf_path).map_err(|e| {
         format!(
             "cannot read {} ({e}); run `meet-agent run`",
             conf_path.display()
         )
     })?;
-    let account = if recorder {
-        recorder_account(&conf)
-    } else {
-        remote_account(&conf)
-    };
+    let account = account(&conf);
     let (host, port, xmpp_domain) = account.ok_or_else(|| {
         format!(
             "{} names no remote signaling node (HOSTNAME, PORT, DOMAIN); run `meet-agent run`",
@@ -197,7 +194,7 @@ pub fn target(paths: &Paths, recorder: bool) -> Result<Target, String> {
 /// `HOSTNAME`, `PORT` and `DOMAIN` of a jvb.conf as `jitsi/videobridge.rs` renders it for a
 /// remote signaling node (one key per line, strings quoted as JSON); `None` for the local
 /// form (no `PORT`).
-fn remote_account(conf: &str) -> Option<(String, u16, String)> {
+pub fn bridge_account(conf: &str) -> Option<(String, u16, String)> {
     let value = |key: &str| {
         conf.lines().find_map(|line| {
             let rest = line.trim().strip_prefix(key)?.trim_start();
@@ -214,7 +211,7 @@ fn remote_account(conf: &str) -> Option<(String, u16, String)> {
 /// The signaling node and control login of a jibri.conf as `jitsi/jibri.rs` renders it:
 /// the first `xmpp-server-hosts`, and the `port` and `domain` of `control-login` (the
 /// first lines of those names; `xmpp-domain` is a line of its own name).
-fn recorder_account(conf: &str) -> Option<(String, u16, String)> {
+pub fn recorder_account(conf: &str) -> Option<(String, u16, String)> {
     let value = |key: &str| {
         conf.lines().find_map(|line| {
             let rest = line.trim().strip_prefix(key)?.trim_start();

@@ -166,6 +166,24 @@ impl Token {
         password: &str,
         certificate_pem: &str,
     ) -> Result<Token, TokenError> {
+        Self::shared_account(
+            (host, port, domain),
+            |names| names.brewery_jid.clone(),
+            DEFAULT_USERNAME,
+            password,
+            certificate_pem,
+        )
+    }
+
+    /// A token of a shared account on `auth.DOMAIN` and no call account: (host, port,
+    /// domain) of the signaling node, the brewery (from the site's names), the account.
+    fn shared_account(
+        (host, port, domain): (&str, u16, &str),
+        brewery: impl Fn(&crate::plan::xmpp::XmppNames) -> String,
+        username: &str,
+        password: &str,
+        certificate_pem: &str,
+    ) -> Result<Token, TokenError> {
         let domain = domain.trim().to_ascii_lowercase();
         let names = crate::plan::xmpp::XmppNames::new(&domain);
         Self::build(Fields {
@@ -174,8 +192,8 @@ impl Token {
             domain: &domain,
             auth_domain: &names.auth,
             internal_muc_domain: &names.internal,
-            brewery_muc: &names.brewery_jid,
-            username: DEFAULT_USERNAME,
+            brewery_muc: &brewery(&names),
+            username,
             password,
             certificate: certificate_pem,
             call: None,
@@ -212,6 +230,25 @@ impl Token {
                 password: call_password,
             }),
         })
+    }
+
+    /// A token for SIP gateways (jigasi) joining `host`:`port` of `domain`: the shared
+    /// account `jigasi@auth.DOMAIN` with `password` (its control login and each call's) and
+    /// jigasi's brewery; the certificate as for bridges.
+    pub fn for_sip(
+        host: &str,
+        port: u16,
+        domain: &str,
+        password: &str,
+        certificate_pem: &str,
+    ) -> Result<Token, TokenError> {
+        Self::shared_account(
+            (host, port, domain),
+            |names| names.jigasi_brewery_jid.clone(),
+            crate::plan::xmpp::JIGASI_USERNAME,
+            password,
+            certificate_pem,
+        )
     }
 
     /// Reads a token pasted by an operator (surrounding and embedded whitespace, as a
@@ -360,10 +397,16 @@ impl Token {
         crate::plan::xmpp::XmppNames::new(&self.domain).recorder
     }
 
-    /// What the token lets a machine join as: `"recorder"` or `"videobridge"`.
+    /// What the token lets a machine join as (the role's name): `"recorder"` (it carries
+    /// the hidden call account), `"sip"` (it names jigasi's brewery) or `"videobridge"`.
     pub fn kind(&self) -> &'static str {
         if self.call.is_some() {
             "recorder"
+        } else if self
+            .brewery_room
+            .eq_ignore_ascii_case(crate::plan::xmpp::JIGASI_BREWERY_ROOM)
+        {
+            "sip"
         } else {
             "videobridge"
         }

@@ -4,7 +4,7 @@ use super::context::{say, Context};
 use crate::cli::BridgeAction;
 use std::io::Write;
 
-/// `meet-agent bridge token [--new --domain D --key-out F | --recorder] [--host H]`.
+/// `meet-agent bridge token [--new --domain D --key-out F | --recorder | --sip] [--host H]`.
 pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
     let BridgeAction::Token {
         new,
@@ -12,6 +12,7 @@ pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
         host,
         key_out,
         recorder,
+        sip,
     } = action;
     let made = if new {
         match (domain.as_deref(), key_out.as_deref()) {
@@ -26,8 +27,14 @@ pub async fn bridge(ctx: &Context, action: BridgeAction) -> anyhow::Result<u8> {
         };
         let settings = &effective.settings;
         let domain = settings.domain.as_deref();
+        if sip && !settings.sip.offered() {
+            say("this node offers no phones: set the SIP account in [sip] (docs/sip.md) and run `meet-agent run`, then make the SIP gateways' token".to_string());
+            return Ok(1);
+        }
         let kind = if recorder {
             super::bridge_token::Kind::Recorder
+        } else if sip {
+            super::bridge_token::Kind::Sip
         } else {
             super::bridge_token::Kind::Videobridge
         };

@@ -54,11 +54,13 @@ pub enum Kind {
     Videobridge,
     /// Recorders: jibri's control account and the hidden `recorder` account.
     Recorder,
+    /// SIP gateways: jigasi's account (the node offers phones: `[sip]` is set).
+    Sip,
 }
 
 /// The token of this signaling node, from its configuration, its `auth.DOMAIN` certificate
 /// (made by its first run) and its `jvb` password (for recorders: its `jibri` and
-/// `recorder` passwords). `roles` and `domain` are the node's settings.
+/// `recorder` passwords; for SIP gateways: its `jigasi` password). `roles` and `domain` are the node's settings.
 pub fn node_token(
     paths: &Paths,
     roles: &RoleSettings,
@@ -105,6 +107,19 @@ pub fn node_token(
                 domain,
                 &secrets.jibri_password,
                 &secrets.recorder_password,
+                &pair.chain_pem(),
+            )?
+        }
+        Kind::Sip => {
+            // prosody gets jigasi's account only on a node that offers phones.
+            if secrets.jigasi_password.is_empty() {
+                bail!("this node has no jigasi account yet: set [sip] (docs/sip.md) and run `meet-agent run` first");
+            }
+            Token::for_sip(
+                host,
+                port,
+                domain,
+                &secrets.jigasi_password,
                 &pair.chain_pem(),
             )?
         }

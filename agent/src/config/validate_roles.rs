@@ -90,7 +90,7 @@ fn refuse_other_roles_keys(
     if role == Role::All && j.region.is_some() {
         return Err(not_for("bridge.region", "\"signaling\" or \"videobridge\""));
     }
-    if role == Role::Recorder && j.region.is_some() {
+    if matches!(role, Role::Recorder | Role::Sip) && j.region.is_some() {
         return Err(not_for("bridge.region", "\"signaling\" or \"videobridge\""));
     }
     if !role.joins() {
@@ -99,9 +99,16 @@ fn refuse_other_roles_keys(
             ("bridge.drain_hook", j.drain_hook.is_some()),
         ] {
             if set {
-                return Err(not_for(key, "\"videobridge\" or \"recorder\""));
+                return Err(not_for(key, "\"videobridge\", \"recorder\" or \"sip\""));
             }
         }
+    }
+    // Scale-in drains bridges and recorders; a SIP gateway's calls have no drain yet.
+    if role == Role::Sip && j.drain_hook.is_some() {
+        return Err(not_for(
+            "bridge.drain_hook",
+            "\"videobridge\" or \"recorder\"",
+        ));
     }
     if config.recording.local && role.joins() {
         return Err(not_for("recording.local", "\"all\" or \"signaling\""));
@@ -109,11 +116,7 @@ fn refuse_other_roles_keys(
     if role.joins() {
         refuse_web_keys(config, &not_for)?;
         if j.join.is_none() {
-            let command = if role == Role::Recorder {
-                "meet-agent bridge token --recorder"
-            } else {
-                "meet-agent bridge token"
-            };
+            let command = token_command(role);
             return Err(needs(
                 "bridge.join",
                 &format!("the join token of its signaling node; print it there with `{command}` and set bridge.join beside server.role"),
@@ -133,17 +136,12 @@ fn check_token_kind(
     let Some(token) = token else {
         return Ok(());
     };
-    let want = if role == Role::Recorder {
-        "recorder"
-    } else {
-        "videobridge"
+    let want = match role {
+        Role::Recorder | Role::Sip => role.as_str(),
+        _ => "videobridge",
     };
     if token.kind() != want {
-        let command = if want == "recorder" {
-            "meet-agent bridge token --recorder"
-        } else {
-            "meet-agent bridge token"
-        };
+        let command = token_command(role);
         return Err(fail(
             "bridge.join",
             format!(
@@ -154,6 +152,15 @@ fn check_token_kind(
         ));
     }
     Ok(())
+}
+
+/// The command that prints the token a machine of `role` joins with.
+fn token_command(role: Role) -> &'static str {
+    match role {
+        Role::Recorder => "meet-agent bridge token --recorder",
+        Role::Sip => "meet-agent bridge token --sip",
+        _ => "meet-agent bridge token",
+    }
 }
 
 /// A videobridge serves no web site, TURN or accounts: those keys are refused.

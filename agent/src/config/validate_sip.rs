@@ -23,6 +23,9 @@ pub fn validate(
     fail: &dyn Fn(&str, String) -> anyhow::Error,
 ) -> Result<SipSettings> {
     let account = account(s, fail)?;
+    if role == Role::Sip {
+        return gateway(s, account, fail);
+    }
     if role.joins() && (account.is_some() || s.local || !s.dial_in_numbers.is_empty()) {
         return Err(fail(
             "sip",
@@ -46,23 +49,14 @@ pub fn validate(
             "numbers to dial in on need a SIP account to answer them: set sip.server, sip.username and sip.password".into(),
         ));
     }
-    let mut media_sources = Vec::new();
-    for (i, text) in s.media_allow_cidrs.iter().enumerate() {
-        media_sources.push(
-            crate::well_formed::parse_cidr(text)
-                .map_err(|r| fail("sip.media_allow_cidrs", format!("entry {}: {r}", i + 1)))?,
-        );
-    }
+    let media_sources = media_sources(s, fail)?;
     if !media_sources.is_empty() && !s.local {
         return Err(fail(
             "sip.media_allow_cidrs",
             "opens jigasi's media ports, but jigasi does not run here (sip.local = false)".into(),
         ));
     }
-    let default_room = match &s.default_room {
-        None => None,
-        Some(room) => Some(check_room(room).map_err(|r| fail("sip.default_room", r))?),
-    };
+    let default_room = default_room(s, fail)?;
     Ok(SipSettings {
         account,
         dial_in,
@@ -70,6 +64,61 @@ pub fn validate(
         local: s.local,
         media_sources,
     })
+}
+
+/// `[sip]` on a SIP gateway of its own (`server.role = "sip"`): jigasi runs here, so the
+/// account is needed; the numbers belong to the site the signaling node serves.
+fn gateway(
+    s: &Sip,
+    account: Option<SipAccount>,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<SipSettings> {
+    if account.is_none() {
+        return Err(fail(
+            "server.role",
+            "is \"sip\", which needs the SIP account jigasi registers with: set sip.server, sip.username and sip.password".into(),
+        ));
+    }
+    if !s.dial_in_numbers.is_empty() {
+        return Err(fail(
+            "sip.dial_in_numbers",
+            "is for the signaling node, which serves the site that shows them; remove it here"
+                .into(),
+        ));
+    }
+    let media_sources = media_sources(s, fail)?;
+    let default_room = default_room(s, fail)?;
+    Ok(SipSettings {
+        account,
+        dial_in: Vec::new(),
+        default_room,
+        // jigasi runs on a gateway whether or not sip.local says so.
+        local: true,
+        media_sources,
+    })
+}
+
+/// `sip.media_allow_cidrs`, each entry checked.
+fn media_sources(
+    s: &Sip,
+    fail: &dyn Fn(&str, String) -> anyhow::Error,
+) -> Result<Vec<crate::well_formed::Cidr>> {
+    let mut sources = Vec::new();
+    for (i, text) in s.media_allow_cidrs.iter().enumerate() {
+        sources.push(
+            crate::well_formed::parse_cidr(text)
+                .map_err(|r| fail("sip.media_allow_cidrs", format!("entry {}: {r}", i + 1)))?,
+        );
+    }
+    Ok(sources)
+}
+
+/// `sip.default_room`, checked.
+fn default_room(s: &Sip, fail: &dyn Fn(&str, String) -> anyhow::Error) -> Result<Option<String>> {
+    s.default_room
+        .as_deref()
+        .map(|room| check_room(room).map_err(|r| fail("sip.default_room", r)))
+        .transpose()
 }
 
 /// The account, when any of its keys is set: then all three are needed.
@@ -362,6 +411,21 @@ mod tests {
         assert!(error(ACCOUNT, Role::Videobridge).contains("a videobridge has no [sip] settings"));
         assert!(error("transport = \"tcp\"\n", Role::All)
             .contains("key `sip.transport`: is set without an account"));
+    }
+
+    #[test]
+    fn a_sip_gateway_of_its_own_needs_the_account_and_runs_jigasi() {
+        let s = validate(&sip(ACCOUNT), Role::Sip, &fail).expect("valid");
+        assert!(s.runs_here() && !s.serves_dial_in());
+        assert!(error("", Role::Sip)
+            .contains("key `server.role`: is \"sip\", which needs the SIP account"));
+        assert!(error(
+            &format!("{ACCOUNT}[dial_in_numbers]\nUS = [\"+1 555 0100\"]\n"),
+            Role::Sip
+        )
+        .starts_with("key `sip.dial_in_numbers`: is for the signaling node"));
+        // A bridge or recorder still has no [sip].
+        assert!(error(ACCOUNT, Role::Recorder).starts_with("key `sip`: a recorder has no [sip]"));
     }
 
     #[test]

@@ -142,6 +142,10 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         remote_recorder(&mut out, i);
         return out;
     }
+    if role == Role::Sip {
+        remote_gateway(&mut out, i);
+        return out;
+    }
     out.push(coturn_file(i));
     let Some(d) = i.domain else {
         out.push(site(i, None));
@@ -189,29 +193,62 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
         }));
     }
     if let (true, Some(account)) = (i.sip.local, &i.sip.account) {
-        out.push(Rendered {
-            path: jigasi::PROPERTIES.into(),
-            text: jigasi::render(&jigasi::Inputs {
+        gateway_files(
+            &mut out,
+            &jigasi::Inputs {
                 domain: d,
                 auth: i.jitsi.auth,
                 account,
+                xmpp: jigasi::Xmpp::Local,
                 xmpp_password: &i.secrets.jigasi_password,
                 default_room: i.sip.default_room.as_deref(),
-            }),
-            group: None,
-            owner: Some(jigasi::USER),
-            unit: Service::Jigasi,
-        });
-        out.push(Rendered {
-            path: jigasi::ENV.into(),
-            text: jigasi::render_env(d),
-            group: None,
-            owner: None,
-            unit: Service::Jigasi,
-        });
+            },
+        );
     }
     web_files(&mut out, i, d, recorders);
     out
+}
+
+/// A SIP gateway of its own: jigasi joining the signaling node its token names, with the
+/// token's account (for its control login and each call's).
+fn remote_gateway(out: &mut Vec<Rendered>, i: &Inputs<'_>) {
+    let (Some(token), Some(account)) = (&i.roles.join, &i.sip.account) else {
+        return;
+    };
+    gateway_files(
+        out,
+        &jigasi::Inputs {
+            domain: token.domain(),
+            // The site's mode is not known here: each call logs in (which every mode
+            // lets a registered account do), as `jigasi@auth.DOMAIN`.
+            auth: crate::vocab::AuthMode::SecureDomain,
+            account,
+            xmpp: jigasi::Xmpp::Remote {
+                host: i.roles.signaling_host.as_deref().unwrap_or(token.host()),
+                port: token.port(),
+            },
+            xmpp_password: token.password(),
+            default_room: i.sip.default_room.as_deref(),
+        },
+    );
+}
+
+/// jigasi's properties (its alone: the passwords) and its service's environment.
+fn gateway_files(out: &mut Vec<Rendered>, inputs: &jigasi::Inputs<'_>) {
+    out.push(Rendered {
+        path: jigasi::PROPERTIES.into(),
+        text: jigasi::render(inputs),
+        group: None,
+        owner: Some(jigasi::USER),
+        unit: Service::Jigasi,
+    });
+    out.push(Rendered {
+        path: jigasi::ENV.into(),
+        text: jigasi::render_env(inputs.domain),
+        group: None,
+        owner: None,
+        unit: Service::Jigasi,
+    });
 }
 
 /// A recorder of its own: jibri.conf joining the signaling node its token names.

@@ -33,6 +33,33 @@ const SIP_ACCOUNT: &str = "acc-sip-1";
 /// The XMPP control account's id (upstream's template's).
 const XMPP_ACCOUNT: &str = "acc-xmpp-1";
 
+/// Where jigasi logs in to XMPP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Xmpp<'a> {
+    /// prosody on this machine, over loopback.
+    Local,
+    /// A signaling node's prosody (`server.role = "sip"`): TLS required, verified against
+    /// the trust anchor the join token installs (Java's store; bridge/trust.rs).
+    Remote {
+        /// Its host name or address.
+        host: &'a str,
+        /// Its XMPP client port.
+        port: u16,
+    },
+}
+
+impl Xmpp<'_> {
+    /// (server address, port, plaintext allowed).
+    fn server(self) -> (String, u16, bool) {
+        match self {
+            // Loopback: prosody offers TLS there with the site's certificate, which need
+            // not name 127.0.0.1.
+            Xmpp::Local => ("127.0.0.1".into(), crate::vocab::ports::XMPP_CLIENT, true),
+            Xmpp::Remote { host, port } => (host.to_string(), port, false),
+        }
+    }
+}
+
 /// What the renderer needs.
 pub struct Inputs<'a> {
     /// The site's domain.
@@ -41,10 +68,28 @@ pub struct Inputs<'a> {
     pub auth: AuthMode,
     /// The SIP account.
     pub account: &'a SipAccount,
+    /// Where the XMPP server is.
+    pub xmpp: Xmpp<'a>,
     /// The password of `jigasi@auth.DOMAIN` (this instance's secret).
     pub xmpp_password: &'a str,
     /// The room a call that names none goes to.
     pub default_room: Option<&'a str>,
+}
+
+/// The XMPP server a rendered file's control account logs in to (for status): (host,
+/// port, XMPP domain of its account), if the file names them.
+pub fn xmpp_server_in(properties: &str) -> Option<(String, u16, String)> {
+    let p = format!("net.java.sip.communicator.impl.protocol.jabber.{XMPP_ACCOUNT}.");
+    let value = |key: &str| {
+        let key = format!("{p}{key}=");
+        properties
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+    };
+    let host = value("SERVER_ADDRESS")?.to_string();
+    let port = value("SERVER_PORT")?.parse().ok()?;
+    let domain = value("USER_ID")?.rsplit_once('@')?.1.to_string();
+    Some((host, port, domain))
 }
 
 /// The SIP server a rendered file registers at (for status), if it names one.
@@ -188,12 +233,11 @@ fn xmpp_account(set: &mut dyn FnMut(&str, &str), i: &Inputs<'_>, n: &crate::plan
         &format!("Jabber:{}", n.jigasi_jid),
     );
     set(&format!("{p}.USER_ID"), &n.jigasi_jid);
+    let (server, port, plaintext) = i.xmpp.server();
     set(&format!("{p}.IS_SERVER_OVERRIDDEN"), "true");
-    set(&format!("{p}.SERVER_ADDRESS"), "127.0.0.1");
-    set(&format!("{p}.SERVER_PORT"), "5222");
-    // Loopback: prosody offers TLS there with the site's certificate, which need not name
-    // 127.0.0.1.
-    set(&format!("{p}.ALLOW_NON_SECURE"), "true");
+    set(&format!("{p}.SERVER_ADDRESS"), &server);
+    set(&format!("{p}.SERVER_PORT"), &port.to_string());
+    set(&format!("{p}.ALLOW_NON_SECURE"), &plaintext.to_string());
     set(&format!("{p}.PASSWORD"), &b64(i.xmpp_password));
     set(&format!("{p}.AUTO_GENERATE_RESOURCE"), "true");
     set(&format!("{p}.RESOURCE_PRIORITY"), "30");
@@ -236,8 +280,12 @@ fn per_call_login(
     n: &crate::plan::xmpp::XmppNames,
 ) {
     let p = "org.jitsi.jigasi.xmpp.acc";
+    let (server, port, plaintext) = i.xmpp.server();
     set(&format!("{p}.IS_SERVER_OVERRIDDEN"), "true");
-    set(&format!("{p}.SERVER_ADDRESS"), "127.0.0.1");
+    set(&format!("{p}.SERVER_ADDRESS"), &server);
+    if let Xmpp::Remote { .. } = i.xmpp {
+        set(&format!("{p}.SERVER_PORT"), &port.to_string());
+    }
     for (key, value) in [
         ("VIDEO_CALLING_DISABLED", "true"),
         ("JINGLE_NODES_ENABLED", "false"),
@@ -252,7 +300,7 @@ fn per_call_login(
         set(&format!("{p}.{key}"), value);
     }
     if i.auth != AuthMode::Open {
-        set(&format!("{p}.ALLOW_NON_SECURE"), "true");
+        set(&format!("{p}.ALLOW_NON_SECURE"), &plaintext.to_string());
         set(&format!("{p}.USER_ID"), &n.jigasi_jid);
         // Plain text on purpose: a key ending in PASSWORD would be migrated and lost
         // (jigasi's JvbConference).

@@ -51,7 +51,7 @@ fn save(paths: &crate::paths::Paths, report: &Report) {
 /// Why the loaded configuration does not want the service, if it does not: it runs only on
 /// a videobridge or a recorder with `bridge.drain_hook`.
 pub fn not_wanted(roles: &RoleSettings) -> Option<String> {
-    if !roles.role.joins() {
+    if !matches!(roles.role, Role::Videobridge | Role::Recorder) {
         return Some(format!(
             "this machine's role is \"{}\", not \"videobridge\" or \"recorder\"",
             roles.role.as_str()

@@ -35,6 +35,11 @@ pub enum Deployment {
         /// meet-agent-scale.service's last report.
         scaling: Option<crate::scale::service::Report>,
     },
+    /// A SIP gateway: the signaling node's probe (not asked at [`Reach::Local`]).
+    Gateway {
+        /// What the signaling node's XMPP port presents.
+        signaling: Option<Probe>,
+    },
 }
 
 impl Deployment {
@@ -89,6 +94,10 @@ impl Deployment {
                 scaling,
                 ..empty(Role::Recorder)
             },
+            Deployment::Gateway { signaling } => DeploymentView {
+                signaling,
+                ..empty(Role::Sip)
+            },
             Deployment::Signaling(Err(e)) => DeploymentView {
                 error: Some(e),
                 ..empty(Role::Signaling)
@@ -111,6 +120,10 @@ pub async fn collect(paths: &Paths, seen: Seen<'_>, reach: Reach) -> Option<Depl
         Role::All => Deployment::LocalRecorder(recorder_state(paths, timeout).await),
         Role::Videobridge => videobridge(paths, reach, timeout).await,
         Role::Recorder => recorder(paths, reach, timeout).await,
+        // jigasi's own state is the report's SIP part; here its signaling node.
+        Role::Sip => Deployment::Gateway {
+            signaling: signaling_probe(paths, Role::Sip, reach).await,
+        },
         Role::Signaling => Deployment::Signaling(signaling(reach, timeout).await),
     };
     Some(found.view())
@@ -125,16 +138,7 @@ async fn videobridge(paths: &Paths, reach: Reach, timeout: Duration) -> Deployme
             Err(e) => Err(e.to_string()),
         }
     };
-    let probe = async {
-        if reach == Reach::Local {
-            return None;
-        }
-        Some(match probe::target(paths, false) {
-            Ok(t) => probe::probe(&t, probe::TIMEOUT).await,
-            Err(e) => Probe::unknown(format!("cannot check the signaling node: {e}")),
-        })
-    };
-    let (stats, signaling) = tokio::join!(stats, probe);
+    let (stats, signaling) = tokio::join!(stats, signaling_probe(paths, Role::Videobridge, reach));
     Deployment::Videobridge {
         stats,
         signaling,
@@ -145,21 +149,35 @@ async fn videobridge(paths: &Paths, reach: Reach, timeout: Duration) -> Deployme
 /// jibri's health and the recording in progress, and the signaling node's probe, asked at
 /// once.
 async fn recorder(paths: &Paths, reach: Reach, timeout: Duration) -> Deployment {
-    let probe = async {
-        if reach == Reach::Local {
-            return None;
-        }
-        Some(match probe::target(paths, true) {
-            Ok(t) => probe::probe(&t, probe::TIMEOUT).await,
-            Err(e) => Probe::unknown(format!("cannot check the signaling node: {e}")),
-        })
-    };
-    let (own, signaling) = tokio::join!(recorder_state(paths, timeout), probe);
+    let (own, signaling) = tokio::join!(
+        recorder_state(paths, timeout),
+        signaling_probe(paths, Role::Recorder, reach)
+    );
     Deployment::Recorder {
         own,
         signaling,
         scaling: crate::fsutil::read_json(&paths.scale_file()),
     }
+}
+
+/// What the signaling node's XMPP port presents to a joining machine of `role` (not asked
+/// at [`Reach::Local`]).
+async fn signaling_probe(paths: &Paths, role: Role, reach: Reach) -> Option<Probe> {
+    if reach == Reach::Local {
+        return None;
+    }
+    let (file, account): (&str, probe::AccountIn) = match role {
+        Role::Recorder => (crate::paths::JIBRI_CONF, probe::recorder_account),
+        Role::Sip => (
+            crate::jitsi::jigasi::PROPERTIES,
+            crate::jitsi::jigasi::xmpp_server_in,
+        ),
+        _ => (crate::paths::VIDEOBRIDGE_CONF, probe::bridge_account),
+    };
+    Some(match probe::target(paths, file, account) {
+        Ok(t) => probe::probe(&t, probe::TIMEOUT).await,
+        Err(e) => Probe::unknown(format!("cannot check the signaling node: {e}")),
+    })
 }
 
 /// jibri's health, the recording in progress and the disk guard's verdict.

@@ -110,6 +110,9 @@ fn deployment(out: &mut String, report: &Report) {
                     ),
                     (None, e) => e.clone().unwrap_or_default(),
                 },
+                None if d.role == crate::vocab::Role::Sip => {
+                    "a SIP gateway (jigasi: the sip line below)".into()
+                }
                 None => String::new(),
             },
         };

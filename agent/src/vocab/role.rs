@@ -18,12 +18,25 @@ pub enum Role {
     /// Only jibri (and the agent): records or streams one meeting at a time for the
     /// signaling node whose recorder token is in `bridge.join`.
     Recorder,
+    /// Only jigasi (and the agent): connects phones to meetings through the operator's SIP
+    /// account (`[sip]`) for the signaling node whose SIP token is in `bridge.join`.
+    Sip,
 }
 
 impl Role {
     /// A machine that joins a signaling node with a token and serves no web site.
     pub fn joins(self) -> bool {
-        matches!(self, Role::Videobridge | Role::Recorder)
+        matches!(self, Role::Videobridge | Role::Recorder | Role::Sip)
+    }
+
+    /// What a machine of this role is, in a sentence ("a SIP gateway of meet.example.org").
+    pub fn noun(self) -> &'static str {
+        match self {
+            Role::Sip => "SIP gateway",
+            Role::All => "server",
+            Role::Signaling => "signaling node",
+            other => other.as_str(),
+        }
     }
 
     /// The name in the configuration and in status.
@@ -33,6 +46,7 @@ impl Role {
             Role::Signaling => "signaling",
             Role::Videobridge => "videobridge",
             Role::Recorder => "recorder",
+            Role::Sip => "sip",
         }
     }
 }

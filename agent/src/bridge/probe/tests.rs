@@ -103,7 +103,7 @@ fn the_target_is_read_from_the_rendered_jvb_conf() {
         relay_region: None,
     });
     assert_eq!(
-        remote_account(&remote),
+        bridge_account(&remote),
         Some(("10.0.0.9".into(), 5333, AUTH.into()))
     );
     let local = crate::jitsi::videobridge::render_conf(&crate::jitsi::videobridge::Inputs {
@@ -115,7 +115,7 @@ fn the_target_is_read_from_the_rendered_jvb_conf() {
         nickname: "jvb-i-0abc",
         relay_region: None,
     });
-    assert_eq!(remote_account(&local), None);
+    assert_eq!(bridge_account(&local), None);
 }
 
 #[test]

@@ -387,3 +387,32 @@ fn generated_passwords_are_fresh_and_valid_in_a_token() {
     let token = Token::new("signal.meet.example.org", 5222, DOMAIN, &a, &leaf).expect("valid");
     assert_eq!(token.password(), a);
 }
+
+#[test]
+fn each_kind_of_token_names_its_role_and_survives_decoding() {
+    let (leaf, _) = self_signed(&["auth.meet.example.org"]);
+    let sip = Token::for_sip("signal.meet.example.org", 5222, DOMAIN, PASSWORD, &leaf)
+        .expect("a SIP gateways' token");
+    let recorder = Token::for_recorder(
+        "signal.meet.example.org",
+        5222,
+        DOMAIN,
+        PASSWORD,
+        PASSWORD,
+        &leaf,
+    )
+    .expect("a recorders' token");
+    for (token, kind, user, brewery) in [
+        (valid(), "videobridge", "jvb", "JvbBrewery"),
+        (recorder, "recorder", "jibri", "JibriBrewery"),
+        (sip, "sip", "jigasi", "JigasiBrewery"),
+    ] {
+        let again = Token::decode(&token.encode()).expect("decodes");
+        assert_eq!((again.kind(), again.username()), (kind, user));
+        assert_eq!(
+            again.brewery_muc_jid(),
+            format!("{brewery}@internal.auth.{DOMAIN}")
+        );
+        assert_eq!(again.call_login().is_some(), kind == "recorder");
+    }
+}

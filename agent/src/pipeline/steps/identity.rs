@@ -125,7 +125,7 @@ fn run(ctx: &Input<'_>) -> Result<Outcome> {
         (Some(domain), _) => Outcome::ok(format!("{domain}: {addresses}")),
         (None, Some((role, deployment))) => Outcome::ok(format!(
             "a {} of {deployment} (no site of its own): {addresses}",
-            role.as_str()
+            role.noun()
         )),
         (None, None) => Outcome::degraded(format!(
             "no server.domain is set, so the server has no name for its certificate; {addresses}"

@@ -120,7 +120,7 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
             Err(lacking) => r.problems.push(lacking),
         }
     }
-    // (Validation refuses [sip] on a joining role.)
+    // On a SIP gateway of its own, validation makes jigasi run here.
     if settings.sip.runs_here() {
         let user = crate::jitsi::jigasi::USER;
         if nix::unistd::User::from_name(user).ok().flatten().is_none() {
@@ -178,13 +178,13 @@ fn prepare(
     }
     if let (true, Some(token)) = (role.joins(), &roles.join) {
         let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
-        let service = if role == Role::Recorder {
-            Service::Jibri
-        } else {
-            Service::Videobridge
+        let service = match role {
+            Role::Recorder => Service::Jibri,
+            Role::Sip => Service::Jigasi,
+            _ => Service::Videobridge,
         };
-        // The bridge (and jibri) read the Java store at their start: a changed anchor
-        // restarts them.
+        // The bridge (and jibri, jigasi) read the Java store at their start: a changed
+        // anchor restarts them.
         match crate::bridge::trust::install(paths, token, || refreshes.mark_pending(&[service])) {
             Ok(Some(message)) => r.done.push(message),
             Ok(None) => {}
@@ -299,10 +299,11 @@ fn summary(r: &Renders<'_, '_>, roles: &RoleSettings, secrets: &Secrets) -> Stri
         r.done.join("; ")
     };
     if let (true, Some(token)) = (role.joins(), &roles.join) {
-        let nickname = if role == Role::Recorder {
-            assemble::recorder_nickname(r.ctx.instance_id.as_deref(), secrets)
-        } else {
-            assemble::bridge_nickname(role, r.ctx.instance_id.as_deref(), secrets)
+        let nickname = match role {
+            Role::Recorder => assemble::recorder_nickname(r.ctx.instance_id.as_deref(), secrets),
+            // jigasi names itself in the brewery (a generated resource of the shared account).
+            Role::Sip => token.username().to_string(),
+            _ => assemble::bridge_nickname(role, r.ctx.instance_id.as_deref(), secrets),
         };
         message.push_str(&format!(
             "; joins {}:{} as {nickname} (token {})",

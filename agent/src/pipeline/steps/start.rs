@@ -113,6 +113,7 @@ fn wanted(ctx: &Input<'_>) -> Vec<Service> {
             (_, Service::Firewall) => true,
             (Role::Videobridge, s) => *s == Service::Videobridge,
             (Role::Recorder, s) => *s == Service::Jibri,
+            (Role::Sip, s) => *s == Service::Jigasi,
             (_, Service::Videobridge) => roles.local_bridge,
             (_, Service::Jibri) => local_jibri,
             (_, Service::Jigasi) => settings.sip.runs_here(),
