@@ -2,16 +2,22 @@
 //! certificate from fw_cfg, installs it, starts nginx, and serves HTTPS that verifies for
 //! the domain; its own status says healthy and no unit failed. The host firewall is loaded
 //! and, seen from the host, SSH answers while prosody's ports (5222, 5280) are dropped.
+//! The site also serves dial-in (`sip.dial_in_numbers`): the numbers and a meeting's PIN
+//! both ways, through the image's nginx and prosody with the module the package installs.
 
 use boot_tests::{test_certificate, BootSpec, Guest, Probe};
 use std::time::Duration;
 
 const DOMAIN: &str = "meet.example.test";
+/// A SIP account (jigasi runs elsewhere) and the numbers the site shows.
+const DIAL_IN: &str =
+    "[sip]\nserver = \"sip.example.net\"\nusername = \"meet\"\npassword = \"sip-secret\"\n\
+                       [sip.dial_in_numbers]\nUS = [\"+1 555 0100\"]\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https() {
     let ca = test_certificate(DOMAIN);
-    let config = ca.gzip_base64_config(DOMAIN) + boot_tests::NO_FIRST_BOOT_UPDATES;
+    let config = ca.gzip_base64_config(DOMAIN) + boot_tests::NO_FIRST_BOOT_UPDATES + DIAL_IN;
     let mut guest = Guest::boot(
         &BootSpec {
             config: Some(config),
@@ -25,6 +31,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
         .serve_then_report(DOMAIN, &ca.root_pem)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
+    let guest_https = guest.https_port;
     assert!(served.body.contains("ryo-jitsi"), "{}", served.body);
     let report = &served.report;
     eprintln!("{}", report.boot.join("\n"));
@@ -43,6 +50,36 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
     assert_eq!(status["certificate"]["names"][0], DOMAIN);
     assert_eq!(status["certificate"]["self_signed"], false);
     report.assert_healthy();
+    assert_eq!(
+        status["sip"]["dial_in"]["pin_service_error"],
+        serde_json::Value::Null,
+        "{status:#}"
+    );
+
+    // Dial-in through the image's nginx and prosody.
+    let get = |path: String| {
+        let root = ca.root_pem.clone();
+        async move {
+            let (_, body) = boot_tests::fetch_https(DOMAIN, guest_https, &root, &path)
+                .await
+                .unwrap_or_else(|e| panic!("{path}: {e:#}"));
+            serde_json::from_str::<serde_json::Value>(&body)
+                .unwrap_or_else(|e| panic!("{path}: {body:?}: {e}"))
+        }
+    };
+    let numbers = get("/_api/dial-in-numbers".into()).await;
+    assert_eq!(numbers[0]["formattedNumber"], "+1 555 0100", "{numbers}");
+    let mapped = get(format!(
+        "/_api/conference-mapper?conference=boot@conference.{DOMAIN}"
+    ))
+    .await;
+    let pin = mapped["id"].as_u64().unwrap_or_else(|| panic!("{mapped}"));
+    let found = get(format!("/_api/conference-mapper?id={pin}")).await;
+    assert_eq!(
+        found["conference"],
+        format!("boot@conference.{DOMAIN}"),
+        "{found}"
+    );
 
     // The firewall as the kernel holds it, and as a client on the host meets it.
     let firewall = report.firewall.join("\n");
