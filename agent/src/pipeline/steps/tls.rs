@@ -31,7 +31,7 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Ran> {
     if role.joins() {
         return Ok(Outcome::not_configured(format!(
             "a {} serves no web site, so it needs no web certificate (its signaling node's is verified through the join token)",
-            role.as_str()
+            role.noun()
         ))
         .into());
     }
@@ -246,13 +246,21 @@ impl<'r, 'a> Tls<'r, 'a> {
                     )));
                 }
                 if s.days_left > FALLBACK_RENEW_DAYS {
-                    return Ok(self_signed_outcome(&wanted, false));
+                    return Ok(self_signed_outcome(&wanted, false, self.recorders()));
                 }
             }
         }
         let pair = selfsigned::generate(&wanted, now)?;
         self.install(pair, &Origin::SelfSigned)?;
-        Ok(self_signed_outcome(&wanted, true))
+        Ok(self_signed_outcome(&wanted, true, self.recorders()))
+    }
+
+    /// Recorders serve this site: their browser opens its meetings and, unlike a person,
+    /// cannot accept a certificate it does not trust.
+    fn recorders(&self) -> bool {
+        self.ctx
+            .settings
+            .is_some_and(|s| crate::jitsi::assemble::offers_recording(s.roles.role, &s.recording))
     }
 }
 
@@ -285,11 +293,18 @@ fn ensure_fallback(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<()> {
     Ok(())
 }
 
-fn self_signed_outcome(names: &[String], made: bool) -> Outcome {
+fn self_signed_outcome(names: &[String], made: bool, recorders: bool) -> Outcome {
     Outcome::degraded(format!(
-        "serving a self-signed certificate for {} ({}); browsers will warn until tls.certificate and tls.key are set or tls.acme is enabled",
+        "serving a self-signed certificate for {} ({}); browsers will warn{} until tls.certificate and tls.key are set or tls.acme is enabled",
         names.join(", "),
-        if made { "made now" } else { "unchanged" }
+        if made { "made now" } else { "unchanged" },
+        // jibri's Chrome gets no --ignore-certificate-errors (jibri.conf as rendered, like
+        // upstream's default), so it cannot open a meeting on this site.
+        if recorders {
+            ", and recorders cannot join meetings (their browser refuses the certificate),"
+        } else {
+            ""
+        }
     ))
 }
 
@@ -345,6 +360,35 @@ mod tests {
                 Some(live.chain_pem()),
                 expected.map(|p| p.chain_pem()),
                 "{with_reading}"
+            );
+        }
+    }
+
+    /// A self-signed certificate on a site that recorders serve says that they cannot
+    /// join its meetings; on one without recorders it does not.
+    #[tokio::test]
+    async fn a_self_signed_site_says_recorders_cannot_join_only_where_they_serve_it() {
+        for (toml, says) in [("", false), ("[recording]\nlocal = true\n", true)] {
+            let merged = Merged {
+                table: toml::from_str(toml).expect("a configuration"),
+                ..Merged::default()
+            };
+            let (_, settings) = finish(&merged).expect("it validates");
+            let root = tempfile::tempdir().expect("a temporary folder");
+            let paths = crate::paths::Paths::new(root.path());
+            let mut ctx = input(&paths);
+            ctx.settings = Some(&settings);
+            let mut apply = ApplyHandle {
+                refreshes: crate::apply::Refreshes::load(&paths),
+                bus: crate::apply::Bus::new(),
+            };
+            let ran = run(&ctx, &mut apply).await.expect("the tls step runs");
+            let message = &ran.outcome.message;
+            assert!(message.contains("self-signed"), "{message}");
+            assert_eq!(
+                message.contains("recorders cannot join meetings"),
+                says,
+                "{message}"
             );
         }
     }
