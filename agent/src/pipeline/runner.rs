@@ -84,10 +84,24 @@ impl Ledger {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records `record` as `step`'s (in memory; see [`Ledger::save`]).
-    fn put(&self, step: StepName, record: StepRecord) {
+    /// Records `record` as `step`'s (in memory; see [`Ledger::save`]); whether a reader
+    /// of the file would learn something from it: its outcome or message differs from the
+    /// record it replaces (a step's progress, or its last run's). A rerun that changes
+    /// nothing then saves once at the end instead of after every step, each save being
+    /// two fsyncs.
+    fn put(&self, step: StepName, record: StepRecord) -> bool {
         let mut state = self.state();
+        let news = state.steps.get(step.as_str()).is_none_or(|old| {
+            (&old.state, &old.message, &old.last_error, &old.instance_id)
+                != (
+                    &record.state,
+                    &record.message,
+                    &record.last_error,
+                    &record.instance_id,
+                )
+        });
         state.steps.insert(step.as_str().to_string(), record);
+        news
     }
 
     /// Writes the state file.
@@ -269,8 +283,11 @@ async fn run_steps(
             fold(&mut input.observed, &mut left, step.name, effect);
         }
         left.any_failed |= record.state == StepState::Failed;
-        ledger.put(step.name, record);
-        ledger.save()?;
+        // Saved at once when it says something new, so that status (and a crash) sees
+        // each step's outcome as it comes; else with the run's last save.
+        if ledger.put(step.name, record) {
+            ledger.save()?;
+        }
     }
     if !selected.iter().any(|s| s.brings_up) {
         if let Some(note) = refresh_without_start(apply).await {
@@ -336,8 +353,7 @@ async fn do_later(
         let record = record(*step, outcome, started_at, clock, ctx.instance_id.clone());
         let merged = later.merge(ledger.state().steps.get(step.as_str()), record);
         left.any_failed |= merged.state == StepState::Failed;
-        ledger.put(*step, merged);
-        changed = true;
+        changed |= ledger.put(*step, merged);
     }
     changed
 }
