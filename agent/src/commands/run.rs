@@ -56,6 +56,24 @@ impl AfterReady for Banner<'_> {
 /// banner.
 async fn write_banner(ctx: &Context, bus: &mut Bus) {
     let paths = &ctx.paths;
+    // A prosody started by this run listens a moment after READY; the banner says what
+    // the server is once it does, not while it starts (on a machine running prosody, on
+    // this machine's own root).
+    let prosody_runs = match bus.systemd().await {
+        Ok(systemd) => systemd
+            .unit_status(crate::apply::Service::Prosody.unit())
+            .await
+            .is_ok_and(|u| matches!(u.active_state.as_str(), "active" | "activating")),
+        Err(_) => false,
+    };
+    if prosody_runs && paths.root() == std::path::Path::new("/") {
+        let limit = std::time::Duration::from_secs(15);
+        if !crate::jitsi::prosody::listening(limit).await {
+            tracing::warn!(
+                "prosody does not listen on 127.0.0.1 after {limit:?}; the banner says so"
+            );
+        }
+    }
     let reach = crate::status::Reach::Local;
     let report = match crate::status::collect_over(paths, ctx.seen(), bus, reach).await {
         Ok(report) => report,

@@ -64,6 +64,28 @@ pub const JITSI_MODULES: &[&str] = &[
     "token_verification",
 ];
 
+/// Waits until prosody accepts connections on its HTTP port on loopback (BOSH, websocket,
+/// the PIN service), polling every 100 ms; false when it still does not after `limit`.
+/// prosody's unit is `Type=simple`: systemd calls it started a second or two before it
+/// listens, and its start job waits for meet-agent's READY (the stack is ordered after the
+/// agent), so only what runs after READY can wait for it.
+pub async fn listening(limit: std::time::Duration) -> bool {
+    let address = (
+        std::net::Ipv4Addr::LOCALHOST,
+        crate::vocab::ports::PROSODY_HTTP,
+    );
+    let started = std::time::Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// What the renderer needs.
 pub struct Inputs<'a> {
     /// The site's domain.

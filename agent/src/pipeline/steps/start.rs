@@ -12,29 +12,6 @@ pub const STEP: Step = Step::every_boot(StepName::Start, |ctx, apply| {
 })
 .bringing_up();
 
-/// How long the step waits for a started prosody to listen (it takes a second or two under
-/// emulation).
-const PROSODY_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
-
-/// Waits until prosody accepts connections on its HTTP port on loopback, polling every
-/// 100 ms; `Err(waited)` when it still does not after `limit`.
-async fn prosody_listening(limit: std::time::Duration) -> Result<(), std::time::Duration> {
-    let address = (
-        std::net::Ipv4Addr::LOCALHOST,
-        crate::vocab::ports::PROSODY_HTTP,
-    );
-    let started = std::time::Instant::now();
-    loop {
-        if tokio::net::TcpStream::connect(address).await.is_ok() {
-            return Ok(());
-        }
-        if started.elapsed() >= limit {
-            return Err(limit);
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 /// The unit that publishes a bridge's stress level and drains it on scale-in.
 pub const SCALE_UNIT: &str = "meet-agent-scale.service";
 
@@ -70,24 +47,6 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     }
     if !report.missing.is_empty() {
         message.push_str(&format!("; not installed: {}", list(&report.missing)));
-    }
-    // prosody's unit is Type=simple: systemd calls it started when the process exists,
-    // a second or more before it listens. READY (and the status written after it) would
-    // otherwise come before BOSH, websocket and the PIN service answer. On a test root
-    // the units are stand-ins, and nothing of theirs listens.
-    let prosody_new = report
-        .started
-        .iter()
-        .chain(&report.refreshed)
-        .any(|s| *s == Service::Prosody);
-    if prosody_new && ctx.paths.root() == std::path::Path::new("/") {
-        if let Err(waited) = prosody_listening(PROSODY_WAIT).await {
-            return Ok(Outcome::degraded(format!(
-                "{message}; prosody does not listen on 127.0.0.1:{} after {} s: see `journalctl -u prosody`",
-                crate::vocab::ports::PROSODY_HTTP,
-                waited.as_secs()
-            )));
-        }
     }
     if let Some(settings) = ctx.settings {
         match crate::scale::service::not_wanted(&settings.roles) {
