@@ -66,6 +66,12 @@ async fn main() -> Result<()> {
                 pebble.issued()
             ));
         }
+        // Where each run's time went, for docs/boot-tests.md: the report's journal lines
+        // (systemd's unit starts and meet-agent's own lines, guest monotonic time).
+        let timeline = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../target/boot-bench/run-{run}.txt"));
+        std::fs::create_dir_all(timeline.parent().unwrap_or(std::path::Path::new(".")))?;
+        std::fs::write(&timeline, r.boot.join("\n") + "\n")?;
         let row = [
             served.boot_to_ready.as_secs_f64(),
             started as f64 / 1e6,
@@ -97,6 +103,7 @@ async fn main() -> Result<()> {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
+    println!("each run's journal timeline: target/boot-bench/run-N.txt");
     println!(
         "median of {runs}: boot-to-ready {:.1} s; kernel+systemd to agent start {:.1} s; agent run {:.2} s; agent steps {:.2} s",
         median(0),
