@@ -111,7 +111,7 @@ pub struct Inputs<'a> {
     /// Recorders (jibri) join this site: their hidden host `recorder.DOMAIN`, and their
     /// account let past the lobby and room passwords.
     pub recorders: bool,
-    /// The dial-in PIN service (our `mod_ryo_conference_mapper`) runs on the site's host.
+    /// The dial-in PIN service (our `mod_ryo_conference_mapper`) runs on auth.DOMAIN.
     pub conference_mapper: bool,
 }
 

@@ -11,7 +11,8 @@
 --                                       conference = false when no room has that PIN
 --   anything else                       400 {message}
 --
--- Loaded on the site's VirtualHost (meet-agent's prosody file); nginx proxies
+-- Loaded on the auth.DOMAIN VirtualHost (meet-agent's prosody file), whose storage is kept:
+-- an anonymous host, the site's in open mode, drops what its modules store. nginx proxies
 -- /_api/conference-mapper here with a per-address rate limit, which is what makes guessing
 -- PINs slow. PINs are random (prosody's util.random: the kernel's generator), DIGITS long
 -- without a leading zero, and never handed to a second room. Both directions are kept in
