@@ -383,6 +383,15 @@ asyncio.get_event_loop().run_until_complete(main())
     slixmpp(&script, &[user, password, &port.to_string(), DOMAIN])
 }
 
+/// Waits up to 10 s until something listens on `port` (the caller's assertions say what
+/// is missing if nothing does).
+fn await_listener(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while listeners(port).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Listening TCP sockets on `port` (from /proc/net/tcp and tcp6): their hex addresses.
 fn listeners(port: u16) -> Vec<String> {
     let mut found = Vec::new();
@@ -570,10 +579,7 @@ fn prosody_listens_on_loopback_only_and_not_for_servers() {
     .unwrap();
     let prosody = s.start();
     // The HTTP port opens with the hosts; c2s is already up.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while listeners(s.http_port).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    await_listener(s.http_port);
     for (what, port) in [("c2s", s.port), ("http", s.http_port)] {
         let bound = listeners(port);
         assert!(!bound.is_empty(), "{what} not listening\n{}", s.log());
@@ -861,10 +867,7 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
     assert_eq!(jitsi["state"], "ok", "{jitsi}");
     let mut prosody = s.start();
     // start() returns once c2s listens; the HTTP port opens with the hosts, a moment later.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while listeners(s.http_port).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    await_listener(s.http_port);
     let served = site::serve(&s.root, false, s.http_port);
     let ca_file = s.root.write("/tmp/ca.pem", &ca.root_pem);
     let ca_file = ca_file.as_path();
@@ -981,12 +984,9 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
     // prosody restarted (as at a reboot): the same PINs both ways.
     drop(prosody);
     prosody = s.start();
-    let deadline = Instant::now() + Duration::from_secs(10);
     // Until prosody's HTTP port is open again nginx answers 502 (its own HTML page). Waiting
     // on the port, not by asking, keeps the PIN lookups' rate limit out of it.
-    while listeners(s.http_port).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    await_listener(s.http_port);
     let again = mapper(served.https, ca_file, &format!("?id={pin}"));
     assert_eq!(again.0, 200, "{}", again.1);
     assert_eq!(again.1["conference"], format!("weekly-sync@{muc}"));

@@ -222,8 +222,9 @@ done
 # meet-agent's run shares.
 systemctl mask e2scrub_reap.service >/dev/null 2>&1
 
-# nginx's unit tests its configuration (nginx -t) before starting it with the same
-# arguments, which reads every file and the certificate a second time on the way to the
+# nginx's unit (Debian's nginx-common nginx.service; Jitsi's packaging and
+# docker-jitsi-meet, which runs nginx without systemd, leave it as it is) tests its
+# configuration (nginx -t) before starting it with the same arguments, which reads every file and the certificate a second time on the way to the
 # first HTTPS answer; a configuration that does not load fails the start itself with the
 # same message in the journal.
 install -D -m 0644 /dev/stdin /etc/systemd/system/nginx.service.d/ryo-jitsi-start.conf <<'UNIT'
