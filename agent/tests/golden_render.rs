@@ -447,7 +447,8 @@ fn modes_differ_where_they_should() {
     assert!(file(AuthMode::Jwt, "jicofo.conf").contains("type = JWT"));
     assert!(file(AuthMode::SecureDomain, "config.js")
         .contains(&format!("\"anonymousdomain\": \"guest.{DOMAIN}\"")));
-    assert!(file(AuthMode::Jwt, "nginx-site.conf").contains("listen 127.0.0.1:4444 ssl http2;"));
+    assert!(file(AuthMode::Jwt, "nginx-site.conf")
+        .contains("listen 127.0.0.1:4444 ssl http2 proxy_protocol;"));
 }
 
 #[test]

@@ -304,6 +304,78 @@ def client(jid, password, port, anonymous=False):
     return c, started
 "#;
 
+/// Joining a room: `joined` or the error condition prosody answered.
+const JOIN: &str = r#"
+async def join(c, room, nick):
+    # Prosody's error reply carries no MUC payload, which join_muc_wait waits for.
+    done = asyncio.get_event_loop().create_future()
+    def error(p):
+        if p['from'].bare == room and not done.done():
+            done.set_result(p['error']['condition'])
+    c.add_event_handler('presence_error', error)
+    def joined(p):
+        if p['from'] == room + '/' + nick and not done.done():
+            done.set_result('joined')
+    c.add_event_handler('presence_available', joined)
+    p = c.make_presence(pto=room + '/' + nick)
+    p.enable('muc_join')
+    p.send()
+    try:
+        return await asyncio.wait_for(done, 10)
+    except asyncio.TimeoutError:
+        return 'timeout'
+"#;
+
+/// Meetings held open: a slixmpp client logged in as `jid` stays in `rooms` (of
+/// conference.DOMAIN) until dropped. In open mode only focus may open a room, as jicofo
+/// does when a meeting starts.
+struct InRooms(std::process::Child);
+
+impl InRooms {
+    /// Joins every room (names as the MUC holds them); panics unless all were joined.
+    fn join(port: u16, jid: &str, password: &str, rooms: &[&str]) -> Self {
+        use std::io::BufRead;
+        let script = format!(
+            "{CLIENT}{JOIN}
+async def main():
+    c, started = client(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    state = await asyncio.wait_for(started, 20)
+    if state != 'OK':
+        print('LOGIN', state, flush=True); return
+    results = [await join(c, room + '@conference.' + sys.argv[4], 'focus') for room in sys.argv[5:]]
+    print('ROOMS', *results, flush=True)
+    await asyncio.get_event_loop().run_in_executor(None, sys.stdin.read)
+    c.disconnect()
+asyncio.get_event_loop().run_until_complete(main())
+"
+        );
+        let mut child = Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(script)
+            .args([jid, password, &port.to_string(), DOMAIN])
+            .args(rooms)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3 with slixmpp (apt-get install python3-slixmpp)");
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let held = InRooms(child);
+        let expected = format!("ROOMS{}", " joined".repeat(rooms.len()));
+        assert_eq!(line.trim(), expected, "joining {rooms:?}");
+        held
+    }
+}
+
+impl Drop for InRooms {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// slixmpp logs in as `jid`; returns "OK" or "AUTH-FAILED" (or what went wrong).
 fn login(port: u16, jid: &str, password: &str) -> String {
     let script = format!(
@@ -343,25 +415,7 @@ asyncio.get_event_loop().run_until_complete(main())
 /// outcome: `joined` or the error condition.
 fn rooms(port: u16, user: &str, password: &str) -> String {
     let script = format!(
-        "{CLIENT}
-async def join(c, room, nick):
-    # Prosody's error reply carries no MUC payload, which join_muc_wait waits for.
-    done = asyncio.get_event_loop().create_future()
-    def error(p):
-        if p['from'].bare == room and not done.done():
-            done.set_result(p['error']['condition'])
-    c.add_event_handler('presence_error', error)
-    def joined(p):
-        if p['from'] == room + '/' + nick and not done.done():
-            done.set_result('joined')
-    c.add_event_handler('presence_available', joined)
-    p = c.make_presence(pto=room + '/' + nick)
-    p.enable('muc_join')
-    p.send()
-    try:
-        return await asyncio.wait_for(done, 10)
-    except asyncio.TimeoutError:
-        return 'timeout'
+        "{CLIENT}{JOIN}
 async def main():
     port = int(sys.argv[3])
     conference = 'conference.' + sys.argv[4]
@@ -915,7 +969,9 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
         assert!(config.contains(&line), "{line} not in {config}");
     }
 
-    // A meeting's PIN, as the web app asks for it (room and page URL not encoded).
+    // A meeting's PIN, as the web app asks for it: the room name as the page's path holds
+    // it and the page URL, neither encoded further. The rooms run (a participant is in
+    // each) under the names the web app gives them (getBackendSafeRoomName).
     let muc = format!("conference.{DOMAIN}");
     let ask = |room: &str| {
         mapper(
@@ -924,6 +980,25 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
             &format!("?conference={room}@{muc}&url=https://{DOMAIN}/{room}"),
         )
     };
+    // Not running yet: no PIN, and none is made.
+    let (code, early) = ask("Weekly-Sync");
+    assert_eq!(
+        (code, &early["conference"]),
+        (404, &serde_json::json!(false)),
+        "{early}"
+    );
+    assert!(
+        early["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("running")),
+        "{early}"
+    );
+    let participant = InRooms::join(
+        s.port,
+        &format!("focus@auth.{DOMAIN}"),
+        &s.secret("focus_password"),
+        &["weekly-sync", "retro", "team%20sync", "caf%c3%a9", "a%2bb"],
+    );
     let (code, first) = ask("Weekly-Sync");
     assert_eq!(code, 200, "{first}");
     assert_eq!(first["conference"], format!("weekly-sync@{muc}"), "{first}");
@@ -935,6 +1010,33 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
     let (_, other) = ask("retro");
     let other_pin = other["id"].as_u64().unwrap();
     assert!(other_pin.abs_diff(pin) > 1000, "{pin} and {other_pin}");
+    // Names the web app encodes: a space, non-ASCII letters in either case, a plus sign
+    // (which is not a space here), each as the page's path holds it. Each gets the room
+    // participants are in.
+    for (asked, room) in [
+        ("team%20sync", "team%20sync"),
+        ("Team%20Sync", "team%20sync"),
+        ("Caf%C3%A9", "caf%c3%a9"),
+        ("CAF%C3%89", "caf%c3%a9"),
+        ("a+b", "a%2bb"),
+    ] {
+        let (code, answer) = ask(asked);
+        assert_eq!(
+            (code, &answer["conference"]),
+            (200, &serde_json::json!(format!("{room}@{muc}"))),
+            "{asked}: {answer}"
+        );
+    }
+    assert_eq!(ask("team%20sync").1["id"], ask("TEAM%20SYNC").1["id"]);
+    // Meetings nobody is in: refused, so no PIN is stored for made-up names.
+    for asked in ["nobody-here", "team%2520sync", "%FF%FE"] {
+        let (code, answer) = ask(asked);
+        assert_eq!(
+            (code, &answer["conference"]),
+            (404, &serde_json::json!(false)),
+            "{asked}: {answer}"
+        );
+    }
 
     // The meeting for a PIN, as an IVR asks; a PIN nobody has.
     let (code, found) = mapper(served.https, ca_file, &format!("?id={pin}"));
@@ -955,18 +1057,23 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
         "{missing}"
     );
 
-    // Junk: each refused with 400 and a message, nothing stored.
+    // Junk: each refused with 400 and a message, nothing stored. Queries that nginx and
+    // prosody could read differently (a repeated or encoded name, which would pick the
+    // looser rate limit while prosody looks a PIN up) stop at nginx, without a lookup.
     for query in [
         String::new(),
         "?id=12345abcde".into(),
         format!("?id={pin}0"),
         "?id=%00%01".into(),
+        format!("?id=&id={pin}"),
+        format!("?%69d={pin}"),
+        format!("?id={pin}&id={pin}"),
+        format!("?conference=a@{muc}&id={pin}"),
+        format!("?conference=a@{muc}&conference=b@{muc}"),
         "?conference=room@conference.elsewhere.example".into(),
         format!("?conference=@{muc}"),
         format!("?conference=a/b@{muc}/resource"),
-        format!("?conference=%FF%FE@{muc}"),
         format!("?conference={}@{muc}", "x".repeat(4000)),
-        format!("?conference=a@{muc}&id={pin}"),
     ] {
         let (code, body) = mapper(served.https, ca_file, &query);
         assert_eq!(code, 400, "{query}: {body}");
@@ -975,13 +1082,38 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
             "{query}: {body}"
         );
     }
+    // The module refuses them too when asked directly (prosody's HTTP port, as from this
+    // machine).
+    for query in [
+        format!("?%69d={pin}"),
+        format!("?id=&id={pin}"),
+        format!("?id={pin}&id={pin}"),
+        format!("?conference=weekly-sync@{muc}&conference=retro@{muc}"),
+        "?foo=1".into(),
+    ] {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "10", "-w", "\n%{http_code}", "-H"])
+            .arg(format!("Host: auth.{DOMAIN}"))
+            .arg(format!(
+                "http://127.0.0.1:{}/ryo-conference-mapper{query}",
+                s.http_port
+            ))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = out.rsplit_once('\n').unwrap();
+        assert_eq!(code, "400", "prosody{query}: {body}");
+        assert!(body.contains("\"message\""), "prosody{query}: {body}");
+    }
     assert!(
         !s.log().contains("\terror\t"),
         "prosody logged an error:\n{}",
         s.log()
     );
 
-    // prosody restarted (as at a reboot): the same PINs both ways.
+    // prosody restarted (as at a reboot): the same PINs both ways, though the meetings
+    // ended with it.
+    drop(participant);
     drop(prosody);
     prosody = s.start();
     // Until prosody's HTTP port is open again nginx answers 502 (its own HTML page). Waiting
@@ -1010,5 +1142,14 @@ fn dial_in_numbers_and_pins_are_served_through_nginx_and_pins_survive_a_restart(
     );
     assert!(codes.iter().all(|c| *c == 404 || *c == 429), "{codes:?}");
     assert_eq!(ask("retro").1["id"], other_pin);
+    // The limit is per client: another address (127.0.0.2, loopback too) still looks up.
+    let elsewhere = site::curl(
+        DOMAIN,
+        served.https,
+        ca_file,
+        &format!("/_api/conference-mapper?id={pin}"),
+        &["--interface", "127.0.0.2", "-w", "\n%{http_code}"],
+    );
+    assert!(elsewhere.ends_with("\n200"), "{elsewhere}");
     drop(prosody);
 }

@@ -274,6 +274,16 @@ fn out_of_range_quality_and_tuning_values_name_the_key_and_the_range() {
             "jitsi.turn.tls_host",
             "second name",
         ),
+        (
+            "[jitsi.turn]\ntls_host = \"turn.meet.example.test\"\ntls_port = 4445\n",
+            "jitsi.turn.tls_port",
+            "which nginx takes",
+        ),
+        (
+            "[jitsi.turn]\ntls_host = \"turn.meet.example.test\"\nport = 443\n",
+            "jitsi.turn.port",
+            "which nginx takes",
+        ),
     ] {
         let root = site("0123456789abcdef0123456789abcdef", "");
         root.config("50-bad.toml", toml);
@@ -527,6 +537,20 @@ fn turn_over_tls_shares_port_443_by_name() {
     // Any other name: the web site.
     let page = curl(served.https, &ca_file, "/config.js");
     assert!(page.contains("var config = {"), "{page}");
+    // The site sees the client's own address through the stream server (PROXY protocol),
+    // not the stream server's: prosody is told 127.0.0.2, where this client connects from.
+    let bosh = site::curl(
+        DOMAIN,
+        served.https,
+        &ca_file,
+        "/http-bind",
+        &["-i", "--interface", "127.0.0.2"],
+    );
+    assert!(
+        bosh.to_ascii_lowercase()
+            .contains("x-standin-forwarded-for: 127.0.0.2\r\n"),
+        "{bosh}"
+    );
 
     // Unset again: the stream file goes away.
     root.config("50-off.toml", "[jitsi.turn]\nlisten = [\"127.0.0.1\"]\n");
@@ -670,4 +694,65 @@ fn nginx_serves_the_web_app_with_config_js_pulled_into_its_page() {
     // No bridge websocket any more: the bridge channel is SCTP.
     let colibri = curl(served.https, &ca_file, "/colibri-ws/default-id/x");
     assert!(!colibri.contains("stand-in"), "{colibri}");
+}
+
+/// The dial-in PIN service's per-client key, computed by Debian's nginx from the rendered
+/// map for addresses in every compressed form nginx prints: an IPv6 client is its /64 (the
+/// first four groups written out), an IPv4 client its address. The addresses reach the
+/// map through nginx's realip module (X-Real-IP from 127.0.0.1), which prints them as it
+/// prints a connection's.
+#[test]
+fn the_pin_limits_count_an_ipv6_client_by_its_64() {
+    let root = site(
+        "0123456789abcdef0123456789abcdef",
+        "[sip]\nserver = \"sip.provider.example\"\nusername = \"meet\"\npassword = \"pw\"\n\
+         [sip.dial_in_numbers]\nUS = [\"+1 555 0100\"]\n",
+    );
+    let ca = TestCa::new();
+    supplied(&root, &ca, &[DOMAIN]);
+    let out = root.run(&["run"]);
+    assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
+    let rendered = read(&root, "/etc/nginx/sites-available/ryo-jitsi.conf");
+    let start = rendered
+        .find("map $remote_addr $ryo_mapper_client {")
+        .unwrap_or_else(|| panic!("no client map in {rendered}"));
+    let map = &rendered[start..start + rendered[start..].find("\n}\n").unwrap() + 3];
+    let port = free_port();
+    let servers = format!(
+        "{map}\nserver {{\n    listen 127.0.0.1:{port};\n    set_real_ip_from 127.0.0.1;\n    \
+         real_ip_header X-Real-IP;\n    location / {{\n        \
+         return 200 \"$ryo_mapper_client\";\n    }}\n}}\n"
+    );
+    let _nginx = common::Nginx::start(&root.join("/tmp/nginx-map"), &servers, port);
+    let key = |address: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "10", "-H"])
+            .arg(format!("X-Real-IP: {address}"))
+            .arg(format!("http://127.0.0.1:{port}/"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        out.stdout
+    };
+    for (address, prefix) in [
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2"),
+        ("2001:db8:1:2::6", "2001:db8:1:2"),
+        ("2001:db8:1::5", "2001:db8:1:0"),
+        ("2001:db8:1:0:5:6:7:8", "2001:db8:1:0"),
+        ("2001:db8::1", "2001:db8:0:0"),
+        ("2001:db8:0:0:1:0:0:1", "2001:db8:0:0"),
+        ("2001::2:3:4:5:6", "2001:0:0:2"),
+        ("2001::1", "2001:0:0:0"),
+        ("::2:3:4:5:6:7", "0:0:2:3"),
+        ("::3:4:5:6:7", "0:0:0:3"),
+        ("::1", "0:0:0:0"),
+    ] {
+        assert_eq!(String::from_utf8_lossy(&key(address)), prefix, "{address}");
+    }
+    // IPv4, mapped or not: the address's bytes (nginx's $binary_remote_addr), one key each.
+    assert_eq!(key("192.0.2.7"), vec![192, 0, 2, 7]);
+    assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
+    let mapped = key("::ffff:192.0.2.7");
+    assert_eq!(mapped.len(), 16, "{mapped:?}");
+    assert_ne!(mapped, key("::ffff:192.0.2.8"));
 }

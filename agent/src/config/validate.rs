@@ -665,6 +665,24 @@ fn check_turn_ports(
             ),
         ));
     }
+    // With TURN on 443, nginx's stream server takes 443 and hands connections on over
+    // loopback ports of its own (vocab::ports); coturn cannot listen on those too.
+    if t.tls_host.is_some() {
+        for (key, port) in [
+            ("jitsi.turn.port", t.port),
+            ("jitsi.turn.tls_port", t.tls_port),
+        ] {
+            if crate::vocab::ports::STREAM_PORTS.contains(&port) {
+                return Err(fail(
+                    key,
+                    format!(
+                        "is {port}, which nginx takes when jitsi.turn.tls_host is set (ports {:?}); pick another port",
+                        crate::vocab::ports::STREAM_PORTS
+                    ),
+                ));
+            }
+        }
+    }
     if t.relay_min_port < 1024 || t.relay_min_port >= t.relay_max_port {
         return Err(fail(
             "jitsi.turn.relay_min_port",

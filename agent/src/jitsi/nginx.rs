@@ -31,8 +31,11 @@ pub const MIME_TYPES: &str = "/etc/nginx/mime.types";
 pub const JITSI_MEET: &str = "/usr/share/jitsi-meet";
 /// The appliance's own page, served until jitsi-meet is installed.
 pub const PLACEHOLDER: &str = "/usr/share/ryo-jitsi/www";
-/// Where the site listens when the stream server owns 443.
-const BEHIND_STREAM: &str = "127.0.0.1:4444";
+/// Where the site listens (127.0.0.1) when the stream server owns 443.
+const BEHIND_STREAM: u16 = crate::vocab::ports::SITE_BEHIND_STREAM;
+/// Where the stream server hands TURN connections (127.0.0.1) to take the PROXY protocol
+/// header off.
+const TURN_BEHIND_STREAM: u16 = crate::vocab::ports::TURN_BEHIND_STREAM;
 /// prosody's HTTP port (BOSH, websocket, room-info), loopback.
 const PROSODY_HTTP: u16 = crate::vocab::ports::PROSODY_HTTP;
 
@@ -136,7 +139,13 @@ fn servers(o: &mut String, i: &Inputs<'_>) {
     // 1.18.0, Ubuntu 24.04: 1.24.0), where it is an unknown directive that stops nginx.
     // The parameter is deprecated (a warning, not an error) only from 1.25.1 on.
     let listen = if i.turn_on_443.is_some() {
-        format!("    listen {BEHIND_STREAM} ssl http2;\n")
+        // Every connection comes from the stream server, which sends the client's address
+        // first (PROXY protocol).
+        format!(
+            "    listen 127.0.0.1:{BEHIND_STREAM} ssl http2 proxy_protocol;\n    \
+             set_real_ip_from 127.0.0.1;\n    \
+             real_ip_header proxy_protocol;\n"
+        )
     } else {
         "    listen 443 ssl http2 default_server;\n    listen [::]:443 ssl http2 default_server;\n"
             .to_string()
@@ -230,21 +239,37 @@ fn xmpp_proxies(o: &mut String) {
 
 /// The PIN service's rate limits (http context). Ours: upstream's mapper is a hosted
 /// service. Looking a meeting up by PIN is what guessing would use, so it is slow per
-/// address (2 a second, bursts of 10: with 10,000 meetings holding 10-digit PINs, about
-/// five days per hit); asking a meeting's PIN, which the web app does, is looser. Behind
-/// TURN's stream server on 443 every client comes from 127.0.0.1, so the limits are the
-/// server's, not an address's.
+/// client (2 a second, bursts of 10: with 10,000 meetings holding 10-digit PINs, about
+/// five days per hit); asking a meeting's PIN, which the web app does, is looser. A client
+/// is an IPv4 address or an IPv6 /64 (one network, which a single host often holds whole).
+/// The limit is picked from the raw query, which the location only lets through in the two
+/// forms the module reads the same way.
 fn dial_in_limits(o: &mut String) {
+    let h = "[0-9a-f]+";
     let _ = writeln!(
         o,
         "\n# The dial-in PIN service's rate limits (ours; see location {mapper}).\n\
-         map $arg_id $ryo_mapper_pin_client {{\n    \
-             \"\" \"\";\n    \
+         # A client: an IPv4 address, or an IPv6 address's first four groups written out (nginx\n\
+         # prints addresses compressed, RFC 5952, so each place '::' can stand is matched).\n\
+         map $remote_addr $ryo_mapper_client {{\n    \
+             \"~^::ffff:[0-9.]+$\" $binary_remote_addr;\n    \
+             \"~^({h}:{h}:{h}:{h}):\" $1;\n    \
+             \"~^({h}:{h}:{h})::\" $1:0;\n    \
+             \"~^({h}:{h})::\" $1:0:0;\n    \
+             \"~^({h})::({h})(?::{h}){{4}}$\" $1:0:0:$2;\n    \
+             \"~^({h})::\" $1:0:0:0;\n    \
+             \"~^::({h}):({h})(?::{h}){{4}}$\" 0:0:$1:$2;\n    \
+             \"~^::({h})(?::{h}){{4}}$\" 0:0:0:$1;\n    \
+             \"~^::\" 0:0:0:0;\n    \
              default $binary_remote_addr;\n\
          }}\n\
-         map $arg_id $ryo_mapper_room_client {{\n    \
-             \"\" $binary_remote_addr;\n    \
+         map $args $ryo_mapper_pin_client {{\n    \
+             \"~^id=\" $ryo_mapper_client;\n    \
              default \"\";\n\
+         }}\n\
+         map $args $ryo_mapper_room_client {{\n    \
+             \"~^id=\" \"\";\n    \
+             default $ryo_mapper_client;\n\
          }}\n\
          limit_req_zone $ryo_mapper_pin_client zone=ryo_mapper_pins:1m rate=2r/s;\n\
          limit_req_zone $ryo_mapper_room_client zone=ryo_mapper_rooms:1m rate=10r/s;",
@@ -264,6 +289,12 @@ fn dial_in(o: &mut String, domain: &str) {
              default_type application/json;\n    \
          }}\n    \
          location = {mapper_path} {{\n        \
+             default_type application/json;\n        \
+             # Only the two queries the web app and IVRs send: the rate limit is picked from\n        \
+             # the query as sent, so nothing prosody would read differently gets through.\n        \
+             if ($args !~ \"^(id=[1-9][0-9]{{{more_digits}}}|conference=[^&]*(&url=[^&]*)?)$\") {{\n            \
+                 return 400 '{{\"message\": \"Ask with ?id=PIN ({digits} digits) or ?conference=ROOM@MUC\"}}\\n';\n        \
+             }}\n        \
              limit_req zone=ryo_mapper_pins burst=10 nodelay;\n        \
              limit_req zone=ryo_mapper_rooms burst=50 nodelay;\n        \
              limit_req_status 429;\n        \
@@ -278,6 +309,8 @@ fn dial_in(o: &mut String, domain: &str) {
         mapper_path = super::dial_in::MAPPER_URL_PATH,
         prosody_path = super::dial_in::MAPPER_PROSODY_PATH,
         auth_host = crate::plan::xmpp::XmppNames::new(domain).auth,
+        digits = super::dial_in::PIN_DIGITS,
+        more_digits = super::dial_in::PIN_DIGITS - 1,
     );
 }
 
@@ -327,21 +360,34 @@ fn placeholder(o: &mut String) {
     );
 }
 
-/// Renders the stream server that shares port 443 between the site and coturn.
+/// Renders the stream server that shares port 443 between the site and coturn. It follows
+/// jitsi/jitsi-meet `doc/debian/jitsi-meet/jitsi-meet.conf` (stored version 47cffeb00ab2:
+/// `ssl_preread`, the site on 127.0.0.1:4444, TURN on 4445), but picks by name (SNI)
+/// where that file picks by ALPN, and adds what upstream leaves out: the PROXY protocol
+/// header, so the site sees each client's address (for its
+/// per-address limits and prosody's X-Forwarded-For) instead of 127.0.0.1 for all. coturn
+/// does not read that header, so TURN goes through a second server that takes it off.
 pub fn render_stream(turn_host: &str, turn_tls_port: u16) -> String {
     format!(
         "# Managed by meet-agent ([jitsi.turn] tls_host): port 443 is shared by name. TLS\n\
          # connections for {turn_host} go to coturn's TLS port, all others to the web site.\n\
          stream {{\n    \
              map $ssl_preread_server_name $ryo_jitsi_upstream {{\n        \
-                 {turn_host} 127.0.0.1:{turn_tls_port};\n        \
-                 default {BEHIND_STREAM};\n    \
+                 {turn_host} 127.0.0.1:{TURN_BEHIND_STREAM};\n        \
+                 default 127.0.0.1:{BEHIND_STREAM};\n    \
              }}\n    \
              server {{\n        \
                  listen 443;\n        \
                  listen [::]:443;\n        \
                  ssl_preread on;\n        \
+                 # The client's address for the site, which reads it (real_ip_header).\n        \
+                 proxy_protocol on;\n        \
                  proxy_pass $ryo_jitsi_upstream;\n    \
+             }}\n    \
+             # coturn does not read the PROXY protocol: this hop takes the header off.\n    \
+             server {{\n        \
+                 listen 127.0.0.1:{TURN_BEHIND_STREAM} proxy_protocol;\n        \
+                 proxy_pass 127.0.0.1:{turn_tls_port};\n    \
              }}\n\
          }}\n"
     )

@@ -11,3 +11,10 @@ pub const JICOFO_REST: u16 = 8888;
 /// The relay region a bridge announces when neither the configuration nor the instance
 /// metadata names one.
 pub const DEFAULT_REGION: &str = "default";
+/// The site's loopback port behind nginx's stream server when TURN shares port 443.
+pub const SITE_BEHIND_STREAM: u16 = 4444;
+/// The loopback port where nginx's stream server takes the PROXY protocol header off TURN
+/// connections before coturn.
+pub const TURN_BEHIND_STREAM: u16 = 4445;
+/// The ports nginx takes when TURN shares port 443 (coturn may not listen on them).
+pub const STREAM_PORTS: [u16; 3] = [443, SITE_BEHIND_STREAM, TURN_BEHIND_STREAM];

@@ -63,6 +63,7 @@ pub fn serve(root: &Root, stream: bool, prosody_http: u16) -> Served {
         ),
         ("listen 443;", format!("listen 127.0.0.1:{https};")),
         ("127.0.0.1:4444", format!("127.0.0.1:{web}")),
+        ("127.0.0.1:4445", format!("127.0.0.1:{}", free_port())),
         ("127.0.0.1:5280", format!("127.0.0.1:{prosody_http}")),
     ];
     // Debian's nginx.conf includes the type table in its http block before the sites.

@@ -838,6 +838,22 @@ pub async fn fetch_https(
     Ok((hsts, response.text().await?))
 }
 
+/// One verified HTTPS GET of `path` on 127.0.0.1:`port` for `domain`, whatever its status:
+/// the status and the body.
+pub async fn get_https(
+    domain: &str,
+    port: u16,
+    root_pem: &str,
+    path: &str,
+) -> Result<(u16, String)> {
+    let client = https_client(domain, port, root_pem, Duration::from_secs(10))?;
+    let response = client
+        .get(format!("https://{domain}:{port}{path}"))
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.text().await?))
+}
+
 /// Polls `https://DOMAIN:port/` on 127.0.0.1 until it answers, verifying the chain against
 /// `root_pem` for `domain`. Returns the body and when it first answered.
 pub async fn wait_https(

@@ -6,22 +6,35 @@
 -- resources/cloud-api.swagger), read 2026-12:
 --
 --   GET ?conference=ROOM@MUC[&url=...]  200 {message, id, conference}: the room's PIN, made
---                                       the first time it is asked for and kept
+--                                       the first time it is asked for while the meeting
+--                                       runs, and kept; 404 when no such meeting has a PIN
+--                                       or is running
 --   GET ?id=PIN                         200 {message, id, conference}, or 404 with
 --                                       conference = false when no room has that PIN
 --   anything else                       400 {message}
+--
+-- ROOM is the name as the web app holds it (the page's path segment, percent-encoded) and
+-- puts into the query unchanged. The room the web app joins is that name passed through
+-- getBackendSafeRoomName
+-- (react/features/base/util/uri.ts: decodeURIComponent, NFKC, lower case,
+-- encodeURIComponent, lower case), so "Team Sync" meets in "team%20sync@MUC"; this module
+-- applies the same steps, so the PIN belongs to the room callers must be put in.
 --
 -- Loaded on the auth.DOMAIN VirtualHost (meet-agent's prosody file), whose storage is kept:
 -- an anonymous host, the site's in open mode, drops what its modules store. nginx proxies
 -- /_api/conference-mapper here with a per-address rate limit, which is what makes guessing
 -- PINs slow. PINs are random (prosody's util.random: the kernel's generator), DIGITS long
--- without a leading zero, and never handed to a second room. Both directions are kept in
--- prosody's storage (for the default internal store, one small file per key written
--- atomically), so a PIN survives restarts and reboots. Written for Lua 5.4 (64-bit integers),
--- which Debian's Prosody 13 runs on.
+-- without a leading zero, and never handed to a second room. A PIN is only made for a
+-- meeting that is running (the MUC has the room), so strangers cannot fill the storage
+-- with PINs for made-up names. Both directions are kept in prosody's storage (for the
+-- default internal store, one small file per key written atomically), so a PIN survives
+-- restarts and reboots. Written for Lua 5.4 (64-bit integers), which Debian's Prosody 13
+-- runs on.
 
-local formdecode = require "util.http".formdecode;
+local encodings = require "util.encodings";
 local json = require "util.json";
+local nameprep = encodings.stringprep.nameprep;
+local valid_utf8 = encodings.utf8.valid;
 local jid = require "util.jid";
 local random = require "util.random";
 local sha256 = require "util.hashes".sha256;
@@ -68,12 +81,15 @@ local function room_key(conference)
 	return "r" .. sha256(conference, true);
 end
 
--- The room's PIN, made and stored the first time; nil and an error when storage fails.
-local function pin_for(conference)
-	local key = room_key(conference);
-	local known, err = store:get(key);
+-- The room's stored PIN: the PIN, nil when it has none, or nil and an error.
+local function stored_pin(conference)
+	local known, err = store:get(room_key(conference));
 	if err then return nil, err; end
-	if known and known.pin then return known.pin; end
+	return known and known.pin or nil;
+end
+
+-- A new PIN for the room, stored both ways; nil and an error when storage fails.
+local function make_pin(conference)
 	-- Prosody runs handlers one at a time, so nothing can take the PIN between the check
 	-- and the writes.
 	for _ = 1, 20 do
@@ -84,7 +100,7 @@ local function pin_for(conference)
 			-- The PIN's entry first: if the second write fails, the PIN is only reserved.
 			local ok, set_err = store:set("p" .. pin, { conference = conference });
 			if not ok then return nil, set_err; end
-			ok, set_err = store:set(key, { pin = pin });
+			ok, set_err = store:set(room_key(conference), { pin = pin });
 			if not ok then return nil, set_err; end
 			module:log("info", "Dial-in PIN made for %s", conference);
 			return pin;
@@ -93,24 +109,89 @@ local function pin_for(conference)
 	return nil, "no free PIN after 20 draws";
 end
 
-local function by_conference(conference)
-	if #conference > MAX_PARAM then
-		return answer(400, { message = "The conference parameter is too long" });
+-- decodeURIComponent: every %XX decoded, or nil when a % is not followed by two hex digits
+-- or the bytes are not UTF-8 (where the web app keeps the name as it was).
+local function uri_decode(s)
+	for at in s:gmatch("()%%") do
+		if not s:sub(at + 1, at + 2):match("^%x%x$") then return nil; end
 	end
-	local node, host, resource = jid.prepped_split(conference);
-	if not node or resource or host ~= muc then
-		return answer(400, { message = "The conference parameter is not a room of " .. muc });
+	local decoded = s:gsub("%%(%x%x)", function(hex) return string.char(tonumber(hex, 16)); end);
+	if not valid_utf8(decoded) then return nil; end
+	return decoded;
+end
+
+-- encodeURIComponent, with lower-case hex digits as getBackendSafeRoomName leaves them.
+local function uri_encode(s)
+	return (s:gsub("[^A-Za-z0-9%-_.!~*'()]", function(c) return ("%%%02x"):format(c:byte()); end));
+end
+
+-- The rooms the web app may have joined for the name it holds: getBackendSafeRoomName's
+-- steps, lower-cased once by Unicode case folding with NFKC (prosody's nameprep, which
+-- matches JavaScript's toLowerCase except for a few letters such as ß) and once in ASCII
+-- only. Each is a prepped room JID of the MUC; the list may be empty.
+local function candidate_rooms(name)
+	local decoded = uri_decode(name) or name;
+	local rooms, seen = {}, {};
+	for _, lowered in ipairs({ nameprep(decoded) or false, decoded:lower() }) do
+		if lowered then
+			local node, host, resource = jid.prepped_split(uri_encode(lowered) .. "@" .. muc);
+			local room = node and not resource and host == muc and (node .. "@" .. muc);
+			if room and not seen[room] then
+				seen[room] = true;
+				rooms[#rooms + 1] = room;
+			end
+		end
 	end
-	local canonical = node .. "@" .. host;
-	local pin, err = pin_for(canonical);
-	if not pin then
-		module:log("error", "Dial-in PIN for %s not stored: %s", canonical, err);
-		return answer(500, { message = "The PIN could not be stored" });
-	end
+	return rooms;
+end
+
+-- The MUC's module on this server, nil when the MUC host is not loaded.
+local function muc_module()
+	local host = prosody.hosts[muc];
+	return host and host.modules.muc;
+end
+
+local function found(pin, conference)
 	return answer(200, {
 		message = "Successfully retrieved conference mapping";
 		id = pin;
-		conference = canonical;
+		conference = conference;
+	});
+end
+
+local function by_conference(conference)
+	local name, host = conference:match("^(.+)@([^@]+)$");
+	local rooms = name and nameprep(host) == muc and candidate_rooms(name) or {};
+	if #rooms == 0 then
+		return answer(400, { message = "The conference parameter is not a room of " .. muc });
+	end
+	-- A PIN made before, whether or not the meeting runs now.
+	for _, room in ipairs(rooms) do
+		local pin, err = stored_pin(room);
+		if err then
+			module:log("error", "Dial-in PIN lookup for %s failed: %s", room, err);
+			return answer(500, { message = "The PIN could not be looked up" });
+		end
+		if pin then return found(pin, room); end
+	end
+	local rooms_module = muc_module();
+	if not rooms_module then
+		module:log("error", "Dial-in PINs: the MUC %s is not loaded on this server", muc);
+		return answer(500, { message = "The meetings' host " .. muc .. " is not on this server" });
+	end
+	for _, room in ipairs(rooms) do
+		if rooms_module.get_room_from_jid(room) then
+			local pin, err = make_pin(room);
+			if not pin then
+				module:log("error", "Dial-in PIN for %s not stored: %s", room, err);
+				return answer(500, { message = "The PIN could not be stored" });
+			end
+			return found(pin, room);
+		end
+	end
+	return answer(404, {
+		message = "No meeting " .. rooms[1] .. " is running; its PIN is made once it has started";
+		conference = false;
 	});
 end
 
@@ -127,17 +208,38 @@ local function by_id(id)
 	if not known or not known.conference then
 		return answer(404, { message = "No conference mapping was found"; id = pin; conference = false });
 	end
-	return answer(200, {
-		message = "Successfully retrieved conference mapping";
-		id = pin;
-		conference = known.conference;
-	});
+	return found(pin, known.conference);
+end
+
+-- The parameters the web app and IVRs send, by name as sent: each name at most once and
+-- not percent-encoded (nginx picks the rate limit from the raw query, so a name it would
+-- read differently is refused). Values are kept as sent: the web app puts the room name
+-- into the query as it holds it (the page's path, percent-encoded), and
+-- getBackendSafeRoomName decodes that exactly once, which candidate_rooms repeats.
+-- nil and a message for anything else.
+local KNOWN = { conference = true; id = true; url = true };
+local function parameters(query)
+	local params = {};
+	if not query or query == "" then return params; end
+	for part in (query .. "&"):gmatch("([^&]*)&") do
+		local name, value = part:match("^([^=]*)=(.*)$");
+		if not name or not KNOWN[name] then
+			return nil, "Unknown parameter: give conference (and url) or id";
+		elseif params[name] then
+			return nil, "The " .. name .. " parameter is given more than once";
+		elseif #value > MAX_PARAM then
+			return nil, "The " .. name .. " parameter is too long";
+		end
+		params[name] = value;
+	end
+	return params;
 end
 
 local function handle(event)
-	local query = event.request.url.query;
-	local params = query and formdecode(query);
-	if type(params) ~= "table" then params = {}; end
+	local params, problem = parameters(event.request.url.query);
+	if not params then
+		return answer(400, { message = problem });
+	end
 	local conference, id = params.conference, params.id;
 	if conference and id then
 		return answer(400, { message = "Give either conference or id, not both" });
