@@ -167,12 +167,29 @@ pub async fn bring_up_role<R: Refresher>(
     let mut report = Report::default();
     let mut done = Vec::new();
     let mut failure = None;
+    // Every state the loop below reads, asked at once: over one D-Bus connection the
+    // answers come in turn, but no query waits for the one before it to return (eight
+    // services of four calls each took most of the start step's 0.7 s at a first boot
+    // under TCG). Nothing the loop does to one service changes another's state.
+    let asked: Vec<Service> = Service::ALL
+        .into_iter()
+        .filter(|s| start_stopped || (wanted.contains(s) && refreshes.is_pending(*s)))
+        .collect();
+    let answers = futures_util::future::join_all(asked.iter().map(|s| systemd.state(*s))).await;
+    let mut states: Vec<(Service, Result<UnitState>)> = asked.into_iter().zip(answers).collect();
+    let mut state_of = |service: Service| -> Result<UnitState> {
+        match states.iter().position(|(s, _)| *s == service) {
+            Some(at) => states.swap_remove(at).1,
+            None => Err(anyhow::anyhow!("{} was not asked for", service.unit())),
+        }
+    };
     for service in Service::ALL {
         let pending = refreshes.is_pending(service);
         if !wanted.contains(&service) {
             if start_stopped {
+                let state = state_of(service);
                 let stop = async {
-                    if systemd.state(service).await? != UnitState::Missing {
+                    if state? != UnitState::Missing {
                         disable_if_enabled(systemd, service, &mut report).await;
                         systemd.stop(service).await?;
                         report.stopped.push(service);
@@ -193,7 +210,8 @@ pub async fn bring_up_role<R: Refresher>(
         if !start_stopped && !pending {
             continue;
         }
-        if let Err(e) = visit(service, pending, systemd, start_stopped, &mut report).await {
+        let state = state_of(service);
+        if let Err(e) = visit(service, state, pending, systemd, start_stopped, &mut report).await {
             failure = Some(e);
             break;
         }
@@ -229,12 +247,13 @@ async fn disable_if_enabled<R: Refresher>(systemd: &R, service: Service, report:
 
 async fn visit<R: Refresher>(
     service: Service,
+    state: Result<UnitState>,
     pending: bool,
     systemd: &R,
     start_stopped: bool,
     report: &mut Report,
 ) -> Result<()> {
-    match systemd.state(service).await? {
+    match state? {
         UnitState::Missing => report.missing.push(service),
         UnitState::Running => {
             report.running.push(service);

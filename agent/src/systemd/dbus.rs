@@ -141,11 +141,17 @@ impl Systemd {
             .cache_properties(CacheProperties::No)
             .build()
             .await?;
+        // The three properties asked together (one round trip's wait, not three).
+        let (load_state, active_state, sub_state) = tokio::try_join!(
+            timed("LoadState", unit.load_state()),
+            timed("ActiveState", unit.active_state()),
+            timed("SubState", unit.sub_state()),
+        )?;
         Ok(UnitStatus {
             name: name.to_string(),
-            load_state: timed("LoadState", unit.load_state()).await?,
-            active_state: timed("ActiveState", unit.active_state()).await?,
-            sub_state: timed("SubState", unit.sub_state()).await?,
+            load_state,
+            active_state,
+            sub_state,
         })
     }
 
