@@ -126,13 +126,14 @@ local function uri_encode(s)
 end
 
 -- The rooms the web app may have joined for the name it holds: getBackendSafeRoomName's
--- steps, lower-cased once by Unicode case folding with NFKC (prosody's nameprep, which
--- matches JavaScript's toLowerCase except for a few letters such as ß) and once in ASCII
--- only. Each is a prepped room JID of the MUC; the list may be empty.
+-- steps, lower-cased once in ASCII only (exact for every name without upper-case non-ASCII
+-- letters, as the web app's own room names are) and once by Unicode case folding with NFKC
+-- (prosody's nameprep: JavaScript's toLowerCase for the rest, but for a few letters such
+-- as ß, which it folds to ss). Each is a prepped room JID of the MUC; the list may be empty.
 local function candidate_rooms(name)
 	local decoded = uri_decode(name) or name;
 	local rooms, seen = {}, {};
-	for _, lowered in ipairs({ nameprep(decoded) or false, decoded:lower() }) do
+	for _, lowered in ipairs({ decoded:lower(), nameprep(decoded) or false }) do
 		if lowered then
 			local node, host, resource = jid.prepped_split(uri_encode(lowered) .. "@" .. muc);
 			local room = node and not resource and host == muc and (node .. "@" .. muc);
@@ -165,28 +166,28 @@ local function by_conference(conference)
 	if #rooms == 0 then
 		return answer(400, { message = "The conference parameter is not a room of " .. muc });
 	end
-	-- A PIN made before, whether or not the meeting runs now.
-	for _, room in ipairs(rooms) do
-		local pin, err = stored_pin(room);
-		if err then
-			module:log("error", "Dial-in PIN lookup for %s failed: %s", room, err);
-			return answer(500, { message = "The PIN could not be looked up" });
-		end
-		if pin then return found(pin, room); end
-	end
 	local rooms_module = muc_module();
 	if not rooms_module then
 		module:log("error", "Dial-in PINs: the MUC %s is not loaded on this server", muc);
 		return answer(500, { message = "The meetings' host " .. muc .. " is not on this server" });
 	end
-	for _, room in ipairs(rooms) do
-		if rooms_module.get_room_from_jid(room) then
-			local pin, err = make_pin(room);
-			if not pin then
-				module:log("error", "Dial-in PIN for %s not stored: %s", room, err);
-				return answer(500, { message = "The PIN could not be stored" });
+	-- The running meeting first (the web app asks from inside it), then a PIN made before
+	-- for a meeting that does not run now: where the candidates name two rooms, the one
+	-- the asker is in wins.
+	for pass = 1, 2 do
+		for _, room in ipairs(rooms) do
+			local running = pass == 1 and rooms_module.get_room_from_jid(room) ~= nil;
+			if pass == 2 or running then
+				local pin, err = stored_pin(room);
+				if not pin and not err and running then
+					pin, err = make_pin(room);
+				end
+				if err then
+					module:log("error", "Dial-in PIN for %s: %s", room, err);
+					return answer(500, { message = "The PIN could not be looked up or stored" });
+				end
+				if pin then return found(pin, room); end
 			end
-			return found(pin, room);
 		end
 	end
 	return answer(404, {
