@@ -824,10 +824,7 @@ pub async fn fetch_https(
     root_pem: &str,
     path: &str,
 ) -> Result<(Option<String>, String)> {
-    let client = https_client(domain, port, root_pem, Duration::from_secs(10))?;
-    let response = client
-        .get(format!("https://{domain}:{port}{path}"))
-        .send()
+    let response = send_https(domain, port, root_pem, path)
         .await?
         .error_for_status()?;
     let hsts = response
@@ -846,12 +843,22 @@ pub async fn get_https(
     root_pem: &str,
     path: &str,
 ) -> Result<(u16, String)> {
+    let response = send_https(domain, port, root_pem, path).await?;
+    Ok((response.status().as_u16(), response.text().await?))
+}
+
+/// The GET both of the above send: verified against `root_pem`, 10 s at most.
+async fn send_https(
+    domain: &str,
+    port: u16,
+    root_pem: &str,
+    path: &str,
+) -> Result<reqwest::Response> {
     let client = https_client(domain, port, root_pem, Duration::from_secs(10))?;
-    let response = client
+    Ok(client
         .get(format!("https://{domain}:{port}{path}"))
         .send()
-        .await?;
-    Ok((response.status().as_u16(), response.text().await?))
+        .await?)
 }
 
 /// Polls `https://DOMAIN:port/` on 127.0.0.1 until it answers, verifying the chain against

@@ -126,10 +126,11 @@ local function uri_encode(s)
 end
 
 -- The rooms the web app may have joined for the name it holds: getBackendSafeRoomName's
--- steps, lower-cased once in ASCII only (exact for every name without upper-case non-ASCII
--- letters, as the web app's own room names are) and once by Unicode case folding with NFKC
--- (prosody's nameprep: JavaScript's toLowerCase for the rest, but for a few letters such
--- as ß, which it folds to ss). Each is a prepped room JID of the MUC; the list may be empty.
+-- steps (NFKC, then toLowerCase), lower-cased once in ASCII only (exact for every name
+-- without upper-case non-ASCII letters that NFKC leaves as it is) and once by prosody's
+-- nameprep, which applies NFKC and Unicode case folding (JavaScript's toLowerCase for the
+-- rest, but for a few letters such as ß, which it folds to ss). Each is a prepped room JID
+-- of the MUC; the list may be empty.
 local function candidate_rooms(name)
 	local decoded = uri_decode(name) or name;
 	local rooms, seen = {}, {};
