@@ -140,7 +140,8 @@ fn servers(o: &mut String, i: &Inputs<'_>) {
     // The parameter is deprecated (a warning, not an error) only from 1.25.1 on.
     let listen = if i.turn_on_443.is_some() {
         // Every connection comes from the stream server, which sends the client's address
-        // first (PROXY protocol).
+        // first (PROXY protocol). Ours: upstream's site behind its stream server
+        // (jitsi-meet.conf, see render_stream) reads no address and sees 127.0.0.1.
         format!(
             "    listen 127.0.0.1:{BEHIND_STREAM} ssl http2 proxy_protocol;\n    \
              set_real_ip_from 127.0.0.1;\n    \
