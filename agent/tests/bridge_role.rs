@@ -82,7 +82,7 @@ fn a_bridge_renders_only_the_bridge_joined_to_its_signaling_node() {
     ] {
         assert!(jvb.contains(&wanted), "{wanted} missing:\n{jvb}");
     }
-    let anchor_path = meet_agent::bridge::trust::anchor(&t);
+    let anchor_path = meet_agent::bridge::trust::anchor(t.certificate_pem());
     let anchor = std::fs::read_to_string(root.join(&anchor_path)).unwrap();
     assert_eq!(anchor, t.certificate_pem());
     for absent in [
@@ -127,7 +127,7 @@ fn a_bridge_renders_only_the_bridge_joined_to_its_signaling_node() {
     let out = root.run(&["run"]);
     assert_eq!(root.step("jitsi")["state"], "ok", "{}", text(&out));
     assert!(!root.join(&anchor_path).exists(), "the old anchor stayed");
-    let new_anchor = meet_agent::bridge::trust::anchor(&t2);
+    let new_anchor = meet_agent::bridge::trust::anchor(t2.certificate_pem());
     assert_ne!(new_anchor, anchor_path);
     assert_eq!(
         std::fs::read_to_string(root.join(&new_anchor)).unwrap(),

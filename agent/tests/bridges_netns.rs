@@ -229,11 +229,12 @@ fn servable(root: &Root, dir: &Path) -> PathBuf {
 /// - `jibri JID PASSWORD HOST CAFILE MUC NICK`: joins MUC with jibri's status presence
 ///   (idle, healthy; jitsi-xmpp-extensions' JibriStatusPacketExt), prints JOINED, stays a
 ///   few seconds;
-/// - `login JID PASSWORD HOST`: logs in (no certificate check: the browser's login goes
-///   through nginx's TLS, not this port's) and prints SESSION;
-/// - `jigasi JID PASSWORD HOST MUC NICK`: a SIP gateway on the node itself (loopback, no
-///   certificate check, as its file's ALLOW_NON_SECURE says): joins MUC with jigasi's
-///   stats presence (`supports_sip`), prints JOINED, stays a few seconds.
+/// - `login JID PASSWORD HOST [CAFILE]`: logs in and prints SESSION; with CAFILE trusting
+///   only it, for the JID's domain (as jitsi-desktop checks jigasi's accounts), else with
+///   no certificate check (the browser's login goes through nginx's TLS, not this port's);
+/// - `jigasi JID PASSWORD HOST MUC NICK [CAFILE]`: a SIP gateway: logs in as `login` does
+///   and joins MUC with jigasi's stats presence (`supports_sip`), prints JOINED, stays a
+///   few seconds.
 ///
 /// `observe` also reports the first occupant with colibri stats as
 /// `STATS <nick> supports_sip=<value>`, and takes `-` for CAFILE (no check, loopback).
@@ -247,7 +248,11 @@ def unverified():
     c.ssl_context.check_hostname = False
     c.ssl_context.verify_mode = ssl.CERT_NONE
 if mode == "login":
-    unverified()
+    cafile = sys.argv[5] if len(sys.argv) > 5 else "-"
+    if cafile == "-":
+        unverified()
+    else:
+        c.ssl_context = ssl.create_default_context(cafile=cafile)
 elif mode == "jigasi":
     muc, nick = sys.argv[5:7]
     cafile = sys.argv[7] if len(sys.argv) > 7 else "-"
@@ -613,7 +618,7 @@ fn a_recorder_joins(root: &Root, net: &Net, site_ca: &Path, log: &dyn Fn() -> St
         field(&env["control-muc"]["domain"])
     );
     let nick = field(&env["control-muc"]["nickname"]);
-    let anchor = trusted_anchor(&recorder, &token);
+    let anchor = trusted_anchor(&recorder, token.certificate_pem());
 
     // jicofo's place: focus creates and watches the brewery.
     let secrets = secrets_of(root);
@@ -715,14 +720,15 @@ fn jigasi_rendered(root: &Root, also: &str) -> String {
     message
 }
 
-/// The anchor a joining machine below `root` installed for `token`: it holds the token's
-/// certificate (what makes the machine trust its signaling node).
-fn trusted_anchor(root: &Root, token: &meet_agent::bridge::token::Token) -> PathBuf {
-    let anchor = root.join(&meet_agent::bridge::trust::anchor(token));
+/// The anchor the machine below `root` installed for the certificate `pem` (a joining
+/// machine's token's, or a node's own for auth.DOMAIN when its jigasi runs there): what
+/// makes its Java services trust prosody.
+fn trusted_anchor(root: &Root, pem: &str) -> PathBuf {
+    let anchor = root.join(&meet_agent::bridge::trust::anchor(pem));
     assert_eq!(
-        std::fs::read_to_string(&anchor).unwrap(),
-        token.certificate_pem(),
-        "the machine trusts the token's certificate"
+        std::fs::read_to_string(&anchor).ok().as_deref(),
+        Some(pem),
+        "the machine trusts the certificate"
     );
     anchor
 }
@@ -865,7 +871,7 @@ fn a_sip_gateway_joins(root: &Root, net: &Net, log: &dyn Fn() -> String) {
         "false",
         "TLS only across the network"
     );
-    let anchor = trusted_anchor(&gateway, &token);
+    let anchor = trusted_anchor(&gateway, token.certificate_pem());
 
     // jigasi from the gateway's address, verifying the signaling node against the anchor,
     // then jicofo's account sees it.
@@ -894,6 +900,7 @@ fn a_sip_gateway_joins(root: &Root, net: &Net, log: &dyn Fn() -> String) {
             &props[&format!("{call}.USER_ID")],
             &props[&format!("{call}.PASS")],
             &host,
+            &anchor.display().to_string(),
         ],
     );
     assert_eq!(session, "SESSION", "prosody's log:\n{}", log());
@@ -1192,10 +1199,14 @@ fn status_on_a_recorder_says_what_jibri_records_and_whether_it_answers() {
     }
 }
 
-/// A SIP gateway on the node itself (`sip.local`): jigasi's rendered file logs in to the
-/// real prosody as `jigasi@auth.DOMAIN` with this instance's password and joins
-/// JigasiBrewery with jigasi's stats presence, where jicofo's account sees it offer SIP
-/// (slixmpp stands in for jigasi, which cannot be installed here, and for jicofo).
+/// A SIP gateway on the node itself (`sip.local`, an open site): jigasi's rendered file
+/// logs in to the real prosody as `jigasi@auth.DOMAIN` with this instance's password,
+/// verifying prosody's certificate for auth.DOMAIN against the one anchor the node
+/// installed for it (jigasi checks its account's domain in the JVM's store; a real jigasi
+/// refused the site's self-signed certificate here), and joins JigasiBrewery with
+/// jigasi's stats presence, where jicofo's account sees it offer SIP. Each call's login
+/// is the same account, verified the same way, on a domain jicofo.conf trusts (slixmpp
+/// stands in for jigasi, which cannot be installed here, and for jicofo).
 #[test]
 fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery() {
     let root = Root::new();
@@ -1213,6 +1224,22 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
     );
     let message = jigasi_rendered(&root, &format!("jigasi@auth.{DOMAIN}"));
     assert!(!message[1..].contains("; this machine lacks"), "{message}");
+    assert!(
+        message.contains(&format!(
+            "this node's certificate for auth.{DOMAIN} written to /usr/local/share/ca-certificates/"
+        )),
+        "{message}"
+    );
+    let own = std::fs::read_to_string(root.join(meet_agent::bridge::xmpp_cert::CERT)).unwrap();
+    let anchor = trusted_anchor(&root, &own);
+    // jicofo believes the calls' account when it says it is jigasi.
+    let jicofo = std::fs::read_to_string(root.join(meet_agent::jitsi::jicofo::CONF)).unwrap();
+    assert!(
+        jicofo.contains(&format!(
+            "trusted-domains = [ \"recorder.{DOMAIN}\", \"auth.{DOMAIN}\" ]"
+        )),
+        "{jicofo}"
+    );
     let Jigasi {
         props,
         jid,
@@ -1245,14 +1272,42 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
     assert_eq!(password, secrets["jigasi_password"].as_str().unwrap());
     // jigasi first: it creates the brewery itself when jicofo has not yet (it joins only
     // once per login), then jicofo's account arrives and sees it.
+    let anchor_path = anchor.display().to_string();
     joins_and_is_seen(
         &net,
         &net.signaling,
         (&jid, &password, &host, &brewery),
-        ("jigasi-1", "-"),
+        ("jigasi-1", &anchor_path),
         secrets["focus_password"].as_str().unwrap(),
         &log,
     );
+    // Each call's own login on this open site: the same account, the same check.
+    let call = "org.jitsi.jigasi.xmpp.acc";
+    assert_eq!(props[&format!("{call}.USER_ID")], jid);
+    assert_eq!(props[&format!("{call}.ANONYMOUS_AUTH")], "false");
+    let session = python(
+        &net.signaling,
+        CLIENTS,
+        &[
+            "login",
+            &props[&format!("{call}.USER_ID")],
+            &props[&format!("{call}.PASS")],
+            &host,
+            &anchor_path,
+        ],
+    );
+    assert_eq!(session, "SESSION", "prosody's log:\n{}", log());
+    // The check can fail: the site's own certificate names DOMAIN, not auth.DOMAIN.
+    let site = root
+        .join("/etc/meet-agent/tls/fullchain.pem")
+        .display()
+        .to_string();
+    let refused = python(
+        &net.signaling,
+        CLIENTS,
+        &["login", &jid, &password, &host, &site],
+    );
+    assert_eq!(refused, "TLS-REFUSED", "prosody's log:\n{}", log());
     let wrong = python(
         &net.signaling,
         CLIENTS,

@@ -188,7 +188,9 @@ fn render_with(
         web_local: None,
         mime_types: Some(DEBIAN_MIME_TYPES),
         turn_on_443: j.turn.tls_host.as_deref().map(|h| (h, j.turn.tls_port)),
-        bridges_tls: role == Role::Signaling,
+        // As the jitsi step decides: auth.DOMAIN's own certificate for bridges of other
+        // machines (signaling) and for a jigasi here.
+        auth_cert: role == Role::Signaling || (role == Role::All && local_sip),
     });
     files
         .into_iter()

@@ -2,14 +2,19 @@
 //! system store, so that jitsi-videobridge2 verifies prosody's certificate for
 //! auth.DOMAIN: Debian's `update-ca-certificates` adds it to /etc/ssl/certs, and its
 //! ca-certificates-java hook (installed with the JRE) to Java's cacerts, which the bridge
-//! reads.
+//! reads. A node whose own jigasi logs in over loopback (`sip.local`) trusts its own
+//! auth.DOMAIN certificate the same way, as jitsi/jitsi-meet's
+//! `debian/jitsi-meet-prosody.postinst` does for the certificate it makes for auth.DOMAIN
+//! (a link in /usr/local/share/ca-certificates, then `update-ca-certificates -f`): jigasi
+//! checks the certificate against its account's domain in the JVM's default store
+//! (jitsi/jitsi CertificateServiceImpl), and upstream's alternative, always-trust mode, would
+//! also switch off the checks of a TLS connection to the SIP provider.
 //!
 //! The file is named after the certificate's digest: update-ca-certificates tells its
 //! hooks only about certificates whose link is new or gone, so a new certificate under the
 //! old name would stay out of Java's store. A token with another certificate therefore
 //! removes the old file and adds a new one.
 
-use crate::bridge::token::Token;
 use crate::fsutil::{read_optional, write_atomic};
 use crate::paths::Paths;
 use anyhow::{bail, Context, Result};
@@ -19,26 +24,28 @@ pub const ANCHORS: &str = "/usr/local/share/ca-certificates";
 /// The anchors' name prefix.
 pub const PREFIX: &str = "ryo-jitsi-signaling-";
 
-/// The anchor's path for `token`'s certificate.
-pub fn anchor(token: &Token) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, token.certificate_pem().as_bytes());
+/// The anchor's path for the certificate `pem` (a join token's, or this node's own for
+/// auth.DOMAIN).
+pub fn anchor(pem: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, pem.as_bytes());
     let hex = crate::encoding::hex(&digest.as_ref()[..8]);
     format!("{ANCHORS}/{PREFIX}{hex}.crt")
 }
 
-/// Installs the token's certificate as a trust anchor; `Some(message)` when it changed.
-/// Below a `--root` other than `/` the stores are not rebuilt (the host's would be), and
-/// the message says so. `before_write` runs before anything changes (it records the
-/// bridge's pending restart). When the stores cannot be rebuilt the anchor is removed
-/// again, so the next run tries once more.
+/// Installs the certificate `pem` as this machine's one trust anchor of ours (replacing any
+/// other); `Some(message)` when it changed. Below a `--root` other than `/` the stores are
+/// not rebuilt (the host's would be), and the message says so. `before_write` runs before
+/// anything changes (it records the pending restart of the Java services that read the
+/// store). When the stores cannot be rebuilt the anchor is removed again, so the next run
+/// tries once more.
 pub fn install(
     paths: &Paths,
-    token: &Token,
+    pem: &str,
     before_write: impl FnOnce() -> Result<()>,
 ) -> Result<Option<String>> {
-    let wanted = anchor(token);
+    let wanted = anchor(pem);
     let path = paths.join(&wanted);
-    let pem = token.certificate_pem().as_bytes();
+    let pem = pem.as_bytes();
     let others = other_anchors(paths, &wanted)?;
     if others.is_empty() && read_optional(&path)?.as_deref() == Some(pem) {
         return Ok(None);
@@ -51,7 +58,7 @@ pub fn install(
     write_atomic(&path, pem, 0o644)?;
     if paths.root() != std::path::Path::new("/") {
         return Ok(Some(format!(
-            "the signaling node's certificate written to {wanted} (stores not rebuilt below --root)"
+            "written to {wanted} (stores not rebuilt below --root)"
         )));
     }
     let rebuilt = std::process::Command::new("update-ca-certificates")
@@ -72,10 +79,7 @@ pub fn install(
         let _ = std::fs::remove_file(&path);
         return Err(e);
     }
-    Ok(Some(format!(
-        "the signaling node's certificate (token {}) trusted in the system and Java stores",
-        token.fingerprint()
-    )))
+    Ok(Some("trusted in the system and Java stores".into()))
 }
 
 /// Our anchors other than `wanted` (an earlier token's).

@@ -63,8 +63,10 @@ pub struct Inputs<'a> {
     pub mime_types: Option<&'a str>,
     /// TURN shares port 443 through nginx's stream module (host, TURN TLS port).
     pub turn_on_443: Option<(&'a str, u16)>,
-    /// A signaling node's certificate for the bridges is in place (prosody presents it).
-    pub bridges_tls: bool,
+    /// auth.DOMAIN's own certificate (bridge/xmpp_cert) is in place: prosody presents it
+    /// for auth.DOMAIN, to bridges of other machines on a signaling node and to a jigasi on
+    /// this machine.
+    pub auth_cert: bool,
 }
 
 /// The region relays report when neither `bridge.region` nor the instance source gives one.
@@ -197,7 +199,6 @@ pub fn assemble(i: &Inputs<'_>) -> Vec<Rendered> {
             &mut out,
             &jigasi::Inputs {
                 domain: d,
-                auth: i.jitsi.auth,
                 account,
                 xmpp: jigasi::Xmpp::Local,
                 xmpp_password: &i.secrets.jigasi_password,
@@ -219,9 +220,6 @@ fn remote_gateway(out: &mut Vec<Rendered>, i: &Inputs<'_>) {
         out,
         &jigasi::Inputs {
             domain: token.domain(),
-            // The site's mode is not known here: each call logs in (which every mode
-            // lets a registered account do), as `jigasi@auth.DOMAIN`.
-            auth: crate::vocab::AuthMode::SecureDomain,
             account,
             xmpp: jigasi::Xmpp::Remote {
                 host: i.roles.signaling_host.as_deref().unwrap_or(token.host()),
@@ -333,7 +331,8 @@ fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool, recorders: bool) -> Re
             tls: (TLS_FULLCHAIN, TLS_PRIVKEY),
             jitsi_plugins: i.jitsi_plugins,
             lobby: j.lobby,
-            bridges_tls: (signaling && i.bridges_tls).then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
+            auth_tls: i.auth_cert.then_some((xmpp_cert::CERT, xmpp_cert::KEY)),
+            bridges: signaling && i.auth_cert,
             recorders,
             conference_mapper: i.sip.serves_dial_in(),
         }),

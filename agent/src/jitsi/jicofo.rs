@@ -86,9 +86,11 @@ fn xmpp_and_services(o: &mut String, i: &Inputs<'_>) {
                # prosody on loopback serves the site's certificate, not one for localhost.\n      \
                disable-certificate-verification = true\n    \
              }}\n    \
-             # Accounts of this domain may declare themselves recorders (jibri), as upstream's\n    \
-             # postinst sets it; prosody serves it only where recorders join.\n    \
-             trusted-domains = [ {recorder} ]\n  \
+             # Accounts of these domains may declare themselves recorders (jibri) or SIP\n    \
+             # gateways (jigasi): recorder. as upstream's postinst sets it (prosody serves it\n    \
+             # only where recorders join), and with SIP gateways auth., where each call of\n    \
+             # jigasi logs in (a domain of service accounts alone).\n    \
+             trusted-domains = [ {trusted} ]\n  \
            }}\n  \
            bridge {{\n    \
              brewery-jid = {brewery}\n  \
@@ -111,9 +113,23 @@ fn xmpp_and_services(o: &mut String, i: &Inputs<'_>) {
         password = quote(&i.secrets.focus_password),
         domain = quote(d),
         muc = quote(&n.conference),
-        recorder = quote(&n.recorder),
+        trusted = trusted_domains(i, &n),
         brewery = quote(&n.brewery_jid),
     );
+}
+
+/// The domains whose accounts jicofo believes when they say they are jibri or jigasi
+/// (jicofo 7ebb13dc ChatRoomMemberImpl compares the occupant's real JID's domain; since
+/// 8bc493fc, 2024-12-10, for jigasi too). Upstream's postinsts list only recorder.DOMAIN
+/// and docker-jitsi-meet none for SIP, so a call of jigasi counts as an ordinary
+/// participant there; here each call logs in as `jigasi@auth.DOMAIN` (jigasi.rs), and
+/// auth.DOMAIN holds service accounts only (focus, jvb, jigasi), never a user's.
+fn trusted_domains(i: &Inputs<'_>, n: &crate::plan::xmpp::XmppNames) -> String {
+    let mut domains = vec![quote(&n.recorder)];
+    if i.sip_gateways {
+        domains.push(quote(&n.auth));
+    }
+    domains.join(", ")
 }
 
 /// Who may create rooms: nothing (open), prosody's accounts, or a token.

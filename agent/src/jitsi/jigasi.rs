@@ -14,7 +14,6 @@
 //! in DNS (the configured server is the one), and the file is jigasi's alone (0600).
 
 use crate::sip::SipAccount;
-use crate::vocab::AuthMode;
 use base64::Engine;
 use std::fmt::Write;
 
@@ -64,8 +63,6 @@ impl Xmpp<'_> {
 pub struct Inputs<'a> {
     /// The site's domain.
     pub domain: &'a str,
-    /// How the site's meetings are entered (decides how each call logs in).
-    pub auth: AuthMode,
     /// The SIP account.
     pub account: &'a SipAccount,
     /// Where the XMPP server is.
@@ -271,9 +268,14 @@ fn xmpp_account(set: &mut dyn FnMut(&str, &str), i: &Inputs<'_>, n: &crate::plan
     set("org.jitsi.jigasi.ALLOWED_JID", &n.jigasi_brewery_jid);
 }
 
-/// How each call's own XMPP connection joins its meeting: over loopback; anonymously on
-/// an open site, and as `jigasi@auth.DOMAIN` where rooms need a login (docker-jitsi-meet's
-/// ENABLE_AUTH branch), so that a phone can open a room nobody has opened yet.
+/// How each call's own XMPP connection joins its meeting: as `jigasi@auth.DOMAIN` in every
+/// mode (docker-jitsi-meet's ENABLE_AUTH branch; on an open site it logs in anonymously on
+/// DOMAIN instead). So a phone can open a room nobody has opened yet where rooms need a
+/// login; jigasi verifies the one certificate it trusts (auth.DOMAIN's, bridge/trust.rs)
+/// rather than the site's, which is not in its store when it is self-signed; and jicofo
+/// counts the call as jigasi, which it does only for accounts of a domain in its
+/// `trusted-domains` (jicofo 8bc493fc, ChatRoomMemberImpl), where auth.DOMAIN is listed and
+/// an anonymous domain must not be.
 fn per_call_login(
     set: &mut dyn FnMut(&str, &str),
     i: &Inputs<'_>,
@@ -299,14 +301,12 @@ fn per_call_login(
     ] {
         set(&format!("{p}.{key}"), value);
     }
-    if i.auth != AuthMode::Open {
-        set(&format!("{p}.ALLOW_NON_SECURE"), &plaintext.to_string());
-        set(&format!("{p}.USER_ID"), &n.jigasi_jid);
-        // Plain text on purpose: a key ending in PASSWORD would be migrated and lost
-        // (jigasi's JvbConference).
-        set(&format!("{p}.PASS"), i.xmpp_password);
-        set(&format!("{p}.ANONYMOUS_AUTH"), "false");
-    }
+    set(&format!("{p}.ALLOW_NON_SECURE"), &plaintext.to_string());
+    set(&format!("{p}.USER_ID"), &n.jigasi_jid);
+    // Plain text on purpose: a key ending in PASSWORD would be migrated and lost
+    // (jigasi's JvbConference).
+    set(&format!("{p}.PASS"), i.xmpp_password);
+    set(&format!("{p}.ANONYMOUS_AUTH"), "false");
 }
 
 /// jigasi.service's environment: what jigasi's Debian postinst writes (6fbf4f27

@@ -104,10 +104,13 @@ pub struct Inputs<'a> {
     pub jitsi_plugins: bool,
     /// The lobby (with Jitsi's plugins only).
     pub lobby: bool,
-    /// A signaling node's listener for videobridges of their own machines: the
-    /// certificate and key presented for `auth.DOMAIN` on the client port, which then
-    /// listens on every address (the host firewall lets only the bridges' addresses in).
-    pub bridges_tls: Option<(&'a str, &'a str)>,
+    /// auth.DOMAIN's own certificate and key, presented for `auth.DOMAIN` (else the
+    /// site's): videobridges of other machines and a local jigasi verify it.
+    pub auth_tls: Option<(&'a str, &'a str)>,
+    /// A signaling node's listener for videobridges of their own machines: the client
+    /// port listens on every address (the host firewall lets only the bridges' addresses
+    /// in) and requires TLS.
+    pub bridges: bool,
     /// Recorders (jibri) join this site: their hidden host `recorder.DOMAIN`, and their
     /// account let past the lobby and room passwords.
     pub recorders: bool,
@@ -155,7 +158,7 @@ pub fn render(i: &Inputs<'_>) -> String {
          --   DOCKER_MAIN = jitsi/docker-jitsi-meet:prosody/rootfs/defaults/prosody.cfg.lua\n\
          --                 at 65c08f7e (2026-08-10)\n\n",
     );
-    exposure(&mut o, i.bridges_tls.is_some());
+    exposure(&mut o, i.bridges);
     globals(&mut o, i, &h);
     main_host(&mut o, i, &h);
     if i.auth == AuthMode::SecureDomain {
@@ -345,7 +348,7 @@ fn main_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     }
     // Clients come through nginx's TLS; jicofo and the bridge over loopback. On a
     // signaling node c2s listens on every address: no plaintext login there.
-    opt(o, "c2s_require_encryption", i.bridges_tls.is_some());
+    opt(o, "c2s_require_encryption", i.bridges);
     muc_pointers(o, i, h);
     o.push('\n');
 }
@@ -375,7 +378,7 @@ fn guest_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
         ),
     );
     opt(o, "modules_enabled", list(&["smacks"]));
-    opt(o, "c2s_require_encryption", i.bridges_tls.is_some());
+    opt(o, "c2s_require_encryption", i.bridges);
     muc_pointers(o, i, h);
     o.push('\n');
 }
@@ -390,14 +393,16 @@ fn auth_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     let _ = writeln!(o, "VirtualHost {}", lua(&h.auth));
     opt(o, "authentication", lua("internal_hashed"));
     // Bridges of other machines verify this host's certificate against the one in their
-    // join token, made for auth.DOMAIN; local components accept the site's.
-    let (cert, key) = i.bridges_tls.unwrap_or(i.tls);
+    // join token, made for auth.DOMAIN, and a local jigasi against the same certificate
+    // in the JVM's store (DEBIAN's postinst makes one for auth.DOMAIN and trusts it);
+    // jicofo, a local bridge and a local jibri accept the site's.
+    let (cert, key) = i.auth_tls.unwrap_or(i.tls);
     opt(
         o,
         "ssl",
         format!("{{ certificate = {}; key = {}; }}", lua(cert), lua(key)),
     );
-    if i.bridges_tls.is_some() {
+    if i.bridges {
         // The jvb password crosses the network: never without TLS.
         opt(o, "c2s_require_encryption", "true");
     }
@@ -447,7 +452,7 @@ fn recorder_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
     );
     opt(o, "modules_enabled", list(&["smacks"]));
     opt(o, "smacks_max_old_sessions", 2000);
-    opt(o, "c2s_require_encryption", i.bridges_tls.is_some());
+    opt(o, "c2s_require_encryption", i.bridges);
     o.push('\n');
 }
 
@@ -651,7 +656,8 @@ mod tests {
             jitsi_plugins: plugins,
             lobby: true,
             recorders: false,
-            bridges_tls: None,
+            auth_tls: None,
+            bridges: false,
             conference_mapper: false,
         })
     }

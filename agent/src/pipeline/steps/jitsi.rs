@@ -95,11 +95,11 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         (Some(token), role) if role.joins() => Some(token.domain().to_string()),
         _ => r.ctx.identity.domain.clone(),
     };
-    let bridges_tls = match prepare(&mut r, roles, domain.as_deref())? {
-        Ok(bridges_tls) => bridges_tls,
+    let auth_cert = match prepare(&mut r, settings, domain.as_deref())? {
+        Ok(auth_cert) => auth_cert,
         Err(refused) => return Ok(refused),
     };
-    render(&mut r, settings, &secrets, domain.as_deref(), bridges_tls)?;
+    render(&mut r, settings, &secrets, domain.as_deref(), auth_cert)?;
     if let (Some(d), false) = (&domain, roles.role.joins()) {
         let recorders = assemble::offers_recording(roles.role, &settings.recording);
         let gateways = settings.sip.offered();
@@ -145,14 +145,16 @@ fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
 }
 
 /// What comes before rendering, by role: package files that collide with ours moved away,
-/// the certificate prosody presents to bridges, a bridge's trust in its signaling node.
-/// Whether the bridges' certificate is in place, or the outcome when a bridge cannot
-/// trust its signaling node (its files are then left as they were).
+/// the certificate prosody presents for auth.DOMAIN (to bridges of other machines, and to
+/// a jigasi on this machine, which trusts it), a bridge's trust in its signaling node.
+/// Whether auth.DOMAIN's own certificate is in place, or the outcome when a node that
+/// joins cannot trust its signaling node (its files are then left as they were).
 fn prepare(
     r: &mut Renders<'_, '_>,
-    roles: &RoleSettings,
+    settings: &crate::config::Settings,
     domain: Option<&str>,
 ) -> Result<Result<bool, Outcome>> {
+    let roles = &settings.roles;
     let role = roles.role;
     if !role.joins() {
         // Package-generated files that collide with ours (a package upgrade makes them
@@ -171,10 +173,17 @@ fn prepare(
             );
         }
     }
-    // prosody presents the bridges' certificate only when it is in place; otherwise the
-    // auth host keeps the site's pair (jicofo and a local bridge still log in).
-    if let (Role::Signaling, Some(d)) = (role, domain) {
-        return Ok(Ok(signaling_certificate(r, d, roles)?));
+    // prosody presents auth.DOMAIN's own certificate only when it is in place; otherwise
+    // the auth host keeps the site's pair (jicofo and a local bridge still log in).
+    let local_gateway = !role.joins() && settings.sip.runs_here();
+    if let (Role::Signaling, Some(d)) | (Role::All, Some(d)) = (role, domain) {
+        if role == Role::Signaling || local_gateway {
+            let in_place = auth_certificate(r, d, roles)?;
+            if in_place && local_gateway {
+                trust_own_certificate(r, d);
+            }
+            return Ok(Ok(in_place));
+        }
     }
     if let (true, Some(token)) = (role.joins(), &roles.join) {
         let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
@@ -185,8 +194,12 @@ fn prepare(
         };
         // The bridge (and jibri, jigasi) read the Java store at their start: a changed
         // anchor restarts them.
-        match crate::bridge::trust::install(paths, token, || refreshes.mark_pending(&[service])) {
-            Ok(Some(message)) => r.done.push(message),
+        let pem = token.certificate_pem();
+        match crate::bridge::trust::install(paths, pem, || refreshes.mark_pending(&[service])) {
+            Ok(Some(how)) => r.done.push(format!(
+                "the signaling node's certificate (token {}) {how}",
+                token.fingerprint()
+            )),
             Ok(None) => {}
             // A bridge that cannot verify its signaling node cannot join it: say so
             // and leave its files as they were rather than half-configured.
@@ -201,13 +214,39 @@ fn prepare(
     Ok(Ok(false))
 }
 
+/// jigasi on this machine verifies prosody's certificate for auth.DOMAIN against the
+/// JVM's store (bridge/trust.rs): this node's own certificate goes there.
+fn trust_own_certificate(r: &mut Renders<'_, '_>, domain: &str) {
+    let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
+    let cert = crate::bridge::xmpp_cert::CERT;
+    let pem = match read_optional(&paths.join(cert)) {
+        Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        Ok(None) => return,
+        Err(e) => {
+            r.problems
+                .push(format!("{e:#}; jigasi cannot verify prosody"));
+            return;
+        }
+    };
+    match crate::bridge::trust::install(paths, &pem, || refreshes.mark_pending(&[Service::Jigasi]))
+    {
+        Ok(Some(how)) => r.done.push(format!(
+            "this node's certificate for auth.{domain} {how} (for jigasi)"
+        )),
+        Ok(None) => {}
+        Err(e) => r.problems.push(format!(
+            "{e:#}; jigasi cannot verify prosody and joins no meeting until it is fixed"
+        )),
+    }
+}
+
 /// Renders the stack's files (and removes the TURN stream server when TURN is not on 443).
 fn render(
     r: &mut Renders<'_, '_>,
     settings: &crate::config::Settings,
     secrets: &Secrets,
     domain: Option<&str>,
-    bridges_tls: bool,
+    auth_cert: bool,
 ) -> Result<()> {
     let (roles, j) = (&settings.roles, &settings.jitsi);
     let paths = r.ctx.paths;
@@ -237,7 +276,7 @@ fn render(
         web_local: web_local.as_deref(),
         mime_types: mime_types.as_deref(),
         turn_on_443,
-        bridges_tls,
+        auth_cert,
     });
     for f in &files {
         match f.owner {
@@ -327,13 +366,10 @@ fn summary(r: &Renders<'_, '_>, roles: &RoleSettings, secrets: &Secrets) -> Stri
     message
 }
 
-/// The certificate prosody presents to bridges for auth.DOMAIN (made here, or the
-/// pre-made token's with `bridge.auth_key`); whether it is in place.
-fn signaling_certificate(
-    r: &mut Renders<'_, '_>,
-    domain: &str,
-    roles: &RoleSettings,
-) -> Result<bool> {
+/// The certificate prosody presents for auth.DOMAIN, to bridges of other machines and to a
+/// jigasi on this one (made here, or the pre-made token's with `bridge.auth_key`); whether
+/// it is in place.
+fn auth_certificate(r: &mut Renders<'_, '_>, domain: &str, roles: &RoleSettings) -> Result<bool> {
     let key = match &roles.auth_key {
         Some(k) => Some(crate::tls::material::read(k.expose(), "bridge.auth_key")?),
         None => None,
@@ -351,9 +387,7 @@ fn signaling_certificate(
             use crate::bridge::xmpp_cert::Outcome as O;
             let what = match outcome {
                 O::Kept => None,
-                O::Made => Some(format!(
-                    "a certificate for auth.{domain} made for the bridges"
-                )),
+                O::Made => Some(format!("a certificate for auth.{domain} made")),
                 O::Adopted => Some(format!(
                     "the pre-made token's certificate for auth.{domain} installed"
                 )),
@@ -363,7 +397,7 @@ fn signaling_certificate(
         }
         Err(e) => {
             r.problems.push(format!(
-                "{e:#}; bridges of other machines cannot join until it is fixed"
+                "{e:#}; bridges of other machines and jigasi cannot join until it is fixed"
             ));
             Ok(false)
         }

@@ -73,7 +73,7 @@ VirtualHost "guest.meet.example.test"
 -- (2e6b31d8, 2026-08-20) and DEBIAN's auth. host.
 VirtualHost "auth.meet.example.test"
     authentication = "internal_hashed"
-    ssl = { certificate = "/etc/meet-agent/tls/fullchain.pem"; key = "/etc/meet-agent/tls/privkey.pem"; }
+    ssl = { certificate = "/etc/meet-agent/xmpp/auth.crt"; key = "/etc/meet-agent/xmpp/auth.key"; }
     modules_enabled = { "limits_exception"; "smacks"; "ryo_conference_mapper" }
     smacks_hibernation_time = 15
     ryo_conference_mapper_muc = "conference.meet.example.test"
