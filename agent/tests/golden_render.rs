@@ -259,6 +259,14 @@ fn sets() -> Vec<Set> {
         Role::All,
         (false, true),
     ));
+    // Phones on a token site: dialling out is filtered by the token's features.
+    sets.push((
+        golden.join("jwt-sip-local-jitsi-present"),
+        AuthMode::Jwt,
+        true,
+        Role::All,
+        (false, true),
+    ));
     sets
 }
 
@@ -391,8 +399,8 @@ fn every_hocon_key_is_one_upstreams_reference_conf_has() {
     }
     // 6 single-machine sets with both files, a signaling node's jicofo.conf, a bridge's
     // jvb.conf, a recorder's jibri.conf, a single machine recording itself (all three), a
-    // single machine with jigasi (jicofo's and the bridge's); each behind NAT and not.
-    assert_eq!(files.len(), 2 * (6 * 2 + 1 + 1 + 1 + 3 + 2));
+    // single machine with jigasi, twice (jicofo's and the bridge's); each behind NAT and not.
+    assert_eq!(files.len(), 2 * (6 * 2 + 1 + 1 + 1 + 3 + 2 + 2));
     if let Err(problems) = reference_problems(&files) {
         panic!("rendered HOCON keys that upstream's reference.conf lacks:\n{problems}");
     }

@@ -335,6 +335,7 @@ fn prosody_file(i: &Inputs<'_>, d: &str, signaling: bool, recorders: bool) -> Re
             bridges: signaling && i.auth_cert,
             recorders,
             conference_mapper: i.sip.serves_dial_in(),
+            sip_gateways: i.sip.offered(),
         }),
         group: Some("prosody"),
         owner: None,

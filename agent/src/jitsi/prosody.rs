@@ -116,6 +116,8 @@ pub struct Inputs<'a> {
     pub recorders: bool,
     /// The dial-in PIN service (our `mod_ryo_conference_mapper`) runs on auth.DOMAIN.
     pub conference_mapper: bool,
+    /// SIP gateways (jigasi) join this site, so participants may dial out.
+    pub sip_gateways: bool,
 }
 
 /// Lua string literal (the values are ours, but a domain is user input).
@@ -339,6 +341,17 @@ fn main_host(o: &mut String, i: &Inputs<'_>, h: &Hosts) {
             modules.push("muc_lobby_rooms");
         }
         modules.push("muc_breakout_rooms");
+        if i.auth == AuthMode::Jwt && i.sip_gateways {
+            // Dialling out with a token: its `outbound-call` feature decides, or, for a
+            // token without features, being a moderator (jitsi-meet's
+            // mod_filter_iq_rayo.lua and util.lib.lua is_feature_allowed; the module
+            // works only where tokens are checked). It also drops a client's own
+            // initiator headers and requires the JvbRoomName header to name the room the
+            // request goes to. Neither DEBIAN nor DOCKER_SITE loads it; jicofo alone
+            // lets any moderator dial (enable-moderator-checks), which in the other
+            // modes is the rule.
+            modules.push("filter_iq_rayo");
+        }
     }
     opt(o, "modules_enabled", list(&modules));
     if i.jitsi_plugins && i.lobby && i.recorders {
@@ -659,6 +672,7 @@ mod tests {
             auth_tls: None,
             bridges: false,
             conference_mapper: false,
+            sip_gateways: false,
         })
     }
 
