@@ -56,7 +56,8 @@ source "qemu" "ryo" {
   iso_checksum         = var.qemu_base_checksum
   disk_image           = true
   format               = "qcow2"
-  disk_compression     = true
+  disk_compression     = var.qemu_compact
+  skip_compaction      = ! var.qemu_compact
   accelerator          = var.qemu_accelerator
   output_directory     = var.output_directory
   vm_name              = "ryo-jitsi.qcow2"

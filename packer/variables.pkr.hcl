@@ -169,6 +169,12 @@ variable "qemu_args" {
   description = "Extra QEMU arguments, for example direct kernel boot of the offline base."
 }
 
+variable "qemu_compact" {
+  type        = bool
+  default     = true
+  description = "Compact and compress the finished qcow2 (qemu-img convert -c). The offline test build turns it off: the image is booted once and thrown away, and the conversion costs a core for half a minute under emulation."
+}
+
 variable "output_directory" {
   type        = string
   default     = "../build/packer-qemu"

@@ -358,7 +358,8 @@ impl Guest {
         if kvm_usable() {
             cmd.args(["-accel", "kvm", "-cpu", "host"]);
         } else {
-            cmd.args(["-accel", "tcg,thread=multi", "-cpu", "max"]);
+            let cpu = std::env::var("RYO_QEMU_CPU").unwrap_or_else(|_| "max".into());
+            cmd.args(["-accel", "tcg,thread=multi", "-cpu", &cpu]);
         }
         cmd.args(["-machine", "q35", "-smp", "2", "-m", &spec.memory_mib.to_string()])
             .args(["-display", "none", "-no-reboot", "-nodefaults"])
