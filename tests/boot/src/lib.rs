@@ -11,6 +11,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The CPU model guests get under TCG (`RYO_QEMU_CPU`, default `qemu64`). The plain x86-64
+/// model, not `max`: with `max` the guest's libraries take their AVX and AES-NI paths,
+/// which TCG emulates more slowly than the SSE2 ones; boots of the same image were about a
+/// sixth faster (boot-to-ready 24.3 to 26.2 s against 29.5 to 31.8 s, interleaved, three
+/// each, 2026-12-05), and the suite boots a dozen guests. bench/boot-to-ready.sh sets `max`,
+/// the model issue 23's figures were measured with.
+pub fn tcg_cpu() -> String {
+    std::env::var("RYO_QEMU_CPU").unwrap_or_else(|_| "qemu64".into())
+}
+
 /// Where the offline build put its outputs (`RYO_IMAGE_DIR`, default `build/image`).
 pub fn image_dir() -> Result<PathBuf> {
     let dir = std::env::var_os("RYO_IMAGE_DIR")
@@ -358,8 +368,7 @@ impl Guest {
         if kvm_usable() {
             cmd.args(["-accel", "kvm", "-cpu", "host"]);
         } else {
-            let cpu = std::env::var("RYO_QEMU_CPU").unwrap_or_else(|_| "max".into());
-            cmd.args(["-accel", "tcg,thread=multi", "-cpu", &cpu]);
+            cmd.args(["-accel", "tcg,thread=multi", "-cpu", &tcg_cpu()]);
         }
         cmd.args(["-machine", "q35", "-smp", "2", "-m", &spec.memory_mib.to_string()])
             .args(["-display", "none", "-no-reboot", "-nodefaults"])

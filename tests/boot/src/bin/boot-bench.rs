@@ -22,14 +22,14 @@ async fn main() -> Result<()> {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    println!(
-        "accelerator: {}",
-        if boot_tests::kvm_usable() {
-            "KVM"
-        } else {
-            "TCG (no vmx/svm)"
-        }
-    );
+    if boot_tests::kvm_usable() {
+        println!("accelerator: KVM");
+    } else {
+        println!(
+            "accelerator: TCG (no vmx/svm), CPU {}",
+            boot_tests::tcg_cpu()
+        );
+    }
     let mut rows = Vec::new();
     for run in 1..=runs {
         // A fresh CA each time, so every boot really orders a certificate.
