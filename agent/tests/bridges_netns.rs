@@ -1297,7 +1297,8 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
         ],
     );
     assert_eq!(session, "SESSION", "prosody's log:\n{}", log());
-    // The check can fail: the site's own certificate names DOMAIN, not auth.DOMAIN.
+    // The check can fail: trusting the site's own certificate instead of the anchor, the
+    // certificate prosody presents is refused (its issuer is not trusted).
     let site = root
         .join("/etc/meet-agent/tls/fullchain.pem")
         .display()
@@ -1321,6 +1322,23 @@ fn a_local_sip_gateway_logs_in_with_its_rendered_file_and_joins_jigasi_brewery()
         ],
     );
     assert_eq!(wrong, "AUTH-FAILED", "the check can fail");
+
+    // jigasi moved off the node (sip.local off): the anchor goes too.
+    root.config(
+        "00.toml",
+        &format!("[source]\nprovider = \"none\"\n[server]\ndomain = \"{DOMAIN}\"\n{SIP_ACCOUNT}"),
+    );
+    let out = root.run(&["run"]);
+    let jitsi = root.step("jitsi");
+    assert!(
+        jitsi["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("the anchor for jigasi no longer trusted"),
+        "{jitsi}\n{}",
+        text(&out)
+    );
+    assert!(!anchor.exists(), "{}", anchor.display());
 }
 
 /// jigasi's REST API on 127.0.0.1:8788 (`/about/health`, `/about/stats`) and jicofo's on

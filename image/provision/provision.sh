@@ -244,8 +244,11 @@ for unit in nginx prosody coturn jicofo jitsi-videobridge2 jibri jigasi; do
     fi
   done
 done
-if [[ ${#installed[@]} -gt 0 ]]; then
-  systemctl --no-reload disable "${installed[@]}" >/dev/null 2>&1 || true
+if [[ ${#installed[@]} -gt 0 ]] && ! systemctl --no-reload disable "${installed[@]}" >/dev/null 2>&1; then
+  # One unit it could not disable fails the call for all: then one at a time.
+  for unit in "${installed[@]}"; do
+    systemctl --no-reload disable "$unit" >/dev/null 2>&1 || true
+  done
 fi
 systemctl --no-reload enable meet-agent.service >/dev/null
 log "done"

@@ -47,7 +47,14 @@ pub fn install(
     let path = paths.join(&wanted);
     let pem = pem.as_bytes();
     let others = other_anchors(paths, &wanted)?;
-    if others.is_empty() && read_optional(&path)?.as_deref() == Some(pem) {
+    // In place only once the stores hold it: a run killed between writing the file and
+    // the rebuild leaves the file without its /etc/ssl/certs link, and the next run
+    // rebuilds (below a --root the stores are never rebuilt).
+    let below_root = paths.root() != std::path::Path::new("/");
+    if others.is_empty()
+        && read_optional(&path)?.as_deref() == Some(pem)
+        && (below_root || in_system_store(&wanted))
+    {
         return Ok(None);
     }
     before_write()?;
@@ -56,30 +63,68 @@ pub fn install(
             .with_context(|| format!("failed to remove the old anchor {}", old.display()))?;
     }
     write_atomic(&path, pem, 0o644)?;
-    if paths.root() != std::path::Path::new("/") {
+    if below_root {
         return Ok(Some(format!(
             "written to {wanted} (stores not rebuilt below --root)"
         )));
     }
-    let rebuilt = std::process::Command::new("update-ca-certificates")
-        .output()
-        .context("failed to run update-ca-certificates (apt-get install ca-certificates)")
-        .and_then(|out| {
-            if out.status.success() {
-                Ok(())
-            } else {
-                bail!(
-                    "update-ca-certificates failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )
-            }
-        });
-    if let Err(e) = rebuilt {
+    if let Err(e) = rebuild() {
         // Not left behind as if trusted: the next run sees it missing and tries again.
         let _ = std::fs::remove_file(&path);
         return Err(e);
     }
     Ok(Some("trusted in the system and Java stores".into()))
+}
+
+/// Rebuilds the system store and, through ca-certificates-java's hook, Java's.
+fn rebuild() -> Result<()> {
+    let out = std::process::Command::new("update-ca-certificates")
+        .output()
+        .context("failed to run update-ca-certificates (apt-get install ca-certificates)")?;
+    if !out.status.success() {
+        bail!(
+            "update-ca-certificates failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Whether update-ca-certificates linked the anchor `wanted` into /etc/ssl/certs (it makes
+/// `NAME.pem` for each local `NAME.crt`).
+fn in_system_store(wanted: &str) -> bool {
+    let name = std::path::Path::new(wanted)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    std::fs::symlink_metadata(format!("/etc/ssl/certs/{name}.pem")).is_ok()
+}
+
+/// Removes every anchor of ours (this node no longer verifies prosody with one: `sip.local`
+/// turned off on a node that does not join); `Some(message)` when there was one. A stale
+/// anchor would keep a certificate whose key prosody can read trusted by every JVM here.
+pub fn remove_all(
+    paths: &Paths,
+    before_write: impl FnOnce() -> Result<()>,
+) -> Result<Option<String>> {
+    let ours = other_anchors(paths, "")?;
+    if ours.is_empty() {
+        return Ok(None);
+    }
+    before_write()?;
+    for old in &ours {
+        std::fs::remove_file(old)
+            .with_context(|| format!("failed to remove the anchor {}", old.display()))?;
+    }
+    if paths.root() != std::path::Path::new("/") {
+        return Ok(Some(
+            "no longer trusted (stores not rebuilt below --root)".into(),
+        ));
+    }
+    rebuild()?;
+    Ok(Some(
+        "no longer trusted in the system and Java stores".into(),
+    ))
 }
 
 /// Our anchors other than `wanted` (an earlier token's).

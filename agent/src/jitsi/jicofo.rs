@@ -123,7 +123,9 @@ fn xmpp_and_services(o: &mut String, i: &Inputs<'_>) {
 /// 8bc493fc, 2024-12-10, for jigasi too). Upstream's postinsts list only recorder.DOMAIN
 /// and docker-jitsi-meet none for SIP, so a call of jigasi counts as an ordinary
 /// participant there; here each call logs in as `jigasi@auth.DOMAIN` (jigasi.rs), and
-/// auth.DOMAIN holds service accounts only (focus, jvb, jigasi), never a user's.
+/// auth.DOMAIN holds service accounts only (focus, jvb, jibri's control login, jigasi),
+/// never a user's; their holders (join tokens carry the passwords) may also claim to be
+/// jibri, which gives no more than those accounts already have.
 fn trusted_domains(i: &Inputs<'_>, n: &crate::plan::xmpp::XmppNames) -> String {
     let mut domains = vec![quote(&n.recorder)];
     if i.sip_gateways {

@@ -176,6 +176,9 @@ fn prepare(
     // prosody presents auth.DOMAIN's own certificate only when it is in place; otherwise
     // the auth host keeps the site's pair (jicofo and a local bridge still log in).
     let local_gateway = !role.joins() && settings.sip.runs_here();
+    if !role.joins() && !local_gateway {
+        forget_own_certificate(r);
+    }
     if let (Role::Signaling, Some(d)) | (Role::All, Some(d)) = (role, domain) {
         if role == Role::Signaling || local_gateway {
             let in_place = auth_certificate(r, d, roles)?;
@@ -237,6 +240,17 @@ fn trust_own_certificate(r: &mut Renders<'_, '_>, domain: &str) {
         Err(e) => r.problems.push(format!(
             "{e:#}; jigasi cannot verify prosody and joins no meeting until it is fixed"
         )),
+    }
+}
+
+/// A node that does not join and runs no jigasi of its own trusts no anchor of ours (one
+/// left from an earlier `sip.local`).
+fn forget_own_certificate(r: &mut Renders<'_, '_>) {
+    let (paths, refreshes) = (r.ctx.paths, &mut r.apply.refreshes);
+    match crate::bridge::trust::remove_all(paths, || refreshes.mark_pending(&[Service::Jigasi])) {
+        Ok(Some(how)) => r.done.push(format!("the anchor for jigasi {how}")),
+        Ok(None) => {}
+        Err(e) => r.problems.push(format!("{e:#}")),
     }
 }
 
@@ -397,7 +411,7 @@ fn auth_certificate(r: &mut Renders<'_, '_>, domain: &str, roles: &RoleSettings)
         }
         Err(e) => {
             r.problems.push(format!(
-                "{e:#}; bridges of other machines and jigasi cannot join until it is fixed"
+                "{e:#}; nothing that verifies prosody's certificate for auth.{domain} (bridges of other machines, jigasi) can join until it is fixed"
             ));
             Ok(false)
         }
