@@ -234,7 +234,7 @@ fn trust_own_certificate(r: &mut Renders<'_, '_>, domain: &str) {
     match crate::bridge::trust::install(paths, &pem, || refreshes.mark_pending(&[Service::Jigasi]))
     {
         Ok(Some(how)) => r.done.push(format!(
-            "this node's certificate for auth.{domain} {how} (for jigasi)"
+            "for jigasi, this node's certificate for auth.{domain} {how}"
         )),
         Ok(None) => {}
         Err(e) => r.problems.push(format!(
