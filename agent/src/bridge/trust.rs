@@ -50,7 +50,7 @@ pub fn install(
     // In place only once the stores hold it: a run killed between writing the file and
     // the rebuild leaves the file without its /etc/ssl/certs link, and the next run
     // rebuilds (below a --root the stores are never rebuilt).
-    let below_root = paths.root() != std::path::Path::new("/");
+    let below_root = below_root(paths);
     if others.is_empty()
         && read_optional(&path)?.as_deref() == Some(pem)
         && (below_root || in_system_store(&wanted))
@@ -58,10 +58,7 @@ pub fn install(
         return Ok(None);
     }
     before_write()?;
-    for old in &others {
-        std::fs::remove_file(old)
-            .with_context(|| format!("failed to remove the old anchor {}", old.display()))?;
-    }
+    remove(&others)?;
     write_atomic(&path, pem, 0o644)?;
     if below_root {
         return Ok(Some(format!(
@@ -74,6 +71,20 @@ pub fn install(
         return Err(e);
     }
     Ok(Some("trusted in the system and Java stores".into()))
+}
+
+/// Whether `paths` is a test root below which the host's stores must not be rebuilt.
+fn below_root(paths: &Paths) -> bool {
+    paths.root() != std::path::Path::new("/")
+}
+
+/// Removes the anchor files `anchors`.
+fn remove(anchors: &[std::path::PathBuf]) -> Result<()> {
+    for old in anchors {
+        std::fs::remove_file(old)
+            .with_context(|| format!("failed to remove the anchor {}", old.display()))?;
+    }
+    Ok(())
 }
 
 /// Rebuilds the system store and, through ca-certificates-java's hook, Java's.
@@ -112,11 +123,8 @@ pub fn remove_all(
         return Ok(None);
     }
     before_write()?;
-    for old in &ours {
-        std::fs::remove_file(old)
-            .with_context(|| format!("failed to remove the anchor {}", old.display()))?;
-    }
-    if paths.root() != std::path::Path::new("/") {
+    remove(&ours)?;
+    if below_root(paths) {
         return Ok(Some(
             "no longer trusted (stores not rebuilt below --root)".into(),
         ));

@@ -250,7 +250,11 @@ fn forget_own_certificate(r: &mut Renders<'_, '_>) {
     match crate::bridge::trust::remove_all(paths, || refreshes.mark_pending(&[Service::Jigasi])) {
         Ok(Some(how)) => r.done.push(format!("the anchor for jigasi {how}")),
         Ok(None) => {}
-        Err(e) => r.problems.push(format!("{e:#}")),
+        Err(e) => r.problems.push(format!(
+            "{e:#}; jigasi no longer runs here, so its anchor should go: remove {}/{}*.crt and run update-ca-certificates",
+            crate::bridge::trust::ANCHORS,
+            crate::bridge::trust::PREFIX
+        )),
     }
 }
 
