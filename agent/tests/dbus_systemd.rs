@@ -242,3 +242,95 @@ fn an_offline_image_says_which_jitsi_packages_it_lacks() {
         "{screen}"
     );
 }
+
+/// The host firewall's unit is started or reloaded by the firewall step itself, the run's
+/// second, and not by the start step: at a first boot its `nft -f` then runs beside the
+/// certificate's order, while the stack's starts (ordered after it by systemd) would
+/// otherwise wait for it after READY. A run of the firewall step alone reloads a running
+/// unit for a changed ruleset but starts nothing, as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_firewall_step_loads_its_ruleset_before_the_start_step() {
+    let bus = Bus::start();
+    let (_conn, units, calls) = standin(&bus, "inactive").await;
+    units.lock().unwrap().insert(
+        "meet-agent-firewall.service".into(),
+        UnitState::installed("inactive", "enabled"),
+    );
+    let root = Root::new();
+    supplied_site(&root, &TestCa::new());
+    let firewall_calls = |calls: &Calls| -> Vec<String> {
+        calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.contains("meet-agent-firewall"))
+            .cloned()
+            .collect()
+    };
+
+    // The step alone, the unit stopped: the ruleset is written, nothing is started.
+    let out = agent(&root, &bus, &["run", "--step", "firewall"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        root.message("firewall")
+            .ends_with("(ruleset rewritten; the start step loads it)"),
+        "{}",
+        root.message("firewall")
+    );
+    assert!(
+        !firewall_calls(&calls)
+            .iter()
+            .any(|c| c.starts_with("StartUnit")),
+        "{:?}",
+        calls.lock().unwrap()
+    );
+
+    // A whole run: the firewall step starts the unit, before anything else is started.
+    let out = agent(&root, &bus, &["run"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all = calls.lock().unwrap().clone();
+    let starts: Vec<&String> = all.iter().filter(|c| c.starts_with("StartUnit")).collect();
+    assert_eq!(
+        starts.first().map(|c| c.as_str()),
+        Some("StartUnit meet-agent-firewall.service replace"),
+        "{all:?}"
+    );
+    assert!(
+        starts.contains(&&"StartUnit nginx.service replace".to_string()),
+        "{all:?}"
+    );
+    assert_eq!(
+        firewall_calls(&calls)
+            .iter()
+            .filter(|c| c.starts_with("StartUnit"))
+            .count(),
+        1
+    );
+    let start = root.message("start");
+    assert!(
+        start.contains("already running meet-agent-firewall"),
+        "{start}"
+    );
+
+    // A changed ruleset in a run of the step alone: reloaded there, once; nothing started.
+    root.config("20-firewall.toml", "[firewall]\nallow_tcp = [8443]\n");
+    let before = calls.lock().unwrap().len();
+    let out = agent(&root, &bus, &["run", "--step", "firewall"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let new: Vec<String> = calls.lock().unwrap()[before..].to_vec();
+    assert_eq!(
+        new.iter()
+            .filter(|c| c.starts_with("StartUnit")
+                || c.starts_with("ReloadUnit")
+                || c.starts_with("RestartUnit"))
+            .collect::<Vec<_>>(),
+        ["ReloadUnit meet-agent-firewall.service replace"],
+        "{new:?}"
+    );
+    assert!(
+        root.message("firewall")
+            .ends_with("(ruleset rewritten; meet-agent-firewall loads it now)"),
+        "{}",
+        root.message("firewall")
+    );
+}

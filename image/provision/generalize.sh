@@ -115,4 +115,20 @@ rm -rf "$r"/var/cache/debconf/*-old "$r"/var/lib/dpkg/*-old
 if [[ -d $r/var/log ]]; then find "$r/var/log" -type f -delete; fi
 rm -rf "$r"/tmp/* "$r"/var/tmp/* "$r/root/.bash_history" "$r/root/.cache"
 rm -f "$r/etc/hostname"
+# systemd runs the units with ConditionNeedsUpdate=/etc or /var (in Debian 12's image only
+# systemd-sysusers) at a boot whose /etc/.updated or /var/.updated is missing or older than
+# /usr. Debian ships no systemd-update-done to write them, so its sysusers ran at every boot (0.4 s on the path to meet-agent under TCG),
+# redoing what the packages' own scripts did at install (dh_installsysusers runs
+# systemd-sysusers in each postinst). The users are made once more here, then the stamps
+# are written as systemd-update-done would: /usr's mtime, also in nanoseconds inside.
+if [[ -e $r/lib/systemd/system/systemd-sysusers.service ]]; then
+  in_root systemd-sysusers
+  usr_ns=$(stat -c '%.9Y' "$r/usr/")
+  usr_ns=${usr_ns/./}
+  for d in etc var; do
+    printf '# Written by image/provision/generalize.sh as systemd-update-done writes it:\n# /usr was last changed at this time (ConditionNeedsUpdate=).\nTIMESTAMP_NSEC=%s\n' \
+      "$((10#$usr_ns))" >"$r/$d/.updated"
+    touch -r "$r/usr/" "$r/$d/.updated"
+  done
+fi
 echo "generalize: done"

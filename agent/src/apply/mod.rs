@@ -17,5 +17,5 @@ pub use crate::vocab::{Refresh, Service};
 pub use beneath::{write_beneath, Owner};
 pub use bus::Bus;
 pub use pending::{Refreshes, PENDING_REFRESH};
-pub use refresh::{bring_up, bring_up_role, Refresher, Report, UnitState};
+pub use refresh::{bring_up, bring_up_one, bring_up_role, BroughtUp, Refresher, Report, UnitState};
 pub use stale::remove_stale_temporaries;

@@ -227,6 +227,46 @@ pub async fn bring_up_role<R: Refresher>(
     }
 }
 
+/// What [`bring_up_one`] did with its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BroughtUp {
+    /// Stopped, and queued to start.
+    Started,
+    /// Running, and reloaded or restarted for its changed files.
+    Refreshed,
+    /// Nothing now: running with nothing pending, not installed, or stopped in a run that
+    /// starts nothing.
+    Left,
+}
+
+/// Brings one service up ahead of the start step, as [`bring_up_role`] would there: a
+/// running one whose files changed is reloaded or restarted, a stopped one is queued to
+/// start when `start_stopped`. The service leaves the pending record once systemd took
+/// the job, so the start step later finds it running with nothing to refresh. For a
+/// service nothing of this run's later steps waits for (the host firewall), so that its
+/// job runs beside them instead of before the stack's starts.
+pub async fn bring_up_one<R: Refresher>(
+    refreshes: &mut Refreshes,
+    systemd: &R,
+    service: Service,
+    start_stopped: bool,
+) -> Result<BroughtUp> {
+    let pending = refreshes.is_pending(service);
+    let mut report = Report::default();
+    let state = systemd.state(service).await;
+    visit(service, state, pending, systemd, start_stopped, &mut report).await?;
+    if pending {
+        refreshes.done(&[service])?;
+    }
+    Ok(if !report.started.is_empty() {
+        BroughtUp::Started
+    } else if !report.refreshed.is_empty() {
+        BroughtUp::Refreshed
+    } else {
+        BroughtUp::Left
+    })
+}
+
 /// Disables a service the role does not run if it is enabled; a failure is logged (it
 /// matters at the next boot, and this boot's bring-up goes on).
 async fn disable_if_enabled<R: Refresher>(systemd: &R, service: Service, report: &mut Report) {

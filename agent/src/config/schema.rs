@@ -461,6 +461,9 @@ pub struct Updates {
     pub reboot_window_minutes: u32,
 }
 
+/// `updates.reboot_window`'s default: Sunday 03:00 local time.
+pub const DEFAULT_REBOOT_WINDOW: &str = "Sun 03:00";
+
 impl Default for Updates {
     fn default() -> Self {
         Self {
@@ -468,7 +471,7 @@ impl Default for Updates {
             first_boot_timeout_seconds: 600,
             daily: true,
             include_jitsi: false,
-            reboot_window: "Sun 03:00".into(),
+            reboot_window: DEFAULT_REBOOT_WINDOW.into(),
             reboot_window_minutes: 120,
         }
     }

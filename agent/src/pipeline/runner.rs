@@ -265,6 +265,7 @@ async fn run_steps(
 ) -> Result<Left> {
     let mut left = Left::default();
     let selected: Vec<&Step> = STEPS.iter().filter(|s| selection.includes(s)).collect();
+    apply.brings_up = selected.iter().any(|s| s.brings_up);
     for (i, step) in selected.iter().copied().enumerate() {
         let name = step.name.as_str();
         let done = already_done(
@@ -289,7 +290,7 @@ async fn run_steps(
             ledger.save()?;
         }
     }
-    if !selected.iter().any(|s| s.brings_up) {
+    if !apply.brings_up {
         if let Some(note) = refresh_without_start(apply).await {
             let mut state = ledger.state();
             let last = selected
@@ -605,13 +606,13 @@ pub(crate) mod tests {
         // (step, how often, whether `renew` runs it), in pipeline order.
         let cases = [
             (StepName::Identity, Runs::EveryBoot, false),
+            (StepName::Firewall, Runs::EveryBoot, false),
             (StepName::Ddns, Runs::EveryBoot, false),
             (StepName::DnsWait, Runs::EveryBoot, true),
             (StepName::Tls, Runs::EveryBoot, true),
             (StepName::Secrets, Runs::OncePerInstance, false),
             (StepName::Jitsi, Runs::EveryBoot, false),
             (StepName::Tune, Runs::EveryBoot, false),
-            (StepName::Firewall, Runs::EveryBoot, false),
             (StepName::Access, Runs::EveryBoot, false),
             (StepName::Schedule, Runs::EveryBoot, false),
             (StepName::Updates, Runs::EveryBoot, false),

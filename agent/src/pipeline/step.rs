@@ -23,6 +23,8 @@ use std::time::Instant;
 pub enum StepName {
     /// Domain, addresses and size of this machine.
     Identity,
+    /// The host firewall.
+    Firewall,
     /// Dynamic DNS updates.
     Ddns,
     /// Waiting until DNS answers this machine's address.
@@ -35,8 +37,6 @@ pub enum StepName {
     Jitsi,
     /// Kernel and JVM tuning.
     Tune,
-    /// The host firewall.
-    Firewall,
     /// SSH keys for administrative access.
     Access,
     /// Scheduled and idle shutdown.
@@ -52,13 +52,13 @@ impl StepName {
     pub fn as_str(self) -> &'static str {
         match self {
             StepName::Identity => "identity",
+            StepName::Firewall => "firewall",
             StepName::Ddns => "ddns",
             StepName::DnsWait => "dns-wait",
             StepName::Tls => "tls",
             StepName::Secrets => "secrets",
             StepName::Jitsi => "jitsi",
             StepName::Tune => "tune",
-            StepName::Firewall => "firewall",
             StepName::Access => "access",
             StepName::Schedule => "schedule",
             StepName::Updates => "updates",
@@ -357,6 +357,9 @@ pub struct ApplyHandle {
     pub refreshes: apply::Refreshes,
     /// The run's one connection to systemd, made when a step first needs it.
     pub bus: apply::Bus,
+    /// Whether this run has a step that brings the stack up (the start step of a whole
+    /// run): a step may then start a service of its own early, as the start step would.
+    pub brings_up: bool,
 }
 
 /// Writes a running step's progress; see [`Input::progress_writer`].
@@ -383,6 +386,7 @@ impl ApplyHandle {
         Self {
             refreshes: apply::Refreshes::load(paths),
             bus: apply::Bus::new(),
+            brings_up: false,
         }
     }
 }

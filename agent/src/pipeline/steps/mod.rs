@@ -18,13 +18,13 @@ use super::step::{Runs, Step, StepName};
 /// Every step's declaration, in the order they run.
 pub const STEPS: [Step; 12] = [
     identity::STEP,
+    firewall::STEP,
     ddns::STEP,
     dns_wait::STEP,
     tls::STEP,
     secrets::STEP,
     jitsi::STEP,
     tune::STEP,
-    firewall::STEP,
     access::STEP,
     schedule::STEP,
     updates::STEP,

@@ -335,10 +335,7 @@ mod tests {
                     plan: CertificatePlan::Fallback,
                 }));
             }
-            let mut apply = ApplyHandle {
-                refreshes: crate::apply::Refreshes::load(&paths),
-                bus: crate::apply::Bus::new(),
-            };
+            let mut apply = ApplyHandle::load(&paths);
             let ran = run(&ctx, &mut apply).await.expect("the tls step runs");
             assert!(
                 ran.outcome.message.contains(says),
@@ -378,10 +375,7 @@ mod tests {
             let paths = crate::paths::Paths::new(root.path());
             let mut ctx = input(&paths);
             ctx.settings = Some(&settings);
-            let mut apply = ApplyHandle {
-                refreshes: crate::apply::Refreshes::load(&paths),
-                bus: crate::apply::Bus::new(),
-            };
+            let mut apply = ApplyHandle::load(&paths);
             let ran = run(&ctx, &mut apply).await.expect("the tls step runs");
             let message = &ran.outcome.message;
             assert!(message.contains("self-signed"), "{message}");
