@@ -42,7 +42,7 @@ fn run_sends_status_per_step_then_ready_with_a_summary() {
     assert!(
         messages
             .iter()
-            .any(|m| m.contains("STATUS=step tls (4/12)")),
+            .any(|m| m.contains("STATUS=step tls (5/12)")),
         "{messages:#?}"
     );
     let last = messages.last().expect("at least one message");

@@ -53,7 +53,17 @@ impl RecordingClient {
                 .try_with_platform_verifier()
                 .map_err(|e| anyhow::anyhow!("cannot load the system's CA roots: {e}"))?,
         };
-        let connector = builder.https_only().enable_http1().enable_http2().build();
+        // Without TCP_NODELAY (hyper's connector leaves Nagle on) a request's second write
+        // waited for the CA's delayed ACK: about 40 ms per request on loopback, a dozen
+        // requests per certificate (bench/RESULTS-2026-12-05.md, sixth session).
+        let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = builder
+            .https_only()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
         let inner =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                 .build(connector);

@@ -40,7 +40,13 @@ fn lxc_launch_ryo_jitsi_with_config_key_comes_up_healthy() {
             Duration::from_secs(150),
             |out| {
                 serde_json::from_str::<serde_json::Value>(out)
-                    .map(|s| s["steps"][9]["state"] != "pending")
+                    .map(|s| {
+                        s["steps"].as_array().is_some_and(|steps| {
+                            steps
+                                .iter()
+                                .any(|s| s["name"] == "schedule" && s["state"] != "pending")
+                        })
+                    })
                     .unwrap_or(false)
             },
         )
