@@ -117,17 +117,19 @@ rm -rf "$r"/tmp/* "$r"/var/tmp/* "$r/root/.bash_history" "$r/root/.cache"
 rm -f "$r/etc/hostname"
 # systemd runs the units with ConditionNeedsUpdate=/etc or /var (in Debian 12's image only
 # systemd-sysusers) at a boot whose /etc/.updated or /var/.updated is missing or older than
-# /usr. Debian ships no systemd-update-done to write them, so its sysusers ran at every boot (0.4 s on the path to meet-agent under TCG),
-# redoing what the packages' own scripts did at install (dh_installsysusers runs
-# systemd-sysusers in each postinst). The users are made once more here, then the stamps
+# /usr. Debian ships no systemd-update-done to write them, so its sysusers ran at every
+# boot (0.4 s on the path to meet-agent under TCG), redoing what the packages' own scripts
+# did at install (dh_installsysusers runs systemd-sysusers in each postinst). The users are made once more here, then the stamps
 # are written as systemd-update-done would: /usr's mtime, also in nanoseconds inside.
 if [[ -e $r/lib/systemd/system/systemd-sysusers.service ]]; then
   in_root systemd-sysusers
-  usr_ns=$(stat -c '%.9Y' "$r/usr/")
-  usr_ns=${usr_ns/./}
+  # Seconds from %Y and the nanoseconds from %y's fraction (every coreutils has both).
+  usr_s=$(stat -c '%Y' "$r/usr/")
+  usr_frac=$(stat -c '%y' "$r/usr/" | sed -nE 's/^[^.]*\.([0-9]{1,9}).*/\1/p')
+  usr_frac=$(printf '%-9s' "${usr_frac:-0}" | tr ' ' 0)
   for d in etc var; do
     printf '# Written by image/provision/generalize.sh as systemd-update-done writes it:\n# /usr was last changed at this time (ConditionNeedsUpdate=).\nTIMESTAMP_NSEC=%s\n' \
-      "$((10#$usr_ns))" >"$r/$d/.updated"
+      "$((usr_s * 1000000000 + 10#$usr_frac))" >"$r/$d/.updated"
     touch -r "$r/usr/" "$r/$d/.updated"
   done
 fi
