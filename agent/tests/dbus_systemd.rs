@@ -244,10 +244,11 @@ fn an_offline_image_says_which_jitsi_packages_it_lacks() {
 }
 
 /// The host firewall's unit is started or reloaded by the firewall step itself, the run's
-/// second, and not by the start step: at a first boot its `nft -f` then runs beside the
-/// certificate's order, while the stack's starts (ordered after it by systemd) would
-/// otherwise wait for it after READY. A run of the firewall step alone reloads a running
-/// unit for a changed ruleset but starts nothing, as before.
+/// second, which waits for the load: at a first boot the rules then hold before the run
+/// talks to the network, and the stack's starts (ordered after the unit by systemd) no
+/// longer wait for `nft -f` after READY. A run of the firewall step alone reloads a
+/// running unit for a changed ruleset but starts nothing. A unit that fails to load the
+/// file fails the step, saying where to look.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_firewall_step_loads_its_ruleset_before_the_start_step() {
     let bus = Bus::start();
@@ -271,11 +272,10 @@ async fn the_firewall_step_loads_its_ruleset_before_the_start_step() {
     // The step alone, the unit stopped: the ruleset is written, nothing is started.
     let out = agent(&root, &bus, &["run", "--step", "firewall"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let message = root.message("firewall");
     assert!(
-        root.message("firewall")
-            .ends_with("(ruleset rewritten; the start step loads it)"),
-        "{}",
-        root.message("firewall")
+        message.ends_with("(ruleset rewritten; loaded when meet-agent-firewall next starts)"),
+        "{message}"
     );
     assert!(
         !firewall_calls(&calls)
@@ -285,18 +285,18 @@ async fn the_firewall_step_loads_its_ruleset_before_the_start_step() {
         calls.lock().unwrap()
     );
 
-    // A whole run: the firewall step starts the unit, before anything else is started.
+    // A whole run: the firewall step starts the unit before the start step asks about the
+    // stack (it asks about every service before it starts any).
+    let before = calls.lock().unwrap().len();
     let out = agent(&root, &bus, &["run"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let all = calls.lock().unwrap().clone();
-    let starts: Vec<&String> = all.iter().filter(|c| c.starts_with("StartUnit")).collect();
-    assert_eq!(
-        starts.first().map(|c| c.as_str()),
-        Some("StartUnit meet-agent-firewall.service replace"),
-        "{all:?}"
-    );
+    let all = calls.lock().unwrap()[before..].to_vec();
+    let at = |call: &str| all.iter().position(|c| c.starts_with(call));
+    let firewall_start = at("StartUnit meet-agent-firewall.service").expect("started");
+    let nginx_asked = at("LoadUnit nginx.service").expect("nginx asked about");
+    assert!(firewall_start < nginx_asked, "{all:?}");
     assert!(
-        starts.contains(&&"StartUnit nginx.service replace".to_string()),
+        all.contains(&"StartUnit nginx.service replace".to_string()),
         "{all:?}"
     );
     assert_eq!(
@@ -327,10 +327,27 @@ async fn the_firewall_step_loads_its_ruleset_before_the_start_step() {
         ["ReloadUnit meet-agent-firewall.service replace"],
         "{new:?}"
     );
+    let message = root.message("firewall");
     assert!(
-        root.message("firewall")
-            .ends_with("(ruleset rewritten; meet-agent-firewall loads it now)"),
-        "{}",
-        root.message("firewall")
+        message.ends_with("(ruleset rewritten and loaded)"),
+        "{message}"
+    );
+
+    // The unit fails to load a new ruleset: the step fails and says where to look.
+    if let Some(unit) = units.lock().unwrap().get_mut("meet-agent-firewall.service") {
+        unit.active = "inactive".into();
+        unit.fails_to_start = true;
+    }
+    root.config("20-firewall.toml", "[firewall]\nallow_tcp = [8444]\n");
+    let out = agent(&root, &bus, &["run"]).await;
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let step = root.step("firewall");
+    assert_eq!(step["state"], "failed", "{step}");
+    assert!(
+        step["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("meet-agent-firewall.service failed to load /etc/meet-agent/firewall.nft: `journalctl -u meet-agent-firewall.service` says why"),
+        "{step}"
     );
 }

@@ -195,7 +195,7 @@ fn only_the_listed_ports_answer_once_the_ruleset_is_loaded() {
     let message = root.message("firewall");
     assert_eq!(
         message,
-        "inbound open: tcp 22, 80, 443, 3478, 5349; udp 3478, 5000, 10000, 49152-65535; everything else dropped (ruleset rewritten; the start step loads it)"
+        "inbound open: tcp 22, 80, 443, 3478, 5349; udp 3478, 5000, 10000, 49152-65535; everything else dropped (ruleset rewritten; loaded when meet-agent-firewall next starts)"
     );
     let file = root.join("/etc/meet-agent/firewall.nft");
 

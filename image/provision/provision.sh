@@ -178,9 +178,6 @@ install -D -m 0644 "$RYO_FILES/files/usr/share/ryo-jitsi/www/index.html" /usr/sh
 install -D -m 0644 "$RYO_FILES/files/etc/systemd/system/ssh.service.d/10-host-keys.conf" \
   /etc/systemd/system/ssh.service.d/10-host-keys.conf
 
-# unattended-upgrades' shutdown helper at the lowest CPU priority (see the file).
-install -D -m 0644 "$RYO_FILES/files/etc/systemd/system/unattended-upgrades.service.d/10-low-priority.conf" \
-  /etc/systemd/system/unattended-upgrades.service.d/10-low-priority.conf
 # Administrative logins by key only (root too), from root's own keys and meet-agent's file
 # ([access] ssh_authorized_keys); the login banner shows `meet-agent status --brief`.
 install -D -m 0644 "$RYO_FILES/files/etc/ssh/sshd_config.d/50-ryo-jitsi.conf" /etc/ssh/sshd_config.d/50-ryo-jitsi.conf
@@ -224,11 +221,12 @@ done
 systemctl --no-reload mask e2scrub_reap.service >/dev/null 2>&1
 
 # What systemd sets up early at every boot for features the appliance does not use; under
-# TCG each was a process of 0.3 to 0.8 s (systemd-analyze blame) on the two CPUs the path
+# TCG each took 0.3 to 0.8 s (systemd-analyze blame, wall time) on the two CPUs the path
 # to meet-agent shares (docs/boot-tests.md):
-# - modprobe@ units that load, ahead of any use, drm (logind's seats on a display), dm_mod
-#   and loop (wanted by systemd-repart, whose condition then skips it): a module still
-#   loads on demand when its device node (made by kmod-static-nodes) is opened;
+# - modprobe@ units that load, ahead of any use, drm (logind's seats on a display; a GPU's
+#   driver brings it when there is one), dm_mod and loop (wanted by systemd-repart, whose
+#   condition then skips it): these load on demand when their device node (made by
+#   kmod-static-nodes) is opened;
 # - the fuse control file system and configfs (/sys/kernel/config, for kernel targets and
 #   USB gadgets), with their modprobe@ units: fuse itself still loads on demand;
 # - binfmt_misc (foreign binaries through an interpreter) and systemd-binfmt, which

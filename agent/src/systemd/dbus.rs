@@ -63,6 +63,9 @@ trait Unit {
     fn active_state(&self) -> zbus::Result<String>;
     #[zbus(property)]
     fn sub_state(&self) -> zbus::Result<String>;
+    /// The job queued or running for the unit: id 0 when there is none.
+    #[zbus(property)]
+    fn job(&self) -> zbus::Result<(u32, OwnedObjectPath)>;
 }
 
 /// One unit's state as systemd reports it.
@@ -153,6 +156,30 @@ impl Systemd {
             active_state,
             sub_state,
         })
+    }
+
+    /// Waits, up to `limit`, until systemd has no job left for `name` (the start or reload
+    /// just queued has finished), then returns the unit's state. Only for a unit this run
+    /// is not ordered before (it would wait for our own READY).
+    pub async fn settled(&self, name: &str, limit: Duration) -> Result<UnitStatus> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let manager = self.manager().await?;
+        let path = timed(&format!("LoadUnit({name})"), manager.load_unit(name)).await?;
+        let unit = UnitProxy::builder(&self.conn)
+            .path(path)?
+            .cache_properties(CacheProperties::No)
+            .build()
+            .await?;
+        loop {
+            let (job, _) = timed("Job", unit.job()).await?;
+            if job == 0 {
+                return self.unit_status(name).await;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                anyhow::bail!("systemd's job {job} for {name} did not finish within {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Queues a start of `name` (does not wait for it: we may be ordered before it).

@@ -307,13 +307,18 @@ async fn order_once(
         .finalize()
         .await
         .context("finalizing the order failed")?;
-    // A CA that issues at once (pebble, and often Let's Encrypt) answers the finalize with
-    // the order valid: fetch the certificate now instead of after the first poll's wait.
-    let chain_pem = match order
-        .certificate()
-        .await
-        .context("downloading the certificate failed")?
-    {
+    // A CA that issues at once answers the finalize with the order valid: fetch the
+    // certificate now instead of after the first poll's wait. Otherwise (processing, or
+    // still ready) poll, which also honours the CA's Retry-After.
+    let chain_pem = if order.state().status == OrderStatus::Valid {
+        order
+            .certificate()
+            .await
+            .context("downloading the certificate failed")?
+    } else {
+        None
+    };
+    let chain_pem = match chain_pem {
         Some(chain) => chain,
         None => order
             .poll_certificate(&retry)

@@ -21,6 +21,8 @@ pub struct UnitState {
     pub sub: String,
     /// The unit file's state: `enabled`, `disabled`, `static`, ...
     pub file: String,
+    /// Whether a start ends in `failed` (as a oneshot whose command fails).
+    pub fails_to_start: bool,
 }
 
 impl UnitState {
@@ -36,6 +38,7 @@ impl UnitState {
             }
             .into(),
             file: file.into(),
+            fails_to_start: false,
         }
     }
 
@@ -46,6 +49,7 @@ impl UnitState {
             active: "inactive".into(),
             sub: "dead".into(),
             file: "not-found".into(),
+            fails_to_start: false,
         }
     }
 }
@@ -121,8 +125,11 @@ impl Manager {
     ) -> OwnedObjectPath {
         self.record(&header, format!("StartUnit {name} {mode}"));
         self.set(name, |u| {
-            u.active = "active".into();
-            u.sub = "running".into();
+            (u.active, u.sub) = if u.fails_to_start {
+                ("failed".into(), "failed".into())
+            } else {
+                ("active".into(), "running".into())
+            };
         });
         job()
     }
@@ -247,6 +254,11 @@ impl Unit {
     #[zbus(property)]
     fn sub_state(&self) -> String {
         self.units.lock().unwrap()[&self.name].sub.clone()
+    }
+    /// No job: the stand-in carries out each job as it is asked.
+    #[zbus(property)]
+    fn job(&self) -> (u32, OwnedObjectPath) {
+        (0, OwnedObjectPath::try_from("/").unwrap())
     }
 }
 

@@ -114,7 +114,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
     );
     assert_eq!(
         report.step("firewall")["message"],
-        "inbound open: tcp 22, 80, 443, 3478, 5349; udp 3478, 10000, 49152-65535; everything else dropped (ruleset rewritten; meet-agent-firewall loads it now)"
+        "inbound open: tcp 22, 80, 443, 3478, 5349; udp 3478, 10000, 49152-65535; everything else dropped (ruleset rewritten and loaded)"
     );
     let wait = Duration::from_secs(4);
     match guest.probe_tcp(22, wait).unwrap() {

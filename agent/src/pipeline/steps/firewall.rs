@@ -1,12 +1,11 @@
 //! firewall (every boot): renders the host firewall (an nftables ruleset that drops every
 //! inbound packet a meeting does not need, see [`crate::firewall`]) from the TURN settings,
 //! the videobridge's media port and whether sshd is enabled, and has
-//! `meet-agent-firewall.service` (ordered before the stack's services) load it at once:
-//! the step runs second, right after identity, so that at a first boot the ruleset loads
-//! beside the certificate's order instead of between READY and the stack's first start
-//! (`nft -f` took about 1.1 s there under TCG, and nginx, prosody and coturn waited for
-//! it). The stack still starts only after the rules hold: systemd orders its starts after
-//! the unit's job. In a container the host's firewall decides what is reachable: nothing
+//! `meet-agent-firewall.service` (ordered before the stack's services) load it at once,
+//! waiting for the load: the step runs second, right after identity, so that at a first
+//! boot the rules hold before the run talks to the network, and the load is off the path
+//! between READY and the stack's first start (`nft -f` took 1.0 to 1.5 s there under
+//! TCG, and nginx, prosody and coturn waited for it). In a container the host's firewall decides what is reachable: nothing
 //! is rendered, and the step says which ports the host must let in.
 
 use crate::apply::{self, BroughtUp, Service};
@@ -16,6 +15,7 @@ use crate::paths::Paths;
 use crate::pipeline::{settings, ApplyHandle, Input, Outcome, Ran, Step, StepName};
 use crate::vocab::Role;
 use anyhow::Result;
+use std::time::Duration;
 
 /// The step's declaration: its name and when it runs.
 pub const STEP: Step = Step::every_boot(StepName::Firewall, |ctx, apply| {
@@ -81,15 +81,16 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let changed = apply
         .refreshes
         .write(&path, text.as_bytes(), 0o644, None, Service::Firewall)?;
-    let loading = load_now(apply).await;
-    let reloaded = match (changed, loading) {
-        (true, Some(BroughtUp::Started | BroughtUp::Refreshed)) => {
-            " (ruleset rewritten; meet-agent-firewall loads it now)"
+    let loaded = load_now(apply).await;
+    let reloaded = match (changed, &loaded) {
+        (true, Loaded::Now) => " (ruleset rewritten and loaded)",
+        (true, Loaded::Loading) => " (ruleset rewritten; meet-agent-firewall is loading it)",
+        (true, Loaded::Later) => {
+            " (ruleset rewritten; loaded when meet-agent-firewall next starts)"
         }
-        (true, _) => " (ruleset rewritten; the start step loads it)",
-        (false, _) => "",
+        (_, Loaded::Failed) | (false, _) => "",
     };
-    Ok(if fw.enabled {
+    let outcome = if fw.enabled {
         let message = format!("inbound open: {open}; everything else dropped{reloaded}");
         if roles.role == Role::Signaling && xmpp_sources.is_empty() {
             // Not an error: the bridges may not exist yet. But none can join until then.
@@ -104,19 +105,50 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
         Outcome::not_configured(format!(
             "off (firewall.enabled = false): nothing is filtered here; a meeting needs {open}{reloaded}"
         ))
+    };
+    Ok(match loaded {
+        Loaded::Failed => Outcome::failed(format!(
+            "{} ({} failed to load {}: `journalctl -u {}` says why; the rules loaded before, if any, still hold)",
+            outcome.message,
+            Service::Firewall.unit(),
+            firewall::PATH,
+            Service::Firewall.unit()
+        )),
+        _ => outcome,
     })
 }
 
+/// How far the ruleset got.
+enum Loaded {
+    /// systemd started or reloaded the unit and it is active: the rules hold.
+    Now,
+    /// The job was queued but its end was not seen (a slow or silent systemd).
+    Loading,
+    /// Not asked now (no systemd, the unit not installed, or stopped in a run that starts
+    /// nothing): the unit loads the file when it next starts.
+    Later,
+    /// The unit failed: the file did not load.
+    Failed,
+}
+
+/// How long the firewall's load may take (`nft -f`: under a second even under emulation).
+const LOAD_LIMIT: Duration = Duration::from_secs(30);
+
 /// Has systemd load the ruleset now when it changed (or an earlier run's change is still
 /// pending): a running unit is reloaded (one transaction), a stopped one started if this
-/// run brings the stack up, as its start step would. Without systemd (a chroot, an image
+/// run brings the stack up, as its start step would; then waits for the job to end, so
+/// that the rules hold before the run's next steps talk to the network (connection
+/// tracking starts with the first ruleset: a connection open before it would meet its
+/// next incoming packet as new, and `policy drop`). Without systemd (a chroot, an image
 /// build) or when asking fails, the change stays pending and the start step, or the end of
-/// a run without it, takes it as before; the failure is logged, not the step's.
-async fn load_now(apply: &mut ApplyHandle) -> Option<BroughtUp> {
+/// a run without it, takes it; the failure is logged.
+async fn load_now(apply: &mut ApplyHandle) -> Loaded {
     if !apply.refreshes.is_pending(Service::Firewall) && !apply.brings_up {
-        return None;
+        return Loaded::Later;
     }
-    let systemd = apply.bus.systemd().await.ok()?;
+    let Ok(systemd) = apply.bus.systemd().await else {
+        return Loaded::Later;
+    };
     match apply::bring_up_one(
         &mut apply.refreshes,
         systemd,
@@ -125,10 +157,20 @@ async fn load_now(apply: &mut ApplyHandle) -> Option<BroughtUp> {
     )
     .await
     {
-        Ok(done) => Some(done),
+        Ok(BroughtUp::Started | BroughtUp::Refreshed) => {
+            match systemd.settled(Service::Firewall.unit(), LOAD_LIMIT).await {
+                Ok(unit) if unit.active_state == "failed" => Loaded::Failed,
+                Ok(_) => Loaded::Now,
+                Err(e) => {
+                    tracing::warn!("firewall: {e:#}");
+                    Loaded::Loading
+                }
+            }
+        }
+        Ok(BroughtUp::Left) => Loaded::Later,
         Err(e) => {
             tracing::warn!("firewall: the ruleset is left for the start step: {e:#}");
-            None
+            Loaded::Later
         }
     }
 }
