@@ -134,16 +134,22 @@ impl Systemd {
             .await?)
     }
 
-    /// The state of `name` (loading it if systemd has not yet, so that a missing unit
-    /// shows as `not-found` rather than an error).
-    pub async fn unit_status(&self, name: &str) -> Result<UnitStatus> {
+    /// The unit object of `name`, loaded if systemd has not yet (a missing unit loads as
+    /// `not-found`).
+    async fn unit(&self, name: &str) -> Result<UnitProxy<'_>> {
         let manager = self.manager().await?;
         let path = timed(&format!("LoadUnit({name})"), manager.load_unit(name)).await?;
-        let unit = UnitProxy::builder(&self.conn)
+        Ok(UnitProxy::builder(&self.conn)
             .path(path)?
             .cache_properties(CacheProperties::No)
             .build()
-            .await?;
+            .await?)
+    }
+
+    /// The state of `name` (loading it if systemd has not yet, so that a missing unit
+    /// shows as `not-found` rather than an error).
+    pub async fn unit_status(&self, name: &str) -> Result<UnitStatus> {
+        let unit = self.unit(name).await?;
         // The three properties asked together (one round trip's wait, not three).
         let (load_state, active_state, sub_state) = tokio::try_join!(
             timed("LoadState", unit.load_state()),
@@ -163,13 +169,7 @@ impl Systemd {
     /// is not ordered before (it would wait for our own READY).
     pub async fn settled(&self, name: &str, limit: Duration) -> Result<UnitStatus> {
         let deadline = tokio::time::Instant::now() + limit;
-        let manager = self.manager().await?;
-        let path = timed(&format!("LoadUnit({name})"), manager.load_unit(name)).await?;
-        let unit = UnitProxy::builder(&self.conn)
-            .path(path)?
-            .cache_properties(CacheProperties::No)
-            .build()
-            .await?;
+        let unit = self.unit(name).await?;
         loop {
             let (job, _) = timed("Job", unit.job()).await?;
             if job == 0 {
