@@ -84,6 +84,9 @@ pub struct Inputs<'a> {
     pub ssh: bool,
     /// The operator's extra TCP ports (`firewall.allow_tcp`).
     pub extra_tcp: &'a [u16],
+    /// The ACME responders' ports when ACME is on (`tls.acme.http_listen` and
+    /// `tls_listen`): the CA's validation comes in there, opened with the site.
+    pub acme_tcp: &'a [u16],
     /// The operator's extra UDP ports (`firewall.allow_udp`).
     pub extra_udp: &'a [u16],
     /// The web site and TURN run here (roles `all` and `signaling`).
@@ -116,6 +119,11 @@ pub fn openings(i: &Inputs<'_>) -> Vec<Opening> {
             last,
             purpose: "turn relay",
         });
+        // Moved off 80 and 443 (behind a port forward), the responders still have to be
+        // reached: a first order now runs after the ruleset is loaded.
+        for &p in i.acme_tcp.iter().filter(|p| ![80, 443].contains(*p)) {
+            set.insert(Opening::port(Proto::Tcp, p, "acme"));
+        }
     }
     if i.media {
         set.insert(Opening::port(Proto::Udp, i.media_port, "videobridge media"));
@@ -320,6 +328,7 @@ mod tests {
             ssh: true,
             extra_tcp: &[8443],
             extra_udp: &[],
+            acme_tcp: &[],
             web: true,
             media: true,
         });
@@ -333,6 +342,7 @@ mod tests {
             ssh: false,
             extra_tcp: &[443],
             extra_udp: &[10000],
+            acme_tcp: &[],
             web: true,
             media: true,
         });
@@ -353,6 +363,7 @@ mod tests {
                 ssh: true,
                 extra_tcp: &[],
                 extra_udp: &[],
+                acme_tcp: &[],
                 web: true,
                 media: true,
             }),
@@ -373,18 +384,20 @@ mod tests {
             ssh: true,
             extra_tcp: &[],
             extra_udp: &[],
+            acme_tcp: &[8080, 443],
             web,
             media,
         };
-        // A bridge: SSH and media only.
+        // A bridge: SSH and media only (it orders no certificate).
         assert_eq!(
             describe(&openings(&inputs(false, true))),
             "tcp 22; udp 10000"
         );
-        // A signaling node without a bridge: the site and TURN, no media port.
+        // A signaling node without a bridge: the site and TURN (and ACME's responder
+        // moved to 8080), no media port.
         assert_eq!(
             describe(&openings(&inputs(true, false))),
-            "tcp 22, 80, 443, 3478, 5349; udp 3478, 49152-65535"
+            "tcp 22, 80, 443, 3478, 5349, 8080; udp 3478, 49152-65535"
         );
         // Its bridges' addresses, and only they, reach 5222.
         let sources = [

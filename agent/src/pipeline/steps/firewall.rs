@@ -34,12 +34,18 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let settings = settings(ctx)?;
     let fw = &settings.firewall;
     let roles = &settings.roles;
+    let acme_tcp: Vec<u16> = settings
+        .acme
+        .iter()
+        .flat_map(|a| [a.http_listen.port(), a.tls_listen.port()])
+        .collect();
     let openings = firewall::openings(&Inputs {
         turn: &settings.jitsi.turn,
         media_port: MEDIA_PORT,
         ssh: ssh_enabled(ctx.paths),
         extra_tcp: &fw.allow_tcp,
         extra_udp: &fw.allow_udp,
+        acme_tcp: &acme_tcp,
         // A recorder serves nothing: its browser and the XMPP login go out, media come
         // back on those connections (docs/upstream/jibri.md section 2.1).
         web: !roles.role.joins(),
