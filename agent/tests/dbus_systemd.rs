@@ -329,7 +329,7 @@ async fn the_firewall_step_loads_its_ruleset_before_the_start_step() {
     );
     let message = root.message("firewall");
     assert!(
-        message.ends_with("(ruleset rewritten and loaded)"),
+        message.ends_with("(ruleset rewritten; meet-agent-firewall reloaded)"),
         "{message}"
     );
 

@@ -5,8 +5,9 @@
 //! waiting for the load: the step runs second, right after identity, so that at a first
 //! boot the rules hold before the run talks to the network, and the load is off the path
 //! between READY and the stack's first start (`nft -f` took 1.0 to 1.5 s there under
-//! TCG, and nginx, prosody and coturn waited for it). In a container the host's firewall decides what is reachable: nothing
-//! is rendered, and the step says which ports the host must let in.
+//! TCG, and nginx, prosody and coturn waited for it). In a container the host's firewall
+//! decides what is reachable: nothing is rendered, and the step says which ports the host
+//! must let in.
 
 use crate::apply::{self, BroughtUp, Service};
 use crate::firewall::{self, Inputs};
@@ -90,6 +91,7 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
     let loaded = load_now(apply).await;
     let reloaded = match (changed, &loaded) {
         (true, Loaded::Now) => " (ruleset rewritten and loaded)",
+        (true, Loaded::Reloaded) => " (ruleset rewritten; meet-agent-firewall reloaded)",
         (true, Loaded::Loading) => " (ruleset rewritten; meet-agent-firewall is loading it)",
         (true, Loaded::Later) => {
             " (ruleset rewritten; loaded when meet-agent-firewall next starts)"
@@ -126,8 +128,11 @@ async fn run(ctx: &Input<'_>, apply: &mut ApplyHandle) -> Result<Outcome> {
 
 /// How far the ruleset got.
 enum Loaded {
-    /// systemd started or reloaded the unit and it is active: the rules hold.
+    /// systemd started the unit and it is active: the rules hold.
     Now,
+    /// systemd ran the unit's reload. A failed reload leaves the unit active with the
+    /// rules it had, which its state does not show; not told apart here.
+    Reloaded,
     /// The job was queued but its end was not seen (a slow or silent systemd).
     Loading,
     /// Not asked now (no systemd, the unit not installed, or stopped in a run that starts
@@ -163,9 +168,10 @@ async fn load_now(apply: &mut ApplyHandle) -> Loaded {
     )
     .await
     {
-        Ok(BroughtUp::Started | BroughtUp::Refreshed) => {
+        Ok(done @ (BroughtUp::Started | BroughtUp::Refreshed)) => {
             match systemd.settled(Service::Firewall.unit(), LOAD_LIMIT).await {
                 Ok(unit) if unit.active_state == "failed" => Loaded::Failed,
+                Ok(_) if done == BroughtUp::Refreshed => Loaded::Reloaded,
                 Ok(_) => Loaded::Now,
                 Err(e) => {
                     tracing::warn!("firewall: {e:#}");
