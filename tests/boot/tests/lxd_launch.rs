@@ -32,7 +32,8 @@ fn lxc_launch_ryo_jitsi_with_config_key_comes_up_healthy() {
     ])
     .unwrap();
 
-    // The agent runs once the boot reaches it.
+    // The agent runs once the boot reaches it; its run is over once the last step, start,
+    // has an outcome (waiting for an earlier one raced with the steps after it).
     let json = lxd
         .exec_until(
             "meet1",
@@ -42,9 +43,11 @@ fn lxc_launch_ryo_jitsi_with_config_key_comes_up_healthy() {
                 serde_json::from_str::<serde_json::Value>(out)
                     .map(|s| {
                         s["steps"].as_array().is_some_and(|steps| {
-                            steps
-                                .iter()
-                                .any(|s| s["name"] == "schedule" && s["state"] != "pending")
+                            steps.iter().any(|s| {
+                                s["name"] == "start"
+                                    && s["state"] != "pending"
+                                    && s["state"] != "running"
+                            })
                         })
                     })
                     .unwrap_or(false)
