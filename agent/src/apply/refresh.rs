@@ -242,9 +242,9 @@ pub enum BroughtUp {
 /// Brings one service up ahead of the start step, as [`bring_up_role`] would there: a
 /// running one whose files changed is reloaded or restarted, a stopped one is queued to
 /// start when `start_stopped`. The service leaves the pending record once systemd took
-/// the job, so the start step later finds it running with nothing to refresh. For a
-/// service nothing of this run's later steps waits for (the host firewall), so that its
-/// job runs beside them instead of before the stack's starts.
+/// the job, so the start step later finds it running with nothing to refresh. For the
+/// host firewall, whose load then happens before the run's network steps instead of
+/// between READY and the stack's starts (the caller waits for the job).
 pub async fn bring_up_one<R: Refresher>(
     refreshes: &mut Refreshes,
     systemd: &R,

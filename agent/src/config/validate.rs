@@ -73,7 +73,7 @@ pub struct Calendar {
 
 /// Checks every calendar expression with systemd's parser; the error names the origin, the
 /// key and systemd's reason. The built-in default is not handed to the parser: under
-/// emulation each check is a process start of 0.1 to 0.3 s, which a first boot with the
+/// emulation the schedule step took 0.14 to 0.47 s with this check, which a first boot with the
 /// defaults paid in its schedule step (a test checks the default against systemd's parser).
 pub fn check_calendars(calendars: &[Calendar]) -> Result<()> {
     for c in calendars {

@@ -283,8 +283,8 @@ async fn order_once(
     // Validation takes from milliseconds (a local CA) to a few seconds: polls from 25 ms
     // growing by half notice it soon after without hammering the CA (doubling overshot
     // by up to a second): three more requests in the first second than from 100 ms,
-    // which cost a local CA's certificate two waits of about 75 ms (and more under
-    // emulation); a Retry-After from the CA takes precedence (instant-acme honours it).
+    // which cost a local CA's certificate two waits of about 75 ms on the host; a
+    // Retry-After from the CA takes precedence (instant-acme honours it).
     let retry = RetryPolicy::new()
         .timeout(acme.timeout)
         .initial_delay(Duration::from_millis(25))
