@@ -109,6 +109,19 @@ DHCP=yes
 # virtual segment shares.
 IPv6DuplicateAddressDetection=0
 NET
+  # The kernel's own link-local address: with dad_transmits at 0 (set by networkd from the
+  # setting above) it still waits a random 0 to 1 s (rtr_solicit_delay) before counting as
+  # done, unless accept_dad is off too; networkd calls the link configured, and wait-online
+  # lets meet-agent start, only once it is done. Measured in a guest's journal: "Gained
+  # carrier" to "Gained IPv6LL" 0.84 and 0.88 s before, 0.03 s after. `default` covers
+  # links made after systemd-sysctl's run at boot; the pattern covers those made before it,
+  # through the udev rule that runs systemd-sysctl for each new link.
+  install -D -m 0644 /dev/stdin "$root/etc/sysctl.d/80-ryo-jitsi-no-dad.conf" <<'SYSCTL'
+# ryo-jitsi: no IPv6 duplicate address detection on virtual links (see
+# /etc/systemd/network/80-dhcp.network).
+net.ipv6.conf.default.accept_dad = 0
+net.ipv6.conf.*.accept_dad = 0
+SYSCTL
   # Wait up to 30 s for any network, then go on: a container or VM without a network is
   # still worth booting (meet-agent reports what it could not reach), not a failed boot.
   install -D -m 0644 /dev/stdin "$root/etc/systemd/system/systemd-networkd-wait-online.service.d/10-any.conf" <<UNIT

@@ -218,7 +218,7 @@ done
 # e2scrub_reap removes e2scrub's leftover LVM snapshots at every boot: the appliance has no
 # LVM, and the script (lvs and friends) took 4.5 s of a first boot under TCG, on CPUs
 # meet-agent's run shares.
-systemctl --no-reload mask e2scrub_reap.service >/dev/null 2>&1
+systemctl --quiet --no-reload mask e2scrub_reap.service
 
 # What systemd sets up early at every boot for features the appliance does not use; under
 # TCG each took 0.3 to 0.8 s (systemd-analyze blame, wall time) on the two CPUs the path
@@ -231,10 +231,17 @@ systemctl --no-reload mask e2scrub_reap.service >/dev/null 2>&1
 #   USB gadgets), with their modprobe@ units: fuse itself still loads on demand;
 # - binfmt_misc (foreign binaries through an interpreter) and systemd-binfmt, which
 #   registers none here. In a container it failed besides (it cannot mount binfmt_misc).
+# - hugetlbfs at /dev/hugepages (nothing here asks for explicit huge pages; the JVM's
+#   transparent huge pages need no mount), the POSIX message queue file system at
+#   /dev/mqueue (mq_open works without it; only listing queues as files needs it), and
+#   debugfs and tracefs under /sys/kernel: each a /bin/mount process at every boot. Who
+#   traces the kernel mounts them by hand (`mount -t debugfs none /sys/kernel/debug`).
 # efi_pstore stays: on an EFI machine it keeps the last kernel panic's log.
-systemctl --no-reload mask modprobe@drm.service modprobe@dm_mod.service modprobe@loop.service \
+# --quiet, not a redirection: the "Created symlink" lines go, an error still shows.
+systemctl --quiet --no-reload mask modprobe@drm.service modprobe@dm_mod.service modprobe@loop.service \
   modprobe@fuse.service sys-fs-fuse-connections.mount modprobe@configfs.service sys-kernel-config.mount \
-  systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount >/dev/null 2>&1
+  systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount \
+  dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount
 
 # nginx's unit (Debian's nginx-common nginx.service; Jitsi's packaging and
 # docker-jitsi-meet, which runs nginx without systemd, leave it as it is) tests its

@@ -702,6 +702,48 @@ impl Report {
             self.status
         );
     }
+
+    /// Asserts the offline image's boot-time choices that the timeline shows: the API file
+    /// systems provision.sh masks are not mounted, and the DHCP link's IPv6 link-local
+    /// address comes with its carrier (without duplicate address detection, whose random
+    /// delay of up to 1 s network-online.target, and meet-agent, used to wait for).
+    pub fn assert_boot_choices(&self) {
+        let time = |line: &str| -> Option<f64> {
+            line.trim_start()
+                .strip_prefix('[')?
+                .split(']')
+                .next()?
+                .trim()
+                .parse()
+                .ok()
+        };
+        let at = |what: &str| {
+            self.boot
+                .iter()
+                .find(|l| l.contains(": en") && l.contains(what))
+                .and_then(|l| time(l))
+        };
+        let timeline = self.boot.join("\n");
+        let (Some(carrier), Some(ipv6ll)) = (at("Gained carrier"), at("Gained IPv6LL")) else {
+            panic!("the timeline lacks the link's carrier or IPv6LL line:\n{timeline}");
+        };
+        assert!(
+            ipv6ll - carrier < 0.5,
+            "IPv6LL came {:.2} s after the carrier:\n{timeline}",
+            ipv6ll - carrier
+        );
+        for unit in [
+            "dev-hugepages.mount",
+            "dev-mqueue.mount",
+            "sys-kernel-debug.mount",
+            "sys-kernel-tracing.mount",
+        ] {
+            assert!(
+                !timeline.contains(&format!("Mounted {unit}")),
+                "{unit} is masked in the image but was mounted:\n{timeline}"
+            );
+        }
+    }
 }
 
 impl Report {
