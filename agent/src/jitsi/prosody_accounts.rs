@@ -12,19 +12,75 @@ use std::path::Path;
 /// prosody's default PBKDF2 iteration count (`default_iteration_count`).
 const ITERATIONS: u32 = 10_000;
 
-/// Writes `user@host`'s credentials for `password` below prosody's `data_path`, owned by
-/// the prosody user where it exists, following no link below `data_path`. The password must be SASLprep-stable (ours are
-/// base64url).
+/// One account to write: `user@host` with `password` (SASLprep-stable: ours are base64url).
+pub struct Account<'a> {
+    /// The XMPP host (a virtual host or component domain).
+    pub host: &'a str,
+    /// The local part.
+    pub user: &'a str,
+    /// The password, of which only the SCRAM credentials are stored.
+    pub password: &'a str,
+}
+
+/// Writes `user@host`'s credentials for `password`, as [`write_all`] does.
 pub fn write(data_path: &Path, host: &str, user: &str, password: &str) -> Result<()> {
-    let salt = hex(&super::secrets::random_bytes::<16>()?);
-    let (stored_key, server_key) = scram_sha1(password, &salt, ITERATIONS);
+    write_all(
+        data_path,
+        &[Account {
+            host,
+            user,
+            password,
+        }],
+    )
+}
+
+/// Writes each account's credentials below prosody's `data_path`, owned by the prosody
+/// user where it exists, following no link below `data_path`. The credentials are derived
+/// at once, each on a thread of its own: PBKDF2's 10000 rounds are the agent's largest
+/// computation of a first boot (about 0.1 s per account under QEMU's emulation), and a
+/// machine has at least two CPUs; the files are then written in order.
+pub fn write_all(data_path: &Path, accounts: &[Account<'_>]) -> Result<()> {
+    let salted: Vec<(String, String, String)> = std::thread::scope(|scope| {
+        let derivations: Vec<_> = accounts
+            .iter()
+            .map(|account| {
+                scope.spawn(move || -> Result<(String, String, String)> {
+                    let salt = hex(&super::secrets::random_bytes::<16>()?);
+                    let (stored_key, server_key) = scram_sha1(account.password, &salt, ITERATIONS);
+                    Ok((salt, stored_key, server_key))
+                })
+            })
+            .collect();
+        derivations
+            .into_iter()
+            .map(|derivation| {
+                derivation
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect::<Result<_>>()
+    })?;
+    for (account, (salt, stored_key, server_key)) in accounts.iter().zip(salted) {
+        write_one(data_path, account, &salt, &stored_key, &server_key)?;
+    }
+    Ok(())
+}
+
+/// Writes one account's file from its derived credentials.
+fn write_one(
+    data_path: &Path,
+    account: &Account<'_>,
+    salt: &str,
+    stored_key: &str,
+    server_key: &str,
+) -> Result<()> {
     let text = format!(
         "return {{\n\t[\"salt\"] = \"{salt}\";\n\t[\"iteration_count\"] = {ITERATIONS};\n\t[\"stored_key\"] = \"{stored_key}\";\n\t[\"server_key\"] = \"{server_key}\";\n}};\n"
     );
     // prosody reads (and on password changes rewrites) its files as its own user, who can
     // also plant links in its storage: nothing below data_path is followed.
-    let host = super::prosodyctl::encode(host);
-    let name = format!("{}.dat", super::prosodyctl::encode(user));
+    let host = super::prosodyctl::encode(account.host);
+    let name = format!("{}.dat", super::prosodyctl::encode(account.user));
     write_beneath(
         data_path,
         &[&host, "accounts"],
@@ -65,5 +121,55 @@ mod tests {
         let (stored, server) = scram_sha1("pw3", "bf5597ee-1361-4ca6-bf95-67fa26159f29", 10_000);
         assert_eq!(stored, "c5f51bdeaa6c552b03282afb5f545fb50e5dcf1a");
         assert_eq!(server, "243800608e991f3a8b3c79d8736adcf94c666d7e");
+    }
+
+    /// The credentials derived on separate threads land in their own account's file.
+    #[test]
+    fn each_account_gets_its_own_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = [
+            Account {
+                host: "auth.example.test",
+                user: "focus",
+                password: "pw-focus",
+            },
+            Account {
+                host: "auth.example.test",
+                user: "jvb",
+                password: "pw-jvb",
+            },
+            Account {
+                host: "recorder.example.test",
+                user: "recorder",
+                password: "pw-rec",
+            },
+        ];
+        write_all(dir.path(), &accounts).unwrap();
+        let field = |text: &str, key: &str| -> String {
+            let start = text.find(&format!("[\"{key}\"] = ")).unwrap() + key.len() + 7;
+            let rest = &text[start..];
+            rest[..rest.find(';').unwrap()]
+                .trim_matches('"')
+                .to_string()
+        };
+        let mut salts = Vec::new();
+        for account in &accounts {
+            let host = crate::jitsi::prosodyctl::encode(account.host);
+            let path = dir
+                .path()
+                .join(host)
+                .join("accounts")
+                .join(format!("{}.dat", account.user));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let salt = field(&text, "salt");
+            assert_eq!(field(&text, "iteration_count"), ITERATIONS.to_string());
+            let (stored, server) = scram_sha1(account.password, &salt, ITERATIONS);
+            assert_eq!(field(&text, "stored_key"), stored, "{}", path.display());
+            assert_eq!(field(&text, "server_key"), server, "{}", path.display());
+            salts.push(salt);
+        }
+        salts.sort();
+        salts.dedup();
+        assert_eq!(salts.len(), accounts.len(), "each account has its own salt");
     }
 }

@@ -493,36 +493,41 @@ fn accounts(
     let data = ctx.paths.prosody_data();
     let names = crate::plan::xmpp::XmppNames::new(domain);
     let auth_host = names.auth.clone();
-    prosody_accounts::write(&data, &auth_host, "focus", &secrets.focus_password)?;
-    prosody_accounts::write(&data, &auth_host, "jvb", &secrets.jvb_password)?;
-    let proxy = names.focus_component.clone();
-    crate::jitsi::prosody_roster::write(&data, &auth_host, "focus", &proxy)?;
+    let account = |host, user, password| prosody_accounts::Account {
+        host,
+        user,
+        password,
+    };
+    let mut accounts = vec![
+        account(&auth_host, "focus", &secrets.focus_password),
+        account(&auth_host, "jvb", &secrets.jvb_password),
+    ];
     let mut more_accounts = String::new();
     if recorders {
         use crate::bridge::token::{CALL_USERNAME, RECORDER_USERNAME};
-        prosody_accounts::write(
-            &data,
+        accounts.push(account(
             &auth_host,
             RECORDER_USERNAME,
             &secrets.jibri_password,
-        )?;
-        prosody_accounts::write(
-            &data,
+        ));
+        accounts.push(account(
             &names.recorder,
             CALL_USERNAME,
             &secrets.recorder_password,
-        )?;
+        ));
         more_accounts = format!(", {} and {}", names.jibri_jid, names.recorder_jid);
     }
     if gateways {
-        prosody_accounts::write(
-            &data,
+        accounts.push(account(
             &auth_host,
             crate::plan::xmpp::JIGASI_USERNAME,
             &secrets.jigasi_password,
-        )?;
+        ));
         more_accounts.push_str(&format!(", {}", names.jigasi_jid));
     }
+    prosody_accounts::write_all(&data, &accounts)?;
+    let proxy = names.focus_component.clone();
+    crate::jitsi::prosody_roster::write(&data, &auth_host, "focus", &proxy)?;
     write_atomic(&marker, wanted.as_bytes(), 0o600)?;
     Ok(Some(format!(
         "prosody accounts focus@{auth_host} and jvb@{auth_host}{more_accounts} set, {proxy} in focus's roster"
