@@ -247,10 +247,12 @@ systemctl --quiet --no-reload mask modprobe@drm.service modprobe@dm_mod.service 
 # while an upgrade runs. Started beside meet-agent's first run, its start took 1.3 to 1.8 s
 # of the guest's CPU before READY under TCG (the units' cgroup cpu.stat), while the boot's
 # two CPUs were 94 % busy; it starts once the agent and the web server have. Upgrades run
-# later: from apt-daily-upgrade.timer, or (updates.first_boot) inside meet-agent's run, where
-# a shutdown stops meet-agent.service and its unattended-upgrade gets the SIGTERM on which it
-# finishes the package it is installing, whether the helper runs or not (the two units had
-# no stop order between them).
+# later: from apt-daily-upgrade.timer, or (updates.first_boot) inside meet-agent's run. While
+# the helper waits for meet-agent (its first run may wait for DNS for up to 20 min), it does
+# not hold a shutdown: then stopping meet-agent.service sends SIGTERM to all of its
+# processes, unattended-upgrade and dpkg included, as before this ordering; a daily run
+# started by the timer in that window is not held either. At a shutdown the helper now stops
+# before meet-agent and nginx.
 install -D -m 0644 /dev/stdin /etc/systemd/system/unattended-upgrades.service.d/ryo-jitsi-after-stack.conf <<'UNIT'
 [Unit]
 After=meet-agent.service nginx.service

@@ -36,27 +36,30 @@ pub fn write(data_path: &Path, host: &str, user: &str, password: &str) -> Result
 
 /// Writes each account's credentials below prosody's `data_path`, owned by the prosody
 /// user where it exists, following no link below `data_path`. The credentials are derived
-/// at once, each on a thread of its own: PBKDF2's 10000 rounds are the agent's largest
-/// computation of a first boot (about 0.1 s per account under QEMU's emulation), and a
-/// machine has at least two CPUs; the files are then written in order.
+/// at once, each on a thread of its own (inline where no thread can be made): PBKDF2's
+/// 10000 rounds are the agent's largest computation of a first boot (65 to 166 ms per
+/// account under QEMU's emulation), and on two or more CPUs the derivations overlap. The
+/// files are then written in order.
 pub fn write_all(data_path: &Path, accounts: &[Account<'_>]) -> Result<()> {
-    let salted: Vec<(String, String, String)> = std::thread::scope(|scope| {
+    let salted: Vec<Salted> = std::thread::scope(|scope| {
         let derivations: Vec<_> = accounts
             .iter()
             .map(|account| {
-                scope.spawn(move || -> Result<(String, String, String)> {
-                    let salt = hex(&super::secrets::random_bytes::<16>()?);
-                    let (stored_key, server_key) = scram_sha1(account.password, &salt, ITERATIONS);
-                    Ok((salt, stored_key, server_key))
-                })
+                let job = move || derive(account.password);
+                // A failed spawn (no threads left) only costs the overlap.
+                std::thread::Builder::new()
+                    .name("scram".into())
+                    .spawn_scoped(scope, job)
+                    .map_err(|_| job)
             })
             .collect();
         derivations
             .into_iter()
-            .map(|derivation| {
-                derivation
+            .map(|derivation| match derivation {
+                Ok(thread) => thread
                     .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(job) => job(),
             })
             .collect::<Result<_>>()
     })?;
@@ -64,6 +67,16 @@ pub fn write_all(data_path: &Path, accounts: &[Account<'_>]) -> Result<()> {
         write_one(data_path, account, &salt, &stored_key, &server_key)?;
     }
     Ok(())
+}
+
+/// An account's salt, StoredKey and ServerKey, as hex.
+type Salted = (String, String, String);
+
+/// A fresh salt and the SCRAM-SHA-1 keys `password` gives with it.
+fn derive(password: &str) -> Result<Salted> {
+    let salt = hex(&super::secrets::random_bytes::<16>()?);
+    let (stored_key, server_key) = scram_sha1(password, &salt, ITERATIONS);
+    Ok((salt, stored_key, server_key))
 }
 
 /// Writes one account's file from its derived credentials.
