@@ -135,23 +135,75 @@ UNIT
   # (QEMU/KVM's virtio disks and SCSI, NVMe, Xen's block front end, SATA/IDE, and ext4, a
   # module in the recorder's generic kernel) instead of MODULES=most: 5.8 MB instead of
   # 13.3 MB with the cloud kernel, which the kernel unpacks sooner (docs/boot-tests.md).
-  # They are added by a hook, not listed in /etc/initramfs-tools/modules, which would also
-  # load each of them at boot, one modprobe after another; udev loads the drivers of the
-  # devices the machine has, and the mount loads ext4. One built into the kernel, or one the
-  # kernel lacks, is skipped.
+  # One built into the kernel, or one the kernel lacks, is skipped.
   install -D -m 0644 /dev/stdin "$root/etc/initramfs-tools/conf.d/ryo-jitsi-modules.conf" <<CONF
 # ryo-jitsi: only the root disk's drivers, added by hooks/ryo-jitsi-root-drivers.
 MODULES=list
 CONF
-  install -D -m 0755 /dev/stdin "$root/etc/initramfs-tools/hooks/ryo-jitsi-root-drivers" <<'HOOK'
+  # And no udev in it. udev's coldplug in the initramfs replayed every device and module
+  # the kernel had (412 events in a guest) through its rules to load one or two of these
+  # drivers, and systemd's udev in the real root replays them all again. One modprobe of
+  # the whole list instead: a driver without its device loads and binds to nothing (Xen's
+  # refuses to load off Xen), and the mount loads ext4 when it is a module. Under TCG,
+  # `Run /init` to systemd: 1.91, 2.02, 2.01 s before, 1.41, 1.42, 1.39 s after (three
+  # interleaved boots each; docs/boot-tests.md).
+  # The udev package's initramfs scripts are taken out of the image by the hook (its
+  # udevd, udevadm and rules with them); ours load the drivers, wait for the root disk
+  # and hand /dev over to the real root as udev's init-bottom script did.
+  local drivers="virtio_pci virtio_blk virtio_scsi sd_mod nvme xen_blkfront ahci ata_piix"
+  install -D -m 0755 /dev/stdin "$root/etc/initramfs-tools/hooks/ryo-jitsi-root-drivers" <<HOOK
 #!/bin/sh
-# ryo-jitsi: the root disk's drivers on QEMU/KVM, clouds and Xen (with MODULES=list);
-# udev in the initramfs loads those the machine has.
+# ryo-jitsi (image/offline/lib.sh, make_bootable): the root disk's drivers on QEMU/KVM,
+# clouds and Xen (with MODULES=list), loaded by scripts/init-top/ryo-jitsi-root-drivers;
+# udev's initramfs scripts, daemon, rules and helpers taken out (blkid, which its hook
+# adds, stays).
 set -e
-case ${1:-} in prereqs) exit 0 ;; esac
+case \${1:-} in prereqs) exit 0 ;; esac
 . /usr/share/initramfs-tools/hook-functions
-manual_add_modules virtio_pci virtio_blk virtio_scsi sd_mod nvme xen_blkfront ahci ata_piix ext4 crc32c_generic
+manual_add_modules $drivers ext4 crc32c_generic
+rm -f "\$DESTDIR/scripts/init-top/udev" "\$DESTDIR/scripts/init-bottom/udev" \\
+  "\$DESTDIR/lib/systemd/systemd-udevd" "\$DESTDIR/usr/lib/systemd/systemd-udevd" \\
+  "\$DESTDIR/bin/udevadm" "\$DESTDIR/usr/bin/udevadm"
+rm -rf "\$DESTDIR/lib/udev" "\$DESTDIR/usr/lib/udev" "\$DESTDIR/etc/udev"
 HOOK
+  install -D -m 0755 /dev/stdin "$root/etc/initramfs-tools/scripts/init-top/ryo-jitsi-root-drivers" <<SCRIPT
+#!/bin/sh
+# ryo-jitsi (image/offline/lib.sh, make_bootable): loads the root disk's drivers in place
+# of udev's coldplug. A driver binds its devices as it loads, but NVMe namespaces and SCSI
+# disks show up a moment later: look for the root every 50 ms for up to 5 s, before init's
+# own wait, which looks once a second (for 30 s) and then opens a shell. Without udev
+# there are no /dev/disk/by-* links: a root= naming one becomes blkid's LABEL=, UUID=,
+# PARTLABEL= or PARTUUID= (init reads /conf/param.conf after each script).
+case \${1:-} in prereqs) exit 0 ;; esac
+/sbin/modprobe -a -q -b $drivers || true
+given=\${ROOT:-}
+case \$given in
+/dev/disk/by-label/*) ROOT=LABEL=\${ROOT#/dev/disk/by-label/} ;;
+/dev/disk/by-uuid/*) ROOT=UUID=\${ROOT#/dev/disk/by-uuid/} ;;
+/dev/disk/by-partlabel/*) ROOT=PARTLABEL=\${ROOT#/dev/disk/by-partlabel/} ;;
+/dev/disk/by-partuuid/*) ROOT=PARTUUID=\${ROOT#/dev/disk/by-partuuid/} ;;
+esac
+[ "\$ROOT" = "\$given" ] || echo "ROOT=\$ROOT" >>/conf/param.conf
+tries=0
+while [ "\$tries" -lt 100 ]; do
+  case \${ROOT:-} in
+  /dev/*) [ -b "\$ROOT" ] && break ;;
+  LABEL=* | UUID=* | PARTLABEL=* | PARTUUID=*) blkid -l -t "\$ROOT" -o device >/dev/null 2>&1 && break ;;
+  *) break ;;
+  esac
+  sleep 0.05
+  tries=\$((tries + 1))
+done
+SCRIPT
+  install -D -m 0755 /dev/stdin "$root/etc/initramfs-tools/scripts/init-bottom/ryo-jitsi-move-dev" <<'SCRIPT'
+#!/bin/sh
+# ryo-jitsi (image/offline/lib.sh, make_bootable): hands the initramfs's /dev (a devtmpfs)
+# to the real root, as udev's init-bottom script does, which the image leaves out.
+case ${1:-} in prereqs) exit 0 ;; esac
+mount -n -o move /dev "${rootmnt:?}/dev" || mount -n --move /dev "${rootmnt}/dev"
+nuke /dev 2>/dev/null || rm -rf /dev
+ln -s "${rootmnt}/dev" /dev
+SCRIPT
   # Besides the generators provision.sh masks on every image: gpt-auto, which looks for
   # partitions to mount by their GPT type. This disk has no partition table (a whole-disk
   # ext4 found by its label); on the clouds' images it stays, as their boot may use it.

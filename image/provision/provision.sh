@@ -243,6 +243,30 @@ systemctl --quiet --no-reload mask modprobe@drm.service modprobe@dm_mod.service 
   systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount \
   dev-hugepages.mount dev-mqueue.mount sys-kernel-debug.mount sys-kernel-tracing.mount
 
+# Kernel modules udev loads because the CPU has a feature, which the appliance never uses:
+# - the kernel's own AES, GHASH, SHA and CRC-T10DIF/CRC32 code for AES-NI, PCLMULQDQ and
+#   SSSE3. They serve in-kernel crypto: disk encryption, IPsec, kernel TLS, none of it here
+#   (nginx, coturn, prosody and the JVMs encrypt in user space with their own AES-NI code).
+#   Each algorithm a module registers runs the kernel's self-tests first: under TCG these
+#   loads took 2.9 s of one CPU from 6 to 9 s of a first boot (initcall_debug), next to
+#   networkd and meet-agent. crc32c_intel stays: ext4's metadata checksums are CRC32C,
+#   and connection tracking's libcrc32c loads it.
+# - KVM, loaded when the CPU offers nested virtualization (Proxmox's "host" CPU type, or
+#   QEMU's "max"): nothing here runs virtual machines.
+# A blacklist stops only the loading by alias (udev's); `modprobe aesni_intel` still works.
+install -D -m 0644 /dev/stdin /etc/modprobe.d/ryo-jitsi-unused-modules.conf <<'CONF'
+# ryo-jitsi (image/provision/provision.sh): modules the appliance does not use.
+blacklist aesni_intel
+blacklist ghash_clmulni_intel
+blacklist sha1_ssse3
+blacklist sha256_ssse3
+blacklist sha512_ssse3
+blacklist crct10dif_pclmul
+blacklist crc32_pclmul
+blacklist kvm_intel
+blacklist kvm_amd
+CONF
+
 # unattended-upgrades.service is a Python program that waits for the shutdown, to hold it
 # while an upgrade runs. Started beside meet-agent's first run, its start took 1.3 to 1.8 s
 # of the guest's CPU before READY under TCG (the units' cgroup cpu.stat), while the boot's

@@ -706,7 +706,10 @@ impl Report {
     /// Asserts the offline image's boot-time choices: IPv6 duplicate address detection off
     /// (its random delay of up to 1 s held network-online.target, and meet-agent, back), so
     /// that the DHCP link's link-local address comes with its carrier; and the API file
-    /// systems provision.sh masks neither loaded nor mounted.
+    /// systems provision.sh masks neither loaded nor mounted; no udev in the initramfs (no
+    /// device set up before systemd started); and the CPU-feature modules the appliance
+    /// does not use (the kernel's crypto for AES-NI, PCLMULQDQ and SSSE3, and KVM) kept
+    /// from udev's alias loading.
     pub fn assert_boot_choices(&self) {
         let settings = self.boot_settings.join("\n");
         for key in ["all", "default"] {
@@ -716,6 +719,23 @@ impl Report {
                 "the report lacks `{line}`:\n{settings}"
             );
         }
+        let setting = |prefix: &str| {
+            self.boot_settings
+                .iter()
+                .find_map(|l| l.trim().strip_prefix(prefix))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("the report lacks `{prefix}`:\n{settings}"))
+        };
+        assert_eq!(
+            setting("devices udev set up before systemd started:"),
+            "0",
+            "udev ran in the initramfs:\n{settings}"
+        );
+        let modules = setting("cpu feature modules udev would load:");
+        assert!(
+            modules.is_empty(),
+            "udev would load {modules} for a CPU with AES-NI, PCLMULQDQ, SSSE3, VMX or SVM:\n{settings}"
+        );
         let timeline = self.boot.join("\n");
         for unit in [
             "dev-hugepages.mount",

@@ -35,6 +35,7 @@ async fn supplied_gzip_base64_certificate_through_fw_cfg_serves_verified_https()
     assert!(served.body.contains("ryo-jitsi"), "{}", served.body);
     let report = &served.report;
     eprintln!("{}", report.boot.join("\n"));
+    eprintln!("{}", report.boot_settings.join("\n"));
     report.assert_boot_choices();
     let status = &report.status;
     let tls = status["steps"]
