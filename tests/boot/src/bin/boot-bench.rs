@@ -72,6 +72,12 @@ async fn main() -> Result<()> {
             .join(format!("../../target/boot-bench/run-{run}.txt"));
         std::fs::create_dir_all(timeline.parent().unwrap_or(std::path::Path::new(".")))?;
         std::fs::write(&timeline, r.boot.join("\n") + "\n")?;
+        // And its status record, with every step's duration (the summary below names only
+        // those of 100 ms or more).
+        std::fs::write(
+            timeline.with_file_name(format!("status-{run}.json")),
+            serde_json::to_string_pretty(&r.status)? + "\n",
+        )?;
         let row = [
             served.boot_to_ready.as_secs_f64(),
             started as f64 / 1e6,
@@ -103,7 +109,7 @@ async fn main() -> Result<()> {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
-    println!("each run's journal timeline: target/boot-bench/run-N.txt");
+    println!("each run's journal timeline: target/boot-bench/run-N.txt; its status: status-N.json");
     println!(
         "median of {runs}: boot-to-ready {:.1} s; kernel+systemd to agent start {:.1} s; agent run {:.2} s; agent steps {:.2} s",
         median(0),
