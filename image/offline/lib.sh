@@ -133,7 +133,8 @@ UNIT
   echo "LABEL=ryo-root / ext4 defaults,noatime 0 1" >"$root/etc/fstab"
   # The initramfs holds only what mounts the root disk on the machines this image runs on
   # (QEMU/KVM's virtio disks and SCSI, NVMe, Xen's block front end, SATA/IDE, and ext4, a
-  # module in the recorder's generic kernel) instead of MODULES=most: 5.8 MB instead of
+  # module in the recorder's generic kernel; Debian's cloud kernel has no AHCI driver, so
+  # the standard image does not boot from q35's SATA) instead of MODULES=most: 5.8 MB instead of
   # 13.3 MB with the cloud kernel, which the kernel unpacks sooner (docs/boot-tests.md).
   # One built into the kernel, or one the kernel lacks, is skipped.
   install -D -m 0644 /dev/stdin "$root/etc/initramfs-tools/conf.d/ryo-jitsi-modules.conf" <<CONF
