@@ -273,6 +273,11 @@ pub struct Guest {
     pub started: Instant,
     /// How often QEMU was started again because the guest kernel stalled before init.
     pub kernel_restarts: u32,
+    /// The host's instant at the guest kernel's clock zero, from the console line that
+    /// showed init starting (its timestamp, and when this process saw it; the console is
+    /// read every 20 ms until then): where the guest's monotonic times (the report's) fall
+    /// on the host's clock. None when that line had no timestamp.
+    pub kernel_zero: Option<Instant>,
 }
 
 /// How long a guest kernel's console may stay silent before init starts.
@@ -430,6 +435,7 @@ impl Guest {
             forwarded,
             started: Instant::now(),
             kernel_restarts: 0,
+            kernel_zero: None,
         };
         guest.until_init(&mut cmd)?;
         Ok(guest)
@@ -447,10 +453,12 @@ impl Guest {
         let mut last_growth = Instant::now();
         loop {
             let text = std::fs::read(&serial).unwrap_or_default();
-            if INIT_MARKERS
-                .iter()
-                .any(|m| text.windows(m.len()).any(|w| w == m.as_bytes()))
+            if let Some(line) = String::from_utf8_lossy(&text)
+                .lines()
+                .find(|l| INIT_MARKERS.iter().any(|m| l.contains(m)))
             {
+                self.kernel_zero = console_time(line)
+                    .and_then(|t| Instant::now().checked_sub(Duration::from_secs_f64(t)));
                 return Ok(());
             }
             if self.child.try_wait()?.is_some() {
@@ -492,7 +500,7 @@ impl Guest {
                 last_len = 0;
                 last_growth = Instant::now();
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -571,6 +579,7 @@ impl Guest {
         Ok(Served {
             body,
             boot_to_ready: ready_at - self.started,
+            answered: ready_at,
             report,
         })
     }
@@ -678,6 +687,8 @@ pub struct Served {
     pub body: String,
     /// QEMU start to the first verified HTTPS answer.
     pub boot_to_ready: Duration,
+    /// When the first verified HTTPS answer came.
+    pub answered: Instant,
     /// The guest's report.
     pub report: Report,
 }
@@ -756,20 +767,11 @@ impl Report {
         }
         // And what the setting is for, with a margin for a loaded host (0.03 to 0.17 s
         // measured; a uniform 0 to 1 s without the setting).
-        let time = |line: &str| -> Option<f64> {
-            line.trim_start()
-                .strip_prefix('[')?
-                .split(']')
-                .next()?
-                .trim()
-                .parse()
-                .ok()
-        };
         let at = |what: &str| {
             self.boot
                 .iter()
                 .find(|l| l.contains(": en") && l.contains(what))
-                .and_then(|l| time(l))
+                .and_then(|l| console_time(l))
         };
         let (Some(carrier), Some(ipv6ll)) = (at("Gained carrier"), at("Gained IPv6LL")) else {
             panic!("the timeline lacks the link's carrier or IPv6LL line:\n{timeline}");
@@ -952,6 +954,18 @@ async fn send_https(
         .get(format!("https://{domain}:{port}{path}"))
         .send()
         .await?)
+}
+
+/// The guest kernel's timestamp of a console line (`[    1.567607] Run /init ...`), in
+/// seconds.
+fn console_time(line: &str) -> Option<f64> {
+    line.trim_start()
+        .strip_prefix('[')?
+        .split(']')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Polls `https://DOMAIN:port/` on 127.0.0.1 until it answers, verifying the chain against
