@@ -133,8 +133,8 @@ UNIT
   echo "LABEL=ryo-root / ext4 defaults,noatime 0 1" >"$root/etc/fstab"
   # The initramfs holds only what mounts the root disk on the machines this image runs on
   # (QEMU/KVM's virtio disks and SCSI, NVMe, Xen's block front end, SATA/IDE, and ext4, a
-  # module in the recorder's generic kernel; Debian's cloud kernel has no AHCI driver, so
-  # the standard image does not boot from q35's SATA) instead of MODULES=most: 5.8 MB instead of
+  # module in the recorder's generic kernel; Debian 12's cloud kernel has no AHCI driver,
+  # so the standard image does not boot from q35's SATA) instead of MODULES=most: 5.8 MB instead of
   # 13.3 MB with the cloud kernel, which the kernel unpacks sooner (docs/boot-tests.md).
   # One built into the kernel, or one the kernel lacks, is skipped.
   install -D -m 0644 /dev/stdin "$root/etc/initramfs-tools/conf.d/ryo-jitsi-modules.conf" <<CONF
@@ -173,21 +173,38 @@ HOOK
 # of udev's coldplug. A driver binds its devices as it loads, but NVMe namespaces and SCSI
 # disks show up a moment later: look for the root every 50 ms for up to 5 s, before init's
 # own wait, which looks once a second (for 30 s) and then opens a shell. Without udev
-# there are no /dev/disk/by-* links: a root= naming one becomes blkid's LABEL=, UUID=,
-# PARTLABEL= or PARTUUID= (init reads /conf/param.conf after each script).
+# there are no /dev/disk/by-* links: a root= naming a by-label, by-uuid, by-partlabel or
+# by-partuuid one becomes blkid's LABEL=, UUID=, PARTLABEL= or PARTUUID= (init reads
+# /conf/param.conf after each script); by-id and by-path names are not found. A numeric
+# root= (root=fe00, root=254:0) becomes /dev/block/MAJ:MIN (init's parse_numeric), a link
+# udev made and this script makes.
 case \${1:-} in prereqs) exit 0 ;; esac
+. /scripts/functions
 /sbin/modprobe -a -q -b $drivers || true
+block_links() {
+  mkdir -p /dev/block
+  for dev in /sys/class/block/*/dev; do
+    [ -r "\$dev" ] || continue
+    read -r majmin <"\$dev"
+    name=\${dev%/dev}
+    [ -e "/dev/block/\$majmin" ] || ln -s "../\${name##*/}" "/dev/block/\$majmin"
+  done
+}
+block_links
 given=\${ROOT:-}
 case \$given in
 /dev/disk/by-label/*) ROOT=LABEL=\${ROOT#/dev/disk/by-label/} ;;
 /dev/disk/by-uuid/*) ROOT=UUID=\${ROOT#/dev/disk/by-uuid/} ;;
 /dev/disk/by-partlabel/*) ROOT=PARTLABEL=\${ROOT#/dev/disk/by-partlabel/} ;;
 /dev/disk/by-partuuid/*) ROOT=PARTUUID=\${ROOT#/dev/disk/by-partuuid/} ;;
+*) parse_numeric "\$given" ;;
 esac
-[ "\$ROOT" = "\$given" ] || echo "ROOT=\$ROOT" >>/conf/param.conf
+[ "\$ROOT" = "\$given" ] || printf "ROOT='%s'\\n" "\$ROOT" >>/conf/param.conf
+# 100 looks, at least 5 s (more where blkid is slow to start).
 tries=0
 while [ "\$tries" -lt 100 ]; do
   case \${ROOT:-} in
+  /dev/block/*) block_links; [ -b "\$ROOT" ] && break ;;
   /dev/*) [ -b "\$ROOT" ] && break ;;
   LABEL=* | UUID=* | PARTLABEL=* | PARTUUID=*) blkid -l -t "\$ROOT" -o device >/dev/null 2>&1 && break ;;
   *) break ;;

@@ -248,12 +248,13 @@ systemctl --quiet --no-reload mask modprobe@drm.service modprobe@dm_mod.service 
 #   SSSE3. They serve in-kernel crypto: disk encryption, IPsec, kernel TLS, none of it here
 #   (nginx, coturn, prosody and the JVMs encrypt in user space with their own AES-NI code).
 #   Each algorithm a module registers runs the kernel's self-tests first: under TCG these
-#   loads took 2.9 s of one CPU from 6 to 9 s of a first boot (initcall_debug), next to
+#   loads ran from 6.0 to 8.9 s of a first boot (initcall_debug, wall time), beside
 #   networkd and meet-agent. crc32c_intel stays: ext4's metadata checksums are CRC32C,
 #   and connection tracking's libcrc32c loads it.
 # - KVM, loaded when the CPU offers nested virtualization (Proxmox's "host" CPU type, or
 #   QEMU's "max"): nothing here runs virtual machines.
-# A blacklist stops only the loading by alias (udev's); `modprobe aesni_intel` still works.
+# A blacklist stops the loading by alias: udev's, and the kernel's own requests (a user of
+# "crypto-aes" then gets the generic C code); `modprobe aesni_intel` by name still works.
 install -D -m 0644 /dev/stdin /etc/modprobe.d/ryo-jitsi-unused-modules.conf <<'CONF'
 # ryo-jitsi (image/provision/provision.sh): modules the appliance does not use.
 blacklist aesni_intel
