@@ -500,28 +500,47 @@ fn missing_modules(log: &str) -> Vec<String> {
     found
 }
 
+/// prosody's complaint when a port it was given is taken: `free_port` hands out a port
+/// that was free a moment ago, and the suite runs three test binaries at once, so another
+/// one can bind it first (seen once, 2026-12-06: 127.0.0.1 taken, ::1 bound).
+const PORT_TAKEN: &str = "this port is in use by another application";
+
 fn checks_clean_and_loads(auth: &str, plugins: bool) {
-    let s = Setup::new(auth, plugins);
-    s.run_agent();
-    let site = std::fs::read_to_string(s.root.join(meet_agent::jitsi::prosody::PATH)).unwrap();
-    assert_eq!(site.contains("plugin_paths"), plugins, "{site}");
-    let (clean, report) = check_config(&s.dir.join("main.cfg.lua"));
-    assert!(
-        clean,
-        "{auth} (plugins {plugins}): prosodyctl check config found problems:\n{report}"
-    );
-    let prosody = s.start();
-    // Give the hosts time to load their modules after c2s opened.
-    std::thread::sleep(Duration::from_millis(500));
-    drop(prosody);
-    let log = s.log();
-    let unexpected = unexpected_complaints(&log);
+    // A port taken by another test in between is that test's doing, not the configuration's:
+    // start over with new ports, twice at most.
+    for attempt in 1..=3 {
+        let s = Setup::new(auth, plugins);
+        s.run_agent();
+        let site = std::fs::read_to_string(s.root.join(meet_agent::jitsi::prosody::PATH)).unwrap();
+        assert_eq!(site.contains("plugin_paths"), plugins, "{site}");
+        let (clean, report) = check_config(&s.dir.join("main.cfg.lua"));
+        assert!(
+            clean,
+            "{auth} (plugins {plugins}): prosodyctl check config found problems:\n{report}"
+        );
+        let prosody = s.start();
+        // Give the hosts time to load their modules after c2s opened.
+        std::thread::sleep(Duration::from_millis(500));
+        drop(prosody);
+        let log = s.log();
+        if attempt < 3 && log.contains(PORT_TAKEN) {
+            eprintln!("{auth} (plugins {plugins}): a port was taken meanwhile; new ports");
+            continue;
+        }
+        return assert_loads(auth, plugins, &log);
+    }
+}
+
+/// The log of a prosody that loaded the rendered configuration: no unexpected complaint,
+/// and only Jitsi's own modules missing, and those only when the plugins are configured.
+fn assert_loads(auth: &str, plugins: bool, log: &str) {
+    let unexpected = unexpected_complaints(log);
     assert!(
         unexpected.is_empty(),
         "{auth} (plugins {plugins}): prosody complained:\n{}\n\nfull log:\n{log}",
         unexpected.join("\n")
     );
-    let missing = missing_modules(&log);
+    let missing = missing_modules(log);
     // Without the plugins nothing may be missing; with them, this machine lacks them all.
     assert_eq!(missing.is_empty(), !plugins, "{auth}: {missing:?}\n{log}");
     eprintln!("{auth} (plugins {plugins}): missing here {missing:?}");
