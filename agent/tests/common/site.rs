@@ -13,10 +13,19 @@ pub struct Served {
 }
 
 /// `text` with `ports` replaced and the machine's folders moved below the test root.
+///
+/// In two passes, through markers no text contains: replaced one after another, a free port
+/// put in for one pattern could begin another (`127.0.0.1:4444` became `127.0.0.1:44451`,
+/// whose `127.0.0.1:4445` the next pattern then turned into `127.0.0.1:429931`, a failure
+/// seen once in the suite, 2026-12-06).
 pub fn moved(root: &Root, text: &str, ports: &[(&str, String)]) -> String {
+    let marker = |i: usize| format!("\u{0}port {i}\u{0}");
     let mut out = text.to_string();
-    for (from, to) in ports {
-        out = out.replace(from, to);
+    for (i, (from, _)) in ports.iter().enumerate() {
+        out = out.replace(from, &marker(i));
+    }
+    for (i, (_, to)) in ports.iter().enumerate() {
+        out = out.replace(&marker(i), to);
     }
     for dir in [
         "/etc/meet-agent/tls",
