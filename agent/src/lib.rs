@@ -42,6 +42,7 @@ pub mod tune;
 pub mod users;
 pub mod vocab;
 pub mod well_formed;
+pub mod write_behind;
 
 /// Installs ring as the process-wide rustls crypto provider.
 ///

@@ -527,6 +527,7 @@ const LAYERS: [(&str, &[&str]); 7] = [
             "redact",
             "well_formed",
             "fsutil",
+            "write_behind",
             "encoding",
             "printable",
             "http_body",

@@ -72,25 +72,28 @@ pub struct Saved {
 }
 
 impl Saved {
-    /// The record of one successful load.
+    /// The record of one successful load, in this boot (`boot_id`), of the drop-ins whose
+    /// digest is `drop_ins`: the settings the operations commands use and the whole
+    /// configuration. Owned arguments, so that it can be made behind the run
+    /// (`write_behind`).
     pub fn new(
-        facts: &dyn HostFacts,
-        drop_ins: &str,
+        boot_id: String,
+        drop_ins: String,
         config: &Config,
-        settings: &Settings,
-        identity: &Identity,
+        operations: OpsSettings,
+        identity: Identity,
         instance_id: Option<String>,
     ) -> Result<Self> {
         Ok(Self {
             version: VERSION,
-            boot_id: facts.boot_id(),
-            operations: OpsSettings::from_settings(settings),
+            boot_id,
+            operations,
             // Secret and SecretMaterial serialize as redacted, as for `config show`.
             config: serde_json::to_value(config)
                 .context("failed to record the effective configuration")?,
-            identity: identity.clone(),
+            identity,
             instance_id,
-            drop_ins: drop_ins.to_string(),
+            drop_ins,
         })
     }
 

@@ -19,6 +19,7 @@
 //!   reads back in the same run (the state file aside).
 
 mod certificate;
+mod ledger;
 mod runner;
 mod step;
 mod steps;

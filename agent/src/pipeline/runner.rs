@@ -3,9 +3,10 @@
 //! next steps' input, the work they left for later, READY, then the work for after it.
 //! It knows steps only by their declarations ([`STEPS`]): no branch names one.
 
+use super::ledger::Ledger;
 use super::step::{
-    ApplyHandle, Effect, Input, Later, NoProgress, Observations, Outcome, Progress, Ran, Runs,
-    Step, StepFuture, StepName, When,
+    ApplyHandle, Effect, Input, Later, NoProgress, Observations, Outcome, Ran, Runs, Step,
+    StepFuture, StepName, When,
 };
 use super::steps::{identity, STEPS};
 use crate::apply;
@@ -13,9 +14,8 @@ use crate::instance::{self, LoadError};
 use crate::paths::Paths;
 use crate::state::{now_rfc3339, State, StepRecord, StepState};
 use crate::systemd::notify;
+use crate::write_behind::WriteBehind;
 use anyhow::Result;
-use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 /// Which steps a run covers.
@@ -59,73 +59,6 @@ pub enum RunResult {
 pub trait AfterReady {
     /// Does it; a failure is its own to log.
     fn after_ready<'r>(&'r self, bus: &'r mut apply::Bus) -> StepFuture<'r, ()>;
-}
-
-/// The state of this run and its file: the runner records each step's outcome in it, and
-/// a running step its progress (through [`Progress`]), so no step holds a copy.
-struct Ledger {
-    path: PathBuf,
-    // A lock rather than a cell: a long step reports from a callback that must be Send.
-    state: Mutex<State>,
-}
-
-impl Ledger {
-    /// A ledger for `state`, saved at `path`.
-    fn new(path: PathBuf, state: State) -> Self {
-        Self {
-            path,
-            state: Mutex::new(state),
-        }
-    }
-
-    /// The state (never held across an await: steps report progress through it).
-    fn state(&self) -> MutexGuard<'_, State> {
-        // Poisoned only by a panic while it was held, which records nothing half-done.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Records `record` as `step`'s (in memory; see [`Ledger::save`]); whether a reader
-    /// of the file would learn something from it: its outcome or message differs from the
-    /// record it replaces (a step's progress, or its last run's). A rerun that changes
-    /// nothing then saves once at the end instead of after every step, each save being
-    /// two fsyncs.
-    fn put(&self, step: StepName, record: StepRecord) -> bool {
-        let mut state = self.state();
-        let news = state.steps.get(step.as_str()).is_none_or(|old| {
-            (&old.state, &old.message, &old.last_error, &old.instance_id)
-                != (
-                    &record.state,
-                    &record.message,
-                    &record.last_error,
-                    &record.instance_id,
-                )
-        });
-        state.steps.insert(step.as_str().to_string(), record);
-        news
-    }
-
-    /// Writes the state file.
-    fn save(&self) -> Result<()> {
-        self.state().save(&self.path)
-    }
-}
-
-impl Progress for Ledger {
-    fn report(&self, step: StepName, message: &str, started_at: &str, duration_ms: u64) {
-        let mut state = self.state();
-        let record = StepRecord {
-            state: StepState::Running,
-            message: message.to_string(),
-            started_at: started_at.to_string(),
-            duration_ms,
-            last_error: None,
-            instance_id: state.instance_id.clone(),
-        };
-        state.steps.insert(step.as_str().into(), record);
-        if let Err(e) = state.save(&self.path) {
-            tracing::warn!("cannot record progress: {e:#}");
-        }
-    }
 }
 
 /// What the steps of a run left: whether one failed, and their work for later.
@@ -180,6 +113,9 @@ pub async fn run(
     state.instance_id = instance_id.clone();
     let identity = identity::resolve(&effective.settings, &effective.instance, facts).await;
     state.identity = Some(identity.clone());
+    // The state file and effective.json are written behind the run, and are whole on disk
+    // before READY (the ledger's flush).
+    let writes = WriteBehind::start();
     save_effective(
         paths,
         local,
@@ -187,8 +123,9 @@ pub async fn run(
         &effective,
         &identity,
         instance_id.clone(),
+        &writes,
     );
-    let ledger = Ledger::new(paths.state_file(), state);
+    let ledger = Ledger::new(paths.state_file(), state, &writes);
     let mut input = Input {
         paths,
         settings: Some(&effective.settings),
@@ -230,8 +167,8 @@ fn instance_id(
     }
 }
 
-/// Saves the effective configuration for the operations commands; on failure they load
-/// for themselves, as before any run.
+/// Saves the effective configuration for the operations commands, through `writes`; on
+/// failure (logged) they load for themselves, as before any run.
 fn save_effective(
     paths: &Paths,
     local: &crate::config::Local,
@@ -239,19 +176,25 @@ fn save_effective(
     effective: &instance::Effective,
     identity: &crate::state::Identity,
     instance_id: Option<String>,
+    writes: &WriteBehind,
 ) {
-    let saved = crate::effective::Saved::new(
-        facts,
-        &local.digest,
-        &effective.config,
-        &effective.settings,
-        identity,
-        instance_id,
-    )
-    .and_then(|saved| saved.save(paths));
-    if let Err(e) = saved {
-        tracing::warn!("{e:#}");
-    }
+    use crate::effective::{OpsSettings, Saved};
+    let (boot_id, drop_ins) = (facts.boot_id(), local.digest.clone());
+    let operations = OpsSettings::from_settings(&effective.settings);
+    let (config, identity, at) = (effective.config.clone(), identity.clone(), paths.clone());
+    // Made behind the run too: serializing the whole configuration was most of its
+    // 10 ms under TCG.
+    writes.queue(&paths.effective_file(), move || {
+        Saved::new(
+            boot_id,
+            drop_ins,
+            &config,
+            operations,
+            identity,
+            instance_id,
+        )?
+        .save(&at)
+    });
 }
 
 /// Runs the selected steps in order (skipping a once-per-instance step already done),
@@ -260,7 +203,7 @@ fn save_effective(
 async fn run_steps(
     input: &mut Input<'_>,
     apply: &mut ApplyHandle,
-    ledger: &Ledger,
+    ledger: &Ledger<'_>,
     selection: Selection,
 ) -> Result<Left> {
     let mut left = Left::default();
@@ -284,8 +227,9 @@ async fn run_steps(
             fold(&mut input.observed, &mut left, step.name, effect);
         }
         left.any_failed |= record.state == StepState::Failed;
-        // Saved at once when it says something new, so that status (and a crash) sees
-        // each step's outcome as it comes; else with the run's last save.
+        // Saved when it says something new, so that status (and a crash) sees each
+        // step's outcome as it comes (the ledger's thread writes it while the next step
+        // runs); else with the run's last save.
         if ledger.put(step.name, record) {
             ledger.save()?;
         }
@@ -311,7 +255,7 @@ async fn run_steps(
 async fn finish(
     input: &Input<'_>,
     apply: &mut ApplyHandle,
-    ledger: &Ledger,
+    ledger: &Ledger<'_>,
     selection: Selection,
     mut left: Left,
     after_ready: &dyn AfterReady,
@@ -319,13 +263,14 @@ async fn finish(
     if selection == Selection::All {
         do_later(When::AfterAllSteps, &mut left, input, apply, ledger).await;
     }
-    ledger.save()?;
+    // The file holds the whole run before READY: the banner's status reads it.
+    ledger.flush()?;
     let summary = summary_line(&ledger.state());
     notify::ready(&summary);
     tracing::info!("{summary}");
     after_ready.after_ready(&mut apply.bus).await;
     if do_later(When::AfterReady, &mut left, input, apply, ledger).await {
-        ledger.save()?;
+        ledger.flush()?;
     }
     Ok(if left.any_failed {
         RunResult::StepFailed
@@ -341,7 +286,7 @@ async fn do_later(
     left: &mut Left,
     ctx: &Input<'_>,
     apply: &mut ApplyHandle,
-    ledger: &Ledger,
+    ledger: &Ledger<'_>,
 ) -> bool {
     let mut changed = false;
     for (step, _, later) in left.later.iter().filter(|(_, w, _)| *w == when) {
@@ -759,7 +704,8 @@ pub(crate) mod tests {
         let paths = Paths::new(root.path());
         let ctx = input(&paths);
         let mut apply = ApplyHandle::load(&paths);
-        let ledger = Ledger::new(paths.state_file(), State::default());
+        let writes = WriteBehind::start();
+        let ledger = Ledger::new(paths.state_file(), State::default(), &writes);
         let mut left = Left::default();
         let work = [
             (StepName::Ddns, When::AfterAllSteps, Some(StepState::Failed)),
