@@ -74,6 +74,11 @@ fn meet_agent_starts_after_cloud_init_wrote_its_files_without_an_ordering_cycle(
 #[test]
 fn meet_agent_service_is_valid_on_an_image_without_cloud_init() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, said) = verify(&[write_meet_agent(dir.path())]);
-    assert!(ok && !said.contains("meet-agent.service"), "{said}");
+    // With the unit it wants, which reads its binary ahead.
+    let preload = shipped_unit(dir.path(), "meet-agent-preload.service");
+    let (ok, said) = verify(&[write_meet_agent(dir.path()), preload]);
+    assert!(
+        ok && !said.contains("meet-agent.service") && !said.contains("meet-agent-preload"),
+        "{said}"
+    );
 }

@@ -225,6 +225,13 @@ mod tests {
             ("[jitsi]", "jwt_app_secret"),       // secret
             ("[tls]", "acme"),                   // table
             ("[server]", "no_such_key"),         // unknown
+            ("[jitsi.turn]", "port"),            // u16
+            ("[sip]", "dial_in_numbers"),        // map of arrays
+            // a secret in an array of tables
+            (
+                "[[dns.update]]\ntype = \"url\"\nurl = \"http://127.0.0.1:1/\"",
+                "password",
+            ),
         ];
         let values = [
             "\"auto\"",
@@ -242,6 +249,11 @@ mod tests {
             "{}",
             "{ x = 1 }",
             "{ directory = \"https://127.0.0.1/dir\" }",
+            "70000",
+            "nan",
+            "inf",
+            "{ auto = {} }",
+            "{ US = [\"+1 555 0100\"] }",
         ];
         let mut taken = 0;
         for (section, key) in keys {

@@ -7,8 +7,10 @@
 //! steps then run again at the next boot as a step does that a crash interrupts.
 //! [`Ledger::flush`] waits until the file holds the newest state: the runner calls it
 //! before READY, so that `status`, the console banner and a crash after READY see the
-//! whole run. A save's failure (a full disk) is reported by the next save or the flush,
-//! so a run stops one step later than when each save waited.
+//! whole run. A save's failure (a full disk; a progress record's too, which was only
+//! logged when each save waited) is reported by the next save that has news, or the flush:
+//! the run stops there, after the steps between have run. A failed save fails the run even
+//! when a later one succeeded.
 
 use super::step::{Progress, StepName};
 use crate::state::{State, StepRecord, StepState};
