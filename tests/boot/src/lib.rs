@@ -5,6 +5,7 @@
 pub mod gce_metadata;
 pub mod imds;
 pub mod lxd;
+pub mod relay;
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -269,6 +270,8 @@ pub struct Guest {
     pub http_port: u16,
     /// `(guest port, host port)` for each of [`BootSpec::hostfwd`].
     pub forwarded: Vec<(u16, u16)>,
+    /// The relay in front of the forward to the guest's 80, when pebble validates there.
+    _http_relay: Option<relay::Relay>,
     /// When QEMU was started (the second start when the first kernel stalled).
     pub started: Instant,
     /// How often QEMU was started again because the guest kernel stalled before init.
@@ -334,9 +337,17 @@ impl Guest {
             }
         }
         let https_port = free_port()?;
-        let http_port = match spec.http_port {
-            Some(port) => port,
-            None => free_port()?,
+        // Where pebble validates HTTP-01 (spec.http_port), a relay takes the connections and
+        // hands them to QEMU's forward (see relay.rs: QEMU listens with a backlog of one).
+        let (http_port, qemu_http_port, relay) = match spec.http_port {
+            Some(port) => {
+                let qemu_port = free_port()?;
+                (port, qemu_port, Some(relay::Relay::start(port, qemu_port)?))
+            }
+            None => {
+                let port = free_port()?;
+                (port, port, None)
+            }
         };
         // A `tcp:` chardev would be one connection, made at QEMU's start; `cmd:` runs a
         // program for each connection the guest opens: a script that hands it to socat and
@@ -386,7 +397,7 @@ impl Guest {
             .arg(format!("file={},if=virtio,format=qcow2", overlay.display()))
             .arg("-netdev")
             .arg(format!(
-                "user,id=n0,restrict=on{net},hostfwd=tcp:127.0.0.1:{https_port}-:443,hostfwd=tcp:127.0.0.1:{http_port}-:80{guestfwd}"
+                "user,id=n0,restrict=on{net},hostfwd=tcp:127.0.0.1:{https_port}-:443,hostfwd=tcp:127.0.0.1:{qemu_http_port}-:80{guestfwd}"
             ))
             .args(["-device", "virtio-net-pci,netdev=n0"])
             .args(if spec.ec2 {
@@ -433,6 +444,7 @@ impl Guest {
             https_port,
             http_port,
             forwarded,
+            _http_relay: relay,
             started: Instant::now(),
             kernel_restarts: 0,
             kernel_zero: None,
