@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (issues 5 and 23): boot-to-ready on the ACME path, split into QEMU's start
 # until the guest kernel runs, kernel + systemd until meet-agent starts (the guest's own
-# monotonic clock), the agent's run and step durations, and READY until the first HTTPS
+# monotonic clock), the agent's run, its steps and the time outside them, and READY until the first HTTPS
 # answer; medians of $RUNS boots (fresh CA and disk each). Issue 23's targets under TCG:
 # boot-to-ready 15 s, kernel + systemd 9 s, agent run 2.5 s, HTTPS 1 s after READY. Each
 # run's timeline and status record stay in target/boot-bench/. Uses the image in build/image (made by
