@@ -109,13 +109,13 @@ fn parse_checked(fragment: &Fragment) -> Result<Table> {
     // that fails it is read again, by toml's deserializer, whose error has a line and
     // column. A date anywhere goes that way too: the table's deserializer hands a date to
     // a string key as text, where the text's refuses it (no key takes a date).
-    let from_table = match has_date(&table) {
-        false => toml::Value::Table(table.clone()).try_into::<Config>(),
-        true => Err(serde::de::Error::custom("a date where no key takes one")),
-    };
-    let Err(unlocated) = from_table else {
+    let fits = !has_date(&table)
+        && toml::Value::Table(table.clone())
+            .try_into::<Config>()
+            .is_ok();
+    if fits {
         return Ok(table);
-    };
+    }
     let de = toml::Deserializer::new(&fragment.text);
     match serde_path_to_error::deserialize::<_, Config>(de) {
         Err(e) => {
@@ -126,11 +126,14 @@ fn parse_checked(fragment: &Fragment) -> Result<Table> {
                 describe(&fragment.text, &inner)
             ))
         }
-        // Not expected (both read the same text the same way); the table's error then.
-        Ok(_) => Err(anyhow!(
-            "{origin}: {}",
-            unlocated.message().trim_end().replace('\n', "; ")
-        )),
+        // Not expected (both read the same text the same way). The table's error is not
+        // quoted: serde's messages can quote a value, and a value can be a secret.
+        Ok(_) => {
+            tracing::debug!("{origin}: the table's schema check refused what the text's took");
+            Err(anyhow!(
+                "{origin}: does not match the configuration schema; compare its keys and value types with /usr/lib/meet-agent/config.d/00-defaults.toml"
+            ))
+        }
     }
 }
 

@@ -182,8 +182,8 @@ fn save_effective(
     let (boot_id, drop_ins) = (facts.boot_id(), local.digest.clone());
     let operations = OpsSettings::from_settings(&effective.settings);
     let (config, identity, at) = (effective.config.clone(), identity.clone(), paths.clone());
-    // Made behind the run too: serializing the whole configuration was most of its
-    // 10 ms under TCG.
+    // Made behind the run too: serializing and writing it took 9 to 10 ms of a first boot
+    // under TCG, 5 ms after this (the clones and the boot id stay in line).
     writes.queue(&paths.effective_file(), move || {
         Saved::new(
             boot_id,

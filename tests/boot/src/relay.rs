@@ -13,7 +13,6 @@
 //! 100 ms at most.
 
 use anyhow::Result;
-use std::io::ErrorKind;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -48,9 +47,7 @@ impl Relay {
                         Ok((conn, _)) => {
                             std::thread::spawn(move || relay(conn, target));
                         }
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                            std::thread::sleep(Duration::from_millis(2));
-                        }
+                        // Nothing waiting (or a connection gone before it was taken).
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
                     }
                 }
